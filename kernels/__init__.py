@@ -1,0 +1,1 @@
+"""Compiled kernels: the scalar model updates and the loops that run them (CPU and CUDA)."""

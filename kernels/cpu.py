@@ -1,0 +1,197 @@
+"""CPU kernel: advance a whole network by a chunk of time steps in one compiled call.
+
+The network arrives flattened into tables (built by :mod:`spikesim.compile`): all neurons of all
+populations share the state arrays ``v, i, w, refc`` of shape (B, N) — B realizations, N neurons —
+and every population is a contiguous range of columns. Spike sources are units N … N+S−1.
+
+Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel:
+  1. neurons: current inputs, integrate, threshold, reset, refractory clamp (one fused pass,
+     ``prange`` over blocks of neurons and realizations);
+  2. spike sources decide whether they fire at step k;
+  3. the step's spikes (stamped t_k) are compacted per group and appended to the recording buffer;
+  4. spikes propagate over each projection's CSR rows: a spike stamped t_k with delay d steps
+     arrives at the end of step k+d−1, i.e. at time t_k + d·dt; delay 1 adds straight into the
+     target variable, longer delays go through the ring buffer;
+  5. populations with delayed input receive the ring-buffer slot due at the end of step k;
+  6. state monitors sample the state at t_k+1.
+
+One Python definition, two compiled variants: :data:`run_chunk_parallel` (threads over neurons)
+and :data:`run_chunk_serial` (no thread-pool launches; faster for small networks).
+"""
+
+from __future__ import annotations
+
+import types
+
+from numba import njit, prange
+
+from .inputs import MODE, SRC_EVENTS, current, realization_key, source_fires
+from .neurons import LEAKY, LIF_W, RC, update
+
+BLOCK = 2048  # neurons per parallel work item
+# population table columns
+P_OFF, P_N, P_MODEL, P_EXACT, P_RESET, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN = range(11)
+P_DELAYED = 11
+N_POP_COLUMNS = 12
+# projection table columns: pre group, post population, row offset in rowptr, delay (0: per
+# synapse), target variable (VAR_V, VAR_I or VAR_W)
+J_PRE, J_POST, J_ROW, J_DELAY, J_VAR = range(5)
+# monitor table columns and probe variables
+M_EVERY, M_ROW0, M_OFF, M_NCOL, M_PROBE = range(5)
+VAR_V, VAR_I, VAR_W, VAR_REFC = range(4)
+
+
+def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
+               cin, cinf, cbuf, ou, src, pbuf, nxt, ev_ptr, ev_unit,
+               groups, prj, rowptr, col, wt, dly, ring,
+               key, n_streams, rec_flag, rec_room, rec_k, rec_b, rec_u,
+               mons, probes, traces, spk, spk_ptr, blk_cnt):
+    """Run steps k0+t for t in [t_start, t_stop) (t indexes the chunk's input buffers).
+    Returns (t reached, spikes recorded): stops early, before a step, when fewer than
+    ``rec_room`` (the most spikes one step can record) places are left in the recording
+    buffers ``rec_k, rec_b, rec_u``."""
+    n_real = v.shape[0]
+    n_pop = pops.shape[0]
+    n_groups = groups.shape[0]
+    n_rec = 0
+    zero = par.dtype.type(0)
+    for t in range(t_start, t_stop):
+        k = k0 + t
+        if n_rec + rec_room > rec_k.shape[0]:
+            return t, n_rec
+        # 1. neurons, one fused pass per population
+        for q in range(n_pop):
+            off = pops[q, P_OFF]
+            n = pops[q, P_N]
+            model = pops[q, P_MODEL]
+            has_i = model != RC and model != LEAKY
+            nblk = (n + BLOCK - 1) // BLOCK
+            for blk in prange(n_real * nblk):
+                b = blk // nblk
+                j0 = (blk % nblk) * BLOCK
+                kb = realization_key(key, b)
+                cnt = 0
+                for j in range(j0, min(j0 + BLOCK, n)):
+                    gj = off + j
+                    cur = zero
+                    for c in range(pops[q, P_CIN_LO], pops[q, P_CIN_HI]):
+                        cur += par.dtype.type(current(c, j, b, k, t, cin, cinf, cbuf, ou, kb,
+                                                      n_streams))
+                    ii = i[b, gj] if has_i else zero
+                    ww = w[b, gj] if model == LIF_W else zero
+                    r0 = refc[b, gj]
+                    vv, ii, ww, r1, fired = update(
+                        model, pops[q, P_EXACT], pops[q, P_RESET], v[b, gj], ii, ww, r0, cur,
+                        par, pops[q, P_ROW] + b * pops[q, P_SB] + j * pops[q, P_SJ])
+                    v[b, gj] = vv
+                    if has_i:
+                        i[b, gj] = ii
+                    if model == LIF_W:
+                        w[b, gj] = ww
+                    if r1 != r0:
+                        refc[b, gj] = r1
+                    if fired:
+                        spk[b, off + j0 + cnt] = gj
+                        cnt += 1
+                blk_cnt[blk] = cnt
+            # compact the blocks' spikes to the front of the population's range
+            for b in range(n_real):
+                pos = spk_ptr[b, q]  # populations are the first groups: group q is population q
+                for blk in range(b * nblk, (b + 1) * nblk):
+                    start = off + (blk % nblk) * BLOCK
+                    for s in range(blk_cnt[blk]):
+                        spk[b, pos] = spk[b, start + s]
+                        pos += 1
+                spk_ptr[b, q + 1] = pos
+        # 2. spike sources (groups after the populations)
+        for g in range(n_pop, n_groups):
+            sg = g - n_pop
+            for b in range(n_real):
+                kb = realization_key(key, b)
+                pos = spk_ptr[b, g]
+                if src[sg, MODE] == SRC_EVENTS:
+                    for e in range(ev_ptr[sg, t], ev_ptr[sg, t + 1]):
+                        spk[b, pos] = ev_unit[e]
+                        pos += 1
+                else:
+                    for j in range(groups[g, 1]):
+                        if source_fires(sg, j, b, k, t, src, pbuf, nxt, kb, n_streams):
+                            spk[b, pos] = groups[g, 0] + j
+                            pos += 1
+                spk_ptr[b, g + 1] = pos
+        # 3. record spikes
+        for g in range(n_groups):
+            if rec_flag[g]:
+                for b in range(n_real):
+                    for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
+                        rec_k[n_rec] = k
+                        rec_b[n_rec] = b
+                        rec_u[n_rec] = spk[b, s]
+                        n_rec += 1
+        # 4. propagate: per realization, pre spikes in ascending order (deterministic sums)
+        for p in range(prj.shape[0]):
+            g = prj[p, J_PRE]
+            q = prj[p, J_POST]
+            first = groups[g, 0]
+            var = prj[p, J_VAR]
+            for b in prange(n_real):
+                for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
+                    u = prj[p, J_ROW] + spk[b, s] - first
+                    for e in range(rowptr[u], rowptr[u + 1]):
+                        j = pops[q, P_OFF] + col[e]
+                        d = prj[p, J_DELAY] if prj[p, J_DELAY] > 0 else dly[e]
+                        if d > 1:  # only into the population's main input variable (P_CHAN)
+                            ring[b, (k + d - 1) % ring.shape[1], j] += wt[e]
+                        elif var == VAR_V:
+                            v[b, j] += wt[e]
+                        elif var == VAR_I:
+                            i[b, j] += wt[e]
+                        else:
+                            w[b, j] += wt[e]
+        # 5. deliver the ring-buffer slot due at the end of step k
+        slot = k % ring.shape[1]
+        for q in range(n_pop):
+            if pops[q, P_DELAYED]:
+                off = pops[q, P_OFF]
+                n = pops[q, P_N]
+                into_v = pops[q, P_CHAN] == VAR_V
+                for bj in prange(n_real * n):
+                    b = bj // n
+                    j = off + bj % n
+                    if into_v:
+                        v[b, j] += ring[b, slot, j]
+                    else:
+                        i[b, j] += ring[b, slot, j]
+                    ring[b, slot, j] = zero
+        # 6. sample state at t_{k+1}
+        for m in range(mons.shape[0]):
+            every = mons[m, M_EVERY]
+            if (k + 1) % every == 0:
+                row = (k + 1) // every - mons[m, M_ROW0]
+                ncol = mons[m, M_NCOL]
+                for b in range(n_real):
+                    base = mons[m, M_OFF] + (row * n_real + b) * ncol
+                    for c in range(ncol):
+                        var = probes[mons[m, M_PROBE] + c, 0]
+                        j = probes[mons[m, M_PROBE] + c, 1]
+                        if var == VAR_V:
+                            traces[base + c] = v[b, j]
+                        elif var == VAR_I:
+                            traces[base + c] = i[b, j]
+                        elif var == VAR_W:
+                            traces[base + c] = w[b, j]
+                        else:
+                            traces[base + c] = refc[b, j]
+    return t_stop, n_rec
+
+
+def _variant(name: str, parallel: bool):
+    """Compile ``_run_chunk`` under its own name so each variant has its own on-disk cache."""
+    fn = types.FunctionType(_run_chunk.__code__, _run_chunk.__globals__, name)
+    fn.__qualname__ = name
+    fn.__doc__ = _run_chunk.__doc__
+    return njit(cache=True, parallel=parallel, error_model="numpy")(fn)
+
+
+run_chunk_serial = _variant("run_chunk_serial", False)
+run_chunk_parallel = _variant("run_chunk_parallel", True)

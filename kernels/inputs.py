@@ -1,0 +1,79 @@
+"""Scalar input generators: the current a neuron receives and whether a spike source fires.
+
+Like :mod:`spikesim.kernels.neurons`, these are written once and shared by the CPU and CUDA
+kernels. Every random draw is keyed by (seed, realization, step, stream) through
+:mod:`spikesim.kernels.rng`, so a run is bit-identical whatever the chunk size, thread count or
+backend. Realization b draws with its own key (``realization_key``), so its streams do not
+depend on the batch size: realization 3 of a batch of 4 equals realization 3 of a batch of 10.
+
+Current input table ``cin`` (int64, one row per current input) and ``cinf`` (float64):
+  cin:  KIND, BUF (offset into ``cbuf`` or ``ou``), ST, SB, SJ (strides over step, realization,
+        neuron in ``cbuf``), STREAM (first RNG stream)
+  cinf: MEAN (A), SCALE (A: std, half-width or OU noise scale), DECAY (OU: exp(-dt/tau))
+Spike source table ``src`` (int64, one row per source group):
+  UNIT (first global unit id), N, MODE, BUF, ST, SB, SJ (strides in ``pbuf``), STREAM
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .rng import counter, geometric_gap, mix64, normal, uniform
+
+# current kinds
+CUR_BUFFER, CUR_GAUSS, CUR_UNIFORM, CUR_OU = 0, 1, 2, 3
+KIND, BUF, ST, SB, SJ, STREAM = 0, 1, 2, 3, 4, 5
+MEAN, SCALE, DECAY = 0, 1, 2
+# spike source modes: constant probability (geometric skipping), per-step probability, events
+SRC_CONST, SRC_PROB, SRC_EVENTS = 0, 1, 2
+UNIT, N, MODE, SBUF, SST, SSB, SSJ, SSTREAM = 0, 1, 2, 3, 4, 5, 6, 7
+
+
+@njit(inline="always", cache=True)
+def realization_key(key, b):
+    """The RNG key of realization ``b`` from the network's key (uint64)."""
+    return mix64(key + np.uint64(b + 1) * np.uint64(0xD6E8FEB86659FD93))
+
+
+@njit(inline="always", cache=True)
+def current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams):
+    """Current (float64, amperes or model units) of input row ``c`` into neuron ``j`` of its
+    target population, realization ``b`` (whose RNG key is ``key``), global step ``k``
+    (chunk-relative step ``t``)."""
+    kind = cin[c, KIND]
+    if kind == CUR_BUFFER:
+        return float(cbuf[cin[c, BUF] + t * cin[c, ST] + b * cin[c, SB] + j * cin[c, SJ]])
+    ctr = counter(k, 0, cin[c, STREAM] + j, 1, n_streams)
+    if kind == CUR_GAUSS:
+        return cinf[c, MEAN] + cinf[c, SCALE] * normal(key, ctr)
+    if kind == CUR_UNIFORM:
+        return cinf[c, MEAN] + cinf[c, SCALE] * (2.0 * uniform(key, ctr) - 1.0)
+    # Ornstein-Uhlenbeck, exact update: x <- mean + (x - mean) * decay + scale * N(0, 1)
+    x = ou[b, cin[c, BUF] + j]
+    ou[b, cin[c, BUF] + j] = (cinf[c, MEAN] + (x - cinf[c, MEAN]) * cinf[c, DECAY]
+                              + cinf[c, SCALE] * normal(key, ctr))
+    return x
+
+
+@njit(inline="always", cache=True)
+def source_fires(g, j, b, k, t, src, pbuf, nxt, key, n_streams):
+    """Whether unit ``j`` of source group ``g`` fires at global step ``k`` in realization ``b``
+    (RNG key ``key``) — modes SRC_CONST and SRC_PROB; SRC_EVENTS is read from the chunk's event
+    list."""
+    s = src[g, UNIT] + j
+    p_at = src[g, SBUF] + t * src[g, SST] + b * src[g, SSB] + j * src[g, SSJ]
+    stream = src[g, SSTREAM] + j
+    if src[g, MODE] == SRC_CONST:  # pbuf holds log(1 - p); nxt the next firing step
+        if pbuf[p_at] == 0.0:  # p == 0
+            return False
+        if nxt[b, s] < 0:  # first use: the gap from step -1, drawn with counter step 0
+            nxt[b, s] = -1 + geometric_gap(key, counter(0, 0, stream, 1, n_streams), pbuf[p_at])
+        if nxt[b, s] != k:
+            return False
+        nxt[b, s] = k + geometric_gap(key, counter(k + 1, 0, stream, 1, n_streams), pbuf[p_at])
+        return True
+    p = pbuf[p_at]
+    if p >= 1.0:
+        return True
+    return p > 0.0 and uniform(key, counter(k, 0, stream, 1, n_streams)) < p

@@ -1,0 +1,163 @@
+"""Spike-train statistics on :class:`~spikesim.results.Spikes` (no plotting).
+
+Times are in seconds and rates in Hz. Per-neuron results have shape (B, N): B realizations
+(``spikes.n_realizations``) by N neurons (``spikes.n_neurons``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from spikesim.results import Spikes
+
+
+def _duration(spikes: Spikes) -> float:
+    """The recorded interval ``t_stop - t_start`` in s; raises if it is not positive."""
+    duration = float(spikes.t_stop - spikes.t_start)
+    if duration <= 0:
+        raise ValueError(f"empty recorded interval [{spikes.t_start}, {spikes.t_stop}] s")
+    return duration
+
+
+def _bin_edges(t_start: float, t_stop: float, width: float) -> np.ndarray:
+    """Edges of bins of ``width`` s tiling [t_start, t_stop]; the last bin may be shorter."""
+    if width <= 0:
+        raise ValueError(f"bin width must be positive, got {width}")
+    n_bins = max(1, int(np.ceil((t_stop - t_start) / width - 1e-9)))
+    edges = t_start + width * np.arange(n_bins + 1)
+    edges[-1] = t_stop
+    return edges
+
+
+def spike_counts(spikes: Spikes) -> np.ndarray:
+    """Spike count per realization and neuron, int64, shape (B, N)."""
+    return spikes.counts()
+
+
+def firing_rates(spikes: Spikes) -> np.ndarray:
+    """Mean firing rate over [t_start, t_stop] per realization and neuron, Hz, shape (B, N)."""
+    return spike_counts(spikes) / _duration(spikes)
+
+
+def population_rate(spikes: Spikes, bin_width: float,
+                    smooth: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Population rate per neuron in bins of ``bin_width`` s over [t_start, t_stop].
+
+    Args:
+        bin_width: bin width, s. A last bin shorter than ``bin_width`` is normalised by its width.
+        smooth: standard deviation of a Gaussian smoothing kernel, s (None: no smoothing).
+
+    Returns:
+        centers: bin centers, s, shape (n_bins,).
+        rates: spikes per bin / (bin width · N), Hz per neuron, shape (B, n_bins).
+    """
+    edges = _bin_edges(spikes.t_start, spikes.t_stop, bin_width)
+    n_bins = edges.size - 1
+    keep = (spikes.times >= edges[0]) & (spikes.times <= edges[-1])
+    idx = np.minimum(np.searchsorted(edges, spikes.times[keep], side="right") - 1, n_bins - 1)
+    flat = spikes.realizations[keep] * n_bins + idx
+    counts = np.bincount(flat, minlength=spikes.n_realizations * n_bins)
+    rates = counts.reshape(spikes.n_realizations, n_bins) / (np.diff(edges) * spikes.n_neurons)
+    if smooth:
+        rates = gaussian_filter1d(rates, smooth / bin_width, axis=-1, mode="reflect")
+    return 0.5 * (edges[:-1] + edges[1:]), rates
+
+
+def trial_average(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (ddof=0) across realizations, the first axis of ``values``."""
+    values = np.asarray(values, dtype=float)
+    return values.mean(axis=0), values.std(axis=0)
+
+
+def _intervals(spikes: Spikes) -> tuple[np.ndarray, np.ndarray]:
+    """All inter-spike intervals (s) and their flat (realization·N + neuron) index.
+
+    Both have shape (n_intervals,) and are ordered by realization, neuron, then time.
+    """
+    order = np.lexsort((spikes.times, spikes.ids, spikes.realizations))
+    flat = (spikes.realizations * spikes.n_neurons + spikes.ids)[order]
+    same = flat[1:] == flat[:-1]
+    return np.diff(spikes.times[order])[same], flat[1:][same]
+
+
+def isi(spikes: Spikes) -> list[list[np.ndarray]]:
+    """Inter-spike intervals, s: ``isi(spikes)[b][n]`` is neuron n's in realization b, in order."""
+    intervals, flat = _intervals(spikes)
+    n = spikes.n_neurons
+    counts = np.bincount(flat, minlength=spikes.n_realizations * n)
+    parts = np.split(intervals, np.cumsum(counts)[:-1])
+    return [parts[b * n:(b + 1) * n] for b in range(spikes.n_realizations)]
+
+
+def pooled_isi(spikes: Spikes) -> np.ndarray:
+    """All inter-spike intervals of all neurons and realizations, s, shape (n_intervals,)."""
+    return _intervals(spikes)[0]
+
+
+def cv_isi(spikes: Spikes) -> np.ndarray:
+    """Coefficient of variation std/mean (ddof=0) of the ISIs, shape (B, N).
+
+    NaN for a neuron with fewer than 2 intervals.
+    """
+    intervals, flat = _intervals(spikes)
+    size = spikes.n_realizations * spikes.n_neurons
+    n = np.bincount(flat, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(flat, intervals, minlength=size) / n
+        var = np.bincount(flat, (intervals - mean[flat]) ** 2, minlength=size) / n
+        cv = np.sqrt(var) / mean
+    cv[n < 2] = np.nan
+    return cv.reshape(spikes.n_realizations, spikes.n_neurons)
+
+
+def fano_factor(spikes: Spikes, window: float) -> np.ndarray:
+    """Fano factor var/mean (ddof=0) of the spike counts in consecutive windows, shape (B, N).
+
+    Windows of ``window`` s tile [t_start, t_stop]; a last, incomplete window is dropped. NaN
+    where a neuron has no spike or fewer than 2 windows fit.
+    """
+    if window <= 0:
+        raise ValueError(f"window must be positive, got {window}")
+    n_windows = int(np.floor(_duration(spikes) / window + 1e-9))
+    if n_windows < 2:
+        return np.full((spikes.n_realizations, spikes.n_neurons), np.nan)
+    edges = spikes.t_start + window * np.arange(n_windows + 1)
+    w = np.searchsorted(edges, spikes.times, side="right") - 1
+    keep = (w >= 0) & (w < n_windows)
+    cell = (spikes.realizations * spikes.n_neurons + spikes.ids)[keep]
+    # Only non-empty (neuron, window) counts enter the sums, so memory stays O(n_spikes).
+    keys, counts = np.unique(cell * n_windows + w[keep], return_counts=True)
+    size = spikes.n_realizations * spikes.n_neurons
+    total = np.bincount(keys // n_windows, counts, minlength=size)
+    squares = np.bincount(keys // n_windows, counts.astype(float) ** 2, minlength=size)
+    # Integer-valued sums: n²·var = n·Σc² − (Σc)² is exact, so a constant count gives exactly 0.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fano = (squares * n_windows - total**2) / (n_windows * total)
+    return fano.reshape(spikes.n_realizations, spikes.n_neurons)
+
+
+def rate_histogram(spikes: Spikes,
+                   bins: int | Sequence[float] | str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """Histogram of the firing rates (Hz) of all neurons of all realizations.
+
+    Returns:
+        counts: number of (realization, neuron) pairs per bin, shape (n_bins,); sums to B·N.
+        edges: bin edges, Hz, shape (n_bins + 1,).
+    """
+    return np.histogram(firing_rates(spikes).ravel(), bins=bins)
+
+
+def fi_curve(simulate: Callable[[float], float | np.ndarray],
+             currents: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate ``simulate(I) -> rate`` (Hz) at each input current.
+
+    Returns:
+        currents: shape (n_currents,), in the unit ``simulate`` takes.
+        rates: shape (n_currents, ...), stacking what ``simulate`` returns (a scalar or, e.g.,
+        one rate per realization).
+    """
+    currents = np.asarray(currents, dtype=float)
+    return currents, np.array([np.asarray(simulate(i), dtype=float) for i in currents])

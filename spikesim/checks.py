@@ -1,0 +1,112 @@
+"""Validation of user input: every error names the parameter, the value and what is accepted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .distributions import Distribution
+
+
+def _show(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape}"
+    return repr(value)
+
+
+def number(name: str, value, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, unit: str = "") -> float:
+    """A finite real scalar in [low, high] (or (low, high] with ``low_open``) as float."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number{_unit(unit)}, got {_show(value)}")
+    x = float(value)
+    _check_range(name, np.array([x]), low, high, low_open, unit, shown=repr(value))
+    return x
+
+
+def _unit(unit: str) -> str:
+    return f" (in {unit})" if unit else ""
+
+
+def _check_range(name, arr, low, high, low_open, unit, shown=None):
+    shown = shown or _show(arr)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite{_unit(unit)}, got {shown} (NaN or infinite)")
+    too_low = low is not None and bool(np.any(arr <= low) if low_open else np.any(arr < low))
+    too_high = high is not None and bool(np.any(arr > high))
+    if too_low or too_high:
+        accepted = " and ".join(
+            ([f"{'>' if low_open else '>='} {low}"] if low is not None else [])
+            + ([f"<= {high}"] if high is not None else []))
+        worst = float(arr.min() if too_low else arr.max())
+        raise ValueError(f"{name} must be {accepted}{_unit(unit)}, got {shown} "
+                         f"(offending value {worst!r})")
+
+
+def choice(name: str, value, accepted: Sequence[str]) -> str:
+    """One of the accepted strings."""
+    if value not in accepted:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, accepted))}, got {value!r}")
+    return value
+
+
+def count(name: str, value, *, low: int = 1) -> int:
+    """An integer >= low."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {_show(value)}")
+    return int(value)
+
+
+def per_neuron(name: str, value, n: int, batch: int, rng: np.random.Generator, *,
+               low: float | None = None, high: float | None = None, low_open: bool = False,
+               unit: str = "") -> np.ndarray:
+    """A parameter as a float64 array of shape (1 or batch, 1 or n).
+
+    Accepts a scalar, an array of shape (n,), (batch, n) or (batch, 1), or a
+    :class:`~spikesim.distributions.Distribution` (one draw per neuron and realization).
+    """
+    if isinstance(value, Distribution):
+        arr = np.asarray(value.draw(rng, (batch, n)), dtype=np.float64)
+    else:
+        if isinstance(value, (str, bytes)) or value is None:
+            raise TypeError(f"{name} must be a number, an array or a Distribution"
+                            f"{_unit(unit)}, got {value!r}")
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a number, an array or a Distribution"
+                            f"{_unit(unit)}, got {_show(value)}") from None
+        if arr.ndim == 0:
+            arr = arr.reshape(1, 1)
+        elif arr.ndim == 1 and arr.shape[0] == n:
+            arr = arr.reshape(1, n)
+        elif not (arr.ndim == 2 and arr.shape[0] == batch and arr.shape[1] in (1, n)):
+            raise ValueError(f"{name} must be a scalar or an array of shape ({n},), ({batch}, {n}) "
+                             f"or ({batch}, 1) (neurons, realizations), got shape {arr.shape}")
+    _check_range(name, arr, low, high, low_open, unit)
+    return arr
+
+
+def steps(name: str, seconds: np.ndarray, dt: float, *, minimum: int = 0) -> np.ndarray:
+    """Durations in seconds rounded to whole steps (int64), at least ``minimum`` steps."""
+    n = np.rint(seconds / dt).astype(np.int64)
+    if np.any(n < minimum):
+        raise ValueError(f"{name} must be at least {minimum} step(s) of dt = {dt!r} s, got "
+                         f"{float(seconds.min())!r} s")
+    return n
+
+
+def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | None = None,
+                 high: float | None = None, unit: str = "") -> np.ndarray:
+    """A finite float64 array of one of the given numbers of dimensions."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an array of numbers{_unit(unit)}, got "
+                        f"{_show(value)}") from None
+    if arr.ndim not in ndim:
+        raise ValueError(f"{name} must have {' or '.join(map(str, ndim))} dimension(s), "
+                         f"got shape {arr.shape}")
+    _check_range(name, arr, low, high, False, unit)
+    return arr

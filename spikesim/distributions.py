@@ -1,0 +1,58 @@
+"""Random parameter values: draw a value per neuron (and realization) or per synapse.
+
+Pass one of these wherever a parameter accepts "scalar, array or distribution", e.g.
+``refractory=Normal(10e-3, 7e-3, low=0.0)`` or ``weight=Uniform(0.0, 1e-3)``. Draws come from a
+NumPy generator seeded by the network seed, so the same seed gives the same values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class Distribution:
+    """Base class: ``draw(rng, shape)`` returns float64 samples of the given shape."""
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        raise NotImplementedError
+
+
+def _clip(x: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
+    return np.clip(x, -np.inf if low is None else low, np.inf if high is None else high)
+
+
+@dataclass(frozen=True)
+class Normal(Distribution):
+    """mean + std·N(0, 1), clipped to [low, high] where given (same unit as the parameter)."""
+
+    mean: float
+    std: float
+    low: float | None = None
+    high: float | None = None
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return _clip(self.mean + self.std * rng.standard_normal(shape), self.low, self.high)
+
+
+@dataclass(frozen=True)
+class Uniform(Distribution):
+    """Uniform on [low, high) (same unit as the parameter)."""
+
+    low: float
+    high: float
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return rng.uniform(self.low, self.high, shape)
+
+
+@dataclass(frozen=True)
+class LogNormal(Distribution):
+    """exp(N(mu, sigma²)) — positive values such as weights (same unit as the parameter)."""
+
+    mu: float
+    sigma: float
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        return rng.lognormal(self.mu, self.sigma, shape)

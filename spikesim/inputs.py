@@ -1,0 +1,288 @@
+"""Input generators: spike sources (connected with ``Network.connect``) and injected currents.
+
+Spike sources fire at steps; a spike at step k is stamped t_k = k·dt and reaches its targets
+after the projection's delay. Currents are piecewise constant over a step: the value used for the
+step from t_k to t_k+1 is the one at t_k. Random draws happen inside the compiled kernel from a
+counter-based generator (same seed, same input, whatever the chunking or thread count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from . import checks
+from .kernels import inputs as K
+from .models import Population
+
+
+def _rows(data: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Rows ``k`` of ``data`` (T, ...), zero past its end."""
+    rows = np.zeros((len(k),) + data.shape[1:])
+    inside = k < data.shape[0]
+    rows[inside] = data[k[inside]]
+    return rows
+
+
+# --- spike sources ----------------------------------------------------------------------------
+class SpikeSource:
+    """Base of all spike generators: ``n`` units that fire spikes and can be connected."""
+
+    mode = K.SRC_CONST
+
+    def __init__(self, n: int, name: str | None = None):
+        self.n = checks.count("n", n)
+        self.name = name
+
+    def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
+        """Per-step firing probability, shape (T or 1, 1, n or 1), at global steps ``k`` (T,)."""
+        raise NotImplementedError
+
+    def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """Spikes in steps k0 … k0+n_steps−1 as (chunk-relative step, unit), sorted by step."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "name"}
+
+
+class BernoulliInput(SpikeSource):
+    """Each unit fires at each step independently with probability ``p`` (scalar or (n,))."""
+
+    def __init__(self, n: int, p, name: str | None = None):
+        super().__init__(n, name)
+        self.p = checks.finite_array("BernoulliInput.p", p, ndim=(0, 1), low=0.0, high=1.0)
+        if self.p.ndim == 1 and self.p.shape[0] != self.n:
+            raise ValueError(f"BernoulliInput.p must be a scalar or have shape ({self.n},), got "
+                             f"shape {self.p.shape}")
+
+    def probabilities(self, k, dt):
+        return self.p.reshape(1, 1, -1)
+
+
+class PoissonInput(SpikeSource):
+    """Poisson spike trains of ``rate`` (Hz): a scalar, an array (n,), or a function of time
+    ``rate(t) -> (T,) or (T, n)`` for t an array of step times (s). As in Brian2's PoissonGroup,
+    a unit fires at most once per step, with probability rate·dt (which must be <= 1)."""
+
+    def __init__(self, n: int, rate: float | np.ndarray | Callable, name: str | None = None):
+        super().__init__(n, name)
+        if callable(rate):
+            self.rate = rate
+            self.mode = K.SRC_PROB
+        else:
+            self.rate = checks.finite_array("PoissonInput.rate", rate, ndim=(0, 1), low=0.0,
+                                            unit="Hz")
+
+    def probabilities(self, k, dt):
+        if callable(self.rate):
+            rate = checks.finite_array("PoissonInput.rate(t)", self.rate(k * dt), ndim=(0, 1, 2),
+                                       low=0.0, unit="Hz")
+            rate = rate.reshape(len(k), 1, -1) if rate.ndim else rate.reshape(1, 1, 1)
+        else:
+            rate = self.rate.reshape(1, 1, -1)
+        if np.any(rate * dt > 1.0):
+            raise ValueError(f"PoissonInput.rate must be <= 1/dt = {1 / dt!r} Hz, got a "
+                             f"maximum of {float(rate.max())!r} Hz")
+        return rate * dt
+
+
+class RateCoded(SpikeSource):
+    """Rate coding of data (as snnTorch's ``spikegen.rate``): each value in [0, 1] is a per-step
+    firing probability. ``data`` of shape (n,) applies at every step; of shape (T, n), row k
+    applies at step k and nothing fires after the last row."""
+
+    def __init__(self, data, name: str | None = None):
+        data = checks.finite_array("RateCoded.data", data, ndim=(1, 2), low=0.0, high=1.0)
+        super().__init__(data.shape[-1], name)
+        self.data = data
+        self.mode = K.SRC_CONST if data.ndim == 1 else K.SRC_PROB
+
+    def probabilities(self, k, dt):
+        if self.data.ndim == 1:
+            return self.data.reshape(1, 1, -1)
+        return _rows(self.data, k).reshape(len(k), 1, self.n)
+
+
+class SpikeTimes(SpikeSource):
+    """Given spikes: ``times`` (s) and the firing unit ``ids``; times are rounded to steps, and
+    several spikes of one unit in one step count once."""
+
+    mode = K.SRC_EVENTS
+
+    def __init__(self, n: int, times, ids, name: str | None = None):
+        super().__init__(n, name)
+        times = checks.finite_array("SpikeTimes.times", times, low=0.0, unit="s")
+        ids = np.asarray(ids)
+        if ids.shape != times.shape or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"SpikeTimes.ids must be integers of the same shape as times "
+                             f"{times.shape}, got {ids.dtype} of shape {ids.shape}")
+        if ids.size and (ids.min() < 0 or ids.max() >= n):
+            raise ValueError(f"SpikeTimes.ids must be in [0, {n - 1}], got values in "
+                             f"[{ids.min()}, {ids.max()}]")
+        order = np.lexsort((ids, times))
+        self.times, self.ids = times[order], ids[order].astype(np.int64)
+
+    def events(self, k0, n_steps, dt):
+        k = np.rint(self.times / dt).astype(np.int64)
+        keep = (k >= k0) & (k < k0 + n_steps)
+        pairs = np.unique(np.stack([k[keep] - k0, self.ids[keep]]), axis=1)
+        return pairs[0], pairs[1]
+
+
+class SpikeArray(SpikeSource):
+    """Given spikes as a boolean array (T, n): unit j fires at step k where ``spikes[k, j]``."""
+
+    mode = K.SRC_EVENTS
+
+    def __init__(self, spikes, name: str | None = None):
+        spikes = np.asarray(spikes)
+        if spikes.ndim != 2:
+            raise ValueError(f"SpikeArray.spikes must have shape (steps, n), got {spikes.shape}")
+        super().__init__(spikes.shape[1], name)
+        self.spikes = spikes.astype(bool)
+
+    def events(self, k0, n_steps, dt):
+        t, j = np.nonzero(self.spikes[k0:k0 + n_steps])
+        return t, j
+
+
+# --- currents -----------------------------------------------------------------------------
+class Current:
+    """Base of all injected currents (A, or model units for a dimensionless population),
+    summed into every neuron of ``target``."""
+
+    kind = K.CUR_BUFFER
+
+    def __init__(self, target: Population):
+        if not isinstance(target, Population):
+            raise TypeError(f"{type(self).__name__}.target must be a population, got "
+                            f"{type(target).__name__}")
+        self.target = target
+
+    def values(self, k: np.ndarray, dt: float, batch: int) -> np.ndarray:
+        """The current during global steps ``k`` (T,): shape (T or 1, 1 or B, 1 or n)."""
+        raise NotImplementedError
+
+    def noise(self, dt: float) -> tuple[float, float, float]:
+        """(mean, scale, decay) of a random current."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k != "target"}
+
+
+class ConstantCurrent(Current):
+    """A constant current: scalar, per neuron (n,), or per realization and neuron (B, n)."""
+
+    def __init__(self, target: Population, amplitude):
+        super().__init__(target)
+        self.amplitude = amplitude
+
+    def values(self, k, dt, batch):
+        amp = checks.per_neuron("ConstantCurrent.amplitude", self.amplitude, self.target.n,
+                                batch, np.random.default_rng(0))
+        return amp.reshape(1, *amp.shape)
+
+
+class StepCurrent(Current):
+    """Piecewise-constant current: ``amplitudes[m]`` from ``times[m]`` (s) until the next time;
+    zero before the first time."""
+
+    def __init__(self, target: Population, times, amplitudes):
+        super().__init__(target)
+        self.times = checks.finite_array("StepCurrent.times", times, unit="s")
+        self.amplitudes = checks.finite_array("StepCurrent.amplitudes", amplitudes)
+        if self.times.shape != self.amplitudes.shape or np.any(np.diff(self.times) < 0):
+            raise ValueError("StepCurrent.times must be increasing and match amplitudes in "
+                             f"length, got {self.times.shape} and {self.amplitudes.shape}")
+
+    def values(self, k, dt, batch):
+        t = k * dt
+        m = np.searchsorted(self.times, t + 1e-12 * np.maximum(1.0, np.abs(t)), side="right")
+        return np.concatenate([[0.0], self.amplitudes])[m].reshape(-1, 1, 1)
+
+
+class PulseCurrent(Current):
+    """Rectangular pulses of ``amplitude`` and ``width`` (s), the first at ``start`` (s), then
+    every ``period`` (s), ``count`` pulses in all."""
+
+    def __init__(self, target: Population, start, width, amplitude, period=None, count=1):
+        super().__init__(target)
+        self.start = checks.number("PulseCurrent.start", start, low=0.0, unit="s")
+        self.width = checks.number("PulseCurrent.width", width, low=0.0, low_open=True, unit="s")
+        self.amplitude = checks.number("PulseCurrent.amplitude", amplitude)
+        self.count = checks.count("PulseCurrent.count", count)
+        self.period = (self.width if period is None else
+                       checks.number("PulseCurrent.period", period, low=self.width, unit="s"))
+
+    def values(self, k, dt, batch):
+        t = k * dt
+        eps = 1e-9 * max(self.width, 1e-12)
+        rel = t - self.start + eps
+        m = np.floor(rel / self.period)
+        on = (rel >= 0) & (m < self.count) & (rel - m * self.period < self.width)
+        return np.where(on, self.amplitude, 0.0).reshape(-1, 1, 1)
+
+
+class CurrentArray(Current):
+    """A given current per step: ``values`` of shape (T,) or (T, n); zero after the last row."""
+
+    def __init__(self, target: Population, values):
+        super().__init__(target)
+        self.data = checks.finite_array("CurrentArray.values", values, ndim=(1, 2))
+        if self.data.ndim == 2 and self.data.shape[1] != target.n:
+            raise ValueError(f"CurrentArray.values must have shape (T,) or (T, {target.n}), got "
+                             f"{self.data.shape}")
+
+    def values(self, k, dt, batch):
+        return _rows(self.data, k).reshape(len(k), 1, -1)
+
+
+class NoiseCurrent(Current):
+    """Gaussian current, independent at each step and neuron: N(mean, std²) (A), piecewise
+    constant over a step (so its effect on v scales with dt)."""
+
+    kind = K.CUR_GAUSS
+
+    def __init__(self, target: Population, mean=0.0, std=1.0):
+        super().__init__(target)
+        self.mean = checks.number("NoiseCurrent.mean", mean)
+        self.std = checks.number("NoiseCurrent.std", std, low=0.0)
+
+    def noise(self, dt):
+        return self.mean, self.std, 0.0
+
+
+class UniformNoiseCurrent(Current):
+    """Uniform current, independent at each step and neuron: mean + half_width·(2U − 1) (A).
+    The noisy-LIF tutorial's i_mean·(1 + a·(2U − 1)) is mean = i_mean, half_width = a·i_mean."""
+
+    kind = K.CUR_UNIFORM
+
+    def __init__(self, target: Population, mean=0.0, half_width=1.0):
+        super().__init__(target)
+        self.mean = checks.number("UniformNoiseCurrent.mean", mean)
+        self.half_width = checks.number("UniformNoiseCurrent.half_width", half_width, low=0.0)
+
+    def noise(self, dt):
+        return self.mean, self.half_width, 0.0
+
+
+class OUCurrent(Current):
+    """Ornstein–Uhlenbeck current with stationary ``mean`` and ``std`` (A) and correlation time
+    ``tau`` (s), updated exactly: x ← mean + (x − mean)·e^(−dt/tau) + std·√(1 − e^(−2dt/tau))·N.
+    It starts at the mean."""
+
+    kind = K.CUR_OU
+
+    def __init__(self, target: Population, mean=0.0, std=1.0, tau=10e-3):
+        super().__init__(target)
+        self.mean = checks.number("OUCurrent.mean", mean)
+        self.std = checks.number("OUCurrent.std", std, low=0.0)
+        self.tau = checks.number("OUCurrent.tau", tau, low=0.0, low_open=True, unit="s")
+
+    def noise(self, dt):
+        decay = float(np.exp(-dt / self.tau))
+        return self.mean, self.std * float(np.sqrt(-np.expm1(-2 * dt / self.tau))), decay

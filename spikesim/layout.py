@@ -1,0 +1,190 @@
+"""Flattening a network into the arrays the kernels read (tables), the simulation state, and
+the per-chunk input buffers.
+
+Neurons of all populations share state arrays (B, N); population q owns columns
+``offsets[q] … offsets[q]+n_q``. Spike sources are units N … N+S−1. Groups (spiking things) are
+the populations followed by the sources. See :mod:`spikesim.kernels.cpu` for column meanings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .inputs import Current, SpikeSource
+from .kernels import cpu as KC
+from .kernels import inputs as KI
+from .models import RESETS, Population
+from .projections import Projection
+
+
+@dataclass
+class Tables:
+    """The fixed (per build) kernel arguments."""
+
+    pops: np.ndarray      # (P, N_POP_COLUMNS) int64
+    par: np.ndarray       # (rows, N_COLUMNS) dtype
+    cin: np.ndarray       # (C, 6) int64
+    cinf: np.ndarray      # (C, 3) float64
+    src: np.ndarray       # (Q, 8) int64
+    groups: np.ndarray    # (P+Q, 2) int64: first global unit, size
+    prj: np.ndarray       # (J, 5) int64
+    rowptr: np.ndarray    # int64
+    col: np.ndarray       # int32
+    wt: np.ndarray        # dtype
+    dly: np.ndarray       # int16, empty unless some projection has per-synapse delays
+    n_streams: int
+    n_ou: int
+    max_delay: int
+
+
+def _stack(rows: list, width: int, dtype) -> np.ndarray:
+    return np.array(rows, dtype=dtype).reshape(len(rows), width)
+
+
+def build_tables(pops: list[Population], sources: list[SpikeSource], currents: list[Current],
+                 projections: list[Projection], dt: float, batch: int, dtype,
+                 seed: int) -> tuple[Tables, dict]:
+    """Tables and the initial state for a network. Random parameters and connectivity are drawn
+    from NumPy generators keyed by ``seed`` (and the object's position), so they are
+    reproducible."""
+    offsets = np.cumsum([0] + [p.n for p in pops])
+    n_neu = int(offsets[-1])
+    src_off = np.cumsum([0] + [s.n for s in sources])
+    delays = {}
+    proj_csr = []
+    for j, pr in enumerate(projections):
+        csr = pr.csr(dt, np.random.default_rng([seed, 2, j]))
+        proj_csr.append(csr)
+        delays[j] = csr[3]
+    max_delay = max([int(d.max()) for d in delays.values() if d.size] + [1])
+
+    # neurons: parameter tables and the population table
+    par_parts, pop_rows, state = [], [], {}
+    row = 0
+    currents_of = {id(p): [c for c in currents if c.target is p] for p in pops}
+    ordered_currents = [c for p in pops for c in currents_of[id(p)]]
+    cin_lo = np.cumsum([0] + [len(currents_of[id(p)]) for p in pops])
+    for q, p in enumerate(pops):
+        rng = np.random.default_rng([seed, 1, q])
+        table, sb, sj = p.table(dt, batch, rng)
+        par_parts.append(table)
+        delayed = any(pr.post is p and (delays[j] > 1).any() for j, pr in enumerate(projections))
+        pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
+                         RESETS[p.reset], row, sb, sj, cin_lo[q], cin_lo[q + 1],
+                         p.slots[p.channel], delayed])
+        row += table.shape[0]
+        for var, val in p.initial_state(batch, rng).items():
+            arr = state.setdefault(var, np.zeros((batch, n_neu), dtype))
+            arr[:, offsets[q]:offsets[q + 1]] = val
+    for var in ("v", "i", "w"):
+        state.setdefault(var, np.zeros((batch, n_neu), dtype))
+    state["refc"] = np.zeros((batch, n_neu), np.int32)
+
+    # spike sources take RNG streams 0 .. S-1; random currents follow
+    n_streams = int(src_off[-1])
+    src_rows = []
+    for s, so in enumerate(sources):
+        src_rows.append([src_off[s], so.n, so.mode, 0, 0, 0, 0, src_off[s]])
+    cin_rows, cinf_rows, n_ou = [], [], 0
+    for c in ordered_currents:
+        if c.kind == KI.CUR_BUFFER:
+            cin_rows.append([c.kind, 0, 0, 0, 0, 0])
+            cinf_rows.append([0.0, 0.0, 0.0])
+            continue
+        buf = n_ou if c.kind == KI.CUR_OU else 0
+        cin_rows.append([c.kind, buf, 0, 0, 0, n_streams])
+        cinf_rows.append(list(c.noise(dt)))
+        n_streams += c.target.n
+        if c.kind == KI.CUR_OU:
+            n_ou += c.target.n
+    state["ou"] = np.zeros((batch, n_ou))
+    for c, r, f in zip(ordered_currents, cin_rows, cinf_rows):
+        if c.kind == KI.CUR_OU:
+            state["ou"][:, r[KI.BUF]:r[KI.BUF] + c.target.n] = f[KI.MEAN]
+    state["nxt"] = np.full((batch, int(src_off[-1])), -1, np.int64)
+
+    groups = [[offsets[q], p.n] for q, p in enumerate(pops)]
+    groups += [[n_neu + src_off[s], so.n] for s, so in enumerate(sources)]
+    group_of = {id(o): g for g, o in enumerate(list(pops) + list(sources))}
+
+    # projections: concatenated CSR segments
+    prj_rows, rowptrs, cols, wts, dlys = [], [], [], [], []
+    nnz = row_at = 0
+    per_synapse = any(np.unique(d).size > 1 for d in delays.values())
+    for pr, (rowptr, post, w, d) in zip(projections, proj_csr):
+        single = np.unique(d)
+        delay = int(single[0]) if single.size == 1 else 0 if single.size else 1  # 0: per synapse
+        if delay != 1 and pr.receptor != pr.post.channel:
+            raise ValueError(f"delays longer than one step are supported only into "
+                             f"{pr.post.channel!r}, the main input of the target population; "
+                             f"got receptor {pr.receptor!r}")
+        prj_rows.append([group_of[id(pr.pre)], pops.index(pr.post), row_at, delay,
+                         pr.post.slots[pr.receptor]])
+        rowptrs.append(rowptr + nnz)
+        cols.append(post)
+        wts.append(w)
+        dlys.append(d)
+        nnz += post.shape[0]
+        row_at += rowptr.shape[0]
+    tables = Tables(
+        pops=_stack(pop_rows, KC.N_POP_COLUMNS, np.int64),
+        par=np.concatenate(par_parts).astype(dtype) if par_parts else np.zeros((0, 11), dtype),
+        cin=_stack(cin_rows, 6, np.int64), cinf=_stack(cinf_rows, 3, np.float64),
+        src=_stack(src_rows, 8, np.int64), groups=_stack(groups, 2, np.int64),
+        prj=_stack(prj_rows, 5, np.int64), rowptr=_cat(rowptrs, np.int64),
+        col=_cat(cols, np.int32), wt=_cat(wts, dtype),
+        dly=_cat(dlys, np.int16) if per_synapse else np.zeros(0, np.int16),
+        n_streams=max(n_streams, 1), n_ou=n_ou, max_delay=max_delay)
+    state["ring"] = (np.zeros((batch, max_delay, n_neu), dtype) if max_delay > 1
+                     else np.zeros((batch, 1, 1), dtype))
+    return tables, state
+
+
+def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: list[Current],
+                 k0: int, n_steps: int, dt: float, batch: int, dtype):
+    """Per-chunk buffers: (cbuf, pbuf, ev_ptr, ev_unit); fills the strides of ``tables.cin``
+    and ``tables.src`` in place."""
+    k = np.arange(k0, k0 + n_steps, dtype=np.int64)
+    cparts, at = [], 0
+    for c, row in zip(currents_in_order, tables.cin):
+        if c.kind != KI.CUR_BUFFER:
+            continue
+        vals = np.asarray(c.values(k, dt, batch), dtype=dtype)
+        row[KI.BUF], row[KI.ST], row[KI.SB], row[KI.SJ] = at, *_strides(vals.shape)
+        cparts.append(vals.ravel())
+        at += vals.size
+    pparts, at = [], 0
+    ev_ptr = np.zeros((len(sources), n_steps + 1), np.int64)
+    ev_units = []
+    n_ev = 0
+    n_neu = int(tables.groups[: tables.pops.shape[0], 1].sum())
+    for s, (so, row) in enumerate(zip(sources, tables.src)):
+        if so.mode == KI.SRC_EVENTS:
+            t, j = so.events(k0, n_steps, dt)
+            ev_ptr[s] = n_ev + np.searchsorted(t, np.arange(n_steps + 1), side="left")
+            ev_units.append(n_neu + row[KI.UNIT] + j)
+            n_ev += len(j)
+            continue
+        p = np.asarray(so.probabilities(k, dt), dtype=np.float64)
+        if so.mode == KI.SRC_CONST:
+            with np.errstate(divide="ignore"):
+                p = np.log1p(-p)  # the constant mode stores log(1 - p)
+        row[KI.SBUF], row[KI.SST], row[KI.SSB], row[KI.SSJ] = at, *_strides(p.shape)
+        pparts.append(p.ravel())
+        at += p.size
+    return (_cat(cparts, dtype, 1), _cat(pparts, np.float64, 1), ev_ptr,
+            _cat(ev_units, np.int64, 1))
+
+
+def _cat(parts: list, dtype, empty: int = 0) -> np.ndarray:
+    """Concatenation as ``dtype``; ``empty`` zeros when there are no parts."""
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(empty, dtype)
+
+
+def _strides(shape: tuple[int, int, int]) -> tuple[int, int, int]:
+    """Element strides over (step, realization, neuron) of a C-contiguous array whose
+    length-1 axes broadcast (stride 0)."""
+    t, b, j = shape
+    return (b * j if t > 1 else 0, j if b > 1 else 0, 1 if j > 1 else 0)

@@ -1,0 +1,327 @@
+"""Neuron models: parameters, their checks, and the coefficient tables the kernels read.
+
+Each class documents its equations; the one scalar update per model lives in
+:mod:`spikesim.kernels.neurons` and reads the columns built here. Times are in seconds; voltages
+in volts, currents in amperes and resistances in ohms, unless ``units="1"`` marks a neuron as
+dimensionless (the Norse and snnTorch conventions, with R = 1).
+
+Every model shares the spike mechanics: after integrating a step, a neuron whose v exceeds v_th
+(strictly) spikes and is reset — ``reset="value"``: v ← v_reset; ``"subtract"``:
+v ← v − (v_th − v_reset); ``"none"``: v unchanged — and then stays refractory for
+``round(refractory / dt)`` steps, during which v is clamped at v_reset (other variables evolve).
+
+``method="euler"`` applies forward Euler in the order of the classic tutorials (decay, threshold on
+the updated v, reset, then input); ``method="exact"`` applies the exact propagators of the linear
+subthreshold dynamics for a current constant over the step (as NEST's iaf_psc_exp), so traces
+match the closed-form solution to float precision.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import checks
+from .kernels import cpu as KC
+from .kernels import neurons as K
+
+RESETS = {"value": K.RESET_VALUE, "subtract": K.RESET_SUBTRACT, "none": K.RESET_NONE}
+METHODS = ("euler", "exact")
+
+
+def _expm1_ratio(x: np.ndarray) -> np.ndarray:
+    """expm1(x) / x, equal to 1 at x = 0."""
+    safe = np.where(x == 0.0, 1.0, x)
+    return np.where(x == 0.0, 1.0, np.expm1(safe) / safe)
+
+
+def _cross(dt: float, tau_a: np.ndarray, tau_b: np.ndarray) -> np.ndarray:
+    """Coupling of an exponentially decaying input (time constant tau_b) into a leaky
+    integrator (tau_a) over one step, per unit input and for R = 1 (dimensionless):
+    tau_b/(tau_b − tau_a)·(exp(−dt/tau_b) − exp(−dt/tau_a)), finite when tau_a = tau_b."""
+    return np.exp(-dt / tau_a) * (dt / tau_a) * _expm1_ratio(dt * (1.0 / tau_a - 1.0 / tau_b))
+
+
+class Population:
+    """Base class of all neuron populations (see the module docstring for shared mechanics).
+
+    Args:
+        n: number of neurons.
+        v_th: threshold (V). v_reset: reset value (V). refractory: absolute refractory period
+            (s): scalar, array over neurons (n,) or realizations × neurons (B, n), or a
+            :class:`~spikesim.distributions.Distribution` drawn per neuron and realization.
+        reset: "value", "subtract" or "none". method: "euler" or "exact".
+        v_init: initial v (V); defaults to the resting potential. units: "V" (SI) or "1".
+    """
+
+    model_id: int = -1
+    variables: tuple[str, ...] = ("v",)
+    inputs: tuple[str, ...] = ("v",)  # variables projections may add to; the first is default
+    slots = {"v": KC.VAR_V, "i": KC.VAR_I, "w": KC.VAR_W, "refc": KC.VAR_REFC}
+
+    @property
+    def channel(self) -> str:
+        """The variable that synaptic input (projection weights) adds to by default."""
+        return self.inputs[0]
+
+    def __init__(self, n: int, *, v_th, v_reset, refractory=0.0, reset: str = "value",
+                 method: str = "euler", v_init=None, units: str = "V", name: str | None = None):
+        self.n = checks.count("n", n)
+        self.v_th, self.v_reset, self.refractory, self.v_init = v_th, v_reset, refractory, v_init
+        self.reset = checks.choice("reset", reset, tuple(RESETS))
+        self.method = checks.choice("method", method, METHODS)
+        self.units = checks.choice("units", units, ("V", "1"))
+        self.name = name
+
+    def unit_of(self, variable: str) -> str:
+        """Unit of a state variable: "V", "A", "1" or "steps"."""
+        if variable == "refc":
+            return "steps"
+        if self.units == "1":
+            return "1"
+        return "V" if variable == "v" else "A"
+
+    @property
+    def rest(self):
+        """The resting potential (V), the default initial v."""
+        return 0.0
+
+    # -- building the tables -------------------------------------------------------------
+    def _param(self, name, value, batch, rng, **limits) -> np.ndarray:
+        return checks.per_neuron(f"{type(self).__name__}.{name}", value, self.n, batch, rng,
+                                 **limits)
+
+    def _tau(self, name, value, dt, batch, rng) -> np.ndarray:
+        tau = self._param(name, value, batch, rng, low=0.0, low_open=True, unit="s")
+        if self.method == "euler" and np.any(tau < dt):
+            warnings.warn(f"{type(self).__name__}.{name} = {float(tau.min())!r} s is shorter than "
+                          f"dt = {dt!r} s: forward Euler is inaccurate or unstable there; use "
+                          f"method='exact' or a smaller dt", RuntimeWarning, stacklevel=4)
+        return tau
+
+    def coefficients(self, dt: float, batch: int, rng: np.random.Generator) -> dict:
+        """Column index -> float64 array of shape (1 or B, 1 or n): the kernel's parameters."""
+        v_th = self._param("v_th", self.v_th, batch, rng, unit=self.unit_of("v"))
+        v_reset = self._param("v_reset", self.v_reset, batch, rng, unit=self.unit_of("v"))
+        if self.reset != "none" and np.any(v_reset >= v_th):
+            raise ValueError(f"{type(self).__name__}.v_reset must be below v_th with "
+                             f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
+                             f"v_th={self.v_th!r}")
+        ref = self._param("refractory", self.refractory, batch, rng, low=0.0, unit="s")
+        return {K.V_TH: v_th, K.V_RESET: v_reset,
+                K.REF_STEPS: np.rint(ref / dt), **self._model_coefficients(dt, batch, rng)}
+
+    def _model_coefficients(self, dt: float, batch: int, rng: np.random.Generator) -> dict:
+        raise NotImplementedError
+
+    def table(self, dt: float, batch: int, rng: np.random.Generator):
+        """The parameter table (rows, N_COLUMNS) float64 and its strides (sb, sj): the row of
+        neuron j in realization b is ``b*sb + j*sj``."""
+        cols = self.coefficients(dt, batch, rng)
+        shape = np.broadcast_shapes(*(c.shape for c in cols.values()))
+        table = np.zeros((*shape, K.N_COLUMNS))
+        for c, arr in cols.items():
+            table[..., c] = arr
+        sb = shape[1] if shape[0] > 1 else 0
+        sj = 1 if shape[1] > 1 else 0
+        return table.reshape(-1, K.N_COLUMNS), sb, sj
+
+    def initial_state(self, batch: int, rng: np.random.Generator) -> dict:
+        """Initial values of the state variables, each (1 or B, 1 or n) float64."""
+        v0 = self.rest if self.v_init is None else self.v_init
+        return {"v": self._param("v_init", v0, batch, rng, unit=self.unit_of("v"))}
+
+    def describe(self) -> dict:
+        """The parameters as given, for metadata."""
+        return {k: v for k, v in vars(self).items() if k not in ("name",)}
+
+
+class LIF(Population):
+    r"""Current-based leaky integrate-and-fire neuron with an exponential synaptic current.
+
+    .. math::
+        \tau_{mem}\,\dot v = (v_{leak} - v) + R\,(i + I_{ext}), \qquad
+        \tau_{syn}\,\dot i = -i
+
+    Synaptic input (projection weights, A) jumps i. Defaults are Norse's dimensionless
+    parameters (tau_syn_inv 200/s, tau_mem_inv 100/s, v_leak 0, v_th 1, v_reset 0, R = 1).
+    Euler step: ``v += dt/tau_mem·((v_leak − v) + R·(i + I_ext)); i += −dt/tau_syn·i``.
+
+    With ``tau_syn_inh`` the neuron has a second synaptic current ``i_inh`` (time constant
+    tau_syn_inh, entering v as R·i_inh), the target of projections made with
+    ``receptor="i_inh"`` — e.g. the CUBA network's separate excitatory and inhibitory currents.
+
+    Args: tau_mem, tau_syn, tau_syn_inh (s); v_leak (V); R (Ω); i_init (A); see
+    :class:`Population`.
+    """
+
+    model_id = K.LIF
+    variables = ("v", "i")
+    inputs = ("i",)
+
+    def __init__(self, n: int, *, tau_mem=10e-3, tau_syn=5e-3, v_leak=0.0, v_th=1.0,
+                 v_reset=0.0, R=1.0, i_init=0.0, tau_syn_inh=None, **kw):
+        super().__init__(n, v_th=v_th, v_reset=v_reset, **kw)
+        self.tau_mem, self.tau_syn, self.v_leak, self.R, self.i_init = (
+            tau_mem, tau_syn, v_leak, R, i_init)
+        self.tau_syn_inh = tau_syn_inh
+        if tau_syn_inh is not None:  # a second synaptic current i_inh, kept in the w slot
+            self.model_id = K.LIF_W
+            self.variables = ("v", "i", "i_inh")
+            self.inputs = ("i", "i_inh")
+            self.slots = {**Population.slots, "i_inh": KC.VAR_W}
+
+    @property
+    def rest(self):
+        return self.v_leak
+
+    def _model_coefficients(self, dt, batch, rng):
+        tm = self._tau("tau_mem", self.tau_mem, dt, batch, rng)
+        ts = self._tau("tau_syn", self.tau_syn, dt, batch, rng)
+        r = self._param("R", self.R, batch, rng, low=0.0, low_open=True, unit="ohm")
+        el = self._param("v_leak", self.v_leak, batch, rng, unit=self.unit_of("v"))
+        if self.method == "euler":
+            cols = {K.E_L: el, K.A: dt / tm, K.B: dt / ts, K.C: r}
+        else:
+            cols = {K.E_L: el, K.A: np.exp(-dt / tm), K.B: r * _cross(dt, tm, ts),
+                    K.C: -r * np.expm1(-dt / tm), K.D: np.exp(-dt / ts)}
+        if self.tau_syn_inh is not None:
+            cols.update(self._second_current(cols, dt, tm, r, "tau_syn_inh", self.tau_syn_inh,
+                                             +1.0, batch, rng))
+        return cols
+
+    def _second_current(self, cols, dt, tm, r, name, tau, sign, batch, rng) -> dict:
+        """Columns E, F of a second exponential current (time constant ``tau``) entering v
+        with sign ``sign``."""
+        tw = self._tau(name, tau, dt, batch, rng)
+        if self.method == "euler":
+            return {K.E: sign * r, K.F: dt / tw}
+        return {K.E: sign * r * _cross(dt, tm, tw), K.F: np.exp(-dt / tw)}
+
+    def initial_state(self, batch, rng):
+        return {**super().initial_state(batch, rng),
+                "i": self._param("i_init", self.i_init, batch, rng, unit=self.unit_of("i"))}
+
+
+class RC(Population):
+    r"""The RC circuit ("Lapicque") neuron: no synaptic state.
+
+    .. math:: \tau\,\dot v = (E_L - v) + R\,I(t), \qquad \tau = R\,C
+
+    Give ``tau`` or ``C`` (farads). Synaptic input (projection weights, V) jumps v.
+    Euler step (snnTorch tutorial 1): ``v += dt/tau·((E_L − v) + R·I)``.
+
+    Args: R (Ω); C (F) or tau (s); E_L (V); see :class:`Population`.
+    """
+
+    model_id = K.RC
+    variables = ("v",)
+
+    def __init__(self, n: int, *, R=5.0, C=None, tau=None, E_L=0.0, v_th=1.0, v_reset=0.0,
+                 **kw):
+        super().__init__(n, v_th=v_th, v_reset=v_reset, **kw)
+        if (C is None) == (tau is None):
+            raise ValueError(f"RC needs exactly one of C (F) or tau (s), got C={C!r}, tau={tau!r}")
+        self.R, self.C, self.tau, self.E_L = R, C, tau, E_L
+
+    @property
+    def rest(self):
+        return self.E_L
+
+    def _model_coefficients(self, dt, batch, rng):
+        r = self._param("R", self.R, batch, rng, low=0.0, low_open=True, unit="ohm")
+        if self.tau is None:
+            tau = r * self._param("C", self.C, batch, rng, low=0.0, low_open=True, unit="F")
+            self._tau("tau (= R*C)", tau, dt, batch, rng)
+        else:
+            tau = self._tau("tau", self.tau, dt, batch, rng)
+        el = self._param("E_L", self.E_L, batch, rng, unit=self.unit_of("v"))
+        if self.method == "euler":
+            return {K.E_L: el, K.A: dt / tau, K.C: r}
+        return {K.E_L: el, K.A: np.exp(-dt / tau), K.C: -r * np.expm1(-dt / tau)}
+
+
+class Leaky(Population):
+    r"""snnTorch-style discrete-time leaky neuron (dimensionless).
+
+    .. math:: v[k+1] = \beta\,v[k] + I[k]
+
+    ``I`` is the input current of the step; synaptic input (projection weights) adds to v at the
+    end of the step. Default reset "subtract" by the threshold (v_reset = 0).
+
+    Args: beta in [0, 1]; see :class:`Population`.
+    """
+
+    model_id = K.LEAKY
+    variables = ("v",)
+
+    def __init__(self, n: int, *, beta=0.9, v_th=1.0, v_reset=0.0, reset="subtract", **kw):
+        kw.setdefault("units", "1")
+        super().__init__(n, v_th=v_th, v_reset=v_reset, reset=reset, **kw)
+        self.beta = beta
+
+    def _model_coefficients(self, dt, batch, rng):
+        return {K.A: self._param("beta", self.beta, batch, rng, low=0.0, high=1.0)}
+
+
+class Synaptic(Population):
+    r"""snnTorch-style discrete-time neuron with a synaptic current (dimensionless).
+
+    .. math:: i[k+1] = \alpha\,i[k] + I[k], \qquad v[k+1] = \beta\,v[k] + i[k+1]
+
+    Synaptic input (projection weights) adds to i at the end of the step.
+
+    Args: alpha, beta in [0, 1]; i_init; see :class:`Population`.
+    """
+
+    model_id = K.SYNAPTIC
+    variables = ("v", "i")
+    inputs = ("i",)
+
+    def __init__(self, n: int, *, alpha=0.8, beta=0.9, v_th=1.0, v_reset=0.0, reset="subtract",
+                 i_init=0.0, **kw):
+        kw.setdefault("units", "1")
+        super().__init__(n, v_th=v_th, v_reset=v_reset, reset=reset, **kw)
+        self.alpha, self.beta, self.i_init = alpha, beta, i_init
+
+    def _model_coefficients(self, dt, batch, rng):
+        return {K.A: self._param("beta", self.beta, batch, rng, low=0.0, high=1.0),
+                K.B: self._param("alpha", self.alpha, batch, rng, low=0.0, high=1.0)}
+
+    def initial_state(self, batch, rng):
+        return {**super().initial_state(batch, rng),
+                "i": self._param("i_init", self.i_init, batch, rng)}
+
+
+class AdaptiveLIF(LIF):
+    r"""LIF with a spike-triggered adaptation current w.
+
+    .. math::
+        \tau_{mem}\,\dot v = (v_{leak} - v) + R\,(i + I_{ext} - w), \quad
+        \tau_{syn}\,\dot i = -i, \quad \tau_w\,\dot w = -w, \quad w \leftarrow w + b
+        \text{ at each spike}
+
+    Euler step: ``v += dt/tau_mem·((v_leak − v) + R·(i + I_ext) − R·w)``.
+
+    Args: tau_w (s); b (A, the adaptation increment); see :class:`LIF`.
+    """
+
+    model_id = K.LIF_W
+    variables = ("v", "i", "w")
+
+    def __init__(self, n: int, *, tau_w=100e-3, b=0.1, **kw):
+        if kw.get("tau_syn_inh") is not None:
+            raise ValueError("AdaptiveLIF has no second synaptic current: tau_syn_inh must be "
+                             "None (w is the adaptation current)")
+        super().__init__(n, **kw)
+        self.tau_w, self.b = tau_w, b
+
+    def _model_coefficients(self, dt, batch, rng):
+        cols = super()._model_coefficients(dt, batch, rng)
+        tm = self._param("tau_mem", self.tau_mem, batch, rng, low=0.0, low_open=True)
+        r = self._param("R", self.R, batch, rng, low=0.0, low_open=True)
+        cols.update(self._second_current(cols, dt, tm, r, "tau_w", self.tau_w, -1.0, batch,
+                                         rng))
+        cols[K.G] = self._param("b", self.b, batch, rng, unit=self.unit_of("i"))
+        return cols

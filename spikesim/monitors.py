@@ -1,0 +1,126 @@
+"""Monitors: objects added to a network that receive its output chunk by chunk.
+
+The network calls, for every monitor: ``begin(net)`` when a run starts, then after each chunk of
+steps ``spikes(steps, realizations, ids)`` (for a :class:`SpikeMonitor`) or
+``samples(steps, values)`` (for a :class:`StateMonitor`), and ``end(completed)`` when the run
+stops (``completed`` is False after an error or Ctrl-C). The in-memory monitors here keep what
+they receive; the HDF5 recorders stream it to a file instead.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import checks
+from .inputs import SpikeSource
+from .models import Population
+from .results import Spikes, Trace
+
+
+class Monitor:
+    """Base class: hooks called by :meth:`spikesim.Network.run`."""
+
+    dt = 1.0
+    n_realizations = 1
+    t_stop = 0.0
+
+    def begin(self, net) -> None:
+        """Called when a run starts (the network is built)."""
+        self.dt = net.dt
+        self.n_realizations = net.batch
+
+    def end(self, completed: bool, t: float) -> None:
+        """Called once per run, after its last chunk or when it is interrupted; ``t`` (s) is
+        the simulated time reached."""
+        self.t_stop = t
+
+
+def _select(name: str, ids, n: int) -> np.ndarray | None:
+    """Neuron indices to record (None: all), validated against the size n."""
+    if ids is None:
+        return None
+    if isinstance(ids, slice):
+        return np.arange(n)[ids]
+    ids = np.atleast_1d(np.asarray(ids))
+    if not np.issubdtype(ids.dtype, np.integer) or ids.ndim != 1:
+        raise ValueError(f"{name} must be None, a slice or integer indices, got {ids.dtype} "
+                         f"{ids.shape}")
+    if ids.size and (ids.min() < 0 or ids.max() >= n):
+        raise ValueError(f"{name} must be in [0, {n - 1}], got [{ids.min()}, {ids.max()}]")
+    return ids.astype(np.int64)
+
+
+class SpikeMonitor(Monitor):
+    """Records the spikes of a population or spike source (all neurons, or ``ids``), in every
+    realization, in memory. ``.spikes`` returns them as :class:`~spikesim.results.Spikes`."""
+
+    def __init__(self, source: Population | SpikeSource, ids=None):
+        if not isinstance(source, (Population, SpikeSource)):
+            raise TypeError(f"SpikeMonitor.source must be a population or spike source, got "
+                            f"{type(source).__name__}")
+        self.source = source
+        self.ids = _select("SpikeMonitor.ids", ids, source.n)
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def keep(self, ids: np.ndarray) -> np.ndarray:
+        """Mask of the spikes (given their neuron ids) that this monitor records."""
+        return np.ones(ids.shape, bool) if self.ids is None else np.isin(ids, self.ids)
+
+    def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
+        """Receive a chunk's spikes: global step numbers, realizations and neuron ids."""
+        self._parts.append((steps, realizations, ids))
+
+    @property
+    def spikes(self) -> Spikes:
+        """All spikes received so far (times in s)."""
+        empty = np.zeros(0, np.int64)
+        steps, real, ids = (map(np.concatenate, zip(*self._parts)) if self._parts
+                            else (empty, empty, empty))
+        return Spikes(steps * self.dt, ids.astype(np.int64), real.astype(np.int64),
+                      self.source.n, self.n_realizations, 0.0, self.t_stop,
+                      self.source.name or "")
+
+
+class StateMonitor(Monitor):
+    """Records state variables (``"v"``, ``"i"``, ``"w"``, ``"refc"``) of selected neurons
+    (``ids``; default all) every ``every`` steps, in memory. Samples are the state at the end of
+    steps k with (k+1) divisible by ``every``, i.e. at times (k+1)·dt."""
+
+    def __init__(self, population: Population, variables="v", ids=None, every: int = 1):
+        if not isinstance(population, Population):
+            raise TypeError(f"StateMonitor.population must be a population, got "
+                            f"{type(population).__name__}")
+        self.population = population
+        self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
+        for var in self.variables:
+            checks.choice("StateMonitor.variables", var, population.variables + ("refc",))
+        self.ids = _select("StateMonitor.ids", ids, population.n)
+        if self.ids is None:
+            self.ids = np.arange(population.n)
+        self.every = checks.count("StateMonitor.every", every)
+        self._steps: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
+
+    def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
+        """Receive a chunk's samples: global sample steps (k+1), values (rows, B, vars·ids)."""
+        self._steps.append(steps)
+        self._values.append(values)
+
+    def trace(self, variable: str = "v") -> Trace:
+        """One variable's samples as a :class:`~spikesim.results.Trace`."""
+        c = self.variables.index(checks.choice("variable", variable, self.variables))
+        n = len(self.ids)
+        steps = np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
+        vals = (np.concatenate(self._values)[:, :, c * n:(c + 1) * n] if self._values
+                else np.zeros((0, self.n_realizations, n)))
+        pop = self.population
+        return Trace(steps * self.dt, vals, self.ids, variable, pop.unit_of(variable),
+                     pop.name or "", _threshold(pop) if variable == "v" else None)
+
+    def __getitem__(self, variable: str) -> Trace:
+        return self.trace(variable)
+
+
+def _threshold(pop: Population) -> float | None:
+    th = np.asarray(pop.v_th, dtype=float) if not hasattr(pop.v_th, "draw") else None
+    return float(th) if th is not None and th.ndim == 0 else None

@@ -1,0 +1,242 @@
+"""The network: populations, inputs, projections and monitors, run in chunks of steps.
+
+Data flow: :class:`Network` → :mod:`.layout` flattens populations, inputs and projections into
+tables → one compiled kernel call per chunk (:mod:`spikesim.kernels.cpu`) → the chunk's spikes
+and samples go to the monitors / recorders.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import get_num_threads, set_num_threads
+
+from . import checks
+from .inputs import Current, SpikeSource
+from .kernels import cpu as KC
+from .layout import Tables, build_tables, chunk_inputs
+from .models import Population
+from .monitors import Monitor, SpikeMonitor, StateMonitor
+from .projections import Projection
+
+PARALLEL_MIN_NEURONS = 20_000  # below this (neurons × realizations) the serial kernel is faster
+
+
+class Network:
+    """A simulation: add populations, inputs, projections and monitors, then ``run``.
+
+    Args:
+        dt: time step (s), > 0.
+        seed: non-negative integer; the same seed gives bit-identical results whatever the
+            chunk size and thread count.
+        dtype: float64 (default) or float32 state and parameters.
+        batch: number B of independent realizations run together; each has its own random
+            streams, and parameters given as (B, n) arrays differ between them.
+        parallel: run the neuron loops on all Numba threads; default: when B·N >= 20,000.
+        threads: number of Numba threads (default: Numba's default, all cores).
+        chunk: steps per kernel call (default 1000); monitors receive data once per chunk.
+
+    Example::
+
+        net = Network(dt=1e-3, seed=1)
+        lif = net.add(LIF(1000, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3))
+        inp = net.add(BernoulliInput(1000, p=0.01))
+        net.connect(inp, lif, "one_to_one", weight=1.0)
+        mon = net.add(SpikeMonitor(lif))
+        net.run(1.0)
+        mon.spikes.times
+    """
+
+    def __init__(self, dt: float, seed: int = 0, dtype=np.float64, batch: int = 1,
+                 parallel: bool | None = None, threads: int | None = None, chunk: int = 1000):
+        self.dt = checks.number("dt", dt, low=0.0, low_open=True, unit="s")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not (
+                0 <= seed < 2**63):
+            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+        self.seed = int(seed)
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        self.dtype = np.dtype(dtype)
+        self.batch = checks.count("batch", batch)
+        self.parallel = parallel
+        self.threads = None if threads is None else checks.count("threads", threads)
+        self.chunk = checks.count("chunk", chunk)
+        self.populations: list[Population] = []
+        self.sources: list[SpikeSource] = []
+        self.currents: list[Current] = []
+        self.projections: list[Projection] = []
+        self.monitors: list[Monitor] = []
+        self.step = 0  # global steps done
+        self.tables: Tables | None = None
+        self.state: dict[str, np.ndarray] = {}
+
+    @property
+    def t(self) -> float:
+        """Simulated time reached (s)."""
+        return self.step * self.dt
+
+    # -- assembling -------------------------------------------------------------------------
+    def add(self, obj, name: str | None = None):
+        """Add a population, spike source, current, projection or monitor; returns it."""
+        lists = ((Population, self.populations), (SpikeSource, self.sources),
+                 (Current, self.currents), (Projection, self.projections),
+                 (Monitor, self.monitors))
+        kind, items = next(((k, lst) for k, lst in lists if isinstance(obj, k)), (None, None))
+        if kind is None:
+            raise TypeError(f"cannot add a {type(obj).__name__} to a Network")
+        if self.tables is not None and kind is not Monitor:
+            raise RuntimeError("the network has already run: add populations, inputs and "
+                               "projections before the first run (monitors may be added later)")
+        if any(o is obj for o in items):
+            raise ValueError(f"this {type(obj).__name__} was already added")
+        if isinstance(obj, (Population, SpikeSource)):
+            obj.name = name or obj.name or f"{type(obj).__name__.lower()}{len(items)}"
+            if obj.name in self.names:
+                raise ValueError(f"name {obj.name!r} is already used in this network")
+        elif name is not None:
+            obj.name = name
+        self._check_members(obj)
+        items.append(obj)
+        return obj
+
+    @property
+    def names(self) -> dict:
+        """Populations and spike sources by name."""
+        return {o.name: o for o in self.populations + self.sources}
+
+    def _check_members(self, obj) -> None:
+        members = self.populations + self.sources
+        refs = {Current: ("target",), Projection: ("pre", "post"),
+                SpikeMonitor: ("source",), StateMonitor: ("population",)}
+        for kind, attrs in refs.items():
+            if isinstance(obj, kind):
+                for a in attrs:
+                    if not any(getattr(obj, a) is m for m in members):
+                        raise ValueError(f"the {type(obj).__name__}'s {a} is not in this "
+                                         f"network: add it first")
+
+    def connect(self, pre, post, rule: str = "all_to_all", **kw) -> Projection:
+        """Add a :class:`~spikesim.projections.Projection` (see there for rules and args)."""
+        return self.add(Projection(pre, post, rule, **kw))
+
+    # -- running --------------------------------------------------------------------------
+    def build(self) -> None:
+        """Flatten the network into kernel tables and the initial state (done by ``run``)."""
+        if self.tables is None:
+            self.tables, self.state = build_tables(
+                self.populations, self.sources, self.currents, self.projections, self.dt,
+                self.batch, self.dtype, self.seed)
+
+    def run(self, duration: float, progress=None) -> None:
+        """Advance by ``duration`` seconds (rounded to whole steps), continuing from where the
+        last run stopped. ``progress`` is called after each chunk with (steps done, total)."""
+        duration = checks.number("duration", duration, low=0.0, unit="s")
+        n_total = int(round(duration / self.dt))
+        self.build()
+        kernel = self._runner()
+        monitors = list(self.monitors)
+        for m in monitors:
+            m.begin(self)
+        completed = False
+        old_threads = get_num_threads()
+        try:
+            if self.threads is not None:
+                set_num_threads(self.threads)
+            done = 0
+            while done < n_total:
+                n = min(self.chunk, n_total - done)
+                kernel.run(self.step, n)
+                self.step += n
+                done += n
+                if progress is not None:
+                    progress(done, n_total)
+            completed = True
+        finally:
+            set_num_threads(old_threads)
+            for m in monitors:
+                m.end(completed, self.t)
+
+    def _runner(self) -> _ChunkRunner:
+        parallel = self.parallel
+        if parallel is None:
+            parallel = self.batch * self.tables.pops[:, KC.P_N].sum() >= PARALLEL_MIN_NEURONS
+        return _ChunkRunner(self, KC.run_chunk_parallel if parallel else KC.run_chunk_serial)
+
+
+class _ChunkRunner:
+    """Buffers of one run and the dispatch of each chunk's output to the monitors."""
+
+    def __init__(self, net: Network, kernel):
+        self.net, self.kernel = net, kernel
+        tb = net.tables
+        self.groups = list(net.populations) + list(net.sources)
+        self.spike_monitors = [m for m in net.monitors if isinstance(m, SpikeMonitor)]
+        self.state_monitors = [m for m in net.monitors if isinstance(m, StateMonitor)]
+        self.rec_flag = np.zeros(len(self.groups), np.int64)
+        for m in self.spike_monitors:
+            self.rec_flag[self._group(m.source)] = 1
+        self.rec_room = int((tb.groups[:, 1] * self.rec_flag).sum()) * net.batch
+        cap = max(2 * self.rec_room, 1 << 16)
+        self.rec = (np.zeros(cap, np.int64), np.zeros(cap, np.int32), np.zeros(cap, np.int32))
+        n_units = int(tb.groups[:, 1].sum())
+        self.spk = np.zeros((net.batch, max(n_units, 1)), np.int32)
+        self.spk_ptr = np.zeros((net.batch, len(self.groups) + 1), np.int64)
+        n_blocks = max([(int(n) + KC.BLOCK - 1) // KC.BLOCK for n in tb.pops[:, KC.P_N]] + [1])
+        self.blk_cnt = np.zeros(net.batch * n_blocks, np.int64)
+        probes, mons = [], []
+        for m in self.state_monitors:
+            q = net.populations.index(m.population)
+            first = len(probes)
+            probes += [(m.population.slots[var], tb.pops[q, KC.P_OFF] + j)
+                       for var in m.variables for j in m.ids]
+            mons.append([m.every, 0, 0, len(probes) - first, first])
+        self.probes = np.array(probes, np.int64).reshape(-1, 2)
+        self.mons = np.array(mons, np.int64).reshape(-1, 5)
+        self.unit_offsets = tb.groups[:, 0]
+        self.ordered_currents = [c for p in net.populations for c in net.currents
+                                 if c.target is p]
+
+    def _group(self, obj) -> int:
+        return next(g for g, o in enumerate(self.groups) if o is obj)
+
+    def run(self, k0: int, n_steps: int) -> None:
+        """Advance n_steps from global step k0 and hand the output to the monitors."""
+        net, tb, st = self.net, self.net.tables, self.net.state
+        cbuf, pbuf, ev_ptr, ev_unit = chunk_inputs(tb, net.sources, self.ordered_currents, k0,
+                                                   n_steps, net.dt, net.batch, net.dtype)
+        rows = []
+        for m, row in zip(self.state_monitors, self.mons):
+            first = (k0 + m.every) // m.every
+            rows.append((k0 + n_steps) // m.every - first + 1)
+            row[KC.M_ROW0] = first
+            row[KC.M_OFF] = sum(r * net.batch * c for r, c in zip(rows[:-1], self.mons[:, 3]))
+        traces = np.zeros(max(1, sum(r * net.batch * c for r, c in zip(rows, self.mons[:, 3]))))
+        t = 0
+        while t < n_steps:
+            t_end, n_rec = self.kernel(
+                k0, t, n_steps, tb.pops, tb.par, st["v"], st["i"], st["w"], st["refc"],
+                tb.cin, tb.cinf, cbuf, st["ou"], tb.src, pbuf, st["nxt"], ev_ptr, ev_unit,
+                tb.groups, tb.prj, tb.rowptr, tb.col, tb.wt, tb.dly, st["ring"],
+                _key(net.seed), tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
+                self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt)
+            self._dispatch_spikes(n_rec)
+            t = t_end
+        for m, row, r in zip(self.state_monitors, self.mons, rows):
+            vals = traces[row[KC.M_OFF]:row[KC.M_OFF] + r * net.batch * row[KC.M_NCOL]]
+            m.samples((row[KC.M_ROW0] + np.arange(r)) * m.every,
+                      vals.reshape(r, net.batch, row[KC.M_NCOL]))
+
+    def _dispatch_spikes(self, n_rec: int) -> None:
+        steps, real, units = (a[:n_rec] for a in self.rec)
+        for m in self.spike_monitors:
+            g = self._group(m.source)
+            lo = self.unit_offsets[g]
+            sel = (units >= lo) & (units < lo + m.source.n)
+            ids = units[sel] - lo
+            keep = m.keep(ids)
+            m.spikes_in(steps[sel][keep].copy(), real[sel][keep].astype(np.int64),
+                        ids[keep].astype(np.int64))
+
+
+def _key(seed: int):
+    from .kernels.rng import seed_key
+    return seed_key(seed)

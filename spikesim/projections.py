@@ -1,0 +1,154 @@
+"""Projections: which presynaptic units reach which neurons, with what weight and delay.
+
+A weight is added to the target population's input variable (``Population.channel``: i for the
+LIF family, in A; v for the RC and Leaky neurons, in V) when a spike arrives; negative weights
+inhibit. A delay (s) is rounded to whole steps, at least one: a spike stamped t_k arrives at
+t_k + delay, at the end of a step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse
+
+from . import checks
+from .distributions import Distribution
+from .inputs import SpikeSource
+from .kernels.csr import csr_by_pre
+from .models import Population
+
+RULES = ("one_to_one", "all_to_all", "random", "fixed_indegree", "explicit")
+
+
+class Projection:
+    """Connections from ``pre`` (a population or spike source) to ``post`` (a population).
+
+    Args:
+        rule: "one_to_one"; "all_to_all" (``weight`` may be a dense (n_pre, n_post) matrix);
+            "random" (each pair with probability ``p``); "fixed_indegree" (each target gets
+            ``k`` presynaptic units drawn uniformly, with replacement, as NEST's default);
+            "explicit" (``pre_ids``/``post_ids`` arrays, or ``matrix``: a scipy.sparse or dense
+            (n_pre, n_post) weight matrix, zeros meaning no synapse).
+        weight: scalar, array over synapses, or Distribution (unit of the target's input).
+        delay: seconds — scalar, array over synapses or Distribution; default one step.
+            Delays longer than one step are supported into the target's main input variable.
+        receptor: the target variable (one of ``post.inputs``; default ``post.channel``).
+    """
+
+    def __init__(self, pre, post, rule: str = "all_to_all", *, weight=1.0, delay=None,
+                 p: float | None = None, k: int | None = None, pre_ids=None, post_ids=None,
+                 matrix=None, receptor: str | None = None, name: str | None = None):
+        if not isinstance(pre, (Population, SpikeSource)):
+            raise TypeError(f"pre must be a population or a spike source, got "
+                            f"{type(pre).__name__}")
+        if not isinstance(post, Population):
+            raise TypeError(f"post must be a population, got {type(post).__name__}")
+        self.pre, self.post, self.name = pre, post, name
+        self.rule = checks.choice("rule", rule, RULES)
+        self.weight, self.delay = weight, delay
+        self.p = None if p is None else checks.number("p", p, low=0.0, high=1.0)
+        self.k = None if k is None else checks.count("k", k)
+        self.pre_ids, self.post_ids, self.matrix = pre_ids, post_ids, matrix
+        self.receptor = checks.choice("receptor", receptor or post.channel, post.inputs)
+        if rule == "one_to_one" and pre.n != post.n:
+            raise ValueError(f"rule 'one_to_one' needs pre and post of equal size, got "
+                             f"{pre.n} and {post.n}")
+        if rule == "random" and self.p is None:
+            raise ValueError("rule 'random' needs p, the connection probability in [0, 1]")
+        if rule == "fixed_indegree" and self.k is None:
+            raise ValueError("rule 'fixed_indegree' needs k, the in-degree (an integer >= 1)")
+        if rule == "explicit" and (matrix is None) == (pre_ids is None or post_ids is None):
+            raise ValueError("rule 'explicit' needs either matrix or both pre_ids and post_ids")
+
+    def pairs(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(pre, post, weights from the rule or None) as int64 / float64 arrays."""
+        n_pre, n_post = self.pre.n, self.post.n
+        if self.rule == "one_to_one":
+            ids = np.arange(n_pre, dtype=np.int64)
+            return ids, ids.copy(), None
+        if self.rule == "all_to_all":
+            pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
+            post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+            w = np.asarray(self.weight) if not isinstance(self.weight, Distribution) else None
+            if w is not None and w.ndim == 2:
+                if w.shape != (n_pre, n_post):
+                    raise ValueError(f"weight matrix must have shape (n_pre, n_post) = "
+                                     f"({n_pre}, {n_post}), got {w.shape}")
+                return pre, post, w.astype(np.float64).ravel()
+            return pre, post, None
+        if self.rule == "random":
+            flat = _bernoulli_positions(rng, n_pre * n_post, self.p)
+            return flat // n_post, flat % n_post, None
+        if self.rule == "fixed_indegree":
+            pre = rng.integers(0, n_pre, size=n_post * self.k, dtype=np.int64)
+            return pre, np.repeat(np.arange(n_post, dtype=np.int64), self.k), None
+        if self.matrix is not None:
+            m = scipy.sparse.coo_matrix(self.matrix)
+            if m.shape != (n_pre, n_post):
+                raise ValueError(f"matrix must have shape (n_pre, n_post) = ({n_pre}, {n_post}), "
+                                 f"got {m.shape}")
+            keep = m.data != 0
+            return (m.row[keep].astype(np.int64), m.col[keep].astype(np.int64),
+                    m.data[keep].astype(np.float64))
+        pre, post = np.asarray(self.pre_ids), np.asarray(self.post_ids)
+        for name, ids, n in (("pre_ids", pre, n_pre), ("post_ids", post, n_post)):
+            if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+                raise ValueError(f"{name} must be a 1-d integer array, got {ids.dtype} "
+                                 f"{ids.shape}")
+            if ids.size and (ids.min() < 0 or ids.max() >= n):
+                raise ValueError(f"{name} must be in [0, {n - 1}], got [{ids.min()}, {ids.max()}]")
+        if pre.shape != post.shape:
+            raise ValueError(f"pre_ids and post_ids must have equal length, got {pre.shape} and "
+                             f"{post.shape}")
+        return pre.astype(np.int64), post.astype(np.int64), None
+
+    def synapses(self, dt: float, rng: np.random.Generator):
+        """(pre, post, weight (float64), delay in steps (int64)) of every synapse."""
+        pre, post, w = self.pairs(rng)
+        n = pre.shape[0]
+        if w is None:
+            w = _per_synapse("weight", self.weight, n, rng)
+        d = np.ones(1, np.int64) if self.delay is None else checks.steps(
+            "delay", _per_synapse("delay", self.delay, n, rng, low=0.0, unit="s"), dt, minimum=1)
+        if d.max(initial=1) > np.iinfo(np.int16).max:
+            raise ValueError(f"delay must be at most {np.iinfo(np.int16).max} steps, got "
+                             f"{int(d.max())} steps")
+        return pre, post, w, np.broadcast_to(d, (n,))
+
+    def csr(self, dt: float, rng: np.random.Generator):
+        """(rowptr (n_pre+1,), post (n_syn,) int32, weight float64, delay steps int64)."""
+        pre, post, w, d = self.synapses(dt, rng)
+        rowptr, order = csr_by_pre(pre, self.pre.n)
+        return rowptr, post[order].astype(np.int32), w[order], d[order]
+
+    def describe(self) -> dict:
+        return {"rule": self.rule, "p": self.p, "k": self.k, "weight": self.weight,
+                "delay": self.delay, "receptor": self.receptor}
+
+
+def _per_synapse(name, value, n, rng, **limits) -> np.ndarray:
+    if isinstance(value, Distribution):
+        arr = np.asarray(value.draw(rng, (n,)), np.float64)
+    else:
+        arr = checks.finite_array(name, value, ndim=(0, 1), **limits)
+        if arr.ndim == 1 and arr.shape[0] != n:
+            raise ValueError(f"{name} must be a scalar or one value per synapse ({n}), got "
+                             f"shape {arr.shape}")
+    checks.finite_array(name, arr, ndim=(0, 1), **limits)
+    return np.broadcast_to(arr, (n,)).astype(np.float64)
+
+
+def _bernoulli_positions(rng: np.random.Generator, total: int, p: float) -> np.ndarray:
+    """Sorted positions in [0, total) of independent Bernoulli(p) successes, drawn by summing
+    geometric gaps: O(expected successes), not O(total)."""
+    if p == 0.0 or total == 0:
+        return np.zeros(0, np.int64)
+    if p == 1.0:
+        return np.arange(total, dtype=np.int64)
+    out, last = [], -1
+    while last < total:
+        m = int(total * p + 6 * np.sqrt(total * p) + 16)
+        pos = last + np.cumsum(rng.geometric(p, size=m))
+        out.append(pos[pos < total])
+        last = int(pos[-1])
+    return np.concatenate(out)

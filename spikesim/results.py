@@ -1,0 +1,74 @@
+"""Plain result containers shared by the network, the recorders, the file reader and the plots.
+
+Every time is in seconds. Neuron ids are indices within their population (0 … n_neurons−1);
+``realizations`` index the batch axis (0 … n_realizations−1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Spikes:
+    """Spikes of one population.
+
+    Attributes:
+        times: spike times, seconds, shape (n_spikes,), float64, sorted by time.
+        ids: neuron index within the population, shape (n_spikes,), int64.
+        realizations: batch index of each spike, shape (n_spikes,), int64.
+        n_neurons: population size.
+        n_realizations: batch size B.
+        t_start, t_stop: the recorded interval, seconds.
+        population: the population's name.
+    """
+
+    times: np.ndarray
+    ids: np.ndarray
+    realizations: np.ndarray
+    n_neurons: int
+    n_realizations: int = 1
+    t_start: float = 0.0
+    t_stop: float = 0.0
+    population: str = ""
+
+    def __len__(self) -> int:
+        return int(self.times.size)
+
+    def select(self, realization: int) -> Spikes:
+        """The spikes of one realization, as a single-realization ``Spikes``."""
+        keep = self.realizations == realization
+        return Spikes(self.times[keep], self.ids[keep], np.zeros(int(keep.sum()), np.int64),
+                      self.n_neurons, 1, self.t_start, self.t_stop, self.population)
+
+    def counts(self) -> np.ndarray:
+        """Spike count per realization and neuron, shape (n_realizations, n_neurons)."""
+        flat = self.realizations * self.n_neurons + self.ids
+        return np.bincount(flat, minlength=self.n_realizations * self.n_neurons).reshape(
+            self.n_realizations, self.n_neurons)
+
+
+@dataclass
+class Trace:
+    """A sampled state variable of selected neurons.
+
+    Attributes:
+        times: sample times, seconds, shape (n_samples,) — the end of the sampled step.
+        values: shape (n_samples, n_realizations, n_selected), in ``unit``.
+        ids: the selected neurons' indices within the population, shape (n_selected,).
+        variable: the state variable's name ("v", "i", "w", ...).
+        unit: its unit ("V", "A", "1" for dimensionless, ...).
+        population: the population's name.
+        threshold: the firing threshold in the unit of v, when ``variable == "v"`` (for plots).
+    """
+
+    times: np.ndarray
+    values: np.ndarray
+    ids: np.ndarray
+    variable: str
+    unit: str = ""
+    population: str = ""
+    threshold: float | None = None
+    meta: dict = field(default_factory=dict)

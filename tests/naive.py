@@ -1,0 +1,87 @@
+"""A slow, readable NumPy reference simulator: the oracle the compiled kernels are tested against.
+
+It follows the documented schedule literally, one step at a time, vectorised over neurons:
+integrate (the textbook formula of each model), refractory clamp / threshold / reset, then the
+synaptic input that arrives at the end of the step (spikes of step k with a delay of one step).
+All arithmetic happens in ``dtype`` so that float32 runs can be compared to the last bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def simulate(model: str, n_steps: int, dt: float, *, n: int, dtype=np.float64,
+             current=None, in_spikes=None, weights=None, method="euler", reset="value",
+             v_th=1.0, v_reset=0.0, refractory=0.0, v0=None, **p):
+    """Run one population. ``current``: (T, n) external current per step; ``in_spikes``:
+    (T, n_pre) bool spikes of a source, reaching the population through ``weights``
+    (n_pre, n) with a one-step delay. Returns (v trace (T, n), i trace (T, n), spikes (T, n)).
+
+    Model parameters ``p``: LIF: tau_mem, tau_syn, v_leak, R; RC: tau, E_L, R;
+    leaky: beta; synaptic: alpha, beta; adaptive: LIF's plus tau_w, b.
+    """
+    f = np.dtype(dtype).type
+    el = f(p.get("v_leak", p.get("E_L", 0.0)))
+    v = np.full(n, el if v0 is None else v0, dtype)
+    i = np.zeros(n, dtype)
+    w = np.zeros(n, dtype)
+    refc = np.zeros(n, np.int64)
+    n_ref = int(round(refractory / dt))
+    cur = np.zeros((n_steps, n), dtype) if current is None else np.asarray(current, dtype)
+    vs, is_, fired = (np.zeros((n_steps, n), dtype), np.zeros((n_steps, n), dtype),
+                      np.zeros((n_steps, n), bool))
+    th, vr = f(v_th), f(v_reset)
+    for k in range(n_steps):
+        c = cur[k]
+        if model in ("lif", "adaptive"):
+            tm, ts, r = p["tau_mem"], p["tau_syn"], f(p.get("R", 1.0))
+            if method == "euler":
+                if model == "adaptive":
+                    v = v + f(dt / tm) * ((el - v) + r * (i + c) - r * w)
+                else:
+                    v = v + f(dt / tm) * ((el - v) + r * (i + c))
+                i = i + (-f(dt / ts)) * i
+                if model == "adaptive":
+                    w = w + (-f(dt / p["tau_w"])) * w
+            else:  # closed-form solution over one step, written out directly
+                e_m, e_s = np.exp(-dt / tm), np.exp(-dt / ts)
+                y = (v - el) * e_m + r * c * (1 - e_m)
+                y = y + r * i * ts / (ts - tm) * (e_s - e_m)
+                if model == "adaptive":
+                    tw = p["tau_w"]
+                    e_w = np.exp(-dt / tw)
+                    y = y - r * w * tw / (tw - tm) * (e_w - e_m)
+                    w = (w * e_w).astype(dtype)
+                v = (el + y).astype(dtype)
+                i = (i * e_s).astype(dtype)
+        elif model == "rc":
+            tau, r = p["tau"], f(p.get("R", 1.0))
+            if method == "euler":
+                v = v + f(dt / tau) * ((el - v) + r * c)
+            else:
+                e = np.exp(-dt / tau)
+                v = (el + (v - el) * e + r * c * (1 - e)).astype(dtype)
+        elif model == "leaky":
+            v = f(p["beta"]) * v + c
+        elif model == "synaptic":
+            i = f(p["alpha"]) * i + c
+            v = f(p["beta"]) * v + i
+        refr = refc > 0
+        spk = ~refr & (v > th)
+        if reset == "value":
+            v = np.where(spk, vr, v)
+        elif reset == "subtract":
+            v = np.where(spk, v - (th - vr), v)
+        v = np.where(refr, vr, v)
+        refc = np.where(refr, refc - 1, np.where(spk, n_ref, refc))
+        if model == "adaptive":
+            w = np.where(spk, w + f(p["b"]), w)
+        if in_spikes is not None:  # arrivals at the end of step k, in presynaptic order
+            for pre in np.flatnonzero(in_spikes[k]):
+                if model in ("rc", "leaky"):
+                    v = v + np.asarray(weights[pre], dtype)
+                else:
+                    i = i + np.asarray(weights[pre], dtype)
+        vs[k], is_[k], fired[k] = v, i, spk
+    return vs, is_, fired

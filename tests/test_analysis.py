@@ -1,0 +1,136 @@
+import numpy as np
+import pytest
+
+from spikesim import analysis
+from spikesim.results import Spikes
+
+
+def make_spikes(trains, t_stop, t_start=0.0):
+    """Spikes from ``trains[b][n]`` = spike times of neuron n in realization b."""
+    times, ids, reals = [], [], []
+    for b, per_neuron in enumerate(trains):
+        for n, t in enumerate(per_neuron):
+            times.append(np.asarray(t, dtype=float))
+            ids.append(np.full(len(t), n))
+            reals.append(np.full(len(t), b))
+    times, ids, reals = (np.concatenate(a) for a in (times, ids, reals))
+    order = np.argsort(times, kind="stable")
+    return Spikes(times[order], ids[order].astype(np.int64), reals[order].astype(np.int64),
+                  n_neurons=len(trains[0]), n_realizations=len(trains), t_start=t_start,
+                  t_stop=t_stop)
+
+
+def poisson_trains(rng, rate, t_stop, n_neurons, n_realizations=1):
+    trains = []
+    for _ in range(n_realizations):
+        per_neuron = []
+        for _ in range(n_neurons):
+            n = rng.poisson(rate * t_stop)
+            per_neuron.append(np.sort(rng.uniform(0, t_stop, n)))
+        trains.append(per_neuron)
+    return trains
+
+
+def test_counts_and_rates_of_regular_trains():
+    periods = [0.05, 0.1, 0.25]  # 20, 10 and 4 Hz over 2 s
+    trains = [[(np.arange(int(2 / p)) + 0.5) * p for p in periods],
+              [(np.arange(int(2 / p)) + 0.5) * p for p in periods[::-1]]]
+    s = make_spikes(trains, t_stop=2.0)
+    np.testing.assert_array_equal(analysis.spike_counts(s), [[40, 20, 8], [8, 20, 40]])
+    np.testing.assert_allclose(analysis.firing_rates(s), [[20, 10, 4], [4, 10, 20]])
+
+
+def test_firing_rates_use_the_recorded_interval():
+    s = make_spikes([[[1.1, 1.2, 1.3]]], t_start=1.0, t_stop=1.5)
+    np.testing.assert_allclose(analysis.firing_rates(s), [[6.0]])
+    with pytest.raises(ValueError):
+        analysis.firing_rates(make_spikes([[[0.1]]], t_stop=0.0))
+
+
+def test_population_rate_of_known_spikes():
+    # 2 neurons, bins [0, .1), [.1, .2), [.2, .3]; realization 1 has one spike in the last bin.
+    s = make_spikes([[[0.01, 0.12], [0.02, 0.25]], [[], [0.3]]], t_stop=0.3)
+    centers, rates = analysis.population_rate(s, 0.1)
+    np.testing.assert_allclose(centers, [0.05, 0.15, 0.25])
+    np.testing.assert_allclose(rates, [[10, 5, 5], [0, 0, 5]])
+
+
+def test_population_rate_short_last_bin_and_smoothing():
+    s = make_spikes([[[0.05, 0.22, 0.24]]], t_stop=0.25)
+    centers, rates = analysis.population_rate(s, 0.1)
+    np.testing.assert_allclose(centers, [0.05, 0.15, 0.225])
+    np.testing.assert_allclose(rates, [[10, 0, 40]])
+    # A single spike smoothed with sigma keeps its integral and gets that width.
+    s = make_spikes([[[0.5]]], t_stop=1.0)
+    centers, rates = analysis.population_rate(s, 0.001, smooth=0.02)
+    r = rates[0]
+    assert r.sum() * 0.001 == pytest.approx(1.0, rel=1e-6)
+    mean = (centers * r).sum() / r.sum()
+    assert mean == pytest.approx(0.5, abs=1e-3)
+    assert np.sqrt(((centers - mean) ** 2 * r).sum() / r.sum()) == pytest.approx(0.02, rel=0.02)
+
+
+def test_trial_average():
+    mean, std = analysis.trial_average(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    np.testing.assert_allclose(mean, [2, 4])
+    np.testing.assert_allclose(std, [1, 2])
+
+
+def test_isi_per_neuron_and_realization():
+    rng = np.random.default_rng(1)
+    trains = poisson_trains(rng, 30, 1.0, n_neurons=4, n_realizations=3)
+    s = make_spikes(trains, t_stop=1.0)
+    out = analysis.isi(s)
+    assert len(out) == 3 and all(len(row) == 4 for row in out)
+    for b in range(3):
+        for n in range(4):
+            np.testing.assert_allclose(out[b][n], np.diff(trains[b][n]))
+    pooled = analysis.pooled_isi(s)
+    assert pooled.size == sum(max(len(t) - 1, 0) for row in trains for t in row)
+
+
+def test_cv_regular_is_zero_and_nan_below_two_intervals():
+    s = make_spikes([[np.arange(100) * 0.01 + 0.005, [0.2, 0.5], [0.1, 0.3, 0.4]]], t_stop=1.0)
+    cv = analysis.cv_isi(s)
+    assert cv.shape == (1, 3)
+    assert abs(cv[0, 0]) < 1e-9
+    assert np.isnan(cv[0, 1])
+    assert cv[0, 2] == pytest.approx(np.std([0.2, 0.1]) / 0.15)
+
+
+def test_cv_poisson_is_one():
+    rng = np.random.default_rng(0)
+    s = make_spikes(poisson_trains(rng, 50, 20.0, n_neurons=20, n_realizations=2), t_stop=20.0)
+    cv = analysis.cv_isi(s)
+    assert cv.shape == (2, 20)
+    assert np.mean(cv) == pytest.approx(1.0, abs=0.05)
+
+
+def test_fano_factor():
+    rng = np.random.default_rng(2)
+    s = make_spikes(poisson_trains(rng, 20, 10.0, n_neurons=50), t_stop=10.0)
+    fano = analysis.fano_factor(s, 0.1)
+    assert fano.shape == (1, 50)
+    assert np.mean(fano) == pytest.approx(1.0, abs=0.1)
+    regular = make_spikes([[(np.arange(100) + 0.5) * 0.01, []]], t_stop=1.0)
+    fano = analysis.fano_factor(regular, 0.1)
+    assert fano[0, 0] == 0.0 and np.isnan(fano[0, 1])
+    # Hand-checked: counts (2, 0, 1, 1) in 4 windows -> mean 1, var 0.5.
+    s = make_spikes([[[0.1, 0.2, 0.6, 0.9, 1.05]]], t_stop=1.1)
+    assert analysis.fano_factor(s, 0.25)[0, 0] == pytest.approx(0.5)
+
+
+def test_rate_histogram_counts_all_neurons():
+    rng = np.random.default_rng(3)
+    s = make_spikes(poisson_trains(rng, 10, 2.0, n_neurons=30, n_realizations=2), t_stop=2.0)
+    counts, edges = analysis.rate_histogram(s, bins=10)
+    assert counts.sum() == 60 and edges.size == 11
+    assert edges[0] == pytest.approx(analysis.firing_rates(s).min())
+
+
+def test_fi_curve_evaluates_the_callable():
+    currents, rates = analysis.fi_curve(lambda i: max(0.0, 1e9 * (i - 1e-9)), [0, 2e-9, 3e-9])
+    np.testing.assert_allclose(currents, [0, 2e-9, 3e-9])
+    np.testing.assert_allclose(rates, [0, 1, 2])
+    _, rates = analysis.fi_curve(lambda i: np.array([i, 2 * i]), [1.0, 2.0])
+    assert rates.shape == (2, 2)

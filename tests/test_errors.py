@@ -1,0 +1,123 @@
+"""Bad input: a clear ValueError/TypeError naming the parameter — never a Numba error or NaN."""
+
+import numpy as np
+import pytest
+
+import spikesim as ss
+
+
+def build(pop, **net_kw):
+    net = ss.Network(dt=net_kw.pop("dt", 1e-3), **net_kw)
+    net.add(pop)
+    net.build()
+    return net
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(dt=0.0), "dt must be > 0"),
+    (dict(dt=-1e-3), "dt must be > 0"),
+    (dict(dt=float("nan")), "dt must be finite"),
+    (dict(dt=1e-3, seed=-1), "seed must be an integer"),
+    (dict(dt=1e-3, seed=1.5), "seed must be an integer"),
+    (dict(dt=1e-3, dtype=np.int32), "dtype must be float32 or float64"),
+    (dict(dt=1e-3, batch=0), "batch must be an integer >= 1"),
+    (dict(dt="1ms"), "dt must be a real number"),
+])
+def test_network_arguments(kw, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        ss.Network(**kw)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: ss.LIF(10, tau_mem=-1e-3), r"LIF.tau_mem must be > 0.0 \(in s\)"),
+    (lambda: ss.LIF(10, tau_syn=0.0), r"LIF.tau_syn must be > 0.0"),
+    (lambda: ss.LIF(10, tau_mem=np.inf), "LIF.tau_mem must be finite"),
+    (lambda: ss.LIF(10, v_th=np.nan), "LIF.v_th must be finite"),
+    (lambda: ss.LIF(10, v_reset=2.0, v_th=1.0), "v_reset must be below v_th"),
+    (lambda: ss.LIF(10, R=np.ones(3)), r"LIF.R must be a scalar or an array of shape \(10,\)"),
+    (lambda: ss.RC(5, R=1.0, tau=-2.0), "RC.tau must be > 0.0"),
+    (lambda: ss.RC(5, R=0.0, C=1.0), "RC.R must be > 0.0"),
+    (lambda: ss.Leaky(5, beta=1.5), r"Leaky.beta must be >= 0.0 and <= 1.0"),
+    (lambda: ss.LIF(4, refractory=-1e-3), "LIF.refractory must be >= 0.0"),
+    (lambda: ss.LIF(4, tau_mem="fast"), "LIF.tau_mem must be a number"),
+])
+def test_population_parameters(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        build(make())
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: ss.LIF(0), "n must be an integer >= 1"),
+    (lambda: ss.LIF(3, method="rk4"), "method must be one of 'euler', 'exact'"),
+    (lambda: ss.LIF(3, reset="zero"), "reset must be one of 'value', 'subtract', 'none'"),
+    (lambda: ss.RC(3, R=1.0), "RC needs exactly one of C"),
+    (lambda: ss.BernoulliInput(3, p=1.5), "BernoulliInput.p must be >= 0.0 and <= 1.0"),
+    (lambda: ss.RateCoded(np.array([0.2, np.nan])), "RateCoded.data must be finite"),
+    (lambda: ss.SpikeTimes(3, [0.1], [5]), r"SpikeTimes.ids must be in \[0, 2\]"),
+    (lambda: ss.PoissonInput(3, rate=-1.0), "PoissonInput.rate must be >= 0.0"),
+    (lambda: ss.NoiseCurrent(ss.LIF(2), std=-1.0), "NoiseCurrent.std must be >= 0.0"),
+    (lambda: ss.ConstantCurrent("pop", 1.0), "ConstantCurrent.target must be a population"),
+    (lambda: ss.StepCurrent(ss.LIF(2), [0.2, 0.1], [1, 2]), "StepCurrent.times must be increasing"),
+])
+def test_constructor_arguments(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+def test_euler_with_dt_longer_than_tau_warns():
+    with pytest.warns(RuntimeWarning, match="LIF.tau_syn = 0.0005 s is shorter than dt"):
+        build(ss.LIF(3, tau_syn=0.5e-3), dt=1e-3)
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(rule="one_to_one"), "needs pre and post of equal size"),
+    (dict(rule="random"), "rule 'random' needs p"),
+    (dict(rule="fixed_indegree"), "needs k"),
+    (dict(rule="all_to_all", weight=np.ones((2, 2))), r"weight matrix must have shape"),
+    (dict(rule="all_to_all", weight=np.ones(7)), r"weight must be a scalar or one value per"),
+    (dict(rule="all_to_all", delay=0.2e-3), r"delay must be at least 1 step"),
+    (dict(rule="all_to_all", weight=np.nan), "weight must be finite"),
+    (dict(rule="knn"), "rule must be one of"),
+    (dict(rule="all_to_all", receptor="w"), "receptor must be one of 'i'"),
+    (dict(rule="explicit", pre_ids=[0, 9], post_ids=[0, 1]), r"pre_ids must be in \[0, 2\]"),
+])
+def test_projection_arguments(kw, match):
+    net = ss.Network(dt=1e-3)
+    a = net.add(ss.LIF(3))
+    b = net.add(ss.LIF(4))
+    with pytest.raises((ValueError, TypeError), match=match):
+        net.connect(a, b, **kw)
+        net.build()
+
+
+def test_poisson_rate_above_one_per_step():
+    net = ss.Network(dt=1e-3)
+    net.add(ss.PoissonInput(2, rate=2000.0))
+    with pytest.raises(ValueError, match="PoissonInput.rate must be <= 1/dt"):
+        net.run(0.01)
+
+
+def test_objects_from_another_network_and_late_additions():
+    net = ss.Network(dt=1e-3)
+    pop = ss.LIF(3)
+    with pytest.raises(ValueError, match="not in this network"):
+        net.add(ss.SpikeMonitor(pop))
+    net.add(pop)
+    with pytest.raises(ValueError, match="already used"):
+        net.add(ss.LIF(2), name=pop.name)
+    net.run(0.01)
+    with pytest.raises(RuntimeError, match="already run"):
+        net.add(ss.LIF(2))
+    mon = net.add(ss.SpikeMonitor(pop))  # monitors may join later
+    net.run(0.01)
+    assert mon.spikes.t_stop == pytest.approx(0.02)
+
+
+def test_state_monitor_arguments():
+    pop = ss.RC(3, R=1.0, tau=1e-2)
+    with pytest.raises(ValueError, match="StateMonitor.variables must be one of 'v', 'refc'"):
+        ss.StateMonitor(pop, "i")
+    with pytest.raises(ValueError, match="StateMonitor.every must be an integer >= 1"):
+        ss.StateMonitor(pop, "v", every=0)
+    with pytest.raises(ValueError, match=r"StateMonitor.ids must be in \[0, 2\]"):
+        ss.StateMonitor(pop, "v", ids=[3])

@@ -1,0 +1,223 @@
+"""Network mechanics: inputs, projections, delays, chunking, threads, batches."""
+
+import numpy as np
+import pytest
+from scipy import sparse, stats
+
+import spikesim as ss
+
+
+def spike_matrix(spikes: ss.Spikes, steps: int, dt: float) -> np.ndarray:
+    """(B, T, n) boolean array of the recorded spikes."""
+    out = np.zeros((spikes.n_realizations, steps, spikes.n_neurons), bool)
+    out[spikes.realizations, np.rint(spikes.times / dt).astype(int), spikes.ids] = True
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda n: ss.PoissonInput(n, rate=40.0),
+    lambda n: ss.BernoulliInput(n, p=0.04),
+    lambda n: ss.RateCoded(np.full(n, 0.04)),
+    lambda n: ss.PoissonInput(n, rate=lambda t: np.full_like(t, 40.0)),
+    lambda n: ss.RateCoded(np.full((2000, n), 0.04)),
+])
+def test_spike_sources_fire_at_the_requested_rate(make):
+    """p = 0.04 per 1 ms step: counts are Binomial(T, 0.04), ISIs geometric."""
+    n, steps, dt = 200, 2000, 1e-3
+    net = ss.Network(dt=dt, seed=11)
+    src = net.add(make(n))
+    mon = net.add(ss.SpikeMonitor(src))
+    net.run(steps * dt)
+    counts = mon.spikes.counts()[0]
+    expected = steps * 0.04
+    # the total over 200 units: mean 16000, sd ~ 88
+    assert abs(counts.sum() - n * expected) < 5 * np.sqrt(n * expected * 0.96)
+    assert 0.7 < counts.var() / (expected * 0.96) < 1.3  # binomial dispersion
+    isi_steps = np.diff(np.flatnonzero(spike_matrix(mon.spikes, steps, dt)[0, :, 0]))
+    assert stats.kstest(isi_steps - 1, stats.geom(0.04, loc=-1).cdf).pvalue > 1e-3
+
+
+def test_spike_times_and_arrays_fire_exactly_where_given():
+    dt = 1e-3
+    net = ss.Network(dt=dt)
+    times = ss.SpikeTimes(3, [0.010, 0.0104, 0.020, 0.020], [0, 1, 2, 2])
+    arr = np.zeros((30, 2), bool)
+    arr[[3, 7, 7], [0, 0, 1]] = True
+    a = net.add(ss.SpikeArray(arr))
+    net.add(times)
+    m1, m2 = net.add(ss.SpikeMonitor(times)), net.add(ss.SpikeMonitor(a))
+    net.run(0.03)
+    np.testing.assert_allclose(m1.spikes.times, [0.010, 0.010, 0.020])
+    np.testing.assert_array_equal(m1.spikes.ids, [0, 1, 2])
+    np.testing.assert_array_equal(spike_matrix(m2.spikes, 30, dt)[0], arr)
+
+
+def test_delays_arrive_on_the_right_step():
+    """A spike at t_k with delay d arrives at the end of step k+d-1: i jumps at sample k+d-1."""
+    dt = 1e-4
+    net = ss.Network(dt=dt)
+    pop = net.add(ss.LIF(4, tau_mem=10e-3, tau_syn=5e-3, v_th=10.0))
+    src = net.add(ss.SpikeTimes(1, [0.001], [0]))
+    net.connect(src, pop, "all_to_all", weight=1.0, delay=np.array([1e-4, 3e-4, 5e-4, 5.04e-4]))
+    mon = net.add(ss.StateMonitor(pop, "i"))
+    net.run(0.003)
+    first = np.argmax(mon.trace("i").values[:, 0] > 0, axis=0)
+    np.testing.assert_array_equal(first, 10 + np.array([1, 3, 5, 5]) - 1)
+
+
+def test_uniform_long_delay_via_ring_buffer_into_v():
+    dt = 1e-3
+    net = ss.Network(dt=dt)
+    pop = net.add(ss.RC(2, R=1.0, tau=1e3, v_th=10.0, method="exact"))
+    src = net.add(ss.SpikeTimes(2, [0.0, 0.002], [0, 1]))
+    net.connect(src, pop, "one_to_one", weight=[0.5, 0.25], delay=4e-3)
+    mon = net.add(ss.StateMonitor(pop, "v"))
+    net.run(0.01)
+    v = mon.trace("v").values[:, 0]
+    assert np.flatnonzero(v[:, 0] > 0.4)[0] == 3 and np.flatnonzero(v[:, 1] > 0.2)[0] == 5
+
+
+def test_one_to_one_dense_and_sparse_give_the_same_result():
+    n, steps, dt = 30, 400, 1e-3
+    rng = np.random.default_rng(0)
+    weights = rng.uniform(0.1, 0.5, n)
+    results = []
+    for rule, kw in (("one_to_one", dict(weight=weights)),
+                     ("all_to_all", dict(weight=np.diag(weights))),
+                     ("explicit", dict(matrix=sparse.diags(weights).tocsr())),
+                     ("explicit", dict(pre_ids=np.arange(n), post_ids=np.arange(n),
+                                       weight=weights))):
+        net = ss.Network(dt=dt, seed=4)
+        pop = net.add(ss.LIF(n, v_th=0.3, tau_mem=0.01, tau_syn=0.005))
+        src = net.add(ss.BernoulliInput(n, p=0.05))
+        net.connect(src, pop, rule, **kw)
+        mon = net.add(ss.StateMonitor(pop, "v"))
+        net.run(steps * dt)
+        results.append(mon.trace("v").values)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+
+
+def test_connection_rules_have_the_requested_statistics():
+    pre, post = ss.LIF(400), ss.LIF(300)
+    rng = np.random.default_rng(1)
+    p_pairs = ss.Projection(pre, post, "random", p=0.1).pairs(rng)
+    assert abs(p_pairs[0].size - 12000) < 5 * np.sqrt(12000 * 0.9)
+    assert np.unique(p_pairs[0] * 300 + p_pairs[1]).size == p_pairs[0].size
+    k_pairs = ss.Projection(pre, post, "fixed_indegree", k=25).pairs(rng)
+    np.testing.assert_array_equal(np.bincount(k_pairs[1], minlength=300), 25)
+    _, _, w, d = ss.Projection(pre, post, "fixed_indegree", k=5, weight=ss.Uniform(1, 2),
+                               delay=ss.Uniform(1e-3, 3e-3)).synapses(1e-3, rng)
+    assert 1 <= w.min() and w.max() < 2 and set(np.unique(d)) <= {1, 2, 3}
+
+
+def noisy_network(seed=3, batch=1, chunk=1000, threads=None, parallel=None, dtype=np.float64):
+    """A small recurrent network with every kind of random input."""
+    net = ss.Network(dt=1e-4, seed=seed, batch=batch, chunk=chunk, threads=threads,
+                     parallel=parallel, dtype=dtype)
+    exc = net.add(ss.LIF(300, tau_mem=20e-3, tau_syn=5e-3, tau_syn_inh=10e-3, v_leak=-60e-3,
+                         v_th=-50e-3, v_reset=-60e-3, R=1.0, refractory=2e-3, method="exact",
+                         v_init=ss.Uniform(-60e-3, -50e-3)))
+    net.add(ss.NoiseCurrent(exc, mean=11e-3, std=4e-3))
+    net.add(ss.OUCurrent(exc, mean=0.0, std=1e-3, tau=5e-3))
+    src = net.add(ss.PoissonInput(50, rate=200.0))
+    net.connect(src, exc, "random", p=0.2, weight=2e-3, delay=ss.Uniform(1e-4, 1e-3))
+    net.connect(exc, exc, "fixed_indegree", k=20, weight=-1e-3, receptor="i_inh")
+    mon = net.add(ss.SpikeMonitor(exc))
+    state = net.add(ss.StateMonitor(exc, ["v", "i"], ids=[0, 7, 299], every=3))
+    return net, mon, state
+
+
+def test_same_seed_is_bit_identical_across_chunks_and_threads():
+    runs = []
+    for chunk, threads, parallel in ((1000, 1, False), (37, 2, True), (250, 1, True)):
+        net, mon, state = noisy_network(chunk=chunk, threads=threads, parallel=parallel)
+        net.run(0.05)
+        net.run(0.03)  # a second run continues
+        runs.append((mon.spikes, state.trace("v").values))
+    assert len(runs[0][0]) > 100
+    for spikes, v in runs[1:]:
+        np.testing.assert_array_equal(spikes.times, runs[0][0].times)
+        np.testing.assert_array_equal(spikes.ids, runs[0][0].ids)
+        np.testing.assert_array_equal(v, runs[0][1])
+    net, mon, _ = noisy_network(seed=4)
+    net.run(0.08)
+    assert not np.array_equal(mon.spikes.ids[:100], runs[0][0].ids[:100])
+
+
+def test_batch_realizations_are_independent_and_do_not_depend_on_batch_size():
+    net2, mon2, st2 = noisy_network(batch=2)
+    net3, mon3, st3 = noisy_network(batch=3)
+    net2.run(0.04)
+    net3.run(0.04)
+    v2, v3 = st2.trace("v").values, st3.trace("v").values
+    np.testing.assert_array_equal(v3[:, :2], v2)
+    assert not np.array_equal(v3[:, 2], v3[:, 1])
+
+
+def test_batch_parameters_equal_separate_runs():
+    """Per-realization parameters (B, 1): each realization equals a run with that value."""
+    taus = np.array([[10e-3], [20e-3], [40e-3]])
+    current = np.full((300, 1), 1.5)
+    net = ss.Network(dt=1e-3, batch=3)
+    pop = net.add(ss.RC(1, R=1.0, tau=taus, v_th=1.0))
+    net.add(ss.CurrentArray(pop, current))
+    mon = net.add(ss.StateMonitor(pop, "v"))
+    net.run(0.3)
+    for b, tau in enumerate(taus[:, 0]):
+        single = ss.Network(dt=1e-3)
+        p1 = single.add(ss.RC(1, R=1.0, tau=tau, v_th=1.0))
+        single.add(ss.CurrentArray(p1, current))
+        m1 = single.add(ss.StateMonitor(p1, "v"))
+        single.run(0.3)
+        np.testing.assert_array_equal(mon.trace("v").values[:, b], m1.trace("v").values[:, 0])
+
+
+def test_currents_step_pulse_and_noise_statistics():
+    dt = 1e-3
+    net = ss.Network(dt=dt, seed=9)
+    pop = net.add(ss.Leaky(4000, beta=0.0, v_th=1e9, reset="none"))
+    step_pop = net.add(ss.Leaky(3, beta=0.0, v_th=1e9, reset="none"))
+    net.add(ss.UniformNoiseCurrent(pop, mean=2.0, half_width=0.5))
+    net.add(ss.StepCurrent(step_pop, times=[0.005, 0.010], amplitudes=[1.0, -2.0]))
+    net.add(ss.PulseCurrent(step_pop, start=0.002, width=0.002, amplitude=10.0, period=0.01,
+                            count=2))
+    m = net.add(ss.StateMonitor(pop, "v", ids=np.arange(4000), every=5))
+    ms = net.add(ss.StateMonitor(step_pop, "v", ids=[0]))
+    net.run(0.02)
+    v = m.trace("v").values.ravel()  # beta = 0: v is the current of that step
+    assert abs(v.mean() - 2.0) < 0.01 and v.min() >= 1.5 and v.max() < 2.5
+    assert abs(v.var() - 0.25 / 3) < 0.005
+    expected = np.zeros(20)
+    expected[5:10], expected[10:] = 1.0, -2.0
+    expected[[2, 3, 12, 13]] += 10.0
+    np.testing.assert_allclose(ms.trace("v").values[:, 0, 0], expected)
+
+
+def test_gaussian_and_ou_currents_have_their_stationary_statistics():
+    dt = 1e-3
+    net = ss.Network(dt=dt, seed=1)
+    g = net.add(ss.Leaky(2000, beta=0.0, v_th=1e9, reset="none"))
+    ou = net.add(ss.Leaky(2000, beta=0.0, v_th=1e9, reset="none"))
+    net.add(ss.NoiseCurrent(g, mean=1.0, std=2.0))
+    net.add(ss.OUCurrent(ou, mean=-1.0, std=0.5, tau=5e-3))
+    mg = net.add(ss.StateMonitor(g, "v", every=10))
+    mo = net.add(ss.StateMonitor(ou, "v", every=1, ids=np.arange(0, 2000, 10)))
+    net.run(0.2)
+    x = mg.trace("v").values.ravel()
+    assert abs(x.mean() - 1.0) < 0.02 and abs(x.std() - 2.0) < 0.02
+    y = mo.trace("v").values[50:, 0]  # (T, neurons), after the start-up
+    assert abs(y.mean() + 1.0) < 0.03 and abs(y.std() - 0.5) < 0.03
+    lag = 5  # autocorrelation at lag 5 ms = exp(-1)
+    yc = y - y.mean()
+    acf = (yc[lag:] * yc[:-lag]).mean() / yc.var()
+    assert abs(acf - np.exp(-1)) < 0.05
+
+
+def test_float32_network_runs_and_agrees_in_rate_with_float64():
+    counts = []
+    for dtype in (np.float32, np.float64):
+        net, mon, _ = noisy_network(dtype=dtype)
+        net.run(0.05)
+        counts.append(len(mon.spikes))
+    assert counts[0] > 100 and abs(counts[0] - counts[1]) < 0.05 * counts[1]

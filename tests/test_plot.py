@@ -1,0 +1,221 @@
+import matplotlib.image
+import numpy as np
+import pytest
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
+from matplotlib.figure import Figure
+from matplotlib.patches import StepPatch
+
+from spikesim import plot
+from spikesim.results import Spikes, Trace
+
+
+def random_spikes(n_spikes, n_neurons=50, n_realizations=2, t_stop=1.0, seed=0):
+    rng = np.random.default_rng(seed)
+    times = np.sort(rng.uniform(0, t_stop, n_spikes))
+    return Spikes(times, rng.integers(0, n_neurons, n_spikes),
+                  rng.integers(0, n_realizations, n_spikes), n_neurons, n_realizations,
+                  0.0, t_stop, "exc")
+
+
+def noisy_trace(n_samples=200, n_realizations=5, n_selected=3, unit="V", threshold=-0.05):
+    rng = np.random.default_rng(1)
+    times = (np.arange(n_samples) + 1) * 1e-3
+    values = -0.07 + 0.005 * rng.standard_normal((n_samples, n_realizations, n_selected))
+    return Trace(times, values, np.array([4, 7, 9][:n_selected]), "v", unit, "exc", threshold)
+
+
+def render(obj, tmp_path, name="fig.png"):
+    path = tmp_path / name
+    plot.save(obj, path)
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+    return path
+
+
+def marker_count(ax):
+    return sum(len(line.get_xdata()) for line in ax.lines)
+
+
+def stair_heights(ax):
+    return [p.get_data().values for p in ax.patches if isinstance(p, StepPatch)]
+
+
+def test_raster_points_one_marker_per_spike_in_range(tmp_path):
+    s = random_spikes(3000)
+    ax = plot.raster(s)
+    assert isinstance(ax, Axes) and not ax.images
+    assert marker_count(ax) == 3000
+    assert len(ax.lines) == 2 and ax.lines[0].get_color() != ax.lines[1].get_color()
+    assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "neuron"
+    render(ax, tmp_path)
+    labels = {t.get_text() for t in ax.get_yticklabels()}
+    assert labels and all(0 <= int(label) < 50 for label in labels)
+    assert [t.get_text() for t in ax.texts] == ["r0", "r1"]
+
+    ax = plot.raster(s, t_range=(0.2, 0.5), t_unit="ms")
+    in_range = np.count_nonzero((s.times >= 0.2) & (s.times <= 0.5))
+    assert marker_count(ax) == in_range
+    assert ax.get_xlabel() == "time (ms)"
+    assert ax.get_xlim() == pytest.approx((200, 500))
+    # Rows stack realizations: realization 1 occupies rows N … 2N−1.
+    y = np.concatenate([line.get_ydata() for line in ax.lines])
+    assert y.min() >= 0 and y.max() < 100 and np.any(y >= 50)
+
+
+def test_raster_image_mode_counts_every_spike(tmp_path):
+    s = random_spikes(5000, n_neurons=3000)
+    ax = plot.raster(s, mode="image", image_bins=(200, 500))
+    assert not ax.lines and len(ax.images) == 1
+    counts = ax.images[0].get_array()
+    assert counts.shape == (500, 200) and counts.sum() == 5000
+    render(ax, tmp_path)
+    ax = plot.raster(s, t_range=(0.1, 0.3), mode="image")
+    assert ax.images[0].get_array().sum() == np.count_nonzero((s.times >= 0.1) & (s.times <= 0.3))
+
+
+def test_raster_switches_to_image_above_max_points():
+    s = random_spikes(2000)
+    assert plot.raster(s, max_points=1999).images
+    assert not plot.raster(s, max_points=2000).images
+
+
+def test_raster_into_given_axes_and_from_tuples():
+    fig = Figure()
+    ax = fig.add_subplot()
+    assert plot.raster(([0.1, 0.2, 0.3], [0, 2, 1]), ax=ax) is ax
+    assert marker_count(ax) == 3 and ax.get_ylim() == (-0.5, 2.5)
+    ax = plot.raster(([0.1, 0.2, 0.3], [0, 2, 1], [0, 1, 1]))
+    assert [len(line.get_xdata()) for line in ax.lines] == [1, 2]
+    assert ax.get_ylim() == (-0.5, 5.5)
+
+
+def test_as_spikes_and_as_trace_reject_other_inputs():
+    with pytest.raises(TypeError):
+        plot._as_spikes([0.1, 0.2])
+    with pytest.raises(TypeError):
+        plot._as_trace(np.zeros(3))
+    s = plot._as_spikes(([0.3, 0.1], [1, 0], [2, 0]), population="inh")
+    assert (s.n_neurons, s.n_realizations, s.population) == (2, 3, "inh")
+    np.testing.assert_array_equal(s.times, [0.1, 0.3])
+    np.testing.assert_array_equal(s.realizations, [0, 2])
+    tr = plot._as_trace((np.arange(4.0), np.ones((4, 2))))
+    assert tr.values.shape == (4, 1, 2) and tr.variable == "v"
+
+
+def test_path_inputs_go_through_io_load(tmp_path, monkeypatch):
+    io = pytest.importorskip("spikesim.io")
+    calls = []
+
+    class Fake:
+        def spikes(self, population=None):
+            calls.append(("spikes", population))
+            return random_spikes(10)
+
+        def trace(self, population=None, variable="v"):
+            calls.append(("trace", population, variable))
+            return noisy_trace()
+
+    monkeypatch.setattr(io, "load", lambda path: Fake())
+    assert marker_count(plot.raster(tmp_path / "run.h5", population="exc")) == 10
+    plot.traces(str(tmp_path / "run.h5"), variable="v")
+    assert calls == [("spikes", "exc"), ("trace", None, "v")]
+
+
+def test_traces_labels_threshold_and_lines(tmp_path):
+    tr = noisy_trace()
+    ax = plot.traces(tr)
+    assert ax.get_ylabel() == "v (V)" and ax.get_xlabel() == "time (s)"
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and np.all(np.asarray(dashed[0].get_ydata()) == -0.05)
+    assert len(ax.lines) - 1 == 5 * 3
+    render(ax, tmp_path)
+
+    ax = plot.traces(tr, neurons=[7], realization=2)
+    assert len(ax.lines) == 2
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), tr.values[:, 2, 1])
+
+    no_threshold = Trace(tr.times, tr.values, tr.ids, "i", "A")
+    ax = plot.traces(no_threshold)
+    assert ax.get_ylabel() == "i (A)"
+    assert not any(line.get_linestyle() == "--" for line in ax.lines)
+    assert plot.traces(Trace(tr.times, tr.values, tr.ids, "v", "1")).get_ylabel() == "v"
+    with pytest.raises(ValueError):
+        plot.traces(tr, neurons=[5])
+
+
+def test_traces_mean_and_spread():
+    tr = noisy_trace()
+    ax = plot.traces(tr, neurons=[9], mean=True)
+    solid = [line for line in ax.lines if line.get_linestyle() == "-"]
+    assert len(solid) == 1
+    expected = tr.values[:, :, 2].mean(axis=1)
+    np.testing.assert_allclose(solid[0].get_ydata(), expected)
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 1
+    vertices = bands[0].get_paths()[0].vertices
+    spread = tr.values[:, :, 2].std(axis=1)
+    assert vertices[:, 1].max() == pytest.approx((expected + spread).max())
+    assert vertices[:, 1].min() == pytest.approx((expected - spread).min())
+
+
+def test_count_histogram_total_is_neuron_count(tmp_path):
+    s = random_spikes(4000, n_neurons=80, n_realizations=3)
+    ax = plot.count_histogram(s)
+    (heights,) = stair_heights(ax)
+    assert heights.sum() == 80 * 3
+    assert "count" in ax.get_xlabel()
+    render(ax, tmp_path)
+
+
+def test_vm_histograms_one_per_time():
+    tr = noisy_trace()
+    ax = plot.vm_histograms(tr, times=[0.02, 0.1, 0.2])
+    heights = stair_heights(ax)
+    assert len(heights) == 3 and all(h.sum() == 5 * 3 for h in heights)
+    assert ax.get_xlabel() == "v (V)"
+    assert any(line.get_linestyle() == "--" for line in ax.lines)
+    default = plot.vm_histograms(tr)
+    labels = [t.get_text() for t in default.get_legend().get_texts()]
+    assert labels[:2] == ["t = 0.02 s", "t = 0.2 s"]
+    # All neurons at reset: a degenerate range still gives finite bins.
+    flat = Trace(tr.times, np.full_like(tr.values, -0.07), tr.ids, "v", "V")
+    assert stair_heights(plot.vm_histograms(flat))[0].sum() == 15
+
+
+def test_population_rate_plot_has_realizations_and_average():
+    s = random_spikes(2000, n_neurons=20, n_realizations=3)
+    ax = plot.population_rate(s, 0.1, smooth=0.05)
+    assert len(ax.lines) == 4 and ax.get_ylabel() == "rate (Hz)"
+    per_realization = np.array([line.get_ydata() for line in ax.lines[:3]])
+    np.testing.assert_allclose(ax.lines[3].get_ydata(), per_realization.mean(axis=0))
+    ax = plot.population_rate(s.select(0), 0.1)
+    assert len(ax.lines) == 1
+    # Unsmoothed: mean rate per neuron = spikes / (N · duration).
+    assert np.mean(ax.lines[0].get_ydata()) == pytest.approx(len(s.select(0)) / 20)
+
+
+def test_isi_histogram_and_fi_curve():
+    times = np.tile((np.arange(50) + 0.5) * 0.02, 4)
+    s = Spikes(np.sort(times), np.tile(np.arange(4), 50), np.zeros(200, np.int64), 4, 1, 0, 1)
+    ax = plot.isi_histogram(s)
+    assert ax.get_title() == "CV = 0.00" and ax.get_xlabel() == "ISI (s)"
+    assert stair_heights(ax)[0].sum() == 4 * 49
+
+    ax = plot.fi_curve([0, 1e-10, 2e-10], [0, 5, 12])
+    assert ax.get_xlabel() == "current (A)" and ax.get_ylabel() == "rate (Hz)"
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0, 5, 12])
+    ax = plot.fi_curve([0, 1], [[0, 2], [4, 6]], current_unit="nA")
+    assert ax.get_xlabel() == "current (nA)"
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [1, 5])
+
+
+def test_summary_and_save_write_only_the_png(tmp_path):
+    s = random_spikes(3000)
+    fig = plot.summary(s)
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    fig = plot.summary(s, noisy_trace())
+    assert len(fig.axes) == 4
+    path = render(fig, tmp_path, "sheet.png")
+    assert list(tmp_path.iterdir()) == [path]
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
