@@ -26,7 +26,7 @@ import types
 from numba import njit, prange
 
 from .inputs import MODE, SRC_EVENTS, current, realization_key, source_fires
-from .neurons import LEAKY, LIF_W, RC, update
+from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, update
 
 BLOCK = 2048  # neurons per parallel work item
 # population table columns
@@ -41,11 +41,73 @@ M_EVERY, M_ROW0, M_OFF, M_NCOL, M_PROBE = range(5)
 VAR_V, VAR_I, VAR_W, VAR_REFC = range(4)
 
 
+@njit(inline="always", cache=True)
+def neuron_block(model, args):
+    """Step neurons j0 … j1−1 of population q in realization b (state rows ``vb, ib, wb, rb``);
+    write the ids of those that fire to ``sp`` from position off+j0 on; return their count.
+
+    ``model`` is a compile-time constant, so each model gets its own loop, and that loop is
+    branch-free so that LLVM vectorises it. Three passes over the block, all in L1: the summed
+    input currents into ``cur`` (skipped without current inputs), the fused update (state and
+    a spike flag per neuron in ``flags``), and the compaction of the flags into spike ids.
+    """
+    (q, b, j0, j1, k, t, pops, par, vb, ib, wb, rb, sp, cur, flags, cin, cinf, cbuf, ou, key,
+     n_streams) = args
+    off = pops[q, P_OFF]
+    exact, reset = pops[q, P_EXACT], pops[q, P_RESET]
+    row0, sj = pops[q, P_ROW] + b * pops[q, P_SB], pops[q, P_SJ]
+    c_lo, c_hi = pops[q, P_CIN_LO], pops[q, P_CIN_HI]
+    has_i = model != RC and model != LEAKY
+    has_w = model == LIF_W
+    zero = par.dtype.type(0)
+    for c in range(c_lo, c_hi):
+        for j in range(j0, j1):
+            x = par.dtype.type(current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams))
+            cur[j - j0] = x if c == c_lo else cur[j - j0] + x
+    has_cur = c_hi > c_lo
+    n_fired = 0
+    for j in range(j0, j1):
+        gj = off + j
+        vv, ii, ww, r1, fired = update(model, exact, reset, vb[gj], ib[gj] if has_i else zero,
+                                       wb[gj] if has_w else zero, rb[gj],
+                                       cur[j - j0] if has_cur else zero, par, row0 + j * sj)
+        vb[gj] = vv
+        if has_i:
+            ib[gj] = ii
+        if has_w:
+            wb[gj] = ww
+        rb[gj] = r1
+        flags[j - j0] = fired
+        n_fired += fired
+    if n_fired:
+        cnt = 0
+        for j in range(j0, j1):
+            if flags[j - j0]:
+                sp[off + j0 + cnt] = off + j
+                cnt += 1
+    return n_fired
+
+
+@njit(inline="always", cache=True)
+def model_block(model, args):
+    """``neuron_block(model, args)`` with the model id as a compile-time constant: one
+    specialised loop per model, chosen once per block."""
+    if model == LIF:
+        return neuron_block(LIF, args)
+    if model == RC:
+        return neuron_block(RC, args)
+    if model == LEAKY:
+        return neuron_block(LEAKY, args)
+    if model == SYNAPTIC:
+        return neuron_block(SYNAPTIC, args)
+    return neuron_block(LIF_W, args)
+
+
 def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                cin, cinf, cbuf, ou, src, pbuf, nxt, ev_ptr, ev_unit,
                groups, prj, rowptr, col, wt, dly, ring,
                key, n_streams, rec_flag, rec_room, rec_k, rec_b, rec_u,
-               mons, probes, traces, spk, spk_ptr, blk_cnt):
+               mons, probes, traces, spk, spk_ptr, blk_cnt, scratch_cur, scratch_flags):
     """Run steps k0+t for t in [t_start, t_stop) (t indexes the chunk's input buffers).
     Returns (t reached, spikes recorded): stops early, before a step, when fewer than
     ``rec_room`` (the most spikes one step can record) places are left in the recording
@@ -64,36 +126,14 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
             off = pops[q, P_OFF]
             n = pops[q, P_N]
             model = pops[q, P_MODEL]
-            has_i = model != RC and model != LEAKY
             nblk = (n + BLOCK - 1) // BLOCK
             for blk in prange(n_real * nblk):
                 b = blk // nblk
                 j0 = (blk % nblk) * BLOCK
-                kb = realization_key(key, b)
-                cnt = 0
-                for j in range(j0, min(j0 + BLOCK, n)):
-                    gj = off + j
-                    cur = zero
-                    for c in range(pops[q, P_CIN_LO], pops[q, P_CIN_HI]):
-                        cur += par.dtype.type(current(c, j, b, k, t, cin, cinf, cbuf, ou, kb,
-                                                      n_streams))
-                    ii = i[b, gj] if has_i else zero
-                    ww = w[b, gj] if model == LIF_W else zero
-                    r0 = refc[b, gj]
-                    vv, ii, ww, r1, fired = update(
-                        model, pops[q, P_EXACT], pops[q, P_RESET], v[b, gj], ii, ww, r0, cur,
-                        par, pops[q, P_ROW] + b * pops[q, P_SB] + j * pops[q, P_SJ])
-                    v[b, gj] = vv
-                    if has_i:
-                        i[b, gj] = ii
-                    if model == LIF_W:
-                        w[b, gj] = ww
-                    if r1 != r0:
-                        refc[b, gj] = r1
-                    if fired:
-                        spk[b, off + j0 + cnt] = gj
-                        cnt += 1
-                blk_cnt[blk] = cnt
+                blk_cnt[blk] = model_block(model, (
+                    q, b, j0, min(j0 + BLOCK, n), k, t, pops, par, v[b], i[b], w[b], refc[b],
+                    spk[b], scratch_cur[blk], scratch_flags[blk], cin, cinf, cbuf, ou,
+                    realization_key(key, b), n_streams))
             # compact the blocks' spikes to the front of the population's range
             for b in range(n_real):
                 pos = spk_ptr[b, q]  # populations are the first groups: group q is population q
@@ -190,7 +230,7 @@ def _variant(name: str, parallel: bool):
     fn = types.FunctionType(_run_chunk.__code__, _run_chunk.__globals__, name)
     fn.__qualname__ = name
     fn.__doc__ = _run_chunk.__doc__
-    return njit(cache=True, parallel=parallel, error_model="numpy")(fn)
+    return njit(cache=True, parallel=parallel, error_model="numpy", _nrt=False)(fn)
 
 
 run_chunk_serial = _variant("run_chunk_serial", False)

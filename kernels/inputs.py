@@ -45,14 +45,15 @@ def current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams):
     if kind == CUR_BUFFER:
         return float(cbuf[cin[c, BUF] + t * cin[c, ST] + b * cin[c, SB] + j * cin[c, SJ]])
     ctr = counter(k, 0, cin[c, STREAM] + j, 1, n_streams)
-    if kind == CUR_GAUSS:
-        return cinf[c, MEAN] + cinf[c, SCALE] * normal(key, ctr)
     if kind == CUR_UNIFORM:
         return cinf[c, MEAN] + cinf[c, SCALE] * (2.0 * uniform(key, ctr) - 1.0)
+    z = normal(key, ctr)  # one inlined normal for both kinds below (code size matters here)
+    if kind == CUR_GAUSS:
+        return cinf[c, MEAN] + cinf[c, SCALE] * z
     # Ornstein-Uhlenbeck, exact update: x <- mean + (x - mean) * decay + scale * N(0, 1)
     x = ou[b, cin[c, BUF] + j]
-    ou[b, cin[c, BUF] + j] = (cinf[c, MEAN] + (x - cinf[c, MEAN]) * cinf[c, DECAY]
-                              + cinf[c, SCALE] * normal(key, ctr))
+    mean = cinf[c, MEAN]
+    ou[b, cin[c, BUF] + j] = mean + (x - mean) * cinf[c, DECAY] + cinf[c, SCALE] * z
     return x
 
 

@@ -20,6 +20,7 @@ Synaptic input arriving at the end of the step is added afterwards by the kernel
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 # Model identifiers (``model`` column of the population table).
@@ -35,16 +36,19 @@ N_COLUMNS = 11
 
 @njit(inline="always", cache=True)
 def fire(v, refc, par, row, reset):
-    """Refractory clamp, threshold and reset of an integrated v -> (v, refc, spiked)."""
-    if refc > 0:
-        return par[row, V_RESET], refc - 1, False
-    if v > par[row, V_TH]:
-        if reset == RESET_VALUE:
-            v = par[row, V_RESET]
-        elif reset == RESET_SUBTRACT:
-            v = v - (par[row, V_TH] - par[row, V_RESET])
-        return v, refc + int(par[row, REF_STEPS]), True
-    return v, refc, False
+    """Refractory clamp, threshold and reset of an integrated v -> (v, refc, spiked).
+
+    Everything is computed unconditionally and then selected: branch-free, so that the neuron
+    loops vectorise (a conversion inside a branch stops LLVM's if-conversion)."""
+    v_th, v_reset = par[row, V_TH], par[row, V_RESET]
+    n_ref = np.int32(par[row, REF_STEPS])
+    refractory = refc > 0
+    spiked = (v > v_th) & (not refractory)
+    after = v_reset if reset == RESET_VALUE else (
+        v - (v_th - v_reset) if reset == RESET_SUBTRACT else v)
+    v = v_reset if refractory else (after if spiked else v)
+    refc = refc - 1 if refractory else (n_ref if spiked else refc)
+    return v, refc, spiked
 
 
 @njit(inline="always", cache=True)
@@ -96,6 +100,6 @@ def update(model, exact, reset, v, i, w, refc, cur, par, row):
     else:
         v, i, w = lif_w_integrate(v, i, w, cur, par, row, exact)
     v, refc, spiked = fire(v, refc, par, row, reset)
-    if spiked and model == LIF_W:  # G: the increment of w at a spike (adaptation b, or 0)
-        w = w + par[row, G]
+    if model == LIF_W:  # G: the increment of w at a spike (adaptation b, or 0)
+        w = w + par[row, G] if spiked else w
     return v, i, w, refc, spiked

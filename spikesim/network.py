@@ -182,6 +182,8 @@ class _ChunkRunner:
         self.spk_ptr = np.zeros((net.batch, len(self.groups) + 1), np.int64)
         n_blocks = max([(int(n) + KC.BLOCK - 1) // KC.BLOCK for n in tb.pops[:, KC.P_N]] + [1])
         self.blk_cnt = np.zeros(net.batch * n_blocks, np.int64)
+        self.scratch = (np.zeros((net.batch * n_blocks, KC.BLOCK), net.dtype),
+                        np.zeros((net.batch * n_blocks, KC.BLOCK), np.bool_))
         probes, mons = [], []
         for m in self.state_monitors:
             q = net.populations.index(m.population)
@@ -217,7 +219,8 @@ class _ChunkRunner:
                 tb.cin, tb.cinf, cbuf, st["ou"], tb.src, pbuf, st["nxt"], ev_ptr, ev_unit,
                 tb.groups, tb.prj, tb.rowptr, tb.col, tb.wt, tb.dly, st["ring"],
                 _key(net.seed), tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
-                self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt)
+                self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt,
+                *self.scratch)
             self._dispatch_spikes(n_rec)
             t = t_end
         for m, row, r in zip(self.state_monitors, self.mons, rows):
