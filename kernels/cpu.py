@@ -23,9 +23,20 @@ from __future__ import annotations
 
 import types
 
+import numpy as np
 from numba import njit, prange
 
-from .inputs import MODE, SRC_EVENTS, current, realization_key, source_fires
+from .inputs import (
+    CUR_BUFFER,
+    KIND,
+    MODE,
+    SJ,
+    SRC_EVENTS,
+    buffer_at,
+    current,
+    realization_key,
+    source_fires,
+)
 from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, update
 
 BLOCK = 2048  # neurons per parallel work item
@@ -42,7 +53,7 @@ VAR_V, VAR_I, VAR_W, VAR_REFC = range(4)
 
 
 @njit(inline="always", cache=True)
-def neuron_block(model, args):
+def neuron_block(model, per_neuron, args):
     """Step neurons j0 … j1−1 of population q in realization b (state rows ``vb, ib, wb, rb``);
     write the ids of those that fire to ``sp`` from position off+j0 on; return their count.
 
@@ -60,47 +71,65 @@ def neuron_block(model, args):
     has_i = model != RC and model != LEAKY
     has_w = model == LIF_W
     zero = par.dtype.type(0)
+    # views and a range starting at 0 keep every index provably non-negative: Numba then
+    # drops its negative-index wrap-around, and the accesses stay contiguous for vectorising
+    lo, n_blk = off + j0, j1 - j0
     for c in range(c_lo, c_hi):
-        for j in range(j0, j1):
-            x = par.dtype.type(current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams))
-            cur[j - j0] = x if c == c_lo else cur[j - j0] + x
+        first = c == c_lo
+        if cin[c, KIND] == CUR_BUFFER and cin[c, SJ] == 0:  # the same value for the block
+            x = cbuf[buffer_at(c, j0, b, t, cin)]
+            for jj in range(n_blk):
+                cur[jj] = x if first else cur[jj] + x
+        elif cin[c, KIND] == CUR_BUFFER:  # one value per neuron, contiguous
+            at = buffer_at(c, j0, b, t, cin)
+            xs = cbuf[at:at + n_blk]
+            for jj in range(n_blk):
+                cur[jj] = xs[jj] if first else cur[jj] + xs[jj]
+        else:  # random currents
+            for jj in range(n_blk):
+                x = par.dtype.type(current(c, j0 + jj, b, k, t, cin, cinf, cbuf, ou, key,
+                                           n_streams))
+                cur[jj] = x if first else cur[jj] + x
     has_cur = c_hi > c_lo
+    vs, is_, ws, rs = vb[lo:lo + n_blk], ib[lo:lo + n_blk], wb[lo:lo + n_blk], rb[lo:lo + n_blk]
     n_fired = 0
-    for j in range(j0, j1):
-        gj = off + j
-        vv, ii, ww, r1, fired = update(model, exact, reset, vb[gj], ib[gj] if has_i else zero,
-                                       wb[gj] if has_w else zero, rb[gj],
-                                       cur[j - j0] if has_cur else zero, par, row0 + j * sj)
-        vb[gj] = vv
+    for jj in range(n_blk):
+        vv, ii, ww, r1, fired = update(model, exact, reset, vs[jj], is_[jj] if has_i else zero,
+                                       ws[jj] if has_w else zero, rs[jj],
+                                       cur[jj] if has_cur else zero, par,
+                                       np.uint64(row0 + (j0 + jj) * sj if per_neuron else row0))
+        vs[jj] = vv
         if has_i:
-            ib[gj] = ii
+            is_[jj] = ii
         if has_w:
-            wb[gj] = ww
-        rb[gj] = r1
-        flags[j - j0] = fired
+            ws[jj] = ww
+        rs[jj] = r1
+        flags[jj] = fired
         n_fired += fired
     if n_fired:
         cnt = 0
-        for j in range(j0, j1):
-            if flags[j - j0]:
-                sp[off + j0 + cnt] = off + j
+        for jj in range(n_blk):
+            if flags[jj]:
+                sp[lo + cnt] = lo + jj
                 cnt += 1
     return n_fired
 
 
 @njit(inline="always", cache=True)
-def model_block(model, args):
-    """``neuron_block(model, args)`` with the model id as a compile-time constant: one
-    specialised loop per model, chosen once per block."""
+def model_block(model, per_neuron, args):
+    """``neuron_block`` with the model id and ``per_neuron`` (whether parameters differ between
+    neurons) as compile-time constants: one specialised loop per case, chosen once per block.
+    With shared parameters the loop reads one table row, which LLVM hoists and vectorises."""
     if model == LIF:
-        return neuron_block(LIF, args)
+        return neuron_block(LIF, True, args) if per_neuron else neuron_block(LIF, False, args)
     if model == RC:
-        return neuron_block(RC, args)
+        return neuron_block(RC, True, args) if per_neuron else neuron_block(RC, False, args)
     if model == LEAKY:
-        return neuron_block(LEAKY, args)
+        return neuron_block(LEAKY, True, args) if per_neuron else neuron_block(LEAKY, False, args)
     if model == SYNAPTIC:
-        return neuron_block(SYNAPTIC, args)
-    return neuron_block(LIF_W, args)
+        return (neuron_block(SYNAPTIC, True, args) if per_neuron
+                else neuron_block(SYNAPTIC, False, args))
+    return neuron_block(LIF_W, True, args) if per_neuron else neuron_block(LIF_W, False, args)
 
 
 def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
@@ -130,7 +159,7 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
             for blk in prange(n_real * nblk):
                 b = blk // nblk
                 j0 = (blk % nblk) * BLOCK
-                blk_cnt[blk] = model_block(model, (
+                blk_cnt[blk] = model_block(model, pops[q, P_SJ] != 0, (
                     q, b, j0, min(j0 + BLOCK, n), k, t, pops, par, v[b], i[b], w[b], refc[b],
                     spk[b], scratch_cur[blk], scratch_flags[blk], cin, cinf, cbuf, ou,
                     realization_key(key, b), n_streams))

@@ -37,13 +37,20 @@ def realization_key(key, b):
 
 
 @njit(inline="always", cache=True)
+def buffer_at(c, j, b, t, cin):
+    """Index in ``cbuf`` of the value of buffered current ``c`` for neuron j, realization b,
+    chunk-relative step t."""
+    return cin[c, BUF] + t * cin[c, ST] + b * cin[c, SB] + j * cin[c, SJ]
+
+
+@njit(inline="always", cache=True)
 def current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams):
     """Current (float64, amperes or model units) of input row ``c`` into neuron ``j`` of its
     target population, realization ``b`` (whose RNG key is ``key``), global step ``k``
     (chunk-relative step ``t``)."""
     kind = cin[c, KIND]
     if kind == CUR_BUFFER:
-        return float(cbuf[cin[c, BUF] + t * cin[c, ST] + b * cin[c, SB] + j * cin[c, SJ]])
+        return float(cbuf[buffer_at(c, j, b, t, cin)])
     ctr = counter(k, 0, cin[c, STREAM] + j, 1, n_streams)
     if kind == CUR_UNIFORM:
         return cinf[c, MEAN] + cinf[c, SCALE] * (2.0 * uniform(key, ctr) - 1.0)

@@ -1,0 +1,61 @@
+"""Built-in standard networks."""
+
+from __future__ import annotations
+
+from . import checks
+from .distributions import Uniform
+from .models import LIF
+from .network import Network
+
+MV = 1e-3  # volts per millivolt
+
+
+def cuba(n: int = 4000, *, k: int | None = None, p: float | None = None, dt: float = 1e-4,
+         seed: int = 0, exc_fraction: float = 0.8, **network_args) -> Network:
+    r"""The CUBA network of Vogels & Abbott (2005) as benchmark 2 of Brette et al. (2007).
+
+    ``n`` LIF neurons, 80 % excitatory (population "exc") and 20 % inhibitory ("inh"), with
+    current-based exponential synapses, integrated exactly:
+
+    .. math::
+        \tau_m \dot v = (E_l - v) + g_e + g_i, \quad \tau_e \dot g_e = -g_e, \quad
+        \tau_i \dot g_i = -g_i
+
+    taum 20 ms, taue 5 ms, taui 10 ms, Vt −50 mV, Vr −60 mV, El −49 mV, refractory 5 ms;
+    each excitatory spike adds we = 60·0.27/10 mV to g_e (the LIF's ``i``), each inhibitory
+    spike wi = −20·4.5/10 mV to g_i (``i_inh``); initial v uniform in [Vr, Vt]; no external
+    input (El lies above threshold). Voltages are in volts and R = 1, so g_e and g_i are in
+    volts too.
+
+    Connectivity: random with probability ``p`` (default 0.02 at n = 4000), or a fixed
+    in-degree ``k`` (default 80 when n differs from 4000, as the scaled benchmark), split
+    between excitatory and inhibitory sources in proportion to their numbers.
+
+    Returns the network (dt in s); add monitors, then ``run``. ``network_args`` go to
+    :class:`~spikesim.network.Network` (dtype, batch, threads, ...).
+    """
+    n = checks.count("n", n, low=2)
+    if k is None and p is None:
+        p, k = (0.02, None) if n == 4000 else (None, 80)
+    if (k is None) == (p is None):
+        raise ValueError(f"cuba needs either p or k, not both: got p={p!r}, k={k!r}")
+    exc_fraction = checks.number("exc_fraction", exc_fraction, low=0.0, high=1.0,
+                                 low_open=True)
+    n_exc = int(round(n * exc_fraction))
+    net = Network(dt=dt, seed=seed, **network_args)
+    params = dict(tau_mem=20e-3, tau_syn=5e-3, tau_syn_inh=10e-3, v_leak=-49 * MV,
+                  v_th=-50 * MV, v_reset=-60 * MV, refractory=5e-3, R=1.0, method="exact",
+                  v_init=Uniform(-60 * MV, -50 * MV))
+    exc = net.add(LIF(n_exc, **params), name="exc")
+    inh = net.add(LIF(n - n_exc, **params), name="inh")
+    we, wi = 60 * 0.27 / 10 * MV, -20 * 4.5 / 10 * MV
+    for pre, weight, receptor in ((exc, we, "i"), (inh, wi, "i_inh")):
+        for post in (exc, inh):
+            if p is not None:
+                net.connect(pre, post, "random", p=p, weight=weight, receptor=receptor)
+            else:
+                k_pre = int(round(checks.count("k", k) * pre.n / n))
+                net.connect(pre, post, "fixed_indegree", k=max(k_pre, 1), weight=weight,
+                            receptor=receptor)
+    return net
+
