@@ -70,15 +70,16 @@ def source_fires(g, j, b, k, t, src, pbuf, nxt, key, n_streams):
     (RNG key ``key``) — modes SRC_CONST and SRC_PROB; SRC_EVENTS is read from the chunk's event
     list."""
     s = src[g, UNIT] + j
+    const = src[g, MODE] == SRC_CONST
+    if const and nxt[b, s] > k:  # the common case: not yet (or never, for p = 0)
+        return False
     p_at = src[g, SBUF] + t * src[g, SST] + b * src[g, SSB] + j * src[g, SSJ]
     stream = src[g, SSTREAM] + j
-    if src[g, MODE] == SRC_CONST:  # pbuf holds log(1 - p); nxt the next firing step
-        if pbuf[p_at] == 0.0:  # p == 0
-            return False
+    if const:  # pbuf holds log(1 - p); nxt the next firing step, -1 before the first draw
         if nxt[b, s] < 0:  # first use: the gap from step -1, drawn with counter step 0
             nxt[b, s] = -1 + geometric_gap(key, counter(0, 0, stream, 1, n_streams), pbuf[p_at])
-        if nxt[b, s] != k:
-            return False
+            if nxt[b, s] != k:
+                return False
         nxt[b, s] = k + geometric_gap(key, counter(k + 1, 0, stream, 1, n_streams), pbuf[p_at])
         return True
     p = pbuf[p_at]

@@ -141,11 +141,13 @@ class SpikeArray(SpikeSource):
         if spikes.ndim != 2:
             raise ValueError(f"SpikeArray.spikes must have shape (steps, n), got {spikes.shape}")
         super().__init__(spikes.shape[1], name)
-        self.spikes = spikes.astype(bool)
+        self.spikes = spikes.astype(bool, copy=False)
+        flat = np.flatnonzero(self.spikes)  # once: (step, unit) of every spike, by step
+        self._steps, self._units = np.divmod(flat, self.n)
 
     def events(self, k0, n_steps, dt):
-        t, j = np.nonzero(self.spikes[k0:k0 + n_steps])
-        return t, j
+        lo, hi = np.searchsorted(self._steps, [k0, k0 + n_steps])
+        return self._steps[lo:hi] - k0, self._units[lo:hi]
 
 
 # --- currents -----------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""The built-in CUBA network (Brette et al. 2007, benchmark 2) against its known statistics."""
+
+import numpy as np
+import pytest
+
+import spikesim as ss
+from spikesim import analysis, networks
+
+
+@pytest.fixture(scope="module")
+def cuba_run():
+    net = networks.cuba(4000, seed=1)
+    exc, inh = net.names["exc"], net.names["inh"]
+    spikes = [net.add(ss.SpikeMonitor(p)) for p in (exc, inh)]
+    syn = net.add(ss.StateMonitor(exc, ["i", "i_inh"], ids=np.arange(0, 3200, 16), every=10))
+    net.run(2.0)
+    return net, [m.spikes for m in spikes], syn
+
+
+def test_cuba_structure():
+    net = networks.cuba(4000)
+    assert [p.n for p in net.populations] == [3200, 800]
+    net.build()
+    in_degree = np.bincount(np.concatenate([net.tables.col[: net.tables.rowptr[-1]]]),
+                            minlength=4000)
+    assert 70 < in_degree.mean() < 90  # p = 0.02 of 4000 sources (both targets together)
+    scaled = networks.cuba(40_000)
+    scaled.build()
+    assert scaled.tables.col.size == 40_000 * 80  # fixed in-degree 64 + 16
+
+
+def test_cuba_rate_irregularity_and_balance(cuba_run):
+    net, (exc, inh), syn = cuba_run
+    steady = [ss.Spikes(s.times[s.times >= 0.5], s.ids[s.times >= 0.5],
+                        s.realizations[s.times >= 0.5], s.n_neurons, 1, 0.5, 2.0)
+              for s in (exc, inh)]
+    rates = [analysis.firing_rates(s).mean() for s in steady]
+    assert all(3.0 < r < 9.0 for r in rates), rates  # Brette et al. report ~5-6 Hz
+    cv = analysis.cv_isi(steady[0])[0]
+    enough = np.bincount(steady[0].ids, minlength=3200) >= 4  # at least 3 intervals
+    assert np.mean(cv[enough]) > 0.5  # irregular firing (a regular train has CV 0)
+    ge = syn.trace("i").values[20:].mean()
+    gi = syn.trace("i_inh").values[20:].mean()
+    v_leak, v_th = -49e-3, -50e-3
+    assert v_leak > v_th  # without input every neuron would fire regularly ...
+    assert v_leak + ge + gi < v_th  # ... the balanced input keeps the mean below threshold
+    assert ge > 0 > gi and abs(ge + gi) < abs(gi)  # excitation cancels part of inhibition
