@@ -34,6 +34,10 @@ class Network:
         parallel: run the neuron loops on all Numba threads; default: when B·N >= 20,000.
         threads: number of Numba threads (default: Numba's default, all cores).
         chunk: steps per kernel call (default 1000); monitors receive data once per chunk.
+        backend: "cpu" (default) or "cuda": run the kernels on an NVIDIA GPU with numba-cuda
+            (``pip install spikesim[cuda]``; or on the CUDA simulator with
+            ``NUMBA_ENABLE_CUDASIM=1``). Same seed, same spikes on both (see
+            :mod:`spikesim.cuda`).
 
     Example::
 
@@ -47,7 +51,8 @@ class Network:
     """
 
     def __init__(self, dt: float, seed: int = 0, dtype=np.float64, batch: int = 1,
-                 parallel: bool | None = None, threads: int | None = None, chunk: int = 1000):
+                 parallel: bool | None = None, threads: int | None = None, chunk: int = 1000,
+                 backend: str = "cpu"):
         self.dt = checks.number("dt", dt, low=0.0, low_open=True, unit="s")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not (
                 0 <= seed < 2**63):
@@ -60,6 +65,10 @@ class Network:
         self.parallel = parallel
         self.threads = None if threads is None else checks.count("threads", threads)
         self.chunk = checks.count("chunk", chunk)
+        self.backend = checks.choice("backend", backend, ("cpu", "cuda"))
+        if self.backend == "cuda":
+            from .cuda import require_cuda
+            require_cuda()
         self.populations: list[Population] = []
         self.sources: list[SpikeSource] = []
         self.currents: list[Current] = []
@@ -152,10 +161,16 @@ class Network:
             completed = True
         finally:
             set_num_threads(old_threads)
-            for m in monitors:
-                m.end(completed, self.t)
+            try:
+                kernel.close()
+            finally:
+                for m in monitors:
+                    m.end(completed, self.t)
 
     def _runner(self) -> _ChunkRunner:
+        if self.backend == "cuda":
+            from .cuda import CudaChunkRunner
+            return CudaChunkRunner(self)
         parallel = self.parallel
         if parallel is None:
             parallel = self.batch * self.tables.pops[:, KC.P_N].sum() >= PARALLEL_MIN_NEURONS
@@ -202,9 +217,9 @@ class _ChunkRunner:
 
     def run(self, k0: int, n_steps: int) -> None:
         """Advance n_steps from global step k0 and hand the output to the monitors."""
-        net, tb, st = self.net, self.net.tables, self.net.state
-        cbuf, pbuf, ev_ptr, ev_unit = chunk_inputs(tb, net.sources, self.ordered_currents, k0,
-                                                   n_steps, net.dt, net.batch, net.dtype)
+        net = self.net
+        inputs = chunk_inputs(net.tables, net.sources, self.ordered_currents, k0, n_steps,
+                              net.dt, net.batch, net.dtype)
         rows = []
         for m, row in zip(self.state_monitors, self.mons):
             first = (k0 + m.every) // m.every
@@ -212,6 +227,18 @@ class _ChunkRunner:
             row[KC.M_ROW0] = first
             row[KC.M_OFF] = sum(r * net.batch * c for r, c in zip(rows[:-1], self.mons[:, 3]))
         traces = np.zeros(max(1, sum(r * net.batch * c for r, c in zip(rows, self.mons[:, 3]))))
+        self._advance(k0, n_steps, inputs, traces)
+        for m, row, r in zip(self.state_monitors, self.mons, rows):
+            vals = traces[row[KC.M_OFF]:row[KC.M_OFF] + r * net.batch * row[KC.M_NCOL]]
+            m.samples((row[KC.M_ROW0] + np.arange(r)) * m.every,
+                      vals.reshape(r, net.batch, row[KC.M_NCOL]))
+
+    def _advance(self, k0: int, n_steps: int, inputs: tuple, traces: np.ndarray) -> None:
+        """Run the kernel over the chunk: advance the state, write the samples into ``traces``
+        (laid out by ``self.mons``) and hand the spikes to the monitors (``_dispatch_spikes``).
+        ``inputs``: the chunk's (cbuf, pbuf, ev_ptr, ev_unit) from ``chunk_inputs``."""
+        net, tb, st = self.net, self.net.tables, self.net.state
+        cbuf, pbuf, ev_ptr, ev_unit = inputs
         t = 0
         while t < n_steps:
             t_end, n_rec = self.kernel(
@@ -223,10 +250,10 @@ class _ChunkRunner:
                 *self.scratch)
             self._dispatch_spikes(n_rec)
             t = t_end
-        for m, row, r in zip(self.state_monitors, self.mons, rows):
-            vals = traces[row[KC.M_OFF]:row[KC.M_OFF] + r * net.batch * row[KC.M_NCOL]]
-            m.samples((row[KC.M_ROW0] + np.arange(r)) * m.every,
-                      vals.reshape(r, net.batch, row[KC.M_NCOL]))
+
+    def close(self) -> None:
+        """Called when a run ends, normally or not. The CPU state is ``net.state`` itself:
+        nothing to do (the CUDA runner copies the device state back here)."""
 
     def _dispatch_spikes(self, n_rec: int) -> None:
         steps, real, units = (a[:n_rec] for a in self.rec)

@@ -1,0 +1,459 @@
+"""The CUDA backend against the CPU backend, on the CUDA simulator.
+
+Every case builds the same small network twice — ``backend="cpu"`` and ``backend="cuda"`` — runs
+both and compares what the monitors recorded and the final state: exactly in float64 (and, as
+it happens, in float32 too), by spike counts in float32 (the documented guarantee there).
+
+The CUDA side runs on numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), which must be chosen
+before ``numba.cuda`` is first imported — too late inside a pytest process whose other modules
+may already have imported it. So the comparisons run in ONE subprocess started with that
+environment (this file run as a script: ``python tests/test_cuda.py CASE:DTYPE ...`` prints the
+recorded results as JSON), for the cases selected in this session; the tests compare them here.
+The subprocess sets 4 threads per block and at most 3 blocks, so that several blocks and the
+grid-stride loops run. The simulator is slow (kernels run as Python threads): every network is
+tiny.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+import numpy as np
+import pytest
+
+import spikesim as ss
+
+pytestmark = pytest.mark.cuda
+
+DT = 1e-3
+FLOAT32_TOLERANCE = 0.05  # float32: spike counts agree within 5 % (+ 2 spikes) per monitor
+
+
+# --------------------------------------------------------------------------------------------
+# Cases: ``case(backend, dtype) -> (net, monitors)``, already run. Identical on both backends.
+# --------------------------------------------------------------------------------------------
+
+def _lif(n, **kw):
+    kw = dict(tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, refractory=2e-3) | kw
+    return ss.LIF(n, **kw)
+
+
+def case_lif_euler(backend, dtype):
+    """LIF (Euler), reset to value, refractory; Bernoulli input one-to-one, constant current,
+    sparse random recurrence (delay 1 step, into i)."""
+    net = ss.Network(dt=DT, seed=3, dtype=dtype, backend=backend, chunk=9)
+    lif = net.add(_lif(12, method="euler"))
+    inp = net.add(ss.BernoulliInput(12, p=0.3))
+    net.add(ss.ConstantCurrent(lif, 0.05))
+    net.connect(inp, lif, "one_to_one", weight=1.0)
+    net.connect(lif, lif, "random", p=0.3, weight=0.2)
+    mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.SpikeMonitor(inp)),
+            net.add(ss.StateMonitor(lif, ["v", "i", "refc"], every=2))]
+    net.run(25 * DT)
+    return net, mons
+
+
+def case_lif_exact_delays(backend, dtype):
+    """LIF (exact), batch 2, Gaussian noise; Poisson input all-to-all (dense) with a 3-step
+    delay; fixed-in-degree recurrence with per-synapse delays (ring buffer)."""
+    net = ss.Network(dt=DT, seed=5, dtype=dtype, batch=2, backend=backend, chunk=10)
+    lif = net.add(_lif(10, method="exact", v_init=ss.Uniform(0.0, 0.3)))
+    inp = net.add(ss.PoissonInput(6, rate=150.0))
+    net.add(ss.NoiseCurrent(lif, mean=0.1, std=0.2))
+    net.connect(inp, lif, "all_to_all", weight=ss.Uniform(0.2, 0.8), delay=3 * DT)
+    net.connect(lif, lif, "fixed_indegree", k=3, weight=ss.Normal(0.3, 0.1),
+                delay=ss.Uniform(DT, 4 * DT))
+    mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.SpikeMonitor(inp)),
+            net.add(ss.StateMonitor(lif, ["v", "i"], ids=[0, 3, 9]))]
+    net.run(25 * DT)
+    return net, mons
+
+
+def case_rc(backend, dtype):
+    """RC (exact), subtractive reset, refractory; Gaussian + uniform noise and a step current;
+    spike times one-to-one into v with a 2-step delay."""
+    net = ss.Network(dt=DT, seed=7, dtype=dtype, backend=backend)
+    rc = net.add(ss.RC(10, R=1.0, tau=5e-3, v_th=0.5, reset="subtract", refractory=1e-3,
+                       method="exact"))
+    net.add(ss.NoiseCurrent(rc, mean=0.2, std=0.3))
+    net.add(ss.UniformNoiseCurrent(rc, mean=0.1, half_width=0.2))
+    net.add(ss.StepCurrent(rc, [0.0, 10 * DT], [0.0, 0.3]))
+    st = net.add(ss.SpikeTimes(10, [2 * DT, 2 * DT, 5 * DT, 11 * DT], [0, 4, 4, 9]))
+    net.connect(st, rc, "one_to_one", weight=0.4, delay=2 * DT)
+    mons = [net.add(ss.SpikeMonitor(rc)), net.add(ss.SpikeMonitor(st)),
+            net.add(ss.StateMonitor(rc, ["v", "refc"]))]
+    net.run(20 * DT)
+    return net, mons
+
+
+def case_rc_euler_ou(backend, dtype):
+    """RC (Euler) without reset ("none"), Ornstein-Uhlenbeck current, batch 2; no projections
+    (the one-launch-per-chunk path)."""
+    net = ss.Network(dt=DT, seed=9, dtype=dtype, batch=2, backend=backend, chunk=8)
+    rc = net.add(ss.RC(8, R=1.0, tau=10e-3, v_th=0.2, reset="none", method="euler"))
+    net.add(ss.OUCurrent(rc, mean=0.3, std=0.5, tau=5e-3))
+    mons = [net.add(ss.SpikeMonitor(rc)), net.add(ss.StateMonitor(rc, "v", every=3))]
+    net.run(20 * DT)
+    return net, mons
+
+
+def case_leaky(backend, dtype):
+    """Leaky (subtractive reset); constant-probability rate coding (geometric skipping) into v;
+    a current array."""
+    net = ss.Network(dt=DT, seed=11, dtype=dtype, backend=backend)
+    lk = net.add(ss.Leaky(8, beta=0.8, v_th=1.0))
+    src = net.add(ss.RateCoded(np.linspace(0.1, 0.6, 8)))
+    net.add(ss.CurrentArray(lk, np.random.default_rng(0).uniform(0, 0.3, (20, 8))))
+    net.connect(src, lk, "one_to_one", weight=0.7)
+    mons = [net.add(ss.SpikeMonitor(lk)), net.add(ss.SpikeMonitor(src)),
+            net.add(ss.StateMonitor(lk, "v"))]
+    net.run(20 * DT)
+    return net, mons
+
+
+def case_synaptic(backend, dtype):
+    """Synaptic (reset to value); per-step rate coding (T, n); a pulse current; a spike array
+    through an explicit sparse matrix with a 2-step delay into i."""
+    net = ss.Network(dt=DT, seed=13, dtype=dtype, backend=backend)
+    sy = net.add(ss.Synaptic(8, alpha=0.7, beta=0.8, v_th=1.0, reset="value"))
+    rate = net.add(ss.RateCoded(np.random.default_rng(1).uniform(0, 0.5, (20, 6))))
+    arr = np.random.default_rng(2).random((20, 5)) < 0.3
+    sa = net.add(ss.SpikeArray(arr))
+    net.add(ss.PulseCurrent(sy, start=3 * DT, width=2 * DT, amplitude=0.5, period=6 * DT,
+                            count=3))
+    rng = np.random.default_rng(3)
+    matrix = np.where(rng.random((5, 8)) < 0.4, rng.uniform(0.2, 0.9, (5, 8)), 0.0)
+    net.connect(sa, sy, "explicit", matrix=matrix, delay=2 * DT)
+    net.connect(rate, sy, "random", p=0.5, weight=0.4)
+    mons = [net.add(ss.SpikeMonitor(sy)), net.add(ss.SpikeMonitor(rate)),
+            net.add(ss.SpikeMonitor(sa)), net.add(ss.StateMonitor(sy, ["v", "i"]))]
+    net.run(20 * DT)
+    return net, mons
+
+
+def case_adaptive(backend, dtype):
+    """AdaptiveLIF (exact), batch 3, OU current, Poisson input with a time-varying rate,
+    random recurrence."""
+    net = ss.Network(dt=DT, seed=15, dtype=dtype, batch=3, backend=backend, chunk=12)
+    ad = net.add(ss.AdaptiveLIF(8, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, tau_w=50e-3, b=0.1,
+                                refractory=ss.Uniform(1e-3, 3e-3), method="exact"))
+    net.add(ss.OUCurrent(ad, mean=0.2, std=0.4, tau=5e-3))
+    inp = net.add(ss.PoissonInput(8, rate=lambda t: 100.0 + 4000.0 * t))
+    net.connect(inp, ad, "one_to_one", weight=0.8)
+    net.connect(ad, ad, "random", p=0.4, weight=-0.2)
+    mons = [net.add(ss.SpikeMonitor(ad)), net.add(ss.StateMonitor(ad, ["v", "i", "w"]))]
+    net.run(25 * DT)
+    return net, mons
+
+
+def case_two_currents(backend, dtype):
+    """LIF with a second synaptic current (receptor i_inh: the w slot, delay 1) and excitatory
+    input with a 2-step delay into i; Euler."""
+    net = ss.Network(dt=DT, seed=17, dtype=dtype, backend=backend)
+    lif = net.add(_lif(10, tau_syn_inh=8e-3, method="euler"))
+    exc = net.add(ss.BernoulliInput(10, p=0.4))
+    inh = net.add(ss.BernoulliInput(5, p=0.3))
+    net.connect(exc, lif, "random", p=0.5, weight=0.6, delay=2 * DT)
+    net.connect(inh, lif, "all_to_all", weight=-0.3, receptor="i_inh")
+    net.connect(lif, lif, "random", p=0.3, weight=-0.1, receptor="i_inh")
+    mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.StateMonitor(lif, ["v", "i", "i_inh"]))]
+    net.run(20 * DT)
+    return net, mons
+
+
+def case_uncoupled_flushes(backend, dtype):
+    """Independent neurons and sources (one launch per chunk), batch 2, recording a subset
+    every 3 steps, two runs, and a spike buffer so small that it is emptied mid-chunk."""
+    net = ss.Network(dt=DT, seed=19, dtype=dtype, batch=2, backend=backend, chunk=7)
+    lif = net.add(_lif(10, method="exact"))
+    net.add(ss.NoiseCurrent(lif, mean=0.5, std=0.5))
+    src = net.add(ss.BernoulliInput(6, p=0.5))
+    mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.SpikeMonitor(src, ids=[1, 4])),
+            net.add(ss.StateMonitor(lif, ["v", "i"], ids=[2, 5], every=3))]
+    net.run(12 * DT)
+    net.run(9 * DT)
+    return net, mons
+
+
+def case_marked_flushes(backend, dtype):
+    """:func:`case_lif_exact_delays` with the marking of targets (the large-network path) and
+    the smallest spike buffer (emptied every other step)."""
+    return case_lif_exact_delays(backend, dtype)
+
+
+def case_checkpoint(backend, dtype):
+    """Run, checkpoint (the device state comes back to net.state), restore into a new network
+    and continue."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "ckpt.h5")
+        net, _ = case_lif_exact_delays(backend, dtype)
+        ss.save_checkpoint(net, path)
+        net2 = ss.Network(dt=DT, seed=5, dtype=dtype, batch=2, backend=backend, chunk=10)
+        lif = net2.add(_lif(10, method="exact", v_init=ss.Uniform(0.0, 0.3)))
+        inp = net2.add(ss.PoissonInput(6, rate=150.0))
+        net2.add(ss.NoiseCurrent(lif, mean=0.1, std=0.2))
+        net2.connect(inp, lif, "all_to_all", weight=ss.Uniform(0.2, 0.8), delay=3 * DT)
+        net2.connect(lif, lif, "fixed_indegree", k=3, weight=ss.Normal(0.3, 0.1),
+                     delay=ss.Uniform(DT, 4 * DT))
+        mons = [net2.add(ss.SpikeMonitor(lif)), net2.add(ss.StateMonitor(lif, ["v", "i"]))]
+        ss.load_checkpoint(net2, path)
+        net2.run(15 * DT)
+    return net2, mons
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+# module attributes of spikesim.cuda set while a case runs (both backends; the CPU ignores them)
+PATCHES = {"marked_flushes": {"MARK_MIN_SYNAPSES": 0, "REC_CAP": 0},
+           "uncoupled_flushes": {"REC_CAP": 0}}
+FLOAT32_CASES = ("lif_euler", "lif_exact_delays", "rc", "adaptive", "uncoupled_flushes")
+SELECTION = [f"{c}:float64" for c in CASES] + [f"{c}:float32" for c in FLOAT32_CASES]
+
+
+# --------------------------------------------------------------------------------------------
+# The subprocess side.
+# --------------------------------------------------------------------------------------------
+
+def _record(net, mons) -> dict:
+    out = {"spikes": [], "traces": [],
+           "state": {k: v.tolist() for k, v in net.state.items() if k != "ring"},
+           "ring": np.asarray(net.state["ring"]).tolist()}
+    for m in mons:
+        if isinstance(m, ss.SpikeMonitor):
+            s = m.spikes
+            out["spikes"].append([np.rint(s.times / net.dt).astype(int).tolist(),
+                                  s.realizations.tolist(), s.ids.tolist()])
+        else:
+            out["traces"].append({var: m.trace(var).values.tolist() for var in m.variables})
+    return out
+
+
+def _worker(selection: list[str]) -> dict:
+    """Run the selected ``case:dtype`` on both backends; results or errors as a JSON-able
+    dict."""
+    try:
+        from numba import cuda  # noqa: F401
+        from spikesim.kernels import cuda as KG
+
+        from spikesim import cuda as SC
+    except ImportError as e:
+        return {"unavailable": f"numba-cuda is not importable: {e}"}
+    if not KG.SIMULATOR:
+        return {"unavailable": "the CUDA simulator did not start"}
+    KG.THREADS_PER_BLOCK, KG.MAX_BLOCKS = 4, 3
+    results = {"signatures": {}}
+    launch = KG.launch
+
+    def recording_launch(kernel, n_items, *args):  # the argument types, for test_kernels_compile
+        desc = [[np.asarray(KG._raw(a)).dtype.name, np.ndim(KG._raw(a))] for a in args]
+        sigs = results["signatures"].setdefault(kernel.fn.__name__, [])
+        if desc not in sigs:
+            sigs.append(desc)
+        launch(kernel, n_items, *args)
+
+    KG.launch = recording_launch
+    for key in selection:
+        name, dtype = key.split(":")
+        saved = {a: getattr(SC, a) for a in PATCHES.get(name, {})}
+        try:
+            for a, value in PATCHES.get(name, {}).items():
+                setattr(SC, a, value)
+            results[key] = {be: _record(*CASES[name](be, np.dtype(dtype)))
+                            for be in ("cpu", "cuda")}
+        except Exception:
+            results[key] = {"error": traceback.format_exc()}
+        finally:
+            for a, value in saved.items():
+                setattr(SC, a, value)
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# The pytest side.
+# --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def results(request):
+    """Run every case selected in this session in one simulator subprocess."""
+    wanted = sorted({item.callspec.params["case"] for item in request.session.items
+                     if item.module is sys.modules[__name__] and hasattr(item, "callspec")
+                     and "case" in item.callspec.params})
+    if any(item.name == "test_kernels_compile_for_a_gpu" for item in request.session.items):
+        wanted = sorted(set(wanted) | {"marked_flushes:float64", "marked_flushes:float32"})
+    root = os.path.dirname(os.path.dirname(os.path.abspath(ss.__file__)))
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1",
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), *wanted], env=env,
+                          capture_output=True, text=True, timeout=900)
+    if proc.returncode != 0:
+        pytest.fail(f"the simulator subprocess failed:\n{proc.stderr[-5000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "unavailable" in out:
+        pytest.skip(out["unavailable"])
+    return out
+
+
+def _compile_ptx(signatures: dict) -> dict:
+    """Compile every kernel for a real GPU (PTX for compute capability 9.0) with the argument
+    types the simulator run used, without a GPU: needs libNVVM and libdevice, and patches two
+    numba-cuda internals that otherwise ask a driver. Returns per kernel and signature the
+    number of float32 FMAs in the PTX, plus the FMAs of a probe kernel calling ``update``
+    compiled with and without strict_fp."""
+    os.environ.setdefault("NUMBA_FORCE_CUDA_CC", "9.0")
+    try:
+        from numba import cuda
+        from numba.core import types
+        from numba.cuda import dispatcher
+        from numba.cuda.cudadrv import nvvm
+        from numba.np.numpy_support import from_dtype
+    except ImportError as e:
+        return {"unavailable": f"numba-cuda internals not found: {e}"}
+    libdevice = glob.glob(os.path.join(os.environ["CUDA_HOME"], "nvvm", "libdevice", "*.bc"))[0]
+    nvvm.get_libdevice = lambda: libdevice
+    nvvm.open_libdevice = lambda: open(libdevice, "rb").read()
+
+    class Device:
+        compute_capability = (9, 0)
+
+    dispatcher.get_current_device = lambda: Device()
+    from spikesim.kernels import cuda as KG
+    from spikesim.kernels.neurons import update
+
+    def typ(dtype, ndim):
+        t = from_dtype(np.dtype(dtype))
+        return types.Array(t, ndim, "C") if ndim else t
+
+    out = {}
+    with KG.strict_fp():
+        for name, sigs in signatures.items():
+            for desc in sigs:
+                ptx, _ = cuda.compile_ptx(getattr(KG, name).py_func,
+                                          tuple(typ(*d) for d in desc), cc=(9, 0))
+                out.setdefault(name, []).append(ptx.count("fma.rn.f32"))
+
+    def probe(v, i, w, r, par, out):
+        x = cuda.grid(1)
+        if x < v.shape[0]:
+            a, b, c, d, e = update(0, 0, 0, v[x], i[x], w[x], r[x], v[x], par, 0)
+            out[x] = a + b
+
+    f8 = types.Array(types.float64, 1, "C")
+    sig = (f8, f8, f8, types.Array(types.int32, 1, "C"), types.Array(types.float64, 2, "C"), f8)
+    for strict in (False, True):
+        KG._STRICT.on = strict
+        out[f"probe_fma_strict_{strict}"] = cuda.compile_ptx(probe, sig, cc=(9, 0))[0].count("fma")
+    KG._STRICT.on = False
+    return out
+
+
+def _toolkit() -> str | None:
+    """A CUDA toolkit folder with libNVVM and libdevice, or None."""
+    for root in [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"),
+                 *sorted(glob.glob("/usr/local/cuda*"))]:
+        if root and glob.glob(os.path.join(root, "nvvm", "libdevice", "*.bc")) and (
+                glob.glob(os.path.join(root, "lib*", "libnvvm.so*"))
+                or glob.glob(os.path.join(root, "nvvm", "lib*", "libnvvm.so*"))):
+            return root
+    return None
+
+
+@pytest.mark.slow
+def test_kernels_compile_for_a_gpu(results):
+    """The kernels, calling the shared @njit model and RNG functions, compile to PTX for a
+    real GPU (not only run on the simulator), and strict_fp leaves no contracted FMA in the
+    model arithmetic: ``update`` alone has FMAs by default and none under strict_fp; the
+    float32 kernels have no float32 FMA (libdevice's float64 log/exp keep theirs)."""
+    root = _toolkit()
+    if root is None:
+        pytest.skip("no CUDA toolkit with libNVVM and libdevice found (set CUDA_HOME)")
+    root_pkg = os.path.dirname(os.path.dirname(os.path.abspath(ss.__file__)))
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env.update(CUDA_HOME=root, PYTHONPATH=os.pathsep.join([root_pkg,
+                                                           os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--ptx"], env=env,
+                          input=json.dumps(results["signatures"]), capture_output=True,
+                          text=True, timeout=900)
+    if proc.returncode != 0:
+        pytest.fail(f"PTX compilation failed:\n{proc.stderr[-5000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "unavailable" in out:
+        pytest.skip(out["unavailable"])
+    assert set(out) >= {"step_units", "gather_deliver", "mark_targets"}
+    assert out["probe_fma_strict_False"] > 0 and out["probe_fma_strict_True"] == 0
+    assert all(n == 0 for name in ("step_units", "gather_deliver", "mark_targets")
+               for n in out[name])
+
+
+def _get(results, case):
+    r = results[case]
+    if "error" in r:
+        pytest.fail(f"{case} raised in the subprocess:\n{r['error']}")
+    return r["cpu"], r["cuda"]
+
+
+@pytest.mark.parametrize("case", [s for s in SELECTION if s.endswith("float64")])
+def test_cuda_equals_cpu_in_float64(results, case):
+    """Spikes, traces and final state identical, bit for bit."""
+    cpu, gpu = _get(results, case)
+    assert sum(len(s[0]) for s in cpu["spikes"]) > 0, "the case should produce spikes"
+    for a, b in zip(cpu["spikes"], gpu["spikes"]):
+        for x, y, what in zip(a, b, ("steps", "realizations", "ids")):
+            np.testing.assert_array_equal(y, x, err_msg=f"spike {what}")
+    for a, b in zip(cpu["traces"], gpu["traces"]):
+        for var in a:
+            np.testing.assert_array_equal(b[var], a[var], err_msg=f"trace {var}")
+    for var in cpu["state"]:
+        np.testing.assert_array_equal(gpu["state"][var], cpu["state"][var],
+                                      err_msg=f"state {var}")
+    np.testing.assert_array_equal(gpu["ring"], cpu["ring"], err_msg="ring buffer")
+
+
+@pytest.mark.parametrize("case", [s for s in SELECTION if s.endswith("float32")])
+def test_cuda_agrees_with_cpu_in_float32(results, case):
+    """Spike counts per monitor and realization within FLOAT32_TOLERANCE (on the simulator
+    everything is in fact identical; a GPU may differ in the last bits of the rare
+    libdevice-computed random draws)."""
+    cpu, gpu = _get(results, case)
+    for a, b in zip(cpu["spikes"], gpu["spikes"]):
+        n_real = max(a[1] + b[1] + [0]) + 1
+        ca = np.bincount(a[1], minlength=n_real)
+        cb = np.bincount(b[1], minlength=n_real)
+        assert np.all(np.abs(ca - cb) <= FLOAT32_TOLERANCE * ca + 2), (ca, cb)
+    for a, b in zip(cpu["traces"], gpu["traces"]):
+        for var in a:
+            assert np.shape(a[var]) == np.shape(b[var])
+
+
+def test_cuda_without_a_gpu_says_what_to_do(monkeypatch):
+    """No GPU and no simulator: a RuntimeError telling how to proceed."""
+    cuda = pytest.importorskip("numba.cuda")
+    monkeypatch.setattr(cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match=r"NUMBA_ENABLE_CUDASIM=1.*pip install spikesim\[cuda\]"):
+        ss.Network(dt=1e-3, backend="cuda")
+
+
+def test_cuda_without_numba_cuda_says_what_to_do(monkeypatch):
+    """numba.cuda not importable (numba-cuda missing or broken): the same message."""
+    import numba
+
+    monkeypatch.delattr(numba, "cuda", raising=False)
+    monkeypatch.setitem(sys.modules, "numba.cuda", None)
+    with pytest.raises(RuntimeError, match="needs an NVIDIA GPU"):
+        ss.Network(dt=1e-3, backend="cuda")
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ValueError, match="backend"):
+        ss.Network(dt=1e-3, backend="gpu")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--ptx"]:
+        print(json.dumps(_compile_ptx(json.loads(sys.stdin.read()))))
+    else:
+        print(json.dumps(_worker(sys.argv[1:])))
