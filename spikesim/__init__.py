@@ -1,9 +1,11 @@
 """spikesim: fast simulation of large populations of spiking neurons on Numba.
 
 Build a :class:`Network`, add populations (:mod:`.models`), inputs (:mod:`.inputs`),
-projections (:meth:`Network.connect`) and monitors (:mod:`.monitors`), then ``run`` it.
+projections (:meth:`Network.connect`) and monitors (:mod:`.monitors`) or HDF5 recorders
+(:mod:`.recorders`), then ``run`` it; read files back with :func:`load`.
 """
 
+from .checkpoint import load_checkpoint, save_checkpoint
 from .distributions import LogNormal, Normal, Uniform
 from .inputs import (
     BernoulliInput,
@@ -19,10 +21,12 @@ from .inputs import (
     StepCurrent,
     UniformNoiseCurrent,
 )
+from .io import load
 from .models import LIF, RC, AdaptiveLIF, Leaky, Synaptic
 from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
 from .projections import Projection
+from .recorders import H5Output, RateRecorder, SpikeRecorder, StateRecorder
 from .results import Spikes, Trace
 
 __version__ = "0.1.0"
@@ -32,5 +36,6 @@ __all__ = [
     "SpikeMonitor", "StateMonitor", "Spikes", "Trace", "Normal", "Uniform", "LogNormal",
     "BernoulliInput", "PoissonInput", "RateCoded", "SpikeArray", "SpikeTimes",
     "ConstantCurrent", "StepCurrent", "PulseCurrent", "CurrentArray", "NoiseCurrent",
-    "UniformNoiseCurrent", "OUCurrent",
+    "UniformNoiseCurrent", "OUCurrent", "H5Output", "SpikeRecorder", "StateRecorder",
+    "RateRecorder", "load", "save_checkpoint", "load_checkpoint",
 ]

@@ -1,10 +1,11 @@
 """Monitors: objects added to a network that receive its output chunk by chunk.
 
-The network calls, for every monitor: ``begin(net)`` when a run starts, then after each chunk of
-steps ``spikes(steps, realizations, ids)`` (for a :class:`SpikeMonitor`) or
-``samples(steps, values)`` (for a :class:`StateMonitor`), and ``end(completed)`` when the run
-stops (``completed`` is False after an error or Ctrl-C). The in-memory monitors here keep what
-they receive; the HDF5 recorders stream it to a file instead.
+The network calls, for every monitor: ``begin(net)`` when a run starts; during each chunk of
+steps ``spikes_in(steps, realizations, ids)`` (for a :class:`SpikeMonitor`) or
+``samples(steps, values)`` (for a :class:`StateMonitor`), then ``chunk_end(step)``; and
+``end(completed, t)`` when the run stops (``completed`` is False after an error or Ctrl-C).
+The in-memory monitors here keep what they receive; the HDF5 recorders
+(:mod:`spikesim.recorders`) stream it to a file instead.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ class Monitor:
         """Called when a run starts (the network is built)."""
         self.dt = net.dt
         self.n_realizations = net.batch
+
+    def chunk_end(self, step: int) -> None:
+        """Called after each chunk of steps; ``step``: the global steps done."""
 
     def end(self, completed: bool, t: float) -> None:
         """Called once per run, after its last chunk or when it is interrupted; ``t`` (s) is

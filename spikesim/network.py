@@ -142,12 +142,13 @@ class Network:
         n_total = int(round(duration / self.dt))
         self.build()
         kernel = self._runner()
-        monitors = list(self.monitors)
-        for m in monitors:
-            m.begin(self)
+        monitors, begun = list(self.monitors), []
         completed = False
         old_threads = get_num_threads()
         try:
+            for m in monitors:  # a failing begin still ends the monitors begun before it
+                m.begin(self)
+                begun.append(m)
             if self.threads is not None:
                 set_num_threads(self.threads)
             done = 0
@@ -156,6 +157,8 @@ class Network:
                 kernel.run(self.step, n)
                 self.step += n
                 done += n
+                for m in monitors:
+                    m.chunk_end(self.step)
                 if progress is not None:
                     progress(done, n_total)
             completed = True
@@ -164,7 +167,7 @@ class Network:
             try:
                 kernel.close()
             finally:
-                for m in monitors:
+                for m in begun:
                     m.end(completed, self.t)
 
     def _runner(self) -> _ChunkRunner:

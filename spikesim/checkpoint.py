@@ -1,0 +1,142 @@
+"""Checkpoints: the complete simulation state in an HDF5 file, to stop a run and resume it.
+
+The state of a network is ``net.state`` — v, i, w, refc (refractory countdown), ou (the
+Ornstein–Uhlenbeck currents), nxt (the next firing step of each spike source unit) and ring
+(spikes in flight along delays) — plus ``net.step``. Parameters and connectivity are not saved:
+they are rebuilt from the seed by ``net.build()``. Random streams are counter-based on (seed,
+realization, step, stream), so a network built identically, given this state, continues bit
+for bit as if it had never stopped::
+
+    save_checkpoint(net, "ckpt.h5")          # any time between runs
+    ...                                      # later, in a new process
+    net = build_the_same_network()
+    load_checkpoint(net, "ckpt.h5")          # checks dt, seed, dtype, batch and structure
+    net.run(rest)                            # spikes and traces identical to one long run
+
+File layout: root attributes ``format`` = "spikesim-checkpoint", ``step``, ``t`` (s), ``dt`` (s),
+``seed``, ``dtype``, ``batch``, ``structure`` (JSON: populations, sources, currents, projections
+and CRC-32 checksums of the parameter and connectivity tables) and ``versions``; datasets
+``/state/<name>`` with the arrays of ``net.state``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import zlib
+
+import h5py
+import numpy as np
+
+from .io import attr, set_attrs
+
+FORMAT = "spikesim-checkpoint"
+FORMAT_VERSION = 1
+
+
+def _crc(*arrays: np.ndarray) -> int:
+    c = 0
+    for a in arrays:
+        c = zlib.crc32(np.ascontiguousarray(a).view(np.uint8), c)
+    return c
+
+
+def _structure(net) -> dict:
+    """What must match for a checkpoint to apply: sizes, kinds, and checksums of the tables
+    built from parameters and seed (not of the per-chunk input strides, which change)."""
+    tb = net.tables
+    return {
+        "populations": [[p.name, type(p).__name__, p.n] for p in net.populations],
+        "sources": [[s.name, type(s).__name__, s.n] for s in net.sources],
+        "currents": [[type(c).__name__, c.target.name] for c in net.currents],
+        "projections": [[pr.pre.name, pr.post.name, pr.rule] for pr in net.projections],
+        "parameters_crc32": _crc(tb.pops, tb.par, tb.cinf, tb.groups),
+        "connectivity_crc32": _crc(tb.prj, tb.rowptr, tb.col, tb.wt, tb.dly),
+        "n_synapses": int(tb.col.shape[0]),
+    }
+
+
+def save_checkpoint(net, path, overwrite: bool = True) -> str:
+    """Write the network's complete simulation state (``net.state`` and ``net.step``, with dt,
+    seed, dtype and batch) to an HDF5 file; builds the network first if needed. The file is
+    written under a temporary name, synced and then renamed, so a crash while saving never
+    destroys the previous checkpoint. ``overwrite=False`` refuses to replace a file. Returns
+    the absolute path."""
+    path = os.path.abspath(os.fspath(path))
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write checkpoint {path}: the directory {folder} "
+                                f"does not exist")
+    if os.path.exists(path) and not overwrite:
+        raise FileExistsError(f"{path} already exists: pass overwrite=True to replace it")
+    net.build()
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    from .recorders import _versions
+
+    try:
+        with h5py.File(tmp, "w") as f:
+            set_attrs(f, format=FORMAT, format_version=FORMAT_VERSION, step=int(net.step),
+                      t=float(net.t), dt=float(net.dt), seed=int(net.seed),
+                      dtype=str(net.dtype), batch=int(net.batch), structure=_structure(net),
+                      versions=_versions(),
+                      created=datetime.datetime.now().astimezone().isoformat())
+            g = f.create_group("state")
+            for name, arr in net.state.items():
+                g.create_dataset(name, data=arr)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise OSError(f"cannot write checkpoint {path}: {e}") from e
+    return path
+
+
+def load_checkpoint(net, path):
+    """Restore a checkpoint into a freshly built, identical network (same populations, inputs,
+    projections, parameters, dt, seed, dtype and batch): builds it if needed, checks that it
+    matches (ValueError naming what differs), copies the state arrays in place and sets
+    ``net.step``. Returns the network."""
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such checkpoint: {path}")
+    net.build()
+    with h5py.File(path, "r") as f:
+        if attr(f, "format") != FORMAT:
+            raise ValueError(f"{path} is not a spikesim checkpoint")
+        saved = {"dt": attr(f, "dt"), "seed": attr(f, "seed"), "dtype": attr(f, "dtype"),
+                 "batch": attr(f, "batch")}
+        mine = {"dt": float(net.dt), "seed": int(net.seed), "dtype": str(net.dtype),
+                "batch": int(net.batch)}
+        diff = [f"{k}: checkpoint {saved[k]!r}, network {mine[k]!r}" for k in saved
+                if saved[k] != mine[k]]
+        if diff:
+            raise ValueError(f"checkpoint {path} does not match this network: "
+                             + "; ".join(diff))
+        have, want = json.loads(attr(f, "structure")), _structure(net)
+        diff = [k for k in want if have.get(k) != want[k]]
+        if diff:
+            detail = "; ".join(f"{k}: checkpoint {have.get(k)!r}, network {want[k]!r}"
+                               for k in diff)
+            raise ValueError(f"checkpoint {path} was saved from a different network "
+                             f"({detail}); build the same network (code, parameters, seed)")
+        g = f["state"]
+        missing = sorted(set(net.state) ^ set(g))
+        if missing:
+            raise ValueError(f"checkpoint {path}: state arrays {missing} differ between the "
+                             f"checkpoint and the network")
+        for name, arr in net.state.items():
+            ds = g[name]
+            if ds.shape != arr.shape or ds.dtype != arr.dtype:
+                raise ValueError(f"checkpoint {path}: state {name!r} has shape {ds.shape} "
+                                 f"{ds.dtype}, the network's is {arr.shape} {arr.dtype}")
+        for name, arr in net.state.items():
+            if arr.size:
+                g[name].read_direct(arr)
+        net.step = int(attr(f, "step"))
+    return net

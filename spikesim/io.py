@@ -1,0 +1,529 @@
+"""Reading recorder files back, and the HDF5 details shared with :mod:`spikesim.recorders`.
+
+``load(path)`` opens a file written by the recorders (or any SONATA spike / report file) and
+returns a :class:`RecordedRun`: spikes, traces and rates come back as the in-memory
+:class:`~spikesim.results.Spikes` / :class:`~spikesim.results.Trace` containers, with times in
+seconds. Data is read lazily, on each call, with h5py slicing: ``trace(ids=[3])`` reads the
+chunks that hold neuron 3's column, not the whole report.
+
+A file whose writer was killed (SIGKILL, power loss) keeps every chunk flushed before the kill,
+but HDF5 leaves it flagged "open for writing": ``load`` still reads it (it falls back to
+HDF5's single-writer/multiple-reader read mode), and :func:`recover` clears the flag and makes
+the datasets consistent so that other tools (libsonata, h5dump) and appending runs open it
+again. Only call :func:`recover` when no process is writing the file.
+
+File layout: see :mod:`spikesim.recorders`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from contextlib import contextmanager
+
+import h5py
+import numpy as np
+
+from .results import Spikes, Trace
+
+MS = 1e3  # SONATA times are in milliseconds; spikesim's in seconds
+SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
+MAGIC = 0x0A7A
+SONATA_VERSION = (0, 1)
+# HDF5 file-format bounds: at least 1.10 (needed for SWMR), at most 1.10 so that readers built
+# on older HDF5 libraries (libsonata's 1.14, h5py 2.x, ...) read the files; "latest" with the
+# HDF5 2.x bundled in recent h5py writes datatype messages that HDF5 1.14 cannot decode.
+LIBVER = ("v110", "v110")
+
+
+# --- small HDF5 helpers ---------------------------------------------------------------------
+# The recorders create and write through h5py's low-level API: a file's fixed cost (creating
+# groups, datasets and attributes) is several times lower than through the high-level one,
+# which matters for short runs (see bench/bench_recording.py).
+def create_file(path: str) -> h5py.File:
+    """A new HDF5 file (truncating) with the format bounds :data:`LIBVER`."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(*(getattr(h5py.h5f, f"LIBVER_{v.upper()}") for v in LIBVER))
+    return h5py.File(h5py.h5f.create(os.fsencode(path), h5py.h5f.ACC_TRUNC, fapl=fapl))
+
+
+def new_group(parent, name: str) -> h5py.Group:
+    """A new group ``name`` (one level) under ``parent``."""
+    return h5py.Group(h5py.h5g.create(parent.id, name.encode()))
+
+
+def new_dataset(parent, name: str, shape: tuple, dtype, chunks: tuple | None = None,
+                filters: dict | None = None, data=None) -> h5py.Dataset:
+    """A new dataset; with ``chunks`` it is extendable along the first axis, with ``filters``
+    (h5py's compression / compression_opts / shuffle keywords) compressed; ``data`` is written."""
+    dtype = np.dtype(dtype)
+    maxshape = shape
+    dcpl = None
+    if chunks is not None:
+        maxshape = (h5py.h5s.UNLIMITED,) + tuple(shape[1:])
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_chunk(tuple(chunks))
+        filters = filters or {}
+        if filters.get("shuffle"):
+            dcpl.set_shuffle()
+        if filters.get("compression") == "gzip":
+            dcpl.set_deflate(int(filters.get("compression_opts", 4)))
+        elif filters.get("compression") == "lzf":
+            dcpl.set_filter(h5py.h5z.FILTER_LZF, h5py.h5z.FLAG_OPTIONAL)
+    space = h5py.h5s.create_simple(tuple(shape), tuple(maxshape))
+    ds = h5py.Dataset(h5py.h5d.create(parent.id, name.encode(), h5py.h5t.py_create(dtype),
+                                      space, dcpl=dcpl))
+    if data is not None and np.size(data):
+        ds.id.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(data, dtype=dtype))
+    return ds
+
+
+def set_attrs(obj, *, _new: bool = False, **values) -> None:
+    """Write attributes through the low-level API. Strings are stored as variable-length
+    UTF-8, dicts and lists as JSON strings; an existing attribute of the same name is replaced
+    (``_new``: the object is new, skip that check)."""
+    for name, value in values.items():
+        if isinstance(value, (dict, list, tuple)) and not isinstance(value, np.ndarray):
+            value = json.dumps(value, default=_json_default)
+        if isinstance(value, str):
+            arr = np.array(value, dtype=h5py.string_dtype())
+        elif isinstance(value, bool):
+            arr = np.array(value, dtype=np.bool_)
+        else:
+            arr = np.asarray(value)
+        key = name.encode()
+        if not _new and h5py.h5a.exists(obj.id, key):
+            h5py.h5a.delete(obj.id, key)
+        tid = h5py.h5t.py_create(arr.dtype, logical=True)
+        space = (h5py.h5s.create_simple(arr.shape) if arr.shape
+                 else h5py.h5s.create(h5py.h5s.SCALAR))
+        h5py.h5a.create(obj.id, key, tid, space).write(np.ascontiguousarray(arr),
+                                                       mtype=h5py.h5t.py_create(arr.dtype))
+
+
+def modify_attrs(obj, **values) -> None:
+    """Rewrite existing attributes in place (same type and shape) — no object is added, so
+    this is allowed while the file is in SWMR mode."""
+    for name, value in values.items():
+        a = h5py.h5a.open(obj.id, name.encode())
+        a.write(np.ascontiguousarray(np.asarray(value, dtype=a.dtype)))
+
+
+def append(ds, rows: np.ndarray) -> None:
+    """Extend ``ds`` along its first axis by ``rows`` and write them (low-level calls: a
+    fraction of the cost of h5py's ``resize`` and slice assignment, which matters per chunk)."""
+    rows = np.ascontiguousarray(rows, dtype=ds.dtype)
+    if rows.shape[0] == 0:
+        return
+    shape = ds.id.shape
+    ds.id.set_extent((shape[0] + rows.shape[0],) + tuple(shape[1:]))
+    space = ds.id.get_space()
+    space.select_hyperslab((shape[0],) + (0,) * (len(shape) - 1), rows.shape)
+    ds.id.write(h5py.h5s.create_simple(rows.shape), space, rows)
+
+
+def write_row(ds, index: int, values) -> None:
+    """Overwrite element (1-d) or row (n-d) ``index`` of ``ds`` in place."""
+    shape = ds.id.shape
+    count = (1,) + tuple(shape[1:])
+    values = np.ascontiguousarray(np.asarray(values, dtype=ds.dtype).reshape(count))
+    space = ds.id.get_space()
+    space.select_hyperslab((index,) + (0,) * (len(shape) - 1), count)
+    ds.id.write(h5py.h5s.create_simple(count), space, values)
+
+
+def attr(obj, name: str, default=None, as_json: bool = False):
+    """An attribute's value as a plain Python object (JSON decoded when asked)."""
+    if name not in obj.attrs:
+        return default
+    value = obj.attrs[name]
+    if isinstance(value, bytes):
+        value = value.decode()
+    if as_json:
+        return json.loads(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return repr(obj)
+
+
+def open_for_reading(path) -> h5py.File:
+    """Open read-only; a file still flagged as open for writing (a live or killed writer) is
+    opened in SWMR read mode, which sees everything flushed so far."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as first:
+        try:
+            return h5py.File(path, "r", swmr=True)
+        except OSError:
+            raise OSError(f"cannot open {path} as HDF5: {first}") from first
+
+
+@contextmanager
+def no_interrupt():
+    """Hold back Ctrl-C (SIGINT) while a chunk's datasets are extended and written, so that an
+    interrupt never leaves one dataset longer than its partner; the KeyboardInterrupt is raised
+    right after the block. Only in the main thread (elsewhere signals go to the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    try:
+        old = signal.signal(signal.SIGINT, lambda *a: caught.append(a))
+    except (ValueError, TypeError):  # no signal support here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if caught:
+            if callable(old):
+                old(*caught[0])
+            else:
+                raise KeyboardInterrupt
+
+
+# --- recovery after a crash -----------------------------------------------------------------
+def _rot(x: int, k: int) -> int:
+    return ((x << k) | (x >> (32 - k))) & 0xFFFFFFFF
+
+
+def lookup3(data: bytes, initval: int = 0) -> int:
+    """Bob Jenkins' lookup3 ``hashlittle``: the checksum of HDF5's metadata (superblock v2+)."""
+    m = 0xFFFFFFFF
+    n = len(data)
+    a = b = c = (0xDEADBEEF + n + initval) & m
+    i = 0
+    while n - i > 12:
+        a = (a + int.from_bytes(data[i:i + 4], "little")) & m
+        b = (b + int.from_bytes(data[i + 4:i + 8], "little")) & m
+        c = (c + int.from_bytes(data[i + 8:i + 12], "little")) & m
+        a = (a - c) & m; a ^= _rot(c, 4); c = (c + b) & m  # noqa: E702
+        b = (b - a) & m; b ^= _rot(a, 6); a = (a + c) & m  # noqa: E702
+        c = (c - b) & m; c ^= _rot(b, 8); b = (b + a) & m  # noqa: E702
+        a = (a - c) & m; a ^= _rot(c, 16); c = (c + b) & m  # noqa: E702
+        b = (b - a) & m; b ^= _rot(a, 19); a = (a + c) & m  # noqa: E702
+        c = (c - b) & m; c ^= _rot(b, 4); b = (b + a) & m  # noqa: E702
+        i += 12
+    if n - i == 0:
+        return c
+    tail = data[i:] + bytes(12 - (n - i))
+    a = (a + int.from_bytes(tail[0:4], "little")) & m
+    b = (b + int.from_bytes(tail[4:8], "little")) & m
+    c = (c + int.from_bytes(tail[8:12], "little")) & m
+    c ^= b; c = (c - _rot(b, 14)) & m  # noqa: E702
+    a ^= c; a = (a - _rot(c, 11)) & m  # noqa: E702
+    b ^= a; b = (b - _rot(a, 25)) & m  # noqa: E702
+    c ^= b; c = (c - _rot(b, 16)) & m  # noqa: E702
+    a ^= c; a = (a - _rot(c, 4)) & m  # noqa: E702
+    b ^= a; b = (b - _rot(a, 14)) & m  # noqa: E702
+    c ^= b; c = (c - _rot(b, 24)) & m  # noqa: E702
+    return c
+
+
+_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def clear_write_flags(path) -> bool:
+    """Clear the "open for writing" flags that a killed writer leaves in an HDF5 superblock
+    (version 2 or 3, as written with ``libver="latest"``), as ``h5clear -s`` does. Returns
+    whether anything changed."""
+    with open(path, "r+b") as fh:
+        offset = 0
+        while True:  # the superblock sits at 0, 512, 1024, 2048, ...
+            fh.seek(offset)
+            if fh.read(8) == _SIGNATURE:
+                break
+            offset = 512 if offset == 0 else 2 * offset
+            if offset > os.path.getsize(path):
+                raise OSError(f"{path} is not an HDF5 file (no superblock signature)")
+        head = fh.read(4)
+        version, size_offsets = head[0], head[1]
+        if version < 2:
+            return False  # older superblocks carry no such flags
+        n = 12 + 4 * size_offsets  # signature .. root object header address
+        fh.seek(offset)
+        block = bytearray(fh.read(n + 4))
+        if int.from_bytes(block[n:n + 4], "little") != lookup3(bytes(block[:n])):
+            raise OSError(f"{path}: the superblock checksum does not match; not repairing")
+        if block[11] == 0:
+            return False
+        block[11] = 0
+        block[n:n + 4] = lookup3(bytes(block[:n])).to_bytes(4, "little")
+        fh.seek(offset)
+        fh.write(block)
+    return True
+
+
+def recover(path) -> dict:
+    """Make a file left by a killed run readable by every HDF5 tool and appendable again:
+    clear the superblock's write flags, cut each spike population's ``timestamps`` and
+    ``node_ids`` to their common length, and shorten each report's ``time`` range to the rows
+    present. Returns what was done. Only call it when no process is writing the file."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    done = {"flags_cleared": clear_write_flags(path), "fixed": []}
+    with h5py.File(path, "r+", libver=LIBVER) as f:
+        for name, g in f.get("spikes", {}).items():
+            ts, ids = g["timestamps"], g["node_ids"]
+            n = min(ts.shape[0], ids.shape[0])
+            if ts.shape[0] != n or ids.shape[0] != n:
+                ts.resize((n,))
+                ids.resize((n,))
+                done["fixed"].append(f"/spikes/{name}")
+        for group in ("report", "rates"):
+            for name, g in f.get(group, {}).items():
+                data = g["data"] if "data" in g else g["counts"]
+                tm = g["mapping/time"] if "mapping" in g else g["time"]
+                start, stop, step = (float(x) for x in tm[:])
+                rows = int(round((stop - start) / step)) if step > 0 else 0
+                if group == "rates":
+                    rows = int(np.ceil((stop - start) / step - 1e-9)) if step > 0 else 0
+                if rows > data.shape[0]:
+                    tm[1] = start + data.shape[0] * step
+                    done["fixed"].append(f"/{group}/{name}")
+        if "spikesim" in f:
+            set_attrs(f["spikesim"], recovered=True)
+    return done
+
+
+# --- reading --------------------------------------------------------------------------------
+class RecordedRun:
+    """A recorder file, read lazily (see :func:`load`).
+
+    Attributes:
+        path: the file.
+        meta: the run's metadata (``/spikesim`` attributes, JSON decoded): dt (s), seed, dtype,
+            batch, duration (s), completed, wall_time (s), network (populations, sources,
+            currents, projections with their parameters), versions, runs; empty for a file
+            not written by spikesim.
+        populations: names of the recorded populations (spikes, reports or rates).
+        completed: whether the last run ended normally (False after an error, Ctrl-C or a kill).
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        with open_for_reading(self.path) as f:
+            self.meta = _read_meta(f)
+            self._spikes = _index(f, "spikes")
+            self._reports = _index(f, "report")
+            self._rates = _index(f, "rates")
+        self.dt = self.meta.get("dt")
+        names = [e["population"] for idx in (self._spikes, self._reports, self._rates)
+                 for e in idx.values()]
+        self.populations = list(dict.fromkeys(names))
+
+    @property
+    def completed(self) -> bool:
+        return bool(self.meta.get("completed", False))
+
+    def __repr__(self) -> str:
+        return (f"RecordedRun({self.path!r}, populations={self.populations}, "
+                f"completed={self.completed})")
+
+    def _pick(self, index: dict, population, what: str, variable=None) -> list:
+        entries = [e for e in index.values() if variable is None or e["variable"] == variable]
+        names = list(dict.fromkeys(e["population"] for e in entries))
+        if population is None:
+            if len(names) != 1:
+                raise ValueError(f"{self.path} holds {what} of {len(names)} populations "
+                                 f"({', '.join(names) or 'none'}): pass population=")
+            population = names[0]
+        found = sorted((e for e in entries if e["population"] == population),
+                       key=lambda e: e["realization"])
+        if not found:
+            extra = f" of variable {variable!r}" if variable else ""
+            raise KeyError(f"{self.path} has no {what}{extra} for population {population!r}; "
+                           f"it has: {', '.join(names) or 'none'}")
+        return found
+
+    def _times(self, ms: np.ndarray) -> np.ndarray:
+        """ms → s; exactly steps·dt (as the in-memory monitors) when dt is known."""
+        if self.dt:
+            return np.rint(ms / (self.dt * MS)) * self.dt
+        return ms / MS
+
+    def spikes(self, population: str | None = None, realization: int | None = None) -> Spikes:
+        """The spikes of a population (all realizations, or one), times in seconds, sorted by
+        time, then realization, then neuron id."""
+        parts = self._pick(self._spikes, population, "spikes")
+        if realization is not None:
+            parts = [e for e in parts if e["realization"] == realization]
+            if not parts:
+                raise ValueError(f"realization must be in [0, {self._n_real(population)}), "
+                                 f"got {realization!r}")
+        times, ids, reals = [], [], []
+        with open_for_reading(self.path) as f:
+            for e in parts:
+                g = f[e["path"]]
+                ts, ni = g["timestamps"], g["node_ids"]
+                n = min(ts.shape[0], ni.shape[0])  # equal unless a writer was killed mid-write
+                times.append(self._times(ts[:n].astype(np.float64)))
+                ids.append(ni[:n].astype(np.int64))
+                reals.append(np.full(n, e["realization"], np.int64))
+        e0 = parts[0]
+        t = np.concatenate(times)
+        i = np.concatenate(ids)
+        r = np.concatenate(reals)
+        order = np.lexsort((i, r, t))
+        n_neurons = e0["n_neurons"] if e0["n_neurons"] is not None else int(i.max(initial=-1)) + 1
+        n_real = 1 if realization is not None else e0["n_realizations"]
+        if realization is not None:
+            r = np.zeros_like(r)
+        return Spikes(t[order], i[order], r[order], n_neurons, n_real, self._t_start(),
+                      self._t_stop(t), e0["population"])
+
+    def _n_real(self, population) -> int:
+        return next(e["n_realizations"] for e in self._spikes.values()
+                    if e["population"] == population or population is None)
+
+    def _t_start(self) -> float:
+        return float(self.meta.get("t_start", 0.0))
+
+    def _t_stop(self, times: np.ndarray) -> float:
+        t = self.meta.get("duration")
+        return float(t) if t is not None else float(times.max(initial=0.0))
+
+    def trace(self, population: str | None = None, variable: str = "v", ids=None,
+              t_start: float | None = None, t_stop: float | None = None) -> Trace:
+        """A recorded state variable: values (samples, realizations, neurons) in its unit.
+
+        ``ids``: neuron indices (within the population) to read, among those recorded; only
+        their columns are read from the file. ``t_start``/``t_stop`` (s) limit the samples.
+        """
+        parts = self._pick(self._reports, population, "state reports", variable)
+        with open_for_reading(self.path) as f:
+            g0 = f[parts[0]["path"]]
+            recorded = g0["mapping/node_ids"][:].astype(np.int64)
+            start, stop, step = (float(x) for x in g0["mapping/time"][:])
+            n_rows = min(int(round((stop - start) / step)) if step > 0 else 0,
+                         min(f[e["path"]]["data"].shape[0] for e in parts))
+            times = (start + step * np.arange(n_rows)) / MS
+            if self.dt:
+                times = self._times(times * MS)
+            lo, hi = 0, n_rows
+            if t_start is not None:
+                lo = int(np.searchsorted(times, t_start - 1e-12 * max(1.0, abs(t_start))))
+            if t_stop is not None:
+                hi = int(np.searchsorted(times, t_stop + 1e-12 * max(1.0, abs(t_stop)),
+                                         side="right"))
+            if ids is None:
+                cols, sel = slice(None), recorded
+            else:
+                want = np.atleast_1d(np.asarray(ids, dtype=np.int64))
+                pos = {int(j): c for c, j in enumerate(recorded)}
+                missing = [int(j) for j in want if int(j) not in pos]
+                if missing:
+                    raise ValueError(f"ids {missing} were not recorded in {variable!r} of "
+                                     f"{parts[0]['population']!r} (recorded: {_show(recorded)})")
+                cols, sel = np.array([pos[int(j)] for j in want], np.int64), want
+            values = np.empty((max(hi - lo, 0), len(parts), len(sel)), np.float64)
+            for b, e in enumerate(parts):
+                values[:, b, :] = _read_columns(f[e["path"]]["data"], lo, hi, cols)
+            unit = attr(g0["data"], "units", "")
+        return Trace(times[lo:hi], values, np.asarray(sel, np.int64), variable, unit,
+                     parts[0]["population"], parts[0]["threshold"] if variable == "v" else None)
+
+    def rate(self, population: str | None = None) -> Trace:
+        """Population rate (Hz): spikes per bin / (neurons · bin width), values of shape
+        (bins, realizations, 1); ``times`` are the bins' start times (s). A last bin cut short
+        by the end of the run is divided by its actual width. ``meta`` holds ``counts``
+        (bins, realizations), ``bin_width`` (s) and ``n_neurons``."""
+        e = self._pick(self._rates, population, "rates")[0]
+        with open_for_reading(self.path) as f:
+            g = f[e["path"]]
+            start, stop, step = (float(x) for x in g["time"][:])
+            counts = g["counts"][:].astype(np.int64)
+        n_bins = min(counts.shape[0], int(np.ceil((stop - start) / step - 1e-9)))
+        counts = counts[:n_bins]
+        lo = start + step * np.arange(n_bins)
+        width = (np.minimum(lo + step, stop) - lo) / MS
+        n = e["n_neurons"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rate = counts / (n * np.maximum(width, 1e-300))[:, None]
+        return Trace(lo / MS, rate[:, :, None], np.zeros(1, np.int64), "rate", "Hz",
+                     e["population"], None,
+                     {"counts": counts, "bin_width": step / MS, "n_neurons": n})
+
+
+def load(path) -> RecordedRun:
+    """Open a recorder file (or any SONATA spike/report file) for reading."""
+    return RecordedRun(path)
+
+
+def _show(a: np.ndarray) -> str:
+    return str(a.tolist()) if a.size <= 10 else f"{a.size} neurons in [{a.min()}, {a.max()}]"
+
+
+def _read_columns(ds, lo: int, hi: int, cols) -> np.ndarray:
+    """Rows lo:hi of the given columns, reading only the chunks that hold them."""
+    if hi <= lo:
+        return np.zeros((0, ds.shape[1] if isinstance(cols, slice) else len(cols)))
+    if isinstance(cols, slice):
+        return ds[lo:hi]
+    order = np.argsort(cols, kind="stable")
+    uniq, inverse = np.unique(cols[order], return_inverse=True)
+    if uniq.size and uniq[-1] - uniq[0] + 1 == uniq.size:  # a contiguous block
+        block = ds[lo:hi, int(uniq[0]):int(uniq[-1]) + 1]
+    else:
+        block = ds[lo:hi, uniq]
+    out = np.empty((hi - lo, len(cols)), block.dtype)
+    out[:, order] = block[:, inverse]
+    return out
+
+
+def _read_meta(f: h5py.File) -> dict:
+    if "spikesim" not in f:
+        return {}
+    g = f["spikesim"]
+    meta = {}
+    for name in g.attrs:
+        value = attr(g, name)
+        if isinstance(value, str) and value[:1] in "[{":
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass
+        meta[name] = value
+    if "runs" in g:
+        meta["runs"] = [{"t_start": float(r[0]), "t_stop": float(r[1]), "steps": int(r[2]),
+                         "completed": bool(r[3]), "wall_time": float(r[4])} for r in g["runs"][:]]
+    meta["completed"] = bool(meta.get("completed", False))
+    return meta
+
+
+def _index(f: h5py.File, top: str) -> dict:
+    """Groups under /spikes, /report or /rates with what they hold: population, realization,
+    variable, sizes — from spikesim's ``spikesim`` attribute, or from the group name for
+    foreign SONATA files (each group its own population)."""
+    out = {}
+    if top not in f:
+        return out
+    for name, g in f[top].items():
+        if not isinstance(g, h5py.Group):
+            continue
+        info = attr(g, "spikesim", None, as_json=True) if "spikesim" in g.attrs else {}
+        out[name] = {
+            "path": f"/{top}/{name}",
+            "population": info.get("population", name),
+            "realization": int(info.get("realization", 0)),
+            "n_realizations": int(info.get("n_realizations", 1)),
+            "variable": info.get("variable", "v" if top == "report" else None),
+            "n_neurons": info.get("n_neurons"),
+            "threshold": info.get("threshold"),
+        }
+    return out

@@ -1,0 +1,861 @@
+"""Recorders: stream spikes, state variables and population rates to an HDF5 file while the
+network runs.
+
+Recorders share one :class:`H5Output` (a file). Each chunk of steps the network hands them is
+appended and flushed at once, so memory stays bounded by the chunk size whatever the duration,
+and a run killed at any moment leaves a file holding every chunk flushed before the kill
+(HDF5 single-writer/multiple-reader mode; see :mod:`spikesim.io` for reading such a file).
+
+Example::
+
+    out = H5Output("run.h5")                       # refuses to replace an existing file
+    net.add(SpikeRecorder(out, exc))                 # every spike of exc, every realization
+    net.add(StateRecorder(out, exc, ["v", "i"], ids=np.arange(100), every=10))
+    net.add(RateRecorder(out, exc, bin_width=1e-3))  # spikes per 1 ms bin
+    net.run(1.0)                                     # creates run.h5, closes it at the end
+    net.run(1.0)                                     # appends to run.h5
+    data = spikesim.load("run.h5"); data.spikes("exc"); data.trace("exc", "v", ids=[3])
+
+File layout — SONATA spike and report files, so that SONATA tools (libsonata, bmtk, NEURON's
+and NEST's readers) read them unchanged. Times in the file are in milliseconds, as SONATA asks;
+spikesim's API uses seconds.
+
+``/`` — attributes ``magic`` = 0x0A7A and ``version`` = [0, 1] (uint32), as SONATA files carry.
+
+``/spikes/<pop>`` — SONATA spikes of a population (or spike source): ``timestamps`` (float64,
+ms, attribute ``units`` = "ms") and ``node_ids`` (uint64, the neuron index within the
+population); group attribute ``sorting`` = by_time (SONATA's enum none/by_id/by_time: chunks
+arrive in time order; within a step spikes are ordered by neuron id).
+
+``/report/<pop>.<var>`` — a SONATA element report per recorded state variable: ``data``
+(samples × neurons, float32 by default — libsonata reads only float32 — attribute ``units`` =
+"V", "A", "1" or "steps", from ``Population.unit_of``), ``mapping/node_ids`` (uint64, the
+recorded neurons), ``mapping/index_pointers`` (uint64, length n+1: one element per neuron),
+``mapping/element_ids`` (uint32, zeros) and ``mapping/time`` = (start, stop, step) in ms
+(attribute ``units`` = "ms"), stop exclusive: sample r is at start + r·step. A sample is the
+state at the end of a step, as in :class:`~spikesim.monitors.StateMonitor`.
+
+Batches: realization b of a batch of B > 1 is its own population, named with the suffix
+``.r<b>`` (b = 0 … B−1): ``/spikes/exc.r0``, ``/report/exc.v.r3``; with B = 1 there is no
+suffix. ``name=`` (or ``Network.add(rec, name=...)``) replaces the population's name in the file.
+
+``/rates/<pop>`` (spikesim's own): ``counts`` (bins × realizations, int64: spikes of the
+recorded neurons per bin) and ``time`` = (start, stop, bin width) in ms like a report's; the
+last bin may be cut short by the end of the run (stop).
+
+Every group above has a ``spikesim`` attribute (JSON: population, realization, variable, sizes)
+so that names need not be parsed. ``/spikesim`` holds what is needed to understand and re-run
+the simulation (see :class:`H5Output`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import time
+import warnings
+from contextlib import contextmanager
+
+import h5py
+import numpy as np
+
+from . import checks
+from .distributions import Distribution
+from .inputs import SpikeSource
+from .io import (
+    LIBVER,
+    MAGIC,
+    MS,
+    SONATA_VERSION,
+    SORTING,
+    append,
+    attr,
+    create_file,
+    load,
+    modify_attrs,
+    new_dataset,
+    new_group,
+    no_interrupt,
+    set_attrs,
+    write_row,
+)
+from .models import Population
+from .monitors import Monitor, SpikeMonitor, StateMonitor, _threshold
+from .results import Spikes, Trace
+
+COMPRESSIONS = (None, "gzip", "lzf")
+SPIKE_CHUNK = 8192  # elements per HDF5 chunk of the spike datasets (64 KiB of float64)
+REPORT_CHUNK_COLS = 128  # neurons per HDF5 chunk of a report: reading one neuron reads <= 128
+REPORT_CHUNK_BYTES = 1 << 18
+BIG_ARRAY = 64  # parameter arrays larger than this go to datasets under /spikesim/arrays
+
+LAYOUT = ("SONATA spikes /spikes/<pop>[.r<b>] (timestamps ms, node_ids); reports "
+          "/report/<pop>.<var>[.r<b>] (data samples x neurons; mapping/time = start, stop, step "
+          "in ms); rates /rates/<pop> (counts bins x realizations; time in ms); suffix .r<b> for "
+          "realization b when batch > 1; spikesim attrs on each group give population, "
+          "realization, variable")
+
+
+class H5Output:
+    """An HDF5 file shared by recorders (:class:`SpikeRecorder`, :class:`StateRecorder`,
+    :class:`RateRecorder`).
+
+    The file is created when a run starts (the first recorder's ``begin``), kept open while it
+    runs and flushed after every chunk of steps, and closed when the run ends — normally, by an
+    exception or by Ctrl-C — with the attribute ``/spikesim/completed`` telling which. The next
+    run of the network reopens it and appends.
+
+    Args:
+        path: the file to write. Its directory must exist and be writable.
+        overwrite: replace an existing file (default: refuse with FileExistsError).
+        append: add to an existing file written by spikesim for the same dt, batch and dtype —
+            e.g. to continue a run from a checkpoint; data the file holds past the network's
+            time is cut first (it is recomputed bit for bit). Creates the file if missing.
+        compression: None, "gzip" (HDF5's standard deflate filter: h5py, h5dump, NEURON and
+            bmtk read it; the libsonata 0.2.2 wheel's HDF5 is built without zlib and cannot) or
+            "lzf" (fast, but only h5py reads it). Chunks are shuffled before compression.
+        compression_level: gzip level 0–9 (default 4).
+        connectivity: also store every projection's synapses (CSR: rowptr, col, weight, delay)
+            under ``/spikesim/connectivity``; they can be rebuilt from the seed anyway.
+
+    ``/spikesim`` attributes: ``dt`` (s), ``seed``, ``dtype``, ``batch``, ``t_start`` (s, the
+    first run's start), ``network`` (JSON: every population, spike source, current and
+    projection with its class and parameters; projections with the key ``[seed, 2, index]`` of
+    the NumPy generator that draws their connectivity, populations ``[seed, 1, index]`` for
+    random parameters; arrays with more than 64 elements are datasets under
+    ``/spikesim/arrays``), ``info`` (JSON: versions of spikesim, numba, numpy, h5py, HDF5 and
+    Python, creation time, this layout), and, updated when a run ends, ``completed`` (False
+    from the start of a run until it ends normally), ``duration`` (s, the simulated time
+    reached) and ``wall_time`` (s, all runs). Dataset ``/spikesim/runs`` has a row per run —
+    (t_start (s), t_stop (s), steps, completed (0/1), wall seconds) — rewritten at every flush,
+    so a killed run's file tells how far its data is complete.
+
+    Objects and attributes cannot be added in SWMR mode: everything is created before the file
+    enters it; the three attributes updated at the end exist from the run's start and are
+    rewritten in place (same type and size), after the final flush, just before closing — a
+    kill before that leaves ``completed`` False, which is right.
+    """
+
+    def __init__(self, path, overwrite: bool = False, append: bool = False,
+                 compression: str | None = None, compression_level: int | None = None,
+                 connectivity: bool = False):
+        self.path = os.path.abspath(os.fspath(path))
+        if overwrite and append:
+            raise ValueError("H5Output: overwrite and append exclude each other")
+        self.overwrite, self.append = bool(overwrite), bool(append)
+        self.compression = checks.choice("H5Output.compression", compression, COMPRESSIONS)
+        if compression_level is not None and compression != "gzip":
+            raise ValueError("H5Output.compression_level applies to compression='gzip' only")
+        level = 4 if compression_level is None else checks.count(
+            "H5Output.compression_level", compression_level, low=0)
+        if level > 9:
+            raise ValueError(f"H5Output.compression_level must be in 0..9, got {level}")
+        self.filters = {} if compression is None else {
+            "compression": compression, "shuffle": True,
+            **({"compression_opts": level} if compression == "gzip" else {})}
+        self.connectivity = bool(connectivity)
+        _check_target(self.path, self.overwrite, self.append)
+        self._recorders: list = []
+        self._file: h5py.File | None = None
+        self._made = False  # the file is this output's: later runs append
+        self._claims: dict = {}
+        self._begun: list = []
+        self._ended: list = []
+        self._active: list = []
+        self._hooked = False  # the network calls chunk_end: flush once per chunk there
+        self._net = None
+        self._run: dict = {}
+        self._runs = None
+
+    def __repr__(self) -> str:
+        state = "open" if self._file is not None else "closed"
+        return f"H5Output({self.path!r}, {state}, recorders={len(self._recorders)})"
+
+    @property
+    def is_open(self) -> bool:
+        """Whether a run is writing the file now."""
+        return self._file is not None
+
+    def load(self):
+        """The file read back (:func:`spikesim.io.load`)."""
+        return load(self.path)
+
+    # -- called by the recorders ----------------------------------------------------------
+    def _attach(self, rec) -> None:
+        self._recorders.append(rec)
+
+    def _claim(self, path: str, rec) -> None:
+        owner = self._claims.setdefault(path, rec)
+        if owner is not rec:
+            raise ValueError(f"{self.path}: /{path} is already written by another recorder; "
+                             f"give this one another name (name=...)")
+
+    def _begin(self, rec, net) -> None:
+        if self._file is not None and any(r is rec for r in self._begun):
+            self._finish(False, net.t)  # the last run never reached end (a begin failed)
+        if self._file is None:
+            self._start(net)
+        self._begun.append(rec)
+
+    def _start(self, net) -> None:
+        active = [m for m in net.monitors if any(m is r for r in self._recorders)]
+        fresh = not self._made and not (self.append and os.path.exists(self.path))
+        tmp = None
+        if fresh:
+            f, tmp = self._create(net)
+        else:
+            f = self._reopen(net)
+        try:
+            for r in active:
+                r._prepare(f, net)
+            self._runs = f["spikesim/runs"]
+            append(self._runs, np.array([[net.t, net.t, 0, 0, 0.0]]))
+            f.swmr_mode = True
+            if tmp is not None:
+                self._publish(tmp)
+        except BaseException:
+            f.close()
+            if tmp is not None and os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        self._file, self._net, self._active, self._made = f, net, active, True
+        self._begun, self._ended, self._hooked = [], [], False
+        self._run = {"t_start": net.t, "step": net.step, "wall": time.perf_counter()}
+
+    def _create(self, net) -> tuple[h5py.File, str]:
+        """A new file under a temporary name (moved to ``path`` once its structure is complete
+        and in SWMR mode, so a kill never leaves a half-made file at ``path``)."""
+        _check_target(self.path, self.overwrite, False)
+        folder, base = os.path.split(self.path)
+        tmp = os.path.join(folder, f".{base}.{os.getpid()}.tmp")
+        try:
+            f = create_file(tmp)
+        except OSError as e:
+            raise _path_error(self.path, "cannot create", e) from e
+        try:
+            set_attrs(f, _new=True, magic=np.uint32(MAGIC),
+                      version=np.array(SONATA_VERSION, np.uint32))
+            g = new_group(f, "spikesim")
+            arrays: dict = {}
+            network = _network_meta(net, arrays)
+            info = {"versions": _versions(), "layout": LAYOUT,
+                    "created": datetime.datetime.now().astimezone().isoformat()}
+            set_attrs(g, _new=True, dt=float(net.dt), seed=int(net.seed), dtype=str(net.dtype),
+                      batch=int(net.batch), t_start=float(net.t), duration=float(net.t),
+                      completed=False, wall_time=0.0, network=network, info=info)
+            if arrays:
+                a = new_group(g, "arrays")
+                for key, arr in arrays.items():
+                    a.create_dataset(key, data=arr, **self._filters_for(arr))
+            new_dataset(g, "runs", (0, 5), np.float64, chunks=(64, 5))
+            if self.connectivity:
+                tb = net.tables
+                c = new_group(g, "connectivity")
+                for key in ("prj", "rowptr", "col", "wt", "dly"):
+                    arr = getattr(tb, key)
+                    c.create_dataset(key, data=arr, **self._filters_for(arr))
+        except BaseException:
+            f.close()
+            os.remove(tmp)
+            raise
+        return f, tmp
+
+    def _filters_for(self, arr: np.ndarray) -> dict:
+        return self.filters if arr.size > 1024 and arr.ndim >= 1 else {}
+
+    def _publish(self, tmp: str) -> None:
+        if self.overwrite:
+            os.replace(tmp, self.path)
+            return
+        try:
+            os.link(tmp, self.path)  # atomic, and fails if the file appeared meanwhile
+        except FileExistsError:
+            raise FileExistsError(f"{self.path} already exists: pass overwrite=True to "
+                                  f"replace it or append=True to add to it") from None
+        except OSError:  # no hard links here
+            if os.path.exists(self.path):
+                raise FileExistsError(f"{self.path} already exists") from None
+            os.replace(tmp, self.path)
+            return
+        os.remove(tmp)
+
+    def _reopen(self, net) -> h5py.File:
+        try:
+            f = h5py.File(self.path, "r+", libver=LIBVER)
+        except OSError as e:
+            if "already open" in str(e):
+                raise OSError(f"{self.path} is flagged as open for writing: another process "
+                              f"writes it, or a run writing it was killed — then call "
+                              f"spikesim.io.recover({self.path!r}) first") from e
+            raise _path_error(self.path, "cannot open for appending", e) from e
+        try:
+            if "spikesim" not in f:
+                raise ValueError(f"{self.path} was not written by spikesim: cannot append")
+            g = f["spikesim"]
+            want = {"dt": float(net.dt), "batch": int(net.batch), "dtype": str(net.dtype)}
+            have = {k: attr(g, k) for k in want}
+            if not np.isclose(have["dt"], want["dt"], rtol=1e-12, atol=0) or any(
+                    have[k] != want[k] for k in ("batch", "dtype")):
+                raise ValueError(f"{self.path} holds a run with {have}; the network to record "
+                                 f"has {want}: use another file")
+            if attr(g, "seed") != net.seed:
+                warnings.warn(f"{self.path} was written with seed {attr(g, 'seed')}, the "
+                              f"network has seed {net.seed}", RuntimeWarning, stacklevel=4)
+            modify_attrs(g, completed=False)
+        except BaseException:
+            f.close()
+            raise
+        return f
+
+    @contextmanager
+    def _writing(self):
+        """A chunk's writes: atomic with respect to Ctrl-C, errors naming the file."""
+        try:
+            with no_interrupt():
+                yield
+        except OSError as e:
+            raise OSError(f"writing {self.path} failed (disk full or file removed?): {e}") from e
+
+    def _written(self, rec) -> None:
+        if not self._hooked:
+            self._flush(self._net.step)
+
+    def _chunk_end(self, rec, step: int) -> None:
+        self._hooked = True
+        if rec is self._active[-1]:
+            self._flush(step)
+
+    def _flush(self, step: int) -> None:
+        with self._writing():
+            self._write_run(step, False)
+            self._file.flush()
+
+    def _write_run(self, step: int, completed: bool) -> float:
+        run, wall = self._run, time.perf_counter() - self._run["wall"]
+        write_row(self._runs, self._runs.shape[0] - 1, np.array(
+            [run["t_start"], step * self._net.dt, step - run["step"], completed, wall]))
+        return wall
+
+    def _end(self, rec, completed: bool, t: float) -> None:
+        if self._file is None:
+            return
+        self._ended.append(rec)
+        self._run.setdefault("completed", True)
+        self._run["completed"] &= bool(completed)
+        if all(any(e is r for e in self._ended) for r in self._active):
+            self._finish(self._run["completed"], t)
+
+    def _finish(self, completed: bool, t: float) -> None:
+        """Record how the run ended — the run's row, then the attributes ``completed``,
+        ``duration`` and ``wall_time`` rewritten in place — and close the file."""
+        f, self._file = self._file, None
+        step = int(round(t / self._net.dt))
+        errors = []
+        try:
+            with self._writing():
+                wall = self._write_run(step, completed)
+                g = f["spikesim"]
+                total = float(attr(g, "wall_time", 0.0)) + wall
+                f.flush()  # the data before the flag that says it is complete
+                modify_attrs(g, completed=bool(completed), duration=float(t), wall_time=total)
+        except BaseException as e:
+            errors.append(e)
+        try:
+            f.close()
+        except BaseException as e:
+            errors.append(e)
+        self._runs = None
+        if errors:
+            err = errors[0]
+            if not completed:  # already unwinding from an error: do not mask it
+                warnings.warn(f"closing {self.path} after an interrupted run: {err!r}",
+                              RuntimeWarning, stacklevel=3)
+                return
+            if isinstance(err, OSError):
+                raise OSError(f"closing {self.path} failed: {err}") from err
+            raise err
+
+
+def _check_target(path: str, overwrite: bool, append: bool) -> None:
+    """Clear errors, naming the path, before anything is written."""
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot write {path}: the directory {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write {path}: no write permission in {folder}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot write {path}: it is a directory")
+    if os.path.exists(path):
+        if not (overwrite or append):
+            raise FileExistsError(f"{path} already exists: pass overwrite=True to replace it "
+                                  f"or append=True to add to it")
+        if append and not os.access(path, os.W_OK):
+            raise PermissionError(f"cannot append to {path}: no write permission")
+
+
+def _path_error(path: str, what: str, e: OSError) -> OSError:
+    text = str(e)
+    kind = (PermissionError if "ermission" in text or "errno = 13" in text
+            else FileNotFoundError if "errno = 2," in text else OSError)
+    return kind(f"{what} {path}: {text}")
+
+
+# --- metadata -------------------------------------------------------------------------------
+def _versions() -> dict:
+    import numba
+
+    import spikesim
+    return {"spikesim": getattr(spikesim, "__version__", "?"), "numba": numba.__version__,
+            "numpy": np.__version__, "h5py": h5py.version.version,
+            "hdf5": h5py.version.hdf5_version, "python": platform.python_version()}
+
+
+def _plain(value, arrays: dict, key: str):
+    """A JSON-ready copy of a parameter value; large arrays are moved into ``arrays``."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v, arrays, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, arrays, f"{key}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        if value.size > BIG_ARRAY:
+            arrays[key] = value
+            return {"dataset": f"/spikesim/arrays/{key}", "shape": list(value.shape),
+                    "dtype": str(value.dtype)}
+        return value.tolist()
+    if isinstance(value, Distribution):
+        return {"distribution": type(value).__name__,
+                **{k: _plain(v, arrays, key) for k, v in vars(value).items()}}
+    if isinstance(value, (np.dtype, type)):
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "tocoo"):  # scipy.sparse
+        m = value.tocoo()
+        return {"sparse": list(m.shape), "row": _plain(m.row, arrays, f"{key}.row"),
+                "col": _plain(m.col, arrays, f"{key}.col"),
+                "data": _plain(m.data, arrays, f"{key}.data")}
+    if callable(value):
+        return {"callable": f"{getattr(value, '__module__', '?')}."
+                            f"{getattr(value, '__qualname__', repr(value))}"}
+    return repr(value)
+
+
+def _network_meta(net, arrays: dict) -> dict:
+    seed = net.seed
+    pops = [{"name": p.name, "class": type(p).__name__, "n": p.n,
+             "parameter_seed": [seed, 1, q],
+             "parameters": _plain(p.describe(), arrays, f"population.{p.name}")}
+            for q, p in enumerate(net.populations)]
+    srcs = [{"name": s.name, "class": type(s).__name__, "n": s.n,
+             "parameters": _plain(s.describe(), arrays, f"source.{s.name}")}
+            for s in net.sources]
+    curs = [{"class": type(c).__name__, "target": c.target.name,
+             "parameters": _plain(c.describe(), arrays, f"current.{j}")}
+            for j, c in enumerate(net.currents)]
+    prjs = []
+    tb = net.tables
+    for j, pr in enumerate(net.projections):
+        d = pr.describe()
+        if pr.rule == "explicit":
+            d.update(pre_ids=pr.pre_ids, post_ids=pr.post_ids, matrix=pr.matrix)
+        row_at = int(tb.prj[j, 2]) if tb is not None else 0
+        nnz = (int(tb.rowptr[row_at + pr.pre.n] - tb.rowptr[row_at]) if tb is not None
+               else None)
+        prjs.append({"index": j, "name": pr.name, "pre": pr.pre.name, "post": pr.post.name,
+                     "connectivity_seed": [seed, 2, j], "n_synapses": nnz,
+                     "parameters": _plain(d, arrays, f"projection.{j}")})
+    return {"populations": pops, "sources": srcs, "currents": curs, "projections": prjs,
+            "chunk": net.chunk, "units": "SI (s, V, A, ohm, F, Hz)"}
+
+
+# --- recorders --------------------------------------------------------------------------------
+class _Recorder:
+    """What the three recorders share: the output, the name in the file, the hooks."""
+
+    output: H5Output
+    name: str | None
+
+    def _init_recorder(self, output, name) -> None:
+        if not isinstance(output, H5Output):
+            raise TypeError(f"{type(self).__name__}.output must be an H5Output (a file shared "
+                            f"by recorders), got {type(output).__name__}")
+        self.output, self.name = output, name
+        self._net = None
+        output._attach(self)
+
+    def _base_name(self, obj) -> str:
+        nm = self.name or obj.name
+        if not nm or "/" in nm or nm in (".", ".."):
+            raise ValueError(f"{type(self).__name__}: cannot name a group {nm!r} in the file "
+                             f"(no '/' allowed): pass name=")
+        return nm
+
+    def begin(self, net) -> None:
+        Monitor.begin(self, net)
+        self._net = net
+        self.output._begin(self, net)
+
+    def chunk_end(self, step: int) -> None:
+        """Called by the network after each chunk (``step``: global steps done): flushes."""
+        self.output._chunk_end(self, step)
+
+    def end(self, completed: bool, t: float) -> None:
+        Monitor.end(self, completed, t)
+        try:
+            if self.output.is_open:
+                self._final(t)
+        finally:
+            self.output._end(self, completed, t)
+
+    def _final(self, t: float) -> None:
+        """Write what is pending at the end of a run."""
+
+
+def _make_group(f: h5py.File, path: str) -> h5py.Group:
+    parent = f
+    for part in path.split("/"):
+        parent = parent[part] if part in parent else new_group(parent, part)
+    return parent
+
+
+def _count_before(ds, n: int, limit: float) -> int:
+    """How many of the first n (sorted) values of ds are < limit, reading O(log n) values."""
+    if n == 0 or ds[n - 1] < limit:
+        return n
+    lo, hi = 0, n - 1  # ds[hi] >= limit
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ds[mid] < limit:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def _gap_error(what: str, path: str, t_file: float, t_net: float) -> ValueError:
+    return ValueError(f"{what} /{path} in the file ends at t = {t_file!r} s but the network is "
+                      f"at t = {t_net!r} s: a SONATA series cannot have a gap; record under "
+                      f"another name or file")
+
+
+class SpikeRecorder(_Recorder, SpikeMonitor):
+    """Streams the spikes of a population or spike source — all neurons, or ``ids`` — in every
+    realization to ``/spikes/<name>[.r<b>]`` of an :class:`H5Output`.
+
+    Args:
+        output: the :class:`H5Output`.
+        source: a population or spike source of the network.
+        ids: neuron indices to record (default all); node_ids in the file are these indices.
+        name: the population's name in the file (default the source's name).
+
+    ``.spikes`` reads the recorded spikes back (seconds), like :class:`SpikeMonitor`'s.
+    """
+
+    def __init__(self, output: H5Output, source: Population | SpikeSource, ids=None,
+                 name: str | None = None):
+        SpikeMonitor.__init__(self, source, ids)
+        self._init_recorder(output, name)
+        self.n_written = 0  # spikes written by this recorder, all runs
+        self._file_name = None
+
+    def _prepare(self, f: h5py.File, net) -> None:
+        base = self._base_name(self.source)
+        self._file_name = base
+        batch = net.batch
+        self._dt_ms = net.dt * MS
+        limit = (net.step - 0.5) * self._dt_ms
+        self._sets = []
+        for b in range(batch):
+            path = f"spikes/{base}" if batch == 1 else f"spikes/{base}.r{b}"
+            self.output._claim(path, self)
+            info = {"population": base, "realization": b, "n_realizations": batch,
+                    "n_neurons": self.source.n, "kind": "spike source" if isinstance(
+                        self.source, SpikeSource) else "population",
+                    "selection": self.ids is not None}
+            if path in f:
+                g = f[path]
+                old = attr(g, "spikesim", {}, as_json=True) if "spikesim" in g.attrs else {}
+                if old.get("n_neurons") != self.source.n:
+                    raise ValueError(f"{self.output.path}: /{path} holds a population of "
+                                     f"{old.get('n_neurons')} neurons, not {self.source.n}")
+                ts, ni = g["timestamps"], g["node_ids"]
+                n = _count_before(ts, min(ts.shape[0], ni.shape[0]), limit)
+                if ts.shape[0] != n or ni.shape[0] != n:
+                    ts.resize((n,))
+                    ni.resize((n,))
+            else:
+                g = _make_group(f, path)
+                set_attrs(g, _new=True, sorting=np.array(2, dtype=SORTING), spikesim=info)
+                filters = self.output.filters
+                ts = new_dataset(g, "timestamps", (0,), np.float64, (SPIKE_CHUNK,), filters)
+                set_attrs(ts, _new=True, units="ms")
+                ni = new_dataset(g, "node_ids", (0,), np.uint64, (SPIKE_CHUNK,), filters)
+                if self.ids is not None:
+                    new_dataset(g, "recorded_ids", self.ids.shape, np.uint64, data=self.ids)
+            self._sets.append((ts, ni))
+
+    def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
+        """Append a chunk's spikes (global steps, realizations, neuron ids) and flush."""
+        if len(steps):
+            with self.output._writing():
+                if len(self._sets) == 1:
+                    self._append(0, steps, ids)
+                else:
+                    order = np.argsort(realizations, kind="stable")
+                    cuts = np.searchsorted(realizations[order], np.arange(len(self._sets) + 1))
+                    for b in range(len(self._sets)):
+                        sel = order[cuts[b]:cuts[b + 1]]
+                        if sel.size:
+                            self._append(b, steps[sel], ids[sel])
+            self.n_written += len(steps)
+        self.output._written(self)
+
+    def _append(self, b: int, steps: np.ndarray, ids: np.ndarray) -> None:
+        ts, ni = self._sets[b]
+        append(ts, steps * self._dt_ms)
+        append(ni, ids.astype(np.uint64))
+
+    @property
+    def spikes(self) -> Spikes:
+        """The spikes in the file (all runs), times in s."""
+        return load(self.output.path).spikes(self._file_name or self._base_name(self.source))
+
+
+class StateRecorder(_Recorder, StateMonitor):
+    """Streams state variables (``"v"``, ``"i"``, ``"w"``/``"i_inh"``, ``"refc"``) of selected
+    neurons, every ``every`` steps, to SONATA reports ``/report/<name>.<var>[.r<b>]``.
+
+    Args:
+        output: the :class:`H5Output`.
+        population: a population of the network.
+        variables: a variable name or a list of them.
+        ids: neuron indices to record (default all); columns of ``data`` in this order.
+        every: record the state at the end of every ``every``-th step (steps k with (k+1)
+            divisible by ``every``, i.e. at times (k+1)·dt).
+        dtype: stored value type: float32 (default; what libsonata reads) or float64 (exact
+            for float64 networks; libsonata refuses it, h5py and spikesim.io read it).
+        name: the population's name in the file (default the population's name).
+
+    ``.trace(variable)`` reads a variable back as a :class:`~spikesim.results.Trace`.
+    """
+
+    def __init__(self, output: H5Output, population: Population, variables="v", ids=None,
+                 every: int = 1, dtype=np.float32, name: str | None = None):
+        StateMonitor.__init__(self, population, variables, ids, every)
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"StateRecorder.dtype must be float32 or float64, got {dtype!r}")
+        self.dtype = np.dtype(dtype)
+        self._init_recorder(output, name)
+        self._file_name = None
+
+    def _prepare(self, f: h5py.File, net) -> None:
+        base = self._base_name(self.population)
+        self._file_name = base
+        pop, n, every, batch = self.population, len(self.ids), self.every, net.batch
+        dt_ms = net.dt * MS
+        next_first = (net.step // every + 1) * every  # first sample step of this run
+        cols = max(1, min(n, REPORT_CHUNK_COLS))
+        rows = int(np.clip(-(-net.chunk // every), 1,
+                           max(1, REPORT_CHUNK_BYTES // (cols * self.dtype.itemsize))))
+        self._sets, self._rows = [], None
+        for var in self.variables:
+            row = []
+            for b in range(batch):
+                path = f"report/{base}.{var}" + (f".r{b}" if batch > 1 else "")
+                self.output._claim(path, self)
+                if path in f:
+                    g = f[path]
+                    data, tm = g["data"], g["mapping/time"]
+                    info = attr(g, "spikesim", {}, as_json=True)
+                    recorded = g["mapping/node_ids"][:].astype(np.int64)
+                    if (info.get("every") != every or recorded.shape != self.ids.shape
+                            or np.any(recorded != self.ids) or data.dtype != self.dtype):
+                        raise ValueError(f"{self.output.path}: /{path} was recorded with other "
+                                         f"neurons, every or dtype; record under another name")
+                    first = int(info["first_step"])
+                    have = min(data.shape[0], int(round((tm[1] - tm[0]) / tm[2])))
+                    keep = max(0, (net.step - first) // every + 1) if net.step >= first else 0
+                    if keep > have:
+                        raise _gap_error("the report", path, (first + (have - 1) * every)
+                                         * net.dt, net.t)
+                    if keep != data.shape[0]:
+                        data.resize((keep, n))
+                    tm[1] = tm[0] + keep * tm[2]
+                else:
+                    first, keep = next_first, 0
+                    info = {"population": base, "realization": b, "n_realizations": batch,
+                            "variable": var, "every": every, "first_step": first,
+                            "n_neurons": pop.n,
+                            "threshold": _threshold(pop) if var == "v" else None}
+                    g = _make_group(f, path)
+                    set_attrs(g, _new=True, spikesim=info)
+                    data = new_dataset(g, "data", (0, n), self.dtype, (rows, cols),
+                                       self.output.filters)
+                    set_attrs(data, _new=True, units=pop.unit_of(var))
+                    m = new_group(g, "mapping")
+                    ids = new_dataset(m, "node_ids", (n,), np.uint64, data=self.ids)
+                    set_attrs(ids, _new=True,
+                              sorted=np.uint8(bool(np.all(np.diff(self.ids) > 0))))
+                    new_dataset(m, "index_pointers", (n + 1,), np.uint64,
+                                data=np.arange(n + 1))
+                    new_dataset(m, "element_ids", (n,), np.uint32, data=np.zeros(n))
+                    tm = new_dataset(m, "time", (3,), np.float64, data=np.array(
+                        [first * dt_ms, first * dt_ms, every * dt_ms]))
+                    set_attrs(tm, _new=True, units="ms")
+                if self._rows is not None and (first, keep) != self._rows:
+                    raise ValueError(f"{self.output.path}: the reports of {base!r} disagree in "
+                                     f"length; record under another name")
+                self._rows = (first, keep)
+                row.append((data, tm, float(tm[0]), float(tm[2])))
+            self._sets.append(row)
+
+    def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
+        """Append a chunk's samples (global sample steps (k+1), values (rows, B, vars·ids))
+        and flush."""
+        r = len(steps)
+        if r:
+            first, r0 = self._rows
+            if int(steps[0]) != first + r0 * self.every:
+                raise RuntimeError(f"StateRecorder: samples of step {int(steps[0])} arrive, "
+                                   f"step {first + r0 * self.every} was expected")
+            n = len(self.ids)
+            with self.output._writing():
+                for c, row in enumerate(self._sets):
+                    for b, (data, tm, t0, step) in enumerate(row):
+                        append(data, values[:, b, c * n:(c + 1) * n].astype(self.dtype))
+                        write_row(tm, 1, np.float64(t0 + (r0 + r) * step))
+            self._rows = (first, r0 + r)
+        self.output._written(self)
+
+    def trace(self, variable: str = "v", ids=None) -> Trace:
+        """One variable's samples in the file (all runs) as a Trace."""
+        checks.choice("variable", variable, self.variables)
+        return load(self.output.path).trace(self._file_name or self._base_name(self.population),
+                                            variable, ids=ids)
+
+
+class RateRecorder(_Recorder, SpikeMonitor):
+    """Streams the number of spikes per time bin of a population (or spike source; all neurons
+    or ``ids``), per realization, to ``/rates/<name>``: ``counts`` (bins × realizations) and
+    ``time`` = (start, stop, bin width) in ms. Bins start at the first recorded run's start.
+    Read it back as a rate in Hz with ``spikesim.load(path).rate(name)``.
+
+    Args:
+        output: the :class:`H5Output`.
+        population: a population or spike source of the network.
+        bin_width: seconds, a whole number of steps.
+        ids: neurons counted (default all).
+        name: the population's name in the file.
+    """
+
+    def __init__(self, output: H5Output, population: Population | SpikeSource, bin_width: float,
+                 ids=None, name: str | None = None):
+        SpikeMonitor.__init__(self, population, ids)
+        self.bin_width = checks.number("RateRecorder.bin_width", bin_width, low=0.0,
+                                       low_open=True, unit="s")
+        self._init_recorder(output, name)
+        self._file_name = None
+
+    @property
+    def population(self):
+        return self.source
+
+    def _prepare(self, f: h5py.File, net) -> None:
+        base = self._base_name(self.source)
+        self._file_name = base
+        bs = int(round(self.bin_width / net.dt))
+        if bs < 1 or abs(bs * net.dt - self.bin_width) > 1e-9 * self.bin_width:
+            raise ValueError(f"RateRecorder.bin_width must be a whole number of steps of dt = "
+                             f"{net.dt!r} s, got {self.bin_width!r} s")
+        batch, dt_ms = net.batch, net.dt * MS
+        n = self.source.n if self.ids is None else len(self.ids)
+        path = f"rates/{base}"
+        self.output._claim(path, self)
+        if path in f:
+            g = f[path]
+            info = attr(g, "spikesim", {}, as_json=True)
+            counts, tm = g["counts"], g["time"]
+            if (info.get("bin_steps") != bs or info.get("n_realizations") != batch
+                    or info.get("n_neurons") != n):
+                raise ValueError(f"{self.output.path}: /{path} was recorded with another bin "
+                                 f"width, batch or neuron count; record under another name")
+            start = int(info["start_step"])
+            covered = int(round(tm[1] / dt_ms))
+            if covered < net.step:
+                raise _gap_error("the rate", path, covered * net.dt, net.t)
+            if covered > net.step:  # resuming from an earlier state: cut what follows
+                if (net.step - start) % bs:
+                    raise ValueError(f"{self.output.path}: cannot resume /{path} in the middle "
+                                     f"of a bin: resume at a multiple of bin_width")
+                counts.resize(((net.step - start) // bs, batch))
+                covered = net.step
+                tm[1] = covered * dt_ms
+        else:
+            start = covered = net.step
+            info = {"population": base, "realization": 0, "n_realizations": batch,
+                    "n_neurons": n, "bin_steps": bs, "start_step": start,
+                    "selection": self.ids is not None}
+            g = _make_group(f, path)
+            set_attrs(g, _new=True, spikesim=info)
+            counts = new_dataset(g, "counts", (0, batch), np.int64,
+                                 (max(1, 4096 // batch), batch), self.output.filters)
+            set_attrs(counts, _new=True, units="spikes")
+            tm = new_dataset(g, "time", (3,), np.float64,
+                             data=np.array([start * dt_ms, start * dt_ms, bs * dt_ms]))
+            set_attrs(tm, _new=True, units="ms")
+        rel = covered - start
+        self._counts, self._tm, self._bs, self._start = counts, tm, bs, start
+        self._dt_ms, self._covered = dt_ms, covered
+        if rel % bs == 0:  # the next spikes open a new bin
+            self._row0, self._pending = rel // bs, np.zeros(batch, np.int64)
+        else:
+            self._row0 = rel // bs
+            self._pending = counts[self._row0].astype(np.int64)
+
+    def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
+        """Count a chunk's spikes into their bins, write the bins touched, and flush."""
+        self._cover(steps, realizations, self._net.step)
+        self.output._written(self)
+
+    def chunk_end(self, step: int) -> None:
+        self._cover(np.zeros(0, np.int64), np.zeros(0, np.int64), step)
+        super().chunk_end(step)
+
+    def _final(self, t: float) -> None:
+        self._cover(np.zeros(0, np.int64), np.zeros(0, np.int64),
+                    int(round(t / self._net.dt)))
+
+    def _cover(self, steps, reals, upto: int) -> None:
+        """Add spikes and extend the covered time to step ``upto`` (all steps before it done).
+        Rows before ``_row0`` are final; row ``_row0`` holds ``_pending`` so far."""
+        upto = max(upto, int(steps.max()) + 1 if len(steps) else 0)
+        if upto <= self._covered and not len(steps):
+            return
+        bs, batch, r_lo = self._bs, len(self._pending), self._row0
+        rel_bins = (steps - self._start) // bs
+        r_hi = max(r_lo, (upto - self._start - 1) // bs)
+        n_rows = r_hi - r_lo + 1
+        flat = (rel_bins - r_lo) * batch + reals
+        counts = np.bincount(flat, minlength=n_rows * batch).reshape(n_rows, batch)
+        counts[0] += self._pending
+        with self.output._writing():
+            if self._counts.shape[0] < r_hi + 1:
+                self._counts.resize((r_hi + 1, batch))
+            self._counts[r_lo:r_hi + 1] = counts
+            self._covered = max(self._covered, upto)
+            self._tm[1] = self._covered * self._dt_ms
+        self._pending, self._row0 = counts[-1].copy(), r_hi
+
+    def rate(self) -> Trace:
+        """The rate in the file (Hz), see :meth:`spikesim.io.RecordedRun.rate`."""
+        return load(self.output.path).rate(self._file_name or self._base_name(self.source))
+
+    @property
+    def spikes(self):
+        raise AttributeError("a RateRecorder keeps counts per bin, not spikes: use .rate()")
+
+
+__all__ = ["H5Output", "SpikeRecorder", "StateRecorder", "RateRecorder"]

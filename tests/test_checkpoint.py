@@ -1,0 +1,164 @@
+"""Checkpoint and resume: a run stopped, saved, restored into a freshly built network and
+continued is bit-identical to one uninterrupted run; mismatched networks are refused."""
+
+import re
+
+import h5py
+import numpy as np
+import pytest
+
+import spikesim as ss
+
+DT = 1e-4
+
+
+def network(seed=7, batch=2, n_exc=80, dtype=np.float64, chunk=333):
+    """Every kind of state: v, i, w (adaptation), refractory counters, an OU current, Poisson
+    sources (next firing steps), given spike times, and delayed recurrent spikes in flight."""
+    net = ss.Network(dt=DT, seed=seed, batch=batch, dtype=dtype, chunk=chunk)
+    exc = net.add(ss.AdaptiveLIF(n_exc, tau_mem=20e-3, tau_syn=5e-3, tau_w=50e-3, b=0.02,
+                                 v_th=1.0, refractory=2e-3, v_init=ss.Uniform(0.0, 0.9),
+                                 method="exact"), name="exc")
+    inh = net.add(ss.LIF(20, tau_mem=10e-3, tau_syn=5e-3, v_th=1.0, refractory=1e-3),
+                  name="inh")
+    net.add(ss.OUCurrent(exc, mean=40.0, std=30.0, tau=5e-3))
+    net.add(ss.NoiseCurrent(inh, mean=20.0, std=40.0))
+    poisson = net.add(ss.PoissonInput(50, rate=80.0), name="poisson")
+    times = net.add(ss.SpikeTimes(3, [0.005, 0.021, 0.034], [0, 1, 2]), name="times")
+    net.connect(poisson, exc, "fixed_indegree", k=5, weight=2.0, delay=ss.Uniform(1e-4, 2e-3))
+    net.connect(times, inh, "all_to_all", weight=3.0)
+    net.connect(exc, exc, "random", p=0.1, weight=1.0, delay=1.5e-3)
+    net.connect(exc, inh, "random", p=0.2, weight=2.0, delay=0.5e-3)
+    net.connect(inh, exc, "random", p=0.3, weight=-4.0, delay=ss.Uniform(1e-4, 3e-3))
+    return net, exc, inh
+
+
+def monitors(net, exc, inh):
+    return (net.add(ss.SpikeMonitor(exc)), net.add(ss.SpikeMonitor(inh)),
+            net.add(ss.StateMonitor(exc, ["v", "i", "w"], ids=[0, 5, 33], every=3)))
+
+
+def check_same(parts, whole):
+    """Monitors of the pieces of a run, concatenated, equal those of the whole run."""
+    for k in range(2):
+        a = [p[k].spikes for p in parts]
+        b = whole[k].spikes
+        np.testing.assert_array_equal(np.concatenate([s.times for s in a]), b.times)
+        np.testing.assert_array_equal(np.concatenate([s.ids for s in a]), b.ids)
+        np.testing.assert_array_equal(np.concatenate([s.realizations for s in a]),
+                                      b.realizations)
+        assert len(b) > 50
+    for var in ("v", "i", "w"):
+        np.testing.assert_array_equal(
+            np.concatenate([p[2].trace(var).values for p in parts]), whole[2].trace(var).values)
+        np.testing.assert_array_equal(
+            np.concatenate([p[2].trace(var).times for p in parts]), whole[2].trace(var).times)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, dtype):
+    full, exc, inh = network(dtype=dtype)
+    whole = monitors(full, exc, inh)
+    full.run(0.1)
+
+    first, exc, inh = network(dtype=dtype)
+    part1 = monitors(first, exc, inh)
+    first.run(0.0437)  # stops mid-chunk, mid-sampling period, with spikes in flight
+    assert np.any(first.state["ring"] != 0) and np.any(first.state["refc"] != 0)
+    ss.save_checkpoint(first, tmp_path / "ckpt.h5")
+
+    resumed, exc, inh = network(dtype=dtype)  # a fresh build, as in a new process
+    part2 = monitors(resumed, exc, inh)
+    ss.load_checkpoint(resumed, tmp_path / "ckpt.h5")
+    assert resumed.step == 437 and resumed.t == pytest.approx(0.0437)
+    for name, arr in first.state.items():
+        np.testing.assert_array_equal(resumed.state[name], arr)
+    resumed.run(0.1 - 0.0437)
+    check_same([part1, part2], whole)
+    for name, arr in full.state.items():
+        np.testing.assert_array_equal(resumed.state[name], arr)
+
+
+def test_resuming_into_the_recorder_file_continues_it_exactly(tmp_path):
+    """A run writing a file is killed after its checkpoint; resumed from the checkpoint with
+    ``append=True`` (the data past the checkpoint is cut, then recomputed), the file equals
+    that of an uninterrupted run."""
+    ref_path, path = tmp_path / "ref.h5", tmp_path / "run.h5"
+    full, exc, inh = network()
+    out = ss.H5Output(ref_path)
+    full.add(ss.SpikeRecorder(out, exc))
+    full.add(ss.StateRecorder(out, exc, ["v", "w"], ids=[1, 2], every=2))
+    full.add(ss.RateRecorder(out, inh, bin_width=1e-3))
+    full.run(0.08)
+
+    net, exc, inh = network()
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.StateRecorder(out, exc, ["v", "w"], ids=[1, 2], every=2))
+    net.add(ss.RateRecorder(out, inh, bin_width=1e-3))
+    net.run(0.03)
+    ss.save_checkpoint(net, tmp_path / "ckpt.h5")
+    net.run(0.0234)  # then the process "dies"; the file holds data past the checkpoint
+
+    net, exc, inh = network()
+    ss.load_checkpoint(net, tmp_path / "ckpt.h5")
+    out = ss.H5Output(path, append=True)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.StateRecorder(out, exc, ["v", "w"], ids=[1, 2], every=2))
+    net.add(ss.RateRecorder(out, inh, bin_width=1e-3))
+    net.run(0.05)
+    a, b = ss.load(ref_path), ss.load(path)
+    sa, sb = a.spikes("exc"), b.spikes("exc")
+    np.testing.assert_array_equal(sa.times, sb.times)
+    np.testing.assert_array_equal(sa.ids, sb.ids)
+    np.testing.assert_array_equal(sa.realizations, sb.realizations)
+    for var in ("v", "w"):
+        np.testing.assert_array_equal(a.trace("exc", var).values, b.trace("exc", var).values)
+        np.testing.assert_array_equal(a.trace("exc", var).times, b.trace("exc", var).times)
+    np.testing.assert_array_equal(a.rate("inh").meta["counts"], b.rate("inh").meta["counts"])
+    assert b.completed and [r["steps"] for r in b.meta["runs"]] == [300, 234, 500]
+
+
+def test_checkpoint_file_contents(tmp_path):
+    net, exc, inh = network()
+    net.run(0.01)
+    path = ss.save_checkpoint(net, tmp_path / "c.h5")
+    with h5py.File(path, "r") as f:
+        assert f.attrs["format"] == "spikesim-checkpoint"
+        assert f.attrs["step"] == 100 and f.attrs["seed"] == 7 and f.attrs["batch"] == 2
+        assert f.attrs["dt"] == DT and f.attrs["dtype"] == "float64"
+        assert set(f["state"]) == {"v", "i", "w", "refc", "ou", "nxt", "ring"}
+        np.testing.assert_array_equal(f["state/v"][:], net.state["v"])
+    with pytest.raises(FileExistsError, match=re.escape(path)):
+        ss.save_checkpoint(net, path, overwrite=False)
+    ss.save_checkpoint(net, path)  # replaces by default (periodic checkpoints)
+
+
+@pytest.mark.parametrize("change,match", [
+    (dict(seed=8), "seed: checkpoint 7, network 8"),
+    (dict(batch=1), "batch: checkpoint 2, network 1"),
+    (dict(dtype=np.float32), "dtype: checkpoint 'float64', network 'float32'"),
+    (dict(n_exc=81), "different network"),
+])
+def test_a_checkpoint_is_refused_by_a_different_network(tmp_path, change, match):
+    net, _, _ = network()
+    net.run(0.002)
+    ss.save_checkpoint(net, tmp_path / "c.h5")
+    other, _, _ = network(**change)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        ss.load_checkpoint(other, tmp_path / "c.h5")
+    assert other.step == 0
+
+
+def test_a_checkpoint_is_refused_for_other_parameters_or_dt(tmp_path):
+    net, _, _ = network()
+    ss.save_checkpoint(net, tmp_path / "c.h5")
+    other = ss.Network(dt=DT, seed=7, batch=2)
+    other.add(ss.LIF(80), name="exc")
+    with pytest.raises(ValueError, match="different network"):
+        ss.load_checkpoint(other, tmp_path / "c.h5")
+    other = ss.Network(dt=2 * DT, seed=7, batch=2)
+    with pytest.raises(ValueError, match="dt: checkpoint"):
+        ss.load_checkpoint(other, tmp_path / "c.h5")
+    with pytest.raises(FileNotFoundError, match="no such checkpoint"):
+        ss.load_checkpoint(other, tmp_path / "missing.h5")
