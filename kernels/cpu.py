@@ -41,9 +41,8 @@ from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, update
 
 BLOCK = 2048  # neurons per parallel work item
 # population table columns
-P_OFF, P_N, P_MODEL, P_EXACT, P_RESET, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN = range(11)
-P_DELAYED = 11
-N_POP_COLUMNS = 12
+P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED = range(11)
+N_POP_COLUMNS = 11
 # projection table columns: pre group, post population, row offset in rowptr, delay (0: per
 # synapse), target variable (VAR_V, VAR_I or VAR_W)
 J_PRE, J_POST, J_ROW, J_DELAY, J_VAR = range(5)
@@ -52,28 +51,12 @@ M_EVERY, M_ROW0, M_OFF, M_NCOL, M_PROBE = range(5)
 VAR_V, VAR_I, VAR_W, VAR_REFC = range(4)
 
 
-@njit(inline="always", cache=True)
-def neuron_block(model, per_neuron, args):
-    """Step neurons j0 … j1−1 of population q in realization b (state rows ``vb, ib, wb, rb``);
-    write the ids of those that fire to ``sp`` from position off+j0 on; return their count.
-
-    ``model`` is a compile-time constant, so each model gets its own loop, and that loop is
-    branch-free so that LLVM vectorises it. Three passes over the block, all in L1: the summed
-    input currents into ``cur`` (skipped without current inputs), the fused update (state and
-    a spike flag per neuron in ``flags``), and the compaction of the flags into spike ids.
-    """
-    (q, b, j0, j1, k, t, pops, par, vb, ib, wb, rb, sp, cur, flags, cin, cinf, cbuf, ou, key,
-     n_streams) = args
-    off = pops[q, P_OFF]
-    exact, reset = pops[q, P_EXACT], pops[q, P_RESET]
-    row0, sj = pops[q, P_ROW] + b * pops[q, P_SB], pops[q, P_SJ]
+@njit(cache=True, error_model="numpy", _nrt=False)
+def current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou, key, n_streams):
+    """Sum the current inputs of neurons j0 … j1−1 of population q, realization b, into
+    ``cur[:j1-j0]``; returns whether there are any."""
     c_lo, c_hi = pops[q, P_CIN_LO], pops[q, P_CIN_HI]
-    has_i = model != RC and model != LEAKY
-    has_w = model == LIF_W
-    zero = par.dtype.type(0)
-    # views and a range starting at 0 keep every index provably non-negative: Numba then
-    # drops its negative-index wrap-around, and the accesses stay contiguous for vectorising
-    lo, n_blk = off + j0, j1 - j0
+    n_blk = j1 - j0  # ranges from 0 keep indices provably non-negative (see neuron_block)
     for c in range(c_lo, c_hi):
         first = c == c_lo
         if cin[c, KIND] == CUR_BUFFER and cin[c, SJ] == 0:  # the same value for the block
@@ -87,14 +70,36 @@ def neuron_block(model, per_neuron, args):
                 cur[jj] = xs[jj] if first else cur[jj] + xs[jj]
         else:  # random currents
             for jj in range(n_blk):
-                x = par.dtype.type(current(c, j0 + jj, b, k, t, cin, cinf, cbuf, ou, key,
+                x = cur.dtype.type(current(c, j0 + jj, b, k, t, cin, cinf, cbuf, ou, key,
                                            n_streams))
                 cur[jj] = x if first else cur[jj] + x
-    has_cur = c_hi > c_lo
+    return c_hi > c_lo
+
+
+@njit(inline="always", cache=True)
+def neuron_block(model, per_neuron, args):
+    """Step neurons j0 … j1−1 of population q in realization b (state rows ``vb, ib, wb, rb``;
+    summed input currents in ``cur`` when ``has_cur``); write the ids of those that fire to
+    ``sp`` from position off+j0 on; return their count.
+
+    ``model`` and ``per_neuron`` are compile-time constants, so each case gets its own loop,
+    branch-free so that LLVM vectorises it: the fused update (state and a spike flag per neuron
+    in ``flags``), then, if any fired, the compaction of the flags into spike ids.
+    """
+    q, b, j0, j1, pops, par, vb, ib, wb, rb, sp, cur, has_cur, flags = args
+    off = pops[q, P_OFF]
+    exact = pops[q, P_EXACT]
+    row0, sj = pops[q, P_ROW] + b * pops[q, P_SB], pops[q, P_SJ]
+    has_i = model != RC and model != LEAKY
+    has_w = model == LIF_W
+    zero = par.dtype.type(0)
+    # views and a range starting at 0 keep every index provably non-negative: Numba then
+    # drops its negative-index wrap-around, and the accesses stay contiguous for vectorising
+    lo, n_blk = off + j0, j1 - j0
     vs, is_, ws, rs = vb[lo:lo + n_blk], ib[lo:lo + n_blk], wb[lo:lo + n_blk], rb[lo:lo + n_blk]
     n_fired = 0
     for jj in range(n_blk):
-        vv, ii, ww, r1, fired = update(model, exact, reset, vs[jj], is_[jj] if has_i else zero,
+        vv, ii, ww, r1, fired = update(model, exact, vs[jj], is_[jj] if has_i else zero,
                                        ws[jj] if has_w else zero, rs[jj],
                                        cur[jj] if has_cur else zero, par,
                                        np.uint64(row0 + (j0 + jj) * sj if per_neuron else row0))
@@ -115,11 +120,12 @@ def neuron_block(model, per_neuron, args):
     return n_fired
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False)
 def model_block(model, per_neuron, args):
     """``neuron_block`` with the model id and ``per_neuron`` (whether parameters differ between
     neurons) as compile-time constants: one specialised loop per case, chosen once per block.
-    With shared parameters the loop reads one table row, which LLVM hoists and vectorises."""
+    With shared parameters the loop reads one table row, which LLVM hoists and vectorises.
+    (Compiled on its own, not inlined, so the parallel kernel's loop bodies stay small.)"""
     if model == LIF:
         return neuron_block(LIF, True, args) if per_neuron else neuron_block(LIF, False, args)
     if model == RC:
@@ -159,10 +165,13 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
             for blk in prange(n_real * nblk):
                 b = blk // nblk
                 j0 = (blk % nblk) * BLOCK
+                j1 = min(j0 + BLOCK, n)
+                cur = scratch_cur[blk]
+                has_cur = current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou,
+                                        realization_key(key, b), n_streams)
                 blk_cnt[blk] = model_block(model, pops[q, P_SJ] != 0, (
-                    q, b, j0, min(j0 + BLOCK, n), k, t, pops, par, v[b], i[b], w[b], refc[b],
-                    spk[b], scratch_cur[blk], scratch_flags[blk], cin, cinf, cbuf, ou,
-                    realization_key(key, b), n_streams))
+                    q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, has_cur,
+                    scratch_flags[blk]))
             # compact the blocks' spikes to the front of the population's range
             for b in range(n_real):
                 pos = spk_ptr[b, q]  # populations are the first groups: group q is population q

@@ -78,7 +78,6 @@ from .cpu import (
     P_EXACT,
     P_MODEL,
     P_OFF,
-    P_RESET,
     P_ROW,
     P_SB,
     P_SJ,
@@ -264,7 +263,7 @@ def step_units(k0, t0, t1, flags, sample, n_neu, n_pop, pops, par, v, i, w, refc
             off = pops[g, P_OFF]
             jl = u - off
             model = pops[g, P_MODEL]
-            exact, reset = pops[g, P_EXACT], pops[g, P_RESET]
+            exact = pops[g, P_EXACT]
             row = pops[g, P_ROW] + b * pops[g, P_SB] + jl * pops[g, P_SJ]
             c_lo, c_hi = pops[g, P_CIN_LO], pops[g, P_CIN_HI]
             has_i = model != RC and model != LEAKY
@@ -282,8 +281,7 @@ def step_units(k0, t0, t1, flags, sample, n_neu, n_pop, pops, par, v, i, w, refc
                     x = par.dtype.type(current(c, jl, b, k, t, cin, cinf, cbuf, ou, kb,
                                                n_streams))
                     cur = x if c == c_lo else cur + x
-                vv, ii, ww, rr, fired = update(model, exact, reset, vv, ii, ww, rr, cur, par,
-                                               row)
+                vv, ii, ww, rr, fired = update(model, exact, vv, ii, ww, rr, cur, par, row)
                 # no-ops on the GPU; under the simulator they keep float32 state float32
                 vv, ii, ww = par.dtype.type(vv), par.dtype.type(ii), par.dtype.type(ww)
                 if fired and rec:

@@ -13,8 +13,8 @@ are the constants below.
 Order inside one step (the same for every model):
   1. integrate the subthreshold dynamics over dt (forward Euler or exact propagators),
   2. if refractory: clamp v at v_reset and count down; no spike,
-  3. else threshold on the updated v (``v > v_th``), reset ("value", "subtract" or "none") and
-     start the refractory period.
+  3. else threshold on the updated v (``v > v_th``), reset ("value", "subtract" or "none",
+     as two coefficients) and start the refractory period.
 Synaptic input arriving at the end of the step is added afterwards by the kernel (see there).
 """
 
@@ -25,27 +25,27 @@ from numba import njit
 
 # Model identifiers (``model`` column of the population table).
 LIF, RC, LEAKY, SYNAPTIC, LIF_W = 0, 1, 2, 3, 4
-# Reset modes.
-RESET_VALUE, RESET_SUBTRACT, RESET_NONE = 0, 1, 2
-# Columns shared by every model.
+# Columns shared by every model; the reset is v <- v * RESET_MUL + RESET_ADD (see fire).
 V_TH, V_RESET, REF_STEPS, E_L = 0, 1, 2, 3
-# Model-specific coefficient columns A .. F (their meaning per model: spikesim.models).
+RESET_MUL, RESET_ADD = 11, 12
+# Model-specific coefficient columns A .. G (their meaning per model: spikesim.models).
 A, B, C, D, E, F, G = 4, 5, 6, 7, 8, 9, 10
-N_COLUMNS = 11
+N_COLUMNS = 13
 
 
 @njit(inline="always", cache=True)
-def fire(v, refc, par, row, reset):
+def fire(v, refc, par, row):
     """Refractory clamp, threshold and reset of an integrated v -> (v, refc, spiked).
 
-    Everything is computed unconditionally and then selected: branch-free, so that the neuron
-    loops vectorise (a conversion inside a branch stops LLVM's if-conversion)."""
+    The reset mode is two coefficients, v·RESET_MUL + RESET_ADD: "value" (0, v_reset),
+    "subtract" (1, −(v_th − v_reset)), "none" (1, 0). Everything is computed unconditionally and
+    then selected: branch-free, so that the neuron loops vectorise (a conversion inside a branch
+    stops LLVM's if-conversion)."""
     v_th, v_reset = par[row, V_TH], par[row, V_RESET]
     n_ref = np.int32(par[row, REF_STEPS])
     refractory = refc > 0
     spiked = (v > v_th) & (not refractory)
-    after = v_reset if reset == RESET_VALUE else (
-        v - (v_th - v_reset) if reset == RESET_SUBTRACT else v)
+    after = v * par[row, RESET_MUL] + par[row, RESET_ADD]
     v = v_reset if refractory else (after if spiked else v)
     refc = refc - 1 if refractory else (n_ref if spiked else refc)
     return v, refc, spiked
@@ -86,7 +86,7 @@ def lif_w_integrate(v, i, w, cur, par, row, exact):
 
 
 @njit(inline="always", cache=True)
-def update(model, exact, reset, v, i, w, refc, cur, par, row):
+def update(model, exact, v, i, w, refc, cur, par, row):
     """One step of any model -> (v, i, w, refc, spiked). Dispatches on the model id."""
     if model == LIF:
         v, i = lif_integrate(v, i, cur, par, row, exact)
@@ -99,7 +99,7 @@ def update(model, exact, reset, v, i, w, refc, cur, par, row):
         v = par[row, A] * v + i
     else:
         v, i, w = lif_w_integrate(v, i, w, cur, par, row, exact)
-    v, refc, spiked = fire(v, refc, par, row, reset)
+    v, refc, spiked = fire(v, refc, par, row)
     if model == LIF_W:  # G: the increment of w at a spike (adaptation b, or 0)
         w = w + par[row, G] if spiked else w
     return v, i, w, refc, spiked

@@ -15,7 +15,8 @@ import numpy as np
 from .inputs import Current, SpikeSource
 from .kernels import cpu as KC
 from .kernels import inputs as KI
-from .models import RESETS, Population
+from .kernels import neurons as K
+from .models import Population
 from .projections import Projection
 
 
@@ -72,7 +73,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         par_parts.append(table)
         delayed = any(pr.post is p and (delays[j] > 1).any() for j, pr in enumerate(projections))
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
-                         RESETS[p.reset], row, sb, sj, cin_lo[q], cin_lo[q + 1],
+                         row, sb, sj, cin_lo[q], cin_lo[q + 1],
                          p.slots[p.channel], delayed])
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
@@ -130,7 +131,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         row_at += rowptr.shape[0]
     tables = Tables(
         pops=_stack(pop_rows, KC.N_POP_COLUMNS, np.int64),
-        par=np.concatenate(par_parts).astype(dtype) if par_parts else np.zeros((0, 11), dtype),
+        par=_cat(par_parts, dtype) if par_parts else np.zeros((0, K.N_COLUMNS), dtype),
         cin=_stack(cin_rows, 6, np.int64), cinf=_stack(cinf_rows, 3, np.float64),
         src=_stack(src_rows, 8, np.int64), groups=_stack(groups, 2, np.int64),
         prj=_stack(prj_rows, 5, np.int64), rowptr=_cat(rowptrs, np.int64),

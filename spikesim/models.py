@@ -26,7 +26,7 @@ from . import checks
 from .kernels import cpu as KC
 from .kernels import neurons as K
 
-RESETS = {"value": K.RESET_VALUE, "subtract": K.RESET_SUBTRACT, "none": K.RESET_NONE}
+RESETS = ("value", "subtract", "none")
 METHODS = ("euler", "exact")
 
 
@@ -69,7 +69,7 @@ class Population:
                  method: str = "euler", v_init=None, units: str = "V", name: str | None = None):
         self.n = checks.count("n", n)
         self.v_th, self.v_reset, self.refractory, self.v_init = v_th, v_reset, refractory, v_init
-        self.reset = checks.choice("reset", reset, tuple(RESETS))
+        self.reset = checks.choice("reset", reset, RESETS)
         self.method = checks.choice("method", method, METHODS)
         self.units = checks.choice("units", units, ("V", "1"))
         self.name = name
@@ -109,8 +109,11 @@ class Population:
                              f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
                              f"v_th={self.v_th!r}")
         ref = self._param("refractory", self.refractory, batch, rng, low=0.0, unit="s")
-        return {K.V_TH: v_th, K.V_RESET: v_reset,
-                K.REF_STEPS: np.rint(ref / dt), **self._model_coefficients(dt, batch, rng)}
+        mul, add = {"value": (0.0, v_reset), "subtract": (1.0, -(v_th - v_reset)),
+                    "none": (1.0, 0.0)}[self.reset]
+        return {K.V_TH: v_th, K.V_RESET: v_reset, K.REF_STEPS: np.rint(ref / dt),
+                K.RESET_MUL: np.asarray(mul), K.RESET_ADD: np.asarray(add),
+                **self._model_coefficients(dt, batch, rng)}
 
     def _model_coefficients(self, dt: float, batch: int, rng: np.random.Generator) -> dict:
         raise NotImplementedError

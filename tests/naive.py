@@ -71,8 +71,8 @@ def simulate(model: str, n_steps: int, dt: float, *, n: int, dtype=np.float64,
         spk = ~refr & (v > th)
         if reset == "value":
             v = np.where(spk, vr, v)
-        elif reset == "subtract":
-            v = np.where(spk, v - (th - vr), v)
+        elif reset == "subtract":  # the difference v_th − v_reset is taken in float64
+            v = np.where(spk, v - f(v_th - v_reset), v)
         v = np.where(refr, vr, v)
         refc = np.where(refr, refc - 1, np.where(spk, n_ref, refc))
         if model == "adaptive":
