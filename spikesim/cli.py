@@ -1,0 +1,693 @@
+"""The ``spikesim`` command (also ``python -m spikesim``).
+
+Commands: ``demo`` (the built-in example, end to end), ``run`` (a TOML network file, see
+:mod:`spikesim.netfile`), ``check`` (validate a network file), ``info`` (what an HDF5
+recording holds), ``plot`` (figures from a recording) and ``bench`` (the benchmark suite of the
+source checkout). ``spikesim COMMAND --help`` shows each command's options and examples.
+
+Exit status: 0 success; 2 bad input (arguments, network file, output path, unreadable
+recording) — reported in one line on stderr, never a traceback; 1 a failure while simulating
+or plotting; 130 interrupted (Ctrl-C). Set ``SPIKESIM_DEBUG=1`` for tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import inspect
+import json
+import math
+import os
+import sys
+import time
+import types
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+PROG = "spikesim"
+
+
+class CliError(Exception):
+    """A problem reported in one line; ``status`` is the exit status."""
+
+    def __init__(self, message: str, status: int = 2):
+        super().__init__(" ".join(str(message).split()))
+        self.status = status
+
+
+# --- arguments ------------------------------------------------------------------------------
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**63), got {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got "
+                                         f"{text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (status 2) and examples shown verbatim."""
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kw)
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} "
+                     f"--help)\n")
+
+
+def _simulation_options(p: argparse.ArgumentParser, default_out: str) -> None:
+    p.add_argument("-o", "--output", metavar="OUT.h5", type=Path,
+                   help=f"the HDF5 recording to write (default: {default_out})")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--backend", choices=("cpu", "cuda"), default="cpu",
+                   help="where to simulate (default: cpu)")
+    p.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="Numba threads for the CPU kernels (default: all cores)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar (it is also off when stderr is not a terminal)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``spikesim`` command."""
+    parser = _Parser(prog=PROG, description=(
+        "spikesim: fast simulation of large populations of spiking neurons.\n\n"
+        "Start with `spikesim demo`, then describe your own network in a TOML file\n"
+        "(examples/*.toml; `spikesim demo --toml` prints the demo's) and `spikesim run` it."),
+        epilog="examples:\n"
+               "  spikesim demo                          # simulate, record, plot the demo\n"
+               "  spikesim run examples/cuba.toml -o cuba.h5\n"
+               "  spikesim info cuba.h5\n"
+               "  spikesim plot cuba.h5 --kind raster --population exc -o raster.png\n"
+               "  spikesim bench --quick\n\n"
+               "exit status: 0 ok, 2 bad input (one line on stderr), 1 failure while running,\n"
+               "130 interrupted. `spikesim COMMAND --help` for each command.")
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"spikesim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="run the built-in example network, write its recording "
+                                    "and figures", description=(
+        "Simulate the built-in demo network for 1 s (800 excitatory and 200 inhibitory LIF\n"
+        "neurons under Poisson input), record it to HDF5 and draw PNG figures beside the\n"
+        "recording (OUT_raster.png, OUT_traces.png, OUT_rate.png, OUT_summary.png)."),
+        epilog="examples:\n"
+               "  spikesim demo\n"
+               "  spikesim demo -o out/demo.h5 --overwrite\n"
+               "  spikesim demo --toml > demo.toml   # the network file, to edit and run")
+    _simulation_options(p, "spikesim_demo.h5")
+    p.add_argument("--toml", action="store_true",
+                   help="print the demo's network file and exit")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="simulate a network described in a TOML file",
+                       description=(
+        "Build the network of a TOML network file (populations, inputs, projections,\n"
+        "recorders, dt, duration, seed, batch, dtype; see examples/README.md), simulate it\n"
+        "and record to HDF5. Nothing in the file is executed: it is checked against a fixed\n"
+        "schema, and any problem is reported as FILE: KEY.PATH: what was expected."),
+        epilog="examples:\n"
+               "  spikesim run examples/cuba.toml                 # writes cuba.h5\n"
+               "  spikesim run examples/cuba.toml -o out/cuba.h5 --seed 3 --duration 0.5\n"
+               "  spikesim run net.toml --threads 4 --overwrite --quiet")
+    p.add_argument("network", type=Path, metavar="NETWORK.toml", help="the network file")
+    _simulation_options(p, "NETWORK.h5 in the current directory")
+    p.add_argument("--seed", type=_seed, help="override [network] seed")
+    p.add_argument("--duration", type=_seconds, metavar="T",
+                   help="override [network] duration (s)")
+    p.add_argument("--compression", choices=("gzip", "lzf"),
+                   help="compress the recorded datasets (gzip: readable everywhere)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="validate a network file and build its network",
+                       description="Read a network file, check it and build the network "
+                                   "(connectivity included) without simulating.",
+                       epilog="examples:\n  spikesim check examples/cuba.toml")
+    p.add_argument("network", type=Path, metavar="NETWORK.toml", help="the network file")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("info", help="what an HDF5 recording holds", description=(
+        "Show what a recording holds: populations, spike counts and rates, state reports,\n"
+        "duration, metadata, and whether the run completed."),
+        epilog="examples:\n  spikesim info cuba.h5\n  spikesim info cuba.h5 --json")
+    p.add_argument("file", type=Path, metavar="FILE.h5", help="a recording")
+    p.add_argument("--json", action="store_true", help="print the information as JSON")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("plot", help="draw a figure from an HDF5 recording", description=(
+        "Draw a PNG from a recording: raster (spikes), traces (a recorded state variable),\n"
+        "rate (population rate), hist (spike counts per neuron) or summary (all of them)."),
+        epilog="examples:\n"
+               "  spikesim plot cuba.h5 --kind raster --population exc -o raster.png\n"
+               "  spikesim plot cuba.h5 --kind traces --population exc --variable v\n"
+               "  spikesim plot cuba.h5 --kind rate --population inh --bin-width 0.002")
+    p.add_argument("file", type=Path, metavar="FILE.h5", help="a recording")
+    p.add_argument("--kind", choices=PLOTS, default="raster", help="the figure (default raster)")
+    p.add_argument("-o", "--output", type=Path, metavar="OUT.png",
+                   help="the PNG to write (default: FILE_KIND[_POPULATION].png beside FILE)")
+    p.add_argument("-p", "--population", metavar="P",
+                   help="the population (needed when the file holds several)")
+    p.add_argument("--variable", default="v", help="traces: the state variable (default v)")
+    p.add_argument("--bin-width", type=_positive_seconds, metavar="S",
+                   help="rate, summary: bin width in s (default: 1/100 of the duration)")
+    p.add_argument("--dpi", type=_positive_int, default=120, help="resolution (default 120)")
+    p.set_defaults(func=cmd_plot)
+
+    p = sub.add_parser("bench", help="run the benchmark suite (bench/ of the source checkout)",
+                       description=(
+        "Run the benchmark suite, bench/run.py of spikesim's source repository (it is not\n"
+        "installed with the package): found in --bench-dir, ./bench, or beside the imported\n"
+        "spikesim package. The full set takes about 10 minutes; --quick is a smoke run."),
+        epilog="examples:\n"
+               "  spikesim bench --quick\n"
+               "  spikesim bench --json bench.json\n"
+               "  spikesim bench --only W1,W3 --bench-dir ~/src/spikesim")
+    p.add_argument("--quick", action="store_true", help="reduced sizes (seconds)")
+    p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    p.add_argument("--only", metavar="SUITES", help="comma-separated suites (e.g. W1,W3)")
+    p.add_argument("--repeats", type=_positive_int, metavar="N", help="timed repeats")
+    p.add_argument("--bench-dir", type=Path, metavar="DIR",
+                   help="the repository (or its bench/ folder) holding bench/run.py")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+# --- entry point ----------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``spikesim`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit
+    status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, usage errors
+        return int(e.code or 0) if not isinstance(e.code, str) else 2
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    debug = bool(os.environ.get("SPIKESIM_DEBUG"))
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        try:
+            return int(args.func(args) or 0)
+        except KeyboardInterrupt:
+            print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as e:
+            if debug:
+                raise
+            from .netfile import NetFileError
+            if isinstance(e, (CliError, NetFileError)):
+                text, status = str(e), getattr(e, "status", 2)
+            else:
+                text, status = f"{type(e).__name__}: {e}", 1
+            print(f"{PROG} {args.command}: error: {' '.join(text.split())}", file=sys.stderr)
+            return status
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"{PROG}: warning: {' '.join(str(message).split())}", file=file or sys.stderr)
+
+
+def _time(seconds: float) -> str:
+    """A duration for people: ms below 1 s."""
+    return f"{seconds * 1e3:.4g} ms" if 0 < abs(seconds) < 1 else f"{seconds:.6g} s"
+
+
+# --- simulating -----------------------------------------------------------------------------
+class Progress:
+    """A tqdm bar on stderr fed by ``Network.run(progress=...)``: simulated time, wall time
+    and their ratio. Disabled (a no-op) when ``enabled`` is False; appears only for runs
+    longer than ``delay`` seconds."""
+
+    def __init__(self, dt: float, enabled: bool, delay: float = 0.5):
+        self.dt, self.bar, self.t0, self.delay = dt, None, time.perf_counter(), delay
+        if enabled:
+            from tqdm import tqdm
+            self.bar = tqdm(total=1, file=sys.stderr, delay=delay, unit="step", leave=False,
+                            dynamic_ncols=True, desc="simulating",
+                            bar_format="{desc} {percentage:3.0f}%|{bar}|")
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            return
+        wall = time.perf_counter() - self.t0
+        sim = done * self.dt
+        self.bar.total = total
+        self.bar.set_description_str(
+            f"simulated {sim:.3f}/{total * self.dt:.3f} s in {wall:.1f} s wall "
+            f"({sim / max(wall, 1e-9):.3g}x real time)", refresh=False)
+        self.bar.update(done - self.bar.n)
+        if done >= total and wall >= self.delay and self.bar.last_print_n < done:  # last state
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _check_backend(backend: str) -> str | None:
+    """The backend argument for Network, None for the default CPU backend."""
+    from .network import Network
+
+    supported = "backend" in inspect.signature(Network.__init__).parameters
+    if backend == "cpu":
+        return "cpu" if supported else None
+    if not supported:
+        raise CliError("the CUDA backend is not available in this version of spikesim; use "
+                       "--backend cpu")
+    try:
+        from numba import cuda
+        available = cuda.is_available()
+    except Exception:  # numba-cuda missing or broken
+        available = False
+    if not available:
+        raise CliError("--backend cuda: no usable CUDA GPU (numba.cuda.is_available() is "
+                       "False); use --backend cpu")
+    return backend
+
+
+def _check_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    import numba
+    top = numba.config.NUMBA_NUM_THREADS
+    if threads > top:
+        raise CliError(f"--threads must be at most {top} (NUMBA_NUM_THREADS), got {threads}")
+
+
+def _check_outputs(paths: Sequence[Path], overwrite: bool) -> None:
+    """Refuse to replace existing files (unless ``overwrite``) or to write into a missing
+    folder."""
+    for path in paths:
+        folder = path.parent if str(path.parent) else Path(".")
+        if not folder.is_dir():
+            raise CliError(f"cannot write {path}: the folder {folder} does not exist")
+        if path.is_dir():
+            raise CliError(f"cannot write {path}: it is a folder")
+    existing = [str(p) for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise CliError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}"
+                       f"; pass --overwrite to replace, or choose another path with -o")
+
+
+def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = None,
+             duration: float | None = None, compression: str | None = None) -> Any:
+    """Build the network of a checked file with HDF5 recorders into ``out``, run it with a
+    progress bar and print a summary; returns the :class:`~spikesim.netfile.Built`."""
+    from . import netfile
+    from .recorders import H5Output
+
+    backend = _check_backend(args.backend)
+    _check_threads(args.threads)
+    try:
+        output = H5Output(out, overwrite=args.overwrite, compression=compression)
+    except (OSError, ValueError) as e:
+        raise CliError(f"cannot write {out}: {e}") from None
+    built = netfile.build(spec, output, seed=seed, duration=duration, threads=args.threads,
+                          backend=backend)
+    net, end = built.net, built.duration
+    steps = int(round(end / net.dt))
+    n_neurons = sum(p.n for p in net.populations)
+    print(f"{spec.description or spec.file}: {n_neurons} neurons"
+          f"{f' x {net.batch} realizations' if net.batch > 1 else ''}, {end:g} s simulated "
+          f"({steps} steps of {_time(net.dt)}), seed {net.seed}", flush=True)
+    progress = Progress(net.dt, enabled=not args.quiet and sys.stderr.isatty())
+    t0 = time.perf_counter()
+    try:
+        net.run(end, progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        raise CliError(f"interrupted at t = {net.t:.4g} s; {out} holds the data up to there "
+                       f"(marked as not completed)", status=130) from None
+    except Exception as e:
+        progress.close()
+        if os.environ.get("SPIKESIM_DEBUG"):
+            raise
+        raise CliError(f"the simulation failed at t = {net.t:.4g} s: {type(e).__name__}: {e}",
+                       status=1) from None
+    progress.close()
+    wall = time.perf_counter() - t0
+    print(f"simulated {end:g} s in {wall:.2f} s wall ({end / max(wall, 1e-9):.3g}x real time)")
+    for _key, mon in built.monitors:
+        written = getattr(mon, "n_written", None)
+        if written is None or type(mon).__name__ != "SpikeRecorder":
+            continue
+        n = mon.source.n if mon.ids is None else len(mon.ids)
+        rate = written / (n * net.batch * end) if end > 0 else float("nan")
+        print(f"  {mon.source.name}: {written} spikes, {rate:.3g} Hz per neuron")
+    print(f"wrote {out}")
+    return built
+
+
+# --- commands -------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    """``spikesim demo``."""
+    from . import netfile
+    from .demo import DEMO_TOML, figure_paths, figures
+
+    if args.toml:
+        sys.stdout.write(DEMO_TOML)
+        return 0
+    out = args.output or Path("spikesim_demo.h5")
+    pngs = list(figure_paths(out).values())
+    _check_outputs([out, *pngs], args.overwrite)
+    spec = netfile.parse(DEMO_TOML, "<demo>")
+    simulate(spec, out, args)
+    try:
+        paths = figures(out)
+    except Exception as e:
+        if os.environ.get("SPIKESIM_DEBUG"):
+            raise
+        raise CliError(f"drawing the figures failed: {type(e).__name__}: {e}", 1) from None
+    print("figures:")
+    for p in paths:
+        print(f"  {p}")
+    print(f"next: spikesim info {out}   |   spikesim demo --toml > demo.toml; "
+          f"spikesim run demo.toml")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``spikesim run``."""
+    from . import netfile
+
+    spec = netfile.read(args.network)
+    out = args.output or Path(args.network.stem + ".h5")
+    _check_outputs([out], args.overwrite)
+    simulate(spec, out, args, seed=args.seed, duration=args.duration,
+             compression=args.compression)
+    print(f"next: spikesim info {out}   |   spikesim plot {out} --kind summary "
+          f"--population {spec.populations[0].fields['name'] if spec.populations else 'P'}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """``spikesim check``: read, check and build, without simulating."""
+    from . import netfile
+
+    built = netfile.load_network(args.network)
+    net = built.net
+    synapses = int(net.tables.col.shape[0])
+    print(f"{args.network}: ok: {len(net.populations)} populations "
+          f"({sum(p.n for p in net.populations)} neurons), {len(net.sources)} spike sources, "
+          f"{len(net.currents)} currents, {len(net.projections)} projections ({synapses} "
+          f"synapses), {len(built.monitors)} records; dt {_time(net.dt)}, "
+          f"{_time(built.duration)}, "
+          f"batch {net.batch}, seed {net.seed}")
+    return 0
+
+
+def _open(path: Path):
+    """The recording read back (``spikesim.load``), or a one-line error."""
+    from .io import load
+
+    if not path.exists():
+        raise CliError(f"{path}: no such file")
+    if path.is_dir():
+        raise CliError(f"{path}: is a folder, not an HDF5 recording")
+    try:
+        return load(path)
+    except (OSError, ValueError, KeyError) as e:
+        raise CliError(f"{path}: cannot read as an HDF5 recording: {e}") from None
+
+
+def contents(path: Path) -> dict:
+    """What a recording holds (the data of ``spikesim info``): metadata and, per recorded
+    population, spike counts and rates, state reports and rate histograms."""
+    import h5py
+
+    from .io import open_for_reading
+
+    data = _open(path)
+    meta = data.meta
+    t_start = float(meta.get("t_start", 0.0) or 0.0)
+    duration = meta.get("duration")
+    info: dict[str, Any] = {
+        "file": str(path), "bytes": path.stat().st_size, "completed": data.completed,
+        "populations": list(data.populations), "spikes": {}, "reports": {}, "rates": {}}
+    for k in ("dt", "seed", "batch", "dtype", "t_start", "duration", "wall_time"):
+        if k in meta:
+            info[k] = meta[k]
+    if isinstance(meta.get("info"), dict):
+        info["versions"] = meta["info"].get("versions")
+        info["created"] = meta["info"].get("created")
+    if isinstance(meta.get("network"), dict):
+        info["network"] = meta["network"]
+    if "runs" in meta:
+        info["runs"] = meta["runs"]
+    span = (float(duration) - t_start) if duration is not None else None
+    try:
+        f = open_for_reading(path)
+    except OSError as e:
+        raise CliError(f"{path}: cannot read as an HDF5 recording: {e}") from None
+    with f:
+        for top in ("spikes", "report", "rates"):
+            if top not in f or not isinstance(f[top], h5py.Group):
+                continue
+            for name, g in f[top].items():
+                if not isinstance(g, h5py.Group):
+                    continue
+                _describe_group(info, top, name, g, span)
+    for entry in info["spikes"].values():
+        n, b = entry["n_neurons"], entry["realizations"]
+        entry["rate_hz"] = (entry["spikes"] / (n * b * span) if n and span else None)
+    return info
+
+
+def _describe_group(info: dict, top: str, name: str, g, span: float | None) -> None:
+    from .io import attr
+
+    tag = attr(g, "spikesim", None, as_json=True) if "spikesim" in g.attrs else {}
+    tag = tag if isinstance(tag, dict) else {}
+    pop = tag.get("population", name)
+    if top == "spikes":
+        n = int(g["timestamps"].shape[0]) if "timestamps" in g else 0
+        entry = info["spikes"].setdefault(pop, {"n_neurons": tag.get("n_neurons"), "spikes": 0,
+                                                "realizations": 0})
+        entry["spikes"] += n
+        entry["realizations"] = int(tag.get("n_realizations", entry["realizations"] + 1))
+        if entry["n_neurons"] is None and n:
+            entry["n_neurons"] = int(g["node_ids"][:].max()) + 1
+    elif top == "report":
+        var = tag.get("variable", "v")
+        key = f"{pop}.{var}"
+        if key in info["reports"] or "data" not in g:
+            return
+        shape = g["data"].shape
+        step = float(g["mapping/time"][2]) / 1e3 if "mapping/time" in g else None
+        info["reports"][key] = {"population": pop, "variable": var, "neurons": int(shape[1]),
+                                "samples": int(shape[0]), "every_s": step,
+                                "unit": attr(g["data"], "units", ""),
+                                "realizations": int(tag.get("n_realizations", 1))}
+    elif "counts" in g:
+        step = float(g["time"][2]) / 1e3 if "time" in g else None
+        info["rates"][pop] = {"bins": int(g["counts"].shape[0]), "bin_width_s": step}
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """``spikesim info``."""
+    info = contents(args.file)
+    if args.json:
+        print(json.dumps(info, indent=1, default=str))
+        return 0
+    size = info["bytes"]
+    versions = info.get("versions") or {}
+    made = f", spikesim {versions['spikesim']}" if "spikesim" in versions else ""
+    print(f"{info['file']}  ({size / 1e6:.3g} MB{made}"
+          f"{', created ' + str(info['created'])[:19] if info.get('created') else ''})")
+    if "duration" in info:
+        if info["completed"]:
+            status = "completed"
+        else:
+            status = ("NOT completed (interrupted, failed or killed): data up to t = "
+                      f"{float(info['duration']):.6g} s")
+        print(f"run: {status}")
+        t0, t1 = float(info.get("t_start", 0.0)), float(info["duration"])
+        wall = info.get("wall_time")
+        ratio = (f" ({(t1 - t0) / wall:.3g}x real time)" if wall else "")
+        print(f"simulated: {_time(t1 - t0)} (t = {t0:g} to {t1:g} s), "
+              f"dt {_time(float(info['dt']))}, seed {info.get('seed')}, "
+              f"batch {info.get('batch')}, {info.get('dtype')}"
+              f"{f'; wall time {wall:.3g} s' if wall else ''}{ratio}")
+    else:
+        print("not written by spikesim (no /spikesim metadata): SONATA data only")
+    net = info.get("network")
+    if net:
+        pops = ", ".join(f"{p['name']} ({p['class']}, {p['n']})" for p in net.get(
+            "populations", []))
+        srcs = ", ".join(f"{s['name']} ({s['class']}, {s['n']})" for s in net.get(
+            "sources", []))
+        print(f"populations: {pops or 'none'}")
+        if srcs:
+            print(f"spike sources: {srcs}")
+        for c in net.get("currents", []):
+            print(f"current: {c['class']} into {c['target']}")
+        prjs = net.get("projections", [])
+        if prjs:
+            syn = sum(p.get("n_synapses") or 0 for p in prjs)
+            print(f"projections: {len(prjs)}, {syn} synapses: " + ", ".join(
+                f"{p['pre']}->{p['post']} ({p['parameters'].get('rule')})" for p in prjs))
+    if info["spikes"]:
+        print("spikes:")
+        for pop, e in info["spikes"].items():
+            rate = f", {e['rate_hz']:.4g} Hz per neuron" if e.get("rate_hz") is not None else ""
+            reals = f" x {e['realizations']} realizations" if e["realizations"] > 1 else ""
+            print(f"  {pop}: {e['n_neurons']} neurons{reals}, {e['spikes']} spikes{rate}")
+    if info["reports"]:
+        print("state reports:")
+        for key, e in info["reports"].items():
+            every = f" every {_time(e['every_s'])}" if e["every_s"] else ""
+            unit = f" ({e['unit']})" if e["unit"] else ""
+            print(f"  {key}: {e['neurons']} neurons x {e['samples']} samples{every}{unit}")
+    if info["rates"]:
+        print("population rates:")
+        for pop, e in info["rates"].items():
+            print(f"  {pop}: {e['bins']} bins of {_time(e['bin_width_s'])}")
+    if not (info["spikes"] or info["reports"] or info["rates"]):
+        print("no recorded data")
+    return 0
+
+
+PLOTS = ("raster", "traces", "rate", "hist", "summary")
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """``spikesim plot``."""
+    from . import plot
+
+    info = contents(args.file)
+    kind = args.kind
+    pops = list(info["reports"]) if kind == "traces" else list(info["spikes"])
+    if kind == "traces":
+        choices = [e["population"] for e in info["reports"].values()
+                   if e["variable"] == args.variable]
+        what = f"state reports of {args.variable!r}"
+    else:
+        choices, what = pops, "spikes"
+    choices = list(dict.fromkeys(choices))
+    pop = args.population
+    if pop is None:
+        if len(choices) != 1:
+            raise CliError(f"{args.file} holds {what} of {len(choices)} populations "
+                           f"({', '.join(choices) or 'none'}): choose one with --population")
+        pop = choices[0]
+    elif pop not in choices:
+        have = list(info["reports"]) if kind == "traces" else choices
+        raise CliError(f"{args.file} has no {what} of population {pop!r}; it has "
+                       f"{'state reports' if kind == 'traces' else 'spikes'} of: "
+                       f"{', '.join(have) or 'none'}")
+    out = args.output or args.file.with_name(
+        f"{args.file.stem}_{kind}{'' if args.population is None else '_' + pop}.png")
+    _check_outputs([out], overwrite=True)
+    data = _open(args.file)
+    try:
+        if kind == "traces":
+            fig = plot.traces(data.trace(pop, args.variable))
+        else:
+            spikes = data.spikes(pop)
+            bin_width = args.bin_width or max(spikes.t_stop - spikes.t_start, 1e-9) / 100
+            if kind == "raster":
+                fig = plot.raster(spikes)
+            elif kind == "rate":
+                fig = plot.population_rate(spikes, bin_width)
+                fig.set_title(f"{pop}: population rate ({bin_width * 1e3:g} ms bins)")
+            elif kind == "hist":
+                fig = plot.count_histogram(spikes)
+                fig.set_title(f"{pop}: spike counts")
+            else:
+                has_v = f"{pop}.v" in info["reports"]
+                fig = plot.summary(spikes, data.trace(pop, "v") if has_v else None,
+                                   bin_width=bin_width)
+        plot.save(fig, out, dpi=args.dpi)
+    except (OSError, ValueError, KeyError) as e:
+        raise CliError(f"cannot draw {kind} of {pop!r} from {args.file}: {e}", 1) from None
+    print(f"wrote {out}")
+    return 0
+
+
+def find_bench(bench_dir: Path | None = None) -> Path | None:
+    """The bench/ folder holding run.py: in ``bench_dir`` (the folder or its parent), else
+    ./bench, else beside the imported spikesim package (a source checkout)."""
+    import spikesim
+
+    if bench_dir is not None:
+        candidates = [bench_dir, bench_dir / "bench"]
+    else:
+        here = Path(spikesim.__file__).resolve().parent.parent
+        candidates = [Path.cwd() / "bench", here / "bench"]
+    return next((c.resolve() for c in candidates if (c / "run.py").is_file()), None)
+
+
+def _import_bench(folder: Path) -> Callable[[list[str]], int]:
+    """``main`` of ``folder/run.py``, imported as ``bench.run`` (the package ``bench`` being
+    ``folder``, whatever sys.path holds)."""
+    loaded = sys.modules.get("bench")
+    if loaded is None or [str(Path(p).resolve()) for p in getattr(loaded, "__path__", [])] != [
+            str(folder)]:
+        for name in [m for m in sys.modules if m == "bench" or m.startswith("bench.")]:
+            del sys.modules[name]
+        init = folder / "__init__.py"
+        if init.is_file():
+            spec = importlib.util.spec_from_file_location(
+                "bench", init, submodule_search_locations=[str(folder)])
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["bench"] = module
+            spec.loader.exec_module(module)
+        else:
+            module = types.ModuleType("bench")
+            module.__path__ = [str(folder)]
+            sys.modules["bench"] = module
+    return importlib.import_module("bench.run").main
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``spikesim bench``: runs bench/run.py's ``main``."""
+    folder = find_bench(args.bench_dir)
+    if folder is None:
+        where = (f"{args.bench_dir} (nor {args.bench_dir / 'bench'})" if args.bench_dir
+                 else "./bench or beside the installed spikesim package")
+        raise CliError(f"no bench/run.py in {where}: the benchmarks live in the bench/ folder "
+                       f"of spikesim's source repository, which is not installed; run this "
+                       f"from a checkout or pass --bench-dir")
+    argv = (["--quick"] if args.quick else []) + (["--json", args.json] if args.json else []) + (
+        ["--only", args.only] if args.only else []) + (
+        ["--repeats", str(args.repeats)] if args.repeats else [])
+    bench_main = _import_bench(folder)
+    try:
+        status = bench_main(argv)
+    except SystemExit as e:  # its own argparse errors
+        status = e.code if isinstance(e.code, int) else 2
+    return int(status or 0)

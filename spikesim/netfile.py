@@ -1,0 +1,821 @@
+"""Network files: a simulation described in TOML, read into a :class:`~spikesim.Network`.
+
+A network file is data: it is parsed with :mod:`tomllib` and checked against the fixed schema
+below; model, input and rule names map to spikesim classes through fixed tables, and nothing
+in the file is executed or imported. Any wrong key, type or value raises :class:`NetFileError`,
+whose message is one line: ``FILE: KEY.PATH: what was expected``. Key paths count tables of an
+array from 0 in file order (``population[1].params.tau_mem`` is the second ``[[population]]``).
+
+Schema (times in s, voltages in V, currents in A, rates in Hz — or the model's units)::
+
+    description = "free text"            # optional
+
+    [network]
+    dt = 1e-4                            # required, > 0
+    duration = 1.0                       # required, >= 0 (spikesim run --duration overrides)
+    seed = 1                             # default 0 (spikesim run --seed overrides)
+    batch = 1                            # realizations, default 1
+    dtype = "float64"                    # or "float32"
+    chunk = 1000                         # steps per kernel call (optional)
+
+    [[population]]                       # any number; names are unique
+    name = "exc"                         # letters, digits, _ and -
+    model = "LIF"                        # LIF | RC | Leaky | Synaptic | AdaptiveLIF
+    n = 3200
+    params = { tau_mem = 20e-3, v_th = -50e-3, method = "exact" }   # the model's arguments
+    v_init = { distribution = "uniform", low = -60e-3, high = -50e-3 }  # or in params
+    # (long params read better as a sub-table: a [population.params] header after the
+    # [[population]] keys, then one key per line)
+
+    [[input]]
+    name = "noise"                       # spike sources need a name (unique with populations)
+    kind = "poisson"                     # see INPUTS below
+    n = 100                              # spike sources (rate_coded: from data)
+    target = "exc"                       # currents: the population they are injected into
+    params = { rate = 10.0 }
+
+    [[projection]]
+    pre = "noise"                        # a population or a spike source
+    post = "exc"                         # a population
+    rule = "random"                      # one_to_one | all_to_all | random | fixed_indegree
+                                         # | explicit
+    p = 0.02                             # random only; fixed_indegree: k; explicit: pre_ids,
+                                         # post_ids (arrays of indices)
+    weight = 1.62e-3                     # number, array, or a distribution table
+    delay = 1e-4                         # optional: number or distribution (default one step)
+    receptor = "i"                       # optional: the target variable (e.g. "i_inh")
+
+    [[record]]                           # none: the spikes of every population
+    kind = "spikes"                      # spikes | state | rate
+    population = "exc"
+    ids = [0, 1, 2]                      # optional: a subset of neurons
+    # state: variables = ["v", "i"], every = 10 (steps), dtype = "float32"
+    # rate: bin_width = 1e-3 (a whole number of steps)
+    # name = "exc_subset"                # optional: the name in the HDF5 file
+
+Per-neuron parameters (model params, v_init) take a number, an array of n numbers (or batch
+rows of n), or a distribution table: ``{distribution = "uniform", low, high}``,
+``{distribution = "normal", mean, std, low?, high?}`` (clipped to [low, high]) or
+``{distribution = "lognormal", mu, sigma}``. Weights and delays take a number or a
+distribution (weights also an array over synapses, or an (n_pre, n_post) matrix for
+all_to_all).
+
+INPUTS (``params`` keys): spike sources ``poisson`` (rate), ``bernoulli`` (p), ``rate_coded``
+(data: n values or T rows of n values, each a per-step probability), ``spike_times`` (times,
+ids); currents ``constant`` (amplitude), ``step`` (times, amplitudes), ``pulse`` (start, width,
+amplitude, period?, count?), ``noise`` (mean, std), ``uniform_noise`` (mean, half_width), ``ou``
+(mean, std, tau), ``current_array`` (values: T numbers or T rows of n numbers, one per step).
+
+Use :func:`read` (or :func:`parse` for a string) for the checked description and :func:`build`
+for the network with its monitors or HDF5 recorders; :func:`load_network` does both.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import distributions as D
+from . import inputs as I
+from . import models as M
+from .monitors import SpikeMonitor, StateMonitor
+from .network import Network
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the tomli backport, same API
+    import tomli as tomllib
+
+MAX_INDEX = 2**31 - 1  # neurons per population, synapses per projection (int32 indices)
+MAX_STEPS = 2**53  # steps in one run
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
+
+MODELS: dict[str, type[M.Population]] = {
+    "LIF": M.LIF, "RC": M.RC, "Leaky": M.Leaky, "Synaptic": M.Synaptic,
+    "AdaptiveLIF": M.AdaptiveLIF,
+}
+SOURCES: dict[str, type[I.SpikeSource]] = {
+    "poisson": I.PoissonInput, "bernoulli": I.BernoulliInput, "rate_coded": I.RateCoded,
+    "spike_times": I.SpikeTimes,
+}
+CURRENTS: dict[str, type[I.Current]] = {
+    "constant": I.ConstantCurrent, "step": I.StepCurrent, "pulse": I.PulseCurrent,
+    "noise": I.NoiseCurrent, "uniform_noise": I.UniformNoiseCurrent, "ou": I.OUCurrent,
+    "current_array": I.CurrentArray,
+}
+RULES = ("one_to_one", "all_to_all", "random", "fixed_indegree", "explicit")
+RECORDS = ("spikes", "state", "rate")
+
+
+class NetFileError(ValueError):
+    """A network file that cannot be used; ``str()`` is one line: file, key path, problem."""
+
+    def __init__(self, file: str, key: str, message: str):
+        self.file, self.key = file, key
+        self.message = " ".join(str(message).split())
+        super().__init__(f"{file}: {key}: {self.message}" if key else f"{file}: {self.message}")
+
+
+# --- values ---------------------------------------------------------------------------------
+def _show(value: Any) -> str:
+    """A value as it looks in TOML, shortened."""
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, dict):
+        text = "a table {" + ", ".join(map(str, value)) + "}"
+    elif isinstance(value, str):
+        text = '"' + value + '"'
+    elif isinstance(value, list):
+        text = "an array " + repr(value)
+    else:
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+class _Check:
+    """A value check: ``desc`` says what is expected; calling it returns the converted value
+    or raises :class:`_Bad`."""
+
+    desc = "a value"
+
+    def __call__(self, value: Any) -> Any:
+        raise NotImplementedError
+
+
+class _Bad(Exception):
+    """A value failed a check; the message says what was expected (the caller adds the key)."""
+
+
+def _expected(desc: str, value: Any) -> _Bad:
+    return _Bad(f"expected {desc}, got {_show(value)}")
+
+
+class Number(_Check):
+    """A finite real number within bounds (integers must be integers)."""
+
+    def __init__(self, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, unit: str = "", integer: bool = False):
+        self.low, self.high, self.low_open, self.unit, self.integer = (
+            low, high, low_open, unit, integer)
+        bounds = ([f"{'>' if low_open else '>='} {low:g}"] if low is not None else []) + (
+            [f"<= {high:g}"] if high is not None else [])
+        kind = "an integer" if integer else "a number"
+        self.desc = kind + (" " + " and ".join(bounds) if bounds else "") + (
+            f" ({unit})" if unit else "")
+
+    def __call__(self, value):
+        ok = isinstance(value, int) if self.integer else _is_number(value)
+        if isinstance(value, bool) or not ok or (isinstance(value, float) and
+                                                 not math.isfinite(value)):
+            raise _expected(self.desc, value)
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            raise _expected(self.desc, value)
+        if self.high is not None and value > self.high:
+            raise _expected(self.desc, value)
+        return value
+
+
+class Text(_Check):
+    """A string: one of ``choices``, or matching ``pattern``."""
+
+    def __init__(self, choices: tuple[str, ...] | None = None, pattern: re.Pattern | None = None,
+                 desc: str | None = None):
+        self.choices, self.pattern = choices, pattern
+        self.desc = desc or ("one of " + ", ".join(f'"{c}"' for c in choices) if choices
+                             else "a string")
+
+    def __call__(self, value):
+        if not isinstance(value, str):
+            raise _expected(self.desc, value)
+        if self.choices is not None and value not in self.choices:
+            near = difflib.get_close_matches(value, self.choices, 1)
+            hint = f' (did you mean "{near[0]}"?)' if near else ""
+            raise _Bad(f"expected {self.desc}, got {_show(value)}{hint}")
+        if self.pattern is not None and not self.pattern.match(value):
+            raise _expected(self.desc, value)
+        return value
+
+
+def _numbers(value: Any, ndim: tuple[int, ...], integer: bool = False) -> np.ndarray | None:
+    """A TOML array of numbers (nested to one of ``ndim`` levels, rectangular) as an array,
+    or None if it is not one."""
+    if not isinstance(value, list):
+        return None
+    rows = value if value and all(isinstance(r, list) for r in value) else None
+    flat = [x for r in rows for x in r] if rows is not None else value
+    if not all((isinstance(x, int) and not isinstance(x, bool)) if integer else _is_number(x)
+               for x in flat):
+        return None
+    if rows is not None:
+        if 2 not in ndim or len({len(r) for r in rows}) != 1:
+            return None
+        arr = np.array(rows, dtype=np.int64 if integer else np.float64)
+    else:
+        if 1 not in ndim:
+            return None
+        arr = np.array(value, dtype=np.int64 if integer else np.float64)
+    if not integer and not np.all(np.isfinite(arr)):
+        return None
+    return arr
+
+
+class Array(_Check):
+    """A (rectangular) array of finite numbers or integers, of 1 or 2 dimensions."""
+
+    def __init__(self, ndim: tuple[int, ...] = (1,), integer: bool = False,
+                 low: float | None = None, unit: str = ""):
+        self.ndim, self.integer, self.low = ndim, integer, low
+        kind = "integers" if integer else "finite numbers"
+        shape = " or ".join({1: "an array", 2: "an array of equal-length arrays"}[d]
+                            for d in ndim)
+        self.desc = f"{shape} of {kind}" + (f" >= {low:g}" if low is not None else "") + (
+            f" ({unit})" if unit else "")
+
+    def __call__(self, value):
+        arr = _numbers(value, self.ndim, self.integer)
+        if arr is None or (self.low is not None and arr.size and arr.min() < self.low):
+            raise _expected(self.desc, value)
+        return arr
+
+
+def _distribution(value: dict) -> D.Distribution:
+    """A distribution table as a spikesim Distribution."""
+    kinds = {"uniform": (D.Uniform, ("low", "high"), ()),
+             "normal": (D.Normal, ("mean", "std"), ("low", "high")),
+             "lognormal": (D.LogNormal, ("mu", "sigma"), ())}
+    name = value.get("distribution")
+    if not isinstance(name, str) or name not in kinds:
+        raise _Bad(f"a distribution table needs distribution = one of "
+                   f"{', '.join(map(repr, kinds))}, got {_show(value)}")
+    cls, required, optional = kinds[name]
+    args = {}
+    for k, v in value.items():
+        if k == "distribution":
+            continue
+        if k not in required + optional:
+            raise _Bad(f"unknown key {k!r} in a {name} distribution; expected "
+                       f"{', '.join(required + optional)}")
+        if not _is_number(v) or not math.isfinite(v):
+            raise _Bad(f"{name} distribution: {k} must be a finite number, got {_show(v)}")
+        args[k] = float(v)
+    missing = [k for k in required if k not in args]
+    if missing:
+        raise _Bad(f"{name} distribution needs {', '.join(missing)}")
+    if name == "uniform" and args["low"] > args["high"]:
+        raise _Bad(f"uniform distribution needs low <= high, got {args['low']} > {args['high']}")
+    if name == "normal" and args["std"] < 0 or name == "lognormal" and args["sigma"] < 0:
+        raise _Bad(f"{name} distribution needs a spread >= 0, got {_show(value)}")
+    if "low" in args and "high" in args and name == "normal" and args["low"] > args["high"]:
+        raise _Bad(f"normal distribution needs low <= high, got {args['low']} > {args['high']}")
+    return cls(**args)
+
+
+class Values(_Check):
+    """A number, an array of numbers (1 or 2 dimensions) or a distribution table."""
+
+    def __init__(self, unit: str = "", arrays: tuple[int, ...] = (1, 2),
+                 distributions: bool = True):
+        self.arrays, self.distributions = arrays, distributions
+        self.desc = "a number" + (", an array of numbers" if arrays else "") + (
+            " or a distribution table" if distributions else "") + (f" ({unit})" if unit else "")
+
+    def __call__(self, value):
+        if _is_number(value):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _expected(self.desc, value)
+            return float(value)
+        if isinstance(value, dict) and self.distributions:
+            return _distribution(value)
+        arr = _numbers(value, self.arrays) if self.arrays else None
+        if arr is None:
+            raise _expected(self.desc, value)
+        return arr
+
+
+class Names(_Check):
+    """A string or an array of strings (returned as a tuple)."""
+
+    desc = "a string or an array of strings"
+
+    def __call__(self, value):
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items or not all(isinstance(x, str) for x in items):
+            raise _expected(self.desc, value)
+        return tuple(items)
+
+
+class Table(_Check):
+    """A TOML table (checked key by key by its reader)."""
+
+    desc = "a table"
+
+    def __call__(self, value):
+        if not isinstance(value, dict):
+            raise _expected(self.desc, value)
+        return value
+
+
+# --- tables ---------------------------------------------------------------------------------
+class _Reader:
+    """One TOML table under validation: typed getters that know the key path; ``finish``
+    rejects the keys no getter asked for."""
+
+    def __init__(self, file: str, path: str, data: Any):
+        self.file, self.path = file, path
+        if not isinstance(data, dict):
+            raise NetFileError(file, path, f"expected a table, got {_show(data)}")
+        self.data, self.used = data, set()
+
+    def key(self, k: str) -> str:
+        return f"{self.path}.{k}" if self.path else k
+
+    def fail(self, k: str | None, message: str) -> NetFileError:
+        return NetFileError(self.file, self.key(k) if k else self.path, message)
+
+    def get(self, k: str, check: _Check, required: bool = False, default: Any = None) -> Any:
+        self.used.add(k)
+        if k not in self.data:
+            if required:
+                raise self.fail(k, f"missing required key: expected {check.desc}")
+            return default
+        try:
+            return check(self.data[k])
+        except _Bad as e:
+            raise self.fail(k, str(e)) from None
+
+    def has(self, k: str) -> bool:
+        return k in self.data
+
+    def sub(self, k: str) -> _Reader:
+        self.used.add(k)
+        return _Reader(self.file, self.key(k), self.data.get(k, {}))
+
+    def finish(self, allowed: tuple[str, ...] | None = None, why: str = "") -> None:
+        for k in self.data:
+            if k not in self.used:
+                options = sorted(self.used if allowed is None else allowed)
+                near = difflib.get_close_matches(k, options, 1)
+                hint = f' (did you mean "{near[0]}"?)' if near else ""
+                raise self.fail(k, f"unknown key{why}{hint}; expected one of: "
+                                   f"{', '.join(options) or 'none'}")
+
+
+# --- the checked description ----------------------------------------------------------------
+@dataclass
+class Item:
+    """One checked entry of the file: its key path, the table's own keys and its params."""
+
+    key: str
+    fields: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    param_keys: dict[str, str] = field(default_factory=dict)  # param name -> key path
+
+
+@dataclass
+class NetSpec:
+    """A checked network file: plain values, nothing built yet."""
+
+    file: str
+    network: dict[str, Any]
+    populations: list[Item]
+    inputs: list[Item]
+    projections: list[Item]
+    records: list[Item]
+    description: str = ""
+    text: str = ""
+
+
+PER_NEURON = Values()
+COMMON_PARAMS: dict[str, _Check] = {
+    "v_th": PER_NEURON, "v_reset": PER_NEURON, "refractory": Values("s"),
+    "v_init": PER_NEURON, "reset": Text(tuple(M.RESETS)), "method": Text(M.METHODS),
+    "units": Text(("V", "1")),
+}
+LIF_PARAMS = {k: PER_NEURON for k in ("tau_mem", "tau_syn", "tau_syn_inh", "v_leak", "R",
+                                      "i_init")}
+MODEL_PARAMS: dict[str, dict[str, _Check]] = {
+    "LIF": LIF_PARAMS,
+    "RC": {k: PER_NEURON for k in ("R", "C", "tau", "E_L")},
+    "Leaky": {"beta": PER_NEURON},
+    "Synaptic": {k: PER_NEURON for k in ("alpha", "beta", "i_init")},
+    "AdaptiveLIF": {**{k: v for k, v in LIF_PARAMS.items() if k != "tau_syn_inh"},
+                    "tau_w": PER_NEURON, "b": PER_NEURON},
+}
+
+_RATE = Values("Hz", arrays=(1,), distributions=False)
+_PROB = Values(arrays=(1,), distributions=False)
+_TIMES = Array(low=0.0, unit="s")
+INPUT_PARAMS: dict[str, dict[str, tuple[_Check, bool]]] = {
+    "poisson": {"rate": (_RATE, True)},
+    "bernoulli": {"p": (_PROB, True)},
+    "rate_coded": {"data": (Array((1, 2)), True)},
+    "spike_times": {"times": (_TIMES, True), "ids": (Array(integer=True, low=0), True)},
+    "constant": {"amplitude": (Values(arrays=(1, 2), distributions=False), True)},
+    "step": {"times": (_TIMES, True), "amplitudes": (Array(), True)},
+    "pulse": {"start": (Number(low=0.0, unit="s"), True),
+              "width": (Number(low=0.0, low_open=True, unit="s"), True),
+              "amplitude": (Number(), True), "period": (Number(low=0.0, low_open=True, unit="s"),
+                                                        False),
+              "count": (Number(low=1, integer=True), False)},
+    "noise": {"mean": (Number(), False), "std": (Number(low=0.0), False)},
+    "uniform_noise": {"mean": (Number(), False), "half_width": (Number(low=0.0), False)},
+    "ou": {"mean": (Number(), False), "std": (Number(low=0.0), False),
+           "tau": (Number(low=0.0, low_open=True, unit="s"), False)},
+    "current_array": {"values": (Array((1, 2)), True)},
+}
+
+_NAME = Text(pattern=NAME, desc="a name of letters, digits, _ and - (starting with a letter "
+                               "or _)")
+_COUNT = Number(low=1, high=MAX_INDEX, integer=True)
+
+
+def parse(text: str, file: str = "<string>") -> NetSpec:
+    """Check a network description given as TOML text (see the module docstring)."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise NetFileError(file, "", f"not valid TOML: {e}") from None
+    top = _Reader(file, "", doc)
+    if "network" not in doc:
+        raise NetFileError(file, "network", "missing required table [network] (with dt and "
+                                            "duration)")
+    net = top.sub("network")
+    network = {
+        "dt": net.get("dt", Number(low=0.0, low_open=True, unit="s"), required=True),
+        "duration": net.get("duration", Number(low=0.0, unit="s"), required=True),
+        "seed": net.get("seed", Number(low=0, high=2**63 - 1, integer=True), default=0),
+        "batch": net.get("batch", Number(low=1, high=MAX_INDEX, integer=True), default=1),
+        "dtype": net.get("dtype", Text(("float64", "float32")), default="float64"),
+        "chunk": net.get("chunk", Number(low=1, high=10**7, integer=True), default=None),
+    }
+    net.finish()
+    description = top.get("description", Text(), default="")
+    lists = {}
+    for k in ("population", "input", "projection", "record"):
+        top.used.add(k)
+        entries = doc.get(k, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise NetFileError(file, k, f"expected an array of tables [[{k}]], got "
+                                        f"{_show(entries)}")
+        lists[k] = [_Reader(file, f"{k}[{j}]", e) for j, e in enumerate(entries)]
+    top.finish()
+    spec = NetSpec(file, network, [_population(r) for r in lists["population"]],
+                   [_input(r) for r in lists["input"]], [], [], description, text)
+    names: dict[str, str] = {}
+    for item in spec.populations + [i for i in spec.inputs if i.fields["kind"] in SOURCES]:
+        name = item.fields["name"]
+        if name in names:
+            raise NetFileError(file, f"{item.key}.name", f'"{name}" is already the name of '
+                                                         f"{names[name]}")
+        names[name] = item.key
+    spec.projections = [_projection(r, spec) for r in lists["projection"]]
+    spec.records = [_record(r, spec) for r in lists["record"]]
+    groups: dict[str, str] = {}
+    for item in spec.records:
+        for group in _groups(item):
+            if group in groups:
+                raise NetFileError(file, item.key, f"writes /{group} of the HDF5 file, as "
+                                                   f"{groups[group]} does: give one a "
+                                                   f"different name = \"...\"")
+            groups[group] = item.key
+    return spec
+
+
+def _groups(item: Item) -> list[str]:
+    """The HDF5 groups a record writes (see :mod:`spikesim.recorders`)."""
+    name = item.params.get("name", item.fields["population"])
+    kind = item.fields["kind"]
+    if kind == "state":
+        return [f"report/{name}.{v}" for v in item.params.get("variables", ("v",))]
+    return [f"{'spikes' if kind == 'spikes' else 'rates'}/{name}"]
+
+
+def read(path: str | os.PathLike) -> NetSpec:
+    """Read and check a network file."""
+    file = os.fspath(path)
+    try:
+        with open(file, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError:
+        raise NetFileError(file, "", "no such file") from None
+    except IsADirectoryError:
+        raise NetFileError(file, "", "is a directory, not a network file") from None
+    except OSError as e:
+        raise NetFileError(file, "", f"cannot read: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NetFileError(file, "", f"not UTF-8 text (byte {e.start}): not a TOML file") from None
+    return parse(text, file)
+
+
+def _params(r: _Reader, checks: dict[str, _Check | tuple[_Check, bool]], owner: str,
+            item: Item) -> None:
+    """Read ``r.params`` against ``checks`` into ``item.params``."""
+    p = r.sub("params")
+    for name, check in checks.items():
+        check, required = check if isinstance(check, tuple) else (check, False)
+        value = p.get(name, check, required=required)
+        if name in p.data:
+            item.params[name] = value
+            item.param_keys[name] = p.key(name)
+    p.finish(tuple(checks), why=f" for {owner}")
+
+
+def _population(r: _Reader) -> Item:
+    model = r.get("model", Text(tuple(MODELS)), required=True)
+    item = Item(r.path, {"name": r.get("name", _NAME, required=True), "model": model,
+                         "n": r.get("n", _COUNT, required=True)})
+    _params(r, {**COMMON_PARAMS, **MODEL_PARAMS[model]}, f"model {model}", item)
+    r.used.add("v_init")
+    if r.has("v_init"):
+        if "v_init" in item.params:
+            raise r.fail("v_init", "v_init is also given in params: give it once")
+        item.params["v_init"] = r.get("v_init", PER_NEURON)
+        item.param_keys["v_init"] = r.key("v_init")
+    r.finish()
+    return item
+
+
+def _input(r: _Reader) -> Item:
+    kinds = tuple(SOURCES) + tuple(CURRENTS)
+    kind = r.get("kind", Text(kinds), required=True)
+    item = Item(r.path, {"kind": kind})
+    if kind in SOURCES:
+        item.fields["name"] = r.get("name", _NAME, required=True)
+        item.fields["n"] = r.get("n", _COUNT, required=kind != "rate_coded")
+    else:
+        item.fields["name"] = r.get("name", _NAME)
+        item.fields["target"] = r.get("target", _NAME, required=True)
+    _params(r, INPUT_PARAMS[kind], f'kind "{kind}"', item)
+    r.finish(why=f' for kind "{kind}"')
+    return item
+
+
+def _ref(r: _Reader, k: str, spec: NetSpec, populations_only: bool) -> str:
+    """A reference to a population (or spike source) by name, checked."""
+    name = r.get(k, Text(), required=True)
+    pops = [p.fields["name"] for p in spec.populations]
+    sources = [i.fields["name"] for i in spec.inputs if i.fields["kind"] in SOURCES]
+    if name in pops or (name in sources and not populations_only):
+        return name
+    if name in sources:
+        raise r.fail(k, f'"{name}" is a spike source (an input); expected a population: '
+                        f"{', '.join(pops) or 'none defined'}")
+    known = pops + ([] if populations_only else sources)
+    near = difflib.get_close_matches(name, known, 1)
+    hint = f' (did you mean "{near[0]}"?)' if near else ""
+    what = "population" if populations_only else "population or spike source"
+    raise r.fail(k, f'no {what} named "{name}"{hint}; defined: {", ".join(known) or "none"}')
+
+
+def _size(spec: NetSpec, name: str) -> int:
+    """The size of a population or spike source (checked to exist)."""
+    sources = [i for i in spec.inputs if i.fields["kind"] in SOURCES]
+    item = next(i for i in spec.populations + sources if i.fields["name"] == name)
+    if item.fields["n"] is None:  # rate_coded: from its data
+        return int(item.params["data"].shape[-1])
+    return int(item.fields["n"])
+
+
+def _projection(r: _Reader, spec: NetSpec) -> Item:
+    pre = _ref(r, "pre", spec, populations_only=False)
+    post = _ref(r, "post", spec, populations_only=True)
+    rule = r.get("rule", Text(RULES), required=True)
+    item = Item(r.path, {"pre": pre, "post": post, "rule": rule})
+    item.params["weight"] = r.get("weight", Values(), required=True)
+    item.param_keys["weight"] = r.key("weight")
+    extra = {"random": {"p": Number(low=0.0, high=1.0)},
+             "fixed_indegree": {"k": Number(low=1, high=MAX_INDEX, integer=True)},
+             "explicit": {"pre_ids": Array(integer=True, low=0),
+                          "post_ids": Array(integer=True, low=0)}}.get(rule, {})
+    for k, check in extra.items():
+        item.params[k] = r.get(k, check, required=True)
+        item.param_keys[k] = r.key(k)
+    for k, check in (("delay", Values("s", arrays=(1,))), ("receptor", Text()),
+                     ("name", _NAME)):
+        if r.has(k):
+            item.params[k] = r.get(k, check)
+            item.param_keys[k] = r.key(k)
+    r.finish(("pre", "post", "rule", "weight", "delay", "receptor", "name", *extra),
+             why=f' for rule "{rule}"')
+    n_pre, n_post = _size(spec, pre), _size(spec, post)
+    synapses = {"all_to_all": n_pre * n_post, "random": n_pre * n_post * item.params.get("p", 0),
+                "fixed_indegree": n_post * item.params.get("k", 0)}.get(rule, 0)
+    if synapses > MAX_INDEX:
+        raise r.fail("rule", f"about {synapses:.3g} synapses: more than {MAX_INDEX} in one "
+                             f"projection")
+    return item
+
+
+def _record(r: _Reader, spec: NetSpec) -> Item:
+    kind = r.get("kind", Text(RECORDS), required=True)
+    item = Item(r.path, {"kind": kind,
+                         "population": _ref(r, "population", spec, kind == "state")})
+    checks: dict[str, _Check] = {"ids": Array(integer=True, low=0), "name": _NAME}
+    if kind == "state":
+        checks.update(variables=Names(), every=Number(low=1, high=MAX_INDEX, integer=True),
+                      dtype=Text(("float32", "float64")))
+    if kind == "rate":
+        item.params["bin_width"] = r.get("bin_width", Number(low=0.0, low_open=True, unit="s"),
+                                         required=True)
+        item.param_keys["bin_width"] = r.key("bin_width")
+    for k, check in checks.items():
+        if r.has(k):
+            item.params[k] = r.get(k, check)
+            item.param_keys[k] = r.key(k)
+    r.finish(("kind", "population", *checks, *(("bin_width",) if kind == "rate" else ())),
+             why=f' for kind "{kind}"')
+    return item
+
+
+# --- building -------------------------------------------------------------------------------
+@dataclass
+class Built:
+    """A network built from a file: the network, its duration and what records it."""
+
+    net: Network
+    duration: float
+    spec: NetSpec
+    objects: dict[str, Any]  # populations and spike sources by name
+    monitors: list[tuple[str, Any]]  # (key path, monitor or recorder)
+
+
+@contextmanager
+def _building(spec: NetSpec, item_key: str, keys: dict[str, str] | None = None) -> Iterator[None]:
+    """Turn spikesim's own validation errors into a :class:`NetFileError` at ``item_key`` —
+    refined to a parameter's key when the message starts with ``Class.param``."""
+    try:
+        yield
+    except NetFileError:
+        raise
+    except Exception as e:  # anything spikesim raises is reported, in one line
+        raise _as_error(spec, item_key, keys or {}, e) from None
+
+
+def _as_error(spec: NetSpec, item_key: str, keys: dict[str, str], e: BaseException):
+    message = str(e) or type(e).__name__
+    if not isinstance(e, (ValueError, TypeError)):
+        message = f"{type(e).__name__}: {message}"
+    m = re.match(r"^\s*(?:\w+\.)?(\w+)", message)
+    key = keys.get(m.group(1), item_key) if m else item_key
+    return NetFileError(spec.file, key, message)
+
+
+def build(spec: NetSpec, output=None, *, seed: int | None = None,
+          duration: float | None = None, threads: int | None = None,
+          backend: str | None = None, chunk: int | None = None) -> Built:
+    """Build the network of a checked file, with recorders into ``output`` (an
+    :class:`~spikesim.H5Output`) or, without one, in-memory monitors (rate records become
+    spike monitors). The keyword arguments override the file's [network] values. The network
+    is built (``Network.build``), so every parameter has been checked on return."""
+    nw = dict(spec.network)
+    if seed is not None:
+        nw["seed"] = seed
+    if chunk is not None:
+        nw["chunk"] = chunk
+    kw: dict[str, Any] = {"dt": nw["dt"], "seed": nw["seed"], "batch": nw["batch"],
+                          "dtype": np.dtype(nw["dtype"])}
+    if nw["chunk"] is not None:
+        kw["chunk"] = nw["chunk"]
+    if threads is not None:
+        kw["threads"] = threads
+    if backend is not None:
+        kw["backend"] = backend
+    _check_steps(spec, nw["duration"] if duration is None else duration, nw["dt"])
+    with _building(spec, "network"):
+        net = Network(**kw)
+    total = sum(p.fields["n"] for p in spec.populations) * nw["batch"]
+    if total > MAX_INDEX:
+        raise NetFileError(spec.file, "network.batch", f"{total} neurons × realizations in "
+                                                       f"all: more than {MAX_INDEX}")
+    objects: dict[str, Any] = {}
+    for item in spec.populations:
+        f = item.fields
+        with _building(spec, item.key, item.param_keys):
+            objects[f["name"]] = net.add(MODELS[f["model"]](f["n"], **item.params), name=f["name"])
+    for item in spec.inputs:
+        f, kind = item.fields, item.fields["kind"]
+        with _building(spec, item.key, item.param_keys):
+            if kind == "rate_coded":
+                src = I.RateCoded(item.params["data"])
+                if f["n"] is not None and f["n"] != src.n:
+                    raise NetFileError(spec.file, f"{item.key}.n", f"n = {f['n']} but "
+                                       f"params.data has {src.n} columns")
+                objects[f["name"]] = net.add(src, name=f["name"])
+            elif kind in SOURCES:
+                objects[f["name"]] = net.add(SOURCES[kind](f["n"], **item.params),
+                                             name=f["name"])
+            else:
+                net.add(CURRENTS[kind](objects[f["target"]], **item.params), name=f["name"])
+    for item in spec.projections:
+        f = item.fields
+        with _building(spec, item.key, item.param_keys):
+            net.connect(objects[f["pre"]], objects[f["post"]], f["rule"], **item.params)
+    monitors = []
+    records = spec.records or [Item(f"population[{j}]", {"kind": "spikes",
+                                                         "population": p.fields["name"]})
+                               for j, p in enumerate(spec.populations)]
+    for item in records:
+        with _building(spec, item.key, item.param_keys):
+            monitors.append((item.key, net.add(_monitor(item, objects[item.fields["population"]],
+                                                        output, nw["dt"]))))
+    _prevalidate(spec, net)
+    with _building(spec, "network"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # already shown by _prevalidate
+        try:
+            net.build()
+        except (ValueError, TypeError, FloatingPointError, OverflowError) as e:
+            _diagnose(spec, net, e)
+            raise
+    end = nw["duration"] if duration is None else duration
+    return Built(net, end, spec, objects, monitors)
+
+
+def _check_steps(spec: NetSpec, duration: float, dt: float) -> None:
+    """At most MAX_STEPS steps in a run."""
+    if duration / dt > MAX_STEPS:
+        raise NetFileError(spec.file, "network.duration", f"{duration!r} s is "
+                           f"{duration / dt:.3g} steps of dt = {dt!r} s: more than {MAX_STEPS}")
+
+
+def _monitor(item: Item, target, output, dt: float):
+    """The monitor or recorder of a [[record]] entry."""
+    kind, p = item.fields["kind"], dict(item.params)
+    ids = p.pop("ids", None)
+    name = p.pop("name", None)
+    if kind == "rate":
+        steps = p["bin_width"] / dt
+        if not 1 <= round(steps) <= MAX_INDEX or abs(steps - round(steps)) > 1e-9 * steps:
+            raise ValueError(f"bin_width must be a whole number of steps of dt = {dt!r} s "
+                             f"(at most {MAX_INDEX} steps), got {p['bin_width']!r} s")
+    if output is None:
+        if kind == "state":
+            return StateMonitor(target, p.get("variables", ("v",)), ids, p.get("every", 1))
+        return SpikeMonitor(target, ids)
+    from . import recorders as R
+
+    if kind == "spikes":
+        return R.SpikeRecorder(output, target, ids, name=name)
+    if kind == "rate":
+        return R.RateRecorder(output, target, p["bin_width"], ids=ids, name=name)
+    return R.StateRecorder(output, target, p.get("variables", ("v",)), ids, p.get("every", 1),
+                           dtype=np.dtype(p.get("dtype", "float32")), name=name)
+
+
+def _prevalidate(spec: NetSpec, net: Network) -> None:
+    """Evaluate each population's parameters and each input's first step, so that errors
+    spikesim would raise at build or run time name the entry of the file."""
+    for q, (item, pop) in enumerate(zip(spec.populations, net.populations)):
+        with _building(spec, item.key, item.param_keys):
+            rng = np.random.default_rng([net.seed, 1, q])
+            pop.table(net.dt, net.batch, rng)
+            pop.initial_state(net.batch, rng)
+    k = np.zeros(1, np.int64)
+    sources, currents = iter(net.sources), iter(net.currents)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for item in spec.inputs:
+            kind = item.fields["kind"]
+            obj = next(sources) if kind in SOURCES else next(currents)
+            with _building(spec, item.key, item.param_keys):
+                if kind in ("poisson", "bernoulli", "rate_coded"):
+                    obj.probabilities(k, net.dt)
+                elif kind in ("constant", "step", "pulse", "current_array"):
+                    obj.values(k, net.dt, net.batch)
+                elif kind in ("noise", "uniform_noise", "ou"):
+                    obj.noise(net.dt)
+    for item, prj in zip(spec.projections, net.projections):
+        delay = item.params.get("delay")
+        if prj.receptor != prj.post.channel and isinstance(delay, (float, np.ndarray)) and (
+                np.rint(np.asarray(delay) / net.dt).max(initial=1) > 1):
+            raise NetFileError(spec.file, item.param_keys["delay"],
+                               f"delays longer than one step are supported only into "
+                               f'"{prj.post.channel}" (the main input), not receptor '
+                               f'"{prj.receptor}"')
+
+
+def _diagnose(spec: NetSpec, net: Network, error: Exception) -> None:
+    """After ``Network.build`` failed: find the projection that fails on its own."""
+    for j, (item, prj) in enumerate(zip(spec.projections, net.projections)):
+        with _building(spec, item.key, item.param_keys):
+            prj.csr(net.dt, np.random.default_rng([net.seed, 2, j]))
+
+
+def load_network(path: str | os.PathLike, output=None, **overrides) -> Built:
+    """:func:`read` then :func:`build` (``overrides``: seed, duration, threads, backend)."""
+    return build(read(path), output, **overrides)
+

@@ -1,0 +1,293 @@
+"""Network files (spikesim.netfile): the shipped examples build, a file gives the same network
+as Python code, and broken or mutated files give one-line errors with exit status 2."""
+
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import spikesim as ss
+from spikesim import cli, netfile
+from spikesim.demo import DEMO_TOML
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+TOMLS = sorted(EXAMPLES.glob("*.toml"))
+ERROR = re.compile(r"^spikesim check: error: (?P<file>\S+): (?P<rest>.+)$")
+
+
+def check(path, capsys) -> tuple[int, str, str]:
+    """``spikesim check PATH`` in-process: (status, stdout, stderr)."""
+    status = cli.main(["check", str(path)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def same_spikes(a: ss.Spikes, b: ss.Spikes) -> None:
+    assert len(a) > 0
+    for field in ("times", "ids", "realizations"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+
+
+def test_examples_are_shipped_and_build():
+    names = {p.name for p in TOMLS}
+    assert {"lif_tutorial.toml", "lapicque.toml", "noisy_lif.toml", "cuba.toml"} <= names
+    for path in TOMLS:
+        built = netfile.load_network(path)
+        assert built.net.tables is not None and built.monitors
+    cuba = netfile.load_network(EXAMPLES / "cuba.toml")
+    exc, inh = cuba.objects["exc"], cuba.objects["inh"]
+    assert (exc.n, inh.n) == (3200, 800) and exc.tau_syn_inh == 10e-3
+    assert [p.receptor for p in cuba.net.projections] == ["i", "i", "i_inh", "i_inh"]
+    assert [p.weight for p in cuba.net.projections] == [1.62e-3, 1.62e-3, -9e-3, -9e-3]
+    assert netfile.build(netfile.parse(DEMO_TOML, "<demo>")).net.tables is not None
+
+
+def test_lif_tutorial_file_equals_the_python_network():
+    """examples/lif_tutorial.toml is population() of examples/lif_tutorial.py."""
+    built = netfile.load_network(EXAMPLES / "lif_tutorial.toml")
+    built.net.run(built.duration)
+    from_file = built.monitors[0][1].spikes
+    v_file = built.monitors[1][1].trace("v")
+
+    net = ss.Network(dt=1e-3, seed=0)
+    lif = net.add(ss.LIF(1000, tau_mem=1 / 100, tau_syn=1 / 200, v_leak=0.0, v_reset=0.0,
+                         v_th=0.3, units="1"), name="lif")
+    inp = net.add(ss.BernoulliInput(1000, p=0.01), name="input")
+    net.connect(inp, lif, "one_to_one", weight=1.0)
+    spikes = net.add(ss.SpikeMonitor(lif))
+    state = net.add(ss.StateMonitor(lif, ["v", "i"], ids=[0, 1, 2]))
+    net.run(1.0)
+    same_spikes(from_file, spikes.spikes)
+    np.testing.assert_array_equal(v_file.values, state.trace("v").values)
+
+
+def test_noisy_lif_file_equals_the_python_network():
+    """examples/noisy_lif.toml is run(10e-3) of examples/noisy_lif.py: 500 realizations."""
+    built = netfile.load_network(EXAMPLES / "noisy_lif.toml")
+    built.net.run(built.duration)
+
+    net = ss.Network(dt=1e-3, seed=7, batch=500)
+    lif = net.add(ss.RC(1, R=100e6, tau=20e-3, E_L=-60e-3, v_th=-50e-3, v_reset=-70e-3,
+                        refractory=10e-3), name="lif")
+    net.add(ss.UniformNoiseCurrent(lif, mean=25e-11, half_width=25e-11 * 0.1 * np.sqrt(150)))
+    spikes = net.add(ss.SpikeMonitor(lif))
+    net.run(0.150)
+    same_spikes(built.monitors[0][1].spikes, spikes.spikes)
+    assert set(spikes.spikes.realizations.tolist()) > {0, 499}
+
+
+def test_values_distributions_and_overrides():
+    spec = netfile.parse("""
+        [network]
+        dt = 1e-3
+        duration = 0.5
+        seed = 3
+        [[population]]
+        name = "a"
+        model = "LIF"
+        n = 10
+        v_init = { distribution = "uniform", low = 0.0, high = 0.5 }
+        [population.params]
+        refractory = { distribution = "normal", mean = 2e-3, std = 1e-3, low = 0.0 }
+        v_th = [1, 1, 1, 1, 1, 2, 2, 2, 2, 2]
+        [[input]]
+        kind = "ou"
+        target = "a"
+        params = { mean = 1.0, std = 0.5, tau = 5e-3 }
+    """)
+    built = netfile.build(spec, seed=9, duration=0.25)
+    pop = built.objects["a"]
+    assert pop.refractory == ss.Normal(2e-3, 1e-3, low=0.0)
+    assert pop.v_init == ss.Uniform(0.0, 0.5)
+    np.testing.assert_array_equal(pop.v_th, [1.0] * 5 + [2.0] * 5)
+    assert built.net.seed == 9 and built.duration == 0.25
+    assert isinstance(built.net.currents[0], ss.OUCurrent)
+    assert [type(m).__name__ for _, m in built.monitors] == ["SpikeMonitor"]  # the default
+
+
+def test_nothing_in_a_file_is_executed(tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.toml"
+    path.write_text(f"""
+        [network]
+        dt = 1e-3
+        duration = 1.0
+        [[population]]
+        name = "a"
+        model = "__import__('os').system('touch {marker}')"
+        n = 1
+    """)
+    status, _, err = check(path, capsys)
+    assert status == 2 and not marker.exists()
+    assert "population[0].model: expected one of" in err
+
+
+GOOD = """\
+[network]
+dt = 1e-4
+duration = 0.1
+seed = 1
+
+[[population]]
+name = "exc"
+model = "LIF"
+n = 40
+params = { tau_mem = 20e-3, tau_syn = 5e-3, v_leak = -49e-3, v_th = -50e-3, v_reset = -60e-3 }
+
+[[input]]
+name = "noise"
+kind = "poisson"
+n = 20
+params = { rate = 10.0 }
+
+[[projection]]
+pre = "noise"
+post = "exc"
+rule = "random"
+p = 0.1
+weight = 1e-3
+
+[[record]]
+kind = "rate"
+population = "exc"
+bin_width = 1e-3
+"""
+
+BROKEN = {  # name: (replace this, by this, expected key path, words of the message)
+    "unknown key": ("n = 40\n", "n = 40\nsize = 3\n", "population[0].size", "unknown key"),
+    "unknown param": ("tau_mem =", "tau_membrane =", "population[0].params.tau_membrane",
+                      'did you mean "tau_mem"'),
+    "wrong type": ("n = 40", 'n = "40"', "population[0].n", "expected an integer"),
+    "float count": ("n = 40", "n = 40.0", "population[0].n", "expected an integer"),
+    "out of range": ("p = 0.1", "p = 1.5", "projection[0].p", "<= 1"),
+    "negative tau": ("tau_mem = 20e-3", "tau_mem = -20e-3", "population[0].params.tau_mem",
+                     "must be > 0"),
+    "reset above threshold": ("v_reset = -60e-3", "v_reset = -40e-3",
+                              "population[0].params.v_reset", "below v_th"),
+    "non-finite": ("dt = 1e-4", "dt = nan", "network.dt", "expected a number > 0"),
+    "unknown model": ('model = "LIF"', 'model = "HH"', "population[0].model",
+                      'expected one of "LIF"'),
+    "unknown population": ('post = "exc"', 'post = "exx"', "projection[0].post",
+                           'did you mean "exc"'),
+    "projection into an input": ('post = "exc"', 'post = "noise"', "projection[0].post",
+                                 "is a spike source"),
+    "unknown rule": ('rule = "random"', 'rule = "gaussian"', "projection[0].rule",
+                     "expected one of"),
+    "p with another rule": ('rule = "random"', 'rule = "all_to_all"', "projection[0].p",
+                            'unknown key for rule "all_to_all"'),
+    "missing required key": ("duration = 0.1\n", "", "network.duration", "missing required"),
+    "missing network": ("[network]\n", "[simulation]\n", "network", "missing required table"),
+    "bad TOML": ("seed = 1", "seed = = 1", "", "not valid TOML"),
+    "duplicate name": ('name = "noise"', 'name = "exc"', "input[0].name", "already the name"),
+    "bad distribution": ("weight = 1e-3", 'weight = { distribution = "cauchy" }',
+                         "projection[0].weight", "distribution = one of"),
+    "bad receptor": ("weight = 1e-3", 'weight = 1e-3\nreceptor = "i_inh"',
+                     "projection[0].receptor", "receptor must be one of 'i'"),
+    "unknown input kind": ('kind = "poisson"', 'kind = "gamma"', "input[0].kind",
+                           "expected one of"),
+    "rate above 1/dt": ("rate = 10.0", "rate = 2e4", "input[0].params.rate", "1/dt"),
+    "bin width not whole steps": ("bin_width = 1e-3", "bin_width = 1.05e-4",
+                                  "record[0].bin_width", "whole number of steps"),
+    "state variable": ('kind = "rate"\npopulation = "exc"\nbin_width = 1e-3',
+                       'kind = "state"\npopulation = "exc"\nvariables = ["w"]',
+                       "record[0].variables", "variables must be one of"),
+    "array of the wrong length": ("v_th = -50e-3", "v_th = [1.0, 2.0]",
+                                  "population[0].params.v_th", "shape"),
+    "too many steps": ("dt = 1e-4", "dt = 1e-300", "network.duration", "steps"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_broken_files_give_one_line_and_status_2(case, tmp_path, capsys):
+    old, new, key, words = BROKEN[case]
+    assert old in GOOD
+    path = tmp_path / "net.toml"
+    path.write_text(GOOD.replace(old, new, 1))
+    status, out, err = check(path, capsys)
+    assert status == 2, (out, err)
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    m = ERROR.match(err.rstrip("\n"))
+    assert m and m["file"].rstrip(":") == str(path), err
+    if key:
+        assert m["rest"].startswith(key + ": "), err
+    assert words in m["rest"], err
+    assert "Traceback" not in err
+
+
+def test_good_file_checks(tmp_path, capsys):
+    path = tmp_path / "net.toml"
+    path.write_text(GOOD)
+    status, out, err = check(path, capsys)
+    assert status == 0 and err == ""
+    assert "ok: 1 populations (40 neurons), 1 spike sources" in out
+
+
+@pytest.mark.parametrize("what", ["missing", "folder", "binary"])
+def test_unreadable_files(what, tmp_path, capsys):
+    path = tmp_path / "net.toml"
+    if what == "folder":
+        path.mkdir()
+    elif what == "binary":
+        path.write_bytes(b"\xff\xfe\x00\x01")
+    status, _, err = check(path, capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert err.startswith(f"spikesim check: error: {path}: ")
+
+
+TOKENS = ["0", "-1", "1", "2.5", "1e-3", "-0.5", '"x"', '"LIF"', '"exc"', '"i_inh"', "true",
+          "[]", "[1, 2]", "[[1], [2]]", "{}", '{ distribution = "uniform", low = 0, high = 1 }',
+          '{ distribution = "normal", mean = 0 }', "nan", "inf", "-inf", "1e300", "7", "3000",
+          '"float32"', '"random"', '"state"', "[0.1, 0.2]", '["v", "w"]', '"exact"', "0.3"]
+KEYS = ["n", "name", "model", "p", "k", "weight", "delay", "rule", "kind", "tau_mem", "bogus",
+        "rate", "target", "pre", "post", "ids", "every", "bin_width", "v_init", "receptor", "dt"]
+HEADERS = ["[[population]]", "[network]", "[[record]]", "[[input]]", "[population.params]"]
+
+
+def mutate(text: str, rng: random.Random) -> str:
+    """Delete, replace, rename or truncate a few key/value lines, or insert a table header."""
+    lines = text.splitlines()
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        pairs = [i for i, ln in enumerate(lines) if "=" in ln and not ln.lstrip().startswith("#")]
+        i = rng.choice(pairs)
+        key, _, value = lines[i].partition("=")
+        op = rng.random()
+        if op < 0.2:
+            del lines[i]
+        elif op < 0.6:
+            inner = re.findall(r"(\w+) = ", value)
+            if value.strip().startswith("{") and inner and rng.random() < 0.5:
+                k = rng.choice(inner)
+                lines[i] = key + "=" + re.sub(rf"\b{k} = [^,}}]+", f"{k} = {rng.choice(TOKENS)}",
+                                              value, count=1)
+            else:
+                lines[i] = key + "= " + rng.choice(TOKENS)
+        elif op < 0.8:
+            lines[i] = rng.choice(KEYS) + " =" + value
+        elif op < 0.9:
+            lines.insert(rng.randrange(len(lines)), rng.choice(HEADERS))
+        else:
+            lines[i] = lines[i][:rng.randrange(len(lines[i]) + 1)]
+    return "\n".join(lines) + "\n"
+
+
+def test_fuzzed_files_never_escape(tmp_path, capsys):
+    """200 seeded mutations of the shipped files (smaller sizes): status 0 or 2 only, errors
+    in one line, no traceback."""
+    bases = [DEMO_TOML] + [p.read_text() for p in TOMLS]
+    bases = [re.sub(r"^n = \d+", "n = 20", b, flags=re.M).replace("batch = 500", "batch = 5")
+             for b in bases]
+    rng = random.Random(1234)
+    seen = {0: 0, 2: 0}
+    for m in range(200):
+        path = tmp_path / f"m{m}.toml"
+        path.write_text(mutate(rng.choice(bases), rng))
+        status, out, err = check(path, capsys)
+        assert status in (0, 2), (path.read_text(), err)
+        lines = [ln for ln in err.splitlines() if not ln.startswith("spikesim: warning:")]
+        assert "Traceback" not in err
+        if status == 2:
+            assert len(lines) == 1 and ERROR.match(lines[0]), err
+        seen[status] += 1
+    assert seen[0] > 0 and seen[2] > 100
