@@ -1,0 +1,382 @@
+"""Run the benchmark suite of ``shared/workloads.md`` and print a table (JSON with ``--json``).
+
+Usage: ``python -m bench.run [--quick] [--only W1,W2] [--json FILE] [--repeats N]``.
+Suites: BW (memory bandwidth, the LIF ceiling), W1 (Norse tutorial, and peers), W2 (large
+population), W3 (CUBA), W4 (recording cost), JIT (compile and cache-load times).
+
+Every row's ``ratios`` are the engine's speed relative to a reference measured in the same run
+(engine throughput / reference throughput; > 1: the engine is faster). Times are medians of
+warmed-up repeats; ``spread`` is (max − min) / median over the repeats, a noise indicator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+from dataclasses import asdict, dataclass, replace
+from functools import partial
+
+import numba
+import numpy as np
+
+from . import peers
+from . import references as R
+from . import workloads as W
+from .measure import interleaved, measure, probe, traced_peak_mib
+
+SUITE_NAMES = ("BW", "W1", "W2", "W3", "W4", "JIT")
+DTYPES = (np.float32, np.float64)
+
+
+@dataclass
+class Context:
+    """Options of one benchmark run, and the bandwidth once measured (GB/s)."""
+
+    quick: bool
+    repeats: int
+    recordings: tuple[W.Recording, ...] = W.RECORDINGS
+    gbs: float | None = None
+
+    @property
+    def min_total_s(self) -> float:
+        """Fast benchmarks repeat until their timed calls total this (s)."""
+        return 0.1 if self.quick else 1.0
+
+
+def row(workload: str, variant: str, median_s: float | None = None,
+        throughput: float | None = None, unit: str | None = None, ratios: dict | None = None,
+        bar: str | None = None, bar_met: bool | None = None, **extra) -> dict:
+    """One result row (the keys of workloads.md's JSON output, then extras)."""
+    return {"workload": workload, "variant": variant, "median_s": median_s,
+            "throughput": throughput, "unit": unit, "ratios": ratios or {}, "bar": bar,
+            "bar_met": bar_met, "load1": os.getloadavg()[0], **extra}
+
+
+def _ratios(throughput: float, refs: dict[str, float]) -> dict[str, float]:
+    return {name: throughput / ref for name, ref in refs.items()}
+
+
+# --- BW ---------------------------------------------------------------------------------------
+def bw_suite(ctx: Context) -> list[dict]:
+    """STREAM triad over 2e8 float32 (2e7 with --quick), and the LIF ceilings it implies."""
+    n = int(2e7 if ctx.quick else 2e8)
+    ctx.gbs = R.bandwidth(n)
+    return [row("BW", f"STREAM triad a = b + s·c, {n:.0e} float32, {numba.get_num_threads()} "
+                "threads", R.TRIAD_BYTES * n / (ctx.gbs * 1e9), ctx.gbs, "GB/s",
+                ceiling_f32=R.lif_ceiling(ctx.gbs, np.float32),
+                ceiling_f64=R.lif_ceiling(ctx.gbs, np.float64))]
+
+
+# --- W1 ---------------------------------------------------------------------------------------
+def w1_suite(ctx: Context) -> list[dict]:
+    """W1a and W1b end to end, with and without recording, against the fused loop and NumPy;
+    then the peers."""
+    w = W.W1(steps=200 if ctx.quick else 1000)
+    inp = w.given_input()
+    work = w.n * w.steps
+    unit = "neuron-steps/s"
+    fused = measure(partial(R.w1_fused, w, inp), repeats=ctx.repeats,
+                    min_total_s=ctx.min_total_s)
+    numpy_ = measure(partial(R.w1_numpy, w, inp), repeats=ctx.repeats,
+                     min_total_s=ctx.min_total_s)
+    refs = {"fused": work / fused.median_s, "numpy": work / numpy_.median_s}
+    n_fused = int(fused.result.sum())
+    rows = [row("W1", f"reference: hand-fused Numba loop, input given, {_dt(w.dtype)}",
+                fused.median_s, refs["fused"], unit, spread=fused.spread, spikes=n_fused),
+            row("W1", f"reference: NumPy, input given, {_dt(w.dtype)}", numpy_.median_s,
+                refs["numpy"], unit, spread=numpy_.spread)]
+    bars = {True: ("end to end within 1.5× of the fused loop (ratio ≥ 0.67) and ≥ 10× NumPy",
+                   1 / 1.5),
+            False: ("end to end within 2× of the fused loop with given input (ratio ≥ 0.5) "
+                    "and ≥ 10× NumPy", 1 / 2)}
+    for given in (True, False):
+        for rec in (*ctx.recordings, None):
+            t = measure(partial(W.w1_engine, w, inp if given else None, rec),
+                        repeats=ctx.repeats, min_total_s=ctx.min_total_s,
+                        seconds=lambda r: r.total_s)
+            ratios = _ratios(work / t.median_s, refs)
+            bar, low = bars[given] if rec else (None, None)
+            extra = {}
+            if given and rec:
+                same = t.result.spikes == n_fused
+                extra["check"] = (f"spike count {n_fused} equals the fused loop's" if same else
+                                  f"MISMATCH: {t.result.spikes} spikes, fused loop {n_fused}")
+            name = "W1a (input array given)" if given else "W1b (Bernoulli input in the kernel)"
+            rows.append(row(
+                "W1", f"engine {name}, {_rec(rec)}, {_dt(w.dtype)}", t.median_s,
+                work / t.median_s, unit, ratios, bar,
+                None if bar is None else ratios["fused"] >= low and ratios["numpy"] >= 10,
+                spread=t.spread, spikes=t.result.spikes,
+                build_s=statistics.median(t.build_times), **extra))
+    return rows + _peer_rows(ctx)
+
+
+def _peer_rows(ctx: Context) -> list[dict]:
+    rows = []
+    for name in peers.RUNNERS:
+        variant = f"peer: {name}, 1000 × 1000 steps"
+        if not peers.installed(name):
+            rows.append(row("W1", variant, note="not installed"))
+        elif ctx.quick:
+            rows.append(row("W1", variant, note="skipped (--quick)"))
+        else:
+            try:
+                out = probe(["peer", name])
+            except RuntimeError as err:
+                rows.append(row("W1", variant, note=f"failed: {str(err).splitlines()[-1]}"))
+                continue
+            rows.append(row("W1", variant, out["median_s"], peers.N * peers.STEPS /
+                            out["median_s"], "neuron-steps/s", spikes=out["spikes"]))
+    return rows
+
+
+# --- W2 ---------------------------------------------------------------------------------------
+def w2_suite(ctx: Context) -> list[dict]:
+    """W2 with and without noise, float32 and float64, against the bandwidth ceiling, the fused
+    loops (2 threads and serial) and NumPy. Noisy fused loops and NumPy run fewer steps
+    (200; 10 with --quick); ratios compare neuron-steps/s."""
+    base = W.W2(n=20_000 if ctx.quick else 1_000_000, steps=50 if ctx.quick else 1000)
+    short = 10 if ctx.quick else 200
+    unit = "neuron-steps/s"
+    rows = []
+    for dtype in DTYPES:
+        ceiling = R.lif_ceiling(ctx.gbs, dtype)
+        for noise in (False, True):
+            w = replace(base, dtype=dtype, noise=noise)
+            what = f"{_dt(dtype)}, {'noise' if noise else 'no noise'}"
+            refs = {"ceiling": ceiling}
+            ref_runs = {}
+            for name, steps, fn in (
+                    ("fused prange", short if noise else w.steps,
+                     partial(R.w2_fused, w, parallel=True)),
+                    ("fused serial", short if noise else w.steps,
+                     partial(R.w2_fused, w, parallel=False)),
+                    ("numpy", short, partial(R.w2_numpy, w))):
+                t = measure(partial(fn, steps), repeats=ctx.repeats, warmup=partial(fn, 1),
+                            min_total_s=ctx.min_total_s)
+                refs[name] = w.n * steps / t.median_s
+                ref_runs[name] = (steps, t.result)
+                threads = numba.get_num_threads() if name == "fused prange" else 1
+                rows.append(row("W2", f"reference: {name} ({threads} thr), {what}, {steps} steps",
+                                t.median_s, refs[name], unit, spread=t.spread,
+                                spikes=t.result[1]))
+            t = measure(partial(W.w2_engine, w), repeats=ctx.repeats, seconds=lambda r: r.sim_s,
+                        warmup=partial(W.w2_engine, replace(w, steps=10)),
+                        min_total_s=ctx.min_total_s)
+            tp = w.n * w.steps / t.median_s
+            if noise:
+                bar, met = "≥ 3e8 neuron-steps/s with Gaussian noise on 2 threads", tp >= 3e8
+            else:
+                bar, met = "≥ 0.7 × the bandwidth ceiling", tp / ceiling >= 0.7
+            extra = {}
+            steps, (v_ref, _) = ref_runs["fused prange"]
+            if not noise and steps == w.steps:
+                dv = float(np.max(np.abs(t.result.extra["v"] - v_ref)))
+                extra["check"] = ("final v equals the fused loop's" if dv == 0 else
+                                  f"final v differs from the fused loop's by up to {dv:.3g} V")
+            rows.append(row("W2", f"engine, {what}, {numba.get_num_threads()} threads",
+                            t.median_s, tp, unit, _ratios(tp, refs), bar, met, spread=t.spread,
+                            build_s=statistics.median(t.build_times), **extra))
+    return rows
+
+
+# --- W3 ---------------------------------------------------------------------------------------
+def w3_suite(ctx: Context) -> list[dict]:
+    """CUBA at 4,000 neurons (p = 0.02) and, scaled with in-degree 80, at 40,000 and 400,000
+    (0.2 s simulated); with --quick 4,000 neurons for 50 ms. Engine against the serial CSR
+    reference, both with peak RSS (reference's in full mode only)."""
+    sizes = ([W.Cuba(duration=0.05)] if ctx.quick else
+             [W.Cuba(), W.Cuba(n=40_000, indegree=80), W.Cuba(n=400_000, indegree=80,
+                                                              duration=0.2)])
+    unit = "sim s per wall s"
+    rows = []
+    for c in sizes:
+        size = f"N={c.n:,}, " + (f"k={c.indegree}" if c.indegree else f"p={c.p}")
+        big = c.n == 400_000 and c.indegree == 80
+        conn_t = measure(partial(R.cuba_connectivity, c), repeats=ctx.repeats, min_total_s=0)
+        conn = conn_t.result
+        rows.append(row("W3", f"reference connectivity build (NumPy), {size}", conn_t.median_s,
+                        spread=conn_t.spread, synapses=int(conn[1].size)))
+        ref = measure(partial(R.cuba_csr, c, *conn), repeats=ctx.repeats,
+                      warmup=partial(R.cuba_csr, replace(c, duration=10 * c.dt), *conn),
+                      min_total_s=ctx.min_total_s)
+        ref_tp = c.duration / ref.median_s
+        rows.append(row("W3", f"reference: serial Numba CSR, {size}, {c.duration} s",
+                        ref.median_s, ref_tp, unit, spread=ref.spread,
+                        **_cuba_figures(c, ref.median_s, ref.result, conn[1].size),
+                        **({} if ctx.quick else _rss(c, "reference"))))
+        warm = replace(c, n=min(c.n, 20_000), duration=10 * c.dt)  # same kernel variant
+        t = measure(partial(W.cuba_engine, c), repeats=ctx.repeats, seconds=lambda r: r.sim_s,
+                    warmup=partial(W.cuba_engine, warm), min_total_s=ctx.min_total_s)
+        tp = c.duration / t.median_s
+        ratios = _ratios(tp, {"csr": ref_tp})
+        rows.append(row(
+            "W3", f"engine networks.cuba, {size}, {c.duration} s", t.median_s, tp, unit, ratios,
+            "≥ 2× the serial CSR reference at 400,000 neurons" if big else None,
+            ratios["csr"] >= 2 if big else None, spread=t.spread,
+            **_cuba_figures(c, t.median_s, t.result.spikes, t.result.extra["synapses"]),
+            **_rss(c, "engine")))
+        builds = t.build_times
+        build = statistics.median(builds)
+        rows.append(row("W3", f"engine network build (connectivity, tables), {size}", build,
+                        bar="400,000 × 80 connectivity built in < 3 s" if big else None,
+                        bar_met=build < 3 if big else None,
+                        spread=(max(builds) - min(builds)) / build))
+    return rows
+
+
+def _cuba_figures(c: W.Cuba, median_s: float, spikes: int, synapses: int) -> dict:
+    return {"wall_per_sim_s": median_s / c.duration, "rate_hz": spikes / (c.n * c.duration),
+            "events_per_s": spikes * synapses / c.n / median_s}
+
+
+def _rss(c: W.Cuba, side: str) -> dict:
+    """Peak RSS of a fresh interpreter running c on ``side`` ("engine" or "reference")."""
+    out = probe(["cuba", side, json.dumps({**asdict(c), "dtype": np.dtype(c.dtype).name})])
+    return {"peak_rss_mib": out["peak_mib"], "base_rss_mib": out["base_mib"]}
+
+
+# --- W4 ---------------------------------------------------------------------------------------
+def w4_suite(ctx: Context) -> list[dict]:
+    """Recording cost: W1b with all spikes recorded and W2 (float32, with and without noise)
+    with v of 1000 neurons every 10 steps, each timed in turns with the same run unrecorded;
+    then the Python-side peak memory of each recorded run at 1× and 4× its duration."""
+    w1 = W.W1(steps=200 if ctx.quick else 1000)
+    w2 = W.W2(n=20_000 if ctx.quick else 1_000_000, steps=50 if ctx.quick else 1000)
+    bar = "≤ 20 % slower than the same run without recording (ratio ≥ 0.83)"
+    unit = "neuron-steps/s"
+    rows = []
+    for rec in ctx.recordings:
+        cases = [("W1b, all spikes", w1, partial(W.w1_engine, given=None), "total_s"),
+                 *((f"W2 {'noise' if noise else 'no noise'} f32, v of 1000 neurons / 10 steps",
+                    replace(w2, noise=noise), W.w2_engine, "sim_s")
+                   for noise in (True, False))]
+        for name, w, fn, field in cases:
+            t = interleaved({"rec": partial(fn, w, recording=rec),
+                             "none": partial(fn, w, recording=None)},
+                            repeats=ctx.repeats, min_total_s=2 * ctx.min_total_s,
+                            seconds=lambda r, field=field: getattr(r, field))
+            work = w.n * w.steps
+            tp = work / t["rec"].median_s
+            ratios = _ratios(tp, {"no recording": work / t["none"].median_s})
+            rows.append(row("W4", f"{name} recorded ({rec.name})", t["rec"].median_s, tp, unit,
+                            ratios, bar, ratios["no recording"] >= 1 / 1.2,
+                            spread=t["rec"].spread, spread_unrecorded=t["none"].spread))
+        for name, w, fn, _ in cases[::2]:  # W1b and W2 without noise
+            peaks = [traced_peak_mib(partial(fn, replace(w, steps=k * w.steps), recording=rec))
+                     for k in (1, 4)]
+            in_memory = rec is W.MEMORY
+            rows.append(row(
+                "W4", f"{name} ({rec.name}): traced peak, {w.steps} vs {4 * w.steps} steps",
+                bar="peak memory independent of duration",
+                bar_met=None if in_memory else peaks[1] - peaks[0] <= max(1.0, 0.02 * peaks[0]),
+                peak_mib=peaks[0], peak_mib_4x=peaks[1],
+                note="in-memory monitors keep every sample: grows by design" if in_memory
+                else None))
+    return rows
+
+
+# --- JIT --------------------------------------------------------------------------------------
+def jit_suite(ctx: Context) -> list[dict]:
+    """Import time, and compile (empty Numba cache) and cache-load times of the engine's serial
+    and parallel kernels, each in a fresh interpreter. Skipped with --quick."""
+    if ctx.quick:
+        return [row("JIT", "compile and cache-load times", note="skipped (--quick)")]
+    with tempfile.TemporaryDirectory() as cache:
+        runs = {state: probe(["compile"], env={"NUMBA_CACHE_DIR": cache})
+                for state in ("cold (empty cache)", "cached")}
+    rows = []
+    for state, out in runs.items():
+        rows.append(row("JIT", f"import spikesim, {state}", out["import_s"]))
+        for kernel in ("serial", "parallel"):
+            rows.append(row("JIT", f"engine {kernel} kernel: first run − second run, {state}",
+                            out[f"{kernel}_first_s"] - out[f"{kernel}_again_s"]))
+    return rows
+
+
+# --- driver -----------------------------------------------------------------------------------
+SUITES = {"BW": bw_suite, "W1": w1_suite, "W2": w2_suite, "W3": w3_suite, "W4": w4_suite,
+          "JIT": jit_suite}
+
+
+def _dt(dtype) -> str:
+    return "f32" if np.dtype(dtype) == np.float32 else "f64"
+
+
+def _rec(rec: W.Recording | None) -> str:
+    return f"spikes recorded ({rec.name})" if rec else "no recording"
+
+
+def _seconds(s: float | None) -> str:
+    if s is None:
+        return ""
+    return f"{s * 1e3:.3g} ms" if s < 1 else f"{s:.3g} s"
+
+
+def format_row(r: dict) -> str:
+    """One table line (and indented notes) for a row."""
+    met = {True: "yes", False: "NO", None: "-"}[r["bar_met"]]
+    tp = "" if r["throughput"] is None else f"{r['throughput']:.3g} {r['unit']}"
+    ratios = ", ".join(f"{k} {v:.3g}" for k, v in r["ratios"].items())
+    line = (f"{r['workload']:<4} {r['variant']:<70} {_seconds(r['median_s']):>9} {tp:>26}  "
+            f"{met:<3}  {ratios}")
+    notes = [f"bar: {r['bar']}"] if r["bar"] else []
+    notes += [f"{k}: {r[k]}" for k in ("check", "note") if r.get(k)]
+    notes += [f"{k} {r[k]:.4g}" for k in ("spread", "build_s", "rate_hz", "wall_per_sim_s",
+                                          "events_per_s", "peak_rss_mib", "base_rss_mib",
+                                          "peak_mib", "peak_mib_4x", "ceiling_f32",
+                                          "ceiling_f64") if r.get(k) is not None]
+    return line + ("\n       " + "; ".join(notes) if notes else "")
+
+
+def _to_json(value):
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the selected suites, print the table and optionally write the JSON rows; returns 0."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="reduced sizes for smoke tests (bars reported as null)")
+    parser.add_argument("--only", default=",".join(SUITE_NAMES),
+                        help=f"comma-separated suites among {','.join(SUITE_NAMES)}")
+    parser.add_argument("--json", metavar="FILE", help="write the rows as JSON to FILE")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (at least)")
+    args = parser.parse_args(argv)
+    selected = [s.strip().upper() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(selected) - set(SUITE_NAMES))
+    if unknown:
+        parser.error(f"unknown suite(s) {', '.join(unknown)}; choose among "
+                     f"{', '.join(SUITE_NAMES)}")
+    if "W2" in selected and "BW" not in selected:
+        selected.append("BW")  # W2's ceiling needs the bandwidth
+    ctx = Context(quick=args.quick, repeats=args.repeats)
+    print(f"spikesim bench{' --quick' if args.quick else ''}: {numba.get_num_threads()} Numba "
+          f"threads, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; ratios = "
+          "engine speed / reference speed (> 1: engine faster)", flush=True)
+    print(f"{'':<4} {'variant':<70} {'median':>9} {'throughput':>26}  {'bar':<3}  ratios")
+    rows = []
+    for name in SUITE_NAMES:
+        if name in selected:
+            for r in SUITES[name](ctx):
+                if args.quick:
+                    r["bar"] = r["bar_met"] = None
+                print(format_row(r), flush=True)
+                rows.append(_to_json(r))
+    print(f"load average at the end {os.getloadavg()[0]:.2f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
