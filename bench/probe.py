@@ -5,7 +5,7 @@ a JSON line. Not meant to be run by hand.
   the serial and on the parallel kernel (the difference is the JIT compile or cache-load time).
 - ``cuba engine|reference JSON``: peak RSS of a CUBA run (``JSON``: fields of
   :class:`bench.workloads.Cuba`), after warming the kernels up on a small instance.
-- ``peer NAME``: W1b with a peer simulator (see :mod:`bench.peers`).
+- ``peer NAME``: W1 with a peer simulator (see :mod:`bench.peers`).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def cuba_memory(side: str, params: dict) -> dict:
     c = W.Cuba(**params)
     small = replace(c, n=min(c.n, 20_000), duration=10 * c.dt)  # same kernel variant as c
 
-    def run(cc: W.Cuba) -> float:
+    def run(cc: W.Cuba) -> int:
         if side == "engine":
             return W.cuba_engine(cc).spikes
         return R.cuba_csr(cc, *R.cuba_connectivity(cc))

@@ -137,12 +137,12 @@ def _peer_rows(ctx: Context) -> list[dict]:
 def w2_suite(ctx: Context) -> list[dict]:
     """W2 with and without noise, float32 and float64, against the bandwidth ceiling, the fused
     loops (2 threads and serial) and NumPy. Noisy fused loops and NumPy run fewer steps
-    (200; 10 with --quick); ratios compare neuron-steps/s."""
+    (200; 10 with --quick, float32 only); ratios compare neuron-steps/s."""
     base = W.W2(n=20_000 if ctx.quick else 1_000_000, steps=50 if ctx.quick else 1000)
     short = 10 if ctx.quick else 200
     unit = "neuron-steps/s"
     rows = []
-    for dtype in DTYPES:
+    for dtype in DTYPES[:1] if ctx.quick else DTYPES:  # --quick: float32, fewer compilations
         ceiling = R.lif_ceiling(ctx.gbs, dtype)
         for noise in (False, True):
             w = replace(base, dtype=dtype, noise=noise)
@@ -186,9 +186,10 @@ def w2_suite(ctx: Context) -> list[dict]:
 # --- W3 ---------------------------------------------------------------------------------------
 def w3_suite(ctx: Context) -> list[dict]:
     """CUBA at 4,000 neurons (p = 0.02) and, scaled with in-degree 80, at 40,000 and 400,000
-    (0.2 s simulated); with --quick 4,000 neurons for 50 ms. Engine against the serial CSR
-    reference, both with peak RSS (reference's in full mode only)."""
-    sizes = ([W.Cuba(duration=0.05)] if ctx.quick else
+    (0.2 s simulated), float64; with --quick 4,000 neurons for 50 ms in float32 (the kernel
+    W1 compiled). Engine against the serial CSR reference, with peak RSS (the reference's in
+    full mode only)."""
+    sizes = ([W.Cuba(duration=0.05, dtype=np.float32)] if ctx.quick else
              [W.Cuba(), W.Cuba(n=40_000, indegree=80), W.Cuba(n=400_000, indegree=80,
                                                               duration=0.2)])
     unit = "sim s per wall s"

@@ -3,9 +3,9 @@
 
 Units are SI (s, V, A, Ω) except W1, which is dimensionless as in the Norse tutorial. Every
 ``*_engine`` function builds a fresh network, runs it and returns a :class:`Run` with its timings.
-How output is recorded is a :class:`Recording` (monitor factories): :data:`MEMORY` uses the
-in-memory monitors; a file recorder is measured by adding another ``Recording`` to
-:data:`RECORDINGS`.
+How output is recorded is a :class:`Recording` (monitor factories): :data:`MEMORY` (the
+in-memory monitors) and :data:`HDF5` (the HDF5 recorders, a new file per run); the suite
+measures those in :data:`RECORDINGS`.
 """
 
 from __future__ import annotations

@@ -77,11 +77,11 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
                          p.slots[p.channel], delayed])
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
-            arr = state.setdefault(var, np.zeros((batch, n_neu), dtype))
+            arr = state.setdefault(var, _state((batch, n_neu), dtype))
             arr[:, offsets[q]:offsets[q + 1]] = val
     for var in ("v", "i", "w"):
-        state.setdefault(var, np.zeros((batch, n_neu), dtype))
-    state["refc"] = np.zeros((batch, n_neu), np.int32)
+        state.setdefault(var, _state((batch, n_neu), dtype))
+    state["refc"] = _state((batch, n_neu), np.int32)
 
     # spike sources take RNG streams 0 .. S-1; random currents follow
     n_streams = int(src_off[-1])
@@ -100,7 +100,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         n_streams += c.target.n
         if c.kind == KI.CUR_OU:
             n_ou += c.target.n
-    state["ou"] = np.zeros((batch, n_ou))
+    state["ou"] = _state((batch, n_ou), np.float64)
     for c, r, f in zip(ordered_currents, cin_rows, cinf_rows):
         if c.kind == KI.CUR_OU:
             state["ou"][:, r[KI.BUF]:r[KI.BUF] + c.target.n] = f[KI.MEAN]
@@ -138,8 +138,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         col=_cat(cols, np.int32), wt=_cat(wts, dtype),
         dly=_cat(dlys, np.int16) if per_synapse else np.zeros(0, np.int16),
         n_streams=max(n_streams, 1), n_ou=n_ou, max_delay=max_delay)
-    state["ring"] = (np.zeros((batch, max_delay, n_neu), dtype) if max_delay > 1
-                     else np.zeros((batch, 1, 1), dtype))
+    state["ring"] = _state((batch, max_delay, n_neu) if max_delay > 1 else (batch, 1, 1), dtype)
     return tables, state
 
 
@@ -177,6 +176,12 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
         at += p.size
     return (_cat(cparts, dtype, 1), _cat(pparts, np.float64, 1), ev_ptr,
             _cat(ev_units, np.int64, 1))
+
+
+def _state(shape: tuple, dtype) -> np.ndarray:
+    """A zero state array with its memory written now: np.zeros maps untouched pages to the
+    shared zero page, where the kernels' vectorised masked stores are very slow."""
+    return np.full(shape, 0, dtype)
 
 
 def _cat(parts: list, dtype, empty: int = 0) -> np.ndarray:
