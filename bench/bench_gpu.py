@@ -38,7 +38,7 @@ import spikesim as ss
 from . import references as R
 from . import workloads as W
 from .measure import measure
-from .run import _to_json, format_row, row
+from .run import _to_json, format_row, row, selected_suites
 
 SUITE_NAMES = ("BW", "W2", "W3", "CHECK")
 DTYPES = (np.float32, np.float64)
@@ -261,11 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--simulator", action="store_true",
                         help="allow the CUDA simulator (tiny sizes; timings meaningless)")
     args = parser.parse_args(argv)
-    selected = [s.strip().upper() for s in args.only.split(",") if s.strip()]
-    unknown = sorted(set(selected) - set(SUITE_NAMES))
-    if unknown:
-        parser.error(f"unknown suite(s) {', '.join(unknown)}; choose among "
-                     f"{', '.join(SUITE_NAMES)}")
+    selected = selected_suites(parser, args.only, SUITE_NAMES)
     missing = gpu_missing(args.simulator)
     if missing:
         print(f"bench_gpu: skipped: {missing}")

@@ -341,6 +341,15 @@ def _to_json(value):
     return value
 
 
+def selected_suites(parser: argparse.ArgumentParser, only: str, names: tuple) -> list[str]:
+    """The suite names of a comma-separated ``--only`` value; a parser error for unknown ones."""
+    selected = [s.strip().upper() for s in only.split(",") if s.strip()]
+    unknown = sorted(set(selected) - set(names))
+    if unknown:
+        parser.error(f"unknown suite(s) {', '.join(unknown)}; choose among {', '.join(names)}")
+    return selected
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected suites, print the table and optionally write the JSON rows; returns 0."""
     parser = argparse.ArgumentParser(prog="python -m bench.run",
@@ -352,11 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="write the rows as JSON to FILE")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats (at least)")
     args = parser.parse_args(argv)
-    selected = [s.strip().upper() for s in args.only.split(",") if s.strip()]
-    unknown = sorted(set(selected) - set(SUITE_NAMES))
-    if unknown:
-        parser.error(f"unknown suite(s) {', '.join(unknown)}; choose among "
-                     f"{', '.join(SUITE_NAMES)}")
+    selected = selected_suites(parser, args.only, SUITE_NAMES)
     if "W2" in selected and "BW" not in selected:
         selected.append("BW")  # W2's ceiling needs the bandwidth
     ctx = Context(quick=args.quick, repeats=args.repeats)

@@ -13,6 +13,7 @@ from numba import get_num_threads, set_num_threads
 from . import checks
 from .inputs import Current, SpikeSource
 from .kernels import cpu as KC
+from .kernels.rng import seed_key
 from .layout import Tables, build_tables, chunk_inputs
 from .models import Population
 from .monitors import Monitor, SpikeMonitor, StateMonitor
@@ -271,5 +272,5 @@ class _ChunkRunner:
 
 
 def _key(seed: int):
-    from .kernels.rng import seed_key
+    """The network's RNG key (uint64) from its seed."""
     return seed_key(seed)
