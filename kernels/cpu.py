@@ -11,7 +11,8 @@ Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel
   3. the step's spikes (stamped t_k) are compacted per group and appended to the recording buffer;
   4. spikes propagate over each projection's CSR rows: a spike stamped t_k with delay d steps
      arrives at the end of step k+d−1, i.e. at time t_k + d·dt; delay 1 adds straight into the
-     target variable, longer delays go through the ring buffer;
+     target variable, longer delays go through the ring buffer. Threads split the targets
+     (the rows' parts, :mod:`spikesim.kernels.csr`), so each target's sum keeps one order;
   5. populations with delayed input receive the ring-buffer slot due at the end of step k;
   6. state monitors sample the state at t_k+1.
 
@@ -31,21 +32,26 @@ from .inputs import (
     KIND,
     MODE,
     SJ,
+    SRC_CONST,
     SRC_EVENTS,
+    UNIT,
     buffer_at,
     current,
     realization_key,
     source_fires,
 )
-from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, update
+from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, params, update
 
 BLOCK = 2048  # neurons per parallel work item
+SCAN = 16  # spike-source units checked together (see source_block)
 # population table columns
 P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED = range(11)
 N_POP_COLUMNS = 11
-# projection table columns: pre group, post population, row offset in rowptr, delay (0: per
-# synapse), target variable (VAR_V, VAR_I or VAR_W)
-J_PRE, J_POST, J_ROW, J_DELAY, J_VAR = range(5)
+# projection table columns: pre group, post population, first row (in ``parts``), delay (0: per
+# synapse), target variable (VAR_V, VAR_I or VAR_W), whether all synapses have the weight
+# ``prj_w[p]`` (else ``wt`` holds one per synapse)
+J_PRE, J_POST, J_ROW, J_DELAY, J_VAR, J_UNIFORM = range(6)
+N_PRJ_COLUMNS = 6
 # monitor table columns and probe variables
 M_EVERY, M_ROW0, M_OFF, M_NCOL, M_PROBE = range(5)
 VAR_V, VAR_I, VAR_W, VAR_REFC = range(4)
@@ -84,7 +90,8 @@ def neuron_block(model, per_neuron, args):
 
     ``model`` and ``per_neuron`` are compile-time constants, so each case gets its own loop,
     branch-free so that LLVM vectorises it: the fused update (state and a spike flag per neuron
-    in ``flags``), then, if any fired, the compaction of the flags into spike ids.
+    in ``flags``, whose length is a multiple of 8), then, if any fired, the compaction of the
+    flags into spike ids.
     """
     q, b, j0, j1, pops, par, vb, ib, wb, rb, sp, cur, has_cur, flags = args
     off = pops[q, P_OFF]
@@ -97,12 +104,13 @@ def neuron_block(model, per_neuron, args):
     # drops its negative-index wrap-around, and the accesses stay contiguous for vectorising
     lo, n_blk = off + j0, j1 - j0
     vs, is_, ws, rs = vb[lo:lo + n_blk], ib[lo:lo + n_blk], wb[lo:lo + n_blk], rb[lo:lo + n_blk]
+    shared = params(par, row0)  # the row of every neuron when not per_neuron
     n_fired = 0
     for jj in range(n_blk):
+        prm = params(par, np.uint64(row0 + (j0 + jj) * sj)) if per_neuron else shared
         vv, ii, ww, r1, fired = update(model, exact, vs[jj], is_[jj] if has_i else zero,
                                        ws[jj] if has_w else zero, rs[jj],
-                                       cur[jj] if has_cur else zero, par,
-                                       np.uint64(row0 + (j0 + jj) * sj if per_neuron else row0))
+                                       cur[jj] if has_cur else zero, prm)
         vs[jj] = vv
         if has_i:
             is_[jj] = ii
@@ -111,12 +119,15 @@ def neuron_block(model, per_neuron, args):
         rs[jj] = r1
         flags[jj] = fired
         n_fired += fired
-    if n_fired:
+    if n_fired:  # compaction, skipping eight silent neurons at a time
+        words = flags.view(np.uint64)
         cnt = 0
-        for jj in range(n_blk):
-            if flags[jj]:
-                sp[lo + cnt] = lo + jj
-                cnt += 1
+        for wd in range((n_blk + 7) // 8):
+            if words[wd] != 0:
+                for jj in range(8 * wd, min(8 * wd + 8, n_blk)):
+                    if flags[jj]:
+                        sp[lo + cnt] = lo + jj
+                        cnt += 1
     return n_fired
 
 
@@ -124,7 +135,7 @@ def neuron_block(model, per_neuron, args):
 def model_block(model, per_neuron, args):
     """``neuron_block`` with the model id and ``per_neuron`` (whether parameters differ between
     neurons) as compile-time constants: one specialised loop per case, chosen once per block.
-    With shared parameters the loop reads one table row, which LLVM hoists and vectorises.
+    With shared parameters the loop reads one table row, loaded into registers before it.
     (Compiled on its own, not inlined, so the parallel kernel's loop bodies stay small.)"""
     if model == LIF:
         return neuron_block(LIF, True, args) if per_neuron else neuron_block(LIF, False, args)
@@ -138,9 +149,70 @@ def model_block(model, per_neuron, args):
     return neuron_block(LIF_W, True, args) if per_neuron else neuron_block(LIF_W, False, args)
 
 
+@njit(cache=True, error_model="numpy", _nrt=False)
+def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt, dly, ring,
+              v, i, w):
+    """Add the spikes of step k in realization b to the targets in part ``part`` of every
+    projection: into v, i or w (delay of one step) or the ring buffer (longer delays)."""
+    for p in range(prj.shape[0]):
+        g = prj[p, J_PRE]
+        var = prj[p, J_VAR]
+        tgt = v[b] if var == VAR_V else (i[b] if var == VAR_I else w[b])
+        off = pops[prj[p, J_POST], P_OFF]
+        row0 = prj[p, J_ROW] - groups[g, 0]
+        delay = prj[p, J_DELAY]
+        uniform = prj[p, J_UNIFORM] != 0
+        weight = prj_w[p]
+        for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
+            r = row0 + spk[b, s]
+            e0, e1 = parts[r, part], parts[r, part + 1]
+            if delay == 1 and uniform:  # the common case, kept free of per-synapse loads
+                for e in range(e0, e1):
+                    tgt[off + col[e]] += weight
+            elif delay == 1:
+                for e in range(e0, e1):
+                    tgt[off + col[e]] += wt[e]
+            else:  # only into the population's main input variable (P_CHAN)
+                for e in range(e0, e1):
+                    d = delay if delay > 0 else dly[e]
+                    x = weight if uniform else wt[e]
+                    if d > 1:
+                        ring[b, (k + d - 1) % ring.shape[1], off + col[e]] += x
+                    else:
+                        tgt[off + col[e]] += x
+
+
+@njit(inline="always", cache=True)
+def source_block(sg, first, n, b, k, t, src, pbuf, nxt, key, n_streams, out, pos):
+    """Append to ``out[pos:]`` the units (ids from ``first``) of source group ``sg`` (n units)
+    that fire at step k in realization b; returns the new end. In the constant-probability mode
+    a vectorised scan of the units' next firing steps (SCAN at a time) skips the units not due."""
+    if src[sg, MODE] != SRC_CONST:
+        for j in range(n):
+            if source_fires(sg, j, b, k, t, src, pbuf, nxt, key, n_streams):
+                out[pos] = first + j
+                pos += 1
+        return pos
+    due_at = nxt[b, src[sg, UNIT]:src[sg, UNIT] + n]  # (-1 before a unit's first draw)
+    for j0 in range(0, n, SCAN):
+        j1 = min(j0 + SCAN, n)
+        first_due = due_at[j0]
+        if j1 - j0 == SCAN:  # a fixed-length minimum: LLVM vectorises it
+            for j in range(1, SCAN):
+                first_due = min(first_due, due_at[j0 + j])
+        else:
+            first_due = k
+        if first_due <= k:
+            for j in range(j0, j1):
+                if source_fires(sg, j, b, k, t, src, pbuf, nxt, key, n_streams):
+                    out[pos] = first + j
+                    pos += 1
+    return pos
+
+
 def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                cin, cinf, cbuf, ou, src, pbuf, nxt, ev_ptr, ev_unit,
-               groups, prj, rowptr, col, wt, dly, ring,
+               groups, prj, prj_w, parts, col, wt, dly, ring,
                key, n_streams, rec_flag, rec_room, rec_k, rec_b, rec_u,
                mons, probes, traces, spk, spk_ptr, blk_cnt, scratch_cur, scratch_flags):
     """Run steps k0+t for t in [t_start, t_stop) (t indexes the chunk's input buffers).
@@ -192,10 +264,8 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                         spk[b, pos] = ev_unit[e]
                         pos += 1
                 else:
-                    for j in range(groups[g, 1]):
-                        if source_fires(sg, j, b, k, t, src, pbuf, nxt, kb, n_streams):
-                            spk[b, pos] = groups[g, 0] + j
-                            pos += 1
+                    pos = source_block(sg, groups[g, 0], groups[g, 1], b, k, t, src, pbuf, nxt,
+                                       kb, n_streams, spk[b], pos)
                 spk_ptr[b, g + 1] = pos
         # 3. record spikes
         for g in range(n_groups):
@@ -206,26 +276,13 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                         rec_b[n_rec] = b
                         rec_u[n_rec] = spk[b, s]
                         n_rec += 1
-        # 4. propagate: per realization, pre spikes in ascending order (deterministic sums)
-        for p in range(prj.shape[0]):
-            g = prj[p, J_PRE]
-            q = prj[p, J_POST]
-            first = groups[g, 0]
-            var = prj[p, J_VAR]
-            for b in prange(n_real):
-                for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
-                    u = prj[p, J_ROW] + spk[b, s] - first
-                    for e in range(rowptr[u], rowptr[u + 1]):
-                        j = pops[q, P_OFF] + col[e]
-                        d = prj[p, J_DELAY] if prj[p, J_DELAY] > 0 else dly[e]
-                        if d > 1:  # only into the population's main input variable (P_CHAN)
-                            ring[b, (k + d - 1) % ring.shape[1], j] += wt[e]
-                        elif var == VAR_V:
-                            v[b, j] += wt[e]
-                        elif var == VAR_I:
-                            i[b, j] += wt[e]
-                        else:
-                            w[b, j] += wt[e]
+        # 4. propagate: each thread owns a target part of one realization; per target, the
+        # inputs come in projection order, then by presynaptic unit (deterministic sums)
+        n_parts = parts.shape[1] - 1
+        if prj.shape[0] > 0:
+            for pb in prange(n_parts * n_real):
+                propagate(pb % n_parts, pb // n_parts, k, spk, spk_ptr, groups, pops, prj, prj_w,
+                          parts, col, wt, dly, ring, v, i, w)
         # 5. deliver the ring-buffer slot due at the end of step k
         slot = k % ring.shape[1]
         for q in range(n_pop):

@@ -1,24 +1,92 @@
-"""Building the compressed-sparse-row (CSR) layout of a projection, by presynaptic unit."""
+"""Building the compressed-sparse-row (CSR) layout of a projection, by presynaptic unit.
+
+For parallel spike propagation the targets are split into P contiguous ranges (parts), and each
+row is sorted by part: part k of row r is ``parts[r, k] … parts[r, k+1]−1``, so that P threads
+can each add into their own range of targets without conflicts. The sort is stable, so every
+target receives its inputs in the same order whatever P: the sums are bit-identical.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
+from .rng import mix64
+
 
 @njit(cache=True)
-def csr_by_pre(pre, n_pre):
-    """Counting sort of synapses by presynaptic unit, stable (synapses of one unit keep their
-    order). Returns (rowptr (n_pre+1,) int64, order (n_syn,) int64): the synapses of unit u are
-    ``order[rowptr[u]:rowptr[u+1]]``. O(n_syn + n_pre)."""
-    rowptr = np.zeros(n_pre + 1, np.int64)
-    for s in range(pre.shape[0]):
-        rowptr[pre[s] + 1] += 1
+def fill_csr(pre, post, w, d, bounds, first, parts, col, wt, dly):
+    """Sort synapses (pre, post, weight w, delay d in steps) by presynaptic unit, then by part
+    of the target, stably, into the given arrays: ``parts`` (n_pre+1, P+1) gets ``first`` +
+    the offsets of each row's parts (row n_pre: the end), ``col``, ``wt`` and ``dly`` (n_syn,)
+    the sorted post ids, weights and delays. Targets in [bounds[k], bounds[k+1]) form part k
+    (``bounds``: (P+1,), from 0 to n_post). ``w`` and ``d`` may have length 1 (the same for
+    every synapse): ``wt`` is then left unwritten; ``dly`` may be empty (delays not stored per
+    synapse).
+
+    Two stable counting sorts, by part (skipped when the synapses come ordered by target, as
+    the rules draw them) and then by presynaptic unit: O(n_syn + n_pre·P) with small count
+    arrays."""
+    n_pre, n_parts, n_syn = parts.shape[0] - 1, parts.shape[1] - 1, pre.shape[0]
+    part_of = np.empty(bounds[n_parts], np.int32)
+    for k in range(n_parts):
+        part_of[bounds[k]:bounds[k + 1]] = k
+    by_part = True
+    for s in range(1, n_syn):
+        if part_of[post[s]] < part_of[post[s - 1]]:
+            by_part = False
+            break
+    order = np.empty(0 if by_part else n_syn, np.int64)
+    if not by_part:
+        fill = np.zeros(n_parts + 1, np.int64)
+        for s in range(n_syn):
+            fill[part_of[post[s]] + 1] += 1
+        for k in range(n_parts):
+            fill[k + 1] += fill[k]
+        for s in range(n_syn):
+            order[fill[part_of[post[s]]]] = s
+            fill[part_of[post[s]]] += 1
+    fill = np.zeros(n_pre + 1, np.int64)
+    for s in range(n_syn):
+        fill[pre[s] + 1] += 1
     for u in range(n_pre):
-        rowptr[u + 1] += rowptr[u]
-    fill = rowptr[:-1].copy()
-    order = np.empty(pre.shape[0], np.int64)
-    for s in range(pre.shape[0]):
-        order[fill[pre[s]]] = s
-        fill[pre[s]] += 1
-    return rowptr, order
+        fill[u + 1] += fill[u]
+    for u in range(n_pre + 1):
+        parts[u, 0] = fill[u]  # row starts, made absolute below
+    one_w, one_d, store_d = w.shape[0] == 1, d.shape[0] == 1, dly.shape[0] > 0
+    for x in range(n_syn):
+        s = x if by_part else order[x]
+        at = fill[pre[s]]
+        fill[pre[s]] = at + 1
+        col[at] = post[s]
+        if not one_w:
+            wt[at] = w[s]
+        if store_d:
+            dly[at] = d[0] if one_d else d[s]
+    for u in range(n_pre):  # each row is ordered by part: find where each part starts
+        e, end = parts[u, 0], parts[u + 1, 0]
+        for k in range(1, n_parts + 1):
+            while e < end and part_of[col[e]] < k:
+                e += 1
+            parts[u, k] = e
+    end = parts[n_pre, 0]
+    for u in range(n_pre + 1):
+        for k in range(n_parts + 1):
+            parts[u, k] = first + (parts[u, k] if u < n_pre else end)
+
+
+@njit(cache=True)
+def synapse_hash(parts, col, wt_bits, dly):
+    """A 64-bit checksum of the synapses (row, target, weight bits ``wt_bits`` — ``wt`` viewed
+    as unsigned integers —, delay if stored): a sum over synapses, so the same for any order of
+    the synapses within a row, that is for any number of parts."""
+    h = np.uint64(0)
+    last = parts.shape[1] - 1
+    for r in range(parts.shape[0]):
+        for e in range(parts[r, 0], parts[r, last]):
+            x = mix64(np.uint64(r) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(col[e]))
+            x = mix64(x + np.uint64(wt_bits[e]))
+            if dly.shape[0] > 0:
+                x = mix64(x + np.uint64(dly[e]))
+            h += x
+    return h

@@ -86,7 +86,7 @@ from .cpu import (
     VAR_W,
 )
 from .inputs import MODE, SRC_EVENTS, UNIT, current, realization_key, source_fires
-from .neurons import LEAKY, LIF_W, RC, update
+from .neurons import LEAKY, LIF_W, RC, params, update
 
 try:  # numba-cuda (the maintained target)
     from numba.cuda.core import config as _cuda_config
@@ -274,6 +274,7 @@ def step_units(k0, t0, t1, flags, sample, n_neu, n_pop, pops, par, v, i, w, refc
             rr = refc[b, u]
             p_lo = probe_ptr[u]
             p_hi = probe_ptr[u + 1] if sample else p_lo
+            prm = params(par, row)
             for t in range(t0, t1):
                 k = k0 + t
                 cur = zero
@@ -281,7 +282,7 @@ def step_units(k0, t0, t1, flags, sample, n_neu, n_pop, pops, par, v, i, w, refc
                     x = par.dtype.type(current(c, jl, b, k, t, cin, cinf, cbuf, ou, kb,
                                                n_streams))
                     cur = x if c == c_lo else cur + x
-                vv, ii, ww, rr, fired = update(model, exact, vv, ii, ww, rr, cur, par, row)
+                vv, ii, ww, rr, fired = update(model, exact, vv, ii, ww, rr, cur, prm)
                 # no-ops on the GPU; under the simulator they keep float32 state float32
                 vv, ii, ww = par.dtype.type(vv), par.dtype.type(ii), par.dtype.type(ww)
                 if fired and rec:

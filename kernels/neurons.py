@@ -5,10 +5,10 @@ These functions are the single definition of every model's equations: the CPU ke
 (:mod:`spikesim.kernels.cuda`) compiles the very same functions as device functions.
 
 Each takes the neuron's state ``(v, i, w, refc)``, the external current ``cur`` of this step and
-the parameter table ``par`` with the neuron's row, and returns the new state and whether it
-fired. The equations, units and the meaning of each table column are documented beside the
-user-facing model classes in :mod:`spikesim.models`, which build the tables; the column indices
-are the constants below.
+the neuron's parameters ``prm`` (a row of the parameter table as a tuple, from :func:`params`),
+and returns the new state and whether it fired. The equations, units and the meaning of each
+table column are documented beside the user-facing model classes in :mod:`spikesim.models`,
+which build the tables; the column indices are the constants below.
 
 Order inside one step (the same for every model):
   1. integrate the subthreshold dynamics over dt (forward Euler or exact propagators),
@@ -34,72 +34,83 @@ N_COLUMNS = 13
 
 
 @njit(inline="always", cache=True)
-def fire(v, refc, par, row):
+def params(par, row):
+    """Row ``row`` of the parameter table ``par`` as a tuple of N_COLUMNS scalars. Loaded once
+    before a loop over neurons that share it, the values stay in registers (LLVM cannot hoist
+    loads from ``par`` itself past the state stores, which might alias it); loaded per neuron,
+    the unused columns cost nothing."""
+    return (par[row, 0], par[row, 1], par[row, 2], par[row, 3], par[row, 4], par[row, 5],
+            par[row, 6], par[row, 7], par[row, 8], par[row, 9], par[row, 10], par[row, 11],
+            par[row, 12])
+
+
+@njit(inline="always", cache=True)
+def fire(v, refc, prm):
     """Refractory clamp, threshold and reset of an integrated v -> (v, refc, spiked).
 
     The reset mode is two coefficients, v·RESET_MUL + RESET_ADD: "value" (0, v_reset),
     "subtract" (1, −(v_th − v_reset)), "none" (1, 0). Everything is computed unconditionally and
     then selected: branch-free, so that the neuron loops vectorise (a conversion inside a branch
     stops LLVM's if-conversion)."""
-    v_th, v_reset = par[row, V_TH], par[row, V_RESET]
-    n_ref = np.int32(par[row, REF_STEPS])
+    v_th, v_reset = prm[V_TH], prm[V_RESET]
+    n_ref = np.int32(prm[REF_STEPS])
     refractory = refc > 0
     spiked = (v > v_th) & (not refractory)
-    after = v * par[row, RESET_MUL] + par[row, RESET_ADD]
+    after = v * prm[RESET_MUL] + prm[RESET_ADD]
     v = v_reset if refractory else (after if spiked else v)
     refc = refc - 1 if refractory else (n_ref if spiked else refc)
     return v, refc, spiked
 
 
 @njit(inline="always", cache=True)
-def lif_integrate(v, i, cur, par, row, exact):
+def lif_integrate(v, i, cur, prm, exact):
     """Current-based LIF with exponential synaptic current -> (v, i)."""
-    el = par[row, E_L]
+    el = prm[E_L]
     if exact:  # A=P22, B=P21 (i -> v), C=P20 (cur -> v), D=P11
-        return el + par[row, A] * (v - el) + par[row, B] * i + par[row, C] * cur, par[row, D] * i
+        return el + prm[A] * (v - el) + prm[B] * i + prm[C] * cur, prm[D] * i
     # A=dt/tau_mem, B=dt/tau_syn, C=R
-    v = v + par[row, A] * ((el - v) + par[row, C] * (i + cur))
-    return v, i + (-par[row, B]) * i
+    v = v + prm[A] * ((el - v) + prm[C] * (i + cur))
+    return v, i + (-prm[B]) * i
 
 
 @njit(inline="always", cache=True)
-def rc_integrate(v, cur, par, row, exact):
+def rc_integrate(v, cur, prm, exact):
     """RC (Lapicque) neuron -> v."""
-    el = par[row, E_L]
+    el = prm[E_L]
     if exact:  # A=P22, C=P20
-        return el + par[row, A] * (v - el) + par[row, C] * cur
+        return el + prm[A] * (v - el) + prm[C] * cur
     # A=dt/tau, C=R
-    return v + par[row, A] * ((el - v) + par[row, C] * cur)
+    return v + prm[A] * ((el - v) + prm[C] * cur)
 
 
 @njit(inline="always", cache=True)
-def lif_w_integrate(v, i, w, cur, par, row, exact):
+def lif_w_integrate(v, i, w, cur, prm, exact):
     """LIF with a second exponential current w entering v with weight E (the adaptive LIF's
     adaptation current, E < 0, or a second synaptic current, E > 0) -> (v, i, w)."""
-    el = par[row, E_L]
+    el = prm[E_L]
     if exact:  # A=P22, B=P21, C=P20, D=P11, E=P2w (w -> v), F=Pww
-        v = el + par[row, A] * (v - el) + par[row, B] * i + par[row, C] * cur + par[row, E] * w
-        return v, par[row, D] * i, par[row, F] * w
+        v = el + prm[A] * (v - el) + prm[B] * i + prm[C] * cur + prm[E] * w
+        return v, prm[D] * i, prm[F] * w
     # A=dt/tau_mem, B=dt/tau_syn, C=R, E=±R, F=dt/tau_w
-    v = v + par[row, A] * ((el - v) + par[row, C] * (i + cur) + par[row, E] * w)
-    return v, i + (-par[row, B]) * i, w + (-par[row, F]) * w
+    v = v + prm[A] * ((el - v) + prm[C] * (i + cur) + prm[E] * w)
+    return v, i + (-prm[B]) * i, w + (-prm[F]) * w
 
 
 @njit(inline="always", cache=True)
-def update(model, exact, v, i, w, refc, cur, par, row):
+def update(model, exact, v, i, w, refc, cur, prm):
     """One step of any model -> (v, i, w, refc, spiked). Dispatches on the model id."""
     if model == LIF:
-        v, i = lif_integrate(v, i, cur, par, row, exact)
+        v, i = lif_integrate(v, i, cur, prm, exact)
     elif model == RC:
-        v = rc_integrate(v, cur, par, row, exact)
+        v = rc_integrate(v, cur, prm, exact)
     elif model == LEAKY:  # A=beta
-        v = par[row, A] * v + cur
+        v = prm[A] * v + cur
     elif model == SYNAPTIC:  # A=beta, B=alpha
-        i = par[row, B] * i + cur
-        v = par[row, A] * v + i
+        i = prm[B] * i + cur
+        v = prm[A] * v + i
     else:
-        v, i, w = lif_w_integrate(v, i, w, cur, par, row, exact)
-    v, refc, spiked = fire(v, refc, par, row)
+        v, i, w = lif_w_integrate(v, i, w, cur, prm, exact)
+    v, refc, spiked = fire(v, refc, prm)
     if model == LIF_W:  # G: the increment of w at a spike (adaptation b, or 0)
-        w = w + par[row, G] if spiked else w
+        w = w + prm[G] if spiked else w
     return v, i, w, refc, spiked

@@ -30,9 +30,10 @@ import h5py
 import numpy as np
 
 from .io import attr, set_attrs
+from .kernels.csr import synapse_hash
 
 FORMAT = "spikesim-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def _crc(*arrays: np.ndarray) -> int:
@@ -44,7 +45,9 @@ def _crc(*arrays: np.ndarray) -> int:
 
 def _structure(net) -> dict:
     """What must match for a checkpoint to apply: sizes, kinds, and checksums of the tables
-    built from parameters and seed (not of the per-chunk input strides, which change)."""
+    built from parameters and seed (not of the per-chunk input strides, which change; the
+    synapses' checksum does not depend on their order within rows, which depends on how many
+    parts propagation is split into)."""
     tb = net.tables
     return {
         "populations": [[p.name, type(p).__name__, p.n] for p in net.populations],
@@ -52,7 +55,9 @@ def _structure(net) -> dict:
         "currents": [[type(c).__name__, c.target.name] for c in net.currents],
         "projections": [[pr.pre.name, pr.post.name, pr.rule] for pr in net.projections],
         "parameters_crc32": _crc(tb.pops, tb.par, tb.cinf, tb.groups),
-        "connectivity_crc32": _crc(tb.prj, tb.rowptr, tb.col, tb.wt, tb.dly),
+        "connectivity_crc32": _crc(tb.prj, tb.prj_w, tb.rowptr),
+        "synapses_hash": int(synapse_hash(tb.parts, tb.col,
+                                          tb.weights().view(f"u{tb.wt.itemsize}"), tb.dly)),
         "n_synapses": int(tb.col.shape[0]),
     }
 

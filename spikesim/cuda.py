@@ -99,7 +99,7 @@ class DeviceNetwork:
         syn_pre = np.zeros(nnz, np.int64)
         syn_post = np.zeros(nnz, np.int64)
         syn_code = np.zeros(nnz, np.int64)
-        for g, q, r0, delay, var in tb.prj:
+        for g, q, r0, delay, var in tb.prj[:, :KC.J_UNIFORM]:
             first, n_pre = tb.groups[g]
             off = tb.pops[q, KC.P_OFF]
             row_unit[r0:r0 + n_pre] = first + np.arange(n_pre)
@@ -121,7 +121,7 @@ class DeviceNetwork:
         self.rowptr, self.col = _to_device(tb.rowptr), _to_device(tb.col)
         self.cptr = _to_device(cptr)
         self.cpre = _to_device(syn_pre[order].astype(np.int32))
-        self.cwt = _to_device(tb.wt[order])
+        self.cwt = _to_device(tb.weights()[order])
         self.ccode = _to_device(syn_code[order].astype(np.int32))
         self.state = {name: _to_device(arr) for name, arr in net.state.items()}
 

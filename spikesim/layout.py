@@ -16,6 +16,7 @@ from .inputs import Current, SpikeSource
 from .kernels import cpu as KC
 from .kernels import inputs as KI
 from .kernels import neurons as K
+from .kernels.csr import fill_csr
 from .models import Population
 from .projections import Projection
 
@@ -30,14 +31,31 @@ class Tables:
     cinf: np.ndarray      # (C, 3) float64
     src: np.ndarray       # (Q, 8) int64
     groups: np.ndarray    # (P+Q, 2) int64: first global unit, size
-    prj: np.ndarray       # (J, 5) int64
-    rowptr: np.ndarray    # int64
+    prj: np.ndarray       # (J, N_PRJ_COLUMNS) int64
+    prj_w: np.ndarray     # (J,) dtype: the weight of a projection whose synapses share it
+    parts: np.ndarray     # (R, P+1) int64: row r's synapses of target part k (kernels.csr)
     col: np.ndarray       # int32
-    wt: np.ndarray        # dtype
+    wt: np.ndarray        # dtype: per synapse, written only for projections without prj_w
     dly: np.ndarray       # int16, empty unless some projection has per-synapse delays
     n_streams: int
     n_ou: int
     max_delay: int
+
+    @property
+    def rowptr(self) -> np.ndarray:
+        """(R,) int64: the first synapse of each row (rows of a projection: its pre units and
+        one end row)."""
+        return np.ascontiguousarray(self.parts[:, 0])
+
+    def weights(self) -> np.ndarray:
+        """(n_syn,) the weight of every synapse (``wt``, with the shared weight of the
+        projections that have one filled in)."""
+        out = self.wt.copy()
+        rows = [*self.prj[:, KC.J_ROW], len(self.parts)]  # a projection ends with its end row
+        for j, weight in enumerate(self.prj_w):
+            if self.prj[j, KC.J_UNIFORM]:
+                out[self.parts[rows[j], 0]:self.parts[rows[j + 1] - 1, 0]] = weight
+        return out
 
 
 def _stack(rows: list, width: int, dtype) -> np.ndarray:
@@ -46,20 +64,18 @@ def _stack(rows: list, width: int, dtype) -> np.ndarray:
 
 def build_tables(pops: list[Population], sources: list[SpikeSource], currents: list[Current],
                  projections: list[Projection], dt: float, batch: int, dtype,
-                 seed: int) -> tuple[Tables, dict]:
+                 seed: int, n_parts: int = 1) -> tuple[Tables, dict]:
     """Tables and the initial state for a network. Random parameters and connectivity are drawn
     from NumPy generators keyed by ``seed`` (and the object's position), so they are
-    reproducible."""
+    reproducible. Synapse rows are split into ``n_parts`` target ranges (see
+    :mod:`spikesim.kernels.csr`) for parallel propagation."""
     offsets = np.cumsum([0] + [p.n for p in pops])
     n_neu = int(offsets[-1])
     src_off = np.cumsum([0] + [s.n for s in sources])
-    delays = {}
-    proj_csr = []
-    for j, pr in enumerate(projections):
-        csr = pr.csr(dt, np.random.default_rng([seed, 2, j]))
-        proj_csr.append(csr)
-        delays[j] = csr[3]
-    max_delay = max([int(d.max()) for d in delays.values() if d.size] + [1])
+    synapses = [pr.synapses(dt, np.random.default_rng([seed, 2, j]))
+                for j, pr in enumerate(projections)]
+    delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
+    max_delay = max([int(d.max()) for d in delays if d.size] + [1])
 
     # neurons: parameter tables and the population table
     par_parts, pop_rows, state = [], [], {}
@@ -71,7 +87,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         rng = np.random.default_rng([seed, 1, q])
         table, sb, sj = p.table(dt, batch, rng)
         par_parts.append(table)
-        delayed = any(pr.post is p and (delays[j] > 1).any() for j, pr in enumerate(projections))
+        delayed = any(pr.post is p and (d > 1).any() for pr, d in zip(projections, delays))
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
                          row, sb, sj, cin_lo[q], cin_lo[q + 1],
                          p.slots[p.channel], delayed])
@@ -110,33 +126,39 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     groups += [[n_neu + src_off[s], so.n] for s, so in enumerate(sources)]
     group_of = {id(o): g for g, o in enumerate(list(pops) + list(sources))}
 
-    # projections: concatenated CSR segments
-    prj_rows, rowptrs, cols, wts, dlys = [], [], [], [], []
+    # projections: CSR segments, each sorted into its slice of the shared arrays; targets are
+    # split into n_parts equal ranges of the global neuron index
+    per_synapse = any(d.size > 1 for d in delays)  # else each projection has one delay
+    n_syn = [pre.shape[0] for pre, _, _, _ in synapses]
+    parts = np.empty((sum(pr.pre.n + 1 for pr in projections), n_parts + 1), np.int64)
+    col = np.empty(sum(n_syn), np.int32)
+    wt = np.empty(sum(n_syn), dtype)
+    dly = np.empty(sum(n_syn) if per_synapse else 0, np.int16)
+    splits = np.arange(n_parts + 1) * n_neu // n_parts
+    prj_rows, prj_w = [], []
     nnz = row_at = 0
-    per_synapse = any(np.unique(d).size > 1 for d in delays.values())
-    for pr, (rowptr, post, w, d) in zip(projections, proj_csr):
-        single = np.unique(d)
-        delay = int(single[0]) if single.size == 1 else 0 if single.size else 1  # 0: per synapse
-        if delay != 1 and pr.receptor != pr.post.channel:
+    for pr, (pre, post, w, d), n in zip(projections, synapses, n_syn):
+        if (d > 1).any() and pr.receptor != pr.post.channel:
             raise ValueError(f"delays longer than one step are supported only into "
                              f"{pr.post.channel!r}, the main input of the target population; "
                              f"got receptor {pr.receptor!r}")
-        prj_rows.append([group_of[id(pr.pre)], pops.index(pr.post), row_at, delay,
-                         pr.post.slots[pr.receptor]])
-        rowptrs.append(rowptr + nnz)
-        cols.append(post)
-        wts.append(w)
-        dlys.append(d)
-        nnz += post.shape[0]
-        row_at += rowptr.shape[0]
+        q = pops.index(pr.post)
+        prj_rows.append([group_of[id(pr.pre)], q, row_at,
+                         int(d[0]) if d.size == 1 else 0,  # 0: per synapse
+                         pr.post.slots[pr.receptor], w.size == 1])
+        prj_w.append(w[0] if w.size == 1 else 0.0)
+        bounds = np.clip(splits - offsets[q], 0, pr.post.n)
+        fill_csr(pre, post, w, d, bounds, nnz, parts[row_at:row_at + pr.pre.n + 1],
+                 col[nnz:nnz + n], wt[nnz:nnz + n], dly[nnz:nnz + n] if per_synapse else dly)
+        nnz += n
+        row_at += pr.pre.n + 1
     tables = Tables(
         pops=_stack(pop_rows, KC.N_POP_COLUMNS, np.int64),
         par=_cat(par_parts, dtype) if par_parts else np.zeros((0, K.N_COLUMNS), dtype),
         cin=_stack(cin_rows, 6, np.int64), cinf=_stack(cinf_rows, 3, np.float64),
         src=_stack(src_rows, 8, np.int64), groups=_stack(groups, 2, np.int64),
-        prj=_stack(prj_rows, 5, np.int64), rowptr=_cat(rowptrs, np.int64),
-        col=_cat(cols, np.int32), wt=_cat(wts, dtype),
-        dly=_cat(dlys, np.int16) if per_synapse else np.zeros(0, np.int16),
+        prj=_stack(prj_rows, KC.N_PRJ_COLUMNS, np.int64), prj_w=np.array(prj_w, dtype),
+        parts=parts, col=col, wt=wt, dly=dly,
         n_streams=max(n_streams, 1), n_ou=n_ou, max_delay=max_delay)
     state["ring"] = _state((batch, max_delay, n_neu) if max_delay > 1 else (batch, 1, 1), dtype)
     return tables, state

@@ -20,6 +20,7 @@ from .monitors import Monitor, SpikeMonitor, StateMonitor
 from .projections import Projection
 
 PARALLEL_MIN_NEURONS = 20_000  # below this (neurons × realizations) the serial kernel is faster
+PROPAGATION_PARTS = 16  # target ranges of the threaded propagation (any number of threads)
 
 
 class Network:
@@ -130,11 +131,19 @@ class Network:
 
     # -- running --------------------------------------------------------------------------
     def build(self) -> None:
-        """Flatten the network into kernel tables and the initial state (done by ``run``)."""
+        """Flatten the network into kernel tables and the initial state (done by ``run``).
+        The threaded kernel splits spike propagation into PROPAGATION_PARTS target ranges."""
         if self.tables is None:
             self.tables, self.state = build_tables(
                 self.populations, self.sources, self.currents, self.projections, self.dt,
-                self.batch, self.dtype, self.seed)
+                self.batch, self.dtype, self.seed,
+                PROPAGATION_PARTS if self._parallel() and self.backend == "cpu" else 1)
+
+    def _parallel(self) -> bool:
+        """Whether the CPU kernel runs threaded (``parallel``, or by default large networks)."""
+        if self.parallel is not None:
+            return self.parallel
+        return self.batch * sum(p.n for p in self.populations) >= PARALLEL_MIN_NEURONS
 
     def run(self, duration: float, progress=None) -> None:
         """Advance by ``duration`` seconds (rounded to whole steps), continuing from where the
@@ -175,10 +184,8 @@ class Network:
         if self.backend == "cuda":
             from .cuda import CudaChunkRunner
             return CudaChunkRunner(self)
-        parallel = self.parallel
-        if parallel is None:
-            parallel = self.batch * self.tables.pops[:, KC.P_N].sum() >= PARALLEL_MIN_NEURONS
-        return _ChunkRunner(self, KC.run_chunk_parallel if parallel else KC.run_chunk_serial)
+        return _ChunkRunner(self, KC.run_chunk_parallel if self._parallel()
+                            else KC.run_chunk_serial)
 
 
 class _ChunkRunner:
@@ -248,7 +255,7 @@ class _ChunkRunner:
             t_end, n_rec = self.kernel(
                 k0, t, n_steps, tb.pops, tb.par, st["v"], st["i"], st["w"], st["refc"],
                 tb.cin, tb.cinf, cbuf, st["ou"], tb.src, pbuf, st["nxt"], ev_ptr, ev_unit,
-                tb.groups, tb.prj, tb.rowptr, tb.col, tb.wt, tb.dly, st["ring"],
+                tb.groups, tb.prj, tb.prj_w, tb.parts, tb.col, tb.wt, tb.dly, st["ring"],
                 _key(net.seed), tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
                 self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt,
                 *self.scratch)

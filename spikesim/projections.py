@@ -14,7 +14,7 @@ import scipy.sparse
 from . import checks
 from .distributions import Distribution
 from .inputs import SpikeSource
-from .kernels.csr import csr_by_pre
+from .kernels.csr import fill_csr
 from .models import Population
 
 RULES = ("one_to_one", "all_to_all", "random", "fixed_indegree", "explicit")
@@ -61,7 +61,7 @@ class Projection:
             raise ValueError("rule 'explicit' needs either matrix or both pre_ids and post_ids")
 
     def pairs(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(pre, post, weights from the rule or None) as int64 / float64 arrays."""
+        """(pre, post, weights from the rule or None) as integer / float64 arrays."""
         n_pre, n_post = self.pre.n, self.post.n
         if self.rule == "one_to_one":
             ids = np.arange(n_pre, dtype=np.int64)
@@ -81,7 +81,7 @@ class Projection:
             return flat // n_post, flat % n_post, None
         if self.rule == "fixed_indegree":
             pre = rng.integers(0, n_pre, size=n_post * self.k, dtype=np.int64)
-            return pre, np.repeat(np.arange(n_post, dtype=np.int64), self.k), None
+            return pre, np.repeat(np.arange(n_post, dtype=_index_type(n_post)), self.k), None
         if self.matrix is not None:
             m = scipy.sparse.coo_matrix(self.matrix)
             if m.shape != (n_pre, n_post):
@@ -103,7 +103,8 @@ class Projection:
         return pre.astype(np.int64), post.astype(np.int64), None
 
     def synapses(self, dt: float, rng: np.random.Generator):
-        """(pre, post, weight (float64), delay in steps (int64)) of every synapse."""
+        """(pre, post, weight (float64), delay in steps (int64)) of every synapse; weight and
+        delay have length 1 when they are the same for every synapse."""
         pre, post, w = self.pairs(rng)
         n = pre.shape[0]
         if w is None:
@@ -113,20 +114,32 @@ class Projection:
         if d.max(initial=1) > np.iinfo(np.int16).max:
             raise ValueError(f"delay must be at most {np.iinfo(np.int16).max} steps, got "
                              f"{int(d.max())} steps")
-        return pre, post, w, np.broadcast_to(d, (n,))
+        return pre, post, w, d
 
-    def csr(self, dt: float, rng: np.random.Generator):
-        """(rowptr (n_pre+1,), post (n_syn,) int32, weight float64, delay steps int64)."""
+    def csr(self, dt: float, rng: np.random.Generator, dtype=np.float64):
+        """(rowptr (n_pre+1,) int64, post (n_syn,) int32, weight (n_syn,) ``dtype``, delay
+        steps (n_syn,) int16), sorted by presynaptic unit."""
         pre, post, w, d = self.synapses(dt, rng)
-        rowptr, order = csr_by_pre(pre, self.pre.n)
-        return rowptr, post[order].astype(np.int32), w[order], d[order]
+        n = pre.shape[0]
+        parts = np.empty((self.pre.n + 1, 2), np.int64)
+        out = (np.empty(n, np.int32), np.full(n, w[0] if w.size == 1 else 0, dtype),
+               np.empty(n, np.int16))
+        fill_csr(pre, post, w, d, np.array([0, self.post.n]), 0, parts, *out)
+        return (parts[:, 0].copy(), *out)
 
     def describe(self) -> dict:
         return {"rule": self.rule, "p": self.p, "k": self.k, "weight": self.weight,
                 "delay": self.delay, "receptor": self.receptor}
 
 
+def _index_type(n: int):
+    """The smallest of int32 and int64 that holds indices below n."""
+    return np.int32 if n < 2**31 else np.int64
+
+
 def _per_synapse(name, value, n, rng, **limits) -> np.ndarray:
+    """``value`` (scalar, array over the n synapses or Distribution) as float64, checked:
+    length 1 for a scalar, else (n,)."""
     if isinstance(value, Distribution):
         arr = np.asarray(value.draw(rng, (n,)), np.float64)
     else:
@@ -135,7 +148,7 @@ def _per_synapse(name, value, n, rng, **limits) -> np.ndarray:
             raise ValueError(f"{name} must be a scalar or one value per synapse ({n}), got "
                              f"shape {arr.shape}")
     checks.finite_array(name, arr, ndim=(0, 1), **limits)
-    return np.broadcast_to(arr, (n,)).astype(np.float64)
+    return arr.astype(np.float64).reshape(-1)
 
 
 def _bernoulli_positions(rng: np.random.Generator, total: int, p: float) -> np.ndarray:

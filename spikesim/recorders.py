@@ -116,8 +116,10 @@ class H5Output:
             bmtk read it; the libsonata 0.2.2 wheel's HDF5 is built without zlib and cannot) or
             "lzf" (fast, but only h5py reads it). Chunks are shuffled before compression.
         compression_level: gzip level 0–9 (default 4).
-        connectivity: also store every projection's synapses (CSR: rowptr, col, weight, delay)
-            under ``/spikesim/connectivity``; they can be rebuilt from the seed anyway.
+        connectivity: also store every projection's synapses under ``/spikesim/connectivity``
+            (the kernel tables: ``prj`` with columns J_* of :mod:`spikesim.kernels.cpu`,
+            ``prj_w``, and the CSR ``rowptr``, ``col``, ``wt``, ``dly``; within a row the
+            synapses are grouped by target range); they can be rebuilt from the seed anyway.
 
     ``/spikesim`` attributes: ``dt`` (s), ``seed``, ``dtype``, ``batch``, ``t_start`` (s, the
     first run's start), ``network`` (JSON: every population, spike source, current and
@@ -252,8 +254,8 @@ class H5Output:
             if self.connectivity:
                 tb = net.tables
                 c = new_group(g, "connectivity")
-                for key in ("prj", "rowptr", "col", "wt", "dly"):
-                    arr = getattr(tb, key)
+                for key, arr in (("prj", tb.prj), ("prj_w", tb.prj_w), ("rowptr", tb.rowptr),
+                                 ("col", tb.col), ("wt", tb.weights()), ("dly", tb.dly)):
                     c.create_dataset(key, data=arr, **self._filters_for(arr))
         except BaseException:
             f.close()

@@ -12,10 +12,10 @@ import spikesim as ss
 DT = 1e-4
 
 
-def network(seed=7, batch=2, n_exc=80, dtype=np.float64, chunk=333):
+def network(seed=7, batch=2, n_exc=80, dtype=np.float64, chunk=333, parallel=None):
     """Every kind of state: v, i, w (adaptation), refractory counters, an OU current, Poisson
     sources (next firing steps), given spike times, and delayed recurrent spikes in flight."""
-    net = ss.Network(dt=DT, seed=seed, batch=batch, dtype=dtype, chunk=chunk)
+    net = ss.Network(dt=DT, seed=seed, batch=batch, dtype=dtype, chunk=chunk, parallel=parallel)
     exc = net.add(ss.AdaptiveLIF(n_exc, tau_mem=20e-3, tau_syn=5e-3, tau_w=50e-3, b=0.02,
                                  v_th=1.0, refractory=2e-3, v_init=ss.Uniform(0.0, 0.9),
                                  method="exact"), name="exc")
@@ -61,10 +61,12 @@ def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, dtype):
     whole = monitors(full, exc, inh)
     full.run(0.1)
 
-    first, exc, inh = network(dtype=dtype)
+    # saved from the threaded kernel (synapse rows split into target parts), resumed serially
+    first, exc, inh = network(dtype=dtype, parallel=True)
     part1 = monitors(first, exc, inh)
     first.run(0.0437)  # stops mid-chunk, mid-sampling period, with spikes in flight
     assert np.any(first.state["ring"] != 0) and np.any(first.state["refc"] != 0)
+    assert first.tables.parts.shape[1] > 2
     ss.save_checkpoint(first, tmp_path / "ckpt.h5")
 
     resumed, exc, inh = network(dtype=dtype)  # a fresh build, as in a new process

@@ -322,7 +322,7 @@ def _compile_ptx(signatures: dict) -> dict:
 
     dispatcher.get_current_device = lambda: Device()
     from spikesim.kernels import cuda as KG
-    from spikesim.kernels.neurons import update
+    from spikesim.kernels.neurons import params, update
 
     def typ(dtype, ndim):
         t = from_dtype(np.dtype(dtype))
@@ -339,7 +339,7 @@ def _compile_ptx(signatures: dict) -> dict:
     def probe(v, i, w, r, par, out):
         x = cuda.grid(1)
         if x < v.shape[0]:
-            a, b, c, d, e = update(0, 0, v[x], i[x], w[x], r[x], v[x], par, 0)
+            a, b, c, d, e = update(0, 0, v[x], i[x], w[x], r[x], v[x], params(par, 0))
             out[x] = a + b
 
     f8 = types.Array(types.float64, 1, "C")

@@ -123,6 +123,7 @@ def noisy_network(seed=3, batch=1, chunk=1000, threads=None, parallel=None, dtyp
     src = net.add(ss.PoissonInput(50, rate=200.0))
     net.connect(src, exc, "random", p=0.2, weight=2e-3, delay=ss.Uniform(1e-4, 1e-3))
     net.connect(exc, exc, "fixed_indegree", k=20, weight=-1e-3, receptor="i_inh")
+    net.connect(exc, exc, "random", p=0.05, weight=ss.Uniform(0.0, 1e-3))  # per-synapse weights
     mon = net.add(ss.SpikeMonitor(exc))
     state = net.add(ss.StateMonitor(exc, ["v", "i"], ids=[0, 7, 299], every=3))
     return net, mon, state

@@ -1,0 +1,55 @@
+"""The CSR layout of projections: rows by presynaptic unit, split into target parts."""
+
+import numpy as np
+import pytest
+from spikesim.kernels.csr import fill_csr, synapse_hash
+
+
+def build(pre, post, w, n_pre, bounds, first=5):
+    """fill_csr into fresh arrays, offsets from ``first``; delays 1 … 7 by synapse."""
+    n = pre.size
+    parts = np.empty((n_pre + 1, len(bounds)), np.int64)
+    col, wt, dly = np.empty(n, np.int32), np.full(n, np.nan), np.empty(n, np.int16)
+    fill_csr(pre, post, w, np.arange(n) % 7 + 1, np.asarray(bounds), first, parts, col, wt, dly)
+    return parts, col, wt, dly
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_rows_hold_each_units_synapses_by_part_in_their_original_order(ordered):
+    rng = np.random.default_rng(0)
+    n_pre, n_post, n = 40, 30, 600
+    post = rng.integers(0, n_post, n)
+    post = np.sort(post) if ordered else post
+    pre = rng.integers(0, n_pre, n)
+    w = rng.random(n)
+    bounds = [0, 7, 7, 20, n_post]  # an empty part too
+    parts, col, wt, dly = build(pre, post, w, n_pre, bounds)
+    assert parts[0, 0] == 5 and np.all(parts[n_pre] == 5 + n)
+    for u in range(n_pre):
+        assert parts[u, -1] == parts[u + 1, 0]
+        mine = np.flatnonzero(pre == u)
+        expect = np.concatenate([mine[(post[mine] >= lo) & (post[mine] < hi)]
+                                 for lo, hi in zip(bounds[:-1], bounds[1:])])
+        sl = slice(parts[u, 0] - 5, parts[u, -1] - 5)
+        np.testing.assert_array_equal(col[sl], post[expect])
+        np.testing.assert_array_equal(wt[sl], w[expect])
+        np.testing.assert_array_equal(dly[sl], expect % 7 + 1)
+        for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            targets = col[parts[u, k] - 5:parts[u, k + 1] - 5]
+            assert np.all((targets >= lo) & (targets < hi))
+
+
+def test_a_shared_weight_is_not_written_and_the_hash_ignores_the_split():
+    rng = np.random.default_rng(1)
+    pre, post = rng.integers(0, 20, 300), rng.integers(0, 50, 300)
+    one, four = (build(pre, post, np.array([0.5]), 20, bounds, first=0)
+                 for bounds in ([0, 50], [0, 10, 25, 40, 50]))
+    assert np.isnan(one[2]).all()  # left unwritten
+    hashes = [synapse_hash(p, c, np.full(c.size, 0.5).view(np.uint64), d)
+              for p, c, _, d in (one, four)]
+    assert hashes[0] == hashes[1]
+    assert not np.array_equal(one[1], four[1])  # the order within rows differs
+    moved = four[1].copy()
+    moved[0] = (moved[0] + 1) % 50
+    assert synapse_hash(four[0], moved, np.full(moved.size, 0.5).view(np.uint64),
+                        four[3]) != hashes[1]
