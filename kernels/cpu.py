@@ -163,6 +163,15 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
         delay = prj[p, J_DELAY]
         uniform = prj[p, J_UNIFORM] != 0
         weight = prj_w[p]
+        # first read one entry per cache line of every row to be walked: the loads are
+        # independent, so their cache misses overlap instead of stalling the walk row by row
+        touched = 0
+        for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
+            r = row0 + spk[b, s]
+            for e in range(parts[r, part], parts[r, part + 1], 16):
+                touched += col[e]
+        if touched < 0:  # never (ids are >= 0); keeps the loads
+            return
         for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
             r = row0 + spk[b, s]
             e0, e1 = parts[r, part], parts[r, part + 1]

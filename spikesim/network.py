@@ -20,7 +20,6 @@ from .monitors import Monitor, SpikeMonitor, StateMonitor
 from .projections import Projection
 
 PARALLEL_MIN_NEURONS = 20_000  # below this (neurons × realizations) the serial kernel is faster
-PROPAGATION_PARTS = 16  # target ranges of the threaded propagation (any number of threads)
 
 
 class Network:
@@ -132,12 +131,14 @@ class Network:
     # -- running --------------------------------------------------------------------------
     def build(self) -> None:
         """Flatten the network into kernel tables and the initial state (done by ``run``).
-        The threaded kernel splits spike propagation into PROPAGATION_PARTS target ranges."""
+        The threaded kernel splits spike propagation into one target range per thread (the
+        results do not depend on the split)."""
         if self.tables is None:
+            threaded = self._parallel() and self.backend == "cpu"
             self.tables, self.state = build_tables(
                 self.populations, self.sources, self.currents, self.projections, self.dt,
                 self.batch, self.dtype, self.seed,
-                PROPAGATION_PARTS if self._parallel() and self.backend == "cpu" else 1)
+                (self.threads or get_num_threads()) if threaded else 1)
 
     def _parallel(self) -> bool:
         """Whether the CPU kernel runs threaded (``parallel``, or by default large networks)."""
