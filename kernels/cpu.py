@@ -43,7 +43,7 @@ from .inputs import (
 from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, params, update
 
 BLOCK = 2048  # neurons per parallel work item
-SCAN = 16  # spike-source units checked together (see source_block)
+SCAN = 8  # spike-source units checked together (see source_block)
 # population table columns
 P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED = range(11)
 N_POP_COLUMNS = 11
@@ -191,7 +191,7 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
                         tgt[off + col[e]] += x
 
 
-@njit(inline="always", cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False)
 def source_block(sg, first, n, b, k, t, src, pbuf, nxt, key, n_streams, out, pos):
     """Append to ``out[pos:]`` the units (ids from ``first``) of source group ``sg`` (n units)
     that fire at step k in realization b; returns the new end. In the constant-probability mode

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from spikesim.kernels.csr import fill_csr, synapse_hash
 
+import spikesim as ss
+
 
 def build(pre, post, w, n_pre, bounds, first=5):
     """fill_csr into fresh arrays, offsets from ``first``; delays 1 … 7 by synapse."""
@@ -53,3 +55,23 @@ def test_a_shared_weight_is_not_written_and_the_hash_ignores_the_split():
     moved[0] = (moved[0] + 1) % 50
     assert synapse_hash(four[0], moved, np.full(moved.size, 0.5).view(np.uint64),
                         four[3]) != hashes[1]
+
+
+def test_tables_hold_each_projections_synapses_and_weights():
+    """The network's CSR segments equal each projection's own ``csr``; ``weights()`` fills in
+    the shared weights, which ``wt`` does not store."""
+    net = ss.Network(dt=1e-3, seed=5, parallel=False)
+    a, b = net.add(ss.LIF(30)), net.add(ss.LIF(20))
+    net.connect(a, b, "random", p=0.3, weight=0.25)
+    net.connect(b, a, "fixed_indegree", k=4, weight=ss.Uniform(1.0, 2.0))
+    net.build()
+    tb, weights = net.tables, net.tables.weights()
+    for j, pr in enumerate(net.projections):
+        rowptr, col, wt, _ = pr.csr(net.dt, np.random.default_rng([5, 2, j]))
+        row = tb.prj[j, 2]
+        e0 = tb.rowptr[row]
+        np.testing.assert_array_equal(tb.rowptr[row:row + pr.pre.n + 1] - e0, rowptr)
+        np.testing.assert_array_equal(tb.col[e0:e0 + col.size], col)
+        np.testing.assert_array_equal(weights[e0:e0 + col.size], wt)
+    assert list(tb.prj[:, -1]) == [1, 0] and tb.prj_w[0] == 0.25
+    assert np.all(weights[tb.rowptr[tb.prj[1, 2]]:] >= 1.0)
