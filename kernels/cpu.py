@@ -119,16 +119,24 @@ def neuron_block(model, per_neuron, args):
         rs[jj] = r1
         flags[jj] = fired
         n_fired += fired
-    if n_fired:  # compaction, skipping eight silent neurons at a time
-        words = flags.view(np.uint64)
-        cnt = 0
-        for wd in range((n_blk + 7) // 8):
-            if words[wd] != 0:
-                for jj in range(8 * wd, min(8 * wd + 8, n_blk)):
-                    if flags[jj]:
-                        sp[lo + cnt] = lo + jj
-                        cnt += 1
+    if n_fired:
+        compact(flags, n_blk, sp, lo)
     return n_fired
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def compact(flags, n, out, lo):
+    """Write lo + j for each j < n where ``flags[j]`` to ``out[lo:]``, in order, skipping eight
+    unset flags at a time (``flags``' length is a multiple of 8). Compiled once, not inlined
+    into each model's loop."""
+    words = flags.view(np.uint64)
+    cnt = 0
+    for wd in range((n + 7) // 8):
+        if words[wd] != 0:
+            for j in range(8 * wd, min(8 * wd + 8, n)):
+                if flags[j]:
+                    out[lo + cnt] = lo + j
+                    cnt += 1
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
