@@ -3,8 +3,9 @@ a JSON line. Not meant to be run by hand.
 
 - ``compile``: seconds to import spikesim, and the first and second runs of a small network on
   the serial and on the parallel kernel (the difference is the JIT compile or cache-load time).
-- ``cuba engine|reference JSON``: peak RSS of a CUBA run (``JSON``: fields of
-  :class:`bench.workloads.Cuba`), after warming the kernels up on a small instance.
+- ``memory w1|w2|cuba engine|reference JSON``: peak RSS of a run (``JSON``: fields of the
+  workload's dataclass in :mod:`bench.workloads`), after warming the kernels up on a small
+  instance.
 - ``peer NAME``: W1 with a peer simulator (see :mod:`bench.peers`).
 """
 
@@ -40,32 +41,36 @@ def compile_times() -> dict:
     return out
 
 
-def cuba_memory(side: str, params: dict) -> dict:
-    """Peak RSS (MiB) of one CUBA run on the engine or the reference; ``base_mib`` is the RSS
-    after the warm-up, before building."""
+def peak_memory(workload: str, side: str, params: dict) -> dict:
+    """Peak RSS (MiB) of one run of ``workload`` ("w1": W1b, spikes in memory; "w2"; "cuba")
+    with parameters ``params`` (fields of its dataclass in :mod:`bench.workloads`), on the
+    engine or (CUBA only) the reference, after a warm-up on a small instance that uses the same
+    kernel variant; ``base_mib`` is the RSS after the warm-up, before building."""
     from . import references as R
     from . import workloads as W
-    c = W.Cuba(**params)
-    small = replace(c, n=min(c.n, 20_000), duration=10 * c.dt)  # same kernel variant as c
-
-    def run(cc: W.Cuba) -> int:
-        if side == "engine":
-            return W.cuba_engine(cc).spikes
-        return R.cuba_csr(cc, *R.cuba_connectivity(cc))
-
+    if workload == "w1":
+        w = W.W1(**params)
+        small, run = replace(w, steps=10), (lambda x: W.w1_engine(x, None, W.MEMORY).spikes)
+    elif workload == "w2":
+        w = W.W2(**params)
+        small, run = replace(w, n=min(w.n, 20_000), steps=10), (lambda x: W.w2_engine(x))
+    else:
+        w = W.Cuba(**params)
+        small = replace(w, n=min(w.n, 20_000), duration=10 * w.dt)
+        run = (lambda x: W.cuba_engine(x).spikes) if side == "engine" else (
+            lambda x: R.cuba_csr(x, *R.cuba_connectivity(x)))
     run(small)
     base = _status_mib("VmRSS")
     t0 = time.perf_counter()
-    spikes = run(c)
-    return {"base_mib": base, "peak_mib": _status_mib("VmHWM"), "wall_s": time.perf_counter() - t0,
-            "spikes": spikes}
+    run(w)
+    return {"base_mib": base, "peak_mib": _status_mib("VmHWM"), "wall_s": time.perf_counter() - t0}
 
 
 def main(argv: list[str]) -> dict:
     if argv[0] == "compile":
         return compile_times()
-    if argv[0] == "cuba":
-        return cuba_memory(argv[1], json.loads(argv[2]))
+    if argv[0] == "memory":
+        return peak_memory(argv[1], argv[2], json.loads(argv[3]))
     if argv[0] == "peer":
         from .peers import run_peer
         return run_peer(argv[1])

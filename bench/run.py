@@ -110,7 +110,8 @@ def w1_suite(ctx: Context) -> list[dict]:
                 work / t.median_s, unit, ratios, bar,
                 None if bar is None else ratios["fused"] >= low and ratios["numpy"] >= 10,
                 spread=t.spread, spikes=t.result.spikes,
-                build_s=statistics.median(t.build_times), **extra))
+                build_s=statistics.median(t.build_times), **extra,
+                **(_rss(w) if not (given or rec or ctx.quick) else {})))
     return rows + _peer_rows(ctx)
 
 
@@ -179,7 +180,8 @@ def w2_suite(ctx: Context) -> list[dict]:
                                   f"final v differs from the fused loop's by up to {dv:.3g} V")
             rows.append(row("W2", f"engine, {what}, {numba.get_num_threads()} threads",
                             t.median_s, tp, unit, _ratios(tp, refs), bar, met, spread=t.spread,
-                            build_s=statistics.median(t.build_times), **extra))
+                            build_s=statistics.median(t.build_times), **extra,
+                            **({} if ctx.quick else _rss(w))))
     return rows
 
 
@@ -219,7 +221,7 @@ def w3_suite(ctx: Context) -> list[dict]:
             "≥ 2× the serial CSR reference at 400,000 neurons" if big else None,
             ratios["csr"] >= 2 if big else None, spread=t.spread,
             **_cuba_figures(c, t.median_s, t.result.spikes, t.result.extra["synapses"]),
-            **_rss(c, "engine")))
+            **_rss(c)))
         builds = t.build_times
         build = statistics.median(builds)
         rows.append(row("W3", f"engine network build (connectivity, tables), {size}", build,
@@ -234,9 +236,12 @@ def _cuba_figures(c: W.Cuba, median_s: float, spikes: int, synapses: int) -> dic
             "events_per_s": spikes * synapses / c.n / median_s}
 
 
-def _rss(c: W.Cuba, side: str) -> dict:
-    """Peak RSS of a fresh interpreter running c on ``side`` ("engine" or "reference")."""
-    out = probe(["cuba", side, json.dumps({**asdict(c), "dtype": np.dtype(c.dtype).name})])
+def _rss(w: W.W1 | W.W2 | W.Cuba, side: str = "engine") -> dict:
+    """Peak RSS of a fresh interpreter running workload ``w`` on ``side`` ("engine" or, for
+    CUBA, "reference")."""
+    kind = {W.W1: "w1", W.W2: "w2", W.Cuba: "cuba"}[type(w)]
+    out = probe(["memory", kind, side, json.dumps({**asdict(w),
+                                                   "dtype": np.dtype(w.dtype).name})])
     return {"peak_rss_mib": out["peak_mib"], "base_rss_mib": out["base_mib"]}
 
 

@@ -25,3 +25,5 @@ def test_quick_bench_writes_json_rows(tmp_path, monkeypatch):
     assert timed and all(r["median_s"] > 0 and r["throughput"] > 0 for r in timed)
     engine_w1a = next(r for r in rows if r["variant"].startswith("engine W1a") and "check" in r)
     assert "equals" in engine_w1a["check"]
+    cuba = next(r for r in rows if r["variant"].startswith("engine networks.cuba"))
+    assert cuba["peak_rss_mib"] >= cuba["base_rss_mib"] > 0  # the fresh-interpreter probe
