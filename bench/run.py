@@ -189,8 +189,8 @@ def w2_suite(ctx: Context) -> list[dict]:
 def w3_suite(ctx: Context) -> list[dict]:
     """CUBA at 4,000 neurons (p = 0.02) and, scaled with in-degree 80, at 40,000 and 400,000
     (0.2 s simulated), float64; with --quick 4,000 neurons for 50 ms in float32 (the kernel
-    W1 compiled). Engine against the serial CSR reference, with peak RSS (the reference's in
-    full mode only)."""
+    W1 compiled). Engine against the serial CSR reference (medians of at least 5 runs at
+    400,000), with peak RSS (the reference's in full mode only)."""
     sizes = ([W.Cuba(duration=0.05, dtype=np.float32)] if ctx.quick else
              [W.Cuba(), W.Cuba(n=40_000, indegree=80), W.Cuba(n=400_000, indegree=80,
                                                               duration=0.2)])
@@ -203,7 +203,8 @@ def w3_suite(ctx: Context) -> list[dict]:
         conn = conn_t.result
         rows.append(row("W3", f"reference connectivity build (NumPy), {size}", conn_t.median_s,
                         spread=conn_t.spread, synapses=int(conn[1].size)))
-        ref = measure(partial(R.cuba_csr, c, *conn), repeats=ctx.repeats,
+        ref = measure(partial(R.cuba_csr, c, *conn), repeats=max(ctx.repeats, 5) if big else
+                      ctx.repeats,
                       warmup=partial(R.cuba_csr, replace(c, duration=10 * c.dt), *conn),
                       min_total_s=ctx.min_total_s)
         ref_tp = c.duration / ref.median_s
@@ -212,7 +213,8 @@ def w3_suite(ctx: Context) -> list[dict]:
                         **_cuba_figures(c, ref.median_s, ref.result, conn[1].size),
                         **({} if ctx.quick else _rss(c, "reference"))))
         warm = replace(c, n=min(c.n, 20_000), duration=10 * c.dt)  # same kernel variant
-        t = measure(partial(W.cuba_engine, c), repeats=ctx.repeats, seconds=lambda r: r.sim_s,
+        t = measure(partial(W.cuba_engine, c), repeats=max(ctx.repeats, 5) if big else
+                    ctx.repeats, seconds=lambda r: r.sim_s,
                     warmup=partial(W.cuba_engine, warm), min_total_s=ctx.min_total_s)
         tp = c.duration / t.median_s
         ratios = _ratios(tp, {"csr": ref_tp})

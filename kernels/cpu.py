@@ -42,7 +42,7 @@ from .inputs import (
 )
 from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, params, update
 
-BLOCK = 2048  # neurons per parallel work item
+BLOCK = 2048  # neurons per parallel work item (a multiple of 8: see compact)
 SCAN = 8  # spike-source units checked together (see source_block)
 # population table columns
 P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED = range(11)
