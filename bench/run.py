@@ -182,7 +182,24 @@ def w2_suite(ctx: Context) -> list[dict]:
                             t.median_s, tp, unit, _ratios(tp, refs), bar, met, spread=t.spread,
                             build_s=statistics.median(t.build_times), **extra,
                             **({} if ctx.quick else _rss(w))))
+            if not noise:
+                rows.append(_per_neuron_row(ctx, w, tp, t.result.extra["v"]))
     return rows
+
+
+def _per_neuron_row(ctx: Context, w: W.W2, shared_tp: float, shared_v: np.ndarray) -> dict:
+    """W2 with its parameters given per neuron (same values): ratio to the shared-parameter
+    run, and the check that the final v is the same."""
+    wp = replace(w, per_neuron=True)
+    t = measure(partial(W.w2_engine, wp), repeats=ctx.repeats, seconds=lambda r: r.sim_s,
+                warmup=partial(W.w2_engine, replace(wp, steps=10)),
+                min_total_s=ctx.min_total_s)
+    tp = wp.n * wp.steps / t.median_s
+    same = np.array_equal(t.result.extra["v"], shared_v)
+    return row("W2", f"engine, {_dt(w.dtype)}, no noise, parameters per neuron", t.median_s, tp,
+               "neuron-steps/s", {"shared parameters": tp / shared_tp}, spread=t.spread,
+               check="final v equals the shared-parameter run's" if same else
+               "MISMATCH: final v differs from the shared-parameter run's")
 
 
 # --- W3 ---------------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ class W1:
 @dataclass(frozen=True)
 class W2:
     """W2: ``n`` independent LIF (RC) neurons with a mean current plus, if ``noise``, Gaussian
-    white noise of std ``std`` (A) per step; 2 ms absolute refractory period; exact integration."""
+    white noise of std ``std`` (A) per step; 2 ms absolute refractory period; exact integration.
+    ``per_neuron``: the same parameters given as arrays over neurons (a table row per neuron)."""
 
     n: int = 1_000_000
     steps: int = 1000
@@ -69,6 +70,7 @@ class W2:
     noise: bool = True
     dtype: type = np.float32
     seed: int = 1
+    per_neuron: bool = False  # parameters given as arrays over neurons (the same values)
 
 
 @dataclass(frozen=True)
@@ -193,8 +195,9 @@ def w2_engine(w: W2, recording: Recording | None = None, n_recorded: int = 1000,
     every ``every`` steps. ``extra["v"]`` is the final membrane potential (V)."""
     t0 = time.perf_counter()
     net = ss.Network(dt=w.dt, seed=w.seed, dtype=w.dtype, parallel=True)
-    rc = net.add(ss.RC(w.n, R=w.R, tau=w.tau, E_L=w.E_L, v_th=w.v_th, v_reset=w.v_reset,
-                       refractory=w.refractory, method="exact"))
+    per = (lambda x: np.full(w.n, x)) if w.per_neuron else (lambda x: x)
+    rc = net.add(ss.RC(w.n, R=per(w.R), tau=per(w.tau), E_L=per(w.E_L), v_th=per(w.v_th),
+                       v_reset=per(w.v_reset), refractory=per(w.refractory), method="exact"))
     net.add(ss.NoiseCurrent(rc, mean=w.mean, std=w.std) if w.noise
             else ss.ConstantCurrent(rc, w.mean))
     mon = net.add(recording.state(rc, np.arange(n_recorded), every)) if recording else None

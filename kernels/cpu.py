@@ -96,7 +96,7 @@ def neuron_block(model, per_neuron, args):
     q, b, j0, j1, pops, par, vb, ib, wb, rb, sp, cur, has_cur, flags = args
     off = pops[q, P_OFF]
     exact = pops[q, P_EXACT]
-    row0, sj = pops[q, P_ROW] + b * pops[q, P_SB], pops[q, P_SJ]
+    row0 = pops[q, P_ROW] + b * pops[q, P_SB]  # per neuron, rows follow (P_SJ is 1)
     has_i = model != RC and model != LEAKY
     has_w = model == LIF_W
     zero = par.dtype.type(0)
@@ -107,7 +107,7 @@ def neuron_block(model, per_neuron, args):
     shared = params(par, row0)  # the row of every neuron when not per_neuron
     n_fired = 0
     for jj in range(n_blk):
-        prm = params(par, np.uint64(row0 + (j0 + jj) * sj)) if per_neuron else shared
+        prm = params(par, np.uint64(row0 + j0) + np.uint64(jj)) if per_neuron else shared
         vv, ii, ww, r1, fired = update(model, exact, vs[jj], is_[jj] if has_i else zero,
                                        ws[jj] if has_w else zero, rs[jj],
                                        cur[jj] if has_cur else zero, prm)

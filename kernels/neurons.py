@@ -35,13 +35,14 @@ N_COLUMNS = 13
 
 @njit(inline="always", cache=True)
 def params(par, row):
-    """Row ``row`` of the parameter table ``par`` as a tuple of N_COLUMNS scalars. Loaded once
-    before a loop over neurons that share it, the values stay in registers (LLVM cannot hoist
-    loads from ``par`` itself past the state stores, which might alias it); loaded per neuron,
-    the unused columns cost nothing."""
-    return (par[row, 0], par[row, 1], par[row, 2], par[row, 3], par[row, 4], par[row, 5],
-            par[row, 6], par[row, 7], par[row, 8], par[row, 9], par[row, 10], par[row, 11],
-            par[row, 12])
+    """Row ``row`` of the parameter table ``par`` (N_COLUMNS, rows) — stored by column, so
+    that the rows of consecutive neurons are contiguous — as a tuple of N_COLUMNS scalars.
+    Loaded once before a loop over neurons that share it, the values stay in registers (LLVM
+    cannot hoist loads from ``par`` itself past the state stores, which might alias it); loaded
+    per neuron, the loads vectorise and the unused columns cost nothing."""
+    return (par[0, row], par[1, row], par[2, row], par[3, row], par[4, row], par[5, row],
+            par[6, row], par[7, row], par[8, row], par[9, row], par[10, row], par[11, row],
+            par[12, row])
 
 
 @njit(inline="always", cache=True)

@@ -26,7 +26,7 @@ class Tables:
     """The fixed (per build) kernel arguments."""
 
     pops: np.ndarray      # (P, N_POP_COLUMNS) int64
-    par: np.ndarray       # (rows, N_COLUMNS) dtype
+    par: np.ndarray       # (N_COLUMNS, rows) dtype: by column (kernels.neurons.params)
     cin: np.ndarray       # (C, 6) int64
     cinf: np.ndarray      # (C, 3) float64
     src: np.ndarray       # (Q, 8) int64
@@ -154,7 +154,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         row_at += pr.pre.n + 1
     tables = Tables(
         pops=_stack(pop_rows, KC.N_POP_COLUMNS, np.int64),
-        par=_cat(par_parts, dtype) if par_parts else np.zeros((0, K.N_COLUMNS), dtype),
+        par=np.ascontiguousarray(_cat(par_parts, dtype).T) if par_parts else np.zeros(
+            (K.N_COLUMNS, 0), dtype),
         cin=_stack(cin_rows, 6, np.int64), cinf=_stack(cinf_rows, 3, np.float64),
         src=_stack(src_rows, 8, np.int64), groups=_stack(groups, 2, np.int64),
         prj=_stack(prj_rows, KC.N_PRJ_COLUMNS, np.int64), prj_w=np.array(prj_w, dtype),

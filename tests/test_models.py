@@ -169,7 +169,7 @@ def test_per_neuron_random_refractory_periods_are_clipped_at_zero():
     net = ss.Network(dt=1e-3, seed=2)
     net.add(pop)
     net.build()
-    ref = net.tables.par[:, 2]
+    ref = net.tables.par[2]  # REF_STEPS of every neuron
     assert ref.shape == (n,) and ref.min() == 0.0 and np.all(ref == np.rint(ref))
     assert 9.0 < ref.mean() < 12.0  # mean of a normal clipped at 0, in steps
 
