@@ -162,6 +162,8 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
               v, i, w):
     """Add the spikes of step k in realization b to the targets in part ``part`` of every
     projection: into v, i or w (delay of one step) or the ring buffer (longer delays)."""
+    n_slots = ring.shape[1]
+    k_slot = k % n_slots
     for p in range(prj.shape[0]):
         g = prj[p, J_PRE]
         var = prj[p, J_VAR]
@@ -194,7 +196,8 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
                     d = delay if delay > 0 else dly[e]
                     x = weight if uniform else wt[e]
                     if d > 1:
-                        ring[b, (k + d - 1) % ring.shape[1], off + col[e]] += x
+                        slot = k_slot + d - 1  # (k + d − 1) mod R, as d <= R
+                        ring[b, slot - n_slots if slot >= n_slots else slot, off + col[e]] += x
                     else:
                         tgt[off + col[e]] += x
 
@@ -307,14 +310,12 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                 off = pops[q, P_OFF]
                 n = pops[q, P_N]
                 into_v = pops[q, P_CHAN] == VAR_V
-                for bj in prange(n_real * n):
-                    b = bj // n
-                    j = off + bj % n
-                    if into_v:
-                        v[b, j] += ring[b, slot, j]
-                    else:
-                        i[b, j] += ring[b, slot, j]
-                    ring[b, slot, j] = zero
+                for b in range(n_real):
+                    tgt = v[b] if into_v else i[b]
+                    due = ring[b, slot]
+                    for j in prange(off, off + n):
+                        tgt[j] += due[j]
+                        due[j] = zero
         # 6. sample state at t_{k+1}
         for m in range(mons.shape[0]):
             every = mons[m, M_EVERY]
