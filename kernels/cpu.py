@@ -7,7 +7,7 @@ and every population is a contiguous range of columns. Spike sources are units N
 Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel:
   1. neurons: current inputs, integrate, threshold, reset, refractory clamp (one fused pass,
      ``prange`` over blocks of neurons and realizations);
-  2. spike sources decide whether they fire at step k;
+  2. spike sources decide whether they fire at step k (threads over blocks of units);
   3. the step's spikes (stamped t_k) are compacted per group and appended to the recording buffer;
   4. spikes propagate over each projection's CSR rows: a spike stamped t_k with delay d steps
      arrives at the end of step k+d−1, i.e. at time t_k + d·dt; delay 1 adds straight into the
@@ -203,19 +203,19 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def source_block(sg, first, n, b, k, t, src, pbuf, nxt, key, n_streams, out, pos):
-    """Append to ``out[pos:]`` the units (ids from ``first``) of source group ``sg`` (n units)
+def source_block(sg, first, lo, hi, b, k, t, src, pbuf, nxt, key, n_streams, out, pos):
+    """Append to ``out[pos:]`` the units lo … hi−1 (ids from ``first``) of source group ``sg``
     that fire at step k in realization b; returns the new end. In the constant-probability mode
     a vectorised scan of the units' next firing steps (SCAN at a time) skips the units not due."""
     if src[sg, MODE] != SRC_CONST:
-        for j in range(n):
+        for j in range(lo, hi):
             if source_fires(sg, j, b, k, t, src, pbuf, nxt, key, n_streams):
                 out[pos] = first + j
                 pos += 1
         return pos
-    due_at = nxt[b, src[sg, UNIT]:src[sg, UNIT] + n]  # (-1 before a unit's first draw)
-    for j0 in range(0, n, SCAN):
-        j1 = min(j0 + SCAN, n)
+    due_at = nxt[b, src[sg, UNIT]:src[sg, UNIT] + hi]  # (-1 before a unit's first draw)
+    for j0 in range(lo, hi, SCAN):
+        j1 = min(j0 + SCAN, hi)
         first_due = due_at[j0]
         if j1 - j0 == SCAN:  # a fixed-length minimum: LLVM vectorises it
             for j in range(1, SCAN):
@@ -228,6 +228,22 @@ def source_block(sg, first, n, b, k, t, src, pbuf, nxt, key, n_streams, out, pos
                     out[pos] = first + j
                     pos += 1
     return pos
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def gather_blocks(spk, spk_ptr, g, first, n_blocks, blk_cnt):
+    """Move the spikes of group g, which each block of BLOCK units wrote from its first unit's
+    place (``blk_cnt[b * n_blocks + block]`` of them), to ``spk[b, spk_ptr[b, g]:]`` in block
+    order, and set ``spk_ptr[b, g+1]``. The move is always downwards: the spikes of the groups
+    before g number at most their units."""
+    for b in range(spk.shape[0]):
+        pos = spk_ptr[b, g]
+        for blk in range(n_blocks):
+            start = first + blk * BLOCK
+            for s in range(blk_cnt[b * n_blocks + blk]):
+                spk[b, pos] = spk[b, start + s]
+                pos += 1
+        spk_ptr[b, g + 1] = pos
 
 
 def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
@@ -264,29 +280,27 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                 blk_cnt[blk] = model_block(model, pops[q, P_SJ] != 0, (
                     q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, has_cur,
                     scratch_flags[blk]))
-            # compact the blocks' spikes to the front of the population's range
-            for b in range(n_real):
-                pos = spk_ptr[b, q]  # populations are the first groups: group q is population q
-                for blk in range(b * nblk, (b + 1) * nblk):
-                    start = off + (blk % nblk) * BLOCK
-                    for s in range(blk_cnt[blk]):
-                        spk[b, pos] = spk[b, start + s]
-                        pos += 1
-                spk_ptr[b, q + 1] = pos
-        # 2. spike sources (groups after the populations)
+            gather_blocks(spk, spk_ptr, q, off, nblk, blk_cnt)  # group q is population q
+        # 2. spike sources (groups after the populations), in blocks of units like the neurons
         for g in range(n_pop, n_groups):
             sg = g - n_pop
-            for b in range(n_real):
-                kb = realization_key(key, b)
-                pos = spk_ptr[b, g]
-                if src[sg, MODE] == SRC_EVENTS:
+            first, n = groups[g, 0], groups[g, 1]
+            if src[sg, MODE] == SRC_EVENTS:
+                for b in range(n_real):
+                    pos = spk_ptr[b, g]
                     for e in range(ev_ptr[sg, t], ev_ptr[sg, t + 1]):
                         spk[b, pos] = ev_unit[e]
                         pos += 1
-                else:
-                    pos = source_block(sg, groups[g, 0], groups[g, 1], b, k, t, src, pbuf, nxt,
-                                       kb, n_streams, spk[b], pos)
-                spk_ptr[b, g + 1] = pos
+                    spk_ptr[b, g + 1] = pos
+                continue
+            nblk = (n + BLOCK - 1) // BLOCK
+            for blk in prange(n_real * nblk):
+                b = blk // nblk
+                j0 = (blk % nblk) * BLOCK
+                blk_cnt[blk] = source_block(
+                    sg, first, j0, min(j0 + BLOCK, n), b, k, t, src, pbuf, nxt,
+                    realization_key(key, b), n_streams, spk[b], first + j0) - (first + j0)
+            gather_blocks(spk, spk_ptr, g, first, nblk, blk_cnt)
         # 3. record spikes
         for g in range(n_groups):
             if rec_flag[g]:

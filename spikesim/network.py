@@ -207,10 +207,13 @@ class _ChunkRunner:
         n_units = int(tb.groups[:, 1].sum())
         self.spk = np.zeros((net.batch, max(n_units, 1)), np.int32)
         self.spk_ptr = np.zeros((net.batch, len(self.groups) + 1), np.int64)
-        n_blocks = max([(int(n) + KC.BLOCK - 1) // KC.BLOCK for n in tb.pops[:, KC.P_N]] + [1])
-        self.blk_cnt = np.zeros(net.batch * n_blocks, np.int64)
-        self.scratch = (np.zeros((net.batch * n_blocks, KC.BLOCK), net.dtype),
-                        np.zeros((net.batch * n_blocks, KC.BLOCK), np.bool_))
+        def blocks(sizes) -> int:  # the most blocks of KC.BLOCK units of one group
+            return max([(int(n) + KC.BLOCK - 1) // KC.BLOCK for n in sizes] + [1])
+
+        self.blk_cnt = np.zeros(net.batch * blocks(tb.groups[:, 1]), np.int64)
+        n_blocks = net.batch * blocks(tb.pops[:, KC.P_N])  # neuron blocks use scratch space
+        self.scratch = (np.zeros((n_blocks, KC.BLOCK), net.dtype),
+                        np.zeros((n_blocks, KC.BLOCK), np.bool_))
         probes, mons = [], []
         for m in self.state_monitors:
             q = net.populations.index(m.population)
