@@ -241,7 +241,9 @@ class _ChunkRunner:
             rows.append((k0 + n_steps) // m.every - first + 1)
             row[KC.M_ROW0] = first
             row[KC.M_OFF] = sum(r * net.batch * c for r, c in zip(rows[:-1], self.mons[:, 3]))
-        traces = np.zeros(max(1, sum(r * net.batch * c for r, c in zip(rows, self.mons[:, 3]))))
+        # every element is written by the kernel; np.empty (unlike np.zeros) gets memory that
+        # the first writes fault in quickly (huge pages), which matters for large recordings
+        traces = np.empty(max(1, sum(r * net.batch * c for r, c in zip(rows, self.mons[:, 3]))))
         self._advance(k0, n_steps, inputs, traces)
         for m, row, r in zip(self.state_monitors, self.mons, rows):
             vals = traces[row[KC.M_OFF]:row[KC.M_OFF] + r * net.batch * row[KC.M_NCOL]]
