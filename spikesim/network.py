@@ -13,13 +13,21 @@ from numba import get_num_threads, set_num_threads
 from . import checks
 from .inputs import Current, SpikeSource
 from .kernels import cpu as KC
+from .kernels.inputs import CUR_BUFFER, SRC_EVENTS
 from .kernels.rng import seed_key
 from .layout import Tables, build_tables, chunk_inputs
 from .models import Population
 from .monitors import Monitor, SpikeMonitor, StateMonitor
 from .projections import Projection
 
-PARALLEL_MIN_NEURONS = 20_000  # below this (neurons × realizations) the serial kernel is faster
+# When to thread by default: every threaded loop of a step costs a few microseconds of
+# launch and barrier (and memory-bound loops scale by well under 2× on 2 cores), so threads pay
+# when the step's estimated serial work is at least PARALLEL_MIN_WORK_NS per threaded loop.
+# Estimated serial work per unit and step (ns), measured on the 2-core development machine:
+NS_NEURON = 0.6  # a neuron with deterministic input
+NS_NEURON_RANDOM = 4.0  # a neuron with a random current (noise, OU)
+NS_SOURCE = 0.5  # a Poisson or Bernoulli unit
+PARALLEL_MIN_WORK_NS = 15_000
 
 
 class Network:
@@ -32,7 +40,10 @@ class Network:
         dtype: float64 (default) or float32 state and parameters.
         batch: number B of independent realizations run together; each has its own random
             streams, and parameters given as (B, n) arrays differ between them.
-        parallel: run the neuron loops on all Numba threads; default: when B·N >= 20,000.
+        parallel: run the loops over neurons, sources and synapses on all Numba threads;
+            default: when the network is large enough for threads to pay (about 25,000
+            neurons with deterministic input, 4,000 with random currents, more for several
+            populations and projections: see ``_parallel``).
         threads: number of Numba threads (default: Numba's default, all cores).
         chunk: steps per kernel call (default 1000); monitors receive data once per chunk.
         backend: "cpu" (default) or "cuda": run the kernels on an NVIDIA GPU with numba-cuda
@@ -141,10 +152,18 @@ class Network:
                 (self.threads or get_num_threads()) if threaded else 1)
 
     def _parallel(self) -> bool:
-        """Whether the CPU kernel runs threaded (``parallel``, or by default large networks)."""
+        """Whether the CPU kernel runs threaded: ``parallel``, or by default when the estimated
+        serial work per step is at least PARALLEL_MIN_WORK_NS per threaded loop (one per
+        population and drawn spike source, and one for the spike propagation)."""
         if self.parallel is not None:
             return self.parallel
-        return self.batch * sum(p.n for p in self.populations) >= PARALLEL_MIN_NEURONS
+        noisy = {id(c.target) for c in self.currents if c.kind != CUR_BUFFER}
+        drawn = [s for s in self.sources if s.mode != SRC_EVENTS]
+        work = self.batch * (
+            sum(p.n * (NS_NEURON_RANDOM if id(p) in noisy else NS_NEURON)
+                for p in self.populations) + NS_SOURCE * sum(s.n for s in drawn))
+        loops = len(self.populations) + len(drawn) + bool(self.projections)
+        return work >= PARALLEL_MIN_WORK_NS * loops
 
     def run(self, duration: float, progress=None) -> None:
         """Advance by ``duration`` seconds (rounded to whole steps), continuing from where the

@@ -5,6 +5,7 @@ import pytest
 from scipy import sparse, stats
 
 import spikesim as ss
+from spikesim.networks import cuba
 
 
 def spike_matrix(spikes: ss.Spikes, steps: int, dt: float) -> np.ndarray:
@@ -254,3 +255,21 @@ def test_sources_drawn_in_blocks_on_threads_equal_the_serial_draw():
     whole_order = np.lexsort((whole[1], whole[0], whole[2]))
     for x, y in zip((t, ids, real), whole):
         np.testing.assert_array_equal(x[order], y[whole_order])
+
+
+def test_threads_by_default_only_where_the_documented_rule_says_they_pay():
+    def single(n, current):
+        net = ss.Network(dt=1e-4)
+        pop = net.add(ss.LIF(n))
+        net.add(current(pop))
+        return net
+
+    const = lambda pop: ss.ConstantCurrent(pop, 1.0)  # noqa: E731
+    noise = lambda pop: ss.NoiseCurrent(pop, mean=0.0, std=1.0)  # noqa: E731
+    assert not single(20_000, const)._parallel() and single(30_000, const)._parallel()
+    assert not single(3_000, noise)._parallel() and single(5_000, noise)._parallel()
+    assert not cuba(40_000)._parallel() and cuba(100_000)._parallel()
+    assert single(1000, const).parallel is None
+    forced = ss.Network(dt=1e-4, parallel=True)
+    forced.add(ss.LIF(10))
+    assert forced._parallel()
