@@ -1,6 +1,6 @@
 """CPU kernel: advance a whole network by a chunk of time steps in one compiled call.
 
-The network arrives flattened into tables (built by :mod:`spikesim.compile`): all neurons of all
+The network arrives flattened into tables (built by :mod:`spikesim.layout`): all neurons of all
 populations share the state arrays ``v, i, w, refc`` of shape (B, N) — B realizations, N neurons —
 and every population is a contiguous range of columns. Spike sources are units N … N+S−1.
 
@@ -16,8 +16,9 @@ Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel
   5. populations with delayed input receive the ring-buffer slot due at the end of step k;
   6. state monitors sample the state at t_k+1.
 
-One Python definition, two compiled variants: :data:`run_chunk_parallel` (threads over neurons)
-and :data:`run_chunk_serial` (no thread-pool launches; faster for small networks).
+One Python definition, two compiled variants: :data:`run_chunk_parallel` (threads over blocks of
+neurons and source units, and over target parts) and :data:`run_chunk_serial` (no thread-pool
+launches; faster for small networks, see ``Network._parallel``).
 """
 
 from __future__ import annotations
