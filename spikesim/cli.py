@@ -39,42 +39,34 @@ class CliError(Exception):
 
 
 # --- arguments ------------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
+def _parsed(text: str, convert, valid, expected: str):
+    """``convert(text)`` if it succeeds and satisfies ``valid``, else an argparse error saying
+    what was ``expected``."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+        value = None
+    if value is None or not valid(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _parsed(text, int, lambda v: v >= 1, "an integer >= 1")
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**63), got {text!r}")
-    return value
+    return _parsed(text, int, lambda v: 0 <= v < 2**63, "an integer in [0, 2**63)")
 
 
 def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got "
-                                         f"{text!r}")
-    return value
+    return _parsed(text, float, lambda v: math.isfinite(v) and v >= 0,
+                   "a finite number of seconds >= 0")
 
 
 def _positive_seconds(text: str) -> float:
-    value = _seconds(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
-    return value
+    return _parsed(text, float, lambda v: math.isfinite(v) and v > 0,
+                   "a finite number of seconds > 0")
 
 
 class _Parser(argparse.ArgumentParser):

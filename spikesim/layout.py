@@ -34,18 +34,14 @@ class Tables:
     prj: np.ndarray       # (J, N_PRJ_COLUMNS) int64
     prj_w: np.ndarray     # (J,) dtype: the weight of a projection whose synapses share it
     parts: np.ndarray     # (R, P+1) int64: row r's synapses of target part k (kernels.csr)
+    rowptr: np.ndarray    # (R,) int64: parts[:, 0], the first synapse of each row (the rows of
+                          # a projection: its presynaptic units, then one end row)
     col: np.ndarray       # int32
     wt: np.ndarray        # dtype: per synapse, written only for projections without prj_w
     dly: np.ndarray       # int16, empty unless some projection has per-synapse delays
     n_streams: int
     n_ou: int
     max_delay: int
-
-    @property
-    def rowptr(self) -> np.ndarray:
-        """(R,) int64: the first synapse of each row (rows of a projection: its pre units and
-        one end row)."""
-        return np.ascontiguousarray(self.parts[:, 0])
 
     def weights(self) -> np.ndarray:
         """(n_syn,) the weight of every synapse (``wt``, with the shared weight of the
@@ -159,7 +155,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         cin=_stack(cin_rows, 6, np.int64), cinf=_stack(cinf_rows, 3, np.float64),
         src=_stack(src_rows, 8, np.int64), groups=_stack(groups, 2, np.int64),
         prj=_stack(prj_rows, KC.N_PRJ_COLUMNS, np.int64), prj_w=np.array(prj_w, dtype),
-        parts=parts, col=col, wt=wt, dly=dly,
+        parts=parts, rowptr=np.ascontiguousarray(parts[:, 0]), col=col, wt=wt, dly=dly,
         n_streams=max(n_streams, 1), n_ou=n_ou, max_delay=max_delay)
     state["ring"] = _state((batch, max_delay, n_neu) if max_delay > 1 else (batch, 1, 1), dtype)
     return tables, state

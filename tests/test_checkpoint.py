@@ -87,28 +87,23 @@ def test_resuming_into_the_recorder_file_continues_it_exactly(tmp_path):
     ``append=True`` (the data past the checkpoint is cut, then recomputed), the file equals
     that of an uninterrupted run."""
     ref_path, path = tmp_path / "ref.h5", tmp_path / "run.h5"
-    full, exc, inh = network()
-    out = ss.H5Output(ref_path)
-    full.add(ss.SpikeRecorder(out, exc))
-    full.add(ss.StateRecorder(out, exc, ["v", "w"], ids=[1, 2], every=2))
-    full.add(ss.RateRecorder(out, inh, bin_width=1e-3))
-    full.run(0.08)
 
-    net, exc, inh = network()
-    out = ss.H5Output(path)
-    net.add(ss.SpikeRecorder(out, exc))
-    net.add(ss.StateRecorder(out, exc, ["v", "w"], ids=[1, 2], every=2))
-    net.add(ss.RateRecorder(out, inh, bin_width=1e-3))
+    def recorded(file, **output_args):
+        net, exc, inh = network()
+        out = ss.H5Output(file, **output_args)
+        net.add(ss.SpikeRecorder(out, exc))
+        net.add(ss.StateRecorder(out, exc, ["v", "w"], ids=[1, 2], every=2))
+        net.add(ss.RateRecorder(out, inh, bin_width=1e-3))
+        return net
+
+    recorded(ref_path).run(0.08)
+    net = recorded(path)
     net.run(0.03)
     ss.save_checkpoint(net, tmp_path / "ckpt.h5")
     net.run(0.0234)  # then the process "dies"; the file holds data past the checkpoint
 
-    net, exc, inh = network()
+    net = recorded(path, append=True)
     ss.load_checkpoint(net, tmp_path / "ckpt.h5")
-    out = ss.H5Output(path, append=True)
-    net.add(ss.SpikeRecorder(out, exc))
-    net.add(ss.StateRecorder(out, exc, ["v", "w"], ids=[1, 2], every=2))
-    net.add(ss.RateRecorder(out, inh, bin_width=1e-3))
     net.run(0.05)
     a, b = ss.load(ref_path), ss.load(path)
     sa, sb = a.spikes("exc"), b.spikes("exc")

@@ -59,9 +59,9 @@ def case_lif_euler(backend, dtype):
     return net, mons
 
 
-def case_lif_exact_delays(backend, dtype):
+def _delays_network(backend, dtype):
     """LIF (exact), batch 2, Gaussian noise; Poisson input all-to-all (dense) with a 3-step
-    delay; fixed-in-degree recurrence with per-synapse delays (ring buffer)."""
+    delay; fixed-in-degree recurrence with per-synapse delays (ring buffer). -> (net, lif, inp)"""
     net = ss.Network(dt=DT, seed=5, dtype=dtype, batch=2, backend=backend, chunk=10)
     lif = net.add(_lif(10, method="exact", v_init=ss.Uniform(0.0, 0.3)))
     inp = net.add(ss.PoissonInput(6, rate=150.0))
@@ -69,6 +69,12 @@ def case_lif_exact_delays(backend, dtype):
     net.connect(inp, lif, "all_to_all", weight=ss.Uniform(0.2, 0.8), delay=3 * DT)
     net.connect(lif, lif, "fixed_indegree", k=3, weight=ss.Normal(0.3, 0.1),
                 delay=ss.Uniform(DT, 4 * DT))
+    return net, lif, inp
+
+
+def case_lif_exact_delays(backend, dtype):
+    """The delays network (:func:`_delays_network`) run for 25 steps."""
+    net, lif, inp = _delays_network(backend, dtype)
     mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.SpikeMonitor(inp)),
             net.add(ss.StateMonitor(lif, ["v", "i"], ids=[0, 3, 9]))]
     net.run(25 * DT)
@@ -194,13 +200,7 @@ def case_checkpoint(backend, dtype):
         path = os.path.join(folder, "ckpt.h5")
         net, _ = case_lif_exact_delays(backend, dtype)
         ss.save_checkpoint(net, path)
-        net2 = ss.Network(dt=DT, seed=5, dtype=dtype, batch=2, backend=backend, chunk=10)
-        lif = net2.add(_lif(10, method="exact", v_init=ss.Uniform(0.0, 0.3)))
-        inp = net2.add(ss.PoissonInput(6, rate=150.0))
-        net2.add(ss.NoiseCurrent(lif, mean=0.1, std=0.2))
-        net2.connect(inp, lif, "all_to_all", weight=ss.Uniform(0.2, 0.8), delay=3 * DT)
-        net2.connect(lif, lif, "fixed_indegree", k=3, weight=ss.Normal(0.3, 0.1),
-                     delay=ss.Uniform(DT, 4 * DT))
+        net2, lif, _ = _delays_network(backend, dtype)
         mons = [net2.add(ss.SpikeMonitor(lif)), net2.add(ss.StateMonitor(lif, ["v", "i"]))]
         ss.load_checkpoint(net2, path)
         net2.run(15 * DT)
