@@ -28,6 +28,7 @@ import types
 import numpy as np
 from numba import njit, prange
 
+from .fpu import flush_subnormals, restore
 from .inputs import (
     CUR_BUFFER,
     KIND,
@@ -275,12 +276,14 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                 b = blk // nblk
                 j0 = (blk % nblk) * BLOCK
                 j1 = min(j0 + BLOCK, n)
+                fpu_word = flush_subnormals()  # per work item: each thread has its own MXCSR
                 cur = scratch_cur[blk]
                 has_cur = current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou,
                                         realization_key(key, b), n_streams)
                 blk_cnt[blk] = model_block(model, pops[q, P_SJ] != 0, (
                     q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, has_cur,
                     scratch_flags[blk]))
+                restore(fpu_word)
             gather_blocks(spk, spk_ptr, q, off, nblk, blk_cnt)  # group q is population q
         # 2. spike sources (groups after the populations), in blocks of units like the neurons
         for g in range(n_pop, n_groups):

@@ -273,3 +273,22 @@ def test_threads_by_default_only_where_the_documented_rule_says_they_pay():
     forced = ss.Network(dt=1e-4, parallel=True)
     forced.add(ss.LIF(10))
     assert forced._parallel()
+
+
+def test_decaying_state_is_flushed_to_zero_inside_and_ieee_outside_the_kernel():
+    """Forward Euler at dt 1 ms: i decays by 0.8 and v by 0.9 per step after one input spike,
+    so in float32 both pass the subnormal range (|x| < 1.2e-38) within 1.2 s (v between about
+    steps 830 and 960): the kernel flushes them to 0 (kernels/fpu.py), and NumPy after the run
+    still computes subnormals. (v can stop at ~1e-37, where its decrement would be subnormal.)"""
+    tiny = np.finfo(np.float32).tiny
+    net = ss.Network(dt=1e-3, dtype=np.float32)
+    pop = net.add(ss.LIF(1, tau_mem=10e-3, tau_syn=5e-3, v_th=10.0))
+    src = net.add(ss.SpikeTimes(1, [0.0], [0]))
+    net.connect(src, pop, "all_to_all", weight=1.0)
+    mon = net.add(ss.StateMonitor(pop, ("v", "i")))
+    net.run(1.2)
+    for var in ("v", "i"):
+        x = np.abs(mon.trace(var).values[:, 0, 0])
+        assert x.max() > 0.1 and x[-1] < 1e-30
+        assert not np.any((x > 0) & (x < tiny)), f"{var} has subnormal samples"
+    assert np.float32(tiny) * np.float32(0.25) > 0  # the caller's FPU mode is restored
