@@ -92,8 +92,8 @@ def neuron_block(model, per_neuron, args):
 
     ``model`` and ``per_neuron`` are compile-time constants, so each case gets its own loop,
     branch-free so that LLVM vectorises it: the fused update (state and a spike flag per neuron
-    in ``flags``, whose length is a multiple of 8), then, if any fired, the compaction of the
-    flags into spike ids.
+    in ``flags``, whose length is a multiple of 8), then the compaction of the flags into spike
+    ids.
     """
     q, b, j0, j1, pops, par, vb, ib, wb, rb, sp, cur, has_cur, flags = args
     off = pops[q, P_OFF]
@@ -107,7 +107,6 @@ def neuron_block(model, per_neuron, args):
     lo, n_blk = off + j0, j1 - j0
     vs, is_, ws, rs = vb[lo:lo + n_blk], ib[lo:lo + n_blk], wb[lo:lo + n_blk], rb[lo:lo + n_blk]
     shared = params(par, row0)  # the row of every neuron when not per_neuron
-    n_fired = 0
     for jj in range(n_blk):
         prm = params(par, np.uint64(row0 + j0) + np.uint64(jj)) if per_neuron else shared
         vv, ii, ww, r1, fired = update(model, exact, vs[jj], is_[jj] if has_i else zero,
@@ -119,18 +118,15 @@ def neuron_block(model, per_neuron, args):
         if has_w:
             ws[jj] = ww
         rs[jj] = r1
-        flags[jj] = fired
-        n_fired += fired
-    if n_fired:
-        compact(flags, n_blk, sp, lo)
-    return n_fired
+        flags[jj] = fired  # counted by compact: a running count here halves the loop's speed
+    return compact(flags, n_blk, sp, lo)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def compact(flags, n, out, lo):
     """Write lo + j for each j < n where ``flags[j]`` to ``out[lo:]``, in order, skipping eight
-    unset flags at a time (``flags``' length is a multiple of 8). Compiled once, not inlined
-    into each model's loop."""
+    unset flags at a time (``flags``' length is a multiple of 8); returns their number.
+    Compiled once, not inlined into each model's loop."""
     words = flags.view(np.uint64)
     cnt = 0
     for wd in range((n + 7) // 8):
@@ -139,6 +135,7 @@ def compact(flags, n, out, lo):
                 if flags[j]:
                     out[lo + cnt] = lo + j
                     cnt += 1
+    return cnt
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)

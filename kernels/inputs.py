@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .rng import counter, geometric_gap, mix64, normal, uniform
 
@@ -86,3 +87,31 @@ def source_fires(g, j, b, k, t, src, pbuf, nxt, key, n_streams):
     if p >= 1.0:
         return True
     return p > 0.0 and uniform(key, counter(k, 0, stream, 1, n_streams)) < p
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def array_events(flat, n, units, ptr):
+    """The spikes of a (T, n) boolean array, given as its C-order bytes ``flat`` (uint8, 0 or
+    1): the unit of each, by step then unit, into ``units`` (as many as there are spikes), and
+    step k's range ``ptr[k]:ptr[k+1]`` into ``ptr`` (T+1). Eight bytes are tested at a time:
+    with sparse spikes most are zero."""
+    n8 = flat.size // 8 * 8
+    words = flat[:n8].view(np.uint64)
+    c, k, row_lo = 0, 0, 0
+    ptr[0] = 0
+    for wd in range(words.size + 1):
+        x = words[wd] if wd < words.size else np.uint64(0)
+        if wd == words.size:  # the last bytes one by one
+            for j in range(flat.size - n8):
+                x |= np.uint64(flat[n8 + j]) << np.uint64(8 * j)
+        while x != 0:
+            idx = 8 * wd + trailing_zeros(x) // 8
+            while idx >= row_lo + n:  # the first spike of a later step
+                k += 1
+                ptr[k] = c
+                row_lo += n
+            units[c] = idx - row_lo
+            c += 1
+            x &= x - np.uint64(1)
+    for kk in range(k + 1, ptr.size):
+        ptr[kk] = c

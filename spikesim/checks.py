@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,18 +31,21 @@ def _unit(unit: str) -> str:
 
 
 def _check_range(name, arr, low, high, low_open, unit, shown=None):
+    if arr.size == 0:
+        return
+    # NaN propagates into min and max, and an infinity is one of them: two reductions suffice
+    lo, hi = (float(arr.flat[0]),) * 2 if arr.size == 1 else (float(arr.min()), float(arr.max()))
     shown = shown or _show(arr)
-    if not np.all(np.isfinite(arr)):
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{name} must be finite{_unit(unit)}, got {shown} (NaN or infinite)")
-    too_low = low is not None and bool(np.any(arr <= low) if low_open else np.any(arr < low))
-    too_high = high is not None and bool(np.any(arr > high))
+    too_low = low is not None and (lo <= low if low_open else lo < low)
+    too_high = high is not None and hi > high
     if too_low or too_high:
         accepted = " and ".join(
             ([f"{'>' if low_open else '>='} {low}"] if low is not None else [])
             + ([f"<= {high}"] if high is not None else []))
-        worst = float(arr.min() if too_low else arr.max())
         raise ValueError(f"{name} must be {accepted}{_unit(unit)}, got {shown} "
-                         f"(offending value {worst!r})")
+                         f"(offending value {lo if too_low else hi!r})")
 
 
 def choice(name: str, value, accepted: Sequence[str]) -> str:

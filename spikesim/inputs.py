@@ -40,11 +40,14 @@ class SpikeSource:
         raise NotImplementedError
 
     def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        """Spikes in steps k0 … k0+n_steps−1 as (chunk-relative step, unit), sorted by step."""
+        """Spikes in steps k0 … k0+n_steps−1 as (ptr, units): the units (int64) firing at
+        chunk-relative step t are ``units[ptr[t]:ptr[t+1]]``; ptr (n_steps+1,) starts at 0."""
         raise NotImplementedError
 
     def describe(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k != "name"}
+        """The parameters, for the metadata of recordings (private, derived attributes left
+        out)."""
+        return {k: v for k, v in vars(self).items() if k != "name" and not k.startswith("_")}
 
 
 class BernoulliInput(SpikeSource):
@@ -127,8 +130,8 @@ class SpikeTimes(SpikeSource):
     def events(self, k0, n_steps, dt):
         k = np.rint(self.times / dt).astype(np.int64)
         keep = (k >= k0) & (k < k0 + n_steps)
-        pairs = np.unique(np.stack([k[keep] - k0, self.ids[keep]]), axis=1)
-        return pairs[0], pairs[1]
+        steps, units = np.unique(np.stack([k[keep] - k0, self.ids[keep]]), axis=1)
+        return np.searchsorted(steps, np.arange(n_steps + 1)), units
 
 
 class SpikeArray(SpikeSource):
@@ -141,13 +144,15 @@ class SpikeArray(SpikeSource):
         if spikes.ndim != 2:
             raise ValueError(f"SpikeArray.spikes must have shape (steps, n), got {spikes.shape}")
         super().__init__(spikes.shape[1], name)
-        self.spikes = spikes.astype(bool, copy=False)
-        flat = np.flatnonzero(self.spikes)  # once: (step, unit) of every spike, by step
-        self._steps, self._units = np.divmod(flat, self.n)
+        self.spikes = np.ascontiguousarray(spikes, dtype=bool)
+        # once: the firing units of every step (step k's are units[ptr[k]:ptr[k+1]])
+        self._units = np.empty(np.count_nonzero(self.spikes), np.int64)
+        self._ptr = np.empty(len(self.spikes) + 1, np.int64)
+        K.array_events(self.spikes.reshape(-1).view(np.uint8), self.n, self._units, self._ptr)
 
     def events(self, k0, n_steps, dt):
-        lo, hi = np.searchsorted(self._steps, [k0, k0 + n_steps])
-        return self._steps[lo:hi] - k0, self._units[lo:hi]
+        ptr = self._ptr[np.minimum(np.arange(k0, k0 + n_steps + 1), len(self.spikes))]
+        return ptr - ptr[0], self._units[ptr[0]:ptr[-1]]
 
 
 # --- currents -----------------------------------------------------------------------------

@@ -181,8 +181,8 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
     n_neu = int(tables.groups[: tables.pops.shape[0], 1].sum())
     for s, (so, row) in enumerate(zip(sources, tables.src)):
         if so.mode == KI.SRC_EVENTS:
-            t, j = so.events(k0, n_steps, dt)
-            ev_ptr[s] = n_ev + np.searchsorted(t, np.arange(n_steps + 1), side="left")
+            ptr, j = so.events(k0, n_steps, dt)
+            ev_ptr[s] = n_ev + ptr
             ev_units.append(n_neu + row[KI.UNIT] + j)
             n_ev += len(j)
             continue
