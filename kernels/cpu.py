@@ -7,7 +7,10 @@ and every population is a contiguous range of columns. Spike sources are units N
 Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel:
   1. neurons: current inputs, integrate, threshold, reset, refractory clamp (one fused pass,
      ``prange`` over blocks of neurons and realizations);
-  2. spike sources decide whether they fire at step k (threads over blocks of units);
+  2. spike sources: given spikes and constant-probability sources read the step's list of
+     firing units (the latter drawn for the whole chunk beforehand by
+     :func:`~spikesim.kernels.inputs.const_events`); sources whose probability changes per
+     step decide unit by unit (threads over blocks of units);
   3. the step's spikes (stamped t_k) are compacted per group and appended to the recording buffer;
   4. spikes propagate over each projection's CSR rows: a spike stamped t_k with delay d steps
      arrives at the end of step k+d−1, i.e. at time t_k + d·dt; delay 1 adds straight into the
@@ -34,9 +37,7 @@ from .inputs import (
     KIND,
     MODE,
     SJ,
-    SRC_CONST,
-    SRC_EVENTS,
-    UNIT,
+    SRC_PROB,
     buffer_at,
     current,
     realization_key,
@@ -45,7 +46,6 @@ from .inputs import (
 from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, params, update
 
 BLOCK = 2048  # neurons per parallel work item (a multiple of 8: see compact)
-SCAN = 8  # spike-source units checked together (see source_block)
 # population table columns
 P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED = range(11)
 N_POP_COLUMNS = 11
@@ -203,29 +203,12 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def source_block(sg, first, lo, hi, b, k, t, src, pbuf, nxt, key, n_streams, out, pos):
-    """Append to ``out[pos:]`` the units lo … hi−1 (ids from ``first``) of source group ``sg``
-    that fire at step k in realization b; returns the new end. In the constant-probability mode
-    a vectorised scan of the units' next firing steps (SCAN at a time) skips the units not due."""
-    if src[sg, MODE] != SRC_CONST:
-        for j in range(lo, hi):
-            if source_fires(sg, j, b, k, t, src, pbuf, nxt, key, n_streams):
-                out[pos] = first + j
-                pos += 1
-        return pos
-    due_at = nxt[b, src[sg, UNIT]:src[sg, UNIT] + hi]  # (-1 before a unit's first draw)
-    for j0 in range(lo, hi, SCAN):
-        j1 = min(j0 + SCAN, hi)
-        first_due = due_at[j0]
-        if j1 - j0 == SCAN:  # a fixed-length minimum: LLVM vectorises it
-            for j in range(1, SCAN):
-                first_due = min(first_due, due_at[j0 + j])
-        else:
-            first_due = k
-        if first_due <= k:
-            for j in range(j0, j1):
-                if source_fires(sg, j, b, k, t, src, pbuf, nxt, key, n_streams):
-                    out[pos] = first + j
-                    pos += 1
+    """Append to ``out[pos:]`` the units lo … hi−1 (ids from ``first``) of per-step-probability
+    source group ``sg`` that fire at step k in realization b; returns the new end."""
+    for j in range(lo, hi):
+        if source_fires(sg, j, b, k, t, src, pbuf, nxt, key, n_streams):
+            out[pos] = first + j
+            pos += 1
     return pos
 
 
@@ -286,10 +269,10 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
         for g in range(n_pop, n_groups):
             sg = g - n_pop
             first, n = groups[g, 0], groups[g, 1]
-            if src[sg, MODE] == SRC_EVENTS:
+            if src[sg, MODE] != SRC_PROB:  # given, or drawn for the chunk (const_events)
                 for b in range(n_real):
                     pos = spk_ptr[b, g]
-                    for e in range(ev_ptr[sg, t], ev_ptr[sg, t + 1]):
+                    for e in range(ev_ptr[sg, b, t], ev_ptr[sg, b, t + 1]):
                         spk[b, pos] = ev_unit[e]
                         pos += 1
                     spk_ptr[b, g + 1] = pos

@@ -66,6 +66,13 @@ def current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams):
 
 
 @njit(inline="always", cache=True)
+def first_firing(key, stream, n_streams, log1m_p):
+    """The first firing step of a constant-probability unit: the gap from step −1, drawn with
+    counter step 0. A unit that fires at step k draws its next gap with counter step k+1."""
+    return -1 + geometric_gap(key, counter(0, 0, stream, 1, n_streams), log1m_p)
+
+
+@njit(inline="always", cache=True)
 def source_fires(g, j, b, k, t, src, pbuf, nxt, key, n_streams):
     """Whether unit ``j`` of source group ``g`` fires at global step ``k`` in realization ``b``
     (RNG key ``key``) — modes SRC_CONST and SRC_PROB; SRC_EVENTS is read from the chunk's event
@@ -77,8 +84,8 @@ def source_fires(g, j, b, k, t, src, pbuf, nxt, key, n_streams):
     p_at = src[g, SBUF] + t * src[g, SST] + b * src[g, SSB] + j * src[g, SSJ]
     stream = src[g, SSTREAM] + j
     if const:  # pbuf holds log(1 - p); nxt the next firing step, -1 before the first draw
-        if nxt[b, s] < 0:  # first use: the gap from step -1, drawn with counter step 0
-            nxt[b, s] = -1 + geometric_gap(key, counter(0, 0, stream, 1, n_streams), pbuf[p_at])
+        if nxt[b, s] < 0:  # first use
+            nxt[b, s] = first_firing(key, stream, n_streams, pbuf[p_at])
             if nxt[b, s] != k:
                 return False
         nxt[b, s] = k + geometric_gap(key, counter(k + 1, 0, stream, 1, n_streams), pbuf[p_at])
@@ -115,3 +122,58 @@ def array_events(flat, n, units, ptr):
             x &= x - np.uint64(1)
     for kk in range(k + 1, ptr.size):
         ptr[kk] = c
+
+
+@njit(cache=True, error_model="numpy")
+def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real):
+    """The firings of constant-probability source group ``g`` (global unit ids from ``first``)
+    in steps k0 … k0+n_steps−1, drawn unit by unit with exactly the draws of
+    :func:`source_fires`, and ``nxt`` advanced past them. Returns (ptr, units): realization b
+    fires ``units[ptr[b, t]:ptr[b, t+1]]`` (ascending) at chunk-relative step t.
+
+    The CPU kernel reads these lists instead of scanning every unit on every step: the cost is
+    one logarithm per spike and nothing per silent unit-step."""
+    n = src[g, N]
+    cap = 1024
+    t_of, u_of = np.empty(cap, np.int32), np.empty(cap, np.int64)
+    ptr = np.zeros((n_real, n_steps + 1), np.int64)
+    c = 0
+    for b in range(n_real):
+        kb = realization_key(key, b)
+        for j in range(n):
+            s = src[g, UNIT] + j
+            log1m_p = pbuf[src[g, SBUF] + b * src[g, SSB] + j * src[g, SSJ]]
+            stream = src[g, SSTREAM] + j
+            if nxt[b, s] < 0:
+                nxt[b, s] = first_firing(kb, stream, n_streams, log1m_p)
+            k = max(nxt[b, s], k0)
+            while k < k0 + n_steps:
+                if c == cap:  # grow the lists
+                    cap *= 2
+                    t_of, u_of = _grown(t_of, cap), _grown(u_of, cap)
+                t_of[c], u_of[c] = k - k0, first + j
+                c += 1
+                ptr[b, k - k0 + 1] += 1
+                k += geometric_gap(kb, counter(k + 1, 0, stream, 1, n_streams), log1m_p)
+            nxt[b, s] = k
+    # counting sort by (realization, step); stable, so units stay ascending within a step
+    flat = ptr.reshape(-1)
+    for r in range(1, flat.size):
+        flat[r] += flat[r - 1]
+    units = np.empty(c, np.int64)
+    at = ptr[:, :-1].copy()
+    e = 0
+    for b in range(n_real):
+        for _ in range(ptr[b, -1] - ptr[b, 0]):  # b's events, generated unit by unit
+            t = t_of[e]
+            units[at[b, t]] = u_of[e]
+            at[b, t] += 1
+            e += 1
+    return ptr, units
+
+
+@njit(cache=True)
+def _grown(a, cap):
+    out = np.empty(cap, a.dtype)
+    out[:a.size] = a
+    return out

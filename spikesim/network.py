@@ -13,7 +13,8 @@ from numba import get_num_threads, set_num_threads
 from . import checks
 from .inputs import Current, SpikeSource
 from .kernels import cpu as KC
-from .kernels.inputs import CUR_BUFFER, SRC_EVENTS
+from .kernels import inputs as KI
+from .kernels.inputs import CUR_BUFFER, SRC_CONST, SRC_PROB
 from .kernels.rng import seed_key
 from .layout import Tables, build_tables, chunk_inputs
 from .models import Population
@@ -26,7 +27,8 @@ from .projections import Projection
 # Estimated serial work per unit and step (ns), measured on the 2-core development machine:
 NS_NEURON = 0.6  # a neuron with deterministic input
 NS_NEURON_RANDOM = 4.0  # a neuron with a random current (noise, OU)
-NS_SOURCE = 0.5  # a Poisson or Bernoulli unit
+NS_SOURCE = 0.5  # a unit whose firing probability changes per step (constant ones are drawn
+# per chunk, outside the threaded loops)
 PARALLEL_MIN_WORK_NS = 15_000
 
 
@@ -158,7 +160,7 @@ class Network:
         if self.parallel is not None:
             return self.parallel
         noisy = {id(c.target) for c in self.currents if c.kind != CUR_BUFFER}
-        drawn = [s for s in self.sources if s.mode != SRC_EVENTS]
+        drawn = [s for s in self.sources if s.mode == SRC_PROB]
         work = self.batch * (
             sum(p.n * (NS_NEURON_RANDOM if id(p) in noisy else NS_NEURON)
                 for p in self.populations) + NS_SOURCE * sum(s.n for s in drawn))
@@ -269,12 +271,30 @@ class _ChunkRunner:
             m.samples((row[KC.M_ROW0] + np.arange(r)) * m.every,
                       vals.reshape(r, net.batch, row[KC.M_NCOL]))
 
+    def _with_drawn_events(self, k0: int, n_steps: int, inputs: tuple) -> tuple:
+        """``inputs`` with the event lists per realization, ev_ptr (S, B, n_steps+1): the given
+        spikes (the same in every realization) and the chunk's firings of the
+        constant-probability sources, drawn here (``nxt`` advances to the chunk's end)."""
+        net, tb = self.net, self.net.tables
+        cbuf, pbuf, ev_ptr, ev_unit = inputs
+        ptr = np.repeat(ev_ptr[:, None, :], net.batch, axis=1)
+        units, at = [ev_unit], len(ev_unit)
+        for s, so in enumerate(net.sources):
+            if so.mode == SRC_CONST:
+                p, u = KI.const_events(s, tb.groups[len(net.populations) + s, 0], k0, n_steps,
+                                       tb.src, pbuf, net.state["nxt"], _key(net.seed),
+                                       tb.n_streams, net.batch)
+                ptr[s] = p + at
+                units.append(u)
+                at += len(u)
+        return cbuf, pbuf, ptr, np.concatenate(units)
+
     def _advance(self, k0: int, n_steps: int, inputs: tuple, traces: np.ndarray) -> None:
         """Run the kernel over the chunk: advance the state, write the samples into ``traces``
         (laid out by ``self.mons``) and hand the spikes to the monitors (``_dispatch_spikes``).
         ``inputs``: the chunk's (cbuf, pbuf, ev_ptr, ev_unit) from ``chunk_inputs``."""
         net, tb, st = self.net, self.net.tables, self.net.state
-        cbuf, pbuf, ev_ptr, ev_unit = inputs
+        cbuf, pbuf, ev_ptr, ev_unit = self._with_drawn_events(k0, n_steps, inputs)
         t = 0
         while t < n_steps:
             t_end, n_rec = self.kernel(

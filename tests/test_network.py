@@ -53,6 +53,20 @@ def test_spike_times_and_arrays_fire_exactly_where_given():
     np.testing.assert_array_equal(spike_matrix(m2.spikes, 30, dt)[0], arr)
 
 
+@pytest.mark.parametrize("steps, n, p", [(0, 5, 0.1), (5, 3, 1.0), (13, 5, 0.3),
+                                          (40, 1001, 0.01), (9, 8, 0.5), (4, 1, 1.0)])
+def test_spike_array_events_per_step_equal_numpys_nonzero(steps, n, p):
+    """Eight bytes at a time, rows not a multiple of eight, a tail; chunks past the end."""
+    spikes = np.random.default_rng(n).random((steps, n)) < p
+    src = ss.SpikeArray(np.asfortranarray(spikes))
+    k, j = np.nonzero(spikes)
+    for k0, m in ((0, steps), (2, 3), (steps, 5), (max(steps - 2, 0), 6)):
+        ptr, units = src.events(k0, m, 1e-3)
+        sel = (k >= k0) & (k < k0 + m)
+        np.testing.assert_array_equal(units, j[sel])
+        np.testing.assert_array_equal(ptr, np.searchsorted(k[sel] - k0, np.arange(m + 1)))
+
+
 def test_delays_arrive_on_the_right_step():
     """A spike at t_k with delay d arrives at the end of step k+d-1: i jumps at sample k+d-1."""
     dt = 1e-4
