@@ -66,10 +66,10 @@ def current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams):
 
 
 @njit(inline="always", cache=True)
-def first_firing(key, stream, n_streams, log1m_p):
+def first_firing(key, stream, n_streams, inv_hazard):
     """The first firing step of a constant-probability unit: the gap from step −1, drawn with
     counter step 0. A unit that fires at step k draws its next gap with counter step k+1."""
-    return -1 + geometric_gap(key, counter(0, 0, stream, 1, n_streams), log1m_p)
+    return -1 + geometric_gap(key, counter(0, 0, stream, 1, n_streams), inv_hazard)
 
 
 @njit(inline="always", cache=True)
@@ -83,7 +83,7 @@ def source_fires(g, j, b, k, t, src, pbuf, nxt, key, n_streams):
         return False
     p_at = src[g, SBUF] + t * src[g, SST] + b * src[g, SSB] + j * src[g, SSJ]
     stream = src[g, SSTREAM] + j
-    if const:  # pbuf holds log(1 - p); nxt the next firing step, -1 before the first draw
+    if const:  # pbuf holds -1 / log(1 - p); nxt the next firing step, -1 before the first draw
         if nxt[b, s] < 0:  # first use
             nxt[b, s] = first_firing(key, stream, n_streams, pbuf[p_at])
             if nxt[b, s] != k:
@@ -132,7 +132,7 @@ def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real):
     fires ``units[ptr[b, t]:ptr[b, t+1]]`` (ascending) at chunk-relative step t.
 
     The CPU kernel reads these lists instead of scanning every unit on every step: the cost is
-    one logarithm per spike and nothing per silent unit-step."""
+    one exponential draw per spike and nothing per silent unit-step."""
     n = src[g, N]
     cap = 1024
     t_of, u_of = np.empty(cap, np.int32), np.empty(cap, np.int64)
@@ -142,10 +142,10 @@ def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real):
         kb = realization_key(key, b)
         for j in range(n):
             s = src[g, UNIT] + j
-            log1m_p = pbuf[src[g, SBUF] + b * src[g, SSB] + j * src[g, SSJ]]
+            inv_hazard = pbuf[src[g, SBUF] + b * src[g, SSB] + j * src[g, SSJ]]
             stream = src[g, SSTREAM] + j
             if nxt[b, s] < 0:
-                nxt[b, s] = first_firing(kb, stream, n_streams, log1m_p)
+                nxt[b, s] = first_firing(kb, stream, n_streams, inv_hazard)
             k = max(nxt[b, s], k0)
             while k < k0 + n_steps:
                 if c == cap:  # grow the lists
@@ -154,7 +154,7 @@ def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real):
                 t_of[c], u_of[c] = k - k0, first + j
                 c += 1
                 ptr[b, k - k0 + 1] += 1
-                k += geometric_gap(kb, counter(k + 1, 0, stream, 1, n_streams), log1m_p)
+                k += geometric_gap(kb, counter(k + 1, 0, stream, 1, n_streams), inv_hazard)
             nxt[b, s] = k
     # counting sort by (realization, step); stable, so units stay ascending within a step
     flat = ptr.reshape(-1)

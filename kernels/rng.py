@@ -7,17 +7,18 @@ stream)``::
     ctr  = counter(step, realization, stream, n_realizations, n_streams)
     bits = mix64(key + (ctr + 1) * 0x9E3779B97F4A7C15)      # SplitMix64 output number ctr
 
-``uniform``, ``uniform_open``, ``normal`` and ``geometric_gap`` are transforms of that one
-64-bit word (``normal`` may, rarely, need more words: they come from a secondary sequence
-``mix64(bits + j * 0xD1B54A32D192ED03)``, j = 1, 2, ..., still a pure function of
-``(key, ctr)``). Because no draw depends on the order in which draws are made, results are
-bit-identical whatever the chunk size or the number of threads, and identical on CPU
+``uniform``, ``uniform_open``, ``normal``, ``exponential`` and ``geometric_gap`` are transforms
+of that one 64-bit word (``normal`` and ``exponential`` may, rarely, need more words: they come
+from a secondary sequence ``mix64(bits + j * 0xD1B54A32D192ED03)``, j = 1, 2, ..., still a pure
+function of ``(key, ctr)``). Because no draw depends on the order in which draws are made,
+results are bit-identical whatever the chunk size or the number of threads, and identical on CPU
 (``@njit`` loops) and GPU (``numba.cuda`` kernels). A counter must be used for one draw only:
 two transforms of the same ``(key, ctr)`` are not independent.
 
-CPU/GPU caveat: ``bits``, ``uniform``, ``uniform_open`` and the ziggurat fast path of ``normal``
-(about 98.5 % of normals) use only integer operations and one exact-rounded multiply, so they
-are bit-identical across targets. The rare paths use ``math.log``/``math.exp``, whose last bit
+CPU/GPU caveat: ``bits``, ``uniform``, ``uniform_open`` and the ziggurat fast paths of ``normal``
+and ``exponential`` (about 98.5 % and 99 % of the draws; ``geometric_gap`` adds one multiply)
+use only integer operations and exact-rounded multiplies, so they are bit-identical across
+targets. The rare paths use ``math.log``/``math.exp``, whose last bit
 may differ between the CPU libm and CUDA libdevice (and CUDA contracts a*b+c into FMAs): a
 normal from the tail (|x| > 3.654, ~2.6e-4 of draws) can differ in its last bits, and a wedge
 or ``geometric_gap`` decision can flip only when a value lies within an ulp of its threshold
@@ -28,13 +29,16 @@ Every jitted function is a scalar function using only integer and float arithmet
 integer arithmetic is done in ``uint64`` (wrapping modulo 2**64); arguments are cast on entry
 because Numba promotes ``uint64 op int64`` to ``float64``.
 
-The normal sampler is a 256-layer ziggurat (Marsaglia & Tsang, J. Stat. Softw. 5(8), 2000):
-in 98.5 % of the cases it costs one ``mix64``, two table loads and a multiply.
+The normal and exponential samplers are 256-layer ziggurats (Marsaglia & Tsang, J. Stat.
+Softw. 5(8), 2000): in 98.5 % (99 %) of the cases a draw costs one ``mix64``, two table loads
+and a multiply. Geometric gaps (spike sources) use the exponential: no logarithm per spike.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -42,6 +46,7 @@ import numpy as np
 __all__ = [
     "bits",
     "counter",
+    "exponential",
     "geometric_gap",
     "mix64",
     "normal",
@@ -76,68 +81,84 @@ _GAP_MAX = np.int64(1 << 62)  # "never": returned when p == 0 (or the gap overfl
 _ZIG_LAYERS = 256
 
 
-def _gauss(x: float) -> float:
-    """Unnormalised standard normal density exp(-x**2 / 2)."""
-    return math.exp(-0.5 * x * x)
+@dataclass(frozen=True)
+class _Density:
+    """A decreasing density on [0, inf), unnormalised: f, its inverse, the area beyond x, and
+    a bracket of the ziggurat's tail start for 256 layers."""
+
+    f: Callable[[float], float]
+    f_inv: Callable[[float], float]
+    tail: Callable[[float], float]
+    bracket: tuple[float, float]
 
 
-def _layer_area(r: float) -> float:
+_HALF_NORMAL = _Density(lambda x: math.exp(-0.5 * x * x), lambda y: math.sqrt(-2.0 * math.log(y)),
+                        lambda r: math.sqrt(0.5 * math.pi) * math.erfc(r / math.sqrt(2.0)),
+                        (2.0, 5.0))
+_EXPONENTIAL = _Density(lambda x: math.exp(-x), lambda y: -math.log(y), lambda r: math.exp(-r),
+                        (5.0, 10.0))
+
+
+def _layer_area(d: _Density, r: float) -> float:
     """Common area v of every layer when the base layer starts at r (base box plus tail)."""
-    return r * _gauss(r) + math.sqrt(0.5 * math.pi) * math.erfc(r / math.sqrt(2.0))
+    return r * d.f(r) + d.tail(r)
 
 
-def _zig_edges(r: float, n: int) -> tuple[list[float], float]:
+def _zig_edges(d: _Density, r: float, n: int) -> tuple[list[float], float]:
     """Right edges x_1 = r > x_2 > ... > x_{n-1} of the layers and the top-layer residual.
 
     The residual x_{n-1} (1 - f(x_{n-1})) - v is zero for the right r; it is negative (or the
     recurrence fails, returned as -1) when r is too small.
     """
-    v = _layer_area(r)
+    v = _layer_area(d, r)
     xs = [r]
     for _ in range(n - 2):
-        y = _gauss(xs[-1]) + v / xs[-1]
+        y = d.f(xs[-1]) + v / xs[-1]
         if y >= 1.0:
             return xs, -1.0
-        xs.append(math.sqrt(-2.0 * math.log(y)))
-    return xs, xs[-1] * (1.0 - _gauss(xs[-1])) - v
+        xs.append(d.f_inv(y))
+    return xs, xs[-1] * (1.0 - d.f(xs[-1])) - v
 
 
-def _zig_radius(n: int) -> float:
+def _zig_radius(d: _Density, n: int) -> float:
     """Start r of the tail for an n-layer ziggurat, by bisection on the top-layer residual."""
-    lo, hi = 2.0, 5.0
+    lo, hi = d.bracket
     while True:
         mid = 0.5 * (lo + hi)
         if mid <= lo or mid >= hi:
             return hi
-        if _zig_edges(mid, n)[1] < 0.0:
+        if _zig_edges(d, mid, n)[1] < 0.0:
             lo = mid
         else:
             hi = mid
 
 
-def _build_tables(n: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+def _build_tables(d: _Density, n: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Tail start r and the lookup tables K (uint64, n), W (float64, 2n), F (float64, n + 1).
 
-    Layer i covers |x| < X[i] with X[0] = v / f(r) (the base box stretched to hold the tail),
+    Layer i covers x < X[i] with X[0] = v / f(r) (the base box stretched to hold the tail),
     X[1] = r, ..., X[n] = 0.  A draw (i, u) with u uniform in [0, 2**53) gives
     x = u * X[i] / 2**53, accepted at once when u < K[i] = 2**53 X[i+1] / X[i].  W holds
-    +X[i] / 2**53 at index i and -X[i] / 2**53 at index i + n (the sign bit), F[i] = f(X[i]).
+    +X[i] / 2**53 at index i and -X[i] / 2**53 at index i + n (the normal's sign bit),
+    F[i] = f(X[i]).
     """
-    r = _zig_radius(n)
-    edges, _ = _zig_edges(r, n)
+    r = _zig_radius(d, n)
+    edges, _ = _zig_edges(d, r, n)
     x = np.zeros(n + 1)
-    x[0] = _layer_area(r) / _gauss(r)
+    x[0] = _layer_area(d, r) / d.f(r)
     x[1:n] = edges
     k = np.floor(x[1:] / x[:-1] * 2.0**53).astype(np.uint64)
     w = np.concatenate([x[:n], -x[:n]]) * _TWO_M53
-    f = np.exp(-0.5 * x * x)
+    f = np.array([d.f(xi) for xi in x])
     f[n] = 1.0
     return r, k, w, f
 
 
-ZIG_R, _ZK, _ZW, _ZF = _build_tables(_ZIG_LAYERS)
+ZIG_R, _ZK, _ZW, _ZF = _build_tables(_HALF_NORMAL, _ZIG_LAYERS)
 _ZR = float(ZIG_R)
 _ZR_INV = 1.0 / _ZR
+EXP_ZIG_R, _EK, _EW, _EF = _build_tables(_EXPONENTIAL, _ZIG_LAYERS)
+_ER = float(EXP_ZIG_R)
 
 
 # --------------------------------------------------------------------------------------------
@@ -229,16 +250,48 @@ def normal(key, ctr):
     return _normal_slow(h)
 
 
+@numba.njit(cache=True)
+def _exponential_slow(h):
+    """Ziggurat wedge / tail / retry path of an exponential for primary word h (about 1 %)."""
+    j = 0
+    g = h
+    while True:
+        layer = g & _LOW8
+        u = g >> _S11
+        x = np.float64(np.int64(u)) * _EW[layer]
+        if u < _EK[layer]:
+            return x
+        j += 1
+        if layer == 0:  # the tail beyond r is r + Exp(1) (memoryless)
+            return _ER - math.log(_secondary_open(h, j))
+        y = _EF[layer] + _secondary_open(h, j) * (_EF[layer + _U1] - _EF[layer])
+        if y < math.exp(-x):
+            return x
+        j += 1
+        g = mix64(h + np.uint64(j) * _SECOND)
+
+
 @numba.njit(inline="always", cache=True)
-def geometric_gap(key, ctr, log1m_p):
+def exponential(key, ctr):
+    """Standard exponential float64 (mean 1) for draw ``ctr`` (256-layer ziggurat)."""
+    h = bits(key, ctr)
+    u = h >> _S11
+    if u < _EK[h & _LOW8]:
+        return np.float64(np.int64(u)) * _EW[h & _LOW8]
+    return _exponential_slow(h)
+
+
+@numba.njit(inline="always", cache=True)
+def geometric_gap(key, ctr, inv_hazard):
     """Steps until the next success of a Bernoulli(p) process (>= 1), int64.
 
-    ``log1m_p`` = log(1 - p) < 0. Returns 1 + floor(log(U) / log(1 - p)) with U in (0, 1];
-    1 when p == 1 (log1m_p = -inf); 2**62 ("never") when p == 0 (log1m_p >= 0) or on overflow.
+    ``inv_hazard`` = −1 / log(1 − p) (steps). Returns 1 + floor(E · inv_hazard), E standard
+    exponential: P(gap > m) = exp(−m / inv_hazard) = (1 − p)^m. 1 when p == 1
+    (inv_hazard = 0); 2**62 ("never") when p == 0 (inv_hazard = inf) or on overflow.
     """
-    if not log1m_p < 0.0:  # p == 0 (or nan): never; also keeps the division exception-free
+    if not inv_hazard < math.inf:  # p == 0 (or nan): never; also avoids 0 * inf
         return _GAP_MAX
-    q = math.log(uniform_open(key, ctr)) / log1m_p  # >= 0 (-0.0 when U == 1 or p == 1)
+    q = exponential(key, ctr) * inv_hazard  # >= 0
     if q < 4.0e18:
         return np.int64(q) + 1  # truncation == floor for q >= 0
     return _GAP_MAX

@@ -20,7 +20,7 @@ Results: the same seed gives the same random streams as on the CPU (counter-base
 kernels add synaptic weights in the CPU's order with the CPU's rounding (no FMA contraction),
 so a float64 or float32 network gives the same spikes and traces on both backends, bit for bit
 (``tests/test_cuda.py`` checks it on the simulator). The exceptions are the rare random draws
-that go through ``math.log``/``math.exp`` (normal tails, wedges, geometric gaps), whose last
+that go through ``math.log``/``math.exp`` (ziggurat tails and wedges), whose last
 bit may differ between libdevice and the CPU's libm (see :mod:`spikesim.kernels.rng`).
 """
 

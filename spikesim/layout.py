@@ -188,8 +188,8 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
             continue
         p = np.asarray(so.probabilities(k, dt), dtype=np.float64)
         if so.mode == KI.SRC_CONST:
-            with np.errstate(divide="ignore"):
-                p = np.log1p(-p)  # the constant mode stores log(1 - p)
+            with np.errstate(divide="ignore"):  # the constant mode stores -1 / log(1 - p)
+                p = -1.0 / np.log1p(-p)  # (rng.geometric_gap): inf for p = 0, 0 for p = 1
         row[KI.SBUF], row[KI.SST], row[KI.SSB], row[KI.SSJ] = at, *_strides(p.shape)
         pparts.append(p.ravel())
         at += p.size

@@ -15,23 +15,25 @@ N_NORMAL = 1_000_000
 
 @numba.njit
 def _draw(kind, key, ctrs):
-    """kind 0: uniform, 1: uniform_open, 2: normal."""
+    """kind 0: uniform, 1: uniform_open, 2: normal, 3: exponential."""
     out = np.empty(ctrs.size)
     for i in range(ctrs.size):
         if kind == 0:
             out[i] = rng.uniform(key, ctrs[i])
         elif kind == 1:
             out[i] = rng.uniform_open(key, ctrs[i])
-        else:
+        elif kind == 2:
             out[i] = rng.normal(key, ctrs[i])
+        else:
+            out[i] = rng.exponential(key, ctrs[i])
     return out
 
 
 @numba.njit
-def _gaps(key, n, log1m_p):
+def _gaps(key, n, inv_hazard):
     out = np.empty(n, np.int64)
     for i in range(n):
-        out[i] = rng.geometric_gap(key, np.uint64(i), log1m_p)
+        out[i] = rng.geometric_gap(key, np.uint64(i), inv_hazard)
     return out
 
 
@@ -223,13 +225,34 @@ def test_normal_consecutive_draws_uncorrelated(normals):
 
 
 # ------------------------------------------------------------------------------------------
-# Geometric gaps
+# Exponentials and geometric gaps
 # ------------------------------------------------------------------------------------------
+
+
+def test_exponential_ziggurat_radius_matches_published_value():
+    # Marsaglia & Tsang (2000): r = 7.69711747013104972 for the 256-layer exponential.
+    assert abs(rng.EXP_ZIG_R - 7.69711747013104972) < 1e-12
+
+
+def test_exponential_moments_ks_and_tail():
+    """4e6 draws: about 1800 from the tail path (x > r = 7.697), whose excess over r is
+    again Exp(1), and 1 % from the wedges."""
+    x = _draw(3, KEY, _ctrs(4_000_000))
+    n = x.size
+    assert x.min() >= 0 and np.all(np.isfinite(x))
+    assert _within(x.mean(), 1.0, 1 / math.sqrt(n))
+    assert _within(x.var(), 1.0, math.sqrt(8 / n))  # Var of (x - 1)**2 is 8
+    assert stats.kstest(x[:500_000], "expon").pvalue > 1e-3
+    for threshold in (0.5, 3.0, rng.EXP_ZIG_R, 10.0):
+        p = math.exp(-threshold)
+        assert _within((x > threshold).sum(), n * p, math.sqrt(n * p * (1 - p)))
+    tail = x[x > rng.EXP_ZIG_R] - rng.EXP_ZIG_R
+    assert stats.kstest(tail, "expon").pvalue > 1e-3
 
 
 @pytest.mark.parametrize("p", [0.01, 0.3])
 def test_geometric_gap_distribution(p):
-    g = _gaps(KEY, N_U, math.log1p(-p))
+    g = _gaps(KEY, N_U, -1 / math.log1p(-p))
     assert g.min() >= 1
     assert _within(g.mean(), 1 / p, math.sqrt(1 - p) / p / math.sqrt(N_U))
     assert _within((g == 1).mean(), p, math.sqrt(p * (1 - p) / N_U))
@@ -239,8 +262,8 @@ def test_geometric_gap_distribution(p):
 
 
 def test_geometric_gap_certain_and_impossible():
-    assert np.all(_gaps(KEY, 10_000, -math.inf) == 1)
-    assert np.all(_gaps(KEY, 1000, 0.0) >= 2**62)  # p == 0: never
+    assert np.all(_gaps(KEY, 10_000, 0.0) == 1)  # p == 1
+    assert np.all(_gaps(KEY, 1000, math.inf) >= 2**62)  # p == 0: never
 
 
 # ------------------------------------------------------------------------------------------
@@ -250,11 +273,11 @@ def test_geometric_gap_certain_and_impossible():
 
 def test_draws_are_pure_functions_of_key_and_counter():
     ctrs = _ctrs(50_000, 2**40)
-    for kind in (0, 1, 2):
+    for kind in (0, 1, 2, 3):
         forward = _draw(kind, KEY, ctrs)
         backward = _draw(kind, KEY, ctrs[::-1].copy())[::-1]
         np.testing.assert_array_equal(forward, backward)
-    np.testing.assert_array_equal(_gaps(KEY, 1000, -0.1), _gaps(KEY, 1000, -0.1))
+    np.testing.assert_array_equal(_gaps(KEY, 1000, 10.0), _gaps(KEY, 1000, 10.0))
     # Called from Python or from a loop: the same value.
     assert rng.normal(KEY, np.uint64(777)) == _draw(2, KEY, np.array([777], np.uint64))[0]
 
