@@ -207,17 +207,23 @@ def _secondary_open(h, j):
     return np.float64(np.int64(g >> _S11) + 1) * _TWO_M53
 
 
+@numba.njit(inline="always", cache=True)
+def _box(g, k_table, w_table, w_index):
+    """The rectangle test of a ziggurat draw from word g: (accepted, x) for the layer in bits
+    0-7, u = the upper 53 bits, x = u · W[w_index]."""
+    u = g >> _S11
+    return u < k_table[g & _LOW8], np.float64(np.int64(u)) * w_table[w_index]
+
+
 @numba.njit(cache=True)
 def _normal_slow(h):
     """Ziggurat wedge / tail / retry path for primary word h (about 1 % of the draws)."""
     j = 0
     g = h
     while True:
-        idx = g & _LOW9  # bits 0-7: layer, bit 8: sign
         layer = g & _LOW8
-        u = g >> _S11
-        x = np.float64(np.int64(u)) * _ZW[idx]
-        if u < _ZK[layer]:
+        inside, x = _box(g, _ZK, _ZW, g & _LOW9)  # bit 8: the sign
+        if inside:
             return x
         if layer == 0:
             # Tail beyond r (Marsaglia 1964): x = r + E1 / r, accepted when 2 E2 > (E1 / r)**2.
@@ -244,10 +250,8 @@ def _normal_slow(h):
 def normal(key, ctr):
     """Standard normal float64 for draw ``ctr`` (256-layer ziggurat)."""
     h = bits(key, ctr)
-    u = h >> _S11
-    if u < _ZK[h & _LOW8]:
-        return np.float64(np.int64(u)) * _ZW[h & _LOW9]
-    return _normal_slow(h)
+    inside, x = _box(h, _ZK, _ZW, h & _LOW9)
+    return x if inside else _normal_slow(h)
 
 
 @numba.njit(cache=True)
@@ -257,9 +261,8 @@ def _exponential_slow(h):
     g = h
     while True:
         layer = g & _LOW8
-        u = g >> _S11
-        x = np.float64(np.int64(u)) * _EW[layer]
-        if u < _EK[layer]:
+        inside, x = _box(g, _EK, _EW, layer)
+        if inside:
             return x
         j += 1
         if layer == 0:  # the tail beyond r is r + Exp(1) (memoryless)
@@ -275,10 +278,8 @@ def _exponential_slow(h):
 def exponential(key, ctr):
     """Standard exponential float64 (mean 1) for draw ``ctr`` (256-layer ziggurat)."""
     h = bits(key, ctr)
-    u = h >> _S11
-    if u < _EK[h & _LOW8]:
-        return np.float64(np.int64(u)) * _EW[h & _LOW8]
-    return _exponential_slow(h)
+    inside, x = _box(h, _EK, _EW, h & _LOW8)
+    return x if inside else _exponential_slow(h)
 
 
 @numba.njit(inline="always", cache=True)
