@@ -177,8 +177,10 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
         touched = 0
         for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
             r = row0 + spk[b, s]
-            for e in range(parts[r, part], parts[r, part + 1], 16):
+            e, e1 = parts[r, part], parts[r, part + 1]
+            while e < e1:  # (a range with a step would cost a division per row)
                 touched += col[e]
+                e += 16
         if touched < 0:  # never (ids are >= 0); keeps the loads
             return
         for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
