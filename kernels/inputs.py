@@ -133,29 +133,16 @@ def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real):
 
     The CPU kernel reads these lists instead of scanning every unit on every step: the cost is
     one exponential draw per spike and nothing per silent unit-step."""
-    n = src[g, N]
     cap = 1024
     t_of, u_of = np.empty(cap, np.int32), np.empty(cap, np.int64)
     ptr = np.zeros((n_real, n_steps + 1), np.int64)
-    c = 0
-    for b in range(n_real):
-        kb = realization_key(key, b)
-        for j in range(n):
-            s = src[g, UNIT] + j
-            inv_hazard = pbuf[src[g, SBUF] + b * src[g, SSB] + j * src[g, SSJ]]
-            stream = src[g, SSTREAM] + j
-            if nxt[b, s] < 0:
-                nxt[b, s] = first_firing(kb, stream, n_streams, inv_hazard)
-            k = max(nxt[b, s], k0)
-            while k < k0 + n_steps:
-                if c == cap:  # grow the lists
-                    cap *= 2
-                    t_of, u_of = _grown(t_of, cap), _grown(u_of, cap)
-                t_of[c], u_of[c] = k - k0, first + j
-                c += 1
-                ptr[b, k - k0 + 1] += 1
-                k += geometric_gap(kb, counter(k + 1, 0, stream, 1, n_streams), inv_hazard)
-            nxt[b, s] = k
+    c, b, j = _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real,
+                           t_of, u_of, ptr, 0, 0, 0)
+    while b < n_real:  # the lists filled up at unit j of realization b: grow, go on from there
+        cap *= 2
+        t_of, u_of = _grown(t_of, cap), _grown(u_of, cap)
+        c, b, j = _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real,
+                               t_of, u_of, ptr, c, b, j)
     # counting sort by (realization, step); stable, so units stay ascending within a step
     flat = ptr.reshape(-1)
     for r in range(1, flat.size):
@@ -172,6 +159,35 @@ def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real):
     return ptr, units
 
 
+@njit(cache=True, error_model="numpy", _nrt=False)
+def _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real, t_of, u_of,
+                 ptr, c, b0, j0):
+    """:func:`const_events`' draws from unit j0 of realization b0 on, appended to the lists
+    ``t_of`` (step), ``u_of`` (unit) from position c, counted in ``ptr[b, t+1]``. Returns
+    (c, b, j): b == n_real when done, else the unit whose next firing did not fit (its
+    ``nxt`` is that firing). (Separate from the caller, which reallocates the lists, so that
+    the loop has no reference counting.)"""
+    n = src[g, N]
+    cap = t_of.size
+    for b in range(b0, n_real):
+        kb = realization_key(key, b)
+        for j in range(j0 if b == b0 else 0, n):
+            s = src[g, UNIT] + j
+            inv_hazard = pbuf[src[g, SBUF] + b * src[g, SSB] + j * src[g, SSJ]]
+            stream = src[g, SSTREAM] + j
+            if nxt[b, s] < 0:
+                nxt[b, s] = first_firing(kb, stream, n_streams, inv_hazard)
+            k = max(nxt[b, s], k0)
+            while k < k0 + n_steps:
+                if c == cap:
+                    nxt[b, s] = k
+                    return c, b, j
+                t_of[c], u_of[c] = k - k0, first + j
+                c += 1
+                ptr[b, k - k0 + 1] += 1
+                k += geometric_gap(kb, counter(k + 1, 0, stream, 1, n_streams), inv_hazard)
+            nxt[b, s] = k
+    return c, n_real, 0
 @njit(cache=True)
 def _grown(a, cap):
     out = np.empty(cap, a.dtype)

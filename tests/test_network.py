@@ -161,6 +161,21 @@ def test_same_seed_is_bit_identical_across_chunks_and_threads():
     assert not np.array_equal(mon.spikes.ids[:100], runs[0][0].ids[:100])
 
 
+def test_constant_sources_drawn_per_chunk_equal_step_by_step_draws():
+    """A 400-step chunk holds ~10,000 firings per realization (the lists grow, and resume,
+    in the middle of a unit's draws); chunks of one step hold ~25."""
+    spikes = []
+    for chunk in (400, 1):
+        net = ss.Network(dt=1e-3, seed=5, batch=3, chunk=chunk)
+        src = net.add(ss.BernoulliInput(500, p=np.linspace(0.01, 0.09, 500)))
+        mon = net.add(ss.SpikeMonitor(src))
+        net.run(0.4)
+        spikes.append(mon.spikes)
+    assert len(spikes[0]) > 25_000
+    for field in ("times", "ids", "realizations"):
+        np.testing.assert_array_equal(getattr(spikes[0], field), getattr(spikes[1], field))
+
+
 def test_batch_realizations_are_independent_and_do_not_depend_on_batch_size():
     net2, mon2, st2 = noisy_network(batch=2)
     net3, mon3, st3 = noisy_network(batch=3)
