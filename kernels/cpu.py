@@ -30,6 +30,7 @@ import types
 
 import numpy as np
 from numba import njit, prange
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .fpu import flush_subnormals, restore
 from .inputs import (
@@ -47,8 +48,9 @@ from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, params, update
 
 BLOCK = 2048  # neurons per parallel work item (a multiple of 8: see compact)
 # population table columns
-P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED = range(11)
-N_POP_COLUMNS = 11
+(P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED,
+ P_REFRACTORY) = range(12)  # P_REFRACTORY: whether any neuron has a refractory period
+N_POP_COLUMNS = 12
 # projection table columns: pre group, post population, first row (in ``parts``), delay (0: per
 # synapse), target variable (VAR_V, VAR_I or VAR_W), whether all synapses have the weight
 # ``prj_w[p]`` (else ``wt`` holds one per synapse)
@@ -85,15 +87,16 @@ def current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou, key, n_str
 
 
 @njit(inline="always", cache=True)
-def neuron_block(model, per_neuron, args):
+def neuron_block(model, per_neuron, refractory, args):
     """Step neurons j0 … j1−1 of population q in realization b (state rows ``vb, ib, wb, rb``;
     summed input currents in ``cur`` when ``has_cur``); write the ids of those that fire to
     ``sp`` from position off+j0 on; return their count.
 
-    ``model`` and ``per_neuron`` are compile-time constants, so each case gets its own loop,
-    branch-free so that LLVM vectorises it: the fused update (state and a spike flag per neuron
-    in ``flags``, whose length is a multiple of 8), then the compaction of the flags into spike
-    ids.
+    ``model``, ``per_neuron`` and ``refractory`` are compile-time constants, so each case gets
+    its own loop, branch-free so that LLVM vectorises it: the fused update (state and a spike
+    flag per neuron in ``flags``, whose length is a multiple of 8), then the compaction of the
+    flags into spike ids. Without a refractory period the counters stay 0: the loop neither
+    reads nor writes them.
     """
     q, b, j0, j1, pops, par, vb, ib, wb, rb, sp, cur, has_cur, flags = args
     off = pops[q, P_OFF]
@@ -102,6 +105,7 @@ def neuron_block(model, per_neuron, args):
     has_i = model != RC and model != LEAKY
     has_w = model == LIF_W
     zero = par.dtype.type(0)
+    no_refc = rb.dtype.type(0)
     # views and a range starting at 0 keep every index provably non-negative: Numba then
     # drops its negative-index wrap-around, and the accesses stay contiguous for vectorising
     lo, n_blk = off + j0, j1 - j0
@@ -110,50 +114,86 @@ def neuron_block(model, per_neuron, args):
     for jj in range(n_blk):
         prm = params(par, np.uint64(row0 + j0) + np.uint64(jj)) if per_neuron else shared
         vv, ii, ww, r1, fired = update(model, exact, vs[jj], is_[jj] if has_i else zero,
-                                       ws[jj] if has_w else zero, rs[jj],
+                                       ws[jj] if has_w else zero, rs[jj] if refractory else no_refc,
                                        cur[jj] if has_cur else zero, prm)
         vs[jj] = vv
         if has_i:
             is_[jj] = ii
         if has_w:
             ws[jj] = ww
-        rs[jj] = r1
+        if refractory:
+            rs[jj] = r1
         flags[jj] = fired  # counted by compact: a running count here halves the loop's speed
     return compact(flags, n_blk, sp, lo)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def compact(flags, n, out, lo):
-    """Write lo + j for each j < n where ``flags[j]`` to ``out[lo:]``, in order, skipping eight
-    unset flags at a time (``flags``' length is a multiple of 8); returns their number.
-    Compiled once, not inlined into each model's loop."""
+    """Write lo + j for each j < n where ``flags[j]`` to ``out[lo:]``, in order; returns their
+    number. Eight flags (bytes 0 or 1) are read as one word, and each set one is found by
+    counting trailing zero bits: one test per eight silent neurons, one step per spike
+    (``flags``' length is a multiple of 8; bytes from n on are ignored). Compiled once, not
+    inlined into each model's loop."""
     words = flags.view(np.uint64)
     cnt = 0
     for wd in range((n + 7) // 8):
-        if words[wd] != 0:
-            for j in range(8 * wd, min(8 * wd + 8, n)):
-                if flags[j]:
-                    out[lo + cnt] = lo + j
-                    cnt += 1
+        x = words[wd]
+        while x != 0:
+            j = 8 * wd + trailing_zeros(x) // 8
+            if j >= n:  # the rest of the last word lies past the block
+                break
+            out[lo + cnt] = lo + j
+            cnt += 1
+            x &= x - np.uint64(1)
     return cnt
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
-def model_block(model, per_neuron, args):
-    """``neuron_block`` with the model id and ``per_neuron`` (whether parameters differ between
-    neurons) as compile-time constants: one specialised loop per case, chosen once per block.
-    With shared parameters the loop reads one table row, loaded into registers before it.
-    (Compiled on its own, not inlined, so the parallel kernel's loop bodies stay small.)"""
+def model_block(model, per_neuron, refractory, args):
+    """``neuron_block`` with the model id, ``per_neuron`` (whether parameters differ between
+    neurons) and ``refractory`` (whether any neuron has a refractory period) as compile-time
+    constants: one specialised loop per case, chosen once per block. With shared parameters the
+    loop reads one table row, loaded into registers before it. (Compiled on its own, not
+    inlined, so the parallel kernel's loop bodies stay small.)"""
+    if per_neuron and refractory:
+        if model == LIF:
+            return neuron_block(LIF, True, True, args)
+        if model == RC:
+            return neuron_block(RC, True, True, args)
+        if model == LEAKY:
+            return neuron_block(LEAKY, True, True, args)
+        if model == SYNAPTIC:
+            return neuron_block(SYNAPTIC, True, True, args)
+        return neuron_block(LIF_W, True, True, args)
+    if per_neuron:
+        if model == LIF:
+            return neuron_block(LIF, True, False, args)
+        if model == RC:
+            return neuron_block(RC, True, False, args)
+        if model == LEAKY:
+            return neuron_block(LEAKY, True, False, args)
+        if model == SYNAPTIC:
+            return neuron_block(SYNAPTIC, True, False, args)
+        return neuron_block(LIF_W, True, False, args)
+    if refractory:
+        if model == LIF:
+            return neuron_block(LIF, False, True, args)
+        if model == RC:
+            return neuron_block(RC, False, True, args)
+        if model == LEAKY:
+            return neuron_block(LEAKY, False, True, args)
+        if model == SYNAPTIC:
+            return neuron_block(SYNAPTIC, False, True, args)
+        return neuron_block(LIF_W, False, True, args)
     if model == LIF:
-        return neuron_block(LIF, True, args) if per_neuron else neuron_block(LIF, False, args)
+        return neuron_block(LIF, False, False, args)
     if model == RC:
-        return neuron_block(RC, True, args) if per_neuron else neuron_block(RC, False, args)
+        return neuron_block(RC, False, False, args)
     if model == LEAKY:
-        return neuron_block(LEAKY, True, args) if per_neuron else neuron_block(LEAKY, False, args)
+        return neuron_block(LEAKY, False, False, args)
     if model == SYNAPTIC:
-        return (neuron_block(SYNAPTIC, True, args) if per_neuron
-                else neuron_block(SYNAPTIC, False, args))
-    return neuron_block(LIF_W, True, args) if per_neuron else neuron_block(LIF_W, False, args)
+        return neuron_block(SYNAPTIC, False, False, args)
+    return neuron_block(LIF_W, False, False, args)
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -262,9 +302,10 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                 cur = scratch_cur[blk]
                 has_cur = current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou,
                                         realization_key(key, b), n_streams)
-                blk_cnt[blk] = model_block(model, pops[q, P_SJ] != 0, (
-                    q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, has_cur,
-                    scratch_flags[blk]))
+                blk_cnt[blk] = model_block(
+                    model, pops[q, P_SJ] != 0, pops[q, P_REFRACTORY] != 0,
+                    (q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, has_cur,
+                     scratch_flags[blk]))
                 restore(fpu_word)
             gather_blocks(spk, spk_ptr, q, off, nblk, blk_cnt)  # group q is population q
         # 2. spike sources (groups after the populations), in blocks of units like the neurons

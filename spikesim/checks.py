@@ -35,6 +35,9 @@ def _check_range(name, arr, low, high, low_open, unit, shown=None):
         return
     # NaN propagates into min and max, and an infinity is one of them: two reductions suffice
     lo, hi = (float(arr.flat[0]),) * 2 if arr.size == 1 else (float(arr.min()), float(arr.max()))
+    if math.isfinite(lo) and math.isfinite(hi) and (low is None or (
+            lo > low if low_open else lo >= low)) and (high is None or hi <= high):
+        return  # the common case, before any message is formatted
     shown = shown or _show(arr)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{name} must be finite{_unit(unit)}, got {shown} (NaN or infinite)")

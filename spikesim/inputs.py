@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import checks
+from .distributions import generator
 from .kernels import inputs as K
 from .models import Population
 
@@ -189,7 +190,7 @@ class ConstantCurrent(Current):
 
     def values(self, k, dt, batch):
         amp = checks.per_neuron("ConstantCurrent.amplitude", self.amplitude, self.target.n,
-                                batch, np.random.default_rng(0))
+                                batch, generator(0))
         return amp.reshape(1, *amp.shape)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .distributions import generator
 from .inputs import Current, SpikeSource
 from .kernels import cpu as KC
 from .kernels import inputs as KI
@@ -68,7 +69,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     offsets = np.cumsum([0] + [p.n for p in pops])
     n_neu = int(offsets[-1])
     src_off = np.cumsum([0] + [s.n for s in sources])
-    synapses = [pr.synapses(dt, np.random.default_rng([seed, 2, j]))
+    synapses = [pr.synapses(dt, generator([seed, 2, j]))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
     max_delay = max([int(d.max()) for d in delays if d.size] + [1])
@@ -80,13 +81,13 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     ordered_currents = [c for p in pops for c in currents_of[id(p)]]
     cin_lo = np.cumsum([0] + [len(currents_of[id(p)]) for p in pops])
     for q, p in enumerate(pops):
-        rng = np.random.default_rng([seed, 1, q])
+        rng = generator([seed, 1, q])
         table, sb, sj = p.table(dt, batch, rng)
         par_parts.append(table)
         delayed = any(pr.post is p and (d > 1).any() for pr, d in zip(projections, delays))
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
                          row, sb, sj, cin_lo[q], cin_lo[q + 1],
-                         p.slots[p.channel], delayed])
+                         p.slots[p.channel], delayed, (table[:, K.REF_STEPS] > 0).any()])
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
             arr = state.setdefault(var, _state((batch, n_neu), dtype))

@@ -94,7 +94,7 @@ class Population:
 
     def _tau(self, name, value, dt, batch, rng) -> np.ndarray:
         tau = self._param(name, value, batch, rng, low=0.0, low_open=True, unit="s")
-        if self.method == "euler" and np.any(tau < dt):
+        if self.method == "euler" and (tau < dt).any():
             warnings.warn(f"{type(self).__name__}.{name} = {float(tau.min())!r} s is shorter than "
                           f"dt = {dt!r} s: forward Euler is inaccurate or unstable there; use "
                           f"method='exact' or a smaller dt", RuntimeWarning, stacklevel=4)
@@ -104,7 +104,7 @@ class Population:
         """Column index -> float64 array of shape (1 or B, 1 or n): the kernel's parameters."""
         v_th = self._param("v_th", self.v_th, batch, rng, unit=self.unit_of("v"))
         v_reset = self._param("v_reset", self.v_reset, batch, rng, unit=self.unit_of("v"))
-        if self.reset != "none" and np.any(v_reset >= v_th):
+        if self.reset != "none" and (v_reset >= v_th).any():
             raise ValueError(f"{type(self).__name__}.v_reset must be below v_th with "
                              f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
                              f"v_th={self.v_th!r}")
@@ -112,7 +112,7 @@ class Population:
         mul, add = {"value": (0.0, v_reset), "subtract": (1.0, -(v_th - v_reset)),
                     "none": (1.0, 0.0)}[self.reset]
         return {K.V_TH: v_th, K.V_RESET: v_reset, K.REF_STEPS: np.rint(ref / dt),
-                K.RESET_MUL: np.asarray(mul), K.RESET_ADD: np.asarray(add),
+                K.RESET_MUL: np.full((1, 1), mul), K.RESET_ADD: add + np.zeros((1, 1)),
                 **self._model_coefficients(dt, batch, rng)}
 
     def _model_coefficients(self, dt: float, batch: int, rng: np.random.Generator) -> dict:
@@ -122,7 +122,7 @@ class Population:
         """The parameter table (rows, N_COLUMNS) float64 and its strides (sb, sj): the row of
         neuron j in realization b is ``b*sb + j*sj``."""
         cols = self.coefficients(dt, batch, rng)
-        shape = np.broadcast_shapes(*(c.shape for c in cols.values()))
+        shape = tuple(max(c.shape[ax] for c in cols.values()) for ax in (0, 1))  # (1|B, 1|n)
         table = np.zeros((*shape, K.N_COLUMNS))
         for c, arr in cols.items():
             table[..., c] = arr

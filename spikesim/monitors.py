@@ -66,9 +66,10 @@ class SpikeMonitor(Monitor):
         self.ids = _select("SpikeMonitor.ids", ids, source.n)
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
-    def keep(self, ids: np.ndarray) -> np.ndarray:
-        """Mask of the spikes (given their neuron ids) that this monitor records."""
-        return np.ones(ids.shape, bool) if self.ids is None else np.isin(ids, self.ids)
+    def keep(self, ids: np.ndarray) -> np.ndarray | None:
+        """Mask of the spikes (given their neuron ids) that this monitor records; None when
+        it records all."""
+        return None if self.ids is None else np.isin(ids, self.ids)
 
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
         """Receive a chunk's spikes: global step numbers, realizations and neuron ids."""

@@ -781,7 +781,7 @@ def _prevalidate(spec: NetSpec, net: Network) -> None:
     spikesim would raise at build or run time name the entry of the file."""
     for q, (item, pop) in enumerate(zip(spec.populations, net.populations)):
         with _building(spec, item.key, item.param_keys):
-            rng = np.random.default_rng([net.seed, 1, q])
+            rng = D.generator([net.seed, 1, q])
             pop.table(net.dt, net.batch, rng)
             pop.initial_state(net.batch, rng)
     k = np.zeros(1, np.int64)
@@ -812,7 +812,7 @@ def _diagnose(spec: NetSpec, net: Network, error: Exception) -> None:
     """After ``Network.build`` failed: find the projection that fails on its own."""
     for j, (item, prj) in enumerate(zip(spec.projections, net.projections)):
         with _building(spec, item.key, item.param_keys):
-            prj.csr(net.dt, np.random.default_rng([net.seed, 2, j]))
+            prj.csr(net.dt, D.generator([net.seed, 2, j]))
 
 
 def load_network(path: str | os.PathLike, output=None, **overrides) -> Built:

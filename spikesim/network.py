@@ -176,7 +176,7 @@ class Network:
         kernel = self._runner()
         monitors, begun = list(self.monitors), []
         completed = False
-        old_threads = get_num_threads()
+        old_threads = None if self.threads is None else get_num_threads()
         try:
             for m in monitors:  # a failing begin still ends the monitors begun before it
                 m.begin(self)
@@ -195,7 +195,8 @@ class Network:
                     progress(done, n_total)
             completed = True
         finally:
-            set_num_threads(old_threads)
+            if old_threads is not None:
+                set_num_threads(old_threads)
             try:
                 kernel.close()
             finally:
@@ -224,7 +225,7 @@ class _ChunkRunner:
             self.rec_flag[self._group(m.source)] = 1
         self.rec_room = int((tb.groups[:, 1] * self.rec_flag).sum()) * net.batch
         cap = max(2 * self.rec_room, 1 << 16)
-        self.rec = (np.zeros(cap, np.int64), np.zeros(cap, np.int32), np.zeros(cap, np.int32))
+        self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
         n_units = int(tb.groups[:, 1].sum())
         self.spk = np.zeros((net.batch, max(n_units, 1)), np.int32)
         self.spk_ptr = np.zeros((net.batch, len(self.groups) + 1), np.int64)
@@ -312,15 +313,20 @@ class _ChunkRunner:
         nothing to do (the CUDA runner copies the device state back here)."""
 
     def _dispatch_spikes(self, n_rec: int) -> None:
+        """Hand each spike monitor its spikes of the recording buffers' first ``n_rec``: those
+        of its group (all of them when only one group is recorded) that it keeps."""
         steps, real, units = (a[:n_rec] for a in self.rec)
         for m in self.spike_monitors:
-            g = self._group(m.source)
-            lo = self.unit_offsets[g]
-            sel = (units >= lo) & (units < lo + m.source.n)
-            ids = units[sel] - lo
+            lo = self.unit_offsets[self._group(m.source)]
+            ids = units - lo  # int64, a new array
+            sel = None if self.rec_flag.sum() == 1 else (ids >= 0) & (ids < m.source.n)
             keep = m.keep(ids)
-            m.spikes_in(steps[sel][keep].copy(), real[sel][keep].astype(np.int64),
-                        ids[keep].astype(np.int64))
+            if keep is not None:
+                sel = keep if sel is None else sel & keep
+            if sel is None:
+                m.spikes_in(steps.copy(), real.astype(np.int64), ids)
+            else:
+                m.spikes_in(steps[sel], real[sel].astype(np.int64), ids[sel])
 
 
 def _key(seed: int):

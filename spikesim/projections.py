@@ -18,6 +18,7 @@ from .kernels.csr import fill_csr
 from .models import Population
 
 RULES = ("one_to_one", "all_to_all", "random", "fixed_indegree", "explicit")
+MAX_DELAY_STEPS = int(np.iinfo(np.int16).max)  # delays are stored as int16 steps
 
 
 class Projection:
@@ -111,8 +112,8 @@ class Projection:
             w = _per_synapse("weight", self.weight, n, rng)
         d = np.ones(1, np.int64) if self.delay is None else checks.steps(
             "delay", _per_synapse("delay", self.delay, n, rng, low=0.0, unit="s"), dt, minimum=1)
-        if d.max(initial=1) > np.iinfo(np.int16).max:
-            raise ValueError(f"delay must be at most {np.iinfo(np.int16).max} steps, got "
+        if d.max(initial=1) > MAX_DELAY_STEPS:
+            raise ValueError(f"delay must be at most {MAX_DELAY_STEPS} steps, got "
                              f"{int(d.max())} steps")
         return pre, post, w, d
 
@@ -142,13 +143,13 @@ def _per_synapse(name, value, n, rng, **limits) -> np.ndarray:
     length 1 for a scalar, else (n,)."""
     if isinstance(value, Distribution):
         arr = np.asarray(value.draw(rng, (n,)), np.float64)
+        checks.finite_array(name, arr, ndim=(0, 1), **limits)
     else:
         arr = checks.finite_array(name, value, ndim=(0, 1), **limits)
         if arr.ndim == 1 and arr.shape[0] != n:
             raise ValueError(f"{name} must be a scalar or one value per synapse ({n}), got "
                              f"shape {arr.shape}")
-    checks.finite_array(name, arr, ndim=(0, 1), **limits)
-    return arr.astype(np.float64).reshape(-1)
+    return arr.reshape(-1)
 
 
 def _bernoulli_positions(rng: np.random.Generator, total: int, p: float) -> np.ndarray:
