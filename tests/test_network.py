@@ -67,6 +67,21 @@ def test_spike_array_events_per_step_equal_numpys_nonzero(steps, n, p):
         np.testing.assert_array_equal(ptr, np.searchsorted(k[sel] - k0, np.arange(m + 1)))
 
 
+def test_a_block_sees_no_spike_flags_of_a_longer_block_before_it():
+    """Populations share scratch rows for their spike flags: a 13-neuron population stepped
+    after a 20-neuron one whose neurons 13-15 fire must not report those as its own."""
+    net = ss.Network(dt=1e-3)
+    big = net.add(ss.RC(20, R=1.0, tau=5e-3, v_th=0.5))
+    small = net.add(ss.RC(13, R=1.0, tau=5e-3, v_th=0.5))
+    drive = np.zeros(20)
+    drive[13:16] = 2.0  # only neurons 13, 14, 15 of the big population cross the threshold
+    net.add(ss.ConstantCurrent(big, drive))
+    m_big, m_small = net.add(ss.SpikeMonitor(big)), net.add(ss.SpikeMonitor(small))
+    net.run(0.02)
+    assert set(m_big.spikes.ids.tolist()) == {13, 14, 15}
+    assert len(m_small.spikes) == 0
+
+
 def test_delays_arrive_on_the_right_step():
     """A spike at t_k with delay d arrives at the end of step k+d-1: i jumps at sample k+d-1."""
     dt = 1e-4
