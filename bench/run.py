@@ -73,15 +73,21 @@ def bw_suite(ctx: Context) -> list[dict]:
 # --- W1 ---------------------------------------------------------------------------------------
 def w1_suite(ctx: Context) -> list[dict]:
     """W1a and W1b end to end, with and without recording, against the fused loop and NumPy;
-    then the peers."""
+    then the peers. Each engine case is timed in turns with the fused loop (so that the
+    machine's slow drifts shift both sides of its ratio alike), its ratio taken to that
+    case's own fused-loop times; the reference row reports the first case's."""
     w = W.W1(steps=200 if ctx.quick else 1000)
     inp = w.given_input()
     work = w.n * w.steps
     unit = "neuron-steps/s"
-    fused = measure(partial(R.w1_fused, w, inp), repeats=ctx.repeats,
-                    min_total_s=ctx.min_total_s)
     numpy_ = measure(partial(R.w1_numpy, w, inp), repeats=ctx.repeats,
                      min_total_s=ctx.min_total_s)
+    cases = [(given, rec) for given in (True, False) for rec in (*ctx.recordings, None)]
+    timed = {c: interleaved({"engine": partial(W.w1_engine, w, inp if c[0] else None, c[1]),
+                             "fused": partial(R.w1_fused, w, inp)},
+                            repeats=ctx.repeats, min_total_s=ctx.min_total_s, max_repeats=60)
+             for c in cases}
+    fused = timed[cases[0]]["fused"]
     refs = {"fused": work / fused.median_s, "numpy": work / numpy_.median_s}
     n_fused = int(fused.result.sum())
     rows = [row("W1", f"reference: hand-fused Numba loop, input given, {_dt(w.dtype)}",
@@ -92,26 +98,24 @@ def w1_suite(ctx: Context) -> list[dict]:
                    1 / 1.5),
             False: ("end to end within 2× of the fused loop with given input (ratio ≥ 0.5) "
                     "and ≥ 10× NumPy", 1 / 2)}
-    for given in (True, False):
-        for rec in (*ctx.recordings, None):
-            t = measure(partial(W.w1_engine, w, inp if given else None, rec),
-                        repeats=ctx.repeats, min_total_s=ctx.min_total_s,
-                        seconds=lambda r: r.total_s)
-            ratios = _ratios(work / t.median_s, refs)
-            bar, low = bars[given] if rec else (None, None)
-            extra = {}
-            if given and rec:
-                same = t.result.spikes == n_fused
-                extra["check"] = (f"spike count {n_fused} equals the fused loop's" if same else
-                                  f"MISMATCH: {t.result.spikes} spikes, fused loop {n_fused}")
-            name = "W1a (input array given)" if given else "W1b (Bernoulli input in the kernel)"
-            rows.append(row(
-                "W1", f"engine {name}, {_rec(rec)}, {_dt(w.dtype)}", t.median_s,
-                work / t.median_s, unit, ratios, bar,
-                None if bar is None else ratios["fused"] >= low and ratios["numpy"] >= 10,
-                spread=t.spread, spikes=t.result.spikes,
-                build_s=statistics.median(t.build_times), **extra,
-                **(_rss(w) if not (given or rec or ctx.quick) else {})))
+    for given, rec in cases:
+        t = timed[given, rec]["engine"]
+        ratios = _ratios(work / t.median_s,
+                         {**refs, "fused": work / timed[given, rec]["fused"].median_s})
+        bar, low = bars[given] if rec else (None, None)
+        extra = {}
+        if given and rec:
+            same = t.result.spikes == n_fused
+            extra["check"] = (f"spike count {n_fused} equals the fused loop's" if same else
+                              f"MISMATCH: {t.result.spikes} spikes, fused loop {n_fused}")
+        name = "W1a (input array given)" if given else "W1b (Bernoulli input in the kernel)"
+        rows.append(row(
+            "W1", f"engine {name}, {_rec(rec)}, {_dt(w.dtype)}", t.median_s,
+            work / t.median_s, unit, ratios, bar,
+            None if bar is None else ratios["fused"] >= low and ratios["numpy"] >= 10,
+            spread=t.spread, spikes=t.result.spikes,
+            build_s=statistics.median(t.build_times), **extra,
+            **(_rss(w) if not (given or rec or ctx.quick) else {})))
     return rows + _peer_rows(ctx)
 
 

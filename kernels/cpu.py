@@ -47,6 +47,7 @@ from .inputs import (
 from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, params, update
 
 BLOCK = 2048  # neurons per parallel work item (a multiple of 8: see compact)
+TOUCH_MIN_SYNAPSES = 1 << 18  # synapses (1 MiB of targets) from which rows are touched first
 # population table columns
 (P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED,
  P_REFRACTORY) = range(12)  # P_REFRACTORY: whether any neuron has a refractory period
@@ -196,13 +197,31 @@ def model_block(model, per_neuron, refractory, args):
     return neuron_block(LIF_W, False, False, args)
 
 
+@njit(inline="always", cache=True)
+def touch_rows(spk_b, lo, hi, row0, part, parts, col):
+    """Read one entry per cache line of the rows (part ``part``) of the spikes
+    ``spk_b[lo:hi]``: the loads are independent, so their cache misses overlap instead of
+    stalling the walk row by row. Returns their sum (>= 0: ids), which keeps the loads."""
+    touched = 0
+    for s in range(lo, hi):
+        r = row0 + spk_b[s]
+        e, e1 = parts[r, part], parts[r, part + 1]
+        while e < e1:  # (a range with a step would cost a division per row)
+            touched += col[e]
+            e += 16
+    return touched
+
+
 @njit(cache=True, error_model="numpy", _nrt=False)
 def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt, dly, ring,
               v, i, w):
     """Add the spikes of step k in realization b to the targets in part ``part`` of every
-    projection: into v, i or w (delay of one step) or the ring buffer (longer delays)."""
+    projection: into v, i or w (delay of one step) or the ring buffer (longer delays).
+    The rows are touched first (:func:`touch_rows`) only when the synapse tables are too
+    large for the caches (``TOUCH_MIN_SYNAPSES``); the case of each projection is chosen
+    once, outside its loop over spikes."""
     n_slots = ring.shape[1]
-    k_slot = k % n_slots
+    touch = col.size >= TOUCH_MIN_SYNAPSES
     for p in range(prj.shape[0]):
         g = prj[p, J_PRE]
         var = prj[p, J_VAR]
@@ -212,28 +231,24 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
         delay = prj[p, J_DELAY]
         uniform = prj[p, J_UNIFORM] != 0
         weight = prj_w[p]
-        # first read one entry per cache line of every row to be walked: the loads are
-        # independent, so their cache misses overlap instead of stalling the walk row by row
-        touched = 0
-        for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
-            r = row0 + spk[b, s]
-            e, e1 = parts[r, part], parts[r, part + 1]
-            while e < e1:  # (a range with a step would cost a division per row)
-                touched += col[e]
-                e += 16
-        if touched < 0:  # never (ids are >= 0); keeps the loads
-            return
-        for s in range(spk_ptr[b, g], spk_ptr[b, g + 1]):
-            r = row0 + spk[b, s]
-            e0, e1 = parts[r, part], parts[r, part + 1]
-            if delay == 1 and uniform:  # the common case, kept free of per-synapse loads
-                for e in range(e0, e1):
+        lo, hi = spk_ptr[b, g], spk_ptr[b, g + 1]
+        if touch and touch_rows(spk[b], lo, hi, row0, part, parts, col) < 0:
+            return  # never
+        if delay == 1 and uniform:  # the common case, kept free of per-synapse loads
+            for s in range(lo, hi):
+                r = row0 + spk[b, s]
+                for e in range(parts[r, part], parts[r, part + 1]):
                     tgt[off + col[e]] += weight
-            elif delay == 1:
-                for e in range(e0, e1):
+        elif delay == 1:
+            for s in range(lo, hi):
+                r = row0 + spk[b, s]
+                for e in range(parts[r, part], parts[r, part + 1]):
                     tgt[off + col[e]] += wt[e]
-            else:  # only into the population's main input variable (P_CHAN)
-                for e in range(e0, e1):
+        else:  # only into the population's main input variable (P_CHAN)
+            k_slot = k % n_slots
+            for s in range(lo, hi):
+                r = row0 + spk[b, s]
+                for e in range(parts[r, part], parts[r, part + 1]):
                     d = delay if delay > 0 else dly[e]
                     x = weight if uniform else wt[e]
                     if d > 1:

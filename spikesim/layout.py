@@ -9,6 +9,7 @@ the populations followed by the sources. See :mod:`spikesim.kernels.cpu` for col
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 
 import numpy as np
 
@@ -66,9 +67,9 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     from NumPy generators keyed by ``seed`` (and the object's position), so they are
     reproducible. Synapse rows are split into ``n_parts`` target ranges (see
     :mod:`spikesim.kernels.csr`) for parallel propagation."""
-    offsets = np.cumsum([0] + [p.n for p in pops])
-    n_neu = int(offsets[-1])
-    src_off = np.cumsum([0] + [s.n for s in sources])
+    offsets = list(accumulate((p.n for p in pops), initial=0))
+    n_neu = offsets[-1]
+    src_off = list(accumulate((s.n for s in sources), initial=0))
     synapses = [pr.synapses(dt, generator([seed, 2, j]))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
@@ -79,7 +80,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     row = 0
     currents_of = {id(p): [c for c in currents if c.target is p] for p in pops}
     ordered_currents = [c for p in pops for c in currents_of[id(p)]]
-    cin_lo = np.cumsum([0] + [len(currents_of[id(p)]) for p in pops])
+    cin_lo = list(accumulate((len(currents_of[id(p)]) for p in pops), initial=0))
     for q, p in enumerate(pops):
         rng = generator([seed, 1, q])
         table, sb, sj = p.table(dt, batch, rng)
@@ -97,7 +98,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     state["refc"] = _state((batch, n_neu), np.int32)
 
     # spike sources take RNG streams 0 .. S-1; random currents follow
-    n_streams = int(src_off[-1])
+    n_streams = src_off[-1]
     src_rows = []
     for s, so in enumerate(sources):
         src_rows.append([src_off[s], so.n, so.mode, 0, 0, 0, 0, src_off[s]])
@@ -117,7 +118,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     for c, r, f in zip(ordered_currents, cin_rows, cinf_rows):
         if c.kind == KI.CUR_OU:
             state["ou"][:, r[KI.BUF]:r[KI.BUF] + c.target.n] = f[KI.MEAN]
-    state["nxt"] = np.full((batch, int(src_off[-1])), -1, np.int64)
+    state["nxt"] = np.full((batch, src_off[-1]), -1, np.int64)
 
     groups = [[offsets[q], p.n] for q, p in enumerate(pops)]
     groups += [[n_neu + src_off[s], so.n] for s, so in enumerate(sources)]
@@ -144,7 +145,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
                          int(d[0]) if d.size == 1 else 0,  # 0: per synapse
                          pr.post.slots[pr.receptor], w.size == 1])
         prj_w.append(w[0] if w.size == 1 else 0.0)
-        bounds = np.clip(splits - offsets[q], 0, pr.post.n)
+        bounds = np.minimum(np.maximum(splits - offsets[q], 0), pr.post.n)
         fill_csr(pre, post, w, d, bounds, nnz, parts[row_at:row_at + pr.pre.n + 1],
                  col[nnz:nnz + n], wt[nnz:nnz + n], dly[nnz:nnz + n] if per_synapse else dly)
         nnz += n
