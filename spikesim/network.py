@@ -224,6 +224,7 @@ class _ChunkRunner:
         for m in self.spike_monitors:
             self.rec_flag[self._group(m.source)] = 1
         self.rec_room = int((tb.groups[:, 1] * self.rec_flag).sum()) * net.batch
+        self.one_group = int(self.rec_flag.sum()) == 1  # every recorded spike is its monitors'
         cap = max(2 * self.rec_room, 1 << 16)
         self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
         n_units = int(tb.groups[:, 1].sum())
@@ -319,7 +320,7 @@ class _ChunkRunner:
         for m in self.spike_monitors:
             lo = self.unit_offsets[self._group(m.source)]
             ids = units - lo  # int64, a new array
-            sel = None if self.rec_flag.sum() == 1 else (ids >= 0) & (ids < m.source.n)
+            sel = None if self.one_group else (ids >= 0) & (ids < m.source.n)
             keep = m.keep(ids)
             if keep is not None:
                 sel = keep if sel is None else sel & keep
