@@ -15,7 +15,11 @@ Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel
   4. spikes propagate over each projection's CSR rows: a spike stamped t_k with delay d steps
      arrives at the end of step k+d−1, i.e. at time t_k + d·dt; delay 1 adds straight into the
      target variable, longer delays go through the ring buffer. Threads split the targets
-     (the rows' parts, :mod:`spikesim.kernels.csr`), so each target's sum keeps one order;
+     (the rows' parts, :mod:`spikesim.kernels.csr`), so each target's sum keeps one order.
+     Exception: a given spike array (``SpikeArray``) projected one to one with a delay of one
+     step is read as a dense mask per step right after its targets' pass in step 1
+     (:func:`given_block`), before any other input of the step: the same arrival time, with
+     neither an event list nor CSR rows to walk;
   5. populations with delayed input receive the ring-buffer slot due at the end of step k;
   6. state monitors sample the state at t_k+1.
 
@@ -54,9 +58,11 @@ TOUCH_MIN_SYNAPSES = 1 << 18  # synapses (1 MiB of targets) from which rows are 
 N_POP_COLUMNS = 12
 # projection table columns: pre group, post population, first row (in ``parts``), delay (0: per
 # synapse), target variable (VAR_V, VAR_I or VAR_W), whether all synapses have the weight
-# ``prj_w[p]`` (else ``wt`` holds one per synapse)
-J_PRE, J_POST, J_ROW, J_DELAY, J_VAR, J_UNIFORM = range(6)
-N_PRJ_COLUMNS = 6
+# ``prj_w[p]`` (else ``wt`` holds one per synapse), and for a one-to-one projection of a given
+# spike array read as a mask (given_block): where the array starts in ``mask`` (−1: none, the
+# spikes go through propagate) and its number of steps
+J_PRE, J_POST, J_ROW, J_DELAY, J_VAR, J_UNIFORM, J_MASK, J_MASK_STEPS = range(8)
+N_PRJ_COLUMNS = 8
 # monitor table columns and probe variables
 M_EVERY, M_ROW0, M_OFF, M_NCOL, M_PROBE = range(5)
 VAR_V, VAR_I, VAR_W, VAR_REFC = range(4)
@@ -215,6 +221,8 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
     n_slots = ring.shape[1]
     touch = col.size >= TOUCH_MIN_SYNAPSES
     for p in range(prj.shape[0]):
+        if prj[p, J_MASK] >= 0:  # added by given_block
+            continue
         g = prj[p, J_PRE]
         var = prj[p, J_VAR]
         tgt = v[b] if var == VAR_V else (i[b] if var == VAR_I else w[b])
@@ -250,6 +258,37 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
                         tgt[off + col[e]] += x
 
 
+@njit(inline="always", cache=True)
+def given_block(q, j0, j1, k, pops, groups, prj, prj_w, parts, wt, mask, vb, ib, wb):
+    """Add step k of the given spike arrays that reach population q one to one (projections
+    with ``J_MASK`` >= 0) to its neurons j0 … j1−1 in one realization (state rows ``vb, ib,
+    wb``): the weight where the array's byte (0 or 1) is set, into the target variable — what
+    :func:`propagate` would add, read from the (T, n) array's row k in ``mask`` (uint8)."""
+    off = pops[q, P_OFF]
+    n_blk = j1 - j0
+    for p in range(prj.shape[0]):
+        at = prj[p, J_MASK]
+        if at < 0 or prj[p, J_POST] != q or k >= prj[p, J_MASK_STEPS]:
+            continue
+        var = prj[p, J_VAR]
+        tgt = vb if var == VAR_V else (ib if var == VAR_I else wb)
+        tb = tgt[off + j0:off + j1]
+        lo = at + k * groups[prj[p, J_PRE], 1] + j0
+        fires = mask[lo:lo + n_blk]
+        # x + (−0.0) is x, bit for bit: adding a selected −0.0 where the unit is silent lets
+        # the loop vectorise (a selected sum does not)
+        none = tb.dtype.type(-0.0)
+        if prj[p, J_UNIFORM]:
+            x = prj_w[p]
+            for jj in range(n_blk):
+                tb[jj] = tb[jj] + (x if fires[jj] != 0 else none)
+        else:  # row j of a one-to-one projection holds the one synapse onto neuron j
+            e0 = parts[prj[p, J_ROW] + j0, 0]
+            xs = wt[e0:e0 + n_blk]
+            for jj in range(n_blk):
+                tb[jj] = tb[jj] + (xs[jj] if fires[jj] != 0 else none)
+
+
 @njit(cache=True, error_model="numpy", _nrt=False)
 def source_block(sg, first, lo, hi, b, k, t, src, pbuf, nxt, key, n_streams, out, pos):
     """Append to ``out[pos:]`` the units lo … hi−1 (ids from ``first``) of per-step-probability
@@ -279,7 +318,7 @@ def gather_blocks(spk, spk_ptr, g, first, n_blocks, blk_cnt):
 
 def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                cin, cinf, cbuf, ou, src, pbuf, nxt, ev_ptr, ev_unit,
-               groups, prj, prj_w, parts, col, wt, dly, ring,
+               groups, prj, prj_w, parts, col, wt, dly, mask, ring,
                key, n_streams, rec_flag, rec_room, rec_k, rec_b, rec_u,
                mons, probes, traces, spk, spk_ptr, blk_cnt, scratch_cur, scratch_flags):
     """Run steps k0+t for t in [t_start, t_stop) (t indexes the chunk's input buffers).
@@ -314,6 +353,9 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                     (q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, has_cur,
                      scratch_flags[blk]))
                 restore(fpu_word)
+                if mask.size:  # as propagate would, outside the flush-to-zero mode
+                    given_block(q, j0, j1, k, pops, groups, prj, prj_w, parts, wt, mask, v[b],
+                                i[b], w[b])
             gather_blocks(spk, spk_ptr, q, off, nblk, blk_cnt)  # group q is population q
         # 2. spike sources (groups after the populations), in blocks of units like the neurons
         for g in range(n_pop, n_groups):

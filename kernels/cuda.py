@@ -34,18 +34,19 @@ written once per chunk, not once per step. Coupled networks launch the kernels a
 step from a Python loop; launches on the default stream are asynchronous and ordered, so the
 host only waits when it must check the room left in the record buffer.
 
-Why a per-target gather rather than atomic adds (step 4): the CPU adds the weights arriving at
-a target in a fixed order — projections in order, the spikes of the presynaptic group in
-ascending unit id (populations and sources produce them so; event sources' lists are sorted and
-unique), each unit's synapses in CSR order — which is ascending global synapse index e. Atomic
-float adds in whatever order the threads happen to run can change the last bit of a sum and,
-rarely, whether a neuron fires, so CPU and GPU runs (and two GPU runs) would drift apart. Here
-the thread owning target (b, j) walks j's incoming synapses sorted by e (the CSC copy built on
-the host) and adds those whose presynaptic unit spiked, sequentially: the same additions in the
-same order as the CPU, bit for bit, with no atomics and no contention. Its cost is the
-in-degree of the targets visited; with ``mark_targets`` only targets that receive a spike this
-step are visited (recommended for large networks), without it every target scans its incoming
-synapses (cheaper for small ones: one launch fewer per step).
+Why a per-target gather rather than atomic adds (step 4): the CPU adds the weights arriving at a
+target in a fixed order — a given array read as a mask first (``given_block``), then projections in
+order, the spikes of the presynaptic group in ascending unit id (populations and sources produce
+them so; event sources' lists are sorted and unique), each unit's synapses in CSR order — which is
+ascending global synapse index e, after the masks' synapses. Atomic float adds in whatever order the
+threads happen to run can change the last bit of a sum and, rarely, whether a neuron fires, so CPU
+and GPU runs (and two GPU runs) would drift apart. Here the thread owning target (b, j) walks j's
+incoming synapses in that order (the CSC copy built on the host; here a given array always goes
+through event lists) and adds those whose presynaptic unit spiked, sequentially: the same additions
+in the same order as the CPU, bit for bit, with no atomics and no contention. Its cost is the
+in-degree of the targets visited; with ``mark_targets`` only targets that receive a spike this step
+are visited (recommended for large networks), without it every target scans its incoming synapses
+(cheaper for small ones: one launch fewer per step).
 
 Floating point: NVVM contracts ``a * b + c`` into fused multiply-adds by default, which rounds
 differently from the CPU's separate multiply and add. :func:`launch` compiles these kernels with
@@ -340,13 +341,13 @@ def gather_deliver(k, marked, sample, pops, group_of, v, i, w, refc, ring, spk, 
     """Propagation into, ring delivery to and sampling of every neuron at step k (schedule
     parts 4–6). Work item (b, j), j in [0, N).
 
-    Target j's incoming synapses are ``cpre, cwt, ccode[cptr[j]:cptr[j+1]]`` in ascending CSR
-    index (the CPU's order of addition): presynaptic unit (int32), weight (float), and delay
-    << DELAY_SHIFT | target variable. A synapse whose presynaptic unit spiked (``spk``) adds its
-    weight to the variable (delay 1) or to ring slot (k + d − 1) mod D (delay d > 1) of ``ring``
-    (B, D, N). With ``marked``, only targets flagged in ``recv`` (B, N) uint8 are visited and
-    their flags cleared. Then delayed populations receive ring slot k mod D (and it is zeroed),
-    and with ``sample`` the neuron's probes are written as in :func:`step_units`.
+    Target j's incoming synapses are ``cpre, cwt, ccode[cptr[j]:cptr[j+1]]`` in the CPU's order of
+    addition (masks first, then ascending CSR index): presynaptic unit (int32), weight (float), and
+    delay << DELAY_SHIFT | target variable. A synapse whose presynaptic unit spiked (``spk``) adds
+    its weight to the variable (delay 1) or to ring slot (k + d − 1) mod D (delay d > 1) of ``ring``
+    (B, D, N). With ``marked``, only targets flagged in ``recv`` (B, N) uint8 are visited and their
+    flags cleared. Then delayed populations receive ring slot k mod D (and it is zeroed), and with
+    ``sample`` the neuron's probes are written as in :func:`step_units`.
     """
     n_real, n_neu = v.shape[0], v.shape[1]
     n_slots = ring.shape[1]

@@ -79,7 +79,8 @@ class DeviceNetwork:
       concatenated ``rowptr`` (−1 for the rows ending a projection), ``row_post`` (R,) int32
       first neuron of the row's target population, ``rowptr``, ``col``;
     * CSC (by target), for the gather: target j's synapses are ``cptr[j] … cptr[j+1]−1``
-      (``cptr`` (N+1,) int64), in ascending CSR index, with ``cpre`` (int32, presynaptic unit),
+      (``cptr`` (N+1,) int64), in the CPU's order of addition (synapses of given arrays
+      read as masks, then ascending CSR index), with ``cpre`` (int32, presynaptic unit),
       ``cwt`` (weight, dtype) and ``ccode`` (int32, delay << DELAY_SHIFT | target variable).
     """
 
@@ -99,7 +100,8 @@ class DeviceNetwork:
         syn_pre = np.zeros(nnz, np.int64)
         syn_post = np.zeros(nnz, np.int64)
         syn_code = np.zeros(nnz, np.int64)
-        for g, q, r0, delay, var in tb.prj[:, :KC.J_UNIFORM]:
+        syn_late = np.ones(nnz, bool)  # False: the CPU adds it first (a given array's mask)
+        for (g, q, r0, delay, var), at in zip(tb.prj[:, :KC.J_UNIFORM], tb.prj[:, KC.J_MASK]):
             first, n_pre = tb.groups[g]
             off = tb.pops[q, KC.P_OFF]
             row_unit[r0:r0 + n_pre] = first + np.arange(n_pre)
@@ -110,7 +112,9 @@ class DeviceNetwork:
             syn_post[e0:e1] = off + tb.col[e0:e1]
             d = tb.dly[e0:e1].astype(np.int64) if delay == 0 else delay
             syn_code[e0:e1] = (d << KG.DELAY_SHIFT) | var
-        order = np.argsort(syn_post, kind="stable")  # by target, then ascending CSR index
+            syn_late[e0:e1] = at < 0
+        # by target; then the masks, which the CPU adds first; then ascending CSR index
+        order = np.lexsort((syn_late, syn_post))
         cptr = np.zeros(self.n_neu + 1, np.int64)
         cptr[1:] = np.cumsum(np.bincount(syn_post, minlength=self.n_neu))
         self.n_rows, self.nnz = n_rows, nnz
@@ -176,8 +180,10 @@ class CudaChunkRunner(_ChunkRunner):
         from numba import cuda
 
         super().__init__(net, kernel=None)
-        # the CPU kernel's buffers are not needed (self.rec is refilled by _flush)
+        # the CPU kernel's buffers are not needed (self.rec is refilled by _flush); given
+        # arrays go through event lists here, masks or not
         self.spk = self.scratch = self.blk_cnt = self.spk_ptr = self.rec = None
+        self.unlisted = frozenset()
         tb = net.tables
         self.dev = dev = device_network(net)
         dev.upload_state(net.state)

@@ -146,14 +146,17 @@ class SpikeArray(SpikeSource):
             raise ValueError(f"SpikeArray.spikes must have shape (steps, n), got {spikes.shape}")
         super().__init__(spikes.shape[1], name)
         self.spikes = np.ascontiguousarray(spikes, dtype=bool)
-        # once: the firing units of every step (step k's are units[ptr[k]:ptr[k+1]])
-        self._units = np.empty(np.count_nonzero(self.spikes), np.int64)
-        self._ptr = np.empty(len(self.spikes) + 1, np.int64)
-        K.array_events(self.spikes.reshape(-1).view(np.uint8), self.n, self._units, self._ptr)
+        self._lists = None  # (ptr, units): made at the first call of events
 
     def events(self, k0, n_steps, dt):
-        ptr = self._ptr[np.minimum(np.arange(k0, k0 + n_steps + 1), len(self.spikes))]
-        return ptr - ptr[0], self._units[ptr[0]:ptr[-1]]
+        if self._lists is None:  # the firing units of every step: k's are units[ptr[k]:ptr[k+1]]
+            self._lists = (np.empty(len(self.spikes) + 1, np.int64),
+                           np.empty(np.count_nonzero(self.spikes), np.int64))
+            K.array_events(self.spikes.reshape(-1).view(np.uint8), self.n, self._lists[1],
+                           self._lists[0])
+        all_ptr, units = self._lists
+        ptr = all_ptr[np.minimum(np.arange(k0, k0 + n_steps + 1), len(self.spikes))]
+        return ptr - ptr[0], units[ptr[0]:ptr[-1]]
 
 
 # --- currents -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from itertools import accumulate
 import numpy as np
 
 from .distributions import generator
-from .inputs import Current, SpikeSource
+from .inputs import Current, SpikeArray, SpikeSource
 from .kernels import cpu as KC
 from .kernels import inputs as KI
 from .kernels import neurons as K
@@ -41,6 +41,7 @@ class Tables:
     col: np.ndarray       # int32
     wt: np.ndarray        # dtype: per synapse, written only for projections without prj_w
     dly: np.ndarray       # int16, empty unless some projection has per-synapse delays
+    mask: np.ndarray      # uint8: the given spike arrays read as masks (J_MASK), flat
     n_streams: int
     n_ou: int
     max_delay: int
@@ -134,6 +135,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     dly = np.empty(sum(n_syn) if per_synapse else 0, np.int16)
     splits = np.arange(n_parts + 1) * n_neu // n_parts
     prj_rows, prj_w = [], []
+    masks = {}  # given spike arrays read as masks: source id -> (offset in the mask, array)
+    mask_size = 0
     nnz = row_at = 0
     for pr, (pre, post, w, d), n in zip(projections, synapses, n_syn):
         if (d > 1).any() and pr.receptor != pr.post.channel:
@@ -141,9 +144,15 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
                              f"{pr.post.channel!r}, the main input of the target population; "
                              f"got receptor {pr.receptor!r}")
         q = pops.index(pr.post)
+        at, steps = -1, 0
+        if pr.rule == "one_to_one" and isinstance(pr.pre, SpikeArray) and (d == 1).all():
+            if id(pr.pre) not in masks:
+                masks[id(pr.pre)] = (mask_size, pr.pre.spikes)
+                mask_size += pr.pre.spikes.size
+            at, steps = masks[id(pr.pre)][0], pr.pre.spikes.shape[0]
         prj_rows.append([group_of[id(pr.pre)], q, row_at,
                          int(d[0]) if d.size == 1 else 0,  # 0: per synapse
-                         pr.post.slots[pr.receptor], w.size == 1])
+                         pr.post.slots[pr.receptor], w.size == 1, at, steps])
         prj_w.append(w[0] if w.size == 1 else 0.0)
         bounds = np.minimum(np.maximum(splits - offsets[q], 0), pr.post.n)
         fill_csr(pre, post, w, d, bounds, nnz, parts[row_at:row_at + pr.pre.n + 1],
@@ -158,15 +167,18 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         src=_stack(src_rows, 8, np.int64), groups=_stack(groups, 2, np.int64),
         prj=_stack(prj_rows, KC.N_PRJ_COLUMNS, np.int64), prj_w=np.array(prj_w, dtype),
         parts=parts, rowptr=np.ascontiguousarray(parts[:, 0]), col=col, wt=wt, dly=dly,
+        mask=_masks([given for _, given in masks.values()]),
         n_streams=max(n_streams, 1), n_ou=n_ou, max_delay=max_delay)
     state["ring"] = _state((batch, max_delay, n_neu) if max_delay > 1 else (batch, 1, 1), dtype)
     return tables, state
 
 
 def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: list[Current],
-                 k0: int, n_steps: int, dt: float, batch: int, dtype):
+                 k0: int, n_steps: int, dt: float, batch: int, dtype,
+                 unlisted: frozenset = frozenset()):
     """Per-chunk buffers: (cbuf, pbuf, ev_ptr, ev_unit); fills the strides of ``tables.cin``
-    and ``tables.src`` in place."""
+    and ``tables.src`` in place. Sources whose index is in ``unlisted`` get no events (given
+    arrays that the kernel reads only as masks)."""
     k = np.arange(k0, k0 + n_steps, dtype=np.int64)
     cparts, at = [], 0
     for c, row in zip(currents_in_order, tables.cin):
@@ -182,6 +194,8 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
     n_ev = 0
     n_neu = int(tables.groups[: tables.pops.shape[0], 1].sum())
     for s, (so, row) in enumerate(zip(sources, tables.src)):
+        if s in unlisted:
+            continue  # its ev_ptr row stays 0: no events
         if so.mode == KI.SRC_EVENTS:
             ptr, j = so.events(k0, n_steps, dt)
             ev_ptr[s] = n_ev + ptr
@@ -197,6 +211,12 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
         at += p.size
     return (_cat(cparts, dtype, 1), _cat(pparts, np.float64, 1), ev_ptr,
             _cat(ev_units, np.int64, 1))
+
+
+def _masks(arrays: list[np.ndarray]) -> np.ndarray:
+    """The boolean arrays' bytes (uint8), one after the other (no copy for a single one)."""
+    flat = [a.reshape(-1).view(np.uint8) for a in arrays]
+    return flat[0] if len(flat) == 1 else _cat(flat, np.uint8)
 
 
 def _state(shape: tuple, dtype) -> np.ndarray:

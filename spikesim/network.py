@@ -224,6 +224,7 @@ class _ChunkRunner:
         for m in self.spike_monitors:
             self.rec_flag[self._group(m.source)] = 1
         self.rec_room = int((tb.groups[:, 1] * self.rec_flag).sum()) * net.batch
+        self.unlisted = self._mask_only(net)
         self.one_group = int(self.rec_flag.sum()) == 1  # every recorded spike is its monitors'
         cap = max(2 * self.rec_room, 1 << 16)
         self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
@@ -250,6 +251,14 @@ class _ChunkRunner:
         self.ordered_currents = [c for p in net.populations for c in net.currents
                                  if c.target is p]
 
+    def _mask_only(self, net: Network) -> frozenset:
+        """The sources (indices) that need no event lists: given arrays that every projection
+        reads as a mask (``KC.J_MASK``) and that no monitor records."""
+        tb, n_pop = net.tables, len(net.populations)
+        listed = {g for g, at in tb.prj[:, [KC.J_PRE, KC.J_MASK]] if at < 0}
+        return frozenset(g - n_pop for g in tb.prj[tb.prj[:, KC.J_MASK] >= 0, KC.J_PRE]
+                         if g not in listed and not self.rec_flag[g])
+
     def _group(self, obj) -> int:
         return next(g for g, o in enumerate(self.groups) if o is obj)
 
@@ -257,7 +266,7 @@ class _ChunkRunner:
         """Advance n_steps from global step k0 and hand the output to the monitors."""
         net = self.net
         inputs = chunk_inputs(net.tables, net.sources, self.ordered_currents, k0, n_steps,
-                              net.dt, net.batch, net.dtype)
+                              net.dt, net.batch, net.dtype, self.unlisted)
         rows = []
         for m, row in zip(self.state_monitors, self.mons):
             first = (k0 + m.every) // m.every
@@ -302,7 +311,8 @@ class _ChunkRunner:
             t_end, n_rec = self.kernel(
                 k0, t, n_steps, tb.pops, tb.par, st["v"], st["i"], st["w"], st["refc"],
                 tb.cin, tb.cinf, cbuf, st["ou"], tb.src, pbuf, st["nxt"], ev_ptr, ev_unit,
-                tb.groups, tb.prj, tb.prj_w, tb.parts, tb.col, tb.wt, tb.dly, st["ring"],
+                tb.groups, tb.prj, tb.prj_w, tb.parts, tb.col, tb.wt, tb.dly, tb.mask,
+                st["ring"],
                 _key(net.seed), tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
                 self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt,
                 *self.scratch)

@@ -80,6 +80,7 @@ from .io import (
     set_attrs,
     write_row,
 )
+from .kernels import cpu as KC
 from .models import Population
 from .monitors import Monitor, SpikeMonitor, StateMonitor, _threshold
 from .results import Spikes, Trace
@@ -463,7 +464,7 @@ def _network_meta(net, arrays: dict) -> dict:
         d = pr.describe()
         if pr.rule == "explicit":
             d.update(pre_ids=pr.pre_ids, post_ids=pr.post_ids, matrix=pr.matrix)
-        row_at = int(tb.prj[j, 2]) if tb is not None else 0
+        row_at = int(tb.prj[j, KC.J_ROW]) if tb is not None else 0
         nnz = (int(tb.rowptr[row_at + pr.pre.n] - tb.rowptr[row_at]) if tb is not None
                else None)
         prjs.append({"index": j, "name": pr.name, "pre": pr.pre.name, "post": pr.post.name,

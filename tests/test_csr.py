@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from spikesim.kernels import cpu as KC
 from spikesim.kernels.csr import fill_csr, synapse_hash
 
 import spikesim as ss
@@ -68,10 +69,10 @@ def test_tables_hold_each_projections_synapses_and_weights():
     tb, weights = net.tables, net.tables.weights()
     for j, pr in enumerate(net.projections):
         rowptr, col, wt, _ = pr.csr(net.dt, np.random.default_rng([5, 2, j]))
-        row = tb.prj[j, 2]
+        row = tb.prj[j, KC.J_ROW]
         e0 = tb.rowptr[row]
         np.testing.assert_array_equal(tb.rowptr[row:row + pr.pre.n + 1] - e0, rowptr)
         np.testing.assert_array_equal(tb.col[e0:e0 + col.size], col)
         np.testing.assert_array_equal(weights[e0:e0 + col.size], wt)
-    assert list(tb.prj[:, -1]) == [1, 0] and tb.prj_w[0] == 0.25
-    assert np.all(weights[tb.rowptr[tb.prj[1, 2]]:] >= 1.0)
+    assert list(tb.prj[:, KC.J_UNIFORM]) == [1, 0] and tb.prj_w[0] == 0.25
+    assert np.all(weights[tb.rowptr[tb.prj[1, KC.J_ROW]]:] >= 1.0)

@@ -143,6 +143,24 @@ def case_synaptic(backend, dtype):
     return net, mons
 
 
+def case_given_masks(backend, dtype):
+    """Given arrays one to one, which the CPU reads as masks and adds before the other inputs:
+    one with a weight per neuron behind a recurrent projection into the same i, recorded, and
+    shorter than the run; one into the second current i_inh. Batch 2."""
+    net = ss.Network(dt=DT, seed=21, dtype=dtype, batch=2, backend=backend, chunk=7)
+    lif = net.add(_lif(9, tau_syn_inh=8e-3, method="exact"))
+    rng = np.random.default_rng(4)
+    exc = net.add(ss.SpikeArray(rng.random((15, 9)) < 0.4))
+    inh = net.add(ss.SpikeArray(rng.random((20, 9)) < 0.2))
+    net.connect(lif, lif, "random", p=0.4, weight=0.13)
+    net.connect(exc, lif, "one_to_one", weight=rng.uniform(0.3, 0.9, 9))
+    net.connect(inh, lif, "one_to_one", weight=-0.4, receptor="i_inh")
+    mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.SpikeMonitor(exc)),
+            net.add(ss.StateMonitor(lif, ["v", "i", "i_inh"]))]
+    net.run(20 * DT)
+    return net, mons
+
+
 def case_adaptive(backend, dtype):
     """AdaptiveLIF (exact), batch 3, OU current, Poisson input with a time-varying rate,
     random recurrence."""

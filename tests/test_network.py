@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from scipy import sparse, stats
+from spikesim.kernels import cpu as KC
 
 import spikesim as ss
 from spikesim.networks import cuba
@@ -126,6 +127,39 @@ def test_one_to_one_dense_and_sparse_give_the_same_result():
         results.append(mon.trace("v").values)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_given_arrays_read_as_masks_equal_the_same_spikes_as_events(parallel):
+    """A SpikeArray projected one to one (delay one step) is read by the kernel as a mask
+    (``J_MASK``), added before the other inputs of the step; the same spikes through an
+    explicit projection go through event lists. Per-neuron and shared weights, into i and into
+    the second current, an array shorter than the run, batch 2, chunks of 7 steps: equal
+    traces, bit for bit, and the recorded input equals the array."""
+    n, steps, dt = 11, 25, 1e-3
+    rng = np.random.default_rng(8)
+    exc, inh = rng.random((15, n)) < 0.4, rng.random((steps, n)) < 0.2
+    w_exc = rng.uniform(0.2, 0.9, n)
+    runs = []
+    for masked in (True, False):
+        net = ss.Network(dt=dt, seed=6, batch=2, chunk=7, parallel=parallel)
+        lif = net.add(ss.LIF(n, tau_mem=10e-3, tau_syn=5e-3, tau_syn_inh=8e-3, v_th=0.5,
+                             method="exact"))
+        a, b = net.add(ss.SpikeArray(exc)), net.add(ss.SpikeArray(inh))
+        ids = dict(pre_ids=np.arange(n), post_ids=np.arange(n))
+        rule, kw = ("one_to_one", {}) if masked else ("explicit", ids)
+        net.connect(a, lif, rule, weight=w_exc, **kw)  # (the mask is added first anyway)
+        net.connect(lif, lif, "random", p=0.3, weight=0.2)
+        net.connect(b, lif, rule, weight=-0.3, receptor="i_inh", **kw)
+        mons = [net.add(ss.StateMonitor(lif, ["v", "i", "i_inh"])), net.add(ss.SpikeMonitor(b))]
+        net.run(steps * dt)
+        masks = net.tables.prj[:, KC.J_MASK] >= 0
+        assert list(masks) == ([True, False, True] if masked else [False] * 3)
+        runs.append(mons)
+    for var in ("v", "i", "i_inh"):
+        np.testing.assert_array_equal(runs[0][0].trace(var).values, runs[1][0].trace(var).values)
+    for mons in runs:
+        np.testing.assert_array_equal(spike_matrix(mons[1].spikes, steps, dt), [inh, inh])
 
 
 def test_connection_rules_have_the_requested_statistics():
