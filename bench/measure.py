@@ -44,13 +44,16 @@ class Timing:
 def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int = 3,
                 min_total_s: float = 1.0, max_repeats: int = 30,
                 seconds: Callable[[object], float] | None = None,
-                warmup: dict[str, Callable[[], object]] | None = None) -> dict[str, Timing]:
+                warmup: dict[str, Callable[[], object]] | None = None,
+                block: int = 1) -> dict[str, Timing]:
     """Time several callables in turns (so that slow drifts of the machine affect all alike).
 
-    Each is called once untimed (or its ``warmup`` callable is), then all are called in turns
-    at least ``repeats`` times, and more while the first one's timed calls total less than
-    ``min_total_s`` (at most ``max_repeats``). ``seconds(result)`` gives the seconds to count
-    from a call's result; by default the call's wall time.
+    Each is called once untimed (or its ``warmup`` callable is), then all are called in turns,
+    ``block`` calls in a row each turn, at least ``repeats`` times, and more while the first
+    one's timed calls total less than ``min_total_s`` (at most ``max_repeats``, rounded up to
+    whole turns). ``seconds(result)`` gives the seconds to count from a call's result; by
+    default the call's wall time. (Blocks of a few calls keep the caches of a call warm as in
+    a loop, while the turns still spread every callable over the same minutes.)
     """
     for name, fn in fns.items():
         (warmup or {}).get(name, fn)()
@@ -60,13 +63,14 @@ def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int = 3,
                                          and len(first.times) < max_repeats):
         for name, fn in fns.items():
             timing = out[name]
-            timing.result = None  # free the previous result before the call
-            t0 = time.perf_counter()
-            timing.result = fn()
-            wall = time.perf_counter() - t0
-            timing.times.append(seconds(timing.result) if seconds else wall)
-            if hasattr(timing.result, "build_s"):
-                timing.build_times.append(timing.result.build_s)
+            for _ in range(block):
+                timing.result = None  # free the previous result before the call
+                t0 = time.perf_counter()
+                timing.result = fn()
+                wall = time.perf_counter() - t0
+                timing.times.append(seconds(timing.result) if seconds else wall)
+                if hasattr(timing.result, "build_s"):
+                    timing.build_times.append(timing.result.build_s)
     return out
 
 

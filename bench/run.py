@@ -28,6 +28,8 @@ from . import workloads as W
 from .measure import interleaved, measure, probe, traced_peak_mib
 
 SUITE_NAMES = ("BW", "W1", "W2", "W3", "W4", "JIT")
+W1_BLOCK = 10  # W1: calls in a row of each callable, per turn
+W1_CALLS = 100  # W1: timed calls of each callable and case, at most
 DTYPES = (np.float32, np.float64)
 
 
@@ -73,24 +75,23 @@ def bw_suite(ctx: Context) -> list[dict]:
 # --- W1 ---------------------------------------------------------------------------------------
 def w1_suite(ctx: Context) -> list[dict]:
     """W1a and W1b end to end, with and without recording, against the fused loop and NumPy;
-    then the peers. Before each engine case the fused loop is timed again, and the case's
-    ratio is taken to those times: the machine's speed drifts over minutes, so both sides of a
-    ratio are measured within seconds. (Each is timed in a block of its own: calls taken in
-    turns would time the engine with caches just filled by the fused loop's 2 MB.) The
-    reference row reports the first case's."""
+    then the peers. Each engine case is timed in turns with the two references, in blocks of
+    W1_BLOCK calls, so that each case's ratios compare times taken over the same seconds (the
+    machine's speed drifts over minutes) while each call runs with caches as warm as in a loop
+    (calls taken one by one would time the engine with caches just filled by the fused loop's
+    2 MB). The reference rows report the first case's."""
     w = W.W1(steps=200 if ctx.quick else 1000)
     inp = w.given_input()
     work = w.n * w.steps
     unit = "neuron-steps/s"
-    numpy_ = measure(partial(R.w1_numpy, w, inp), repeats=ctx.repeats,
-                     min_total_s=ctx.min_total_s)
     cases = [(given, rec) for given in (True, False) for rec in (*ctx.recordings, None)]
-    timed = {c: {name: measure(fn, repeats=ctx.repeats, min_total_s=ctx.min_total_s)
-                 for name, fn in (("fused", partial(R.w1_fused, w, inp)),
-                                  ("engine", partial(W.w1_engine, w, inp if c[0] else None,
-                                                     c[1])))}
+    timed = {c: interleaved({"engine": partial(W.w1_engine, w, inp if c[0] else None, c[1]),
+                             "fused": partial(R.w1_fused, w, inp),
+                             "numpy": partial(R.w1_numpy, w, inp)},
+                            repeats=ctx.repeats, min_total_s=ctx.min_total_s / 4,
+                            max_repeats=W1_CALLS, block=W1_BLOCK)
              for c in cases}
-    fused = timed[cases[0]]["fused"]
+    fused, numpy_ = timed[cases[0]]["fused"], timed[cases[0]]["numpy"]
     refs = {"fused": work / fused.median_s, "numpy": work / numpy_.median_s}
     n_fused = int(fused.result.sum())
     rows = [row("W1", f"reference: hand-fused Numba loop, input given, {_dt(w.dtype)}",
@@ -103,8 +104,8 @@ def w1_suite(ctx: Context) -> list[dict]:
                     "and ≥ 10× NumPy", 1 / 2)}
     for given, rec in cases:
         t = timed[given, rec]["engine"]
-        ratios = _ratios(work / t.median_s,
-                         {**refs, "fused": work / timed[given, rec]["fused"].median_s})
+        ratios = _ratios(work / t.median_s, {name: work / timed[given, rec][name].median_s
+                                             for name in refs})
         bar, low = bars[given] if rec else (None, None)
         extra = {}
         if given and rec:

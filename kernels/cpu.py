@@ -330,6 +330,9 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
     n_groups = groups.shape[0]
     n_rec = 0
     zero = par.dtype.type(0)
+    walked = False  # whether any projection's spikes walk its CSR rows (not read as a mask)
+    for p in range(prj.shape[0]):
+        walked |= prj[p, J_MASK] < 0
     for t in range(t_start, t_stop):
         k = k0 + t
         if n_rec + rec_room > rec_k.shape[0]:
@@ -339,6 +342,7 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
             off = pops[q, P_OFF]
             n = pops[q, P_N]
             model = pops[q, P_MODEL]
+            has_cin = pops[q, P_CIN_HI] > pops[q, P_CIN_LO]
             nblk = (n + BLOCK - 1) // BLOCK
             for blk in prange(n_real * nblk):
                 b = blk // nblk
@@ -346,8 +350,8 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                 j1 = min(j0 + BLOCK, n)
                 fpu_word = flush_subnormals()  # per work item: each thread has its own MXCSR
                 cur = scratch_cur[blk]
-                has_cur = current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou,
-                                        realization_key(key, b), n_streams)
+                has_cur = has_cin and current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf,
+                                                    cbuf, ou, realization_key(key, b), n_streams)
                 blk_cnt[blk] = model_block(
                     model, pops[q, P_SJ] != 0, pops[q, P_REFRACTORY] != 0,
                     (q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, has_cur,
@@ -389,14 +393,14 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
         # 4. propagate: each thread owns a target part of one realization; per target, the
         # inputs come in projection order, then by presynaptic unit (deterministic sums)
         n_parts = parts.shape[1] - 1
-        if prj.shape[0] > 0:
+        if walked:
             for pb in prange(n_parts * n_real):
                 propagate(pb % n_parts, pb // n_parts, k, spk, spk_ptr, groups, pops, prj, prj_w,
                           parts, col, wt, dly, ring, v, i, w)
         # 5. deliver the ring-buffer slot due at the end of step k
-        slot = k % ring.shape[1]
         for q in range(n_pop):
             if pops[q, P_DELAYED]:
+                slot = k % ring.shape[1]
                 off = pops[q, P_OFF]
                 n = pops[q, P_N]
                 into_v = pops[q, P_CHAN] == VAR_V

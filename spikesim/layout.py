@@ -74,7 +74,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     synapses = [pr.synapses(dt, generator([seed, 2, j]))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
-    max_delay = max([int(d.max()) for d in delays if d.size] + [1])
+    longest = [int(d.max()) if d.size else 1 for d in delays]  # each projection's (steps)
+    max_delay = max(longest + [1])
 
     # neurons: parameter tables and the population table
     par_parts, pop_rows, state = [], [], {}
@@ -86,16 +87,18 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         rng = generator([seed, 1, q])
         table, sb, sj = p.table(dt, batch, rng)
         par_parts.append(table)
-        delayed = any(pr.post is p and (d > 1).any() for pr, d in zip(projections, delays))
+        delayed = any(pr.post is p and d > 1 for pr, d in zip(projections, longest))
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
                          row, sb, sj, cin_lo[q], cin_lo[q + 1],
                          p.slots[p.channel], delayed, (table[:, K.REF_STEPS] > 0).any()])
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
-            arr = state.setdefault(var, _state((batch, n_neu), dtype))
-            arr[:, offsets[q]:offsets[q + 1]] = val
+            if var not in state:
+                state[var] = _state((batch, n_neu), dtype)
+            state[var][:, offsets[q]:offsets[q + 1]] = val
     for var in ("v", "i", "w"):
-        state.setdefault(var, _state((batch, n_neu), dtype))
+        if var not in state:
+            state[var] = _state((batch, n_neu), dtype)
     state["refc"] = _state((batch, n_neu), np.int32)
 
     # spike sources take RNG streams 0 .. S-1; random currents follow
@@ -138,14 +141,14 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     masks = {}  # given spike arrays read as masks: source id -> (offset in the mask, array)
     mask_size = 0
     nnz = row_at = 0
-    for pr, (pre, post, w, d), n in zip(projections, synapses, n_syn):
-        if (d > 1).any() and pr.receptor != pr.post.channel:
+    for pr, (pre, post, w, d), n, d_max in zip(projections, synapses, n_syn, longest):
+        if d_max > 1 and pr.receptor != pr.post.channel:
             raise ValueError(f"delays longer than one step are supported only into "
                              f"{pr.post.channel!r}, the main input of the target population; "
                              f"got receptor {pr.receptor!r}")
         q = pops.index(pr.post)
         at, steps = -1, 0
-        if pr.rule == "one_to_one" and isinstance(pr.pre, SpikeArray) and (d == 1).all():
+        if pr.rule == "one_to_one" and isinstance(pr.pre, SpikeArray) and d_max == 1:
             if id(pr.pre) not in masks:
                 masks[id(pr.pre)] = (mask_size, pr.pre.spikes)
                 mask_size += pr.pre.spikes.size

@@ -220,22 +220,22 @@ class _ChunkRunner:
         self.groups = list(net.populations) + list(net.sources)
         self.spike_monitors = [m for m in net.monitors if isinstance(m, SpikeMonitor)]
         self.state_monitors = [m for m in net.monitors if isinstance(m, StateMonitor)]
-        self.rec_flag = np.zeros(len(self.groups), np.int64)
-        for m in self.spike_monitors:
-            self.rec_flag[self._group(m.source)] = 1
-        self.rec_room = int((tb.groups[:, 1] * self.rec_flag).sum()) * net.batch
-        self.unlisted = self._mask_only(net)
-        self.one_group = int(self.rec_flag.sum()) == 1  # every recorded spike is its monitors'
+        recorded = {self._group(m.source) for m in self.spike_monitors}
+        self.rec_flag = np.array([g in recorded for g in range(len(self.groups))], np.int64)
+        sizes = tb.groups[:, 1].tolist()  # (Python numbers: these arrays are tiny)
+        self.rec_room = sum(sizes[g] for g in recorded) * net.batch
+        self.unlisted = self._mask_only(net, recorded)
+        self.one_group = len(recorded) == 1  # every recorded spike is its monitors'
         cap = max(2 * self.rec_room, 1 << 16)
         self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
-        n_units = int(tb.groups[:, 1].sum())
-        self.spk = np.zeros((net.batch, max(n_units, 1)), np.int32)
+        self.spk = np.zeros((net.batch, max(sum(sizes), 1)), np.int32)
         self.spk_ptr = np.zeros((net.batch, len(self.groups) + 1), np.int64)
-        def blocks(sizes) -> int:  # the most blocks of KC.BLOCK units of one group
-            return max([(int(n) + KC.BLOCK - 1) // KC.BLOCK for n in sizes] + [1])
 
-        self.blk_cnt = np.zeros(net.batch * blocks(tb.groups[:, 1]), np.int64)
-        n_blocks = net.batch * blocks(tb.pops[:, KC.P_N])  # neuron blocks use scratch space
+        def blocks(sizes) -> int:  # the most blocks of KC.BLOCK units of one group
+            return max([(n + KC.BLOCK - 1) // KC.BLOCK for n in sizes] + [1])
+
+        self.blk_cnt = np.zeros(net.batch * blocks(sizes), np.int64)
+        n_blocks = net.batch * blocks(p.n for p in net.populations)  # neuron blocks' scratch
         self.scratch = (np.zeros((n_blocks, KC.BLOCK), net.dtype),
                         np.zeros((n_blocks, KC.BLOCK), np.bool_))
         probes, mons = [], []
@@ -247,17 +247,18 @@ class _ChunkRunner:
             mons.append([m.every, 0, 0, len(probes) - first, first])
         self.probes = np.array(probes, np.int64).reshape(-1, 2)
         self.mons = np.array(mons, np.int64).reshape(-1, 5)
-        self.unit_offsets = tb.groups[:, 0]
+        self.unit_offsets = tb.groups[:, 0].tolist()
         self.ordered_currents = [c for p in net.populations for c in net.currents
                                  if c.target is p]
 
-    def _mask_only(self, net: Network) -> frozenset:
+    @staticmethod
+    def _mask_only(net: Network, recorded: set) -> frozenset:
         """The sources (indices) that need no event lists: given arrays that every projection
-        reads as a mask (``KC.J_MASK``) and that no monitor records."""
-        tb, n_pop = net.tables, len(net.populations)
-        listed = {g for g, at in tb.prj[:, [KC.J_PRE, KC.J_MASK]] if at < 0}
-        return frozenset(g - n_pop for g in tb.prj[tb.prj[:, KC.J_MASK] >= 0, KC.J_PRE]
-                         if g not in listed and not self.rec_flag[g])
+        reads as a mask (``KC.J_MASK``) and that no monitor records (groups ``recorded``)."""
+        pre_mask = net.tables.prj[:, [KC.J_PRE, KC.J_MASK]].tolist()
+        listed = recorded | {g for g, at in pre_mask if at < 0}
+        n_pop = len(net.populations)
+        return frozenset(g - n_pop for g, at in pre_mask if at >= 0 and g not in listed)
 
     def _group(self, obj) -> int:
         return next(g for g, o in enumerate(self.groups) if o is obj)
