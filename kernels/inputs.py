@@ -124,25 +124,37 @@ def array_events(flat, n, units, ptr):
         ptr[kk] = c
 
 
+LANES = 4  # units whose gaps are drawn together (const_events)
+LANE_CAP = 32  # firings of a unit buffered per group of lanes; a unit with more goes on alone
+
+
 @njit(cache=True, error_model="numpy")
-def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real):
+def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real, cap=0):
     """The firings of constant-probability source group ``g`` (global unit ids from ``first``)
     in steps k0 … k0+n_steps−1, drawn unit by unit with exactly the draws of
     :func:`source_fires`, and ``nxt`` advanced past them. Returns (ptr, units): realization b
     fires ``units[ptr[b, t]:ptr[b, t+1]]`` (ascending) at chunk-relative step t.
 
     The CPU kernel reads these lists instead of scanning every unit on every step: the cost is
-    one exponential draw per spike and nothing per silent unit-step."""
-    cap = 1024
+    one exponential draw per spike and nothing per silent unit-step. The lists start with
+    ``cap`` places (0: 10 % more than the expected firings) and grow when full."""
+    n = src[g, N]
+    if cap == 0:
+        expected = 0.0  # firings per step: p <= −log(1 − p) = 1 / inv_hazard per unit
+        for b in range(n_real):
+            for j in range(n):
+                expected += min(1.0 / _inv_hazard(g, j, b, src, pbuf), 1.0)
+        cap = int(1.1 * expected * n_steps) + 1024
     t_of, u_of = np.empty(cap, np.int32), np.empty(cap, np.int64)
     ptr = np.zeros((n_real, n_steps + 1), np.int64)
+    lanes, hazards = np.empty((LANES, LANE_CAP + 2), np.int64), np.empty(LANES)
     c, b, j = _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real,
-                           t_of, u_of, ptr, 0, 0, 0)
+                           t_of, u_of, ptr, 0, 0, 0, lanes, hazards)
     while b < n_real:  # the lists filled up at unit j of realization b: grow, go on from there
         cap *= 2
         t_of, u_of = _grown(t_of, cap), _grown(u_of, cap)
         c, b, j = _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real,
-                               t_of, u_of, ptr, c, b, j)
+                               t_of, u_of, ptr, c, b, j, lanes, hazards)
     # counting sort by (realization, step); stable, so units stay ascending within a step
     flat = ptr.reshape(-1)
     for r in range(1, flat.size):
@@ -161,33 +173,76 @@ def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real):
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real, t_of, u_of,
-                 ptr, c, b0, j0):
+                 ptr, c, b0, j0, lanes, hazards):
     """:func:`const_events`' draws from unit j0 of realization b0 on, appended to the lists
     ``t_of`` (step), ``u_of`` (unit) from position c, counted in ``ptr[b, t+1]``. Returns
-    (c, b, j): b == n_real when done, else the unit whose next firing did not fit (its
-    ``nxt`` is that firing). (Separate from the caller, which reallocates the lists, so that
-    the loop has no reference counting.)"""
-    n = src[g, N]
-    cap = t_of.size
+    (c, b, j): b == n_real when done, else the unit whose firings did not fit (its ``nxt``
+    is the first firing not listed). (Separate from the caller, which reallocates the lists,
+    so that the loop has no reference counting.)
+
+    Each unit's gaps form a chain (the next draw's counter is the step just reached), one
+    draw's latency after the other. So LANES units are drawn together, in turns, into their
+    rows of ``lanes`` (LANES, LANE_CAP+2: next step, count, steps; their inverse hazards in
+    ``hazards``), where the chains' latencies overlap; then their firings are listed unit by
+    unit, in order."""
+    n, unit0, stream0 = src[g, N], src[g, UNIT], src[g, SSTREAM]  # (loads kept out of loops)
+    k_end = k0 + n_steps
     for b in range(b0, n_real):
         kb = realization_key(key, b)
-        for j in range(j0 if b == b0 else 0, n):
-            s = src[g, UNIT] + j
-            inv_hazard = pbuf[src[g, SBUF] + b * src[g, SSB] + j * src[g, SSJ]]
-            stream = src[g, SSTREAM] + j
-            if nxt[b, s] < 0:
-                nxt[b, s] = first_firing(kb, stream, n_streams, inv_hazard)
-            k = max(nxt[b, s], k0)
-            while k < k0 + n_steps:
-                if c == cap:
-                    nxt[b, s] = k
-                    return c, b, j
-                t_of[c], u_of[c] = k - k0, first + j
-                c += 1
-                ptr[b, k - k0 + 1] += 1
-                k += geometric_gap(kb, counter(k + 1, 0, stream, 1, n_streams), inv_hazard)
-            nxt[b, s] = k
+        j = j0 if b == b0 else 0
+        while j < n:
+            m = min(LANES, n - j)
+            for ln in range(m):  # each lane's first firing at or after k0
+                hazards[ln] = _inv_hazard(g, j + ln, b, src, pbuf)
+                k = nxt[b, unit0 + j + ln]
+                if k < 0:
+                    k = first_firing(kb, stream0 + j + ln, n_streams, hazards[ln])
+                lanes[ln, 0], lanes[ln, 1] = max(k, k0), 0
+            busy = True
+            while busy:
+                busy = False
+                for ln in range(m):
+                    k, cnt = lanes[ln, 0], lanes[ln, 1]
+                    if k < k_end and cnt < LANE_CAP:
+                        lanes[ln, 2 + cnt] = k
+                        lanes[ln, 1] = cnt + 1
+                        lanes[ln, 0] = k + geometric_gap(
+                            kb, counter(k + 1, 0, stream0 + j + ln, 1, n_streams), hazards[ln])
+                        busy = True
+            for ln in range(m):  # list unit j+ln: its buffered firings, then any beyond
+                cnt = lanes[ln, 1]
+                if c + cnt > t_of.size:
+                    return c, b, j + ln  # its nxt untouched: drawn again after growing
+                for e in range(cnt):
+                    c = _listed(t_of, u_of, ptr, c, b, lanes[ln, 2 + e] - k0, first + j + ln)
+                k = lanes[ln, 0]
+                while k < k_end:
+                    if c == t_of.size:
+                        nxt[b, unit0 + j + ln] = k
+                        return c, b, j + ln
+                    c = _listed(t_of, u_of, ptr, c, b, k - k0, first + j + ln)
+                    k += geometric_gap(kb, counter(k + 1, 0, stream0 + j + ln, 1, n_streams),
+                                       hazards[ln])
+                nxt[b, unit0 + j + ln] = k
+            j += m
     return c, n_real, 0
+
+
+@njit(inline="always", cache=True)
+def _inv_hazard(g, j, b, src, pbuf):
+    """−1 / log(1 − p) of unit j of constant-probability source group g, realization b."""
+    return pbuf[src[g, SBUF] + b * src[g, SSB] + j * src[g, SSJ]]
+
+
+@njit(inline="always", cache=True)
+def _listed(t_of, u_of, ptr, c, b, t, unit):
+    """Append the firing of ``unit`` at chunk-relative step t (realization b) at position c;
+    returns c + 1."""
+    t_of[c], u_of[c] = t, unit
+    ptr[b, t + 1] += 1
+    return c + 1
+
+
 @njit(cache=True)
 def _grown(a, cap):
     out = np.empty(cap, a.dtype)

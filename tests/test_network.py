@@ -4,6 +4,9 @@ import numpy as np
 import pytest
 from scipy import sparse, stats
 from spikesim.kernels import cpu as KC
+from spikesim.kernels import inputs as KI
+from spikesim.kernels.inputs import LANE_CAP
+from spikesim.kernels.rng import seed_key
 
 import spikesim as ss
 from spikesim.networks import cuba
@@ -211,8 +214,9 @@ def test_same_seed_is_bit_identical_across_chunks_and_threads():
 
 
 def test_constant_sources_drawn_per_chunk_equal_step_by_step_draws():
-    """A 400-step chunk holds ~10,000 firings per realization (the lists grow, and resume,
-    in the middle of a unit's draws); chunks of one step hold ~25."""
+    """A 400-step chunk holds ~10,000 firings per realization (units with p near 0.09 fire
+    more often than a lane buffers); chunks of one step hold ~25. Lists that start small grow,
+    and resume, in the middle of a group of units and of a unit's draws: the same firings."""
     spikes = []
     for chunk in (400, 1):
         net = ss.Network(dt=1e-3, seed=5, batch=3, chunk=chunk)
@@ -223,6 +227,18 @@ def test_constant_sources_drawn_per_chunk_equal_step_by_step_draws():
     assert len(spikes[0]) > 25_000
     for field in ("times", "ids", "realizations"):
         np.testing.assert_array_equal(getattr(spikes[0], field), getattr(spikes[1], field))
+    tb = net.tables
+    pbuf = -1.0 / np.log1p(-src.p)
+    tb.src[0, [KI.SBUF, KI.SST, KI.SSB, KI.SSJ]] = 0, 0, 0, 1
+    lists = []
+    for cap in (0, 7, 64):
+        nxt = np.full((3, 500), -1, np.int64)
+        lists.append((*KI.const_events(0, 0, 0, 400, tb.src, pbuf, nxt, seed_key(5),
+                                       tb.n_streams, 3, cap), nxt))
+    assert LANE_CAP < 0.09 * 400
+    for ptr, units, nxt in lists[1:]:
+        for got, want in zip((ptr, units, nxt), lists[0]):
+            np.testing.assert_array_equal(got, want)
 
 
 def test_batch_realizations_are_independent_and_do_not_depend_on_batch_size():
