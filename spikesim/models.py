@@ -88,9 +88,15 @@ class Population:
         return 0.0
 
     # -- building the tables -------------------------------------------------------------
-    def _param(self, name, value, batch, rng, **limits) -> np.ndarray:
-        return checks.per_neuron(f"{type(self).__name__}.{name}", value, self.n, batch, rng,
-                                 **limits)
+    def _param(self, name, value, batch, rng, **limits) -> np.float64 | np.ndarray:
+        """The checked parameter: a float64 scalar when one value serves every neuron and
+        realization (the arithmetic on it is then cheap), else a float64 array of shape
+        (1 or B, 1 or n)."""
+        name = f"{type(self).__name__}.{name}"
+        if isinstance(value, (int, float)) and not isinstance(value, bool):  # the usual case
+            return np.float64(checks.number(name, value, **limits))
+        arr = checks.per_neuron(name, value, self.n, batch, rng, **limits)
+        return arr[0, 0] if arr.size == 1 else arr
 
     def _tau(self, name, value, dt, batch, rng) -> np.ndarray:
         tau = self._param(name, value, batch, rng, low=0.0, low_open=True, unit="s")
@@ -101,7 +107,8 @@ class Population:
         return tau
 
     def coefficients(self, dt: float, batch: int, rng: np.random.Generator) -> dict:
-        """Column index -> float64 array of shape (1 or B, 1 or n): the kernel's parameters."""
+        """Column index -> the kernel's parameter: a scalar, or a float64 array of shape
+        (1 or B, 1 or n)."""
         v_th = self._param("v_th", self.v_th, batch, rng, unit=self.unit_of("v"))
         v_reset = self._param("v_reset", self.v_reset, batch, rng, unit=self.unit_of("v"))
         if self.reset != "none" and (v_reset >= v_th).any():
@@ -109,11 +116,12 @@ class Population:
                              f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
                              f"v_th={self.v_th!r}")
         ref = self._param("refractory", self.refractory, batch, rng, low=0.0, unit="s")
-        mul, add = {"value": (0.0, v_reset), "subtract": (1.0, -(v_th - v_reset)),
-                    "none": (1.0, 0.0)}[self.reset]
+        if self.reset == "value":
+            mul, add = 0.0, v_reset
+        else:
+            mul, add = 1.0, -(v_th - v_reset) if self.reset == "subtract" else 0.0
         return {K.V_TH: v_th, K.V_RESET: v_reset, K.REF_STEPS: np.rint(ref / dt),
-                K.RESET_MUL: np.full((1, 1), mul), K.RESET_ADD: add + np.zeros((1, 1)),
-                **self._model_coefficients(dt, batch, rng)}
+                K.RESET_MUL: mul, K.RESET_ADD: add, **self._model_coefficients(dt, batch, rng)}
 
     def _model_coefficients(self, dt: float, batch: int, rng: np.random.Generator) -> dict:
         raise NotImplementedError
@@ -122,7 +130,10 @@ class Population:
         """The parameter table (rows, N_COLUMNS) float64 and its strides (sb, sj): the row of
         neuron j in realization b is ``b*sb + j*sj``."""
         cols = self.coefficients(dt, batch, rng)
-        shape = tuple(max(c.shape[ax] for c in cols.values()) for ax in (0, 1))  # (1|B, 1|n)
+        shape = (1, 1)  # (1|B, 1|n)
+        for c in cols.values():
+            if np.ndim(c):
+                shape = (max(shape[0], c.shape[0]), max(shape[1], c.shape[1]))
         table = np.zeros((*shape, K.N_COLUMNS))
         for c, arr in cols.items():
             table[..., c] = arr
@@ -131,7 +142,7 @@ class Population:
         return table.reshape(-1, K.N_COLUMNS), sb, sj
 
     def initial_state(self, batch: int, rng: np.random.Generator) -> dict:
-        """Initial values of the state variables, each (1 or B, 1 or n) float64."""
+        """Initial values of the state variables, each a scalar or (1 or B, 1 or n) float64."""
         v0 = self.rest if self.v_init is None else self.v_init
         return {"v": self._param("v_init", v0, batch, rng, unit=self.unit_of("v"))}
 

@@ -81,7 +81,8 @@ class SpikeMonitor(Monitor):
         empty = np.zeros(0, np.int64)
         steps, real, ids = (map(np.concatenate, zip(*self._parts)) if self._parts
                             else (empty, empty, empty))
-        return Spikes(steps * self.dt, ids.astype(np.int64), real.astype(np.int64),
+        return Spikes(steps * self.dt, ids.astype(np.int64, copy=False),
+                      real.astype(np.int64, copy=False),
                       self.source.n, self.n_realizations, 0.0, self.t_stop,
                       self.source.name or "")
 
