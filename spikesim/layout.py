@@ -195,14 +195,13 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
     ev_ptr = np.zeros((len(sources), n_steps + 1), np.int64)
     ev_units = []
     n_ev = 0
-    n_neu = int(tables.groups[: tables.pops.shape[0], 1].sum())
     for s, (so, row) in enumerate(zip(sources, tables.src)):
         if s in unlisted:
             continue  # its ev_ptr row stays 0: no events
         if so.mode == KI.SRC_EVENTS:
             ptr, j = so.events(k0, n_steps, dt)
             ev_ptr[s] = n_ev + ptr
-            ev_units.append(n_neu + row[KI.UNIT] + j)
+            ev_units.append(tables.groups[len(tables.pops) + s, 0] + j)  # global unit ids
             n_ev += len(j)
             continue
         p = np.asarray(so.probabilities(k, dt), dtype=np.float64)

@@ -226,7 +226,7 @@ class _ChunkRunner:
         self.rec_room = sum(sizes[g] for g in recorded) * net.batch
         self.unlisted = self._mask_only(net, recorded)
         self.one_group = len(recorded) == 1  # every recorded spike is its monitors'
-        cap = max(2 * self.rec_room, 1 << 16)
+        cap = max(2 * self.rec_room, 1 << 14)
         self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
         self.spk = np.zeros((net.batch, max(sum(sizes), 1)), np.int32)
         self.spk_ptr = np.zeros((net.batch, len(self.groups) + 1), np.int64)
@@ -255,10 +255,11 @@ class _ChunkRunner:
     def _mask_only(net: Network, recorded: set) -> frozenset:
         """The sources (indices) that need no event lists: given arrays that every projection
         reads as a mask (``KC.J_MASK``) and that no monitor records (groups ``recorded``)."""
-        pre_mask = net.tables.prj[:, [KC.J_PRE, KC.J_MASK]].tolist()
-        listed = recorded | {g for g, at in pre_mask if at < 0}
+        rows = net.tables.prj.tolist()
+        listed = recorded | {r[KC.J_PRE] for r in rows if r[KC.J_MASK] < 0}
         n_pop = len(net.populations)
-        return frozenset(g - n_pop for g, at in pre_mask if at >= 0 and g not in listed)
+        return frozenset(r[KC.J_PRE] - n_pop for r in rows
+                         if r[KC.J_MASK] >= 0 and r[KC.J_PRE] not in listed)
 
     def _group(self, obj) -> int:
         return next(g for g, o in enumerate(self.groups) if o is obj)

@@ -110,8 +110,10 @@ class Projection:
         n = pre.shape[0]
         if w is None:
             w = _per_synapse("weight", self.weight, n, rng)
-        d = np.ones(1, np.int64) if self.delay is None else checks.steps(
-            "delay", _per_synapse("delay", self.delay, n, rng, low=0.0, unit="s"), dt, minimum=1)
+        if self.delay is None:
+            return pre, post, w, np.ones(1, np.int64)
+        d = checks.steps("delay", _per_synapse("delay", self.delay, n, rng, low=0.0, unit="s"),
+                         dt, minimum=1)
         if d.max(initial=1) > MAX_DELAY_STEPS:
             raise ValueError(f"delay must be at most {MAX_DELAY_STEPS} steps, got "
                              f"{int(d.max())} steps")
@@ -141,6 +143,8 @@ def _index_type(n: int):
 def _per_synapse(name, value, n, rng, **limits) -> np.ndarray:
     """``value`` (scalar, array over the n synapses or Distribution) as float64, checked:
     length 1 for a scalar, else (n,)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):  # the usual case
+        return np.array([checks.number(name, value, **limits)])
     if isinstance(value, Distribution):
         arr = np.asarray(value.draw(rng, (n,)), np.float64)
         checks.finite_array(name, arr, ndim=(0, 1), **limits)
