@@ -299,7 +299,8 @@ def w4_suite(ctx: Context) -> list[dict]:
                             ratios, bar, ratios["no recording"] >= 1 / 1.2,
                             spread=t["rec"].spread, spread_unrecorded=t["none"].spread))
         for name, w, fn, _ in cases[::2]:  # W1b and W2 without noise
-            peaks = [traced_peak_mib(partial(fn, replace(w, steps=k * w.steps), recording=rec))
+            peaks = [traced_peak_mib(partial(fn, replace(w, steps=k * w.steps),
+                                             recording=W.without_readback(rec)))
                      for k in (1, 4)]
             in_memory = rec is W.MEMORY
             rows.append(row(

@@ -149,6 +149,17 @@ def _collect_h5(rec: Monitor):
         os.remove(rec.output.path)
 
 
+def without_readback(rec: Recording) -> Recording:
+    """``rec`` whose ``collect`` reads nothing back (it only removes the HDF5 file) and
+    returns None: for what a run costs in memory while it records, without the read-back of
+    everything at the end, which grows with the duration by nature."""
+    def discard(mon: Monitor) -> None:
+        if hasattr(mon, "output"):
+            os.remove(mon.output.path)
+
+    return replace(rec, collect=discard)
+
+
 MEMORY = Recording("memory", ss.SpikeMonitor,
                    lambda pop, ids, every: ss.StateMonitor(pop, "v", ids=ids, every=every),
                    _collect_memory)
@@ -184,7 +195,8 @@ def w1_engine(w: W1, given: np.ndarray | None, recording: Recording | None) -> R
     net.build()
     t1 = time.perf_counter()
     net.run(w.steps * w.dt)
-    spikes = len(recording.collect(mon)) if recording else None
+    got = recording.collect(mon) if recording else None
+    spikes = None if got is None else len(got)
     t2 = time.perf_counter()
     return Run(t2 - t0, t1 - t0, t2 - t1, spikes)
 
