@@ -30,6 +30,7 @@ import h5py
 import numpy as np
 
 from .io import attr, set_attrs
+from .kernels import cpu as KC
 from .kernels.csr import synapse_hash
 
 FORMAT = "spikesim-checkpoint"
@@ -55,7 +56,9 @@ def _structure(net) -> dict:
         "currents": [[type(c).__name__, c.target.name] for c in net.currents],
         "projections": [[pr.pre.name, pr.post.name, pr.rule] for pr in net.projections],
         "parameters_crc32": _crc(tb.pops, tb.par, tb.cinf, tb.groups),
-        "connectivity_crc32": _crc(tb.prj, tb.prj_w, tb.rowptr),
+        # (the projection columns from J_MASK on are derived: how the kernel reads a given
+        # array, left out so that checkpoints from before those columns still load)
+        "connectivity_crc32": _crc(tb.prj[:, :KC.J_MASK], tb.prj_w, tb.rowptr),
         "synapses_hash": int(synapse_hash(tb.parts, tb.col,
                                           tb.weights().view(f"u{tb.wt.itemsize}"), tb.dly)),
         "n_synapses": int(tb.col.shape[0]),

@@ -76,7 +76,8 @@ def per_neuron(name: str, value, n: int, batch: int, rng: np.random.Generator, *
                unit: str = "") -> np.ndarray:
     """A parameter as a float64 array of shape (1 or batch, 1 or n).
 
-    Accepts a scalar, an array of shape (n,), (batch, n) or (batch, 1), or a
+    Accepts a scalar, an array of shape (n,), (batch, n) or (batch, 1) (or one of these with
+    a first axis of 1, as derived parameters come), or a
     :class:`~spikesim.distributions.Distribution` (one draw per neuron and realization).
     """
     if isinstance(value, Distribution):
@@ -94,7 +95,7 @@ def per_neuron(name: str, value, n: int, batch: int, rng: np.random.Generator, *
             arr = arr.reshape(1, 1)
         elif arr.ndim == 1 and arr.shape[0] == n:
             arr = arr.reshape(1, n)
-        elif not (arr.ndim == 2 and arr.shape[0] == batch and arr.shape[1] in (1, n)):
+        elif not (arr.ndim == 2 and arr.shape[0] in (1, batch) and arr.shape[1] in (1, n)):
             raise ValueError(f"{name} must be a scalar or an array of shape ({n},), ({batch}, {n}) "
                              f"or ({batch}, 1) (neurons, realizations), got shape {arr.shape}")
     _check_range(name, arr, low, high, low_open, unit)

@@ -136,7 +136,10 @@ class SpikeTimes(SpikeSource):
 
 
 class SpikeArray(SpikeSource):
-    """Given spikes as a boolean array (T, n): unit j fires at step k where ``spikes[k, j]``."""
+    """Given spikes as a boolean array (T, n): unit j fires at step k where ``spikes[k, j]``;
+    silent from step T on. The array is not copied when it is already a C-ordered boolean one:
+    it is read as the network runs, so a change between two runs applies from the next one,
+    to every use alike."""
 
     mode = K.SRC_EVENTS
 
@@ -146,17 +149,13 @@ class SpikeArray(SpikeSource):
             raise ValueError(f"SpikeArray.spikes must have shape (steps, n), got {spikes.shape}")
         super().__init__(spikes.shape[1], name)
         self.spikes = np.ascontiguousarray(spikes, dtype=bool)
-        self._lists = None  # (ptr, units): made at the first call of events
 
     def events(self, k0, n_steps, dt):
-        if self._lists is None:  # the firing units of every step: k's are units[ptr[k]:ptr[k+1]]
-            self._lists = (np.empty(len(self.spikes) + 1, np.int64),
-                           np.empty(np.count_nonzero(self.spikes), np.int64))
-            K.array_events(self.spikes.reshape(-1).view(np.uint8), self.n, self._lists[1],
-                           self._lists[0])
-        all_ptr, units = self._lists
-        ptr = all_ptr[np.minimum(np.arange(k0, k0 + n_steps + 1), len(self.spikes))]
-        return ptr - ptr[0], units[ptr[0]:ptr[-1]]
+        rows = self.spikes[k0:k0 + n_steps]  # (fewer past the end of the array)
+        units = np.empty(np.count_nonzero(rows), np.int64)
+        ptr = np.empty(n_steps + 1, np.int64)
+        K.array_events(rows.reshape(-1).view(np.uint8), self.n, units, ptr)
+        return ptr, units
 
 
 # --- currents -----------------------------------------------------------------------------

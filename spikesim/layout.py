@@ -42,6 +42,7 @@ class Tables:
     wt: np.ndarray        # dtype: per synapse, written only for projections without prj_w
     dly: np.ndarray       # int16, empty unless some projection has per-synapse delays
     mask: np.ndarray      # uint8: the given spike arrays read as masks (J_MASK), flat
+    given: tuple          # those arrays (T, n) bool, in the order of ``mask``
     n_streams: int
     n_ou: int
     max_delay: int
@@ -171,6 +172,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         prj=_stack(prj_rows, KC.N_PRJ_COLUMNS, np.int64), prj_w=np.array(prj_w, dtype),
         parts=parts, rowptr=np.ascontiguousarray(parts[:, 0]), col=col, wt=wt, dly=dly,
         mask=_masks([given for _, given in masks.values()]),
+        given=tuple(given for _, given in masks.values()),
         n_streams=max(n_streams, 1), n_ou=n_ou, max_delay=max_delay)
     state["ring"] = _state((batch, max_delay, n_neu) if max_delay > 1 else (batch, 1, 1), dtype)
     return tables, state
@@ -216,9 +218,17 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
 
 
 def _masks(arrays: list[np.ndarray]) -> np.ndarray:
-    """The boolean arrays' bytes (uint8), one after the other (no copy for a single one)."""
+    """The boolean arrays' bytes (uint8), one after the other: a view of a single one, else
+    a copy (see :func:`refresh_masks`)."""
     flat = [a.reshape(-1).view(np.uint8) for a in arrays]
     return flat[0] if len(flat) == 1 else _cat(flat, np.uint8)
+
+
+def refresh_masks(tables: Tables) -> None:
+    """Copy the given arrays into ``tables.mask`` again when it holds copies (several arrays),
+    so that a run reads them as they are now, as it does a single one (a view)."""
+    if len(tables.given) > 1:
+        np.concatenate([a.reshape(-1).view(np.uint8) for a in tables.given], out=tables.mask)
 
 
 def _state(shape: tuple, dtype) -> np.ndarray:

@@ -16,7 +16,7 @@ from .kernels import cpu as KC
 from .kernels import inputs as KI
 from .kernels.inputs import CUR_BUFFER, SRC_CONST, SRC_PROB
 from .kernels.rng import seed_key
-from .layout import Tables, build_tables, chunk_inputs
+from .layout import Tables, build_tables, chunk_inputs, refresh_masks
 from .models import Population
 from .monitors import Monitor, SpikeMonitor, StateMonitor
 from .projections import Projection
@@ -225,6 +225,7 @@ class _ChunkRunner:
         sizes = tb.groups[:, 1].tolist()  # (Python numbers: these arrays are tiny)
         self.rec_room = sum(sizes[g] for g in recorded) * net.batch
         self.unlisted = self._mask_only(net, recorded)
+        refresh_masks(tb)
         self.one_group = len(recorded) == 1  # every recorded spike is its monitors'
         cap = max(2 * self.rec_room, 1 << 14)
         self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
@@ -331,7 +332,7 @@ class _ChunkRunner:
         steps, real, units = (a[:n_rec] for a in self.rec)
         for m in self.spike_monitors:
             lo = self.unit_offsets[self._group(m.source)]
-            ids = units - lo  # int64, a new array
+            ids = np.subtract(units, lo, dtype=np.int64)  # a new array
             sel = None if self.one_group else (ids >= 0) & (ids < m.source.n)
             keep = m.keep(ids)
             if keep is not None:

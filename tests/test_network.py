@@ -165,6 +165,39 @@ def test_given_arrays_read_as_masks_equal_the_same_spikes_as_events(parallel):
         np.testing.assert_array_equal(spike_matrix(mons[1].spikes, steps, dt), [inh, inh])
 
 
+def test_a_given_array_is_read_as_the_network_runs_by_every_use_alike():
+    """Not copied: a change between runs reaches the targets of the masks (one array, and two
+    arrays, which the tables hold as a copy), the event lists of a recorded array and of an
+    explicit projection alike, from the next run on."""
+    dt = 1e-3
+    a, b = np.zeros((10, 3), bool), np.zeros((10, 3), bool)
+    net = ss.Network(dt=dt)
+    pops = [net.add(ss.RC(3, R=1.0, tau=1e3, v_th=10.0, method="exact")) for _ in range(3)]
+    sa, sb = net.add(ss.SpikeArray(a)), net.add(ss.SpikeArray(b))
+    net.connect(sa, pops[0], "one_to_one", weight=1.0)
+    net.connect(sb, pops[1], "one_to_one", weight=1.0)
+    net.connect(sa, pops[2], "explicit", pre_ids=np.arange(3), post_ids=np.arange(3))
+    mon = net.add(ss.SpikeMonitor(sa))
+    a[2, 0] = b[2, 0] = True
+    net.run(5 * dt)
+    a[7, 1] = b[7, 1] = True
+    net.run(5 * dt)
+    assert len(net.tables.given) == 2
+    for p in pops:
+        np.testing.assert_allclose(net.state["v"][0, net.populations.index(p) * 3:][:3],
+                                   [1.0, 1.0, 0.0], atol=1e-4)  # (a slow leak)
+    np.testing.assert_array_equal(spike_matrix(mon.spikes, 10, dt)[0], a)
+
+
+def test_rc_given_by_capacitance_takes_arrays_with_a_batch():
+    net = ss.Network(dt=1e-3, batch=2)
+    rc = net.add(ss.RC(3, R=np.array([1.0, 2.0, 4.0]), C=1e-2, v_th=10.0, method="exact"))
+    net.add(ss.ConstantCurrent(rc, 1.0))
+    net.run(0.5)
+    expected = np.array([1.0, 2.0, 4.0]) * -np.expm1(-0.5 / (np.array([1.0, 2.0, 4.0]) * 1e-2))
+    np.testing.assert_allclose(net.state["v"], [expected, expected], rtol=1e-9)
+
+
 def test_connection_rules_have_the_requested_statistics():
     pre, post = ss.LIF(400), ss.LIF(300)
     rng = np.random.default_rng(1)
