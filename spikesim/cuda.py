@@ -31,7 +31,7 @@ import weakref
 import numpy as np
 
 from .kernels import cpu as KC
-from .network import _ChunkRunner, _key
+from .network import _ChunkRunner
 
 MESSAGE = ("backend='cuda' needs an NVIDIA GPU with a CUDA driver, or NUMBA_ENABLE_CUDASIM=1 "
            "to run the CUDA kernels on the CPU simulator; install with pip install "
@@ -230,7 +230,7 @@ class CudaChunkRunner(_ChunkRunner):
                       pbuf, st["nxt"], ev_ptr, ev_unit, dev.d_group_of, self.d_rec_flag,
                       self.d_spk, self.d_rec_n, *self.d_rec, self.d_probe_ptr,
                       self.d_probe_idx, self.d_probes, self.d_probe_mon, self.d_mons, d_traces,
-                      _key(net.seed), dev.tables.n_streams)
+                      self.key, dev.tables.n_streams)
             self.n_bound += (t1 - t0) * self.rec_room
 
         if dev.n_units == 0:

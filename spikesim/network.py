@@ -216,6 +216,7 @@ class _ChunkRunner:
 
     def __init__(self, net: Network, kernel):
         self.net, self.kernel = net, kernel
+        self.key = seed_key(net.seed)  # the network's RNG key (uint64)
         tb = net.tables
         self.groups = list(net.populations) + list(net.sources)
         self.spike_monitors = [m for m in net.monitors if isinstance(m, SpikeMonitor)]
@@ -296,7 +297,7 @@ class _ChunkRunner:
         for s, so in enumerate(net.sources):
             if so.mode == SRC_CONST:
                 p, u = KI.const_events(s, tb.groups[len(net.populations) + s, 0], k0, n_steps,
-                                       tb.src, pbuf, net.state["nxt"], _key(net.seed),
+                                       tb.src, pbuf, net.state["nxt"], self.key,
                                        tb.n_streams, net.batch)
                 ptr[s] = p + at
                 units.append(u)
@@ -307,7 +308,7 @@ class _ChunkRunner:
         """Run the kernel over the chunk: advance the state, write the samples into ``traces``
         (laid out by ``self.mons``) and hand the spikes to the monitors (``_dispatch_spikes``).
         ``inputs``: the chunk's (cbuf, pbuf, ev_ptr, ev_unit) from ``chunk_inputs``."""
-        net, tb, st = self.net, self.net.tables, self.net.state
+        tb, st = self.net.tables, self.net.state
         cbuf, pbuf, ev_ptr, ev_unit = self._with_drawn_events(k0, n_steps, inputs)
         t = 0
         while t < n_steps:
@@ -316,7 +317,7 @@ class _ChunkRunner:
                 tb.cin, tb.cinf, cbuf, st["ou"], tb.src, pbuf, st["nxt"], ev_ptr, ev_unit,
                 tb.groups, tb.prj, tb.prj_w, tb.parts, tb.col, tb.wt, tb.dly, tb.mask,
                 st["ring"],
-                _key(net.seed), tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
+                self.key, tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
                 self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt,
                 *self.scratch)
             self._dispatch_spikes(n_rec)
@@ -341,8 +342,3 @@ class _ChunkRunner:
                 m.spikes_in(steps.copy(), real.astype(np.int64), ids)
             else:
                 m.spikes_in(steps[sel], real[sel].astype(np.int64), ids[sel])
-
-
-def _key(seed: int):
-    """The network's RNG key (uint64) from its seed."""
-    return seed_key(seed)
