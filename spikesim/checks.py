@@ -22,7 +22,7 @@ def number(name: str, value, *, low: float | None = None, high: float | None = N
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number{_unit(unit)}, got {_show(value)}")
     x = float(value)
-    _check_bounds(name, x, x, low, high, low_open, unit, repr(value))
+    _check_bounds(name, x, x, low, high, low_open, unit, value)
     return x
 
 
@@ -40,11 +40,11 @@ def _check_range(name, arr, low, high, low_open, unit):
 
 def _check_bounds(name, lo, hi, low, high, low_open, unit, shown):
     """Raise ValueError unless the values from ``lo`` to ``hi`` are finite and within the
-    bounds; ``shown``: the value as given (a string, or an array shown by its shape)."""
+    bounds; ``shown``: the value as given (an array is shown by its shape)."""
     if math.isfinite(lo) and math.isfinite(hi) and (low is None or (
             lo > low if low_open else lo >= low)) and (high is None or hi <= high):
         return  # the common case, before any message is formatted
-    shown = shown if isinstance(shown, str) else _show(shown)
+    shown = _show(shown)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError(f"{name} must be finite{_unit(unit)}, got {shown} (NaN or infinite)")
     too_low = low is not None and (lo <= low if low_open else lo < low)

@@ -292,7 +292,9 @@ class _ChunkRunner:
         constant-probability sources, drawn here (``nxt`` advances to the chunk's end)."""
         net, tb = self.net, self.net.tables
         cbuf, pbuf, ev_ptr, ev_unit = inputs
-        ptr = np.repeat(ev_ptr[:, None, :], net.batch, axis=1)
+        ptr = ev_ptr[:, None, :]  # (a view, written below, for one realization)
+        if net.batch > 1:
+            ptr = np.repeat(ptr, net.batch, axis=1)
         units, at = [ev_unit], len(ev_unit)
         for s, so in enumerate(net.sources):
             if so.mode == SRC_CONST:
@@ -302,7 +304,7 @@ class _ChunkRunner:
                 ptr[s] = p + at
                 units.append(u)
                 at += len(u)
-        return cbuf, pbuf, ptr, np.concatenate(units)
+        return cbuf, pbuf, ptr, units[0] if len(units) == 1 else np.concatenate(units)
 
     def _advance(self, k0: int, n_steps: int, inputs: tuple, traces: np.ndarray) -> None:
         """Run the kernel over the chunk: advance the state, write the samples into ``traces``
