@@ -66,10 +66,16 @@ def current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams):
 
 
 @njit(inline="always", cache=True)
+def next_firing(key, k, stream, n_streams, inv_hazard):
+    """The firing step after step k of a constant-probability unit: k plus a gap drawn with
+    counter step k+1."""
+    return k + geometric_gap(key, counter(k + 1, 0, stream, 1, n_streams), inv_hazard)
+
+
+@njit(inline="always", cache=True)
 def first_firing(key, stream, n_streams, inv_hazard):
-    """The first firing step of a constant-probability unit: the gap from step −1, drawn with
-    counter step 0. A unit that fires at step k draws its next gap with counter step k+1."""
-    return -1 + geometric_gap(key, counter(0, 0, stream, 1, n_streams), inv_hazard)
+    """The first firing step of a constant-probability unit: the firing after step −1."""
+    return next_firing(key, -1, stream, n_streams, inv_hazard)
 
 
 @njit(inline="always", cache=True)
@@ -88,7 +94,7 @@ def source_fires(g, j, b, k, t, src, pbuf, nxt, key, n_streams):
             nxt[b, s] = first_firing(key, stream, n_streams, pbuf[p_at])
             if nxt[b, s] != k:
                 return False
-        nxt[b, s] = k + geometric_gap(key, counter(k + 1, 0, stream, 1, n_streams), pbuf[p_at])
+        nxt[b, s] = next_firing(key, k, stream, n_streams, pbuf[p_at])
         return True
     p = pbuf[p_at]
     if p >= 1.0:
@@ -206,8 +212,8 @@ def _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real, 
                     if k < k_end and cnt < LANE_CAP:
                         lanes[ln, 2 + cnt] = k
                         lanes[ln, 1] = cnt + 1
-                        lanes[ln, 0] = k + geometric_gap(
-                            kb, counter(k + 1, 0, stream0 + j + ln, 1, n_streams), hazards[ln])
+                        lanes[ln, 0] = next_firing(kb, k, stream0 + j + ln, n_streams,
+                                                   hazards[ln])
                         busy = True
             for ln in range(m):  # list unit j+ln: its buffered firings, then any beyond
                 cnt = lanes[ln, 1]
@@ -221,8 +227,7 @@ def _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real, 
                         nxt[b, unit0 + j + ln] = k
                         return c, b, j + ln
                     c = _listed(t_of, u_of, ptr, c, b, k - k0, first + j + ln)
-                    k += geometric_gap(kb, counter(k + 1, 0, stream0 + j + ln, 1, n_streams),
-                                       hazards[ln])
+                    k = next_firing(kb, k, stream0 + j + ln, n_streams, hazards[ln])
                 nxt[b, unit0 + j + ln] = k
             j += m
     return c, n_real, 0
