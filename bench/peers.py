@@ -4,7 +4,8 @@ it is importable. Nothing is installed for them. Each function returns the media
 three runs after a warm-up (network built and run, spikes counted) and the last spike count.
 
 The models are each simulator's nearest equivalent: Norse's LIF (forward Euler, the tutorial
-itself, input array given); snnTorch's discrete-time ``Synaptic`` neuron (alpha 0.8, beta 0.9);
+itself, input array given); snnTorch's discrete-time ``Synaptic`` neuron (alpha 0.8, beta 0.9,
+input scaled by dt/tau_mem = 0.1, since it adds the synaptic current to the membrane unscaled);
 Brian2's NeuronGroup with Euler and a PoissonGroup; NEST's ``iaf_psc_exp`` (exact integration;
 mV and pA with R = 1 GΩ) and a ``poisson_generator``, on 2 threads.
 """
@@ -57,7 +58,7 @@ def _snntorch() -> dict:
     import snntorch as snn
     import torch
 
-    data = (torch.rand(STEPS, N) < P).float()
+    data = (torch.rand(STEPS, N) < P).float() * 0.1  # weight 1 times dt/tau_mem
 
     def run() -> int:
         lif = snn.Synaptic(alpha=0.8, beta=0.9, threshold=0.3, reset_mechanism="zero")

@@ -31,11 +31,14 @@ def fill_csr(pre, post, w, d, bounds, first, parts, col, wt, dly):
     part_of = np.empty(bounds[n_parts], np.int32)
     for k in range(n_parts):
         part_of[bounds[k]:bounds[k + 1]] = k
-    by_part = True
-    for s in range(1, n_syn):
-        if part_of[post[s]] < part_of[post[s - 1]]:
+    by_part = True  # (always, with one part)
+    last = 0
+    for s in range(n_syn if n_parts > 1 else 0):
+        now = part_of[post[s]]
+        if now < last:
             by_part = False
             break
+        last = now
     order = np.empty(0 if by_part else n_syn, np.int64)
     if not by_part:
         fill = np.zeros(n_parts + 1, np.int64)
@@ -52,7 +55,7 @@ def fill_csr(pre, post, w, d, bounds, first, parts, col, wt, dly):
     for u in range(n_pre):
         fill[u + 1] += fill[u]
     for u in range(n_pre + 1):
-        parts[u, 0] = fill[u]  # row starts, made absolute below
+        parts[u, 0] = first + fill[u]  # row starts; after the scatter, fill[u] is row u's end
     one_w, one_d, store_d = w.shape[0] == 1, d.shape[0] == 1, dly.shape[0] > 0
     for x in range(n_syn):
         s = x if by_part else order[x]
@@ -64,15 +67,14 @@ def fill_csr(pre, post, w, d, bounds, first, parts, col, wt, dly):
         if store_d:
             dly[at] = d[0] if one_d else d[s]
     for u in range(n_pre):  # each row is ordered by part: find where each part starts
-        e, end = parts[u, 0], parts[u + 1, 0]
-        for k in range(1, n_parts + 1):
+        e, end = parts[u, 0] - first, fill[u]
+        for k in range(1, n_parts):
             while e < end and part_of[col[e]] < k:
                 e += 1
-            parts[u, k] = e
-    end = parts[n_pre, 0]
-    for u in range(n_pre + 1):
-        for k in range(n_parts + 1):
-            parts[u, k] = first + (parts[u, k] if u < n_pre else end)
+            parts[u, k] = first + e
+        parts[u, n_parts] = first + end
+    for k in range(1, n_parts + 1):
+        parts[n_pre, k] = parts[n_pre, 0]
 
 
 @njit(cache=True)

@@ -91,7 +91,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         delayed = any(pr.post is p and d > 1 for pr, d in zip(projections, longest))
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
                          row, sb, sj, cin_lo[q], cin_lo[q + 1],
-                         p.slots[p.channel], delayed, (table[:, K.REF_STEPS] > 0).any()])
+                         p.slots[p.channel], delayed, table[:, K.REF_STEPS].any()])  # (>= 0)
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
             if var not in state:
@@ -137,7 +137,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     col = np.empty(sum(n_syn), np.int32)
     wt = np.empty(sum(n_syn), dtype)
     dly = np.empty(sum(n_syn) if per_synapse else 0, np.int16)
-    splits = np.arange(n_parts + 1) * n_neu // n_parts
+    splits = [k * n_neu // n_parts for k in range(n_parts + 1)]
     prj_rows, prj_w = [], []
     masks = {}  # given spike arrays read as masks: source id -> (offset in the mask, array)
     mask_size = 0
@@ -158,7 +158,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
                          int(d[0]) if d.size == 1 else 0,  # 0: per synapse
                          pr.post.slots[pr.receptor], w.size == 1, at, steps])
         prj_w.append(w[0] if w.size == 1 else 0.0)
-        bounds = np.minimum(np.maximum(splits - offsets[q], 0), pr.post.n)
+        bounds = np.array([min(max(x - offsets[q], 0), pr.post.n) for x in splits])
         fill_csr(pre, post, w, d, bounds, nnz, parts[row_at:row_at + pr.pre.n + 1],
                  col[nnz:nnz + n], wt[nnz:nnz + n], dly[nnz:nnz + n] if per_synapse else dly)
         nnz += n
@@ -234,7 +234,9 @@ def refresh_masks(tables: Tables) -> None:
 def _state(shape: tuple, dtype) -> np.ndarray:
     """A zero state array with its memory written now: np.zeros maps untouched pages to the
     shared zero page, where the kernels' vectorised masked stores are very slow."""
-    return np.full(shape, 0, dtype)
+    state = np.empty(shape, dtype)
+    state.fill(0)
+    return state
 
 
 def _cat(parts: list, dtype, empty: int = 0) -> np.ndarray:

@@ -129,14 +129,19 @@ class Population:
     def table(self, dt: float, batch: int, rng: np.random.Generator):
         """The parameter table (rows, N_COLUMNS) float64 and its strides (sb, sj): the row of
         neuron j in realization b is ``b*sb + j*sj``."""
-        cols = self.coefficients(dt, batch, rng)
-        shape = (1, 1)  # (1|B, 1|n)
-        for c in cols.values():
-            if np.ndim(c):
-                shape = (max(shape[0], c.shape[0]), max(shape[1], c.shape[1]))
-        table = np.zeros((*shape, K.N_COLUMNS))
-        for c, arr in cols.items():
-            table[..., c] = arr
+        row, arrays = [0.0] * K.N_COLUMNS, {}
+        for c, x in self.coefficients(dt, batch, rng).items():
+            if isinstance(x, np.ndarray) and x.ndim:
+                arrays[c] = x
+            else:
+                row[c] = x
+        shape = (max([a.shape[0] for a in arrays.values()], default=1),  # (1|B, 1|n)
+                 max([a.shape[1] for a in arrays.values()], default=1))
+        table = np.array([row])  # the scalars, then the columns that vary
+        if arrays:
+            table = np.repeat(table, shape[0] * shape[1], axis=0).reshape(*shape, K.N_COLUMNS)
+            for c, arr in arrays.items():
+                table[..., c] = arr
         sb = shape[1] if shape[0] > 1 else 0
         sj = 1 if shape[1] > 1 else 0
         return table.reshape(-1, K.N_COLUMNS), sb, sj

@@ -111,7 +111,7 @@ class Projection:
         if w is None:
             w = _per_synapse("weight", self.weight, n, rng)
         if self.delay is None:
-            return pre, post, w, np.ones(1, np.int64)
+            return pre, post, w, np.array([1])  # one step
         d = checks.steps("delay", _per_synapse("delay", self.delay, n, rng, low=0.0, unit="s"),
                          dt, minimum=1)
         if d.max(initial=1) > MAX_DELAY_STEPS:
