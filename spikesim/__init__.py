@@ -5,6 +5,15 @@ projections (:meth:`Network.connect`) and monitors (:mod:`.monitors`) or HDF5 re
 (:mod:`.recorders`), then ``run`` it; read files back with :func:`load`.
 """
 
+import os
+
+# A source checkout keeps the kernels in the top-level folder kernels/, which installing maps
+# to spikesim.kernels: imported from a checkout, the package finds them there.
+_checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if not os.path.isdir(os.path.join(__path__[0], "kernels")) and os.path.isfile(
+        os.path.join(_checkout, "kernels", "__init__.py")):
+    __path__.append(_checkout)
+
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributions import LogNormal, Normal, Uniform
 from .inputs import (

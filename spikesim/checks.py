@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,7 +14,7 @@ from .distributions import Distribution
 
 def _show(value) -> str:
     if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape}"
+        return repr(value.item()) if value.ndim == 0 else f"array of shape {value.shape}"
     return repr(value)
 
 
@@ -30,12 +32,12 @@ def _unit(unit: str) -> str:
     return f" (in {unit})" if unit else ""
 
 
-def _check_range(name, arr, low, high, low_open, unit):
+def _check_range(name, arr, low, high, low_open, unit, shown=None):
     if arr.size == 0:
         return
     # NaN propagates into min and max, and an infinity is one of them: two reductions suffice
     lo, hi = (float(arr.flat[0]),) * 2 if arr.size == 1 else (float(arr.min()), float(arr.max()))
-    _check_bounds(name, lo, hi, low, high, low_open, unit, arr)
+    _check_bounds(name, lo, hi, low, high, low_open, unit, arr if shown is None else shown)
 
 
 def _check_bounds(name, lo, hi, low, high, low_open, unit, shown):
@@ -98,7 +100,7 @@ def per_neuron(name: str, value, n: int, batch: int, rng: np.random.Generator, *
         elif not (arr.ndim == 2 and arr.shape[0] in (1, batch) and arr.shape[1] in (1, n)):
             raise ValueError(f"{name} must be a scalar or an array of shape ({n},), ({batch}, {n}) "
                              f"or ({batch}, 1) (neurons, realizations), got shape {arr.shape}")
-    _check_range(name, arr, low, high, low_open, unit)
+    _check_range(name, arr, low, high, low_open, unit, value)
     return arr
 
 
@@ -109,6 +111,29 @@ def steps(name: str, seconds: np.ndarray, dt: float, *, minimum: int = 0) -> np.
         raise ValueError(f"{name} must be at least {minimum} step(s) of dt = {dt!r} s, got "
                          f"{float(seconds.min())!r} s")
     return n
+
+
+def unknown_names(owner: str, given, accepted) -> str:
+    """The message for keyword arguments ``given`` that ``owner`` does not take: each with
+    the nearest accepted name, then all accepted ones."""
+    hints = []
+    for name in given:
+        near = difflib.get_close_matches(name, accepted, n=1)
+        hints.append(f"{name!r}" + (f" (did you mean {near[0]!r}?)" if near else ""))
+    return (f"{owner} got unknown parameter(s) {', '.join(hints)}; accepted: "
+            f"{', '.join(sorted(accepted))}")
+
+
+def warn_unless_whole_steps(name: str, value, dt: float) -> None:
+    """Warn (RuntimeWarning) when ``value``, a duration typed as a plain number (s), is not a
+    whole number of steps of ``dt`` (s), saying what it is rounded to (half to even); arrays
+    and distributions are rounded per element without a word."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    steps = value / dt
+    if abs(steps - round(steps)) > 1e-6:
+        warnings.warn(f"{name} = {value!r} s is not a whole number of steps of dt = {dt!r} s: "
+                      f"rounded to {round(steps)} steps", RuntimeWarning, stacklevel=3)
 
 
 def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | None = None,

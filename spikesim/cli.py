@@ -187,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  spikesim bench --quick\n"
                "  spikesim bench --json bench.json\n"
                "  spikesim bench --only W1,W3 --bench-dir ~/src/spikesim")
-    p.add_argument("--quick", action="store_true", help="reduced sizes (seconds)")
+    p.add_argument("--quick", action="store_true",
+                   help="reduced sizes (about a minute, most of it compiling)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--only", metavar="SUITES", help="comma-separated suites (e.g. W1,W3)")
     p.add_argument("--repeats", type=_positive_int, metavar="N", help="timed repeats")
@@ -336,6 +337,9 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     print(f"{spec.description or spec.file}: {n_neurons} neurons"
           f"{f' x {net.batch} realizations' if net.batch > 1 else ''}, {end:g} s simulated "
           f"({steps} steps of {_time(net.dt)}), seed {net.seed}", flush=True)
+    print("loading the compiled kernels (the first run on a machine compiles them: about a "
+          "minute) ...", end=" ", flush=True)
+    print(f"{net.compile():.1f} s", flush=True)
     progress = Progress(net.dt, enabled=not args.quiet and sys.stderr.isatty())
     t0 = time.perf_counter()
     try:
@@ -590,6 +594,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
     else:
         choices, what = pops, "spikes"
     choices = list(dict.fromkeys(choices))
+    if not choices:
+        reports = ", ".join(info["reports"]) or "none"
+        raise CliError(f"{args.file} holds no {what}" + (
+            f" (its state reports: {reports}; choose one with --variable)"
+            if kind == "traces" else ""))
     pop = args.population
     if pop is None:
         if len(choices) != 1:

@@ -210,6 +210,9 @@ class CudaChunkRunner(_ChunkRunner):
         self.d_mons = _to_device(self.mons)
         self.every = [m.every for m in self.state_monitors]
 
+    def compile(self) -> None:
+        """Nothing: the CUDA kernels compile at their first launch."""
+
     def _advance(self, k0: int, n_steps: int, inputs: tuple, traces: np.ndarray) -> None:
         """Run the chunk on the device (see the class docstring); samples into ``traces``."""
         from .kernels import cuda as KG

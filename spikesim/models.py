@@ -18,6 +18,7 @@ match the closed-form solution to float precision.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 
 import numpy as np
@@ -43,6 +44,13 @@ def _cross(dt: float, tau_a: np.ndarray, tau_b: np.ndarray) -> np.ndarray:
     return np.exp(-dt / tau_a) * (dt / tau_a) * _expm1_ratio(dt * (1.0 / tau_a - 1.0 / tau_b))
 
 
+def _keywords(cls: type) -> set[str]:
+    """The named parameters of ``cls``'s constructor and its bases' (but ``n``)."""
+    return {p.name for c in cls.__mro__ if "__init__" in vars(c)
+            for p in inspect.signature(c.__init__).parameters.values()
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self", "n"}
+
+
 class Population:
     """Base class of all neuron populations (see the module docstring for shared mechanics).
 
@@ -66,7 +74,11 @@ class Population:
         return self.inputs[0]
 
     def __init__(self, n: int, *, v_th, v_reset, refractory=0.0, reset: str = "value",
-                 method: str = "euler", v_init=None, units: str = "V", name: str | None = None):
+                 method: str = "euler", v_init=None, units: str = "V", name: str | None = None,
+                 **unknown):
+        if unknown:
+            raise TypeError(checks.unknown_names(type(self).__name__, unknown,
+                                                 _keywords(type(self))))
         self.n = checks.count("n", n)
         self.v_th, self.v_reset, self.refractory, self.v_init = v_th, v_reset, refractory, v_init
         self.reset = checks.choice("reset", reset, RESETS)
@@ -116,6 +128,7 @@ class Population:
                              f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
                              f"v_th={self.v_th!r}")
         ref = self._param("refractory", self.refractory, batch, rng, low=0.0, unit="s")
+        checks.warn_unless_whole_steps(f"{type(self).__name__}.refractory", self.refractory, dt)
         if self.reset == "value":
             mul, add = 0.0, v_reset
         else:

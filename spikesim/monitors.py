@@ -23,12 +23,15 @@ class Monitor:
 
     dt = 1.0
     n_realizations = 1
+    t_start: float | None = None  # s: the start of the first run the monitor took part in
     t_stop = 0.0
 
     def begin(self, net) -> None:
         """Called when a run starts (the network is built)."""
         self.dt = net.dt
         self.n_realizations = net.batch
+        if self.t_start is None:  # added after the network ran, or after a checkpoint load
+            self.t_start = net.t
 
     def chunk_end(self, step: int) -> None:
         """Called after each chunk of steps; ``step``: the global steps done."""
@@ -82,8 +85,8 @@ class SpikeMonitor(Monitor):
         steps, real, ids = (map(np.concatenate, zip(*self._parts)) if self._parts
                             else (empty, empty, empty))
         return Spikes(steps * self.dt, ids.astype(np.int64, copy=False),
-                      real.astype(np.int64, copy=False),
-                      self.source.n, self.n_realizations, 0.0, self.t_stop,
+                      real.astype(np.int64, copy=False), self.source.n, self.n_realizations,
+                      self.t_start or 0.0, max(self.t_stop, self.t_start or 0.0),
                       self.source.name or "")
 
 

@@ -7,6 +7,8 @@ and samples go to the monitors / recorders.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from numba import get_num_threads, set_num_threads
 
@@ -167,10 +169,22 @@ class Network:
         loops = len(self.populations) + len(drawn) + bool(self.projections)
         return work >= PARALLEL_MIN_WORK_NS * loops
 
+    def compile(self) -> float:
+        """Build the network and load its compiled kernels without advancing time: on the
+        first use on a machine Numba compiles them (about a minute), later it loads them from
+        its disk cache (under a second). ``run`` does this itself; call it first to keep the
+        compilation out of a timed run. Returns the seconds it took (s). (The CUDA backend
+        compiles its kernels at their first launch, in ``run``.)"""
+        t0 = time.perf_counter()
+        self.build()
+        self._runner().compile()
+        return time.perf_counter() - t0
+
     def run(self, duration: float, progress=None) -> None:
         """Advance by ``duration`` seconds (rounded to whole steps), continuing from where the
         last run stopped. ``progress`` is called after each chunk with (steps done, total)."""
         duration = checks.number("duration", duration, low=0.0, unit="s")
+        checks.warn_unless_whole_steps("duration", duration, self.dt)
         n_total = int(round(duration / self.dt))
         self.build()
         kernel = self._runner()
@@ -310,20 +324,33 @@ class _ChunkRunner:
         """Run the kernel over the chunk: advance the state, write the samples into ``traces``
         (laid out by ``self.mons``) and hand the spikes to the monitors (``_dispatch_spikes``).
         ``inputs``: the chunk's (cbuf, pbuf, ev_ptr, ev_unit) from ``chunk_inputs``."""
-        tb, st = self.net.tables, self.net.state
-        cbuf, pbuf, ev_ptr, ev_unit = self._with_drawn_events(k0, n_steps, inputs)
+        drawn = self._with_drawn_events(k0, n_steps, inputs)
         t = 0
         while t < n_steps:
-            t_end, n_rec = self.kernel(
-                k0, t, n_steps, tb.pops, tb.par, st["v"], st["i"], st["w"], st["refc"],
-                tb.cin, tb.cinf, cbuf, st["ou"], tb.src, pbuf, st["nxt"], ev_ptr, ev_unit,
-                tb.groups, tb.prj, tb.prj_w, tb.parts, tb.col, tb.wt, tb.dly, tb.mask,
-                st["ring"],
-                self.key, tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
-                self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt,
-                *self.scratch)
+            t, n_rec = self._kernel(k0, t, n_steps, drawn, traces)
             self._dispatch_spikes(n_rec)
-            t = t_end
+
+    def _kernel(self, k0: int, t: int, n_steps: int, drawn: tuple, traces: np.ndarray):
+        """One kernel call from chunk step t: returns (t reached, spikes recorded)."""
+        tb, st = self.net.tables, self.net.state
+        cbuf, pbuf, ev_ptr, ev_unit = drawn
+        return self.kernel(
+            k0, t, n_steps, tb.pops, tb.par, st["v"], st["i"], st["w"], st["refc"],
+            tb.cin, tb.cinf, cbuf, st["ou"], tb.src, pbuf, st["nxt"], ev_ptr, ev_unit,
+            tb.groups, tb.prj, tb.prj_w, tb.parts, tb.col, tb.wt, tb.dly, tb.mask, st["ring"],
+            self.key, tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
+            self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt,
+            *self.scratch)
+
+    def compile(self) -> None:
+        """Load (or compile) the kernels of this network: a kernel call for no step, after
+        the inputs of an empty chunk (a constant-probability source's first firing step is
+        drawn then, as the next chunk would draw it)."""
+        net = self.net
+        inputs = chunk_inputs(net.tables, net.sources, self.ordered_currents, net.step, 0,
+                              net.dt, net.batch, net.dtype, self.unlisted)
+        self._kernel(net.step, 0, 0, self._with_drawn_events(net.step, 0, inputs),
+                     np.empty(1))
 
     def close(self) -> None:
         """Called when a run ends, normally or not. The CPU state is ``net.state`` itself:

@@ -58,6 +58,9 @@ def test_population_parameters(make, match):
     (lambda: ss.NoiseCurrent(ss.LIF(2), std=-1.0), "NoiseCurrent.std must be >= 0.0"),
     (lambda: ss.ConstantCurrent("pop", 1.0), "ConstantCurrent.target must be a population"),
     (lambda: ss.StepCurrent(ss.LIF(2), [0.2, 0.1], [1, 2]), "StepCurrent.times must be increasing"),
+    (lambda: ss.LIF(2, tau_membrane=0.02),
+     r"LIF got unknown parameter\(s\) 'tau_membrane' \(did you mean 'tau_mem'\?\); accepted: R, "),
+    (lambda: ss.Synaptic(2, alfa=0.5), r"'alfa' \(did you mean 'alpha'\?\); accepted: alpha, beta"),
 ])
 def test_constructor_arguments(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -121,3 +124,23 @@ def test_state_monitor_arguments():
         ss.StateMonitor(pop, "v", every=0)
     with pytest.raises(ValueError, match=r"StateMonitor.ids must be in \[0, 2\]"):
         ss.StateMonitor(pop, "v", ids=[3])
+
+
+def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
+    import warnings
+
+    def build(refractory, delay):
+        net = ss.Network(dt=1e-3)
+        a = net.add(ss.LIF(3, refractory=refractory))
+        net.connect(a, net.add(ss.LIF(3)), "one_to_one", delay=delay)
+        return net
+
+    with pytest.warns(RuntimeWarning, match=r"LIF.refractory = 0.0003 s .* rounded to 0 steps"):
+        build(0.3e-3, 2e-3).build()
+    with pytest.warns(RuntimeWarning, match=r"delay = 0.0025 s .* rounded to 2 steps"):
+        build(2e-3, 2.5e-3).build()
+    with pytest.warns(RuntimeWarning, match=r"duration = 0.0005 s .* rounded to 0 steps"):
+        build(0.0, None).run(0.0005)
+    with warnings.catch_warnings():  # whole steps (up to float error), and drawn values: silent
+        warnings.simplefilter("error")
+        build(ss.Uniform(0.0, 5e-3), 3e-3).run(0.15)

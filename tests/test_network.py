@@ -9,6 +9,7 @@ from spikesim.kernels.inputs import LANE_CAP
 from spikesim.kernels.rng import seed_key
 
 import spikesim as ss
+from spikesim.analysis import firing_rates
 from spikesim.networks import cuba
 
 
@@ -419,3 +420,48 @@ def test_decaying_state_is_flushed_to_zero_inside_and_ieee_outside_the_kernel():
         assert x.max() > 0.1 and x[-1] < 1e-30
         assert not np.any((x > 0) & (x < tiny)), f"{var} has subnormal samples"
     assert np.float32(tiny) * np.float32(0.25) > 0  # the caller's FPU mode is restored
+
+
+def test_a_monitor_added_later_records_from_when_it_started():
+    # A regular firer (RC under a constant current, exact): a monitor added after the first run
+    # covers the second run only, so its rate is the firing rate, not diluted by the time before.
+    net = ss.Network(dt=1e-4, seed=0)
+    rc = net.add(ss.RC(3, R=1.0, tau=10e-3, v_th=1.0, method="exact"))
+    net.add(ss.ConstantCurrent(rc, 2.0))
+    early = net.add(ss.SpikeMonitor(rc))
+    net.run(0.1)
+    late = net.add(ss.SpikeMonitor(rc))
+    net.run(0.1)
+    rate = 1 / (10e-3 * np.log(2.0 / (2.0 - 1.0)))  # 1 / (tau ln(RI / (RI - v_th))), Hz
+    assert late.spikes.t_start == pytest.approx(0.1) and late.spikes.t_stop == pytest.approx(0.2)
+    assert early.spikes.t_start == 0.0
+    for mon in (early, late):
+        got = firing_rates(mon.spikes)
+        assert got == pytest.approx(np.full((1, 3), rate), rel=0.1)
+
+
+def test_compile_advances_nothing_and_changes_no_result():
+    def make():
+        net = ss.Network(dt=1e-3, seed=3, chunk=7)
+        lif = net.add(ss.LIF(50, v_th=0.3))
+        drawn = net.add(ss.BernoulliInput(50, p=0.05))  # its first firing is drawn by compile
+        net.connect(drawn, lif, "one_to_one")
+        given = net.add(ss.SpikeArray(np.random.default_rng(1).random((30, 50)) < 0.05))
+        net.connect(given, lif, "one_to_one", weight=0.5)
+        net.connect(net.add(ss.PoissonInput(50, rate=20.0)), lif, "random", p=0.1, weight=0.2,
+                    delay=3e-3)
+        net.add(ss.NoiseCurrent(lif, mean=0.1, std=0.5))
+        return net, net.add(ss.SpikeMonitor(lif)), net.add(ss.StateMonitor(lif, "v", every=3))
+
+    net, spikes, v = make()
+    assert net.compile() >= 0 and net.step == 0
+    net.run(0.05)
+    net.compile()
+    assert net.step == 50
+    net.run(0.05)
+    ref, ref_spikes, ref_v = make()
+    ref.run(0.1)
+    assert len(ref_spikes.spikes) > 100
+    np.testing.assert_array_equal(spikes.spikes.times, ref_spikes.spikes.times)
+    np.testing.assert_array_equal(spikes.spikes.ids, ref_spikes.spikes.ids)
+    np.testing.assert_array_equal(v.trace().values, ref_v.trace().values)
