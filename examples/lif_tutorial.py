@@ -53,16 +53,16 @@ def population(out) -> None:
 
 def main() -> None:
     out = output_dir(__doc__)
-    fig, axes = figure(2, 2)
-    v, i, n = one_neuron(1.0)
-    plot.traces(v, axes[0])
-    plot.traces(i, axes[2])
-    axes[0].set_title(f"weight 1: {n} spikes")
     w = smallest_weight_that_fires()
-    v, i, n = one_neuron(w)
-    plot.traces(v, axes[1])
-    plot.traces(i, axes[3])
-    axes[1].set_title(f"weight {w:.3f}: just fires ({n} spike)")
+    fig, axes = figure(2, 2)
+    for col, weight in enumerate((1.0, w)):
+        v, i, n = one_neuron(weight)
+        plot.traces(v, axes[col], t_unit="ms")
+        plot.traces(i, axes[col + 2], t_unit="ms")
+        axes[col].set_title(f"weight {weight:.4g}: membrane potential, {n} spike{'s' * (n != 1)}")
+        axes[col + 2].set_title(f"weight {weight:.4g}: synaptic current")
+    for ax in axes:
+        ax.set_xlim(80, 200)  # ms: the input spikes arrive at 100 and 120 ms
     plot.save(fig, out / "single_neuron.png")
     print(f"single neuron: the smallest input weight that makes it fire is {w:.3f}")
     population(out)

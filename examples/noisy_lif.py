@@ -39,20 +39,15 @@ def main() -> None:
         spikes, v = run(refractory)
         ax_hist, ax_raster, ax_rate = axes[3 * row:3 * row + 3]
         plot.vm_histograms(v, [T_MAX / 10, T_MAX], ax_hist)
-        plot.raster(_as_neurons(spikes), ax_raster)
+        plot.raster(spikes, ax_raster)
         plot.population_rate(spikes, 5e-3, ax_rate)
-        ax_hist.set_title(title)
+        ax_hist.set_title(f"{title}: v across realizations")
+        ax_raster.set_title(f"spikes of {N_REAL} realizations")
         rate = analysis.firing_rates(spikes).mean()
         ax_rate.set_title(f"mean rate {rate:.1f} Hz")
         print(f"{title}: mean rate {rate:.1f} Hz over {N_REAL} realizations")
     plot.save(fig, out / "noisy_lif.png")
     print(f"figures in {out}")
-
-
-def _as_neurons(spikes: ss.Spikes) -> ss.Spikes:
-    """Realizations of one neuron shown as rows of a raster."""
-    return ss.Spikes(spikes.times, spikes.realizations, np.zeros_like(spikes.ids),
-                     N_REAL, 1, spikes.t_start, spikes.t_stop, "realization")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
+from matplotlib.ticker import MaxNLocator
 
 from spikesim import analysis
 from spikesim.results import Spikes, Trace
@@ -26,6 +26,7 @@ SpikesLike = Spikes | tuple | str | os.PathLike
 TraceLike = Trace | tuple | str | os.PathLike
 
 _T_SCALE = {"s": 1.0, "ms": 1e3}
+_STEPS = [1, 2, 5, 10]  # tick spacings: 1, 2 or 5 times a power of ten
 
 
 def _as_spikes(obj: SpikesLike, population: str | None = None) -> Spikes:
@@ -101,6 +102,49 @@ def _value_label(variable: str, unit: str) -> str:
     return f"{variable} ({unit})" if unit and unit != "1" else variable
 
 
+def _display_unit(unit: str, values: np.ndarray) -> tuple[float, str]:
+    """(factor, unit) to plot ``values`` in: millivolts for volts under 0.2 V in magnitude."""
+    finite = np.abs(values[np.isfinite(values)])
+    if unit == "V" and finite.size and finite.max() < 0.2:
+        return 1e3, "mV"
+    return 1.0, unit
+
+
+def _threshold_line(ax: Axes, threshold: float, data: np.ndarray, vertical: bool = False) -> None:
+    """A dashed line at ``threshold``, labelled "threshold" at its end, when the data would
+    still fill a quarter of the axis with it in view; none when it is farther from the data."""
+    lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
+    reach = 3 * max(hi - lo, 0.25 * max(abs(lo), abs(hi)))
+    if not lo - reach <= threshold <= hi + reach:
+        return
+    line = dict(color="k", linestyle="--", linewidth=1)
+    if vertical:
+        ax.axvline(threshold, **line)
+        xy, coords, offset = (threshold, 1), ax.get_xaxis_transform(), (3, -3)
+    else:
+        ax.axhline(threshold, **line)
+        xy, coords, offset = (1, threshold), ax.get_yaxis_transform(), (-3, -2)
+    ax.annotate("threshold", xy, xycoords=coords, xytext=offset, textcoords="offset points",
+                rotation=90 if vertical else 0, ha="left" if vertical else "right", va="top",
+                fontsize="small", bbox=dict(boxstyle="square,pad=0.1", facecolor="white",
+                                            edgecolor="none", alpha=0.7))
+
+
+def _legend(ax: Axes) -> None:
+    """The legend of the labelled artists, outside the axes on the right, hiding no data."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                  fontsize="small", frameon=False)
+
+
+def _time_label(ax: Axes, t_unit: str) -> None:
+    """Label the time axis, unless the axes shares it with one below, whose label serves."""
+    spec = ax.get_subplotspec()
+    shared = len(ax.get_shared_x_axes().get_siblings(ax)) > 1
+    if not (shared and spec is not None and not spec.is_last_row()):
+        ax.set_xlabel(f"time ({t_unit})")
+
+
 def _padded_range(data: np.ndarray) -> tuple[float, float]:
     """(min, max) of ``data``, widened when the spread is too small for finite bins."""
     lo, hi = float(data.min()), float(data.max())
@@ -121,19 +165,63 @@ def _time_range(spikes: Spikes, t_range: tuple[float, float] | None) -> tuple[fl
     return 0.0, 1.0
 
 
+def _integer_ticks(n: int, nbins: int) -> np.ndarray:
+    """About ``nbins`` integer ticks in [0, n − 1] (just 0 for n = 1)."""
+    if n <= 1:
+        return np.arange(n)
+    ticks = MaxNLocator(nbins=nbins, steps=_STEPS, integer=True).tick_values(0, n - 1)
+    return ticks[(ticks >= 0) & (ticks < n)].astype(np.int64)
+
+
+def _row_layout(s: Spikes) -> tuple[np.ndarray, np.ndarray, int, int, str, str]:
+    """How a raster stacks rows: each spike's block and row within its block, the number of
+    blocks, the rows per block, and what a row and a block are.
+
+    Blocks are realizations of neuron rows, unless there are more realizations than neurons:
+    then they are neurons of realization rows (a single block for a single neuron).
+    """
+    if s.n_realizations > max(s.n_neurons, 1):
+        return s.ids, s.realizations, s.n_neurons, s.n_realizations, "realization", "neuron"
+    return s.realizations, s.ids, s.n_realizations, s.n_neurons, "neuron", "realization"
+
+
+def _row_axis(ax: Axes, n_blocks: int, size: int, row: str, block: str) -> None:
+    """Y ticks, label, block names and separators of a raster of ``n_blocks`` blocks of
+    ``size`` rows, as described in :func:`raster`."""
+    if n_blocks > 8:
+        index = _integer_ticks(n_blocks, 8)
+        ax.set_yticks(index * size + (size - 1) / 2, [str(b) for b in index])
+        ax.set_ylabel(f"{block} ({size} {row}s each)")
+    else:
+        within = _integer_ticks(size, max(1, 8 // n_blocks))
+        ax.set_yticks((np.arange(n_blocks)[:, None] * size + within).ravel(),
+                      [str(k) for k in np.tile(within, n_blocks)])
+        ax.set_ylabel(row)
+        for b in range(n_blocks if n_blocks > 1 else 0):
+            ax.text(1.005, (b + 0.5) * size - 0.5, f"{block[0]}{b}", va="center",
+                    transform=ax.get_yaxis_transform(), fontsize="small", color="0.4")
+    if 1 < n_blocks <= 20:
+        ax.hlines(np.arange(1, n_blocks) * size - 0.5, 0, 1, transform=ax.get_yaxis_transform(),
+                  colors="0.6", linewidths=0.5)
+
+
 def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None = None,
            t_range: tuple[float, float] | None = None, mode: str = "auto",
            max_points: int = 200_000, image_bins: tuple[int, int] = (1000, 1000),
            t_unit: str = "s") -> Axes:
-    """Spike raster: time on x, neuron on y.
+    """Spike raster: time on x, one row per neuron or per realization on y.
 
-    Realizations are stacked as blocks of N rows (row = realization·N + neuron): tick labels
-    show the neuron id, grey lines separate the blocks, which are labelled r0, r1, ... on the
-    right (up to 20 realizations).
+    One realization: a row per neuron. Several: blocks of rows, one per realization
+    (row = realization·N + neuron), or, when there are more realizations than neurons, one per
+    neuron (row = neuron·B + realization), so that one neuron's realizations form one block and
+    the y label says "realization". Up to 8 blocks, ticks number the rows within each block and
+    the blocks are named on the right (r0, r1, ... realizations; n0, n1, ... neurons); beyond,
+    ticks number the blocks and the y label says how many rows each holds. Grey lines separate
+    up to 20 blocks.
 
     Args:
         t_range: (start, stop) in s; defaults to [t_start, t_stop]. Spikes outside are dropped.
-        mode: "points" draws one "|" marker per spike (one Line2D per realization, coloured
+        mode: "points" draws one "|" marker per spike (one Line2D per block, coloured
             C0, C1, ..., rasterized in vector output above 10 000 markers); "image" draws a
             2-D histogram of spike counts (imshow, darker = more spikes) with at most
             ``image_bins`` = (time bins, row bins); "auto" picks "image" above ``max_points``
@@ -144,18 +232,20 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
     ax = _axes(ax)
     scale = _t_scale(t_unit)
     t0, t1 = _time_range(s, t_range)
+    blocks, within, n_blocks, size, row, block = _row_layout(s)
     keep = (s.times >= t0) & (s.times <= t1)
-    times, reals = s.times[keep], s.realizations[keep]
-    n_rows = max(s.n_neurons * s.n_realizations, 1)
-    rows = reals * s.n_neurons + s.ids[keep]
+    times, blocks = s.times[keep], blocks[keep]
+    rows = blocks * size + within[keep]
+    n_rows = max(n_blocks * size, 1)
     if mode == "auto":
         mode = "image" if times.size > max_points else "points"
     if mode == "points":
-        size = float(np.clip(300.0 / n_rows, 1.0, 6.0))
-        for b in np.unique(reals):
-            mine = reals == b
+        marker_size = float(np.clip(300.0 / n_rows, 1.0, 12.0))
+        for b in np.unique(blocks):
+            mine = blocks == b
             ax.plot(times[mine] * scale, rows[mine], linestyle="none", marker="|",
-                    markersize=size, color=f"C{b % 10}", rasterized=bool(mine.sum() > 10_000))
+                    markersize=marker_size, color=f"C{b % 10}",
+                    rasterized=bool(mine.sum() > 10_000))
     elif mode == "image":
         n_t = max(int(image_bins[0]), 1)
         n_y = min(max(int(image_bins[1]), 1), n_rows)
@@ -167,45 +257,48 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
                   extent=(t0 * scale, t1 * scale, -0.5, n_rows - 0.5))
     else:
         raise ValueError(f"mode must be 'auto', 'points' or 'image', got {mode!r}")
-    n, n_blocks = s.n_neurons, s.n_realizations
-    within = MaxNLocator(nbins=max(1, 8 // n_blocks), integer=True).tick_values(0, n - 1)
-    within = within[(within >= 0) & (within < n)]
-    ax.yaxis.set_major_locator(FixedLocator((np.arange(n_blocks)[:, None] * n + within).ravel()))
-    if n_blocks > 1:
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{round(y) % n:.0f}"))
-        ax.hlines(np.arange(1, n_blocks) * n - 0.5, t0 * scale, t1 * scale, colors="0.6",
-                  linewidths=0.5)
-        if n_blocks <= 20:
-            for b in range(n_blocks):
-                ax.text(1.005, (b + 0.5) * n - 0.5, f"r{b}", transform=ax.get_yaxis_transform(),
-                        va="center", fontsize="small", color="0.4")
+    _row_axis(ax, n_blocks, size, row, block)
     ax.set_xlim(t0 * scale, t1 * scale)
     ax.set_ylim(-0.5, n_rows - 0.5)
-    ax.set_xlabel(f"time ({t_unit})")
-    ax.set_ylabel("neuron")
+    _time_label(ax, t_unit)
     if s.population:
         ax.set_title(s.population)
     return ax
 
 
+def _trace_title(tr: Trace, cols: np.ndarray, reals: np.ndarray) -> str:
+    """The population, then the neuron when only one is drawn, and the realizations drawn."""
+    parts = [f"neuron {tr.ids[cols[0]]}"] if cols.size == 1 else []
+    if tr.values.shape[1] > 1:
+        parts.append(f"realization {reals[0]}" if reals.size == 1
+                     else f"{reals.size} realizations")
+    return ": ".join(filter(None, [tr.population, ", ".join(parts)]))
+
+
 def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | None = None,
-           realization: int | Sequence[int] | None = None, mean: bool = False, *,
-           population: str | None = None, variable: str = "v", t_unit: str = "s") -> Axes:
-    """State-variable traces against time.
+           realization: int | Sequence[int] | None = None, mean: bool | None = None, *,
+           samples: int = 3, population: str | None = None, variable: str = "v",
+           t_unit: str = "s") -> Axes:
+    """State-variable traces against time, one colour per neuron.
 
     Args:
         neurons: neuron ids (within the population) among ``trace.ids``; default all.
         realization: one realization index or several; default all.
         mean: draw, per neuron, the mean across the chosen realizations with a ±1 std band
-            (ddof=0) instead of one line per realization.
+            (ddof=0) and ``samples`` of the realizations as thin lines, instead of one line per
+            realization. Default: when more than 10 realizations are chosen; never for one.
+        samples: with ``mean``, how many realizations (the first chosen) to draw as well.
         variable: the variable to read when ``trace`` is a file path.
+        t_unit: "s" or "ms" on the time axis.
 
-    The firing threshold is drawn as a dashed black line when ``trace.threshold`` is set and
-    the variable is "v". The y label is "variable (unit)".
+    Volts under 0.2 V in magnitude are drawn in mV; the y label is "variable (unit)". The
+    firing threshold of "v" (``trace.threshold``) is a labelled dashed line, left out when so
+    far from the data that they would fill less than a quarter of the axis. A legend outside on
+    the right tells up to 10 neurons apart; the title names the population, the neuron when
+    only one is drawn, and the realizations drawn when there are several.
     """
     tr = _as_trace(trace, population, variable)
     ax = _axes(ax)
-    scale = _t_scale(t_unit)
     cols = np.arange(tr.ids.size)
     if neurons is not None:
         position = {int(n): k for k, n in enumerate(tr.ids)}
@@ -214,26 +307,32 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
             raise ValueError(f"neurons {missing} are not in the trace (ids {tr.ids.tolist()})")
         cols = np.array([position[int(n)] for n in neurons], dtype=np.int64)
     reals = np.arange(tr.values.shape[1]) if realization is None else np.atleast_1d(realization)
-    values = tr.values[:, reals][:, :, cols]
-    t = tr.times * scale
+    factor, unit = _display_unit(tr.unit, tr.values)
+    values = tr.values[:, reals][:, :, cols] * factor
+    mean = (reals.size > 10 if mean is None else mean) and reals.size > 1
+    t = tr.times * _t_scale(t_unit)
     for k, c in enumerate(cols):
         color = f"C{k % 10}"
-        label = f"neuron {tr.ids[c]}"
+        prefix = "" if cols.size == 1 else f"neuron {tr.ids[c]}: "
         if mean:
             mu, sd = values[:, :, k].mean(axis=1), values[:, :, k].std(axis=1)
-            ax.fill_between(t, mu - sd, mu + sd, color=color, alpha=0.3, linewidth=0)
-            ax.plot(t, mu, color=color, label=f"{label} (mean ± std)")
+            ax.fill_between(t, mu - sd, mu + sd, color=color, alpha=0.25, linewidth=0)
+            shown = values[:, :samples, k]
+            if shown.shape[1]:
+                ax.plot(t, shown, color=color, linewidth=0.6, alpha=0.6)[0].set_label(
+                    f"{prefix}{shown.shape[1]} sample realizations")
+            ax.plot(t, mu, color=color, linewidth=2, label=f"{prefix}mean ± std")
         else:
             lines = ax.plot(t, values[:, :, k], color=color, linewidth=0.8)
-            lines[0].set_label(label)
-    if tr.threshold is not None and tr.variable == "v":
-        ax.axhline(tr.threshold, color="k", linestyle="--", linewidth=1, label="threshold")
-    ax.set_xlabel(f"time ({t_unit})")
-    ax.set_ylabel(_value_label(tr.variable, tr.unit))
+            if cols.size > 1:
+                lines[0].set_label(f"neuron {tr.ids[c]}")
+    if tr.threshold is not None and tr.variable == "v" and values.size:
+        _threshold_line(ax, tr.threshold * factor, values)
+    _time_label(ax, t_unit)
+    ax.set_ylabel(_value_label(tr.variable, unit))
     if cols.size <= 10:
-        ax.legend(fontsize="small")
-    if tr.population:
-        ax.set_title(tr.population)
+        _legend(ax)
+    ax.set_title(_trace_title(tr, cols, reals))
     return ax
 
 
@@ -241,7 +340,8 @@ def count_histogram(spikes: SpikesLike, ax: Axes | None = None, *,
                     population: str | None = None, bins: int | str | None = None) -> Axes:
     """Histogram of the spike count of each neuron of each realization (B·N entries in all).
 
-    ``bins`` defaults to one bin per integer count up to 100, else numpy's "auto".
+    ``bins`` defaults to one bin per integer count up to 100, else numpy's "auto". The labels
+    say what is counted: neurons (one realization), realizations (one neuron) or both.
     """
     s = _as_spikes(spikes, population)
     ax = _axes(ax)
@@ -251,8 +351,16 @@ def count_histogram(spikes: SpikesLike, ax: Axes | None = None, *,
         bins = np.arange(top + 2) - 0.5 if top <= 100 else "auto"
     heights, edges = np.histogram(counts, bins=bins)
     ax.stairs(heights, edges, fill=True, alpha=0.8)
-    ax.set_xlabel("spike count per neuron")
-    ax.set_ylabel("number of neurons")
+    if s.n_realizations == 1:
+        per, entries = "neuron", "neurons"
+    elif s.n_neurons == 1:
+        per, entries = "realization", "realizations"
+    else:
+        per, entries = "neuron and realization", "neurons × realizations"
+    ax.xaxis.set_major_locator(MaxNLocator(steps=_STEPS, integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(steps=_STEPS, integer=True))
+    ax.set_xlabel(f"spike count per {per}")
+    ax.set_ylabel(f"number of {entries}")
     return ax
 
 
@@ -266,22 +374,26 @@ def vm_histograms(trace: TraceLike, times: Sequence[float] | None = None,
             the last sample time.
         bins: number of bins, shared by all histograms (one StepPatch per time, each summing
             to n_realizations · n_selected).
+
+    Volts under 0.2 V in magnitude are drawn in mV; the threshold as in :func:`traces`. The
+    legend is outside on the right.
     """
     tr = _as_trace(trace, population, variable)
     ax = _axes(ax)
     if times is None:
         times = (tr.times[-1] / 10, tr.times[-1])
     idx = [int(np.argmin(np.abs(tr.times - t))) for t in times]
-    samples = tr.values[idx].reshape(len(idx), -1)
+    factor, unit = _display_unit(tr.unit, tr.values)
+    samples = tr.values[idx].reshape(len(idx), -1) * factor
     edges = np.histogram_bin_edges(samples, bins=bins, range=_padded_range(samples))
     for k, i in enumerate(idx):
         heights, _ = np.histogram(samples[k], bins=edges)
         ax.stairs(heights, edges, color=f"C{k % 10}", label=f"t = {tr.times[i]:.4g} s")
     if tr.threshold is not None and tr.variable == "v":
-        ax.axvline(tr.threshold, color="k", linestyle="--", linewidth=1, label="threshold")
-    ax.set_xlabel(_value_label(tr.variable, tr.unit))
+        _threshold_line(ax, tr.threshold * factor, samples, vertical=True)
+    ax.set_xlabel(_value_label(tr.variable, unit))
     ax.set_ylabel("count")
-    ax.legend(fontsize="small")
+    _legend(ax)
     return ax
 
 
@@ -290,8 +402,10 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
                     t_unit: str = "s", max_lines: int = 20) -> Axes:
     """Population rate per neuron (Hz) in bins of ``bin_width`` s, optionally Gaussian-smoothed.
 
-    One thin line per realization (up to ``max_lines`` of them; beyond, a grey ±1 std band)
-    and, when there are several, their mean as a thick black line labelled "trial average".
+    One thin line per realization (up to ``max_lines`` of them) and, when there are several,
+    their mean as a thick black line labelled "trial average". Beyond ``max_lines``
+    realizations, a grey band spans mean ± 1 std (ddof=0) across them, its lower edge clipped at
+    0 Hz since rates are non-negative (the legend says so).
     """
     s = _as_spikes(spikes, population)
     ax = _axes(ax)
@@ -305,10 +419,11 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
     if several:
         mean, std = analysis.trial_average(rates)
         if rates.shape[0] > max_lines:
-            ax.fill_between(t, mean - std, mean + std, color="0.8", label="±1 std")
+            ax.fill_between(t, np.maximum(mean - std, 0.0), mean + std, color="0.8",
+                            label="±1 std (clipped at 0)")
         ax.plot(t, mean, color="k", linewidth=2, label="trial average")
-        ax.legend(fontsize="small")
-    ax.set_xlabel(f"time ({t_unit})")
+        _legend(ax)
+    _time_label(ax, t_unit)
     ax.set_ylabel("rate (Hz)")
     return ax
 
@@ -357,23 +472,23 @@ def fi_curve(currents: Sequence[float] | np.ndarray, rates: Sequence[float] | np
 def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
             population: str | None = None, bin_width: float | None = None) -> Figure:
     """A sheet with the raster, the population rate, the spike-count histogram and, when
-    ``trace`` is given, the traces (mean ± std across realizations).
+    ``trace`` is given, the traces (with several realizations, their mean ± std and three of
+    them, see :func:`traces`).
 
     ``bin_width`` (s) defaults to 1/100 of the recorded interval.
     """
     s = _as_spikes(spikes, population)
-    layout = [["raster", "raster"], ["rate", "counts"]]
-    if trace is not None:
-        layout.append(["trace", "trace"])
-    fig = Figure(figsize=(9.0, 3.0 * len(layout)), layout="constrained")
+    n_rows = 2 if trace is None else 3
+    fig = Figure(figsize=(9.0, 3.0 * n_rows), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplot_mosaic(layout)
+    rows = fig.subfigures(n_rows, 1)  # laid out apart: one row's legend narrows no other
     t0, t1 = _time_range(s, None)
-    raster(s, axes["raster"])
-    population_rate(s, bin_width or (t1 - t0) / 100, axes["rate"])
-    count_histogram(s, axes["counts"])
+    raster(s, rows[0].add_subplot())
+    ax_rate, ax_counts = rows[1].subplots(1, 2)
+    population_rate(s, bin_width or (t1 - t0) / 100, ax_rate)
+    count_histogram(s, ax_counts)
     if trace is not None:
-        traces(_as_trace(trace, population), axes["trace"], mean=True)
+        traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True)
     return fig
 
 

@@ -37,6 +37,10 @@ def marker_count(ax):
     return sum(len(line.get_xdata()) for line in ax.lines)
 
 
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
 def stair_heights(ax):
     return [p.get_data().values for p in ax.patches if isinstance(p, StepPatch)]
 
@@ -90,6 +94,49 @@ def test_raster_into_given_axes_and_from_tuples():
     assert ax.get_ylim() == (-0.5, 5.5)
 
 
+def test_raster_of_many_realizations_of_one_neuron_has_realization_rows(tmp_path):
+    s = random_spikes(2000, n_neurons=1, n_realizations=500)
+    ax = plot.raster(s)
+    render(ax, tmp_path)
+    assert ax.get_ylabel() == "realization" and ax.get_ylim() == (-0.5, 499.5)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert 2 <= len(labels) <= 10 and labels[0] == "0"
+    assert len(set(labels)) == len(labels) and all(0 <= int(x) < 500 for x in labels)
+    assert not ax.collections and not ax.texts  # no separators, no block names
+    assert len(ax.lines) == 1 and marker_count(ax) == 2000
+
+
+def test_raster_of_one_neuron_is_one_clean_row(tmp_path):
+    ax = plot.raster(([0.03, 0.06, 0.09], [0, 0, 0]))
+    render(ax, tmp_path)
+    assert ax.get_ylabel() == "neuron" and ax.get_ylim() == (-0.5, 0.5)
+    assert list(ax.get_yticks()) == [0] and ax.get_yticklabels()[0].get_text() == "0"
+    assert ax.yaxis.get_offset_text().get_text() == ""
+
+
+def test_raster_blocks_few_neurons_by_neuron_and_many_blocks_by_index(tmp_path):
+    ax = plot.raster(random_spikes(3000, n_neurons=3, n_realizations=50))
+    assert ax.get_ylabel() == "realization"
+    assert [t.get_text() for t in ax.texts] == ["n0", "n1", "n2"]
+    (separators,) = ax.collections
+    assert len(separators.get_segments()) == 2
+    assert len(ax.get_yticks()) <= 12
+
+    ax = plot.raster(random_spikes(6000, n_neurons=50, n_realizations=20))
+    render(ax, tmp_path)
+    assert ax.get_ylabel() == "realization (50 neurons each)"
+    labels = [int(t.get_text()) for t in ax.get_yticklabels()]
+    assert 2 <= len(labels) <= 10 and labels == sorted(set(labels)) and labels[-1] < 20
+
+
+def test_time_label_only_under_the_bottom_of_shared_axes():
+    fig = Figure()
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    plot.raster(random_spikes(100), top)
+    plot.raster(random_spikes(100), bottom)
+    assert top.get_xlabel() == "" and bottom.get_xlabel() == "time (s)"
+
+
 def test_as_spikes_and_as_trace_reject_other_inputs():
     with pytest.raises(TypeError):
         plot._as_spikes([0.1, 0.2])
@@ -125,38 +172,82 @@ def test_path_inputs_go_through_io_load(tmp_path, monkeypatch):
 def test_traces_labels_threshold_and_lines(tmp_path):
     tr = noisy_trace()
     ax = plot.traces(tr)
-    assert ax.get_ylabel() == "v (V)" and ax.get_xlabel() == "time (s)"
+    # −70 mV-range volts are drawn in mV, threshold included.
+    assert ax.get_ylabel() == "v (mV)" and ax.get_xlabel() == "time (s)"
     dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
-    assert len(dashed) == 1 and np.all(np.asarray(dashed[0].get_ydata()) == -0.05)
+    assert len(dashed) == 1 and np.all(np.asarray(dashed[0].get_ydata()) == pytest.approx(-50))
+    assert [t.get_text() for t in ax.texts] == ["threshold"]
     assert len(ax.lines) - 1 == 5 * 3
+    assert legend_texts(ax) == ["neuron 4", "neuron 7", "neuron 9"]
+    assert ax.get_title() == "exc: 5 realizations"
     render(ax, tmp_path)
 
     ax = plot.traces(tr, neurons=[7], realization=2)
     assert len(ax.lines) == 2
-    np.testing.assert_array_equal(ax.lines[0].get_ydata(), tr.values[:, 2, 1])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), tr.values[:, 2, 1] * 1e3)
+    assert ax.get_title() == "exc: neuron 7, realization 2" and ax.get_legend() is None
 
     no_threshold = Trace(tr.times, tr.values, tr.ids, "i", "A")
     ax = plot.traces(no_threshold)
     assert ax.get_ylabel() == "i (A)"
     assert not any(line.get_linestyle() == "--" for line in ax.lines)
-    assert plot.traces(Trace(tr.times, tr.values, tr.ids, "v", "1")).get_ylabel() == "v"
+    dimensionless = plot.traces(Trace(tr.times, tr.values, tr.ids, "v", "1"))
+    assert dimensionless.get_ylabel() == "v"
+    np.testing.assert_array_equal(dimensionless.lines[0].get_ydata(), tr.values[:, 0, 0])
     with pytest.raises(ValueError):
         plot.traces(tr, neurons=[5])
+
+
+def test_traces_volts_stay_volts_and_far_threshold_is_left_out():
+    # Lapicque-like: 0 … 0.5 V with a 10 V threshold that only disables firing.
+    times = np.arange(1, 201) * 1e-3
+    values = (0.5 * (1 - np.exp(-times / 5e-3)))[:, None, None]
+    ax = plot.traces(Trace(times, values, np.array([0]), "v", "V", "rc", threshold=10.0))
+    assert ax.get_ylabel() == "v (V)" and ax.get_ylim()[1] < 1.0
+    assert not any(line.get_linestyle() == "--" for line in ax.lines) and not ax.texts
+    ax = plot.traces(Trace(times, values, np.array([0]), "v", "V", "rc", threshold=1.0))
+    assert any(line.get_linestyle() == "--" for line in ax.lines)
+
+
+def test_traces_of_many_realizations_show_mean_std_and_samples():
+    tr = noisy_trace(n_realizations=40, n_selected=1)
+    ax = plot.traces(tr)
+    assert legend_texts(ax) == ["3 sample realizations", "mean ± std"]
+    assert ax.get_title() == "exc: neuron 4, 40 realizations"
+    assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 1
+    assert len(ax.lines) == 3 + 1 + 1  # samples, mean, threshold
+    # One realization: plain lines, no "mean" anywhere (as in a single-realization summary).
+    sheet = plot.summary(random_spikes(100, n_neurons=10, n_realizations=1),
+                         noisy_trace(n_realizations=1))
+    trace_ax = sheet.axes[-1]
+    assert legend_texts(trace_ax) == ["neuron 4", "neuron 7", "neuron 9"]
+    assert not trace_ax.collections
+
+
+def test_legend_sits_outside_the_axes(tmp_path):
+    ax = plot.traces(noisy_trace())
+    render(ax, tmp_path)
+    renderer = ax.get_figure(root=True).canvas.get_renderer()
+    assert ax.get_legend().get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
 
 
 def test_traces_mean_and_spread():
     tr = noisy_trace()
     ax = plot.traces(tr, neurons=[9], mean=True)
-    solid = [line for line in ax.lines if line.get_linestyle() == "-"]
-    assert len(solid) == 1
-    expected = tr.values[:, :, 2].mean(axis=1)
-    np.testing.assert_allclose(solid[0].get_ydata(), expected)
+    (mean_line,) = [line for line in ax.lines if line.get_label() == "mean ± std"]
+    expected = tr.values[:, :, 2].mean(axis=1) * 1e3
+    np.testing.assert_allclose(mean_line.get_ydata(), expected)
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert len(bands) == 1
     vertices = bands[0].get_paths()[0].vertices
-    spread = tr.values[:, :, 2].std(axis=1)
+    spread = tr.values[:, :, 2].std(axis=1) * 1e3
     assert vertices[:, 1].max() == pytest.approx((expected + spread).max())
     assert vertices[:, 1].min() == pytest.approx((expected - spread).min())
+    samples = [line for line in ax.lines if line.get_linewidth() < 1]
+    assert len(samples) == 3
+    np.testing.assert_allclose(samples[0].get_ydata(), tr.values[:, 0, 2] * 1e3)
+    assert len([line for line in plot.traces(tr, mean=True, samples=0).lines
+                if line.get_linewidth() < 1]) == 0
 
 
 def test_count_histogram_total_is_neuron_count(tmp_path):
@@ -164,8 +255,15 @@ def test_count_histogram_total_is_neuron_count(tmp_path):
     ax = plot.count_histogram(s)
     (heights,) = stair_heights(ax)
     assert heights.sum() == 80 * 3
-    assert "count" in ax.get_xlabel()
+    assert ax.get_xlabel() == "spike count per neuron and realization"
+    assert ax.get_ylabel() == "number of neurons × realizations"
     render(ax, tmp_path)
+    ax = plot.count_histogram(s.select(0))
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("spike count per neuron", "number of neurons")
+    ax = plot.count_histogram(random_spikes(2000, n_neurons=1, n_realizations=500))
+    assert ax.get_xlabel() == "spike count per realization"
+    assert ax.get_ylabel() == "number of realizations"
+    assert stair_heights(ax)[0].sum() == 500
 
 
 def test_vm_histograms_one_per_time():
@@ -173,11 +271,12 @@ def test_vm_histograms_one_per_time():
     ax = plot.vm_histograms(tr, times=[0.02, 0.1, 0.2])
     heights = stair_heights(ax)
     assert len(heights) == 3 and all(h.sum() == 5 * 3 for h in heights)
-    assert ax.get_xlabel() == "v (V)"
-    assert any(line.get_linestyle() == "--" for line in ax.lines)
+    assert ax.get_xlabel() == "v (mV)"
+    dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 1 and np.all(np.asarray(dashed[0].get_xdata()) == pytest.approx(-50))
     default = plot.vm_histograms(tr)
     labels = [t.get_text() for t in default.get_legend().get_texts()]
-    assert labels[:2] == ["t = 0.02 s", "t = 0.2 s"]
+    assert labels == ["t = 0.02 s", "t = 0.2 s"]
     # All neurons at reset: a degenerate range still gives finite bins.
     flat = Trace(tr.times, np.full_like(tr.values, -0.07), tr.ids, "v", "V")
     assert stair_heights(plot.vm_histograms(flat))[0].sum() == 15
@@ -193,6 +292,16 @@ def test_population_rate_plot_has_realizations_and_average():
     assert len(ax.lines) == 1
     # Unsmoothed: mean rate per neuron = spikes / (N · duration).
     assert np.mean(ax.lines[0].get_ydata()) == pytest.approx(len(s.select(0)) / 20)
+
+
+def test_population_rate_band_is_clipped_at_zero():
+    s = random_spikes(300, n_neurons=1, n_realizations=100)  # sparse: std ≫ mean
+    ax = plot.population_rate(s, 0.01)
+    (band,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    y = band.get_paths()[0].vertices[:, 1]
+    mean = ax.lines[0].get_ydata()
+    assert y.min() == 0.0 and y.max() > 2 * mean.max()
+    assert legend_texts(ax) == ["±1 std (clipped at 0)", "trial average"]
 
 
 def test_isi_histogram_and_fi_curve():
