@@ -17,6 +17,7 @@ File layout: see :mod:`spikesim.recorders`.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -59,25 +60,59 @@ def new_dataset(parent, name: str, shape: tuple, dtype, chunks: tuple | None = N
     """A new dataset; with ``chunks`` it is extendable along the first axis, with ``filters``
     (h5py's compression / compression_opts / shuffle keywords) compressed; ``data`` is written."""
     dtype = np.dtype(dtype)
-    maxshape = shape
+    shape = tuple(int(x) for x in shape)
     dcpl = None
+    maxshape = shape
     if chunks is not None:
-        maxshape = (h5py.h5s.UNLIMITED,) + tuple(shape[1:])
-        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-        dcpl.set_chunk(tuple(chunks))
-        filters = filters or {}
-        if filters.get("shuffle"):
-            dcpl.set_shuffle()
-        if filters.get("compression") == "gzip":
-            dcpl.set_deflate(int(filters.get("compression_opts", 4)))
-        elif filters.get("compression") == "lzf":
-            dcpl.set_filter(h5py.h5z.FILTER_LZF, h5py.h5z.FLAG_OPTIONAL)
-    space = h5py.h5s.create_simple(tuple(shape), tuple(maxshape))
-    ds = h5py.Dataset(h5py.h5d.create(parent.id, name.encode(), h5py.h5t.py_create(dtype),
-                                      space, dcpl=dcpl))
+        maxshape = (h5py.h5s.UNLIMITED,) + shape[1:]
+        dcpl = _dcpl(tuple(int(c) for c in chunks), tuple(sorted((filters or {}).items())))
+    tid, mtid = _types(dtype)
+    ds = h5py.Dataset(h5py.h5d.create(parent.id, name.encode(), tid, _space(shape, maxshape),
+                                      dcpl=dcpl))
     if data is not None and np.size(data):
-        ds.id.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(data, dtype=dtype))
+        ds.id.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(data, dtype=dtype),
+                    mtype=mtid)
     return ds
+
+
+# Property lists, types and dataspaces are copied by HDF5 into each object made with them: they
+# are made once here (making them costs about as much as making the object).
+@functools.lru_cache(maxsize=64)
+def _dcpl(chunks: tuple, filters: tuple) -> h5py.h5p.PropDCID:
+    """A dataset creation property list: chunk shape and filters (sorted keyword items)."""
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_chunk(chunks)
+    opts = dict(filters)
+    if opts.get("shuffle"):
+        dcpl.set_shuffle()
+    if opts.get("compression") == "gzip":
+        dcpl.set_deflate(int(opts.get("compression_opts", 4)))
+    elif opts.get("compression") == "lzf":
+        dcpl.set_filter(h5py.h5z.FILTER_LZF, h5py.h5z.FLAG_OPTIONAL)
+    return dcpl
+
+
+@functools.lru_cache(maxsize=256)
+def _space(shape: tuple, maxshape: tuple | None = None) -> h5py.h5s.SpaceID:
+    """A dataspace of ``shape`` (scalar for ()) extendable to ``maxshape``."""
+    if not shape:
+        return h5py.h5s.create(h5py.h5s.SCALAR)
+    return h5py.h5s.create_simple(shape, maxshape or shape)
+
+
+_TYPES: dict = {}
+
+
+def _types(dtype: np.dtype) -> tuple:
+    """(type in the file, type in memory) of ``dtype``: they differ for strings."""
+    # (dtypes compare equal whatever their metadata, which tells strings and enums apart)
+    key = dtype if dtype.metadata is None else (dtype.str, repr(dtype.metadata))
+    if key not in _TYPES:
+        _TYPES[key] = (h5py.h5t.py_create(dtype, logical=True), h5py.h5t.py_create(dtype))
+    return _TYPES[key]
+
+
+_STR = h5py.string_dtype()
 
 
 def set_attrs(obj, *, _new: bool = False, **values) -> None:
@@ -88,7 +123,7 @@ def set_attrs(obj, *, _new: bool = False, **values) -> None:
         if isinstance(value, (dict, list, tuple)) and not isinstance(value, np.ndarray):
             value = json.dumps(value, default=_json_default)
         if isinstance(value, str):
-            arr = np.array(value, dtype=h5py.string_dtype())
+            arr = np.array(value, dtype=_STR)
         elif isinstance(value, bool):
             arr = np.array(value, dtype=np.bool_)
         else:
@@ -96,11 +131,9 @@ def set_attrs(obj, *, _new: bool = False, **values) -> None:
         key = name.encode()
         if not _new and h5py.h5a.exists(obj.id, key):
             h5py.h5a.delete(obj.id, key)
-        tid = h5py.h5t.py_create(arr.dtype, logical=True)
-        space = (h5py.h5s.create_simple(arr.shape) if arr.shape
-                 else h5py.h5s.create(h5py.h5s.SCALAR))
-        h5py.h5a.create(obj.id, key, tid, space).write(np.ascontiguousarray(arr),
-                                                       mtype=h5py.h5t.py_create(arr.dtype))
+        tid, mtid = _types(arr.dtype)
+        h5py.h5a.create(obj.id, key, tid, _space(arr.shape)).write(np.ascontiguousarray(arr),
+                                                                   mtype=mtid)
 
 
 def modify_attrs(obj, **values) -> None:
@@ -112,9 +145,10 @@ def modify_attrs(obj, **values) -> None:
 
 
 def append(ds, rows: np.ndarray) -> None:
-    """Extend ``ds`` along its first axis by ``rows`` and write them (low-level calls: a
-    fraction of the cost of h5py's ``resize`` and slice assignment, which matters per chunk)."""
-    rows = np.ascontiguousarray(rows, dtype=ds.dtype)
+    """Extend ``ds`` along its first axis by ``rows`` and write them, converted by HDF5 to the
+    dataset's type (low-level calls: a fraction of the cost of h5py's ``resize`` and slice
+    assignment, which matters per chunk and realization)."""
+    rows = np.ascontiguousarray(rows)
     if rows.shape[0] == 0:
         return
     shape = ds.id.shape
@@ -125,10 +159,11 @@ def append(ds, rows: np.ndarray) -> None:
 
 
 def write_row(ds, index: int, values) -> None:
-    """Overwrite element (1-d) or row (n-d) ``index`` of ``ds`` in place."""
+    """Overwrite element (1-d) or row (n-d) ``index`` of ``ds`` in place (converted by HDF5 to
+    the dataset's type)."""
     shape = ds.id.shape
     count = (1,) + tuple(shape[1:])
-    values = np.ascontiguousarray(np.asarray(values, dtype=ds.dtype).reshape(count))
+    values = np.ascontiguousarray(np.asarray(values).reshape(count))
     space = ds.id.get_space()
     space.select_hyperslab((index,) + (0,) * (len(shape) - 1), count)
     ds.id.write(h5py.h5s.create_simple(count), space, values)
@@ -336,20 +371,37 @@ class RecordedRun:
                 f"completed={self.completed})")
 
     def _pick(self, index: dict, population, what: str, variable=None) -> list:
-        entries = [e for e in index.values() if variable is None or e["variable"] == variable]
-        names = list(dict.fromkeys(e["population"] for e in entries))
+        """The groups of ``index`` for ``population`` (and ``variable``), by realization; the
+        errors tell what the file holds instead."""
+        names = list(dict.fromkeys(e["population"] for e in index.values()))
         if population is None:
-            if len(names) != 1:
-                raise ValueError(f"{self.path} holds {what} of {len(names)} populations "
-                                 f"({', '.join(names) or 'none'}): pass population=")
-            population = names[0]
-        found = sorted((e for e in entries if e["population"] == population),
-                       key=lambda e: e["realization"])
+            if not names:
+                raise ValueError(f"{self.path} holds no {what}")
+            pool = names
+            if variable is not None:
+                pool = list(dict.fromkeys(e["population"] for e in index.values()
+                                          if e["variable"] == variable))
+                if not pool:
+                    recorded = dict.fromkeys(e["variable"] for e in index.values())
+                    raise KeyError(f"{self.path} holds no {what} of variable={variable!r}; "
+                                   f"variables recorded: {', '.join(map(repr, recorded))}")
+            if len(pool) > 1:
+                raise ValueError(f"{self.path} holds {what} of {len(pool)} populations: pass "
+                                 f"population= one of {', '.join(map(repr, pool))}")
+            population = pool[0]
+        found = [e for e in index.values() if e["population"] == population]
         if not found:
-            extra = f" of variable {variable!r}" if variable else ""
-            raise KeyError(f"{self.path} has no {what}{extra} for population {population!r}; "
-                           f"it has: {', '.join(names) or 'none'}")
-        return found
+            raise KeyError(f"{self.path} holds no {what} of population={population!r}; "
+                           + (f"it holds {what} of: {', '.join(map(repr, names))}" if names
+                              else "it holds none"))
+        if variable is not None:
+            recorded = list(dict.fromkeys(e["variable"] for e in found))
+            found = [e for e in found if e["variable"] == variable]
+            if not found:
+                raise KeyError(f"{self.path} holds no {what} of variable={variable!r} for "
+                               f"population {population!r}; variables recorded for it: "
+                               f"{', '.join(map(repr, recorded))}")
+        return sorted(found, key=lambda e: e["realization"])
 
     def _times(self, ms: np.ndarray) -> np.ndarray:
         """ms → s; exactly steps·dt (as the in-memory monitors) when dt is known."""
@@ -443,7 +495,7 @@ class RecordedRun:
         (bins, realizations, 1); ``times`` are the bins' start times (s). A last bin cut short
         by the end of the run is divided by its actual width. ``meta`` holds ``counts``
         (bins, realizations), ``bin_width`` (s) and ``n_neurons``."""
-        e = self._pick(self._rates, population, "rates")[0]
+        e = self._pick(self._rates, population, "population rates")[0]
         with open_for_reading(self.path) as f:
             g = f[e["path"]]
             start, stop, step = (float(x) for x in g["time"][:])

@@ -51,6 +51,7 @@ the simulation (see :class:`H5Output`).
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import platform
 import time
@@ -86,9 +87,15 @@ from .monitors import Monitor, SpikeMonitor, StateMonitor, _threshold
 from .results import Spikes, Trace
 
 COMPRESSIONS = (None, "gzip", "lzf")
-SPIKE_CHUNK = 8192  # elements per HDF5 chunk of the spike datasets (64 KiB of float64)
+# HDF5 chunks hold about what a chunk of steps adds to a dataset: an unfilled last chunk is
+# stored whole, so a chunk far larger than that wastes space, once per dataset (realization).
+SPIKE_CHUNK = 8192  # most elements per chunk of a spike dataset (64 KiB of float64)
+SPIKE_CHUNK_MIN = 256  # fewest (2 KiB of float64)
+EXPECTED_RATE = 20.0  # Hz: the firing rate per neuron that spike chunks are sized for
 REPORT_CHUNK_COLS = 128  # neurons per HDF5 chunk of a report: reading one neuron reads <= 128
-REPORT_CHUNK_BYTES = 1 << 18
+REPORT_CHUNK_BYTES = 1 << 18  # most bytes per chunk of a report, and per chunk of all a
+# recorder's reports (realizations × variables) together, unless that is under 64 rows each
+REPORT_CHUNK_MIN_ROWS = 64
 BIG_ARRAY = 64  # parameter arrays larger than this go to datasets under /spikesim/arrays
 
 LAYOUT = ("SONATA spikes /spikes/<pop>[.r<b>] (timestamps ms, node_ids); reports "
@@ -517,11 +524,9 @@ class _Recorder:
         """Write what is pending at the end of a run."""
 
 
-def _make_group(f: h5py.File, path: str) -> h5py.Group:
-    parent = f
-    for part in path.split("/"):
-        parent = parent[part] if part in parent else new_group(parent, part)
-    return parent
+def _top(f: h5py.File, name: str) -> h5py.Group:
+    """The top-level group ``name`` ("spikes", "report", "rates"), made if missing."""
+    return f[name] if name in f else new_group(f, name)
 
 
 def _count_before(ds, n: int, limit: float) -> int:
@@ -536,6 +541,23 @@ def _count_before(ds, n: int, limit: float) -> int:
         else:
             hi = mid
     return lo
+
+
+def _spike_chunk(n: int, steps: int, dt: float) -> int:
+    """Elements per HDF5 chunk of a spike dataset of ``n`` neurons: the spikes that ``steps``
+    steps of ``dt`` (s) hold at EXPECTED_RATE (Hz), rounded up to a power of two within
+    SPIKE_CHUNK_MIN … SPIKE_CHUNK."""
+    expected = max(n * steps * dt * EXPECTED_RATE, 1.0)
+    return min(max(1 << math.ceil(math.log2(expected)), SPIKE_CHUNK_MIN), SPIKE_CHUNK)
+
+
+def _report_chunk(rows: int, n: int, itemsize: int, reports: int) -> tuple[int, int]:
+    """(rows, columns) per HDF5 chunk of each of ``reports`` reports of ``n`` neurons that a
+    chunk of steps extends by ``rows`` rows of ``itemsize`` bytes per value."""
+    cols = max(1, min(n, REPORT_CHUNK_COLS))
+    row_bytes = cols * itemsize
+    shared = max(REPORT_CHUNK_BYTES // (reports * row_bytes), REPORT_CHUNK_MIN_ROWS)
+    return max(1, min(rows, REPORT_CHUNK_BYTES // row_bytes, shared)), cols
 
 
 def _gap_error(what: str, path: str, t_file: float, t_net: float) -> ValueError:
@@ -570,16 +592,18 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
         batch = net.batch
         self._dt_ms = net.dt * MS
         limit = (net.step - 0.5) * self._dt_ms
+        n_rec = self.source.n if self.ids is None else len(self.ids)
+        chunks = (_spike_chunk(n_rec, net.chunk, net.dt),)
+        filters = self.output.filters
+        top = _top(f, "spikes")
+        there = set(top)
         self._sets = []
         for b in range(batch):
-            path = f"spikes/{base}" if batch == 1 else f"spikes/{base}.r{b}"
+            name = base if batch == 1 else f"{base}.r{b}"
+            path = f"spikes/{name}"
             self.output._claim(path, self)
-            info = {"population": base, "realization": b, "n_realizations": batch,
-                    "n_neurons": self.source.n, "kind": "spike source" if isinstance(
-                        self.source, SpikeSource) else "population",
-                    "selection": self.ids is not None}
-            if path in f:
-                g = f[path]
+            if name in there:
+                g = top[name]
                 old = attr(g, "spikesim", {}, as_json=True) if "spikesim" in g.attrs else {}
                 if old.get("n_neurons") != self.source.n:
                     raise ValueError(f"{self.output.path}: /{path} holds a population of "
@@ -590,12 +614,15 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
                     ts.resize((n,))
                     ni.resize((n,))
             else:
-                g = _make_group(f, path)
+                info = {"population": base, "realization": b, "n_realizations": batch,
+                        "n_neurons": self.source.n, "kind": "spike source" if isinstance(
+                            self.source, SpikeSource) else "population",
+                        "selection": self.ids is not None}
+                g = new_group(top, name)
                 set_attrs(g, _new=True, sorting=np.array(2, dtype=SORTING), spikesim=info)
-                filters = self.output.filters
-                ts = new_dataset(g, "timestamps", (0,), np.float64, (SPIKE_CHUNK,), filters)
+                ts = new_dataset(g, "timestamps", (0,), np.float64, chunks, filters)
                 set_attrs(ts, _new=True, units="ms")
-                ni = new_dataset(g, "node_ids", (0,), np.uint64, (SPIKE_CHUNK,), filters)
+                ni = new_dataset(g, "node_ids", (0,), np.uint64, chunks, filters)
                 if self.ids is not None:
                     new_dataset(g, "recorded_ids", self.ids.shape, np.uint64, data=self.ids)
             self._sets.append((ts, ni))
@@ -603,23 +630,24 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
         """Append a chunk's spikes (global steps, realizations, neuron ids) and flush."""
         if len(steps):
+            times = steps * self._dt_ms
+            nodes = ids.astype(np.uint64)
             with self.output._writing():
                 if len(self._sets) == 1:
-                    self._append(0, steps, ids)
-                else:
+                    append(self._sets[0][0], times)
+                    append(self._sets[0][1], nodes)
+                else:  # one sort: each realization's spikes are then a contiguous run
                     order = np.argsort(realizations, kind="stable")
-                    cuts = np.searchsorted(realizations[order], np.arange(len(self._sets) + 1))
-                    for b in range(len(self._sets)):
-                        sel = order[cuts[b]:cuts[b + 1]]
-                        if sel.size:
-                            self._append(b, steps[sel], ids[sel])
+                    times, nodes = times[order], nodes[order]
+                    ends = np.cumsum(np.bincount(realizations, minlength=len(self._sets)))
+                    lo = 0
+                    for (ts, ni), hi in zip(self._sets, ends.tolist()):
+                        if hi > lo:
+                            append(ts, times[lo:hi])
+                            append(ni, nodes[lo:hi])
+                        lo = hi
             self.n_written += len(steps)
         self.output._written(self)
-
-    def _append(self, b: int, steps: np.ndarray, ids: np.ndarray) -> None:
-        ts, ni = self._sets[b]
-        append(ts, steps * self._dt_ms)
-        append(ni, ids.astype(np.uint64))
 
     @property
     def spikes(self) -> Spikes:
@@ -660,17 +688,23 @@ class StateRecorder(_Recorder, StateMonitor):
         pop, n, every, batch = self.population, len(self.ids), self.every, net.batch
         dt_ms = net.dt * MS
         next_first = (net.step // every + 1) * every  # first sample step of this run
-        cols = max(1, min(n, REPORT_CHUNK_COLS))
-        rows = int(np.clip(-(-net.chunk // every), 1,
-                           max(1, REPORT_CHUNK_BYTES // (cols * self.dtype.itemsize))))
+        chunks = _report_chunk(-(-net.chunk // every), n, self.dtype.itemsize,
+                               batch * len(self.variables))
+        filters = self.output.filters
+        ids_sorted = np.uint8(bool(np.all(np.diff(self.ids) > 0)))
+        pointers, elements = np.arange(n + 1), np.zeros(n)
+        top = _top(f, "report")
+        there = set(top)
         self._sets, self._rows = [], None
         for var in self.variables:
             row = []
+            unit = pop.unit_of(var)
             for b in range(batch):
-                path = f"report/{base}.{var}" + (f".r{b}" if batch > 1 else "")
+                name = f"{base}.{var}" + (f".r{b}" if batch > 1 else "")
+                path = f"report/{name}"
                 self.output._claim(path, self)
-                if path in f:
-                    g = f[path]
+                if name in there:
+                    g = top[name]
                     data, tm = g["data"], g["mapping/time"]
                     info = attr(g, "spikesim", {}, as_json=True)
                     recorded = g["mapping/node_ids"][:].astype(np.int64)
@@ -679,40 +713,39 @@ class StateRecorder(_Recorder, StateMonitor):
                         raise ValueError(f"{self.output.path}: /{path} was recorded with other "
                                          f"neurons, every or dtype; record under another name")
                     first = int(info["first_step"])
-                    have = min(data.shape[0], int(round((tm[1] - tm[0]) / tm[2])))
+                    t0, t1, step = (float(x) for x in tm[:])
+                    have = min(data.shape[0], int(round((t1 - t0) / step)))
                     keep = max(0, (net.step - first) // every + 1) if net.step >= first else 0
                     if keep > have:
                         raise _gap_error("the report", path, (first + (have - 1) * every)
                                          * net.dt, net.t)
                     if keep != data.shape[0]:
                         data.resize((keep, n))
-                    tm[1] = tm[0] + keep * tm[2]
+                    write_row(tm, 1, t0 + keep * step)
                 else:
                     first, keep = next_first, 0
+                    t0, step = first * dt_ms, every * dt_ms
                     info = {"population": base, "realization": b, "n_realizations": batch,
                             "variable": var, "every": every, "first_step": first,
                             "n_neurons": pop.n,
                             "threshold": _threshold(pop) if var == "v" else None}
-                    g = _make_group(f, path)
+                    g = new_group(top, name)
                     set_attrs(g, _new=True, spikesim=info)
-                    data = new_dataset(g, "data", (0, n), self.dtype, (rows, cols),
-                                       self.output.filters)
-                    set_attrs(data, _new=True, units=pop.unit_of(var))
+                    data = new_dataset(g, "data", (0, n), self.dtype, chunks, filters)
+                    set_attrs(data, _new=True, units=unit)
                     m = new_group(g, "mapping")
-                    ids = new_dataset(m, "node_ids", (n,), np.uint64, data=self.ids)
-                    set_attrs(ids, _new=True,
-                              sorted=np.uint8(bool(np.all(np.diff(self.ids) > 0))))
-                    new_dataset(m, "index_pointers", (n + 1,), np.uint64,
-                                data=np.arange(n + 1))
-                    new_dataset(m, "element_ids", (n,), np.uint32, data=np.zeros(n))
-                    tm = new_dataset(m, "time", (3,), np.float64, data=np.array(
-                        [first * dt_ms, first * dt_ms, every * dt_ms]))
+                    set_attrs(new_dataset(m, "node_ids", (n,), np.uint64, data=self.ids),
+                              _new=True, sorted=ids_sorted)
+                    new_dataset(m, "index_pointers", (n + 1,), np.uint64, data=pointers)
+                    new_dataset(m, "element_ids", (n,), np.uint32, data=elements)
+                    tm = new_dataset(m, "time", (3,), np.float64,
+                                     data=np.array([t0, t0, step]))
                     set_attrs(tm, _new=True, units="ms")
                 if self._rows is not None and (first, keep) != self._rows:
                     raise ValueError(f"{self.output.path}: the reports of {base!r} disagree in "
                                      f"length; record under another name")
                 self._rows = (first, keep)
-                row.append((data, tm, float(tm[0]), float(tm[2])))
+                row.append((data, tm, t0, step))
             self._sets.append(row)
 
     def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
@@ -724,12 +757,15 @@ class StateRecorder(_Recorder, StateMonitor):
             if int(steps[0]) != first + r0 * self.every:
                 raise RuntimeError(f"StateRecorder: samples of step {int(steps[0])} arrive, "
                                    f"step {first + r0 * self.every} was expected")
-            n = len(self.ids)
+            # one conversion into (variables, realizations, rows, ids): each report's rows are
+            # then contiguous
+            blocks = np.ascontiguousarray(values.reshape(
+                r, values.shape[1], len(self._sets), -1).transpose(2, 1, 0, 3), self.dtype)
             with self.output._writing():
                 for c, row in enumerate(self._sets):
                     for b, (data, tm, t0, step) in enumerate(row):
-                        append(data, values[:, b, c * n:(c + 1) * n].astype(self.dtype))
-                        write_row(tm, 1, np.float64(t0 + (r0 + r) * step))
+                        append(data, blocks[c, b])
+                        write_row(tm, 1, t0 + (r0 + r) * step)
             self._rows = (first, r0 + r)
         self.output._written(self)
 
@@ -801,7 +837,7 @@ class RateRecorder(_Recorder, SpikeMonitor):
             info = {"population": base, "realization": 0, "n_realizations": batch,
                     "n_neurons": n, "bin_steps": bs, "start_step": start,
                     "selection": self.ids is not None}
-            g = _make_group(f, path)
+            g = new_group(_top(f, "rates"), base)
             set_attrs(g, _new=True, spikesim=info)
             counts = new_dataset(g, "counts", (0, batch), np.int64,
                                  (max(1, 4096 // batch), batch), self.output.filters)

@@ -126,6 +126,78 @@ def test_spikesim_load_matches_the_in_memory_monitors(tmp_path):
     assert ss.io.load(path).trace(population="exc", variable="v").values.shape == (125, 2, 60)
 
 
+def test_a_big_batch_of_one_neuron_makes_a_small_file_that_reads_back_exactly(tmp_path):
+    """Each realization has datasets of its own: chunks sized for a chunk of steps of one
+    neuron keep 300 realizations of 150 steps small (spike chunks of 8192 elements took
+    128 KiB per realization), and every realization reads back exactly."""
+    path = tmp_path / "run.h5"
+    net, exc, _ = network(n=1, batch=300, chunk=1000)
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.StateRecorder(out, exc, "v"))
+    spk, st = net.add(ss.SpikeMonitor(exc)), net.add(ss.StateMonitor(exc, "v"))
+    net.run(0.15)
+    assert os.path.getsize(path) < 300 * 16 * 1024
+    data = ss.load(path)
+    assert same_spikes(data.spikes("exc"), spk.spikes)
+    assert len(spk.spikes) > 300  # most realizations hold spikes, some may not
+    assert same_spikes(data.spikes("exc", realization=7), spk.spikes.select(7))
+    np.testing.assert_array_equal(data.trace("exc", "v").values,
+                                  st.trace("v").values.astype(np.float32))
+    per_real = np.bincount(spk.spikes.realizations, minlength=300)
+    with h5py.File(path, "r") as f:
+        for b in (0, 299):
+            g = f[f"spikes/exc.r{b}"]
+            assert g["timestamps"].dtype == np.float64 and g["node_ids"].dtype == np.uint64
+            assert g["timestamps"].chunks[0] >= per_real.max()  # one chunk per flush
+            assert f[f"report/exc.v.r{b}/data"].dtype == np.float32
+    got = np.array(libsonata.SpikeReader(str(path))["exc.r299"].get(),
+                   dtype=[("id", np.uint64), ("t", np.float64)])
+    np.testing.assert_allclose(got["t"], spk.spikes.select(299).times * 1e3, rtol=1e-12)
+    rep = libsonata.ElementReportReader(str(path))["exc.v.r299"]
+    np.testing.assert_array_equal(np.asarray(rep.get().data)[:, 0],
+                                  st.trace("v").values[:, 299, 0].astype(np.float32))
+
+
+def test_spike_chunks_of_a_large_population_hold_a_chunk_of_steps(tmp_path):
+    """1000 neurons, one realization: each HDF5 chunk holds the spikes of a chunk of steps
+    (few, large writes), up to 64 KiB."""
+    path = tmp_path / "run.h5"
+    net, exc, _ = network(n=1000, chunk=500)
+    net.add(ss.SpikeRecorder(ss.H5Output(path), exc))
+    spk = net.add(ss.SpikeMonitor(exc))
+    net.run(1.0)
+    per_chunk = np.bincount(steps_of(spk.spikes) // 500)
+    with h5py.File(path, "r") as f:
+        size = f["spikes/exc/timestamps"].chunks[0]
+    assert min(per_chunk.max(), 8192) <= size <= 8192
+
+
+def test_read_errors_name_the_parameter_and_what_the_file_holds(tmp_path):
+    path = tmp_path / "run.h5"
+    net, exc, inp = network()
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.SpikeRecorder(out, inp))
+    net.add(ss.StateRecorder(out, exc, ["v", "i"], ids=[0]))
+    net.run(0.01)
+    data = ss.load(path)
+    with pytest.raises(KeyError, match=r"variable='w' for population 'exc'; variables recorded "
+                                       r"for it: 'i', 'v'"):
+        data.trace("exc", "w")
+    with pytest.raises(KeyError, match="variable='w'; variables recorded: 'i', 'v'"):
+        data.trace(variable="w")
+    with pytest.raises(KeyError, match="population='inp'; it holds state reports of: 'exc'"):
+        data.trace("inp", "v")
+    with pytest.raises(ValueError, match="spikes of 2 populations: pass population= one of "
+                                         "'exc', 'inp'"):
+        data.spikes()
+    with pytest.raises(ValueError, match="holds no population rates$"):
+        data.rate()
+    with pytest.raises(KeyError, match="no population rates of population='exc'; it holds none"):
+        data.rate("exc")
+
+
 def test_metadata_describes_the_run(tmp_path):
     path = tmp_path / "run.h5"
     net, exc, inp = network(seed=42)
