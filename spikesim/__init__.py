@@ -5,14 +5,20 @@ projections (:meth:`Network.connect`) and monitors (:mod:`.monitors`) or HDF5 re
 (:mod:`.recorders`), then ``run`` it; read files back with :func:`load`.
 """
 
+import importlib.util
 import os
+import sys
 
 # A source checkout keeps the kernels in the top-level folder kernels/, which installing maps
-# to spikesim.kernels: imported from a checkout, the package finds them there.
-_checkout = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# to spikesim.kernels: imported from a checkout, the package loads them from there as such.
+_kernels = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "kernels")
 if not os.path.isdir(os.path.join(__path__[0], "kernels")) and os.path.isfile(
-        os.path.join(_checkout, "kernels", "__init__.py")):
-    __path__.append(_checkout)
+        os.path.join(_kernels, "__init__.py")):
+    _spec = importlib.util.spec_from_file_location(
+        f"{__name__}.kernels", os.path.join(_kernels, "__init__.py"),
+        submodule_search_locations=[_kernels])
+    sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules[_spec.name])
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributions import LogNormal, Normal, Uniform

@@ -15,6 +15,8 @@ from .distributions import Distribution
 def _show(value) -> str:
     if isinstance(value, np.ndarray):
         return repr(value.item()) if value.ndim == 0 else f"array of shape {value.shape}"
+    if isinstance(value, (list, tuple)) and len(value) > 8:
+        return f"a {type(value).__name__} of {len(value)} values"
     return repr(value)
 
 

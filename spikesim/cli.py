@@ -337,8 +337,8 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     print(f"{spec.description or spec.file}: {n_neurons} neurons"
           f"{f' x {net.batch} realizations' if net.batch > 1 else ''}, {end:g} s simulated "
           f"({steps} steps of {_time(net.dt)}), seed {net.seed}", flush=True)
-    print("loading the compiled kernels (the first run on a machine compiles them: about a "
-          "minute) ...", end=" ", flush=True)
+    print("building the network and loading its compiled kernel (the first run on a machine "
+          "compiles it: about a minute) ...", end=" ", flush=True)
     print(f"{net.compile():.1f} s", flush=True)
     progress = Progress(net.dt, enabled=not args.quiet and sys.stderr.isatty())
     t0 = time.perf_counter()

@@ -436,14 +436,18 @@ class RecordedRun:
         n_real = 1 if realization is not None else e0["n_realizations"]
         if realization is not None:
             r = np.zeros_like(r)
-        return Spikes(t[order], i[order], r[order], n_neurons, n_real, self._t_start(),
+        return Spikes(t[order], i[order], r[order], n_neurons, n_real, self._t_start(e0),
                       self._t_stop(t), e0["population"])
 
     def _n_real(self, population) -> int:
         return next(e["n_realizations"] for e in self._spikes.values()
                     if e["population"] == population or population is None)
 
-    def _t_start(self) -> float:
+    def _t_start(self, entry: dict) -> float:
+        """When the group's recording began (s): its first step, for a recorder added to a
+        later run, else (files without it) the file's start."""
+        if entry.get("start_step") is not None and "dt" in self.meta:
+            return entry["start_step"] * float(self.meta["dt"])
         return float(self.meta.get("t_start", 0.0))
 
     def _t_stop(self, times: np.ndarray) -> float:
@@ -577,5 +581,6 @@ def _index(f: h5py.File, top: str) -> dict:
             "variable": info.get("variable", "v" if top == "report" else None),
             "n_neurons": info.get("n_neurons"),
             "threshold": info.get("threshold"),
+            "start_step": info.get("start_step"),
         }
     return out

@@ -234,9 +234,7 @@ def refresh_masks(tables: Tables) -> None:
 def _state(shape: tuple, dtype) -> np.ndarray:
     """A zero state array with its memory written now: np.zeros maps untouched pages to the
     shared zero page, where the kernels' vectorised masked stores are very slow."""
-    state = np.empty(shape, dtype)
-    state.fill(0)
-    return state
+    return np.full(shape, 0, dtype)
 
 
 def _cat(parts: list, dtype, empty: int = 0) -> np.ndarray:

@@ -150,11 +150,10 @@ class Population:
                 row[c] = x
         shape = (max([a.shape[0] for a in arrays.values()], default=1),  # (1|B, 1|n)
                  max([a.shape[1] for a in arrays.values()], default=1))
-        table = np.array([row])  # the scalars, then the columns that vary
-        if arrays:
-            table = np.repeat(table, shape[0] * shape[1], axis=0).reshape(*shape, K.N_COLUMNS)
-            for c, arr in arrays.items():
-                table[..., c] = arr
+        table = np.empty((*shape, K.N_COLUMNS))
+        table[...] = row  # the scalars, then the columns that vary
+        for c, arr in arrays.items():
+            table[..., c] = arr
         sb = shape[1] if shape[0] > 1 else 0
         sj = 1 if shape[1] > 1 else 0
         return table.reshape(-1, K.N_COLUMNS), sb, sj

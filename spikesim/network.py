@@ -170,11 +170,12 @@ class Network:
         return work >= PARALLEL_MIN_WORK_NS * loops
 
     def compile(self) -> float:
-        """Build the network and load its compiled kernels without advancing time: on the
-        first use on a machine Numba compiles them (about a minute), later it loads them from
+        """Build the network and load its compiled chunk kernel without advancing time: on
+        the first use on a machine Numba compiles it (about a minute), later it loads it from
         its disk cache (under a second). ``run`` does this itself; call it first to keep the
-        compilation out of a timed run. Returns the seconds it took (s). (The CUDA backend
-        compiles its kernels at their first launch, in ``run``.)"""
+        compilation out of a timed run. Returns the seconds it took (s), building included.
+        (The small helpers that draw inputs compile at their first use, in a few seconds; the
+        CUDA backend compiles its kernels at their first launch, in ``run``.)"""
         t0 = time.perf_counter()
         self.build()
         self._runner().compile()
@@ -343,14 +344,13 @@ class _ChunkRunner:
             *self.scratch)
 
     def compile(self) -> None:
-        """Load (or compile) the kernels of this network: a kernel call for no step, after
-        the inputs of an empty chunk (a constant-probability source's first firing step is
-        drawn then, as the next chunk would draw it)."""
+        """Load (or compile) the chunk kernel of this network: a call for no step, which reads
+        no input, with placeholder inputs of a chunk's types (cbuf, pbuf, ev_ptr, ev_unit)."""
         net = self.net
-        inputs = chunk_inputs(net.tables, net.sources, self.ordered_currents, net.step, 0,
-                              net.dt, net.batch, net.dtype, self.unlisted)
-        self._kernel(net.step, 0, 0, self._with_drawn_events(net.step, 0, inputs),
-                     np.empty(1))
+        placeholders = (np.zeros(1, net.dtype), np.zeros(1),
+                        np.zeros((len(net.sources), net.batch, 1), np.int64),
+                        np.zeros(0, np.int64))
+        self._kernel(net.step, 0, 0, placeholders, np.empty(1))
 
     def close(self) -> None:
         """Called when a run ends, normally or not. The CPU state is ``net.state`` itself:

@@ -19,7 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from spikesim import analysis
+from spikesim import analysis, checks
 from spikesim.results import Spikes, Trace
 
 SpikesLike = Spikes | tuple | str | os.PathLike
@@ -193,7 +193,7 @@ def _row_axis(ax: Axes, n_blocks: int, size: int, row: str, block: str) -> None:
         ax.set_yticks(index * size + (size - 1) / 2, [str(b) for b in index])
         ax.set_ylabel(f"{block} ({size} {row}s each)")
     else:
-        within = _integer_ticks(size, max(1, 8 // n_blocks))
+        within = _integer_ticks(size, max(1, 8 // max(n_blocks, 1)))
         ax.set_yticks((np.arange(n_blocks)[:, None] * size + within).ravel(),
                       [str(k) for k in np.tile(within, n_blocks)])
         ax.set_ylabel(row)
@@ -297,6 +297,7 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
     the right tells up to 10 neurons apart; the title names the population, the neuron when
     only one is drawn, and the realizations drawn when there are several.
     """
+    samples = checks.count("samples", samples, low=0)
     tr = _as_trace(trace, population, variable)
     ax = _axes(ax)
     cols = np.arange(tr.ids.size)

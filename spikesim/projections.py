@@ -114,7 +114,8 @@ class Projection:
             return pre, post, w, np.array([1])  # one step
         d = checks.steps("delay", _per_synapse("delay", self.delay, n, rng, low=0.0, unit="s"),
                          dt, minimum=1)
-        checks.warn_unless_whole_steps("delay", self.delay, dt)
+        checks.warn_unless_whole_steps(f"delay ({self.pre.name} -> {self.post.name})",
+                                       self.delay, dt)
         if d.max(initial=1) > MAX_DELAY_STEPS:
             raise ValueError(f"delay must be at most {MAX_DELAY_STEPS} steps, got "
                              f"{int(d.max())} steps")

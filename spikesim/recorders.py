@@ -43,9 +43,10 @@ suffix. ``name=`` (or ``Network.add(rec, name=...)``) replaces the population's 
 recorded neurons per bin) and ``time`` = (start, stop, bin width) in ms like a report's; the
 last bin may be cut short by the end of the run (stop).
 
-Every group above has a ``spikesim`` attribute (JSON: population, realization, variable, sizes)
-so that names need not be parsed. ``/spikesim`` holds what is needed to understand and re-run
-the simulation (see :class:`H5Output`).
+Every group above has a ``spikesim`` attribute (JSON: population, realization, variable, sizes;
+for spikes also ``start_step``, the step at which the recorder started, which gives a recorder
+added to a later run its own start time) so that names need not be parsed. ``/spikesim``
+holds what is needed to understand and re-run the simulation (see :class:`H5Output`).
 """
 
 from __future__ import annotations
@@ -617,7 +618,7 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
                 info = {"population": base, "realization": b, "n_realizations": batch,
                         "n_neurons": self.source.n, "kind": "spike source" if isinstance(
                             self.source, SpikeSource) else "population",
-                        "selection": self.ids is not None}
+                        "selection": self.ids is not None, "start_step": net.step}
                 g = new_group(top, name)
                 set_attrs(g, _new=True, sorting=np.array(2, dtype=SORTING), spikesim=info)
                 ts = new_dataset(g, "timestamps", (0,), np.float64, chunks, filters)

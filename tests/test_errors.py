@@ -137,10 +137,18 @@ def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
 
     with pytest.warns(RuntimeWarning, match=r"LIF.refractory = 0.0003 s .* rounded to 0 steps"):
         build(0.3e-3, 2e-3).build()
-    with pytest.warns(RuntimeWarning, match=r"delay = 0.0025 s .* rounded to 2 steps"):
+    with pytest.warns(RuntimeWarning, match=r"delay \(lif0 -> lif1\) = 0.0025 s .* rounded to 2"):
         build(2e-3, 2.5e-3).build()
     with pytest.warns(RuntimeWarning, match=r"duration = 0.0005 s .* rounded to 0 steps"):
         build(0.0, None).run(0.0005)
     with warnings.catch_warnings():  # whole steps (up to float error), and drawn values: silent
         warnings.simplefilter("error")
         build(ss.Uniform(0.0, 5e-3), 3e-3).run(0.15)
+
+
+def test_a_long_list_parameter_is_summarised_in_the_error():
+    tau = [0.01] * 4999 + [-1.0]
+    with pytest.raises(ValueError, match=r"tau_mem must be > 0.0 \(in s\), got a list of 5000 "
+                                         r"values \(offending value -1.0\)") as err:
+        build(ss.LIF(5000, tau_mem=tau), dt=1e-3)
+    assert len(str(err.value)) < 200

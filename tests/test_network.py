@@ -422,22 +422,27 @@ def test_decaying_state_is_flushed_to_zero_inside_and_ieee_outside_the_kernel():
     assert np.float32(tiny) * np.float32(0.25) > 0  # the caller's FPU mode is restored
 
 
-def test_a_monitor_added_later_records_from_when_it_started():
-    # A regular firer (RC under a constant current, exact): a monitor added after the first run
-    # covers the second run only, so its rate is the firing rate, not diluted by the time before.
+def test_a_monitor_added_later_records_from_when_it_started(tmp_path):
+    # A regular firer (RC under a constant current, exact): a monitor or recorder added after
+    # the first run covers the second run only, so its rate is the firing rate, not diluted by
+    # the time before (a file's recorder added later too: its group keeps its first step).
     net = ss.Network(dt=1e-4, seed=0)
     rc = net.add(ss.RC(3, R=1.0, tau=10e-3, v_th=1.0, method="exact"))
     net.add(ss.ConstantCurrent(rc, 2.0))
+    out = ss.H5Output(tmp_path / "late.h5")
     early = net.add(ss.SpikeMonitor(rc))
+    net.add(ss.SpikeRecorder(out, rc, name="early"))
     net.run(0.1)
     late = net.add(ss.SpikeMonitor(rc))
+    late_file = net.add(ss.SpikeRecorder(out, rc, name="late"))
     net.run(0.1)
     rate = 1 / (10e-3 * np.log(2.0 / (2.0 - 1.0)))  # 1 / (tau ln(RI / (RI - v_th))), Hz
-    assert late.spikes.t_start == pytest.approx(0.1) and late.spikes.t_stop == pytest.approx(0.2)
-    assert early.spikes.t_start == 0.0
-    for mon in (early, late):
-        got = firing_rates(mon.spikes)
-        assert got == pytest.approx(np.full((1, 3), rate), rel=0.1)
+    early_file = ss.load(out.path).spikes("early")
+    for mon in (late.spikes, late_file.spikes):
+        assert mon.t_start == pytest.approx(0.1) and mon.t_stop == pytest.approx(0.2)
+    assert early.spikes.t_start == 0.0 and early_file.t_start == 0.0
+    for spikes in (early.spikes, late.spikes, late_file.spikes, early_file):
+        assert firing_rates(spikes) == pytest.approx(np.full((1, 3), rate), rel=0.1)
 
 
 def test_compile_advances_nothing_and_changes_no_result():
@@ -451,6 +456,9 @@ def test_compile_advances_nothing_and_changes_no_result():
         net.connect(net.add(ss.PoissonInput(50, rate=20.0)), lif, "random", p=0.1, weight=0.2,
                     delay=3e-3)
         net.add(ss.NoiseCurrent(lif, mean=0.1, std=0.5))
+        net.add(ss.CurrentArray(lif, np.linspace(0.0, 0.2, 40)[:, None] * np.ones(50)))
+        swell = net.add(ss.PoissonInput(50, rate=lambda t: 50.0 + 500.0 * t))  # per step
+        net.connect(swell, lif, "one_to_one", weight=0.3)
         return net, net.add(ss.SpikeMonitor(lif)), net.add(ss.StateMonitor(lif, "v", every=3))
 
     net, spikes, v = make()
