@@ -8,7 +8,8 @@ dimensionless (the Norse and snnTorch conventions, with R = 1).
 Every model shares the spike mechanics: after integrating a step, a neuron whose v exceeds v_th
 (strictly) spikes and is reset — ``reset="value"``: v ← v_reset; ``"subtract"``:
 v ← v − (v_th − v_reset); ``"none"``: v unchanged — and then stays refractory for
-``round(refractory / dt)`` steps, during which v is clamped at v_reset (other variables evolve).
+``round(refractory / dt)`` steps (half to even; a plain number that is not a whole number of
+steps warns), during which v is clamped at v_reset (other variables evolve).
 
 ``method="euler"`` applies forward Euler in the order of the classic tutorials (decay, threshold on
 the updated v, reset, then input); ``method="exact"`` applies the exact propagators of the linear

@@ -2,8 +2,8 @@
 
 A weight is added to the target population's input variable (``Population.channel``: i for the
 LIF family, in A; v for the RC and Leaky neurons, in V) when a spike arrives; negative weights
-inhibit. A delay (s) is rounded to whole steps, at least one: a spike stamped t_k arrives at
-t_k + delay, at the end of a step.
+inhibit. A delay (s) is rounded to whole steps, at least one (a plain number that is not a whole
+number of steps warns): a spike stamped t_k arrives at t_k + delay, at the end of a step.
 """
 
 from __future__ import annotations
