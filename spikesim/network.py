@@ -170,12 +170,13 @@ class Network:
         return work >= PARALLEL_MIN_WORK_NS * loops
 
     def compile(self) -> float:
-        """Build the network and load its compiled chunk kernel without advancing time: on
-        the first use on a machine Numba compiles it (about a minute), later it loads it from
+        """Build the network and load its compiled kernels without advancing time: on the
+        first use on a machine Numba compiles them (about a minute), later it loads them from
         its disk cache (under a second). ``run`` does this itself; call it first to keep the
         compilation out of a timed run. Returns the seconds it took (s), building included.
-        (The small helpers that draw inputs compile at their first use, in a few seconds; the
-        CUDA backend compiles its kernels at their first launch, in ``run``.)"""
+        (The event lists of given spike arrays that are recorded compile at their first use,
+        in about a second; the CUDA backend compiles its kernels at their first launch, in
+        ``run``.)"""
         t0 = time.perf_counter()
         self.build()
         self._runner().compile()
@@ -345,12 +346,17 @@ class _ChunkRunner:
 
     def compile(self) -> None:
         """Load (or compile) the chunk kernel of this network: a call for no step, which reads
-        no input, with placeholder inputs of a chunk's types (cbuf, pbuf, ev_ptr, ev_unit)."""
+        no input, with placeholder inputs of a chunk's types (cbuf, pbuf, ev_ptr, ev_unit);
+        and, with constant-probability sources, their per-chunk draw (on a group of no unit)."""
         net = self.net
         placeholders = (np.zeros(1, net.dtype), np.zeros(1),
                         np.zeros((len(net.sources), net.batch, 1), np.int64),
                         np.zeros(0, np.int64))
         self._kernel(net.step, 0, 0, placeholders, np.empty(1))
+        if any(so.mode == SRC_CONST for so in net.sources):
+            no_unit = np.zeros_like(net.tables.src[:1])  # a source group of 0 units
+            KI.const_events(0, np.int64(0), net.step, 0, no_unit, np.zeros(1),
+                            np.zeros((net.batch, 0), np.int64), self.key, 1, net.batch)
 
     def close(self) -> None:
         """Called when a run ends, normally or not. The CPU state is ``net.state`` itself:
