@@ -38,13 +38,18 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .fpu import flush_subnormals, restore
 from .inputs import (
+    BUF,
     CUR_BUFFER,
+    DECAY,
     KIND,
+    MEAN,
     MODE,
+    SCALE,
     SJ,
     SRC_PROB,
     buffer_at,
-    current,
+    draw_counter,
+    random_current,
     realization_key,
     source_fires,
 )
@@ -85,10 +90,12 @@ def current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou, key, n_str
             xs = cbuf[at:at + n_blk]
             for jj in range(n_blk):
                 cur[jj] = xs[jj] if first else cur[jj] + xs[jj]
-        else:  # random currents
+        else:  # random currents: the row's values hoisted, counters consecutive over neurons
+            kind, mean, scale, decay = cin[c, KIND], cinf[c, MEAN], cinf[c, SCALE], cinf[c, DECAY]
+            ctr, at, state = draw_counter(c, j0, k, cin, n_streams), cin[c, BUF] + j0, ou[b]
             for jj in range(n_blk):
-                x = cur.dtype.type(current(c, j0 + jj, b, k, t, cin, cinf, cbuf, ou, key,
-                                           n_streams))
+                x = cur.dtype.type(random_current(kind, mean, scale, decay, state, at + jj, key,
+                                                  ctr + np.uint64(jj)))
                 cur[jj] = x if first else cur[jj] + x
     return c_hi > c_lo
 

@@ -45,6 +45,13 @@ def buffer_at(c, j, b, t, cin):
 
 
 @njit(inline="always", cache=True)
+def draw_counter(c, j, k, cin, n_streams):
+    """The counter (uint64) of random current ``c``'s draw for neuron ``j`` at global step
+    ``k``: consecutive over the neurons of a step."""
+    return counter(k, 0, cin[c, STREAM] + j, 1, n_streams)
+
+
+@njit(inline="always", cache=True)
 def current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams):
     """Current (float64, amperes or model units) of input row ``c`` into neuron ``j`` of its
     target population, realization ``b`` (whose RNG key is ``key``), global step ``k``
@@ -52,16 +59,23 @@ def current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams):
     kind = cin[c, KIND]
     if kind == CUR_BUFFER:
         return float(cbuf[buffer_at(c, j, b, t, cin)])
-    ctr = counter(k, 0, cin[c, STREAM] + j, 1, n_streams)
+    return random_current(kind, cinf[c, MEAN], cinf[c, SCALE], cinf[c, DECAY], ou[b],
+                          cin[c, BUF] + j, key, draw_counter(c, j, k, cin, n_streams))
+
+
+@njit(inline="always", cache=True)
+def random_current(kind, mean, scale, decay, state, at, key, ctr):
+    """Value (float64) of a random current of ``kind`` for draw ``ctr``: uniform noise
+    mean + scale·(2U − 1), white noise mean + scale·z, or an Ornstein-Uhlenbeck process whose
+    value ``state[at]`` is returned and advanced exactly: x ← mean + (x − mean)·decay + scale·z
+    (z standard normal)."""
     if kind == CUR_UNIFORM:
-        return cinf[c, MEAN] + cinf[c, SCALE] * (2.0 * uniform(key, ctr) - 1.0)
+        return mean + scale * (2.0 * uniform(key, ctr) - 1.0)
     z = normal(key, ctr)  # one inlined normal for both kinds below (code size matters here)
     if kind == CUR_GAUSS:
-        return cinf[c, MEAN] + cinf[c, SCALE] * z
-    # Ornstein-Uhlenbeck, exact update: x <- mean + (x - mean) * decay + scale * N(0, 1)
-    x = ou[b, cin[c, BUF] + j]
-    mean = cinf[c, MEAN]
-    ou[b, cin[c, BUF] + j] = mean + (x - mean) * cinf[c, DECAY] + cinf[c, SCALE] * z
+        return mean + scale * z
+    x = state[at]
+    state[at] = mean + (x - mean) * decay + scale * z
     return x
 
 
