@@ -138,6 +138,20 @@ def warn_unless_whole_steps(name: str, value, dt: float) -> None:
                       f"rounded to {round(steps)} steps", RuntimeWarning, stacklevel=3)
 
 
+def warn_if_long(name: str, seconds, longest: float, what: str,
+                 deliberate: float = math.inf) -> None:
+    """Warn (RuntimeWarning) when a duration ``seconds`` (s; a value or an array, its largest
+    element counts) exceeds ``longest`` (s), which is unusual for ``what``: the sign of a time
+    typed in milliseconds. From ``deliberate`` (s) on it is taken as meant (a time constant of
+    1000 s or more: a neuron without leak) and stays quiet."""
+    top = float(np.max(seconds))
+    if longest < top < deliberate:
+        hint = "" if deliberate == math.inf else f"; {deliberate:g} s or more reads as meant"
+        warnings.warn(f"{name} = {top!r} s is longer than {longest!r} s, unusual for {what}: "
+                      f"spikesim takes times in seconds ({top!r} ms is {top!r}e-3{hint})",
+                      RuntimeWarning, stacklevel=4)
+
+
 def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | None = None,
                  high: float | None = None, unit: str = "") -> np.ndarray:
     """A finite float64 array of one of the given numbers of dimensions."""

@@ -111,8 +111,11 @@ class Population:
         arr = checks.per_neuron(name, value, self.n, batch, rng, **limits)
         return arr[0, 0] if arr.size == 1 else arr
 
-    def _tau(self, name, value, dt, batch, rng) -> np.ndarray:
+    def _tau(self, name, value, dt, batch, rng, longest: float | None = 1.0) -> np.ndarray:
         tau = self._param(name, value, batch, rng, low=0.0, low_open=True, unit="s")
+        if longest is not None:
+            checks.warn_if_long(f"{type(self).__name__}.{name}", tau, longest,
+                                "a membrane or synaptic time constant", deliberate=1000.0)
         if self.method == "euler" and (tau < dt).any():
             warnings.warn(f"{type(self).__name__}.{name} = {float(tau.min())!r} s is shorter than "
                           f"dt = {dt!r} s: forward Euler is inaccurate or unstable there; use "
@@ -129,6 +132,8 @@ class Population:
                              f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
                              f"v_th={self.v_th!r}")
         ref = self._param("refractory", self.refractory, batch, rng, low=0.0, unit="s")
+        checks.warn_if_long(f"{type(self).__name__}.refractory", ref, 0.1,
+                            "an absolute refractory period")
         checks.warn_unless_whole_steps(f"{type(self).__name__}.refractory", self.refractory, dt)
         if self.reset == "value":
             mul, add = 0.0, v_reset
@@ -226,7 +231,7 @@ class LIF(Population):
     def _second_current(self, cols, dt, tm, r, name, tau, sign, batch, rng) -> dict:
         """Columns E, F of a second exponential current (time constant ``tau``) entering v
         with sign ``sign``."""
-        tw = self._tau(name, tau, dt, batch, rng)
+        tw = self._tau(name, tau, dt, batch, rng, None if name == "tau_w" else 1.0)
         if self.method == "euler":
             return {K.E: sign * r, K.F: dt / tw}
         return {K.E: sign * r * _cross(dt, tm, tw), K.F: np.exp(-dt / tw)}

@@ -146,6 +146,23 @@ def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
         build(ss.Uniform(0.0, 5e-3), 3e-3).run(0.15)
 
 
+def test_times_typed_in_milliseconds_warn():
+    import warnings
+
+    with pytest.warns(RuntimeWarning, match=r"LIF.tau_mem = 20.0 s is longer than 1.0 s, .* "
+                                            r"seconds \(20.0 ms is 20.0e-3; 1000 s or more "
+                                            r"reads as meant\)"):
+        build(ss.LIF(3, tau_mem=20.0), dt=1e-4)
+    with pytest.warns(RuntimeWarning, match=r"LIF.tau_syn_inh = 10.0 s is longer"):
+        build(ss.LIF(3, tau_syn_inh=np.full(3, 10.0)), dt=1e-4)
+    with pytest.warns(RuntimeWarning, match=r"RC.refractory = 2.0 s is longer than 0.1 s"):
+        build(ss.RC(3, tau=20e-3, refractory=2.0), dt=1e-4)
+    with warnings.catch_warnings():  # seconds, a slow adaptation current, no leak: silent
+        warnings.simplefilter("error")
+        build(ss.AdaptiveLIF(3, tau_mem=1.0, tau_w=5.0, refractory=0.05), dt=1e-4)
+        build(ss.RC(3, tau=1e3), dt=1e-4)
+
+
 def test_a_long_list_parameter_is_summarised_in_the_error():
     tau = [0.01] * 4999 + [-1.0]
     with pytest.raises(ValueError, match=r"tau_mem must be > 0.0 \(in s\), got a list of 5000 "
