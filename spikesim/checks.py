@@ -144,7 +144,7 @@ def warn_if_long(name: str, seconds, longest: float, what: str,
     element counts) exceeds ``longest`` (s), which is unusual for ``what``: the sign of a time
     typed in milliseconds. From ``deliberate`` (s) on it is taken as meant (a time constant of
     1000 s or more: a neuron without leak) and stays quiet."""
-    top = float(np.max(seconds))
+    top = float(seconds.max() if isinstance(seconds, np.ndarray) else seconds)
     if longest < top < deliberate:
         hint = "" if deliberate == math.inf else f"; {deliberate:g} s or more reads as meant"
         warnings.warn(f"{name} = {top!r} s is longer than {longest!r} s, unusual for {what}: "
