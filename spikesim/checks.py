@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .distributions import Distribution
+from .distributions import Distribution, RealizationGenerators
 
 
 def _show(value) -> str:
@@ -75,7 +75,7 @@ def count(name: str, value, *, low: int = 1) -> int:
     return int(value)
 
 
-def per_neuron(name: str, value, n: int, batch: int, rng: np.random.Generator, *,
+def per_neuron(name: str, value, n: int, batch: int, rng: RealizationGenerators, *,
                low: float | None = None, high: float | None = None, low_open: bool = False,
                unit: str = "") -> np.ndarray:
     """A parameter as a float64 array of shape (1 or batch, 1 or n).
@@ -85,7 +85,7 @@ def per_neuron(name: str, value, n: int, batch: int, rng: np.random.Generator, *
     :class:`~spikesim.distributions.Distribution` (one draw per neuron and realization).
     """
     if isinstance(value, Distribution):
-        arr = np.asarray(value.draw(rng, (batch, n)), dtype=np.float64)
+        arr = rng.draw(value, batch, n)
     else:
         if isinstance(value, (str, bytes)) or value is None:
             raise TypeError(f"{name} must be a number, an array or a Distribution"

@@ -28,6 +28,24 @@ class _LazyGenerator:
         return getattr(self._gen, name)
 
 
+class RealizationGenerators:
+    """Generators for per-neuron values, one per realization, each seeded when first used:
+    realization 0 draws from ``key``, realization b > 0 from ``key + [b]``. So realization b's
+    values do not depend on the batch size (and a batch of one draws what it always did)."""
+
+    def __init__(self, key: list[int]):
+        self._key, self._gens = list(key), {}
+
+    def draw(self, dist: Distribution, batch: int, n: int) -> np.ndarray:
+        """(batch, n) float64: row b is realization b's next n draws from ``dist``."""
+        return np.stack([dist.draw(self._generator(b), (n,)) for b in range(batch)])
+
+    def _generator(self, b: int) -> np.random.Generator:
+        if b not in self._gens:
+            self._gens[b] = np.random.default_rng(self._key + [b] if b else self._key)
+        return self._gens[b]
+
+
 class Distribution:
     """Base class: ``draw(rng, shape)`` returns float64 samples of the given shape."""
 

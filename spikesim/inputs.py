@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import checks
-from .distributions import generator
+from .distributions import RealizationGenerators
 from .kernels import inputs as K
 from .models import Population
 
@@ -192,7 +192,7 @@ class ConstantCurrent(Current):
 
     def values(self, k, dt, batch):
         amp = checks.per_neuron("ConstantCurrent.amplitude", self.amplitude, self.target.n,
-                                batch, generator(0))
+                                batch, RealizationGenerators([0]))
         return amp.reshape(1, *amp.shape)
 
 

@@ -13,7 +13,7 @@ from itertools import accumulate
 
 import numpy as np
 
-from .distributions import generator
+from .distributions import RealizationGenerators, generator
 from .inputs import Current, SpikeArray, SpikeSource
 from .kernels import cpu as KC
 from .kernels import inputs as KI
@@ -66,7 +66,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
                  projections: list[Projection], dt: float, batch: int, dtype,
                  seed: int, n_parts: int = 1) -> tuple[Tables, dict]:
     """Tables and the initial state for a network. Random parameters and connectivity are drawn
-    from NumPy generators keyed by ``seed`` (and the object's position), so they are
+    from NumPy generators keyed by ``seed`` (and the object's position; parameters also by the
+    realization, so realization b's do not depend on the batch size), so they are
     reproducible. Synapse rows are split into ``n_parts`` target ranges (see
     :mod:`spikesim.kernels.csr`) for parallel propagation."""
     offsets = list(accumulate((p.n for p in pops), initial=0))
@@ -85,7 +86,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     ordered_currents = [c for p in pops for c in currents_of[id(p)]]
     cin_lo = list(accumulate((len(currents_of[id(p)]) for p in pops), initial=0))
     for q, p in enumerate(pops):
-        rng = generator([seed, 1, q])
+        rng = RealizationGenerators([seed, 1, q])
         table, sb, sj = p.table(dt, batch, rng)
         par_parts.append(table)
         delayed = any(pr.post is p and d > 1 for pr, d in zip(projections, longest))

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 
 from . import checks
+from .distributions import RealizationGenerators
 from .kernels import cpu as KC
 from .kernels import neurons as K
 
@@ -122,7 +123,7 @@ class Population:
                           f"method='exact' or a smaller dt", RuntimeWarning, stacklevel=4)
         return tau
 
-    def coefficients(self, dt: float, batch: int, rng: np.random.Generator) -> dict:
+    def coefficients(self, dt: float, batch: int, rng: RealizationGenerators) -> dict:
         """Column index -> the kernel's parameter: a scalar, or a float64 array of shape
         (1 or B, 1 or n)."""
         v_th = self._param("v_th", self.v_th, batch, rng, unit=self.unit_of("v"))
@@ -142,10 +143,10 @@ class Population:
         return {K.V_TH: v_th, K.V_RESET: v_reset, K.REF_STEPS: np.rint(ref / dt),
                 K.RESET_MUL: mul, K.RESET_ADD: add, **self._model_coefficients(dt, batch, rng)}
 
-    def _model_coefficients(self, dt: float, batch: int, rng: np.random.Generator) -> dict:
+    def _model_coefficients(self, dt: float, batch: int, rng: RealizationGenerators) -> dict:
         raise NotImplementedError
 
-    def table(self, dt: float, batch: int, rng: np.random.Generator):
+    def table(self, dt: float, batch: int, rng: RealizationGenerators):
         """The parameter table (rows, N_COLUMNS) float64 and its strides (sb, sj): the row of
         neuron j in realization b is ``b*sb + j*sj``."""
         row, arrays = [0.0] * K.N_COLUMNS, {}
@@ -164,7 +165,7 @@ class Population:
         sj = 1 if shape[1] > 1 else 0
         return table.reshape(-1, K.N_COLUMNS), sb, sj
 
-    def initial_state(self, batch: int, rng: np.random.Generator) -> dict:
+    def initial_state(self, batch: int, rng: RealizationGenerators) -> dict:
         """Initial values of the state variables, each a scalar or (1 or B, 1 or n) float64."""
         v0 = self.rest if self.v_init is None else self.v_init
         return {"v": self._param("v_init", v0, batch, rng, unit=self.unit_of("v"))}

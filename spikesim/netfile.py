@@ -781,7 +781,7 @@ def _prevalidate(spec: NetSpec, net: Network) -> None:
     spikesim would raise at build or run time name the entry of the file."""
     for q, (item, pop) in enumerate(zip(spec.populations, net.populations)):
         with _building(spec, item.key, item.param_keys):
-            rng = D.generator([net.seed, 1, q])
+            rng = D.RealizationGenerators([net.seed, 1, q])
             pop.table(net.dt, net.batch, rng)
             pop.initial_state(net.batch, rng)
     k = np.zeros(1, np.int64)

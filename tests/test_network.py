@@ -285,6 +285,21 @@ def test_batch_realizations_are_independent_and_do_not_depend_on_batch_size():
     assert not np.array_equal(v3[:, 2], v3[:, 1])
 
 
+def test_random_parameters_of_a_realization_do_not_depend_on_batch_size():
+    """Several parameters drawn from distributions: realization b's values are its own."""
+    def built(batch):
+        net = ss.Network(dt=1e-4, seed=4, batch=batch)
+        net.add(ss.LIF(50, v_th=ss.Normal(1.0, 0.1), refractory=ss.Uniform(0.0, 2e-3),
+                       v_init=ss.Uniform(0.0, 0.5)))
+        net.build()
+        return net
+    one, three = built(1), built(3)
+    np.testing.assert_array_equal(three.state["v"][:1], one.state["v"])
+    np.testing.assert_array_equal(three.tables.par[:, :50], one.tables.par)
+    assert not np.array_equal(three.state["v"][1], three.state["v"][0])
+    assert not np.array_equal(three.tables.par[:, 50:100], three.tables.par[:, :50])
+
+
 def test_batch_parameters_equal_separate_runs():
     """Per-realization parameters (B, 1): each realization equals a run with that value."""
     taus = np.array([[10e-3], [20e-3], [40e-3]])
