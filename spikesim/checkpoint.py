@@ -113,8 +113,16 @@ def load_checkpoint(net, path):
     path = os.path.abspath(os.fspath(path))
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such checkpoint: {path}")
+    if net.step:  # its monitors hold the steps it ran: the checkpoint's would follow them
+        raise ValueError(f"load_checkpoint restores into a network that has not run; this one "
+                         f"is at t = {net.t!r} s: build a new network and load {path} into it")
     net.build()
-    with h5py.File(path, "r") as f:
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ValueError(f"{path} is not a spikesim checkpoint (HDF5 cannot open it: {e})") \
+            from None
+    with f:
         if attr(f, "format") != FORMAT:
             raise ValueError(f"{path} is not a spikesim checkpoint")
         saved = {"dt": attr(f, "dt"), "seed": attr(f, "seed"), "dtype": attr(f, "dtype"),

@@ -160,3 +160,18 @@ def test_a_checkpoint_is_refused_for_other_parameters_or_dt(tmp_path):
         ss.load_checkpoint(other, tmp_path / "c.h5")
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         ss.load_checkpoint(other, tmp_path / "missing.h5")
+
+
+def test_a_checkpoint_is_refused_by_a_network_that_has_run_or_from_a_non_hdf5_file(tmp_path):
+    net, _, _ = network()
+    net.run(0.002)
+    ss.save_checkpoint(net, tmp_path / "c.h5")
+    ran, _, _ = network()
+    ran.run(0.001)
+    with pytest.raises(ValueError, match=r"network that has not run; this one is at t = 0\.001"):
+        ss.load_checkpoint(ran, tmp_path / "c.h5")
+    (tmp_path / "notes.txt").write_text("not HDF5")
+    fresh, _, _ = network()
+    with pytest.raises(ValueError, match=r"notes\.txt is not a spikesim checkpoint \(HDF5"):
+        ss.load_checkpoint(fresh, tmp_path / "notes.txt")
+    assert fresh.step == 0
