@@ -12,6 +12,9 @@ HDF5's single-writer/multiple-reader read mode), and :func:`recover` clears the 
 the datasets consistent so that other tools (libsonata, h5dump) and appending runs open it
 again. Only call :func:`recover` when no process is writing the file.
 
+Times are read in the units of their dataset's ``units`` attribute: "ms" (SONATA's default,
+and what spikesim writes) or "s"; other units are refused.
+
 File layout: see :mod:`spikesim.recorders`.
 """
 
@@ -306,8 +309,9 @@ def clear_write_flags(path) -> bool:
 def recover(path) -> dict:
     """Make a file left by a killed run readable by every HDF5 tool and appendable again:
     clear the superblock's write flags, cut each spike population's ``timestamps`` and
-    ``node_ids`` to their common length, and shorten each report's ``time`` range to the rows
-    present. Returns what was done. Only call it when no process is writing the file."""
+    ``node_ids`` to their common length, shorten each report's ``time`` range to the rows
+    present, and set ``/spikesim`` ``duration`` to the end of the last run's flushed data.
+    Returns what was done. Only call it when no process is writing the file."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
@@ -332,7 +336,12 @@ def recover(path) -> dict:
                     tm[1] = start + data.shape[0] * step
                     done["fixed"].append(f"/{group}/{name}")
         if "spikesim" in f:
-            set_attrs(f["spikesim"], recovered=True)
+            g = f["spikesim"]
+            end = data_end(g)
+            if end is not None and end != attr(g, "duration"):
+                set_attrs(g, duration=end)
+                done["fixed"].append("/spikesim duration")
+            set_attrs(g, recovered=True)
     return done
 
 
@@ -343,11 +352,13 @@ class RecordedRun:
     Attributes:
         path: the file.
         meta: the run's metadata (``/spikesim`` attributes, JSON decoded): dt (s), seed, dtype,
-            batch, duration (s), completed, wall_time (s), network (populations, sources,
-            currents, projections with their parameters), versions, runs; empty for a file
-            not written by spikesim.
+            batch, duration (s: how far the data goes — the last run's end, or for a killed
+            run its last flushed chunk), completed, wall_time (s), network (populations,
+            sources, currents, projections with their parameters), versions, runs; empty for
+            a file not written by spikesim.
         populations: names of the recorded populations (spikes, reports or rates).
-        completed: whether the last run ended normally (False after an error, Ctrl-C or a kill).
+        completed: whether the last run ended normally (False after an error, Ctrl-C or a kill;
+            None for a file not written by spikesim: not known).
     """
 
     def __init__(self, path):
@@ -363,8 +374,8 @@ class RecordedRun:
         self.populations = list(dict.fromkeys(names))
 
     @property
-    def completed(self) -> bool:
-        return bool(self.meta.get("completed", False))
+    def completed(self) -> bool | None:
+        return self.meta.get("completed")
 
     def __repr__(self) -> str:
         return (f"RecordedRun({self.path!r}, populations={self.populations}, "
@@ -424,7 +435,7 @@ class RecordedRun:
                 g = f[e["path"]]
                 ts, ni = g["timestamps"], g["node_ids"]
                 n = min(ts.shape[0], ni.shape[0])  # equal unless a writer was killed mid-write
-                times.append(self._times(ts[:n].astype(np.float64)))
+                times.append(self._times(ts[:n].astype(np.float64) * _to_ms(ts)))
                 ids.append(ni[:n].astype(np.int64))
                 reals.append(np.full(n, e["realization"], np.int64))
         e0 = parts[0]
@@ -465,7 +476,8 @@ class RecordedRun:
         with open_for_reading(self.path) as f:
             g0 = f[parts[0]["path"]]
             recorded = g0["mapping/node_ids"][:].astype(np.int64)
-            start, stop, step = (float(x) for x in g0["mapping/time"][:])
+            tm = g0["mapping/time"]
+            start, stop, step = tm[:].astype(np.float64) * _to_ms(tm)
             n_rows = min(int(round((stop - start) / step)) if step > 0 else 0,
                          min(f[e["path"]]["data"].shape[0] for e in parts))
             times = (start + step * np.arange(n_rows)) / MS
@@ -521,6 +533,28 @@ def load(path) -> RecordedRun:
     return RecordedRun(path)
 
 
+TIME_UNITS = {"ms": 1.0, "s": MS}  # a time dataset's ``units`` attribute → factor to ms
+
+
+def _to_ms(ds) -> float:
+    """The factor that turns the values of the time dataset ``ds`` into ms, from its ``units``
+    attribute (SONATA's default, ms, when it has none)."""
+    units = attr(ds, "units", "ms")
+    if units not in TIME_UNITS:
+        raise ValueError(f"{ds.file.filename}: {ds.name} has units={units!r}; spikesim reads "
+                         f"times in 'ms' or 's'")
+    return TIME_UNITS[units]
+
+
+def data_end(g: h5py.Group) -> float | None:
+    """How far a spikesim file's data goes (s): the end of its last run, from the ``runs``
+    table (rewritten at every flush, so right for a killed run too); None without one."""
+    runs = g.get("runs")
+    if runs is None or runs.shape[0] == 0:
+        return None
+    return float(runs[runs.shape[0] - 1, 1])
+
+
 def _show(a: np.ndarray) -> str:
     return str(a.tolist()) if a.size <= 10 else f"{a.size} neurons in [{a.min()}, {a.max()}]"
 
@@ -558,6 +592,9 @@ def _read_meta(f: h5py.File) -> dict:
     if "runs" in g:
         meta["runs"] = [{"t_start": float(r[0]), "t_stop": float(r[1]), "steps": int(r[2]),
                          "completed": bool(r[3]), "wall_time": float(r[4])} for r in g["runs"][:]]
+    end = data_end(g)
+    if end is not None:  # ``duration`` is rewritten only when a run ends
+        meta["duration"] = end
     meta["completed"] = bool(meta.get("completed", False))
     return meta
 

@@ -57,6 +57,7 @@ import os
 import platform
 import time
 import warnings
+import weakref
 from contextlib import contextmanager
 
 import h5py
@@ -74,6 +75,7 @@ from .io import (
     append,
     attr,
     create_file,
+    data_end,
     load,
     modify_attrs,
     new_dataset,
@@ -104,6 +106,8 @@ LAYOUT = ("SONATA spikes /spikes/<pop>[.r<b>] (timestamps ms, node_ids); reports
           "in ms); rates /rates/<pop> (counts bins x realizations; time in ms); suffix .r<b> for "
           "realization b when batch > 1; spikesim attrs on each group give population, "
           "realization, variable")
+# the H5Output that writes each file (by resolved path), to refuse a second one in the process
+_TARGETS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 class H5Output:
@@ -113,14 +117,21 @@ class H5Output:
     The file is created when a run starts (the first recorder's ``begin``), kept open while it
     runs and flushed after every chunk of steps, and closed when the run ends — normally, by an
     exception or by Ctrl-C — with the attribute ``/spikesim/completed`` telling which. The next
-    run of the network reopens it and appends.
+    run of the network reopens it and appends. An output records one network (another one is
+    refused), and a file is written by one output at a time: a run is refused when another
+    H5Output of the same path in the process is running, and when another wrote the path
+    after this output's last run (e.g. ``append=True`` to resume from a checkpoint takes the
+    path over).
 
     Args:
         path: the file to write. Its directory must exist and be writable.
         overwrite: replace an existing file (default: refuse with FileExistsError).
         append: add to an existing file written by spikesim for the same dt, batch and dtype —
             e.g. to continue a run from a checkpoint; data the file holds past the network's
-            time is cut first (it is recomputed bit for bit). Creates the file if missing.
+            time is cut first (it is recomputed bit for bit; a RuntimeWarning when that is all
+            of it, as for a new network at t = 0). Creates the file if missing. Every recorder
+            is checked against the file before anything is changed: a refused run leaves the
+            file as it was.
         compression: None, "gzip" (HDF5's standard deflate filter: h5py, h5dump, NEURON and
             bmtk read it; the libsonata 0.2.2 wheel's HDF5 is built without zlib and cannot) or
             "lzf" (fast, but only h5py reads it). Chunks are shuffled before compression.
@@ -175,9 +186,10 @@ class H5Output:
         self._ended: list = []
         self._active: list = []
         self._hooked = False  # the network calls chunk_end: flush once per chunk there
-        self._net = None
+        self._net = None  # the network recorded (set by the first run)
         self._run: dict = {}
         self._runs = None
+        self._started = False  # whether it has run (see _take)
 
     def __repr__(self) -> str:
         state = "open" if self._file is not None else "closed"
@@ -191,6 +203,19 @@ class H5Output:
     def load(self):
         """The file read back (:func:`spikesim.io.load`)."""
         return load(self.path)
+
+    def _take(self) -> None:
+        """Become, as a run starts, the output that writes the (resolved) path: refused while
+        another output of it is running, or when another wrote it after this one's last run."""
+        key = os.path.realpath(self.path)
+        other = _TARGETS.get(key)
+        if other is not None and other is not self and (other._file is not None
+                                                        or self._started):
+            what = "is running" if other._file is not None else "wrote it after this one's run"
+            raise ValueError(f"{self.path}: another H5Output of this file in this process "
+                             f"{what} ({other!r}); writing it from two would lose data — "
+                             f"let recorders share one H5Output, or write another path")
+        _TARGETS[key] = self
 
     # -- called by the recorders ----------------------------------------------------------
     def _attach(self, rec) -> None:
@@ -210,6 +235,12 @@ class H5Output:
         self._begun.append(rec)
 
     def _start(self, net) -> None:
+        if self._net is not None and net is not self._net:
+            raise ValueError(f"{self.path}: this H5Output records another Network (the one of "
+                             f"its first run); adding a second network's data would mix two "
+                             f"networks in one file: use another H5Output and path")
+        self._take()
+        self._started = True
         active = [m for m in net.monitors if any(m is r for r in self._recorders)]
         fresh = not self._made and not (self.append and os.path.exists(self.path))
         tmp = None
@@ -218,6 +249,10 @@ class H5Output:
         else:
             f = self._reopen(net)
         try:
+            for r in active:  # every check first: a refused run leaves the file as it was
+                r._prepare(f, net, dry=True)
+            if not fresh:
+                self._resume(f, net)
             for r in active:
                 r._prepare(f, net)
             self._runs = f["spikesim/runs"]
@@ -312,12 +347,24 @@ class H5Output:
                                  f"has {want}: use another file")
             if attr(g, "seed") != net.seed:
                 warnings.warn(f"{self.path} was written with seed {attr(g, 'seed')}, the "
-                              f"network has seed {net.seed}", RuntimeWarning, stacklevel=4)
-            modify_attrs(g, completed=False)
+                              f"network has seed {net.seed}", RuntimeWarning, stacklevel=6)
         except BaseException:
             f.close()
             raise
         return f
+
+    def _resume(self, f: h5py.File, net) -> None:
+        """Once every recorder accepted the file: mark it incomplete, start it no later than
+        the network, and warn when the data to be cut (past the network's time) is all of it."""
+        g = f["spikesim"]
+        t0, end = float(attr(g, "t_start")), data_end(g)
+        if end is not None and end > net.t + net.dt / 2 and net.t <= t0 + net.dt / 2:
+            warnings.warn(f"{self.path}: appending from t = {net.t:g} s cuts all the data the "
+                          f"file holds (recorded up to t = {end:g} s), because an appending run "
+                          f"replaces what follows its start: load a checkpoint first to "
+                          f"continue the run, or pass overwrite=True", RuntimeWarning,
+                          stacklevel=6)
+        modify_attrs(g, completed=False, t_start=min(t0, float(net.t)))
 
     @contextmanager
     def _writing(self):
@@ -493,16 +540,24 @@ class _Recorder:
         if not isinstance(output, H5Output):
             raise TypeError(f"{type(self).__name__}.output must be an H5Output (a file shared "
                             f"by recorders), got {type(output).__name__}")
+        if name is not None:
+            self._checked_name(name, default=False)
         self.output, self.name = output, name
         self._net = None
         output._attach(self)
 
-    def _base_name(self, obj) -> str:
-        nm = self.name or obj.name
-        if not nm or "/" in nm or nm in (".", ".."):
-            raise ValueError(f"{type(self).__name__}: cannot name a group {nm!r} in the file "
-                             f"(no '/' allowed): pass name=")
+    def _checked_name(self, nm, default: bool) -> str:
+        """``nm`` checked as the name of a group in the file (``default``: the source's)."""
+        if not isinstance(nm, str) or not nm or "/" in nm or nm in (".", ".."):
+            raise ValueError(f"{type(self).__name__}.name must be a non-empty name without "
+                             f"'/', other than '.' and '..', got {nm!r}"
+                             + (" (the source's name: pass name=)" if default else ""))
         return nm
+
+    def _base_name(self, obj) -> str:
+        if self.name is None:
+            return self._checked_name(obj.name, default=True)
+        return self._checked_name(self.name, default=False)
 
     def begin(self, net) -> None:
         Monitor.begin(self, net)
@@ -528,6 +583,11 @@ class _Recorder:
 def _top(f: h5py.File, name: str) -> h5py.Group:
     """The top-level group ``name`` ("spikes", "report", "rates"), made if missing."""
     return f[name] if name in f else new_group(f, name)
+
+
+def _names(f: h5py.File, name: str) -> set:
+    """The names in the top-level group ``name`` (none if it is missing)."""
+    return set(f[name]) if name in f else set()
 
 
 def _count_before(ds, n: int, limit: float) -> int:
@@ -587,7 +647,9 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
         self.n_written = 0  # spikes written by this recorder, all runs
         self._file_name = None
 
-    def _prepare(self, f: h5py.File, net) -> None:
+    def _prepare(self, f: h5py.File, net, dry: bool = False) -> None:
+        """Check that the file can take this run's data (``dry``: only that, changing
+        nothing), then cut what it holds past the network's time or make the groups."""
         base = self._base_name(self.source)
         self._file_name = base
         batch = net.batch
@@ -596,30 +658,35 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
         n_rec = self.source.n if self.ids is None else len(self.ids)
         chunks = (_spike_chunk(n_rec, net.chunk, net.dt),)
         filters = self.output.filters
-        top = _top(f, "spikes")
-        there = set(top)
+        there = _names(f, "spikes")
         self._sets = []
         for b in range(batch):
             name = base if batch == 1 else f"{base}.r{b}"
             path = f"spikes/{name}"
             self.output._claim(path, self)
             if name in there:
-                g = top[name]
+                g = f[path]
                 old = attr(g, "spikesim", {}, as_json=True) if "spikesim" in g.attrs else {}
                 if old.get("n_neurons") != self.source.n:
                     raise ValueError(f"{self.output.path}: /{path} holds a population of "
                                      f"{old.get('n_neurons')} neurons, not {self.source.n}")
+                if dry:
+                    continue
+                if old.get("start_step", 0) > net.step:  # all of it is cut: it starts anew
+                    set_attrs(g, spikesim={**old, "start_step": net.step})
                 ts, ni = g["timestamps"], g["node_ids"]
                 n = _count_before(ts, min(ts.shape[0], ni.shape[0]), limit)
                 if ts.shape[0] != n or ni.shape[0] != n:
                     ts.resize((n,))
                     ni.resize((n,))
+            elif dry:
+                continue
             else:
                 info = {"population": base, "realization": b, "n_realizations": batch,
                         "n_neurons": self.source.n, "kind": "spike source" if isinstance(
                             self.source, SpikeSource) else "population",
                         "selection": self.ids is not None, "start_step": net.step}
-                g = new_group(top, name)
+                g = new_group(_top(f, "spikes"), name)
                 set_attrs(g, _new=True, sorting=np.array(2, dtype=SORTING), spikesim=info)
                 ts = new_dataset(g, "timestamps", (0,), np.float64, chunks, filters)
                 set_attrs(ts, _new=True, units="ms")
@@ -683,7 +750,8 @@ class StateRecorder(_Recorder, StateMonitor):
         self._init_recorder(output, name)
         self._file_name = None
 
-    def _prepare(self, f: h5py.File, net) -> None:
+    def _prepare(self, f: h5py.File, net, dry: bool = False) -> None:
+        """As :meth:`SpikeRecorder._prepare`: check (``dry``: only that), then cut or make."""
         base = self._base_name(self.population)
         self._file_name = base
         pop, n, every, batch = self.population, len(self.ids), self.every, net.batch
@@ -694,8 +762,7 @@ class StateRecorder(_Recorder, StateMonitor):
         filters = self.output.filters
         ids_sorted = np.uint8(bool(np.all(np.diff(self.ids) > 0)))
         pointers, elements = np.arange(n + 1), np.zeros(n)
-        top = _top(f, "report")
-        there = set(top)
+        there = _names(f, "report")
         self._sets, self._rows = [], None
         for var in self.variables:
             row = []
@@ -705,7 +772,7 @@ class StateRecorder(_Recorder, StateMonitor):
                 path = f"report/{name}"
                 self.output._claim(path, self)
                 if name in there:
-                    g = top[name]
+                    g = f[path]
                     data, tm = g["data"], g["mapping/time"]
                     info = attr(g, "spikesim", {}, as_json=True)
                     recorded = g["mapping/node_ids"][:].astype(np.int64)
@@ -720,17 +787,31 @@ class StateRecorder(_Recorder, StateMonitor):
                     if keep > have:
                         raise _gap_error("the report", path, (first + (have - 1) * every)
                                          * net.dt, net.t)
-                    if keep != data.shape[0]:
-                        data.resize((keep, n))
-                    write_row(tm, 1, t0 + keep * step)
+                    if next_first < first:  # all of it is cut: it starts anew
+                        first, t0 = next_first, next_first * dt_ms
                 else:
+                    g = None
                     first, keep = next_first, 0
                     t0, step = first * dt_ms, every * dt_ms
+                if self._rows is not None and (first, keep) != self._rows:
+                    raise ValueError(f"{self.output.path}: the reports of {base!r} disagree in "
+                                     f"length; record under another name")
+                self._rows = (first, keep)
+                if dry:
+                    continue
+                if g is not None:
+                    if keep != data.shape[0]:
+                        data.resize((keep, n))
+                    if first != info["first_step"]:
+                        set_attrs(g, spikesim={**info, "first_step": first})
+                        write_row(tm, 0, t0)
+                    write_row(tm, 1, t0 + keep * step)
+                else:
                     info = {"population": base, "realization": b, "n_realizations": batch,
                             "variable": var, "every": every, "first_step": first,
                             "n_neurons": pop.n,
                             "threshold": _threshold(pop) if var == "v" else None}
-                    g = new_group(top, name)
+                    g = new_group(_top(f, "report"), name)
                     set_attrs(g, _new=True, spikesim=info)
                     data = new_dataset(g, "data", (0, n), self.dtype, chunks, filters)
                     set_attrs(data, _new=True, units=unit)
@@ -742,10 +823,6 @@ class StateRecorder(_Recorder, StateMonitor):
                     tm = new_dataset(m, "time", (3,), np.float64,
                                      data=np.array([t0, t0, step]))
                     set_attrs(tm, _new=True, units="ms")
-                if self._rows is not None and (first, keep) != self._rows:
-                    raise ValueError(f"{self.output.path}: the reports of {base!r} disagree in "
-                                     f"length; record under another name")
-                self._rows = (first, keep)
                 row.append((data, tm, t0, step))
             self._sets.append(row)
 
@@ -803,7 +880,8 @@ class RateRecorder(_Recorder, SpikeMonitor):
     def population(self):
         return self.source
 
-    def _prepare(self, f: h5py.File, net) -> None:
+    def _prepare(self, f: h5py.File, net, dry: bool = False) -> None:
+        """As :meth:`SpikeRecorder._prepare`: check (``dry``: only that), then cut or make."""
         base = self._base_name(self.source)
         self._file_name = base
         bs = int(round(self.bin_width / net.dt))
@@ -824,15 +902,25 @@ class RateRecorder(_Recorder, SpikeMonitor):
                                  f"width, batch or neuron count; record under another name")
             start = int(info["start_step"])
             covered = int(round(tm[1] / dt_ms))
+            anew = net.step < start  # all of it is cut: it starts anew
             if covered < net.step:
                 raise _gap_error("the rate", path, covered * net.dt, net.t)
+            if covered > net.step and not anew and (net.step - start) % bs:
+                raise ValueError(f"{self.output.path}: cannot resume /{path} at t = {net.t!r} "
+                                 f"s, in the middle of a bin (bins of {self.bin_width!r} s from "
+                                 f"t = {start * net.dt!r} s): resume at a multiple of bin_width")
+            if dry:
+                return
+            if anew:
+                start = net.step
+                set_attrs(g, spikesim={**info, "start_step": start})
+                tm[0] = start * dt_ms
             if covered > net.step:  # resuming from an earlier state: cut what follows
-                if (net.step - start) % bs:
-                    raise ValueError(f"{self.output.path}: cannot resume /{path} in the middle "
-                                     f"of a bin: resume at a multiple of bin_width")
                 counts.resize(((net.step - start) // bs, batch))
                 covered = net.step
                 tm[1] = covered * dt_ms
+        elif dry:
+            return
         else:
             start = covered = net.step
             info = {"population": base, "realization": 0, "n_realizations": batch,

@@ -1,0 +1,307 @@
+"""HDF5 recorder files stay truthful: one network per output, one output per path, refused
+appends change nothing, a killed run's file tells how far it is complete, foreign SONATA units
+are honoured, clear names."""
+
+import inspect
+import os
+import signal
+import subprocess
+import sys
+import warnings
+
+import h5py
+import numpy as np
+import pytest
+
+import spikesim as ss
+from spikesim import io as ssio
+from spikesim.analysis import firing_rates
+
+DT = 1e-3
+RATE = 1 / (10e-3 * np.log(2.0 / (2.0 - 1.0)))  # LIF tau 10 ms, v_th 1, drive 2: 1/(tau ln 2)
+
+
+def regular(name="a", n=3, seed=1, chunk=1000):
+    """LIF neurons under a constant drive of twice the threshold: regular firing at RATE
+    (minus the reset step), the same in every neuron."""
+    net = ss.Network(dt=DT, seed=seed, chunk=chunk)
+    pop = net.add(ss.LIF(n, tau_mem=10e-3, units="1"), name=name)
+    net.add(ss.ConstantCurrent(pop, 2.0))
+    return net, pop
+
+
+def noisy(seed=5):
+    """LIF neurons driven by Bernoulli input (irregular spikes in every bin)."""
+    net = ss.Network(dt=DT, seed=seed, chunk=64)
+    exc = net.add(ss.LIF(40, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, refractory=2e-3), name="exc")
+    inp = net.add(ss.BernoulliInput(40, p=0.05), name="inp")
+    net.connect(inp, exc, "one_to_one", weight=1.0)
+    return net, exc
+
+
+def recorded(path, net, exc, **output_args):
+    out = ss.H5Output(path, **output_args)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.StateRecorder(out, exc, ["v", "i"], ids=[1, 4], every=7))
+    net.add(ss.RateRecorder(out, exc, bin_width=5e-3))
+    return out
+
+
+def snapshot(path) -> dict:
+    """Every dataset's values and every attribute of the file (wall-clock fields aside)."""
+    items = {}
+
+    def visit(name, obj):
+        for key, value in obj.attrs.items():
+            items[f"{name}@{key}"] = np.asarray(value).tolist()
+        if isinstance(obj, h5py.Dataset):
+            items[name] = obj[()].tolist()
+
+    with h5py.File(path, "r") as f:
+        for key, value in f.attrs.items():
+            items[f"@{key}"] = np.asarray(value).tolist()
+        f.visititems(visit)
+    return items
+
+
+# --- 1. one output, one network -------------------------------------------------------------
+def test_an_output_refuses_a_second_network(tmp_path):
+    path = tmp_path / "reuse.h5"
+    out = ss.H5Output(path)
+    net1, a = regular("a")
+    net1.add(ss.SpikeRecorder(out, a))
+    net1.run(0.05)
+    before = snapshot(path)
+    net2, b = regular("b")
+    net2.add(ss.SpikeRecorder(out, b))
+    with pytest.raises(ValueError, match="another Network"):
+        net2.run(0.02)
+    assert snapshot(path) == before
+    data = ss.load(path)
+    assert data.populations == ["a"] and data.completed
+    rates = firing_rates(data.spikes("a"))  # the spikes of 50 ms over the 50 ms recorded
+    np.testing.assert_allclose(rates, RATE, rtol=0.15)
+    net1.run(0.05)  # the output's own network still appends
+    assert ss.load(path).meta["duration"] == pytest.approx(0.1)
+
+
+# --- 2. a killed run's duration ---------------------------------------------------------------
+CHILD = """
+import os, signal, sys
+import numpy as np
+import spikesim as ss
+DT = {dt!r}
+
+
+{regular}
+
+net, pop = regular(n=5, chunk=50)
+net.add(ss.SpikeRecorder(ss.H5Output(sys.argv[1]), pop))
+
+
+def kill(done, total):  # called once a chunk is flushed
+    if done == 150:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+net.run(10.0, progress=kill)
+"""
+
+
+def test_a_killed_run_tells_how_far_its_data_goes(tmp_path):
+    path = tmp_path / "killed.h5"
+    ref, pop = regular(n=5, chunk=50)  # also compiles the kernel that the child reuses
+    mon = ref.add(ss.SpikeMonitor(pop))
+    ref.run(0.15)
+    script = tmp_path / "child.py"
+    script.write_text(CHILD.format(dt=DT, regular=inspect.getsource(regular)))
+    child = subprocess.run([sys.executable, str(script), str(path)], capture_output=True,
+                           text=True, timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    for _ in range(2):  # as left by the kill, then after recover()
+        data = ss.load(path)
+        assert not data.completed and data.meta["duration"] == pytest.approx(0.15)
+        spikes = data.spikes("a")
+        assert spikes.t_stop == pytest.approx(0.15)
+        np.testing.assert_array_equal(spikes.times, mon.spikes.times)
+        np.testing.assert_allclose(firing_rates(spikes), firing_rates(mon.spikes))
+        ssio.recover(path)
+    with h5py.File(path, "r") as f:
+        assert f["spikesim"].attrs["duration"] == pytest.approx(0.15)
+        assert not f["spikesim"].attrs["completed"]
+
+
+# --- 3. a refused append changes nothing --------------------------------------------------------
+def test_an_append_refused_by_its_last_recorder_leaves_the_file_unchanged(tmp_path):
+    """Resuming at step 151 (not a multiple of the 5-step rate bins) is refused by the rate
+    recorder, the last one: the spikes and reports before it are not cut, nothing changes."""
+    path = tmp_path / "run.h5"
+    net, exc = noisy()
+    recorded(path, net, exc)
+    net.run(0.171)
+    before = snapshot(path)
+    net, exc = noisy()
+    net.run(0.151)
+    recorded(path, net, exc, append=True)
+    with pytest.raises(ValueError, match="middle of a bin"):
+        net.run(0.02)
+    assert snapshot(path) == before
+    data = ss.load(path)
+    assert data.completed and data.spikes("exc").times.max() > 0.151
+
+
+def test_an_append_refused_for_a_gap_leaves_the_file_unchanged(tmp_path):
+    path = tmp_path / "run.h5"
+    net, exc = noisy()
+    recorded(path, net, exc)
+    net.run(0.1)
+    before = snapshot(path)
+    net, exc = noisy()
+    net.run(0.15)  # 50 ms past the file's end
+    recorded(path, net, exc, append=True)
+    with pytest.raises(ValueError, match="cannot have a gap"):
+        net.run(0.05)
+    assert snapshot(path) == before
+    assert ss.load(path).completed
+
+
+# --- 4. one output per path ------------------------------------------------------------------
+def test_two_outputs_cannot_write_one_path(tmp_path):
+    path, link = tmp_path / "dup.h5", tmp_path / "link.h5"
+    link.symlink_to(path)
+    for second in (path, link):  # the same file, also under another name
+        net, a = regular("a")
+        net.add(ss.SpikeRecorder(ss.H5Output(path, overwrite=True), a))
+        net.add(ss.StateRecorder(ss.H5Output(second, overwrite=True), a, "v"))
+        with pytest.raises(ValueError, match="another H5Output of this file in this process "
+                                             "is running"):
+            net.run(0.05)
+    o1 = ss.H5Output(path, overwrite=True)
+    o1 = ss.H5Output(path, overwrite=True)  # made again (a notebook cell run twice): fine
+    net, a = regular("a")
+    net.add(ss.SpikeRecorder(o1, a))
+    net.run(0.05)
+    # once o1's run is over, a new output may append (e.g. resuming in the same process)
+    net2, b = regular("a")
+    o2 = ss.H5Output(path, append=True)
+    net2.add(ss.SpikeRecorder(o2, b))
+    with pytest.warns(RuntimeWarning):  # it restarts at t = 0: the file's data is cut
+        net2.run(0.02)
+    with pytest.raises(ValueError, match="wrote it after this one's run"):
+        net.run(0.05)  # o1 would add net's spikes to o2's file
+    assert ss.load(path).meta["duration"] == pytest.approx(0.02)
+
+
+def test_a_dropped_output_frees_its_path(tmp_path):
+    path = tmp_path / "a.h5"
+    net, a = regular()
+    net.add(ss.SpikeRecorder(ss.H5Output(path), a))
+    del net, a  # the output lives on (in a reference cycle with its recorder) but never ran
+    out = ss.H5Output(path)
+    net, a = regular()
+    net.add(ss.SpikeRecorder(out, a))
+    net.run(0.01)
+    assert ss.load(path).populations == ["a"]
+
+
+# --- 5. appending from the start erases the file: a warning ----------------------------------
+def test_appending_a_new_network_from_t0_warns_what_it_cuts(tmp_path):
+    path = tmp_path / "run.h5"
+    net, exc = noisy()
+    recorded(path, net, exc)
+    net.run(0.05)
+    net, exc = noisy()
+    recorded(path, net, exc, append=True)
+    with pytest.warns(RuntimeWarning, match=r"cuts all .*up to t = 0\.05 s"):
+        net.run(0.02)
+    spikes = ss.load(path).spikes("exc")
+    assert spikes.times.max() < 0.02 and spikes.t_stop == pytest.approx(0.02)
+
+
+def test_appending_from_before_the_recorders_began_starts_their_series_anew(tmp_path):
+    """Recorders added to a later run (their series begin at 50 ms), then a new network
+    appending from t = 0: the file holds exactly what the new network's monitors saw."""
+    path = tmp_path / "run.h5"
+    net, exc = noisy()
+    net.run(0.05)
+    recorded(path, net, exc)
+    net.run(0.05)
+    net, exc = noisy()
+    recorded(path, net, exc, append=True)
+    spk = net.add(ss.SpikeMonitor(exc))
+    st = net.add(ss.StateMonitor(exc, ["v", "i"], ids=[1, 4], every=7))
+    with pytest.warns(RuntimeWarning, match="cuts all"):
+        net.run(0.033)
+    data = ss.load(path)
+    spikes = data.spikes("exc")
+    assert (spikes.t_start, spikes.t_stop) == (0.0, pytest.approx(0.033))
+    np.testing.assert_array_equal(spikes.times, spk.spikes.times)
+    np.testing.assert_array_equal(spikes.ids, spk.spikes.ids)
+    tr = data.trace("exc", "v")
+    np.testing.assert_allclose(tr.times, st.trace("v").times)
+    np.testing.assert_array_equal(tr.values, st.trace("v").values.astype(np.float32))
+    steps = np.rint(spk.spikes.times / DT).astype(np.int64)
+    np.testing.assert_array_equal(data.rate("exc").meta["counts"][:, 0],
+                                  np.bincount(steps // 5, minlength=7))
+
+
+def test_resuming_from_a_checkpoint_does_not_warn(tmp_path):
+    path = tmp_path / "run.h5"
+    net, exc = noisy()
+    recorded(path, net, exc)
+    net.run(0.05)
+    net2, exc2 = noisy()
+    net2.run(0.03)
+    recorded(path, net2, exc2, append=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net2.run(0.02)
+    assert ss.load(path).meta["duration"] == pytest.approx(0.05)
+
+
+# --- 6. foreign SONATA files ------------------------------------------------------------------
+@pytest.mark.parametrize("units,scale", [("s", 1.0), ("ms", 1e-3), (None, 1e-3)])
+def test_foreign_spike_times_are_read_in_their_units(tmp_path, units, scale):
+    path = tmp_path / "son.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("spikes/V1")
+        ts = g.create_dataset("timestamps", data=[1.5, 2.25, 10.0])
+        if units is not None:
+            ts.attrs["units"] = units
+        g.create_dataset("node_ids", data=np.array([3, 0, 7], np.uint64))
+        r = f.create_group("report/V1")
+        r.create_dataset("data", data=np.zeros((4, 1), np.float32))
+        r.create_dataset("mapping/node_ids", data=np.array([3], np.uint64))
+        tm = r.create_dataset("mapping/time", data=[1.0, 3.0, 0.5])  # start, stop, step
+        if units is not None:
+            tm.attrs["units"] = units
+    data = ss.load(path)
+    assert data.completed is None  # not known: no spikesim metadata
+    spikes = data.spikes("V1")
+    np.testing.assert_allclose(spikes.times, np.array([1.5, 2.25, 10.0]) * scale)
+    assert spikes.t_stop == pytest.approx(10.0 * scale)
+    np.testing.assert_allclose(data.trace("V1").times, np.array([1.0, 1.5, 2.0, 2.5]) * scale)
+
+
+def test_foreign_spike_times_in_unknown_units_are_refused(tmp_path):
+    path = tmp_path / "son.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("spikes/V1")
+        g.create_dataset("timestamps", data=[1.5]).attrs["units"] = "min"
+        g.create_dataset("node_ids", data=np.array([3], np.uint64))
+    with pytest.raises(ValueError, match=r"/spikes/V1/timestamps.*'min'.*'ms' or 's'"):
+        ss.load(path).spikes("V1")
+
+
+# --- 7. names -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b"])
+def test_recorder_names_must_be_group_names(tmp_path, name):
+    net, a = regular()
+    out = ss.H5Output(tmp_path / "a.h5")
+    with pytest.raises(ValueError, match=r"SpikeRecorder.name must be a non-empty name without "
+                                         r"'/', other than '\.' and '\.\.', got"):
+        ss.SpikeRecorder(out, a, name=name)
+    net.add(ss.SpikeRecorder(out, a), name=name)
+    with pytest.raises(ValueError, match="SpikeRecorder.name must be a non-empty name"):
+        net.run(0.01)
+    assert not os.path.exists(tmp_path / "a.h5")
