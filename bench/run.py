@@ -398,9 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     if "W2" in selected and "BW" not in selected:
         selected.append("BW")  # W2's ceiling needs the bandwidth
     ctx = Context(quick=args.quick, repeats=args.repeats)
-    print(f"spikesim bench{' --quick' if args.quick else ''}: {numba.get_num_threads()} Numba "
-          f"threads, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}; ratios = "
-          "engine speed / reference speed (> 1: engine faster)", flush=True)
+    print(f"spikesim benchmarks{' (quick: reduced sizes)' if args.quick else ''}: "
+          f"{numba.get_num_threads()} Numba threads, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.2f}; ratios = engine speed / reference speed (> 1: engine "
+          "faster)", flush=True)
     print(f"{'':<4} {'variant':<70} {'median':>9} {'throughput':>26}  {'bar':<3}  ratios")
     rows = []
     for name in SUITE_NAMES:

@@ -101,9 +101,20 @@ def per_neuron(name: str, value, n: int, batch: int, rng: RealizationGenerators,
             arr = arr.reshape(1, n)
         elif not (arr.ndim == 2 and arr.shape[0] in (1, batch) and arr.shape[1] in (1, n)):
             raise ValueError(f"{name} must be a scalar or an array of shape ({n},), ({batch}, {n}) "
-                             f"or ({batch}, 1) (neurons, realizations), got shape {arr.shape}")
+                             f"or ({batch}, 1) (axes: realizations, neurons), got shape "
+                             f"{arr.shape}")
     _check_range(name, arr, low, high, low_open, unit, value)
     return arr
+
+
+def indices(name: str, ids: np.ndarray, n: int) -> None:
+    """Raise ValueError unless the integer array ``ids`` holds indices in [0, n - 1], showing
+    the offending values."""
+    if ids.size and (ids.min() < 0 or ids.max() >= n):
+        bad = np.unique(ids[(ids < 0) | (ids >= n)])
+        shown = ", ".join(map(str, bad[:5].tolist())) + (
+            f", ... ({len(bad)} values in all)" if len(bad) > 5 else "")
+        raise ValueError(f"{name} must be in [0, {n - 1}], got {shown}")
 
 
 def steps(name: str, seconds: np.ndarray, dt: float, *, minimum: int = 0) -> np.ndarray:
@@ -126,16 +137,18 @@ def unknown_names(owner: str, given, accepted) -> str:
             f"{', '.join(sorted(accepted))}")
 
 
-def warn_unless_whole_steps(name: str, value, dt: float) -> None:
+def warn_unless_whole_steps(name: str, value, dt: float, effect: str = "") -> None:
     """Warn (RuntimeWarning) when ``value``, a duration typed as a plain number (s), is not a
-    whole number of steps of ``dt`` (s), saying what it is rounded to (half to even); arrays
-    and distributions are rounded per element without a word."""
+    whole number of steps of ``dt`` (s), saying what it is rounded to (half to even), or
+    ``effect``: what happens to such a time instead; arrays and distributions are rounded per
+    element without a word."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return
     steps = value / dt
     if abs(steps - round(steps)) > 1e-6:
         warnings.warn(f"{name} = {value!r} s is not a whole number of steps of dt = {dt!r} s: "
-                      f"rounded to {round(steps)} steps", RuntimeWarning, stacklevel=3)
+                      f"{effect or f'rounded to {round(steps)} steps'}", RuntimeWarning,
+                      stacklevel=3)
 
 
 def warn_if_long(name: str, seconds, longest: float, what: str,
@@ -144,7 +157,7 @@ def warn_if_long(name: str, seconds, longest: float, what: str,
     element counts) exceeds ``longest`` (s), which is unusual for ``what``: the sign of a time
     typed in milliseconds. From ``deliberate`` (s) on it is taken as meant (a time constant of
     1000 s or more: a neuron without leak) and stays quiet."""
-    top = float(seconds.max() if isinstance(seconds, np.ndarray) else seconds)
+    top = float(seconds.max(initial=-math.inf) if isinstance(seconds, np.ndarray) else seconds)
     if longest < top < deliberate:
         hint = "" if deliberate == math.inf else f"; {deliberate:g} s or more reads as meant"
         warnings.warn(f"{name} = {top!r} s is longer than {longest!r} s, unusual for {what}: "

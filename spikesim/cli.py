@@ -7,7 +7,8 @@ source checkout). ``spikesim COMMAND --help`` shows each command's options and e
 
 Exit status: 0 success; 2 bad input (arguments, network file, output path, unreadable
 recording) — reported in one line on stderr, never a traceback; 1 a failure while simulating
-or plotting; 130 interrupted (Ctrl-C). Set ``SPIKESIM_DEBUG=1`` for tracebacks.
+or plotting; 130 interrupted (Ctrl-C); 141 stdout closed early (``spikesim info f.h5 | head``),
+quietly. Set ``SPIKESIM_DEBUG=1`` for tracebacks.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         "recording (OUT_raster.png, OUT_traces.png, OUT_rate.png, OUT_summary.png)."),
         epilog="examples:\n"
                "  spikesim demo\n"
-               "  spikesim demo -o out/demo.h5 --overwrite\n"
+               "  spikesim demo -o mydemo.h5 --overwrite\n"
                "  spikesim demo --toml > demo.toml   # the network file, to edit and run")
     _simulation_options(p, "spikesim_demo.h5")
     p.add_argument("--toml", action="store_true",
@@ -133,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
         "schema, and any problem is reported as FILE: KEY.PATH: what was expected."),
         epilog="examples:\n"
                "  spikesim run examples/cuba.toml                 # writes cuba.h5\n"
-               "  spikesim run examples/cuba.toml -o out/cuba.h5 --seed 3 --duration 0.5\n"
+               "  spikesim run examples/cuba.toml -o cuba_seed3.h5 --seed 3 --duration 0.5\n"
                "  spikesim run net.toml --threads 4 --overwrite --quiet")
     p.add_argument("network", type=Path, metavar="NETWORK.toml", help="the network file")
     _simulation_options(p, "NETWORK.h5 in the current directory")
@@ -202,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``spikesim`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit
     status."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return status
+    except BrokenPipeError:  # the reader of stdout left early (spikesim info f.h5 | head)
+        _silence_stdout()
+        return 141  # as the shell reports a command ended by SIGPIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -215,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.showwarning = _one_line_warning
         try:
             return int(args.func(args) or 0)
+        except BrokenPipeError:
+            raise  # not an error of the command: see main
         except KeyboardInterrupt:
             print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
             return 130
@@ -228,6 +241,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 text, status = f"{type(e).__name__}: {e}", 1
             print(f"{PROG} {args.command}: error: {' '.join(text.split())}", file=sys.stderr)
             return status
+
+
+def _silence_stdout() -> None:
+    """Point stdout's file descriptor at the null device, so that the interpreter's final flush
+    of what could not be written stays quiet."""
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):  # not a file (output captured in-process)
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)
+    os.close(null)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -323,6 +348,11 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     from . import netfile
     from .recorders import H5Output
 
+    end = spec.network["duration"] if duration is None else duration
+    if round(end / spec.network["dt"]) == 0:
+        source = "--duration" if duration is not None else f"[network] duration of {spec.file}"
+        raise CliError(f"nothing to simulate: {source} is {end:g} s, 0 steps of dt = "
+                       f"{_time(spec.network['dt'])}; give a duration of at least one step")
     backend = _check_backend(args.backend)
     _check_threads(args.threads)
     try:
@@ -331,7 +361,7 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
         raise CliError(f"cannot write {out}: {e}") from None
     built = netfile.build(spec, output, seed=seed, duration=duration, threads=args.threads,
                           backend=backend)
-    net, end = built.net, built.duration
+    net = built.net
     steps = int(round(end / net.dt))
     n_neurons = sum(p.n for p in net.populations)
     print(f"{spec.description or spec.file}: {n_neurons} neurons"
@@ -362,7 +392,7 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
         if written is None or type(mon).__name__ != "SpikeRecorder":
             continue
         n = mon.source.n if mon.ids is None else len(mon.ids)
-        rate = written / (n * net.batch * end) if end > 0 else float("nan")
+        rate = written / (n * net.batch * end)
         print(f"  {mon.source.name}: {written} spikes, {rate:.3g} Hz per neuron")
     print(f"wrote {out}")
     return built

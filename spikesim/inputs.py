@@ -122,9 +122,7 @@ class SpikeTimes(SpikeSource):
         if ids.shape != times.shape or not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(f"SpikeTimes.ids must be integers of the same shape as times "
                              f"{times.shape}, got {ids.dtype} of shape {ids.shape}")
-        if ids.size and (ids.min() < 0 or ids.max() >= n):
-            raise ValueError(f"SpikeTimes.ids must be in [0, {n - 1}], got values in "
-                             f"[{ids.min()}, {ids.max()}]")
+        checks.indices("SpikeTimes.ids", ids, n)
         order = np.lexsort((ids, times))
         self.times, self.ids = times[order], ids[order].astype(np.int64)
 
@@ -164,6 +162,7 @@ class Current:
     summed into every neuron of ``target``."""
 
     kind = K.CUR_BUFFER
+    _checked_dt: float | None = None  # the dt (s) whose step grid the times were checked on
 
     def __init__(self, target: Population):
         if not isinstance(target, Population):
@@ -180,7 +179,12 @@ class Current:
         raise NotImplementedError
 
     def describe(self) -> dict:
-        return {k: v for k, v in vars(self).items() if k != "target"}
+        return {k: v for k, v in vars(self).items() if k != "target" and not k.startswith("_")}
+
+    def _first_use(self, dt: float) -> bool:
+        """True on the first call with this ``dt`` (s): when to check times against its grid."""
+        first, self._checked_dt = self._checked_dt != dt, dt
+        return first
 
 
 class ConstantCurrent(Current):
@@ -198,7 +202,7 @@ class ConstantCurrent(Current):
 
 class StepCurrent(Current):
     """Piecewise-constant current: ``amplitudes[m]`` from ``times[m]`` (s) until the next time;
-    zero before the first time."""
+    zero before the first time. A time between two steps takes effect at the next one (warns)."""
 
     def __init__(self, target: Population, times, amplitudes):
         super().__init__(target)
@@ -209,6 +213,17 @@ class StepCurrent(Current):
                              f"length, got {self.times.shape} and {self.amplitudes.shape}")
 
     def values(self, k, dt, batch):
+        if self._first_use(dt):
+            steps = self.times / dt
+            off = np.flatnonzero(np.abs(steps - np.rint(steps)) > 1e-6)
+            if off.size:
+                j = int(off[0])
+                more = (f"; {off.size - 1} more of the {steps.size} times are not whole steps"
+                        if off.size > 1 else "")
+                checks.warn_unless_whole_steps(
+                    f"StepCurrent.times[{j}]", float(self.times[j]), dt,
+                    f"the amplitude changes at the next step, t = {np.ceil(steps[j]) * dt:.6g} s "
+                    f"(a current keeps its value at each step's start){more}")
         t = k * dt
         m = np.searchsorted(self.times, t + 1e-12 * np.maximum(1.0, np.abs(t)), side="right")
         return np.concatenate([[0.0], self.amplitudes])[m].reshape(-1, 1, 1)
@@ -216,7 +231,8 @@ class StepCurrent(Current):
 
 class PulseCurrent(Current):
     """Rectangular pulses of ``amplitude`` and ``width`` (s), the first at ``start`` (s), then
-    every ``period`` (s), ``count`` pulses in all."""
+    every ``period`` (s), ``count`` pulses in all. Times between two steps move the pulse edges
+    to the next step (warns)."""
 
     def __init__(self, target: Population, start, width, amplitude, period=None, count=1):
         super().__init__(target)
@@ -228,6 +244,14 @@ class PulseCurrent(Current):
                        checks.number("PulseCurrent.period", period, low=self.width, unit="s"))
 
     def values(self, k, dt, batch):
+        if self._first_use(dt):
+            times = ("start", "width") + (
+                ("period",) if self.count > 1 and self.period != self.width else ())
+            for name in times:
+                checks.warn_unless_whole_steps(
+                    f"PulseCurrent.{name}", getattr(self, name), dt,
+                    "pulse edges move to the next step (a current keeps its value at each "
+                    "step's start)")
         t = k * dt
         eps = 1e-9 * max(self.width, 1e-12)
         rel = t - self.start + eps

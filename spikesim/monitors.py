@@ -52,8 +52,7 @@ def _select(name: str, ids, n: int) -> np.ndarray | None:
     if not np.issubdtype(ids.dtype, np.integer) or ids.ndim != 1:
         raise ValueError(f"{name} must be None, a slice or integer indices, got {ids.dtype} "
                          f"{ids.shape}")
-    if ids.size and (ids.min() < 0 or ids.max() >= n):
-        raise ValueError(f"{name} must be in [0, {n - 1}], got [{ids.min()}, {ids.max()}]")
+    checks.indices(name, ids, n)
     return ids.astype(np.int64)
 
 
@@ -62,11 +61,12 @@ class SpikeMonitor(Monitor):
     realization, in memory. ``.spikes`` returns them as :class:`~spikesim.results.Spikes`."""
 
     def __init__(self, source: Population | SpikeSource, ids=None):
+        owner = type(self).__name__  # also a recorder built on this class
         if not isinstance(source, (Population, SpikeSource)):
-            raise TypeError(f"SpikeMonitor.source must be a population or spike source, got "
+            raise TypeError(f"{owner}.source must be a population or spike source, got "
                             f"{type(source).__name__}")
         self.source = source
-        self.ids = _select("SpikeMonitor.ids", ids, source.n)
+        self.ids = _select(f"{owner}.ids", ids, source.n)
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def keep(self, ids: np.ndarray) -> np.ndarray | None:
@@ -96,17 +96,18 @@ class StateMonitor(Monitor):
     steps k with (k+1) divisible by ``every``, i.e. at times (k+1)·dt."""
 
     def __init__(self, population: Population, variables="v", ids=None, every: int = 1):
+        owner = type(self).__name__  # also a recorder built on this class
         if not isinstance(population, Population):
-            raise TypeError(f"StateMonitor.population must be a population, got "
+            raise TypeError(f"{owner}.population must be a population, got "
                             f"{type(population).__name__}")
         self.population = population
         self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
         for var in self.variables:
-            checks.choice("StateMonitor.variables", var, population.variables + ("refc",))
-        self.ids = _select("StateMonitor.ids", ids, population.n)
+            checks.choice(f"{owner}.variables", var, population.variables + ("refc",))
+        self.ids = _select(f"{owner}.ids", ids, population.n)
         if self.ids is None:
             self.ids = np.arange(population.n)
-        self.every = checks.count("StateMonitor.every", every)
+        self.every = checks.count(f"{owner}.every", every)
         self._steps: list[np.ndarray] = []
         self._values: list[np.ndarray] = []
 

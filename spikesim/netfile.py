@@ -258,8 +258,12 @@ def _distribution(value: dict) -> D.Distribution:
              "lognormal": (D.LogNormal, ("mu", "sigma"), ())}
     name = value.get("distribution")
     if not isinstance(name, str) or name not in kinds:
+        near = difflib.get_close_matches(name, kinds, 1) if isinstance(name, str) else []
+        got = (f"distribution = {_show(name)}" if "distribution" in value
+               else f"no distribution key in {_show(value)}")
         raise _Bad(f"a distribution table needs distribution = one of "
-                   f"{', '.join(map(repr, kinds))}, got {_show(value)}")
+                   f"{', '.join(map(_show, kinds))}, got {got}"
+                   + (f' (did you mean "{near[0]}"?)' if near else ""))
     cls, required, optional = kinds[name]
     args = {}
     for k, v in value.items():
@@ -546,6 +550,7 @@ def _population(r: _Reader) -> Item:
             raise r.fail("v_init", "v_init is also given in params: give it once")
         item.params["v_init"] = r.get("v_init", PER_NEURON)
         item.param_keys["v_init"] = r.key("v_init")
+    _misplaced(r, {**COMMON_PARAMS, **MODEL_PARAMS[model]}, f"model {model}")
     r.finish()
     return item
 
@@ -561,8 +566,17 @@ def _input(r: _Reader) -> Item:
         item.fields["name"] = r.get("name", _NAME)
         item.fields["target"] = r.get("target", _NAME, required=True)
     _params(r, INPUT_PARAMS[kind], f'kind "{kind}"', item)
+    _misplaced(r, INPUT_PARAMS[kind], f'kind "{kind}"')
     r.finish(why=f' for kind "{kind}"')
     return item
+
+
+def _misplaced(r: _Reader, params, owner: str) -> None:
+    """Reject a parameter of ``owner`` given as a key of the entry itself, not under params."""
+    for k in r.data:
+        if k not in r.used and k in params:
+            raise r.fail(k, f"unknown key: {k} is a parameter of {owner}, so it goes under "
+                            f"params (params = {{ {k} = ... }})")
 
 
 def _ref(r: _Reader, k: str, spec: NetSpec, populations_only: bool) -> str:
@@ -777,8 +791,9 @@ def _monitor(item: Item, target, output, dt: float):
 
 
 def _prevalidate(spec: NetSpec, net: Network) -> None:
-    """Evaluate each population's parameters and each input's first step, so that errors
-    spikesim would raise at build or run time name the entry of the file."""
+    """Evaluate each population's parameters, each input's first step and each projection's
+    given delays, so that errors spikesim would raise at build or run time name the entry of
+    the file; their warnings show here (the build that follows is silenced)."""
     for q, (item, pop) in enumerate(zip(spec.populations, net.populations)):
         with _building(spec, item.key, item.param_keys):
             rng = D.RealizationGenerators([net.seed, 1, q])
@@ -786,22 +801,23 @@ def _prevalidate(spec: NetSpec, net: Network) -> None:
             pop.initial_state(net.batch, rng)
     k = np.zeros(1, np.int64)
     sources, currents = iter(net.sources), iter(net.currents)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for item in spec.inputs:
-            kind = item.fields["kind"]
-            obj = next(sources) if kind in SOURCES else next(currents)
-            with _building(spec, item.key, item.param_keys):
-                if kind in ("poisson", "bernoulli", "rate_coded"):
-                    obj.probabilities(k, net.dt)
-                elif kind in ("constant", "step", "pulse", "current_array"):
-                    obj.values(k, net.dt, net.batch)
-                elif kind in ("noise", "uniform_noise", "ou"):
-                    obj.noise(net.dt)
+    for item in spec.inputs:
+        kind = item.fields["kind"]
+        obj = next(sources) if kind in SOURCES else next(currents)
+        with _building(spec, item.key, item.param_keys):
+            if kind in ("poisson", "bernoulli", "rate_coded"):
+                obj.probabilities(k, net.dt)
+            elif kind in ("constant", "step", "pulse", "current_array"):
+                obj.values(k, net.dt, net.batch)
+            elif kind in ("noise", "uniform_noise", "ou"):
+                obj.noise(net.dt)
     for item, prj in zip(spec.projections, net.projections):
         delay = item.params.get("delay")
-        if prj.receptor != prj.post.channel and isinstance(delay, (float, np.ndarray)) and (
-                np.rint(np.asarray(delay) / net.dt).max(initial=1) > 1):
+        if not isinstance(delay, (float, np.ndarray)):
+            continue  # one step, or drawn when the network is built
+        with _building(spec, item.key, item.param_keys):
+            steps = prj.delay_steps(np.atleast_1d(delay), net.dt)
+        if prj.receptor != prj.post.channel and steps.max(initial=1) > 1:
             raise NetFileError(spec.file, item.param_keys["delay"],
                                f"delays longer than one step are supported only into "
                                f'"{prj.post.channel}" (the main input), not receptor '

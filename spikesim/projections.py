@@ -3,7 +3,8 @@
 A weight is added to the target population's input variable (``Population.channel``: i for the
 LIF family, in A; v for the RC and Leaky neurons, in V) when a spike arrives; negative weights
 inhibit. A delay (s) is rounded to whole steps, at least one (a plain number that is not a whole
-number of steps warns): a spike stamped t_k arrives at t_k + delay, at the end of a step.
+number of steps warns, and so does a delay over 0.1 s): a spike stamped t_k arrives at
+t_k + delay, at the end of a step.
 """
 
 from __future__ import annotations
@@ -96,8 +97,7 @@ class Projection:
             if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
                 raise ValueError(f"{name} must be a 1-d integer array, got {ids.dtype} "
                                  f"{ids.shape}")
-            if ids.size and (ids.min() < 0 or ids.max() >= n):
-                raise ValueError(f"{name} must be in [0, {n - 1}], got [{ids.min()}, {ids.max()}]")
+            checks.indices(name, ids, n)
         if pre.shape != post.shape:
             raise ValueError(f"pre_ids and post_ids must have equal length, got {pre.shape} and "
                              f"{post.shape}")
@@ -112,14 +112,21 @@ class Projection:
             w = _per_synapse("weight", self.weight, n, rng)
         if self.delay is None:
             return pre, post, w, np.array([1])  # one step
-        d = checks.steps("delay", _per_synapse("delay", self.delay, n, rng, low=0.0, unit="s"),
-                         dt, minimum=1)
-        checks.warn_unless_whole_steps(f"delay ({self.pre.name} -> {self.post.name})",
-                                       self.delay, dt)
+        return pre, post, w, self.delay_steps(
+            _per_synapse("delay", self.delay, n, rng, low=0.0, unit="s"), dt)
+
+    def delay_steps(self, seconds: np.ndarray, dt: float) -> np.ndarray:
+        """The delays ``seconds`` (s, float64 array) in whole steps of ``dt`` (s; int64), from
+        1 to MAX_DELAY_STEPS. Warns when ``delay`` is a plain number that is not a whole number
+        of steps, and when a delay is longer than 0.1 s (a sign of milliseconds)."""
+        d = checks.steps("delay", seconds, dt, minimum=1)
+        what = f"delay ({self.pre.name} -> {self.post.name})"
+        checks.warn_unless_whole_steps(what, self.delay, dt)
+        checks.warn_if_long(what, seconds, 0.1, "a synaptic delay")
         if d.max(initial=1) > MAX_DELAY_STEPS:
             raise ValueError(f"delay must be at most {MAX_DELAY_STEPS} steps, got "
                              f"{int(d.max())} steps")
-        return pre, post, w, d
+        return d
 
     def csr(self, dt: float, rng: np.random.Generator, dtype=np.float64):
         """(rowptr (n_pre+1,) int64, post (n_syn,) int32, weight (n_syn,) ``dtype``, delay

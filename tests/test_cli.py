@@ -3,6 +3,7 @@ plot, bench, progress bar, help texts, one-line errors."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -185,6 +186,22 @@ def test_run_argument_errors(tmp_path, capsys):
         assert status == 2 and words in one_line_error(err, "run"), err
 
 
+def test_run_refuses_a_duration_of_no_step(tmp_path, capsys):
+    out = tmp_path / "x.h5"
+    for duration, shown in (("0", "0"), ("4e-5", "4e-05")):  # dt = 0.1 ms
+        status, text, err = run_cli(capsys, "run", EXAMPLES / "cuba.toml", "-o", out,
+                                    "--duration", duration)
+        assert status == 2 and "nan" not in text
+        assert (f"nothing to simulate: --duration is {shown} s, 0 steps of dt = 0.1 ms; give a "
+                f"duration of at least one step" in one_line_error(err, "run"))
+        assert not out.exists()
+    zero = tmp_path / "zero.toml"
+    zero.write_text((EXAMPLES / "lapicque.toml").read_text().replace("duration = 0.2",
+                                                                     "duration = 0.0"))
+    status, _, err = run_cli(capsys, "run", zero, "-o", out)
+    assert status == 2 and f"[network] duration of {zero} is 0 s" in one_line_error(err, "run")
+
+
 def test_cuda_backend_unavailable_is_one_line(tmp_path, capsys):
     try:
         from numba import cuda
@@ -214,6 +231,8 @@ def test_progress_bar_shows_simulated_and_wall_time(capsys):
 def test_help_with_examples(command, capsys):
     status, out, _ = run_cli(capsys, command, "--help")
     assert status == 0 and "examples:" in out and f"spikesim {command}" in out
+    for path in re.findall(r" -o (\S+)", out.split("examples:")[1]):
+        assert Path(path).parent == Path("."), path  # works as written: no folder to create
 
 
 def test_no_command_prints_help(capsys):
@@ -245,6 +264,36 @@ def test_bench_runs_the_checkout_suite(tmp_path, capsys, monkeypatch):
         sys.modules.update(saved)
     status, _, err = run_cli(capsys, "bench", "--bench-dir", tmp_path / "nothing")
     assert status == 2 and "bench/ folder" in one_line_error(err, "bench")
+
+
+def test_bench_header_says_what_runs(capsys, monkeypatch):
+    root = Path(__file__).resolve().parents[1]
+    saved = {k: v for k, v in sys.modules.items() if k == "bench" or k.startswith("bench.")}
+    try:
+        cli._import_bench(root / "bench")
+        monkeypatch.setitem(sys.modules["bench.run"].SUITES, "W1", lambda ctx: [])
+        status, out, _ = run_cli(capsys, "bench", "--quick", "--only", "W1", "--bench-dir", root)
+    finally:
+        for k in [k for k in sys.modules if k == "bench" or k.startswith("bench.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
+    assert status == 0
+    assert out.startswith("spikesim benchmarks (quick: reduced sizes): "), out
+
+
+def test_closed_stdout_ends_quietly(demo):
+    here = str(Path(ss.__file__).parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [here] + [p for p in [os.environ.get("PYTHONPATH")] if p])}
+    read, write = os.pipe()
+    os.close(read)  # as `spikesim info FILE | head` once head has left
+    try:
+        proc = subprocess.run([sys.executable, "-m", "spikesim", "info", str(demo)],
+                              stdout=write, stderr=subprocess.PIPE, text=True, env=env,
+                              timeout=120)
+    finally:
+        os.close(write)
+    assert proc.stderr == "" and proc.returncode == 141
 
 
 def test_python_dash_m_spikesim(demo):

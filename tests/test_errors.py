@@ -122,8 +122,33 @@ def test_state_monitor_arguments():
         ss.StateMonitor(pop, "i")
     with pytest.raises(ValueError, match="StateMonitor.every must be an integer >= 1"):
         ss.StateMonitor(pop, "v", every=0)
-    with pytest.raises(ValueError, match=r"StateMonitor.ids must be in \[0, 2\]"):
+    with pytest.raises(ValueError, match=r"StateMonitor.ids must be in \[0, 2\], got 3$"):
         ss.StateMonitor(pop, "v", ids=[3])
+    with pytest.raises(ValueError, match=r"SpikeMonitor.ids must be in \[0, 2\], got -1, 5$"):
+        ss.SpikeMonitor(pop, ids=[0, 5, -1, 5])
+    with pytest.raises(ValueError, match=r"pre_ids must be in \[0, 2\], got 9$"):
+        ss.Projection(pop, pop, "explicit", pre_ids=[0, 9], post_ids=[0, 1]).pairs(None)
+
+
+def test_recorders_name_their_own_class(tmp_path):
+    pop = ss.RC(3, R=1.0, tau=1e-2)
+    out = ss.H5Output(tmp_path / "r.h5")
+    for make, match in (
+            (lambda: ss.StateRecorder(out, pop, "v", every=0), r"^StateRecorder.every must be"),
+            (lambda: ss.StateRecorder(out, pop, "i"), r"^StateRecorder.variables must be one"),
+            (lambda: ss.StateRecorder(out, pop, ids=[5]), r"^StateRecorder.ids must be in "
+                                                          r"\[0, 2\], got 5$"),
+            (lambda: ss.SpikeRecorder(out, pop, ids=[7]), r"^SpikeRecorder.ids must be in"),
+            (lambda: ss.SpikeRecorder(out, "pop"), r"^SpikeRecorder.source must be a")):
+        with pytest.raises((ValueError, TypeError), match=match):
+            make()
+
+
+def test_shape_error_of_a_per_neuron_parameter_gives_the_axes_in_order():
+    with pytest.raises(ValueError, match=r"LIF.v_th must be a scalar or an array of shape \(5,\), "
+                                         r"\(4, 5\) or \(4, 1\) \(axes: realizations, neurons\), "
+                                         r"got shape \(5, 4\)"):
+        build(ss.LIF(5, v_th=np.ones((5, 4))), batch=4)
 
 
 def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
@@ -169,3 +194,52 @@ def test_a_long_list_parameter_is_summarised_in_the_error():
                                          r"values \(offending value -1.0\)") as err:
         build(ss.LIF(5000, tau_mem=tau), dt=1e-3)
     assert len(str(err.value)) < 200
+
+
+def test_current_times_between_steps_warn_once():
+    import warnings
+
+    net = ss.Network(dt=1e-3, chunk=5)
+    pop = net.add(ss.LIF(2))
+    net.add(ss.PulseCurrent(pop, start=1.5e-3, width=2e-3, amplitude=1e-9, period=3.5e-3,
+                            count=2))
+    net.add(ss.StepCurrent(pop, [0.0, 2.5e-3, 4e-3, 6.2e-3], [1e-9, 2e-9, 0.0, 1e-9]))
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        net.run(0.02)  # four chunks
+    assert sorted(str(w.message) for w in got) == [
+        "PulseCurrent.period = 0.0035 s is not a whole number of steps of dt = 0.001 s: pulse "
+        "edges move to the next step (a current keeps its value at each step's start)",
+        "PulseCurrent.start = 0.0015 s is not a whole number of steps of dt = 0.001 s: pulse "
+        "edges move to the next step (a current keeps its value at each step's start)",
+        "StepCurrent.times[1] = 0.0025 s is not a whole number of steps of dt = 0.001 s: the "
+        "amplitude changes at the next step, t = 0.003 s (a current keeps its value at each "
+        "step's start); 1 more of the 4 times are not whole steps"]
+    quiet = ss.Network(dt=1e-3)
+    pop = quiet.add(ss.LIF(2))
+    quiet.add(ss.PulseCurrent(pop, start=2e-3, width=3e-3, amplitude=1e-9, count=3))
+    quiet.add(ss.StepCurrent(pop, [0.0, 0.3, 0.7], [1e-9, 0.0, 1e-9]))
+    with warnings.catch_warnings():  # whole steps (up to float error): silent
+        warnings.simplefilter("error")
+        quiet.run(0.01)
+
+
+def test_delays_typed_in_milliseconds_warn():
+    import warnings
+
+    def build(delay):
+        net = ss.Network(dt=1e-4)
+        a = net.add(ss.LIF(3))
+        net.connect(a, net.add(ss.LIF(3)), "one_to_one", delay=delay)
+        net.build()
+
+    with pytest.warns(RuntimeWarning, match=r"delay \(lif0 -> lif1\) = 1.0 s is longer than "
+                                            r"0.1 s, unusual for a synaptic delay: spikesim "
+                                            r"takes times in seconds \(1.0 ms is 1.0e-3\)"):
+        build(1.0)
+    with pytest.warns(RuntimeWarning, match=r"= 0.5 s is longer than 0.1 s"):
+        build(np.array([1e-3, 0.5, 2e-3]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build(0.1)
+        build(ss.Uniform(1e-3, 20e-3))

@@ -183,6 +183,21 @@ BROKEN = {  # name: (replace this, by this, expected key path, words of the mess
     "duplicate name": ('name = "noise"', 'name = "exc"', "input[0].name", "already the name"),
     "bad distribution": ("weight = 1e-3", 'weight = { distribution = "cauchy" }',
                          "projection[0].weight", "distribution = one of"),
+    "distribution typo": ("weight = 1e-3",
+                          'weight = { distribution = "unifrom", low = 0, high = 1e-3 }',
+                          "projection[0].weight",
+                          'got distribution = "unifrom" (did you mean "uniform"?)'),
+    "distribution missing": ("weight = 1e-3", "weight = { low = 0, high = 1e-3 }",
+                             "projection[0].weight", "got no distribution key in a table"),
+    "param outside params": ("n = 40\n", 'n = 40\nunits = "1"\n', "population[0].units",
+                             "units is a parameter of model LIF, so it goes under params"),
+    "input param outside params": ("n = 20\n", "n = 20\nrate = 5.0\n", "input[0].rate",
+                                   'rate is a parameter of kind "poisson", so it goes under '
+                                   "params"),
+    "state record of a missing neuron": (
+        'kind = "rate"\npopulation = "exc"\nbin_width = 1e-3',
+        'kind = "state"\npopulation = "exc"\nids = [3, 40]', "record[0].ids",
+        "must be in [0, 39], got 40"),
     "bad receptor": ("weight = 1e-3", 'weight = 1e-3\nreceptor = "i_inh"',
                      "projection[0].receptor", "receptor must be one of 'i'"),
     "unknown input kind": ('kind = "poisson"', 'kind = "gamma"', "input[0].kind",
@@ -214,6 +229,37 @@ def test_broken_files_give_one_line_and_status_2(case, tmp_path, capsys):
         assert m["rest"].startswith(key + ": "), err
     assert words in m["rest"], err
     assert "Traceback" not in err
+
+
+def test_recorder_errors_name_the_recorder(tmp_path):
+    path = tmp_path / "net.toml"
+    path.write_text(GOOD.replace('kind = "rate"\npopulation = "exc"\nbin_width = 1e-3',
+                                 'kind = "state"\npopulation = "exc"\nevery = 1\nids = [50]'))
+    with pytest.raises(netfile.NetFileError, match=r"record\[0\].ids: StateRecorder.ids must be "
+                                                   r"in \[0, 39\], got 50$"):
+        netfile.load_network(path, ss.H5Output(tmp_path / "out.h5"))
+
+
+def test_warnings_of_a_file_show_once(tmp_path, capsys):
+    import warnings
+
+    path = tmp_path / "net.toml"
+    path.write_text(GOOD.replace("weight = 1e-3", "weight = 1e-3\ndelay = 0.5") + """
+[[input]]
+kind = "pulse"
+target = "exc"
+params = { start = 1.5e-4, width = 1e-3, amplitude = 1e-12 }
+""")
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        netfile.load_network(path).net.run(0.3)  # three chunks
+    messages = [str(w.message) for w in got]
+    assert len(messages) == 2, messages
+    assert messages[0].startswith("PulseCurrent.start = 0.00015 s is not a whole number of "
+                                  "steps of dt = 0.0001 s")
+    assert messages[1].startswith("delay (noise -> exc) = 0.5 s is longer than 0.1 s")
+    status, out, err = check(path, capsys)  # one line each on stderr
+    assert status == 0 and err.splitlines() == [f"spikesim: warning: {m}" for m in messages]
 
 
 def test_good_file_checks(tmp_path, capsys):
