@@ -224,10 +224,14 @@ class LIF(Population):
         else:
             cols = {K.E_L: el, K.A: np.exp(-dt / tm), K.B: r * _cross(dt, tm, ts),
                     K.C: -r * np.expm1(-dt / tm), K.D: np.exp(-dt / ts)}
-        if self.tau_syn_inh is not None:
-            cols.update(self._second_current(cols, dt, tm, r, "tau_syn_inh", self.tau_syn_inh,
-                                             +1.0, batch, rng))
+        second = self._second()
+        if second is not None:  # (tm and r drawn once: the same values enter every column)
+            cols.update(self._second_current(cols, dt, tm, r, *second, batch, rng))
         return cols
+
+    def _second(self) -> tuple | None:
+        """(name, time constant, sign) of the second current, or None."""
+        return None if self.tau_syn_inh is None else ("tau_syn_inh", self.tau_syn_inh, +1.0)
 
     def _second_current(self, cols, dt, tm, r, name, tau, sign, batch, rng) -> dict:
         """Columns E, F of a second exponential current (time constant ``tau``) entering v
@@ -355,11 +359,10 @@ class AdaptiveLIF(LIF):
         super().__init__(n, **kw)
         self.tau_w, self.b = tau_w, b
 
+    def _second(self) -> tuple:
+        return "tau_w", self.tau_w, -1.0
+
     def _model_coefficients(self, dt, batch, rng):
         cols = super()._model_coefficients(dt, batch, rng)
-        tm = self._param("tau_mem", self.tau_mem, batch, rng, low=0.0, low_open=True)
-        r = self._param("R", self.R, batch, rng, low=0.0, low_open=True)
-        cols.update(self._second_current(cols, dt, tm, r, "tau_w", self.tau_w, -1.0, batch,
-                                         rng))
         cols[K.G] = self._param("b", self.b, batch, rng, unit=self.unit_of("i"))
         return cols

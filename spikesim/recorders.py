@@ -56,6 +56,7 @@ import math
 import os
 import platform
 import time
+import uuid
 import warnings
 import weakref
 from contextlib import contextmanager
@@ -119,9 +120,9 @@ class H5Output:
     exception or by Ctrl-C — with the attribute ``/spikesim/completed`` telling which. The next
     run of the network reopens it and appends. An output records one network (another one is
     refused), and a file is written by one output at a time: a run is refused when another
-    H5Output of the same path in the process is running, and when another wrote the path
-    after this output's last run (e.g. ``append=True`` to resume from a checkpoint takes the
-    path over).
+    H5Output of the same path in the process is running, and when another output or process
+    wrote the file after this output's last run (the file keeps its last writer's id; an
+    ``append=True`` output resuming from a checkpoint takes the file over).
 
     Args:
         path: the file to write. Its directory must exist and be writable.
@@ -145,11 +146,13 @@ class H5Output:
     first run's start), ``network`` (JSON: every population, spike source, current and
     projection with its class and parameters; projections with the key ``[seed, 2, index]`` of
     the NumPy generator that draws their connectivity, populations ``[seed, 1, index]`` for
-    random parameters; arrays with more than 64 elements are datasets under
+    random parameters (realization b > 0: ``[seed, 1, index, b]``); arrays with more than 64
+    elements are datasets under
     ``/spikesim/arrays``), ``info`` (JSON: versions of spikesim, numba, numpy, h5py, HDF5 and
     Python, creation time, this layout), and, updated when a run ends, ``completed`` (False
     from the start of a run until it ends normally), ``duration`` (s, the simulated time
-    reached) and ``wall_time`` (s, all runs). Dataset ``/spikesim/runs`` has a row per run —
+    reached), ``wall_time`` (s, all runs) and ``writer`` (the id of the output that wrote it
+    last). Dataset ``/spikesim/runs`` has a row per run —
     (t_start (s), t_stop (s), steps, completed (0/1), wall seconds) — rewritten at every flush,
     so a killed run's file tells how far its data is complete.
 
@@ -189,7 +192,7 @@ class H5Output:
         self._net = None  # the network recorded (set by the first run)
         self._run: dict = {}
         self._runs = None
-        self._started = False  # whether it has run (see _take)
+        self._writer = uuid.uuid4().hex  # kept in the file: who wrote it last (see _reopen)
 
     def __repr__(self) -> str:
         state = "open" if self._file is not None else "closed"
@@ -206,15 +209,13 @@ class H5Output:
 
     def _take(self) -> None:
         """Become, as a run starts, the output that writes the (resolved) path: refused while
-        another output of it is running, or when another wrote it after this one's last run."""
+        another output of it in this process is running."""
         key = os.path.realpath(self.path)
         other = _TARGETS.get(key)
-        if other is not None and other is not self and (other._file is not None
-                                                        or self._started):
-            what = "is running" if other._file is not None else "wrote it after this one's run"
-            raise ValueError(f"{self.path}: another H5Output of this file in this process "
-                             f"{what} ({other!r}); writing it from two would lose data — "
-                             f"let recorders share one H5Output, or write another path")
+        if other is not None and other is not self and other._file is not None:
+            raise ValueError(f"{self.path}: another H5Output of this file in this process is "
+                             f"running ({other!r}); writing it from two would lose data — let "
+                             f"recorders share one H5Output, or write another path")
         _TARGETS[key] = self
 
     # -- called by the recorders ----------------------------------------------------------
@@ -238,9 +239,9 @@ class H5Output:
         if self._net is not None and net is not self._net:
             raise ValueError(f"{self.path}: this H5Output records another Network (the one of "
                              f"its first run); adding a second network's data would mix two "
-                             f"networks in one file: use another H5Output and path")
+                             f"networks in one file: make a new H5Output (overwrite=True to "
+                             f"replace this file)")
         self._take()
-        self._started = True
         active = [m for m in net.monitors if any(m is r for r in self._recorders)]
         fresh = not self._made and not (self.append and os.path.exists(self.path))
         tmp = None
@@ -289,7 +290,8 @@ class H5Output:
                     "created": datetime.datetime.now().astimezone().isoformat()}
             set_attrs(g, _new=True, dt=float(net.dt), seed=int(net.seed), dtype=str(net.dtype),
                       batch=int(net.batch), t_start=float(net.t), duration=float(net.t),
-                      completed=False, wall_time=0.0, network=network, info=info)
+                      completed=False, wall_time=0.0, network=network, info=info,
+                      writer=self._writer)
             if arrays:
                 a = new_group(g, "arrays")
                 for key, arr in arrays.items():
@@ -345,6 +347,10 @@ class H5Output:
                     have[k] != want[k] for k in ("batch", "dtype")):
                 raise ValueError(f"{self.path} holds a run with {have}; the network to record "
                                  f"has {want}: use another file")
+            if self._made and attr(g, "writer", None) != self._writer:
+                raise ValueError(f"{self.path} was written by another H5Output or process after "
+                                 f"this output's last run: appending would cut and mix its data; "
+                                 f"make a new H5Output (overwrite=True to replace the file)")
             if attr(g, "seed") != net.seed:
                 warnings.warn(f"{self.path} was written with seed {attr(g, 'seed')}, the "
                               f"network has seed {net.seed}", RuntimeWarning, stacklevel=6)
@@ -365,6 +371,7 @@ class H5Output:
                           f"continue the run, or pass overwrite=True", RuntimeWarning,
                           stacklevel=6)
         modify_attrs(g, completed=False, t_start=min(t0, float(net.t)))
+        set_attrs(g, writer=self._writer)  # this output's from now on (not yet in SWMR mode)
 
     @contextmanager
     def _writing(self):
@@ -401,7 +408,7 @@ class H5Output:
         self._ended.append(rec)
         self._run.setdefault("completed", True)
         self._run["completed"] &= bool(completed)
-        if all(any(e is r for e in self._ended) for r in self._active):
+        if all(any(e is r for e in self._ended) for r in self._begun):  # (a begin may fail)
             self._finish(self._run["completed"], t)
 
     def _finish(self, completed: bool, t: float) -> None:
@@ -504,7 +511,7 @@ def _plain(value, arrays: dict, key: str):
 def _network_meta(net, arrays: dict) -> dict:
     seed = net.seed
     pops = [{"name": p.name, "class": type(p).__name__, "n": p.n,
-             "parameter_seed": [seed, 1, q],
+             "parameter_seed": [seed, 1, q],  # realization b > 0: [seed, 1, q, b]
              "parameters": _plain(p.describe(), arrays, f"population.{p.name}")}
             for q, p in enumerate(net.populations)]
     srcs = [{"name": s.name, "class": type(s).__name__, "n": s.n,

@@ -187,21 +187,51 @@ def test_two_outputs_cannot_write_one_path(tmp_path):
     net2.add(ss.SpikeRecorder(o2, b))
     with pytest.warns(RuntimeWarning):  # it restarts at t = 0: the file's data is cut
         net2.run(0.02)
-    with pytest.raises(ValueError, match="wrote it after this one's run"):
-        net.run(0.05)  # o1 would add net's spikes to o2's file
+    with pytest.raises(ValueError, match="written by another H5Output or process after this "
+                                         "output's last run"):
+        net.run(0.05)  # o1 would cut o2's file and add net's spikes to it
     assert ss.load(path).meta["duration"] == pytest.approx(0.02)
 
 
-def test_a_dropped_output_frees_its_path(tmp_path):
+def test_an_output_refuses_a_file_another_wrote_even_when_that_one_is_gone(tmp_path):
     path = tmp_path / "a.h5"
-    net, a = regular()
+    net, a = regular("a")
     net.add(ss.SpikeRecorder(ss.H5Output(path), a))
-    del net, a  # the output lives on (in a reference cycle with its recorder) but never ran
+    net.run(0.05)
+    other, b = regular("a", seed=1)
+    other.add(ss.SpikeRecorder(ss.H5Output(path, overwrite=True), b))  # (or another process)
+    other.run(0.2)
+    del other, b
+    with pytest.raises(ValueError, match="written by another H5Output"):
+        net.run(0.05)
+    assert ss.load(path).meta["duration"] == pytest.approx(0.2)
+
+
+def test_a_refused_run_takes_nothing_over_and_a_failed_begin_closes_the_file(tmp_path):
+    path = tmp_path / "a.h5"
+    net, a = regular("a")
     out = ss.H5Output(path)
-    net, a = regular()
     net.add(ss.SpikeRecorder(out, a))
-    net.run(0.01)
-    assert ss.load(path).populations == ["a"]
+    net.run(0.05)
+    other = ss.Network(dt=2 * DT)
+    other.add(ss.SpikeRecorder(ss.H5Output(path, append=True), other.add(ss.LIF(3), name="a")))
+    with pytest.raises(ValueError, match="holds a run with"):
+        other.run(0.01)
+    net.run(0.05)  # the refused output wrote nothing: this one goes on
+    assert ss.load(path).meta["duration"] == pytest.approx(0.1)
+
+    class Failing(ss.SpikeMonitor):
+        def begin(self, net):
+            raise RuntimeError("no")
+
+    net, a = regular("a")
+    out = ss.H5Output(tmp_path / "b.h5")
+    net.add(ss.SpikeRecorder(out, a))
+    net.add(Failing(a))
+    net.add(ss.RateRecorder(out, a, bin_width=5e-3))
+    with pytest.raises(RuntimeError, match="no"):
+        net.run(0.01)
+    assert not out.is_open
 
 
 # --- 5. appending from the start erases the file: a warning ----------------------------------

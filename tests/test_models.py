@@ -208,3 +208,17 @@ def test_second_synaptic_current_for_inhibition():
     np.testing.assert_allclose(i_inh, -0.5 * np.exp(-t / 10e-3), rtol=1e-12)
     expected = -0.5 * 10e-3 / (10e-3 - 20e-3) * (np.exp(-t / 10e-3) - np.exp(-t / 20e-3))
     np.testing.assert_allclose(v, expected, rtol=1e-9, atol=1e-15)
+
+
+def test_adaptive_lif_draws_each_random_parameter_once():
+    """tau_mem and R drawn from distributions: the adaptation current enters v with the same
+    R as the other inputs (Euler: column E = −R = −C), and v decays with the same tau_mem."""
+    from spikesim.kernels import neurons as KN
+
+    net = ss.Network(dt=1e-4, seed=2)
+    net.add(ss.AdaptiveLIF(200, tau_mem=ss.Uniform(10e-3, 30e-3), R=ss.Uniform(0.5, 2.0),
+                           tau_w=0.1, method="euler"))
+    net.build()
+    par = net.tables.par
+    assert np.unique(par[KN.C]).size == 200  # drawn per neuron
+    np.testing.assert_array_equal(par[KN.E], -par[KN.C])
