@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
+import sys
 import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from .distributions import Distribution, RealizationGenerators
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _show(value) -> str:
@@ -137,32 +141,40 @@ def unknown_names(owner: str, given, accepted) -> str:
             f"{', '.join(sorted(accepted))}")
 
 
+def warn(message: str) -> None:
+    """A RuntimeWarning attributed to the first caller outside spikesim (the user's line)."""
+    frame, level = sys._getframe(1), 2  # (stacklevel 1 is this function)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, RuntimeWarning, stacklevel=level)
+
+
 def warn_unless_whole_steps(name: str, value, dt: float, effect: str = "") -> None:
-    """Warn (RuntimeWarning) when ``value``, a duration typed as a plain number (s), is not a
-    whole number of steps of ``dt`` (s), saying what it is rounded to (half to even), or
-    ``effect``: what happens to such a time instead; arrays and distributions are rounded per
-    element without a word."""
+    """Warn when ``value``, a duration typed as a plain number (s), is not a whole number of
+    steps of ``dt`` (s), saying what it is rounded to (half to even), or ``effect``: what
+    happens to such a time instead; arrays and distributions are rounded per element without a
+    word."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return
     steps = value / dt
     if abs(steps - round(steps)) > 1e-6:
-        warnings.warn(f"{name} = {value!r} s is not a whole number of steps of dt = {dt!r} s: "
-                      f"{effect or f'rounded to {round(steps)} steps'}", RuntimeWarning,
-                      stacklevel=3)
+        warn(f"{name} = {value!r} s is not a whole number of steps of dt = {dt!r} s: "
+             f"{effect or f'rounded to {round(steps)} steps'}")
 
 
-def warn_if_long(name: str, seconds, longest: float, what: str,
+def warn_if_long(name: str, seconds: float | np.ndarray, longest: float, what: str,
                  deliberate: float = math.inf) -> None:
-    """Warn (RuntimeWarning) when a duration ``seconds`` (s; a value or an array, its largest
-    element counts) exceeds ``longest`` (s), which is unusual for ``what``: the sign of a time
-    typed in milliseconds. From ``deliberate`` (s) on it is taken as meant (a time constant of
-    1000 s or more: a neuron without leak) and stays quiet."""
+    """Warn when a duration ``seconds`` (s; a value or an array, its largest element counts)
+    exceeds ``longest`` (s), which is unusual for ``what``: the sign of a time typed in
+    milliseconds. From ``deliberate`` (s) on it is taken as meant (a time constant of 1000 s or
+    more: a neuron without leak) and stays quiet."""
+    many = isinstance(seconds, np.ndarray) and seconds.size > 1
     top = float(seconds.max(initial=-math.inf) if isinstance(seconds, np.ndarray) else seconds)
     if longest < top < deliberate:
         hint = "" if deliberate == math.inf else f"; {deliberate:g} s or more reads as meant"
-        warnings.warn(f"{name} = {top!r} s is longer than {longest!r} s, unusual for {what}: "
-                      f"spikesim takes times in seconds ({top!r} ms is {top!r}e-3{hint})",
-                      RuntimeWarning, stacklevel=4)
+        warn(f"{name} = {top:g} s{' (the longest value)' if many else ''} is longer than "
+             f"{longest:g} s, unusual for {what}: spikesim takes times in seconds ({top:g} ms "
+             f"is {top:g}e-3 s{hint})")
 
 
 def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | None = None,

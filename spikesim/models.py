@@ -20,7 +20,6 @@ match the closed-form solution to float precision.
 from __future__ import annotations
 
 import inspect
-import warnings
 
 import numpy as np
 
@@ -101,6 +100,11 @@ class Population:
         """The resting potential (V), the default initial v."""
         return 0.0
 
+    @property
+    def _label(self) -> str:
+        """The class and, once named, the population's name: for warnings."""
+        return type(self).__name__ + (f" {self.name!r}" if self.name else "")
+
     # -- building the tables -------------------------------------------------------------
     def _param(self, name, value, batch, rng, **limits) -> np.float64 | np.ndarray:
         """The checked parameter: a float64 scalar when one value serves every neuron and
@@ -115,12 +119,12 @@ class Population:
     def _tau(self, name, value, dt, batch, rng, longest: float | None = 1.0) -> np.ndarray:
         tau = self._param(name, value, batch, rng, low=0.0, low_open=True, unit="s")
         if longest is not None:
-            checks.warn_if_long(f"{type(self).__name__}.{name}", tau, longest,
+            checks.warn_if_long(f"{self._label}.{name}", tau, longest,
                                 "a membrane or synaptic time constant", deliberate=1000.0)
         if self.method == "euler" and (tau < dt).any():
-            warnings.warn(f"{type(self).__name__}.{name} = {float(tau.min())!r} s is shorter than "
-                          f"dt = {dt!r} s: forward Euler is inaccurate or unstable there; use "
-                          f"method='exact' or a smaller dt", RuntimeWarning, stacklevel=4)
+            checks.warn(f"{self._label}.{name} = {float(tau.min())!r} s is shorter than dt = "
+                        f"{dt!r} s: forward Euler is inaccurate or unstable there; use "
+                        f"method='exact' or a smaller dt")
         return tau
 
     def coefficients(self, dt: float, batch: int, rng: RealizationGenerators) -> dict:
@@ -133,9 +137,9 @@ class Population:
                              f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
                              f"v_th={self.v_th!r}")
         ref = self._param("refractory", self.refractory, batch, rng, low=0.0, unit="s")
-        checks.warn_if_long(f"{type(self).__name__}.refractory", ref, 0.1,
+        checks.warn_if_long(f"{self._label}.refractory", ref, 0.1,
                             "an absolute refractory period")
-        checks.warn_unless_whole_steps(f"{type(self).__name__}.refractory", self.refractory, dt)
+        checks.warn_unless_whole_steps(f"{self._label}.refractory", self.refractory, dt)
         if self.reset == "value":
             mul, add = 0.0, v_reset
         else:

@@ -352,8 +352,8 @@ class H5Output:
                                  f"this output's last run: appending would cut and mix its data; "
                                  f"make a new H5Output (overwrite=True to replace the file)")
             if attr(g, "seed") != net.seed:
-                warnings.warn(f"{self.path} was written with seed {attr(g, 'seed')}, the "
-                              f"network has seed {net.seed}", RuntimeWarning, stacklevel=6)
+                checks.warn(f"{self.path} was written with seed {attr(g, 'seed')}, the "
+                            f"network has seed {net.seed}")
         except BaseException:
             f.close()
             raise
@@ -365,11 +365,10 @@ class H5Output:
         g = f["spikesim"]
         t0, end = float(attr(g, "t_start")), data_end(g)
         if end is not None and end > net.t + net.dt / 2 and net.t <= t0 + net.dt / 2:
-            warnings.warn(f"{self.path}: appending from t = {net.t:g} s cuts all the data the "
-                          f"file holds (recorded up to t = {end:g} s), because an appending run "
-                          f"replaces what follows its start: load a checkpoint first to "
-                          f"continue the run, or pass overwrite=True", RuntimeWarning,
-                          stacklevel=6)
+            checks.warn(f"{self.path}: appending from t = {net.t:g} s cuts all the data the "
+                        f"file holds (recorded up to t = {end:g} s), because an appending run "
+                        f"replaces what follows its start: load a checkpoint first to "
+                        f"continue the run, or pass overwrite=True")
         modify_attrs(g, completed=False, t_start=min(t0, float(net.t)))
         set_attrs(g, writer=self._writer)  # this output's from now on (not yet in SWMR mode)
 

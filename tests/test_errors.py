@@ -68,7 +68,7 @@ def test_constructor_arguments(make, match):
 
 
 def test_euler_with_dt_longer_than_tau_warns():
-    with pytest.warns(RuntimeWarning, match="LIF.tau_syn = 0.0005 s is shorter than dt"):
+    with pytest.warns(RuntimeWarning, match="LIF 'lif0'.tau_syn = 0.0005 s is shorter than dt"):
         build(ss.LIF(3, tau_syn=0.5e-3), dt=1e-3)
 
 
@@ -160,7 +160,7 @@ def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
         net.connect(a, net.add(ss.LIF(3)), "one_to_one", delay=delay)
         return net
 
-    with pytest.warns(RuntimeWarning, match=r"LIF.refractory = 0.0003 s .* rounded to 0 steps"):
+    with pytest.warns(RuntimeWarning, match=r"LIF 'lif0'.refractory = 0.0003 s .* rounded to 0"):
         build(0.3e-3, 2e-3).build()
     with pytest.warns(RuntimeWarning, match=r"delay \(lif0 -> lif1\) = 0.0025 s .* rounded to 2"):
         build(2e-3, 2.5e-3).build()
@@ -174,13 +174,14 @@ def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
 def test_times_typed_in_milliseconds_warn():
     import warnings
 
-    with pytest.warns(RuntimeWarning, match=r"LIF.tau_mem = 20.0 s is longer than 1.0 s, .* "
-                                            r"seconds \(20.0 ms is 20.0e-3; 1000 s or more "
+    with pytest.warns(RuntimeWarning, match=r"LIF 'lif0'.tau_mem = 20 s is longer than 1 s, .* "
+                                            r"seconds \(20 ms is 20e-3 s; 1000 s or more "
                                             r"reads as meant\)"):
         build(ss.LIF(3, tau_mem=20.0), dt=1e-4)
-    with pytest.warns(RuntimeWarning, match=r"LIF.tau_syn_inh = 10.0 s is longer"):
+    with pytest.warns(RuntimeWarning, match=r"LIF 'lif0'.tau_syn_inh = 10 s \(the longest "
+                                            r"value\) is longer"):
         build(ss.LIF(3, tau_syn_inh=np.full(3, 10.0)), dt=1e-4)
-    with pytest.warns(RuntimeWarning, match=r"RC.refractory = 2.0 s is longer than 0.1 s"):
+    with pytest.warns(RuntimeWarning, match=r"RC 'rc0'.refractory = 2 s is longer than 0.1 s"):
         build(ss.RC(3, tau=20e-3, refractory=2.0), dt=1e-4)
     with warnings.catch_warnings():  # seconds, a slow adaptation current, no leak: silent
         warnings.simplefilter("error")
@@ -233,11 +234,11 @@ def test_delays_typed_in_milliseconds_warn():
         net.connect(a, net.add(ss.LIF(3)), "one_to_one", delay=delay)
         net.build()
 
-    with pytest.warns(RuntimeWarning, match=r"delay \(lif0 -> lif1\) = 1.0 s is longer than "
+    with pytest.warns(RuntimeWarning, match=r"delay \(lif0 -> lif1\) = 1 s is longer than "
                                             r"0.1 s, unusual for a synaptic delay: spikesim "
-                                            r"takes times in seconds \(1.0 ms is 1.0e-3\)"):
+                                            r"takes times in seconds \(1 ms is 1e-3 s\)"):
         build(1.0)
-    with pytest.warns(RuntimeWarning, match=r"= 0.5 s is longer than 0.1 s"):
+    with pytest.warns(RuntimeWarning, match=r"= 0.5 s \(the longest value\) is longer than 0.1 s"):
         build(np.array([1e-3, 0.5, 2e-3]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
