@@ -117,11 +117,12 @@ def load_checkpoint(net, path):
         raise ValueError(f"load_checkpoint restores into a network that has not run; this one "
                          f"is at t = {net.t!r} s: build a new network and load {path} into it")
     net.build()
+    if not h5py.is_hdf5(path):
+        raise ValueError(f"{path} is not a spikesim checkpoint (not an HDF5 file)")
     try:
         f = h5py.File(path, "r")
     except OSError as e:
-        raise ValueError(f"{path} is not a spikesim checkpoint (HDF5 cannot open it: {e})") \
-            from None
+        raise OSError(f"cannot open the checkpoint {path}: {e}") from e
     with f:
         if attr(f, "format") != FORMAT:
             raise ValueError(f"{path} is not a spikesim checkpoint")

@@ -218,7 +218,8 @@ class StepCurrent(Current):
             off = np.flatnonzero(np.abs(steps - np.rint(steps)) > 1e-6)
             if off.size:
                 j = int(off[0])
-                more = (f"; {off.size - 1} more of the {steps.size} times are not whole steps"
+                more = (f"; {off.size - 1} more of the {steps.size} times "
+                        f"{'is' if off.size == 2 else 'are'} not whole steps"
                         if off.size > 1 else "")
                 checks.warn_unless_whole_steps(
                     f"StepCurrent.times[{j}]", float(self.times[j]), dt,

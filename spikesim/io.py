@@ -533,13 +533,19 @@ def load(path) -> RecordedRun:
     return RecordedRun(path)
 
 
-TIME_UNITS = {"ms": 1.0, "s": MS}  # a time dataset's ``units`` attribute → factor to ms
+TIME_UNITS = {"ms": 1.0, "msec": 1.0, "s": MS, "sec": MS}  # ``units`` → factor to ms
 
 
 def _to_ms(ds) -> float:
     """The factor that turns the values of the time dataset ``ds`` into ms, from its ``units``
-    attribute (SONATA's default, ms, when it has none)."""
+    attribute (SONATA's default, ms, when it has none; a one-element array, any case and
+    spaces are accepted, as other writers store them)."""
     units = attr(ds, "units", "ms")
+    if isinstance(units, np.ndarray) and units.size == 1:
+        units = units.reshape(()).item()
+    if isinstance(units, bytes):
+        units = units.decode()
+    units = units.strip().lower() if isinstance(units, str) else units
     if units not in TIME_UNITS:
         raise ValueError(f"{ds.file.filename}: {ds.name} has units={units!r}; spikesim reads "
                          f"times in 'ms' or 's'")

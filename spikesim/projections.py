@@ -117,8 +117,9 @@ class Projection:
 
     def delay_steps(self, seconds: np.ndarray, dt: float) -> np.ndarray:
         """The delays ``seconds`` (s, float64 array) in whole steps of ``dt`` (s; int64), from
-        1 to MAX_DELAY_STEPS. Warns when ``delay`` is a plain number that is not a whole number
-        of steps, and when a delay is longer than 0.1 s (a sign of milliseconds)."""
+        1 to MAX_DELAY_STEPS. Warns when the projection's ``delay`` is a plain number that is
+        not a whole number of steps, and when one of ``seconds`` is longer than 0.1 s (a sign of
+        milliseconds)."""
         d = checks.steps("delay", seconds, dt, minimum=1)
         what = f"delay ({self.pre.name} -> {self.post.name})"
         checks.warn_unless_whole_steps(what, self.delay, dt)

@@ -172,6 +172,7 @@ def test_a_checkpoint_is_refused_by_a_network_that_has_run_or_from_a_non_hdf5_fi
         ss.load_checkpoint(ran, tmp_path / "c.h5")
     (tmp_path / "notes.txt").write_text("not HDF5")
     fresh, _, _ = network()
-    with pytest.raises(ValueError, match=r"notes\.txt is not a spikesim checkpoint \(HDF5"):
+    with pytest.raises(ValueError, match=r"notes\.txt is not a spikesim checkpoint \(not an "
+                                         r"HDF5 file\)"):
         ss.load_checkpoint(fresh, tmp_path / "notes.txt")
     assert fresh.step == 0

@@ -215,7 +215,7 @@ def test_current_times_between_steps_warn_once():
         "edges move to the next step (a current keeps its value at each step's start)",
         "StepCurrent.times[1] = 0.0025 s is not a whole number of steps of dt = 0.001 s: the "
         "amplitude changes at the next step, t = 0.003 s (a current keeps its value at each "
-        "step's start); 1 more of the 4 times are not whole steps"]
+        "step's start); 1 more of the 4 times is not whole steps"]
     quiet = ss.Network(dt=1e-3)
     pop = quiet.add(ss.LIF(2))
     quiet.add(ss.PulseCurrent(pop, start=2e-3, width=3e-3, amplitude=1e-9, count=3))

@@ -290,7 +290,8 @@ def test_resuming_from_a_checkpoint_does_not_warn(tmp_path):
 
 
 # --- 6. foreign SONATA files ------------------------------------------------------------------
-@pytest.mark.parametrize("units,scale", [("s", 1.0), ("ms", 1e-3), (None, 1e-3)])
+@pytest.mark.parametrize("units,scale", [("s", 1.0), ("ms", 1e-3), (None, 1e-3),
+                                         (np.array([b"Sec "]), 1.0), ("msec", 1e-3)])
 def test_foreign_spike_times_are_read_in_their_units(tmp_path, units, scale):
     path = tmp_path / "son.h5"
     with h5py.File(path, "w") as f:

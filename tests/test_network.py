@@ -5,6 +5,7 @@ import pytest
 from scipy import sparse, stats
 from spikesim.kernels import cpu as KC
 from spikesim.kernels import inputs as KI
+from spikesim.kernels import neurons as KN
 from spikesim.kernels.inputs import LANE_CAP
 from spikesim.kernels.rng import seed_key
 
@@ -294,6 +295,8 @@ def test_random_parameters_of_a_realization_do_not_depend_on_batch_size():
         net.build()
         return net
     one, three = built(1), built(3)
+    rng = np.random.default_rng([4, 1, 0])  # a batch of one draws what it always drew
+    np.testing.assert_array_equal(one.tables.par[KN.V_TH], 1.0 + 0.1 * rng.standard_normal(50))
     np.testing.assert_array_equal(three.state["v"][:1], one.state["v"])
     np.testing.assert_array_equal(three.tables.par[:, :50], one.tables.par)
     assert not np.array_equal(three.state["v"][1], three.state["v"][0])
