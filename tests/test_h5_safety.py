@@ -132,35 +132,24 @@ def test_a_killed_run_tells_how_far_its_data_goes(tmp_path):
 
 
 # --- 3. a refused append changes nothing --------------------------------------------------------
-def test_an_append_refused_by_its_last_recorder_leaves_the_file_unchanged(tmp_path):
-    """Resuming at step 151 (not a multiple of the 5-step rate bins) is refused by the rate
-    recorder, the last one: the spikes and reports before it are not cut, nothing changes."""
+@pytest.mark.parametrize("recorded_to,resume_at,match", [
+    (0.171, 0.151, "middle of a bin"),  # refused by the rate recorder, the last one
+    (0.1, 0.15, "cannot have a gap"),  # 50 ms past the file's end
+])
+def test_a_refused_append_leaves_the_file_unchanged(tmp_path, recorded_to, resume_at, match):
+    """Resuming at step 151 (not a multiple of the 5-step rate bins), or after the file's end,
+    is refused: the spikes and reports of the recorders checked first are not cut, the file
+    still says completed, nothing changes."""
     path = tmp_path / "run.h5"
     net, exc = noisy()
     recorded(path, net, exc)
-    net.run(0.171)
+    net.run(recorded_to)
     before = snapshot(path)
     net, exc = noisy()
-    net.run(0.151)
+    net.run(resume_at)
     recorded(path, net, exc, append=True)
-    with pytest.raises(ValueError, match="middle of a bin"):
+    with pytest.raises(ValueError, match=match):
         net.run(0.02)
-    assert snapshot(path) == before
-    data = ss.load(path)
-    assert data.completed and data.spikes("exc").times.max() > 0.151
-
-
-def test_an_append_refused_for_a_gap_leaves_the_file_unchanged(tmp_path):
-    path = tmp_path / "run.h5"
-    net, exc = noisy()
-    recorded(path, net, exc)
-    net.run(0.1)
-    before = snapshot(path)
-    net, exc = noisy()
-    net.run(0.15)  # 50 ms past the file's end
-    recorded(path, net, exc, append=True)
-    with pytest.raises(ValueError, match="cannot have a gap"):
-        net.run(0.05)
     assert snapshot(path) == before
     assert ss.load(path).completed
 
