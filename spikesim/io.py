@@ -353,7 +353,8 @@ class RecordedRun:
         path: the file.
         meta: the run's metadata (``/spikesim`` attributes, JSON decoded): dt (s), seed, dtype,
             batch, duration (s: how far the data goes — the last run's end, or for a killed
-            run its last flushed chunk), completed, wall_time (s), network (populations,
+            run its last flushed chunk), completed, wall_time (s, all runs: a killed one up
+            to its last flush), network (populations,
             sources, currents, projections with their parameters), versions, runs; empty for
             a file not written by spikesim.
         populations: names of the recorded populations (spikes, reports or rates).
@@ -598,6 +599,8 @@ def _read_meta(f: h5py.File) -> dict:
     if "runs" in g:
         meta["runs"] = [{"t_start": float(r[0]), "t_stop": float(r[1]), "steps": int(r[2]),
                          "completed": bool(r[3]), "wall_time": float(r[4])} for r in g["runs"][:]]
+        # the attribute counts ended runs only; the rows are rewritten at every flush
+        meta["wall_time"] = sum(r["wall_time"] for r in meta["runs"])
     end = data_end(g)
     if end is not None:  # ``duration`` is rewritten only when a run ends
         meta["duration"] = end

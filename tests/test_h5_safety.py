@@ -121,6 +121,7 @@ def test_a_killed_run_tells_how_far_its_data_goes(tmp_path):
     for _ in range(2):  # as left by the kill, then after recover()
         data = ss.load(path)
         assert not data.completed and data.meta["duration"] == pytest.approx(0.15)
+        assert data.meta["wall_time"] > 0  # the killed run's, up to its last flush
         spikes = data.spikes("a")
         assert spikes.t_stop == pytest.approx(0.15)
         np.testing.assert_array_equal(spikes.times, mon.spikes.times)
