@@ -747,14 +747,21 @@ def build(spec: NetSpec, output=None, *, seed: int | None = None,
         with _building(spec, item.key, item.param_keys):
             monitors.append((item.key, net.add(_monitor(item, objects[item.fields["population"]],
                                                         output, nw["dt"]))))
-    _prevalidate(spec, net)
-    with _building(spec, "network"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # already shown by _prevalidate
+    with warnings.catch_warnings(record=True) as early:
+        warnings.simplefilter("always")
+        _prevalidate(spec, net)
+    with _building(spec, "network"), warnings.catch_warnings(record=True) as late:
+        warnings.simplefilter("always")
         try:
             net.build()
         except (ValueError, TypeError, FloatingPointError, OverflowError) as e:
             _diagnose(spec, net, e)
             raise
+    shown = set()
+    for w in early + late:  # each once: the build repeats what _prevalidate checked
+        if str(w.message) not in shown:
+            shown.add(str(w.message))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     end = nw["duration"] if duration is None else duration
     return Built(net, end, spec, objects, monitors)
 
@@ -793,7 +800,7 @@ def _monitor(item: Item, target, output, dt: float):
 def _prevalidate(spec: NetSpec, net: Network) -> None:
     """Evaluate each population's parameters, each input's first step and each projection's
     given delays, so that errors spikesim would raise at build or run time name the entry of
-    the file; their warnings show here (the build that follows is silenced)."""
+    the file (the build repeats their warnings: ``build`` shows each once)."""
     for q, (item, pop) in enumerate(zip(spec.populations, net.populations)):
         with _building(spec, item.key, item.param_keys):
             rng = D.RealizationGenerators([net.seed, 1, q])

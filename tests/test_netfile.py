@@ -262,6 +262,19 @@ params = { start = 1.5e-4, width = 1e-3, amplitude = 1e-12 }
     assert status == 0 and err.splitlines() == [f"spikesim: warning: {m}" for m in messages]
 
 
+def test_a_drawn_delay_typed_in_milliseconds_warns_once(tmp_path):
+    import warnings
+
+    path = tmp_path / "net.toml"
+    path.write_text(GOOD.replace("weight = 1e-3", 'weight = 1e-3\ndelay = { distribution = '
+                                 '"uniform", low = 0.5, high = 0.9 }'))
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        netfile.load_network(path)  # drawn when the network is built
+    messages = [str(w.message) for w in got]
+    assert len(messages) == 1 and "(the longest value) is longer than 0.1 s" in messages[0]
+
+
 def test_good_file_checks(tmp_path, capsys):
     path = tmp_path / "net.toml"
     path.write_text(GOOD)
