@@ -162,7 +162,7 @@ class Current:
     summed into every neuron of ``target``."""
 
     kind = K.CUR_BUFFER
-    _checked_dt: float | None = None  # the dt (s) whose step grid the times were checked on
+    _checked: frozenset = frozenset()  # the dt (s) whose step grids the times were checked on
 
     def __init__(self, target: Population):
         if not isinstance(target, Population):
@@ -181,10 +181,12 @@ class Current:
     def describe(self) -> dict:
         return {k: v for k, v in vars(self).items() if k != "target" and not k.startswith("_")}
 
-    def _first_use(self, dt: float) -> bool:
-        """True on the first call with this ``dt`` (s): when to check times against its grid."""
-        first, self._checked_dt = self._checked_dt != dt, dt
-        return first
+    def _once_per_dt(self, dt: float, check) -> None:
+        """``check(dt)`` (the times against the step grid of ``dt``, s), on the first call with
+        that ``dt`` that passes (a warning raised as an error checks again next time)."""
+        if dt not in self._checked:
+            check(dt)
+            self._checked = self._checked | {dt}
 
 
 class ConstantCurrent(Current):
@@ -212,19 +214,20 @@ class StepCurrent(Current):
             raise ValueError("StepCurrent.times must be increasing and match amplitudes in "
                              f"length, got {self.times.shape} and {self.amplitudes.shape}")
 
+    def _check_grid(self, dt: float) -> None:
+        steps = self.times / dt
+        off = np.flatnonzero(np.abs(steps - np.rint(steps)) > 1e-6)
+        if off.size:
+            j = int(off[0])
+            more = (f"; {off.size - 1} more of the {steps.size} times "
+                    f"{'is' if off.size == 2 else 'are'} not whole steps" if off.size > 1 else "")
+            checks.warn_unless_whole_steps(
+                f"StepCurrent.times[{j}]", float(self.times[j]), dt,
+                f"the amplitude changes at the next step, t = {np.ceil(steps[j]) * dt:.6g} s "
+                f"(a current keeps its value at each step's start){more}")
+
     def values(self, k, dt, batch):
-        if self._first_use(dt):
-            steps = self.times / dt
-            off = np.flatnonzero(np.abs(steps - np.rint(steps)) > 1e-6)
-            if off.size:
-                j = int(off[0])
-                more = (f"; {off.size - 1} more of the {steps.size} times "
-                        f"{'is' if off.size == 2 else 'are'} not whole steps"
-                        if off.size > 1 else "")
-                checks.warn_unless_whole_steps(
-                    f"StepCurrent.times[{j}]", float(self.times[j]), dt,
-                    f"the amplitude changes at the next step, t = {np.ceil(steps[j]) * dt:.6g} s "
-                    f"(a current keeps its value at each step's start){more}")
+        self._once_per_dt(dt, self._check_grid)
         t = k * dt
         m = np.searchsorted(self.times, t + 1e-12 * np.maximum(1.0, np.abs(t)), side="right")
         return np.concatenate([[0.0], self.amplitudes])[m].reshape(-1, 1, 1)
@@ -244,15 +247,17 @@ class PulseCurrent(Current):
         self.period = (self.width if period is None else
                        checks.number("PulseCurrent.period", period, low=self.width, unit="s"))
 
+    def _check_grid(self, dt: float) -> None:
+        times = ("start", "width") + (
+            ("period",) if self.count > 1 and self.period != self.width else ())
+        for name in times:
+            checks.warn_unless_whole_steps(
+                f"PulseCurrent.{name}", getattr(self, name), dt,
+                "pulse edges move to the next step (a current keeps its value at each step's "
+                "start)")
+
     def values(self, k, dt, batch):
-        if self._first_use(dt):
-            times = ("start", "width") + (
-                ("period",) if self.count > 1 and self.period != self.width else ())
-            for name in times:
-                checks.warn_unless_whole_steps(
-                    f"PulseCurrent.{name}", getattr(self, name), dt,
-                    "pulse edges move to the next step (a current keeps its value at each "
-                    "step's start)")
+        self._once_per_dt(dt, self._check_grid)
         t = k * dt
         eps = 1e-9 * max(self.width, 1e-12)
         rel = t - self.start + eps

@@ -223,6 +223,12 @@ def test_current_times_between_steps_warn_once():
     with warnings.catch_warnings():  # whole steps (up to float error): silent
         warnings.simplefilter("error")
         quiet.run(0.01)
+    step = ss.StepCurrent(pop, [2.5e-3], [1.0])
+    with warnings.catch_warnings():  # a warning raised as an error is raised again next time
+        warnings.simplefilter("error")
+        for _ in range(2):
+            with pytest.raises(RuntimeWarning, match="StepCurrent.times"):
+                step.values(np.arange(3), 1e-3, 1)
 
 
 def test_delays_typed_in_milliseconds_warn():
