@@ -36,6 +36,11 @@ class RealizationGenerators:
     def __init__(self, key: list[int]):
         self._key, self._gens = list(key), {}
 
+    @property
+    def key(self) -> tuple[int, ...]:
+        """The key of realization 0."""
+        return tuple(self._key)
+
     def draw(self, dist: Distribution, batch: int, n: int) -> np.ndarray:
         """(batch, n) float64: row b is realization b's next n draws from ``dist``."""
         rows = [np.asarray(dist.draw(self._generator(b), (n,)), np.float64)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import checks
-from .distributions import RealizationGenerators
+from .distributions import Distribution, RealizationGenerators
 from .kernels import inputs as K
 from .models import Population
 
@@ -170,8 +170,11 @@ class Current:
                             f"{type(target).__name__}")
         self.target = target
 
-    def values(self, k: np.ndarray, dt: float, batch: int) -> np.ndarray:
-        """The current during global steps ``k`` (T,): shape (T or 1, 1 or B, 1 or n)."""
+    def values(self, k: np.ndarray, dt: float, batch: int,
+               rng: RealizationGenerators) -> np.ndarray:
+        """The current during global steps ``k`` (T,): shape (T or 1, 1 or B, 1 or n).
+        ``rng``: the generators of the values drawn from a distribution, keyed by the
+        network's seed and the current's place in it (the same at every chunk)."""
         raise NotImplementedError
 
     def noise(self, dt: float) -> tuple[float, float, float]:
@@ -190,16 +193,26 @@ class Current:
 
 
 class ConstantCurrent(Current):
-    """A constant current: scalar, per neuron (n,), or per realization and neuron (B, n)."""
+    """A constant current (A, or model units): scalar, per neuron (n,), per realization and
+    neuron (B, n), or drawn per neuron (and realization) from a
+    :class:`~spikesim.distributions.Distribution` — keyed by the network's seed, so another
+    seed draws other values, and realization b's do not depend on the batch size."""
 
     def __init__(self, target: Population, amplitude):
         super().__init__(target)
         self.amplitude = amplitude
+        self._drawn: tuple = (None, None)  # a distribution's draws: (what for, values)
 
-    def values(self, k, dt, batch):
+    def values(self, k, dt, batch, rng):
+        drawn = isinstance(self.amplitude, Distribution)
+        if drawn and self._drawn[0] == (self.amplitude, rng.key, batch):
+            return self._drawn[1]  # drawn once per network, not at every chunk
         amp = checks.per_neuron("ConstantCurrent.amplitude", self.amplitude, self.target.n,
-                                batch, RealizationGenerators([0]))
-        return amp.reshape(1, *amp.shape)
+                                batch, rng)
+        amp = amp.reshape(1, *amp.shape)
+        if drawn:
+            self._drawn = ((self.amplitude, rng.key, batch), amp)
+        return amp
 
 
 class StepCurrent(Current):
@@ -226,7 +239,7 @@ class StepCurrent(Current):
                 f"the amplitude changes at the next step, t = {np.ceil(steps[j]) * dt:.6g} s "
                 f"(a current keeps its value at each step's start){more}")
 
-    def values(self, k, dt, batch):
+    def values(self, k, dt, batch, rng):
         self._once_per_dt(dt, self._check_grid)
         t = k * dt
         m = np.searchsorted(self.times, t + 1e-12 * np.maximum(1.0, np.abs(t)), side="right")
@@ -256,7 +269,7 @@ class PulseCurrent(Current):
                 "pulse edges move to the next step (a current keeps its value at each step's "
                 "start)")
 
-    def values(self, k, dt, batch):
+    def values(self, k, dt, batch, rng):
         self._once_per_dt(dt, self._check_grid)
         t = k * dt
         eps = 1e-9 * max(self.width, 1e-12)
@@ -276,7 +289,7 @@ class CurrentArray(Current):
             raise ValueError(f"CurrentArray.values must have shape (T,) or (T, {target.n}), got "
                              f"{self.data.shape}")
 
-    def values(self, k, dt, batch):
+    def values(self, k, dt, batch, rng):
         return _rows(self.data, k).reshape(len(k), 1, -1)
 
 

@@ -87,6 +87,7 @@ import numpy as np
 from . import distributions as D
 from . import inputs as I
 from . import models as M
+from .layout import current_rng
 from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
 
@@ -815,7 +816,9 @@ def _prevalidate(spec: NetSpec, net: Network) -> None:
             if kind in ("poisson", "bernoulli", "rate_coded"):
                 obj.probabilities(k, net.dt)
             elif kind in ("constant", "step", "pulse", "current_array"):
-                obj.values(k, net.dt, net.batch)
+                obj.values(k, net.dt, net.batch,
+                           current_rng(net.seed, next(i for i, c in enumerate(net.currents)
+                                                      if c is obj)))
             elif kind in ("noise", "uniform_noise", "ou"):
                 obj.noise(net.dt)
     for item, prj in zip(spec.projections, net.projections):

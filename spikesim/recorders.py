@@ -146,7 +146,8 @@ class H5Output:
     first run's start), ``network`` (JSON: every population, spike source, current and
     projection with its class and parameters; projections with the key ``[seed, 2, index]`` of
     the NumPy generator that draws their connectivity, populations ``[seed, 1, index]`` for
-    random parameters (realization b > 0: ``[seed, 1, index, b]``); arrays with more than 64
+    random parameters (realization b > 0: ``[seed, 1, index, b]``), currents ``[seed, 3,
+    index]`` for amplitudes drawn from a distribution; arrays with more than 64
     elements are datasets under
     ``/spikesim/arrays``), ``info`` (JSON: versions of spikesim, numba, numpy, h5py, HDF5 and
     Python, creation time, this layout), and, updated when a run ends, ``completed`` (False
@@ -517,6 +518,7 @@ def _network_meta(net, arrays: dict) -> dict:
              "parameters": _plain(s.describe(), arrays, f"source.{s.name}")}
             for s in net.sources]
     curs = [{"class": type(c).__name__, "target": c.target.name,
+             "parameter_seed": [seed, 3, j],  # realization b > 0: [seed, 3, j, b]
              "parameters": _plain(c.describe(), arrays, f"current.{j}")}
             for j, c in enumerate(net.currents)]
     prjs = []

@@ -228,7 +228,7 @@ def test_current_times_between_steps_warn_once():
         warnings.simplefilter("error")
         for _ in range(2):
             with pytest.raises(RuntimeWarning, match="StepCurrent.times"):
-                step.values(np.arange(3), 1e-3, 1)
+                step.values(np.arange(3), 1e-3, 1, None)
 
 
 def test_delays_typed_in_milliseconds_warn():

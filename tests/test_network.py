@@ -303,6 +303,30 @@ def test_random_parameters_of_a_realization_do_not_depend_on_batch_size():
     assert not np.array_equal(three.tables.par[:, 50:100], three.tables.par[:, :50])
 
 
+def test_constant_current_drawn_from_a_distribution_follows_the_seed():
+    """Amplitudes drawn per neuron: constant in time, from the distribution, keyed by the
+    network's seed and the current's place, the same whatever the chunk size and batch."""
+    def amplitudes(seed, batch=1, chunk=1000):
+        net = ss.Network(dt=1e-3, seed=seed, batch=batch, chunk=chunk)
+        pops = [net.add(ss.Leaky(2000, beta=0.0, v_th=1e9, reset="none")) for _ in range(2)]
+        for p in pops:  # beta = 0: v is the current of the step
+            net.add(ss.ConstantCurrent(p, ss.Uniform(1.0, 3.0)))
+        mons = [net.add(ss.StateMonitor(p, "v", ids=np.arange(2000))) for p in pops]
+        net.run(0.005)
+        return [m.trace("v").values for m in mons]  # (steps, batch, 2000) each
+
+    first, second = amplitudes(1)
+    assert (first == first[:1]).all()
+    assert first.min() >= 1.0 and first.max() < 3.0
+    assert abs(first.mean() - 2.0) < 0.05 and abs(first[0].var() - 1 / 3) < 0.03
+    assert not np.array_equal(first, second)
+    assert not np.array_equal(amplitudes(2)[0], first)
+    np.testing.assert_array_equal(amplitudes(1, chunk=2)[0], first)
+    batch = amplitudes(1, batch=3)[0]
+    np.testing.assert_array_equal(batch[:, :1], first)
+    assert not np.array_equal(batch[:, 1], batch[:, 0])
+
+
 def test_batch_parameters_equal_separate_runs():
     """Per-realization parameters (B, 1): each realization equals a run with that value."""
     taus = np.array([[10e-3], [20e-3], [40e-3]])
