@@ -52,8 +52,9 @@ def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int = 3,
     ``block`` calls in a row each turn, at least ``repeats`` times, and more while the first
     one's timed calls total less than ``min_total_s`` (at most ``max_repeats``, rounded up to
     whole turns). ``seconds(result)`` gives the seconds to count from a call's result; by
-    default the call's wall time. (Blocks of a few calls keep the caches of a call warm as in
-    a loop, while the turns still spread every callable over the same minutes.)
+    default (or where it returns None) the call's wall time. (Blocks of a few calls keep the
+    caches of a call warm as in a loop, while the turns still spread every callable over the
+    same minutes.)
     """
     for name, fn in fns.items():
         (warmup or {}).get(name, fn)()
@@ -68,7 +69,8 @@ def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int = 3,
                 t0 = time.perf_counter()
                 timing.result = fn()
                 wall = time.perf_counter() - t0
-                timing.times.append(seconds(timing.result) if seconds else wall)
+                counted = seconds(timing.result) if seconds else None
+                timing.times.append(wall if counted is None else counted)
                 if hasattr(timing.result, "build_s"):
                     timing.build_times.append(timing.result.build_s)
     return out

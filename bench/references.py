@@ -6,6 +6,8 @@
   given), :func:`w2_fused` (serial or ``prange``; noise from ``np.random.standard_normal`` inside
   Numba) and :func:`cuba_csr` (serial, CSR by presynaptic neuron).
 - NumPy versions vectorised over neurons: :func:`w1_numpy`, :func:`w2_numpy`.
+- :func:`sonata_spikes_h5py`: the least an HDF5 spike recording costs — the given spikes
+  written to a new SONATA file with plain h5py, read back, and the file removed.
 
 Each follows the engine's step order: integrate, refractory clamp or threshold and reset, then
 the spikes of the step are added to the synaptic variables (a one-step delay).
@@ -17,10 +19,12 @@ of a vectorised loop into it each take a slow fault path (W2's fused loop ran 50
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 import types
 
+import h5py
 import numpy as np
 from numba import njit, prange
 
@@ -254,3 +258,22 @@ def cuba_csr(c: Cuba, rowptr: np.ndarray, col: np.ndarray) -> int:
         f(_coupling(c.dt, c.taum, c.taui)), f(np.exp(-c.dt / c.taue)),
         f(np.exp(-c.dt / c.taui)), f(c.E_L), f(c.v_th), f(c.v_reset),
         int(round(c.refractory / c.dt))))
+
+
+# --- W4 (HDF5 floor) -------------------------------------------------------------------------
+def sonata_spikes_h5py(path: str, times_ms: np.ndarray, node_ids: np.ndarray) -> int:
+    """Write spikes to a new SONATA file at ``path`` with plain h5py (``/spikes/<pop>`` with
+    ``timestamps`` in ms and ``node_ids``, sorted by time), read them back, and remove the
+    file: what recording spikes to HDF5 costs at the least, with no engine around it. Returns
+    the number of spikes read back."""
+    with h5py.File(path, "w") as f:
+        f.attrs["magic"] = np.uint32(0x0A7A)
+        f.attrs["version"] = np.array([0, 1], np.uint32)
+        g = f.create_group("spikes/pop")
+        g.attrs["sorting"] = "by_time"
+        g.create_dataset("timestamps", data=times_ms).attrs["units"] = "ms"
+        g.create_dataset("node_ids", data=node_ids)
+    with h5py.File(path, "r") as f:
+        ts, ids = f["spikes/pop/timestamps"][()], f["spikes/pop/node_ids"][()]
+    os.remove(path)
+    return min(ts.size, ids.size)

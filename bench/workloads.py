@@ -182,15 +182,22 @@ class Run:
     extra: dict = field(default_factory=dict)
 
 
-def w1_engine(w: W1, given: np.ndarray | None, recording: Recording | None) -> Run:
-    """W1a (``given`` input array, as a SpikeArray) or W1b (``given`` None: a BernoulliInput
-    drawn in the kernel), end to end; spikes recorded and returned when ``recording`` is set."""
-    t0 = time.perf_counter()
+def w1_network(w: W1, given: np.ndarray | None) -> tuple[ss.Network, Population]:
+    """W1's network and its LIF population: input from the ``given`` array (W1a), or drawn
+    in the kernel (``given`` None: W1b)."""
     net = ss.Network(dt=w.dt, seed=w.seed, dtype=w.dtype)
     lif = net.add(ss.LIF(w.n, tau_mem=w.tau_mem, tau_syn=w.tau_syn, v_leak=w.v_leak,
                          v_th=w.v_th, v_reset=w.v_reset, method="euler"))
     inp = net.add(ss.SpikeArray(given) if given is not None else ss.BernoulliInput(w.n, p=w.p))
     net.connect(inp, lif, "one_to_one", weight=w.weight)
+    return net, lif
+
+
+def w1_engine(w: W1, given: np.ndarray | None, recording: Recording | None) -> Run:
+    """W1a (``given`` input array, as a SpikeArray) or W1b (``given`` None: a BernoulliInput
+    drawn in the kernel), end to end; spikes recorded and returned when ``recording`` is set."""
+    t0 = time.perf_counter()
+    net, lif = w1_network(w, given)
     mon = net.add(recording.spikes(lif)) if recording else None
     net.build()
     t1 = time.perf_counter()
@@ -199,6 +206,14 @@ def w1_engine(w: W1, given: np.ndarray | None, recording: Recording | None) -> R
     spikes = None if got is None else len(got)
     t2 = time.perf_counter()
     return Run(t2 - t0, t1 - t0, t2 - t1, spikes)
+
+
+def w1_spikes(w: W1) -> ss.Spikes:
+    """The spikes of one W1b run (Bernoulli input drawn in the kernel), recorded in memory."""
+    net, lif = w1_network(w, None)
+    mon = net.add(ss.SpikeMonitor(lif))
+    net.run(w.steps * w.dt)
+    return mon.spikes
 
 
 def w2_engine(w: W2, recording: Recording | None = None, n_recorded: int = 1000,

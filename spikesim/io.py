@@ -416,10 +416,13 @@ class RecordedRun:
         return sorted(found, key=lambda e: e["realization"])
 
     def _times(self, ms: np.ndarray) -> np.ndarray:
-        """ms → s; exactly steps·dt (as the in-memory monitors) when dt is known."""
+        """ms → s, in place (``ms``: a float64 array of the caller's); exactly steps·dt (as
+        the in-memory monitors) when dt is known."""
         if self.dt:
-            return np.rint(ms / (self.dt * MS)) * self.dt
-        return ms / MS
+            ms /= self.dt * MS
+            return np.multiply(np.rint(ms, out=ms), self.dt, out=ms)
+        ms /= MS
+        return ms
 
     def spikes(self, population: str | None = None, realization: int | None = None) -> Spikes:
         """The spikes of a population (all realizations, or one), times in seconds, sorted by
@@ -436,20 +439,23 @@ class RecordedRun:
                 g = f[e["path"]]
                 ts, ni = g["timestamps"], g["node_ids"]
                 n = min(ts.shape[0], ni.shape[0])  # equal unless a writer was killed mid-write
-                times.append(self._times(ts[:n].astype(np.float64) * _to_ms(ts)))
-                ids.append(ni[:n].astype(np.int64))
-                reals.append(np.full(n, e["realization"], np.int64))
+                ms = ts.astype(np.float64)[:n]  # (converted by HDF5 as it reads)
+                to_ms = _to_ms(ts)
+                if to_ms != 1.0:
+                    ms *= to_ms
+                times.append(self._times(ms))
+                ids.append(ni.astype(np.int64)[:n])
+                reals.append(np.full(n, 0 if realization is not None else e["realization"],
+                                     np.int64))
         e0 = parts[0]
-        t = np.concatenate(times)
-        i = np.concatenate(ids)
-        r = np.concatenate(reals)
-        order = np.lexsort((i, r, t))
+        t, i, r = (a[0] if len(a) == 1 else np.concatenate(a) for a in (times, ids, reals))
+        order = _time_order(t, r, i)
+        if order is not None:
+            t, i, r = t[order], i[order], r[order]
         n_neurons = e0["n_neurons"] if e0["n_neurons"] is not None else int(i.max(initial=-1)) + 1
         n_real = 1 if realization is not None else e0["n_realizations"]
-        if realization is not None:
-            r = np.zeros_like(r)
-        return Spikes(t[order], i[order], r[order], n_neurons, n_real, self._t_start(e0),
-                      self._t_stop(t), e0["population"])
+        return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), self._t_stop(t),
+                      e0["population"])
 
     def _n_real(self, population) -> int:
         return next(e["n_realizations"] for e in self._spikes.values()
@@ -560,6 +566,34 @@ def data_end(g: h5py.Group) -> float | None:
     if runs is None or runs.shape[0] == 0:
         return None
     return float(runs[runs.shape[0] - 1, 1])
+
+
+def _time_order(t: np.ndarray, r: np.ndarray, i: np.ndarray) -> np.ndarray | None:
+    """The permutation that sorts spikes by time, then realization, then id; None when they
+    are in that order. A spikesim file holds each realization's spikes sorted by time and id,
+    and the realizations are read in order, so one realization needs no sorting and several
+    a stable sort by time alone; other files get the full sort."""
+    if _in_order(t, r, i):
+        return None
+    order = np.argsort(t, kind="stable")
+    if _in_order(t[order], r[order], i[order]):
+        return order
+    return np.lexsort((i, r, t))
+
+
+def _in_order(t: np.ndarray, r: np.ndarray, i: np.ndarray) -> bool:
+    """Whether the spikes are sorted by time, then realization, then id."""
+    step = np.diff(t)
+    if not np.all(step >= 0):
+        return False
+    tie = step == 0
+    if not tie.any():
+        return True
+    dr = r[1:][tie] - r[:-1][tie]
+    if np.any(dr < 0):
+        return False
+    same = dr == 0
+    return bool(np.all(i[1:][tie][same] >= i[:-1][tie][same]))
 
 
 def _show(a: np.ndarray) -> str:

@@ -304,6 +304,24 @@ def test_foreign_spike_times_are_read_in_their_units(tmp_path, units, scale):
     np.testing.assert_allclose(data.trace("V1").times, np.array([1.0, 1.5, 2.0, 2.5]) * scale)
 
 
+@pytest.mark.parametrize("sorting", ["by_time", "by_id", "none"])
+def test_foreign_spikes_in_any_order_are_read_sorted_by_time_then_id(tmp_path, sorting):
+    rng = np.random.default_rng(5)
+    times = rng.integers(0, 50, 400) * 0.5  # ms, with many ties
+    ids = rng.integers(0, 30, 400)
+    order = {"by_time": np.lexsort((ids, times)), "by_id": np.lexsort((times, ids)),
+             "none": np.arange(400)}[sorting]
+    path = tmp_path / "son.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("spikes/V1")
+        g.create_dataset("timestamps", data=times[order])
+        g.create_dataset("node_ids", data=ids[order].astype(np.uint64))
+    spikes = ss.load(path).spikes("V1")
+    expected = np.lexsort((ids, times))
+    np.testing.assert_allclose(spikes.times, times[expected] * 1e-3)
+    np.testing.assert_array_equal(spikes.ids, ids[expected])
+
+
 def test_foreign_spike_times_in_unknown_units_are_refused(tmp_path):
     path = tmp_path / "son.h5"
     with h5py.File(path, "w") as f:
