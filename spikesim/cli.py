@@ -534,10 +534,11 @@ def _describe_group(info: dict, top: str, name: str, g, span: float | None) -> N
             return
         shape = g["data"].shape
         step = float(g["mapping/time"][2]) / 1e3 if "mapping/time" in g else None
-        info["reports"][key] = {"population": pop, "variable": var, "neurons": int(shape[1]),
+        reals = int(tag.get("n_realizations", 1))
+        cols = int(shape[1]) // reals if tag.get("nodes_per_realization") else int(shape[1])
+        info["reports"][key] = {"population": pop, "variable": var, "neurons": cols,
                                 "samples": int(shape[0]), "every_s": step,
-                                "unit": attr(g["data"], "units", ""),
-                                "realizations": int(tag.get("n_realizations", 1))}
+                                "unit": attr(g["data"], "units", ""), "realizations": reals}
     elif "counts" in g:
         step = float(g["time"][2]) / 1e3 if "time" in g else None
         info["rates"][pop] = {"bins": int(g["counts"].shape[0]), "bin_width_s": step}
@@ -597,7 +598,9 @@ def cmd_info(args: argparse.Namespace) -> int:
         for key, e in info["reports"].items():
             every = f" every {_time(e['every_s'])}" if e["every_s"] else ""
             unit = f" ({e['unit']})" if e["unit"] else ""
-            print(f"  {key}: {e['neurons']} neurons x {e['samples']} samples{every}{unit}")
+            reals = f" x {e['realizations']} realizations" if e["realizations"] > 1 else ""
+            print(f"  {key}: {e['neurons']} neurons{reals} x {e['samples']} samples{every}"
+                  f"{unit}")
     if info["rates"]:
         print("population rates:")
         for pop, e in info["rates"].items():

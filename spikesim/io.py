@@ -428,11 +428,13 @@ class RecordedRun:
         """The spikes of a population (all realizations, or one), times in seconds, sorted by
         time, then realization, then neuron id."""
         parts = self._pick(self._spikes, population, "spikes")
+        n_all = parts[0]["n_realizations"]
         if realization is not None:
-            parts = [e for e in parts if e["realization"] == realization]
-            if not parts:
-                raise ValueError(f"realization must be in [0, {self._n_real(population)}), "
-                                 f"got {realization!r}")
+            if isinstance(realization, bool) or not isinstance(realization, (int, np.integer)) \
+                    or not 0 <= realization < n_all:
+                raise ValueError(f"realization must be in [0, {n_all}), got {realization!r}")
+            if not parts[0]["block"]:  # one group per realization (earlier spikesim files)
+                parts = [e for e in parts if e["realization"] == realization]
         times, ids, reals = [], [], []
         with open_for_reading(self.path) as f:
             for e in parts:
@@ -443,23 +445,28 @@ class RecordedRun:
                 to_ms = _to_ms(ts)
                 if to_ms != 1.0:
                     ms *= to_ms
+                node = ni.astype(np.int64)[:n]
+                if e["block"]:  # node ids b·block + j: realization b's neurons are a block
+                    real = node // e["block"]
+                    node -= real * e["block"]
+                else:
+                    real = np.full(n, e["realization"], np.int64)
+                if realization is not None:
+                    keep = real == realization
+                    ms, node, real = ms[keep], node[keep], np.zeros(np.count_nonzero(keep),
+                                                                    np.int64)
                 times.append(self._times(ms))
-                ids.append(ni.astype(np.int64)[:n])
-                reals.append(np.full(n, 0 if realization is not None else e["realization"],
-                                     np.int64))
+                ids.append(node)
+                reals.append(real)
         e0 = parts[0]
         t, i, r = (a[0] if len(a) == 1 else np.concatenate(a) for a in (times, ids, reals))
         order = _time_order(t, r, i)
         if order is not None:
             t, i, r = t[order], i[order], r[order]
         n_neurons = e0["n_neurons"] if e0["n_neurons"] is not None else int(i.max(initial=-1)) + 1
-        n_real = 1 if realization is not None else e0["n_realizations"]
+        n_real = 1 if realization is not None else n_all
         return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), self._t_stop(t),
                       e0["population"])
-
-    def _n_real(self, population) -> int:
-        return next(e["n_realizations"] for e in self._spikes.values()
-                    if e["population"] == population or population is None)
 
     def _t_start(self, entry: dict) -> float:
         """When the group's recording began (s): its first step, for a recorder added to a
@@ -480,9 +487,13 @@ class RecordedRun:
         their columns are read from the file. ``t_start``/``t_stop`` (s) limit the samples.
         """
         parts = self._pick(self._reports, population, "state reports", variable)
+        block = parts[0]["block"]  # columns b·n + c (else one report per realization)
+        n_real = parts[0]["n_realizations"] if block else len(parts)
         with open_for_reading(self.path) as f:
             g0 = f[parts[0]["path"]]
             recorded = g0["mapping/node_ids"][:].astype(np.int64)
+            if block:
+                recorded = recorded[:recorded.size // n_real]  # realization 0's: the ids
             tm = g0["mapping/time"]
             start, stop, step = tm[:].astype(np.float64) * _to_ms(tm)
             n_rows = min(int(round((stop - start) / step)) if step > 0 else 0,
@@ -506,9 +517,16 @@ class RecordedRun:
                     raise ValueError(f"ids {missing} were not recorded in {variable!r} of "
                                      f"{parts[0]['population']!r} (recorded: {_show(recorded)})")
                 cols, sel = np.array([pos[int(j)] for j in want], np.int64), want
-            values = np.empty((max(hi - lo, 0), len(parts), len(sel)), np.float64)
-            for b, e in enumerate(parts):
-                values[:, b, :] = _read_columns(f[e["path"]]["data"], lo, hi, cols)
+            values = np.empty((max(hi - lo, 0), n_real, len(sel)), np.float64)
+            if block:
+                n = recorded.size
+                every = (np.arange(n_real)[:, None] * n + (np.arange(n) if ids is None
+                                                           else cols)).ravel()
+                values[...] = _read_columns(g0["data"], lo, hi, slice(None) if ids is None
+                                            else every).reshape(values.shape)
+            else:
+                for b, e in enumerate(parts):
+                    values[:, b, :] = _read_columns(f[e["path"]]["data"], lo, hi, cols)
             unit = attr(g0["data"], "units", "")
         return Trace(times[lo:hi], values, np.asarray(sel, np.int64), variable, unit,
                      parts[0]["population"], parts[0]["threshold"] if variable == "v" else None)
@@ -660,6 +678,7 @@ def _index(f: h5py.File, top: str) -> dict:
             "n_realizations": int(info.get("n_realizations", 1)),
             "variable": info.get("variable", "v" if top == "report" else None),
             "n_neurons": info.get("n_neurons"),
+            "block": info.get("nodes_per_realization"),  # node id = realization·block + id
             "threshold": info.get("threshold"),
             "start_step": info.get("start_step"),
         }

@@ -91,6 +91,7 @@ class Network:
         self.projections: list[Projection] = []
         self.monitors: list[Monitor] = []
         self.step = 0  # global steps done
+        self.run_steps = 0  # steps of the run in progress (or of the last one)
         self.tables: Tables | None = None
         self.state: dict[str, np.ndarray] = {}
 
@@ -188,6 +189,7 @@ class Network:
         duration = checks.number("duration", duration, low=0.0, unit="s")
         checks.warn_unless_whole_steps("duration", duration, self.dt)
         n_total = int(round(duration / self.dt))
+        self.run_steps = n_total
         self.build()
         kernel = self._runner()
         monitors, begun = list(self.monitors), []

@@ -35,9 +35,15 @@ recorded neurons), ``mapping/index_pointers`` (uint64, length n+1: one element p
 (attribute ``units`` = "ms"), stop exclusive: sample r is at start + r·step. A sample is the
 state at the end of a step, as in :class:`~spikesim.monitors.StateMonitor`.
 
-Batches: realization b of a batch of B > 1 is its own population, named with the suffix
-``.r<b>`` (b = 0 … B−1): ``/spikes/exc.r0``, ``/report/exc.v.r3``; with B = 1 there is no
-suffix. ``name=`` (or ``Network.add(rec, name=...)``) replaces the population's name in the file.
+Batches: the B realizations of a population of N neurons are one SONATA population of B·N
+nodes, realization b's neuron j being node b·N + j (so a batch of one has node ids j): one
+``/spikes/<pop>`` for all realizations, and each report's columns realization by realization
+(node b·N + id for every recorded id). A file thus holds a few objects per recorder whatever
+the batch size. ``spikesim.load`` splits the node ids back into (realization, neuron); the
+group's ``spikesim`` attribute gives ``nodes_per_realization`` = N. (Earlier spikesim versions
+wrote one population per realization, ``/spikes/exc.r0``, ``/report/exc.v.r3``, ...: such files
+are read, and not appended to.) ``name=`` (or ``Network.add(rec, name=...)``) replaces the
+population's name in the file.
 
 ``/rates/<pop>`` (spikesim's own): ``counts`` (bins × realizations, int64: spikes of the
 recorded neurons per bin) and ``time`` = (start, stop, bin width) in ms like a report's; the
@@ -102,11 +108,11 @@ REPORT_CHUNK_BYTES = 1 << 18  # most bytes per chunk of a report, and per chunk 
 REPORT_CHUNK_MIN_ROWS = 64
 BIG_ARRAY = 64  # parameter arrays larger than this go to datasets under /spikesim/arrays
 
-LAYOUT = ("SONATA spikes /spikes/<pop>[.r<b>] (timestamps ms, node_ids); reports "
-          "/report/<pop>.<var>[.r<b>] (data samples x neurons; mapping/time = start, stop, step "
-          "in ms); rates /rates/<pop> (counts bins x realizations; time in ms); suffix .r<b> for "
-          "realization b when batch > 1; spikesim attrs on each group give population, "
-          "realization, variable")
+LAYOUT = ("SONATA spikes /spikes/<pop> (timestamps ms, node_ids); reports /report/<pop>.<var> "
+          "(data samples x nodes; mapping/time = start, stop, step in ms); rates /rates/<pop> "
+          "(counts bins x realizations; time in ms); node id = realization * N + neuron (N: "
+          "nodes_per_realization); spikesim attrs on each group give population, variable, "
+          "sizes")
 # the H5Output that writes each file (by resolved path), to refuse a second one in the process
 _TARGETS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
@@ -612,6 +618,12 @@ def _count_before(ds, n: int, limit: float) -> int:
     return lo
 
 
+def _chunk_steps(net) -> int:
+    """The steps a chunk of the starting run hands the recorders: the network's chunk, or the
+    whole run when it is shorter (a chunk sized for more would be stored mostly empty)."""
+    return max(1, min(net.chunk, net.run_steps or net.chunk))
+
+
 def _spike_chunk(n: int, steps: int, dt: float) -> int:
     """Elements per HDF5 chunk of a spike dataset of ``n`` neurons: the spikes that ``steps``
     steps of ``dt`` (s) hold at EXPECTED_RATE (Hz), rounded up to a power of two within
@@ -629,6 +641,15 @@ def _report_chunk(rows: int, n: int, itemsize: int, reports: int) -> tuple[int, 
     return max(1, min(rows, REPORT_CHUNK_BYTES // row_bytes, shared)), cols
 
 
+def _refuse_old_batch(path: str, there: set, name: str) -> None:
+    """Refuse to add to a batch recorded as one group per realization (``name.r0``, ...), the
+    layout of earlier spikesim files: still read, but not continued."""
+    if f"{name}.r0" in there:
+        raise ValueError(f"{path} holds {name!r} of a batch stored as one group per realization "
+                         f"({name}.r0, {name}.r1, ...: written by an earlier spikesim), which "
+                         f"this version reads but does not extend; write a new file")
+
+
 def _gap_error(what: str, path: str, t_file: float, t_net: float) -> ValueError:
     return ValueError(f"{what} /{path} in the file ends at t = {t_file!r} s but the network is "
                       f"at t = {t_net!r} s: a SONATA series cannot have a gap; record under "
@@ -637,12 +658,14 @@ def _gap_error(what: str, path: str, t_file: float, t_net: float) -> ValueError:
 
 class SpikeRecorder(_Recorder, SpikeMonitor):
     """Streams the spikes of a population or spike source — all neurons, or ``ids`` — in every
-    realization to ``/spikes/<name>[.r<b>]`` of an :class:`H5Output`.
+    realization to ``/spikes/<name>`` of an :class:`H5Output` (node id b·n + j for neuron j of
+    realization b, n the source's size).
 
     Args:
         output: the :class:`H5Output`.
         source: a population or spike source of the network.
-        ids: neuron indices to record (default all); node_ids in the file are these indices.
+        ids: neuron indices to record (default all); node_ids in the file are these indices
+            (plus b·n in realization b).
         name: the population's name in the file (default the source's name).
 
     ``.spikes`` reads the recorded spikes back (seconds), like :class:`SpikeMonitor`'s.
@@ -657,71 +680,60 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
 
     def _prepare(self, f: h5py.File, net, dry: bool = False) -> None:
         """Check that the file can take this run's data (``dry``: only that, changing
-        nothing), then cut what it holds past the network's time or make the groups."""
+        nothing), then cut what it holds past the network's time or make the group."""
         base = self._base_name(self.source)
         self._file_name = base
-        batch = net.batch
         self._dt_ms = net.dt * MS
-        limit = (net.step - 0.5) * self._dt_ms
-        n_rec = self.source.n if self.ids is None else len(self.ids)
-        chunks = (_spike_chunk(n_rec, net.chunk, net.dt),)
-        filters = self.output.filters
+        self._block = self.source.n  # node ids: realization * n + neuron
+        path = f"spikes/{base}"
+        self.output._claim(path, self)
         there = _names(f, "spikes")
-        self._sets = []
-        for b in range(batch):
-            name = base if batch == 1 else f"{base}.r{b}"
-            path = f"spikes/{name}"
-            self.output._claim(path, self)
-            if name in there:
-                g = f[path]
-                old = attr(g, "spikesim", {}, as_json=True) if "spikesim" in g.attrs else {}
-                if old.get("n_neurons") != self.source.n:
-                    raise ValueError(f"{self.output.path}: /{path} holds a population of "
-                                     f"{old.get('n_neurons')} neurons, not {self.source.n}")
-                if dry:
-                    continue
-                if old.get("start_step", 0) > net.step:  # all of it is cut: it starts anew
-                    set_attrs(g, spikesim={**old, "start_step": net.step})
-                ts, ni = g["timestamps"], g["node_ids"]
-                n = _count_before(ts, min(ts.shape[0], ni.shape[0]), limit)
-                if ts.shape[0] != n or ni.shape[0] != n:
-                    ts.resize((n,))
-                    ni.resize((n,))
-            elif dry:
-                continue
-            else:
-                info = {"population": base, "realization": b, "n_realizations": batch,
-                        "n_neurons": self.source.n, "kind": "spike source" if isinstance(
-                            self.source, SpikeSource) else "population",
-                        "selection": self.ids is not None, "start_step": net.step}
-                g = new_group(_top(f, "spikes"), name)
-                set_attrs(g, _new=True, sorting=np.array(2, dtype=SORTING), spikesim=info)
-                ts = new_dataset(g, "timestamps", (0,), np.float64, chunks, filters)
-                set_attrs(ts, _new=True, units="ms")
-                ni = new_dataset(g, "node_ids", (0,), np.uint64, chunks, filters)
-                if self.ids is not None:
-                    new_dataset(g, "recorded_ids", self.ids.shape, np.uint64, data=self.ids)
-            self._sets.append((ts, ni))
+        _refuse_old_batch(self.output.path, there, base)
+        if base in there:
+            g = f[path]
+            old = attr(g, "spikesim", {}, as_json=True) if "spikesim" in g.attrs else {}
+            if (old.get("n_neurons"), old.get("n_realizations", 1)) != (self.source.n,
+                                                                        net.batch):
+                raise ValueError(f"{self.output.path}: /{path} holds {old.get('n_realizations', 1)}"
+                                 f" realization(s) of a population of {old.get('n_neurons')} "
+                                 f"neurons, not {net.batch} of {self.source.n}")
+            if dry:
+                return
+            if old.get("start_step", 0) > net.step:  # all of it is cut: it starts anew
+                set_attrs(g, spikesim={**old, "start_step": net.step})
+            ts, ni = g["timestamps"], g["node_ids"]
+            n = _count_before(ts, min(ts.shape[0], ni.shape[0]), (net.step - 0.5) * self._dt_ms)
+            if ts.shape[0] != n or ni.shape[0] != n:
+                ts.resize((n,))
+                ni.resize((n,))
+        elif dry:
+            return
+        else:
+            n_rec = self.source.n if self.ids is None else len(self.ids)
+            chunks = (_spike_chunk(n_rec * net.batch, _chunk_steps(net), net.dt),)
+            info = {"population": base, "n_realizations": net.batch, "n_neurons": self.source.n,
+                    "nodes_per_realization": self.source.n,
+                    "kind": "spike source" if isinstance(self.source, SpikeSource)
+                    else "population", "selection": self.ids is not None,
+                    "start_step": net.step}
+            g = new_group(_top(f, "spikes"), base)
+            set_attrs(g, _new=True, sorting=np.array(2, dtype=SORTING), spikesim=info)
+            ts = new_dataset(g, "timestamps", (0,), np.float64, chunks, self.output.filters)
+            set_attrs(ts, _new=True, units="ms")
+            ni = new_dataset(g, "node_ids", (0,), np.uint64, chunks, self.output.filters)
+            if self.ids is not None:
+                new_dataset(g, "recorded_ids", self.ids.shape, np.uint64, data=self.ids)
+        self._sets = (ts, ni)
 
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
-        """Append a chunk's spikes (global steps, realizations, neuron ids) and flush."""
+        """Append a chunk's spikes (global steps, realizations, neuron ids) and flush. They
+        come by step, then realization, then id: node ids b·n + j ascend within a step."""
         if len(steps):
-            times = steps * self._dt_ms
-            nodes = ids.astype(np.uint64)
+            nodes = realizations.astype(np.uint64) * np.uint64(self._block) + ids.astype(
+                np.uint64)
             with self.output._writing():
-                if len(self._sets) == 1:
-                    append(self._sets[0][0], times)
-                    append(self._sets[0][1], nodes)
-                else:  # one sort: each realization's spikes are then a contiguous run
-                    order = np.argsort(realizations, kind="stable")
-                    times, nodes = times[order], nodes[order]
-                    ends = np.cumsum(np.bincount(realizations, minlength=len(self._sets)))
-                    lo = 0
-                    for (ts, ni), hi in zip(self._sets, ends.tolist()):
-                        if hi > lo:
-                            append(ts, times[lo:hi])
-                            append(ni, nodes[lo:hi])
-                        lo = hi
+                append(self._sets[0], steps * self._dt_ms)
+                append(self._sets[1], nodes)
             self.n_written += len(steps)
         self.output._written(self)
 
@@ -733,7 +745,8 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
 
 class StateRecorder(_Recorder, StateMonitor):
     """Streams state variables (``"v"``, ``"i"``, ``"w"``/``"i_inh"``, ``"refc"``) of selected
-    neurons, every ``every`` steps, to SONATA reports ``/report/<name>.<var>[.r<b>]``.
+    neurons, every ``every`` steps, to SONATA reports ``/report/<name>.<var>`` (columns: the
+    ids of realization 0, then of realization 1, ...; node ids b·n + id).
 
     Args:
         output: the :class:`H5Output`.
@@ -759,80 +772,85 @@ class StateRecorder(_Recorder, StateMonitor):
         self._file_name = None
 
     def _prepare(self, f: h5py.File, net, dry: bool = False) -> None:
-        """As :meth:`SpikeRecorder._prepare`: check (``dry``: only that), then cut or make."""
+        """As :meth:`SpikeRecorder._prepare`: check (``dry``: only that), then cut or make.
+        A batch's columns are realization-major: node b·n + j for each realization b, then
+        each recorded neuron j."""
         base = self._base_name(self.population)
         self._file_name = base
-        pop, n, every, batch = self.population, len(self.ids), self.every, net.batch
+        pop, every, batch = self.population, self.every, net.batch
+        nodes = (np.arange(batch)[:, None] * pop.n + self.ids).ravel()
+        n = nodes.size
         dt_ms = net.dt * MS
         next_first = (net.step // every + 1) * every  # first sample step of this run
-        chunks = _report_chunk(-(-net.chunk // every), n, self.dtype.itemsize,
-                               batch * len(self.variables))
-        filters = self.output.filters
-        ids_sorted = np.uint8(bool(np.all(np.diff(self.ids) > 0)))
-        pointers, elements = np.arange(n + 1), np.zeros(n)
+        chunks = _report_chunk(-(-_chunk_steps(net) // every), n, self.dtype.itemsize,
+                               len(self.variables))
         there = _names(f, "report")
         self._sets, self._rows = [], None
         for var in self.variables:
-            row = []
-            unit = pop.unit_of(var)
-            for b in range(batch):
-                name = f"{base}.{var}" + (f".r{b}" if batch > 1 else "")
-                path = f"report/{name}"
-                self.output._claim(path, self)
-                if name in there:
-                    g = f[path]
-                    data, tm = g["data"], g["mapping/time"]
-                    info = attr(g, "spikesim", {}, as_json=True)
-                    recorded = g["mapping/node_ids"][:].astype(np.int64)
-                    if (info.get("every") != every or recorded.shape != self.ids.shape
-                            or np.any(recorded != self.ids) or data.dtype != self.dtype):
-                        raise ValueError(f"{self.output.path}: /{path} was recorded with other "
-                                         f"neurons, every or dtype; record under another name")
-                    first = int(info["first_step"])
-                    t0, t1, step = (float(x) for x in tm[:])
-                    have = min(data.shape[0], int(round((t1 - t0) / step)))
-                    keep = max(0, (net.step - first) // every + 1) if net.step >= first else 0
-                    if keep > have:
-                        raise _gap_error("the report", path, (first + (have - 1) * every)
-                                         * net.dt, net.t)
-                    if next_first < first:  # all of it is cut: it starts anew
-                        first, t0 = next_first, next_first * dt_ms
-                else:
-                    g = None
-                    first, keep = next_first, 0
-                    t0, step = first * dt_ms, every * dt_ms
-                if self._rows is not None and (first, keep) != self._rows:
-                    raise ValueError(f"{self.output.path}: the reports of {base!r} disagree in "
-                                     f"length; record under another name")
-                self._rows = (first, keep)
-                if dry:
-                    continue
-                if g is not None:
-                    if keep != data.shape[0]:
-                        data.resize((keep, n))
-                    if first != info["first_step"]:
-                        set_attrs(g, spikesim={**info, "first_step": first})
-                        write_row(tm, 0, t0)
-                    write_row(tm, 1, t0 + keep * step)
-                else:
-                    info = {"population": base, "realization": b, "n_realizations": batch,
-                            "variable": var, "every": every, "first_step": first,
-                            "n_neurons": pop.n,
-                            "threshold": _threshold(pop) if var == "v" else None}
-                    g = new_group(_top(f, "report"), name)
-                    set_attrs(g, _new=True, spikesim=info)
-                    data = new_dataset(g, "data", (0, n), self.dtype, chunks, filters)
-                    set_attrs(data, _new=True, units=unit)
-                    m = new_group(g, "mapping")
-                    set_attrs(new_dataset(m, "node_ids", (n,), np.uint64, data=self.ids),
-                              _new=True, sorted=ids_sorted)
-                    new_dataset(m, "index_pointers", (n + 1,), np.uint64, data=pointers)
-                    new_dataset(m, "element_ids", (n,), np.uint32, data=elements)
-                    tm = new_dataset(m, "time", (3,), np.float64,
-                                     data=np.array([t0, t0, step]))
-                    set_attrs(tm, _new=True, units="ms")
-                row.append((data, tm, t0, step))
-            self._sets.append(row)
+            name = f"{base}.{var}"
+            path = f"report/{name}"
+            self.output._claim(path, self)
+            _refuse_old_batch(self.output.path, there, name)
+            if name in there:
+                g = f[path]
+                data, tm = g["data"], g["mapping/time"]
+                info = attr(g, "spikesim", {}, as_json=True)
+                recorded = g["mapping/node_ids"][:].astype(np.int64)
+                if (info.get("every") != every or recorded.shape != nodes.shape
+                        or np.any(recorded != nodes) or data.dtype != self.dtype):
+                    raise ValueError(f"{self.output.path}: /{path} was recorded with other "
+                                     f"neurons, realizations, every or dtype; record under "
+                                     f"another name")
+                first = int(info["first_step"])
+                t0, t1, step = (float(x) for x in tm[:])
+                have = min(data.shape[0], int(round((t1 - t0) / step)))
+                keep = max(0, (net.step - first) // every + 1) if net.step >= first else 0
+                if keep > have:
+                    raise _gap_error("the report", path, (first + (have - 1) * every)
+                                     * net.dt, net.t)
+                if next_first < first:  # all of it is cut: it starts anew
+                    first, t0 = next_first, next_first * dt_ms
+            else:
+                g = None
+                first, keep = next_first, 0
+                t0, step = first * dt_ms, every * dt_ms
+            if self._rows is not None and (first, keep) != self._rows:
+                raise ValueError(f"{self.output.path}: the reports of {base!r} disagree in "
+                                 f"length; record under another name")
+            self._rows = (first, keep)
+            if dry:
+                continue
+            if g is not None:
+                if keep != data.shape[0]:
+                    data.resize((keep, n))
+                if first != info["first_step"]:
+                    set_attrs(g, spikesim={**info, "first_step": first})
+                    write_row(tm, 0, t0)
+                write_row(tm, 1, t0 + keep * step)
+            else:
+                data, tm = self._new_report(f, name, var, nodes, chunks, first, t0, step,
+                                            batch)
+            self._sets.append((data, tm, t0, step))
+
+    def _new_report(self, f, name, var, nodes, chunks, first, t0, step, batch) -> tuple:
+        """Make the group of a new report of ``nodes``: returns (data, mapping/time)."""
+        pop, n = self.population, nodes.size
+        info = {"population": self._file_name, "n_realizations": batch, "variable": var,
+                "every": self.every, "first_step": first, "n_neurons": pop.n,
+                "nodes_per_realization": pop.n,
+                "threshold": _threshold(pop) if var == "v" else None}
+        g = new_group(_top(f, "report"), name)
+        set_attrs(g, _new=True, spikesim=info)
+        data = new_dataset(g, "data", (0, n), self.dtype, chunks, self.output.filters)
+        set_attrs(data, _new=True, units=pop.unit_of(var))
+        m = new_group(g, "mapping")
+        set_attrs(new_dataset(m, "node_ids", (n,), np.uint64, data=nodes), _new=True,
+                  sorted=np.uint8(bool(np.all(np.diff(nodes) > 0))))
+        new_dataset(m, "index_pointers", (n + 1,), np.uint64, data=np.arange(n + 1))
+        new_dataset(m, "element_ids", (n,), np.uint32, data=np.zeros(n))
+        tm = new_dataset(m, "time", (3,), np.float64, data=np.array([t0, t0, step]))
+        set_attrs(tm, _new=True, units="ms")
+        return data, tm
 
     def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Append a chunk's samples (global sample steps (k+1), values (rows, B, vars·ids))
@@ -843,15 +861,15 @@ class StateRecorder(_Recorder, StateMonitor):
             if int(steps[0]) != first + r0 * self.every:
                 raise RuntimeError(f"StateRecorder: samples of step {int(steps[0])} arrive, "
                                    f"step {first + r0 * self.every} was expected")
-            # one conversion into (variables, realizations, rows, ids): each report's rows are
-            # then contiguous
-            blocks = np.ascontiguousarray(values.reshape(
-                r, values.shape[1], len(self._sets), -1).transpose(2, 1, 0, 3), self.dtype)
+            # one conversion into (variables, rows, realizations · ids): each report's rows
+            # are then contiguous
+            n_var = len(self._sets)
+            blocks = np.ascontiguousarray(values.reshape(r, values.shape[1], n_var, -1)
+                                          .transpose(2, 0, 1, 3), self.dtype)
             with self.output._writing():
-                for c, row in enumerate(self._sets):
-                    for b, (data, tm, t0, step) in enumerate(row):
-                        append(data, blocks[c, b])
-                        write_row(tm, 1, t0 + (r0 + r) * step)
+                for c, (data, tm, t0, step) in enumerate(self._sets):
+                    append(data, blocks[c].reshape(r, -1))
+                    write_row(tm, 1, t0 + (r0 + r) * step)
             self._rows = (first, r0 + r)
         self.output._written(self)
 

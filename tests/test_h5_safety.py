@@ -332,6 +332,57 @@ def test_foreign_spike_times_in_unknown_units_are_refused(tmp_path):
         ss.load(path).spikes("V1")
 
 
+# --- 6b. batches stored one group per realization (files of earlier spikesim versions) -------
+def old_batch_file(path):
+    """A batch of 2 realizations of 3 neurons as earlier spikesim versions wrote it: one SONATA
+    population per realization (``exc.r0``, ``exc.r1``), node ids within a realization."""
+    tag = '{{"population": "exc", "realization": {b}, "n_realizations": 2, "n_neurons": 3{x}}}'
+    with h5py.File(path, "w") as f:
+        meta = f.create_group("spikesim")
+        meta.attrs.update({"dt": DT, "batch": 2, "dtype": "float64", "seed": 0, "t_start": 0.0,
+                           "duration": 0.004, "completed": True})
+        for b, (ts, ids) in enumerate((([1.0, 3.0, 3.0], [2, 0, 1]), ([1.0, 2.0], [1, 1]))):
+            g = f.create_group(f"spikes/exc.r{b}")
+            g.attrs["spikesim"] = tag.format(b=b, x="")
+            g.create_dataset("timestamps", data=ts).attrs["units"] = "ms"
+            g.create_dataset("node_ids", data=np.array(ids, np.uint64))
+            r = f.create_group(f"report/exc.v.r{b}")
+            r.attrs["spikesim"] = tag.format(b=b, x=', "variable": "v"')
+            r.create_dataset("data", data=np.arange(8.0).reshape(4, 2) + 10 * b)
+            r.create_dataset("mapping/node_ids", data=np.array([0, 2], np.uint64))
+            r.create_dataset("mapping/time", data=[1.0, 5.0, 1.0]).attrs["units"] = "ms"
+
+
+def test_batches_stored_one_group_per_realization_are_still_read(tmp_path):
+    path = tmp_path / "old.h5"
+    old_batch_file(path)
+    data = ss.load(path)
+    spikes = data.spikes("exc")
+    np.testing.assert_allclose(spikes.times, [1e-3, 1e-3, 2e-3, 3e-3, 3e-3])
+    np.testing.assert_array_equal(spikes.realizations, [0, 1, 1, 0, 0])
+    np.testing.assert_array_equal(spikes.ids, [2, 1, 1, 0, 1])
+    assert spikes.n_realizations == 2 and spikes.n_neurons == 3
+    one = data.spikes("exc", realization=1)
+    np.testing.assert_array_equal(one.ids, [1, 1])
+    assert one.n_realizations == 1
+    trace = data.trace("exc", "v", ids=[2])
+    assert trace.values.shape == (4, 2, 1)
+    np.testing.assert_array_equal(trace.values[:, :, 0], [[1, 11], [3, 13], [5, 15], [7, 17]])
+
+
+def test_a_batch_is_not_appended_to_a_file_of_one_group_per_realization(tmp_path):
+    path = tmp_path / "old.h5"
+    old_batch_file(path)
+    before = path.read_bytes()
+    net = ss.Network(dt=DT, batch=2)
+    exc = net.add(ss.LIF(3), name="exc")
+    net.add(ss.SpikeRecorder(ss.H5Output(path, append=True), exc))
+    with pytest.raises(ValueError, match=r"one group per realization \(exc.r0, exc.r1, \.\.\.: "
+                                         r"written by an earlier spikesim\).*write a new file"):
+        net.run(0.002)
+    assert path.read_bytes() == before
+
+
 # --- 7. names -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["", ".", "..", "a/b"])
 def test_recorder_names_must_be_group_names(tmp_path, name):

@@ -56,39 +56,37 @@ def test_libsonata_reads_exactly_what_was_recorded(tmp_path, batch, dtype):
     st = net.add(ss.StateMonitor(exc, ["v", "i"], ids=ids, every=3))
     net.run(0.35)
 
-    suffix = [""] if batch == 1 else [f".r{b}" for b in range(batch)]
+    # a batch is one population per recorder: realization b's neuron j is node b·n + j
     reader = libsonata.SpikeReader(str(path))
-    assert sorted(reader.get_population_names()) == sorted(
-        [f"{p}{s}" for p in ("exc", "inp") for s in suffix])
-    for mon, name in ((spk, "exc"), (inp_spk, "inp")):
-        for b, s in enumerate(suffix):
-            pop = reader[f"{name}{s}"]
-            assert pop.sorting == "by_time"
-            got = np.array(pop.get(), dtype=[("id", np.uint64), ("t", np.float64)])
-            want = mon.spikes.select(b)
-            assert len(got) == len(want) > 0
-            np.testing.assert_array_equal(got["id"], want.ids)
-            np.testing.assert_allclose(got["t"], want.times * 1e3, rtol=1e-12)
+    assert sorted(reader.get_population_names()) == ["exc", "inp"]
+    for mon, name, n in ((spk, "exc", exc.n), (inp_spk, "inp", inp.n)):
+        pop = reader[name]
+        assert pop.sorting == "by_time"
+        got = np.array(pop.get(), dtype=[("id", np.uint64), ("t", np.float64)])
+        want = mon.spikes
+        assert len(got) == len(want) > 0
+        order = np.lexsort((want.ids, want.realizations, want.times))  # by time, then node
+        np.testing.assert_array_equal(got["id"], (want.realizations * n + want.ids)[order])
+        np.testing.assert_allclose(got["t"], want.times[order] * 1e3, rtol=1e-12)
 
     reports = libsonata.ElementReportReader(str(path))
-    assert sorted(reports.get_population_names()) == sorted(
-        [f"exc.{v}{s}" for v in ("v", "i") for s in suffix])
+    assert sorted(reports.get_population_names()) == ["exc.i", "exc.v"]
+    nodes = [b * exc.n + j for b in range(batch) for j in ids]
     for var in ("v", "i"):
         want = st.trace(var)
-        for b, s in enumerate(suffix):
-            rep = reports[f"exc.{var}{s}"]
-            assert rep.data_units == ("V" if var == "v" else "A")
-            assert rep.time_units == "ms"
-            start, stop, step = rep.times
-            assert (start, step) == pytest.approx((3.0, 3.0))
-            frame = rep.get()
-            data = np.asarray(frame.data)
-            cols = [int(i) for i, _ in np.asarray(frame.ids)]
-            assert data.shape == (len(want.times), len(ids))
-            np.testing.assert_allclose(frame.times, want.times * 1e3, rtol=1e-9)
-            np.testing.assert_array_equal(data, want.values[:, b, [list(ids).index(c)
-                                                                   for c in cols]]
-                                          .astype(np.float32))
+        rep = reports[f"exc.{var}"]
+        assert rep.data_units == ("V" if var == "v" else "A")
+        assert rep.time_units == "ms"
+        start, stop, step = rep.times
+        assert (start, step) == pytest.approx((3.0, 3.0))
+        frame = rep.get()
+        data = np.asarray(frame.data)
+        cols = [int(i) for i, _ in np.asarray(frame.ids)]
+        assert sorted(cols) == sorted(nodes)
+        assert data.shape == (len(want.times), batch * len(ids))
+        np.testing.assert_allclose(frame.times, want.times * 1e3, rtol=1e-9)
+        expected = want.values.reshape(len(want.times), -1)[:, [nodes.index(c) for c in cols]]
+        np.testing.assert_array_equal(data, expected.astype(np.float32))
 
 
 def test_spikesim_load_matches_the_in_memory_monitors(tmp_path):
@@ -127,9 +125,9 @@ def test_spikesim_load_matches_the_in_memory_monitors(tmp_path):
 
 
 def test_a_big_batch_of_one_neuron_makes_a_small_file_that_reads_back_exactly(tmp_path):
-    """Each realization has datasets of its own: chunks sized for a chunk of steps of one
-    neuron keep 300 realizations of 150 steps small (spike chunks of 8192 elements took
-    128 KiB per realization), and every realization reads back exactly."""
+    """300 realizations of one neuron: one spike population and one report for them all
+    (node id = realization), so the file holds a handful of objects and stays small, and
+    every realization reads back exactly, with spikesim and with libsonata."""
     path = tmp_path / "run.h5"
     net, exc, _ = network(n=1, batch=300, chunk=1000)
     out = ss.H5Output(path)
@@ -137,25 +135,26 @@ def test_a_big_batch_of_one_neuron_makes_a_small_file_that_reads_back_exactly(tm
     net.add(ss.StateRecorder(out, exc, "v"))
     spk, st = net.add(ss.SpikeMonitor(exc)), net.add(ss.StateMonitor(exc, "v"))
     net.run(0.15)
-    assert os.path.getsize(path) < 300 * 16 * 1024
+    raw = st.trace("v").values.size * 4 + len(spk.spikes) * 16  # float32 v, spikes t + id
+    assert os.path.getsize(path) < 2 * raw
     data = ss.load(path)
     assert same_spikes(data.spikes("exc"), spk.spikes)
     assert len(spk.spikes) > 300  # most realizations hold spikes, some may not
     assert same_spikes(data.spikes("exc", realization=7), spk.spikes.select(7))
     np.testing.assert_array_equal(data.trace("exc", "v").values,
                                   st.trace("v").values.astype(np.float32))
-    per_real = np.bincount(spk.spikes.realizations, minlength=300)
+    np.testing.assert_array_equal(data.trace("exc", "v", ids=[0]).values,
+                                  st.trace("v").values.astype(np.float32))
     with h5py.File(path, "r") as f:
-        for b in (0, 299):
-            g = f[f"spikes/exc.r{b}"]
-            assert g["timestamps"].dtype == np.float64 and g["node_ids"].dtype == np.uint64
-            assert g["timestamps"].chunks[0] >= per_real.max()  # one chunk per flush
-            assert f[f"report/exc.v.r{b}/data"].dtype == np.float32
-    got = np.array(libsonata.SpikeReader(str(path))["exc.r299"].get(),
+        assert list(f["spikes"]) == ["exc"] and list(f["report"]) == ["exc.v"]
+        g = f["spikes/exc"]
+        assert g["timestamps"].dtype == np.float64 and g["node_ids"].dtype == np.uint64
+        assert f["report/exc.v/data"].dtype == np.float32
+    got = np.array(libsonata.SpikeReader(str(path))["exc"].get(node_ids=[299]),
                    dtype=[("id", np.uint64), ("t", np.float64)])
     np.testing.assert_allclose(got["t"], spk.spikes.select(299).times * 1e3, rtol=1e-12)
-    rep = libsonata.ElementReportReader(str(path))["exc.v.r299"]
-    np.testing.assert_array_equal(np.asarray(rep.get().data)[:, 0],
+    rep = libsonata.ElementReportReader(str(path))["exc.v"]
+    np.testing.assert_array_equal(np.asarray(rep.get(node_ids=[299]).data)[:, 0],
                                   st.trace("v").values[:, 299, 0].astype(np.float32))
 
 
