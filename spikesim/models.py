@@ -15,6 +15,12 @@ steps warns), during which v is clamped at v_reset (other variables evolve).
 the updated v, reset, then input); ``method="exact"`` applies the exact propagators of the linear
 subthreshold dynamics for a current constant over the step (as NEST's iaf_psc_exp), so traces
 match the closed-form solution to float precision.
+
+Checked against the libraries themselves (tests/test_peers.py, with their numbers stored):
+Norse 1.1.0's LIFCell and snnTorch 1.0.0's Leaky and Synaptic bit for bit, NEST 3.10.0's
+iaf_psc_exp to 6e-15 relative, Brian2 2.9.0 (Euler) to the last bit, snnTorch's Lapicque to
+float32 rounding — each under the mapping of conventions its test documents (Norse 1.1.0 adds a
+step's input before integrating; snnTorch resets one step late by default).
 """
 
 from __future__ import annotations
@@ -256,7 +262,8 @@ class RC(Population):
     .. math:: \tau\,\dot v = (E_L - v) + R\,I(t), \qquad \tau = R\,C
 
     Give ``tau`` or ``C`` (farads). Synaptic input (projection weights, V) jumps v.
-    Euler step (snnTorch tutorial 1): ``v += dt/tau·((E_L − v) + R·I)``.
+    Euler step (snnTorch tutorial 2): ``v += dt/tau·((E_L − v) + R·I)``; snnTorch's
+    ``Lapicque`` computes it in another order, in float32: equal to about 2e-7.
 
     Args: R (Ω); C (F) or tau (s); E_L (V); see :class:`Population`.
     """
@@ -296,6 +303,13 @@ class Leaky(Population):
     ``I`` is the input current of the step; synaptic input (projection weights) adds to v at the
     end of the step. Default reset "subtract" by the threshold (v_reset = 0).
 
+    As snnTorch's ``Leaky(beta)`` with ``reset_delay=False`` (the reset in the spike's own
+    step), bit for bit: ``reset_mechanism`` "subtract" is ``reset="subtract"``, "zero" is
+    ``reset="value"``, "none" is "none". snnTorch's default ``reset_delay=True`` resets one step
+    later and returns the pre-reset v at the spike: its "zero" is ``reset="value"`` (v equal but
+    at spike steps), its "subtract" is ``v_reset = v_th − v_th/beta`` (equal to float32
+    rounding).
+
     Args: beta in [0, 1]; see :class:`Population`.
     """
 
@@ -317,6 +331,10 @@ class Synaptic(Population):
     .. math:: i[k+1] = \alpha\,i[k] + I[k], \qquad v[k+1] = \beta\,v[k] + i[k+1]
 
     Synaptic input (projection weights) adds to i at the end of the step.
+
+    As snnTorch's ``Synaptic(alpha, beta)``, mapped as for :class:`Leaky`, except that with
+    snnTorch's default ``reset_delay=True`` its "zero" reset is ``reset="value"`` plus a
+    refractory period of one step.
 
     Args: alpha, beta in [0, 1]; i_init; see :class:`Population`.
     """
