@@ -4,7 +4,7 @@
 returns a :class:`RecordedRun`: spikes, traces and rates come back as the in-memory
 :class:`~spikesim.results.Spikes` / :class:`~spikesim.results.Trace` containers, with times in
 seconds. Data is read lazily, on each call, with h5py slicing: ``trace(ids=[3])`` reads the
-chunks that hold neuron 3's column, not the whole report.
+chunks that hold neuron 3's columns (one per realization), not the whole report.
 
 A file whose writer was killed (SIGKILL, power loss) keeps every chunk flushed before the kill,
 but HDF5 leaves it flagged "open for writing": ``load`` still reads it (it falls back to
@@ -430,8 +430,10 @@ class RecordedRun:
         parts = self._pick(self._spikes, population, "spikes")
         n_all = parts[0]["n_realizations"]
         if realization is not None:
-            if isinstance(realization, bool) or not isinstance(realization, (int, np.integer)) \
-                    or not 0 <= realization < n_all:
+            if isinstance(realization, bool) or not isinstance(realization, (int, np.integer)):
+                raise TypeError(f"realization must be an integer in [0, {n_all}), got "
+                                f"{realization!r}")
+            if not 0 <= realization < n_all:
                 raise ValueError(f"realization must be in [0, {n_all}), got {realization!r}")
             if not parts[0]["block"]:  # one group per realization (earlier spikesim files)
                 parts = [e for e in parts if e["realization"] == realization]

@@ -43,7 +43,8 @@ class Tables:
     dly: np.ndarray       # int16, empty unless some projection has per-synapse delays
     mask: np.ndarray      # uint8: the given spike arrays read as masks (J_MASK), flat
     given: tuple          # those arrays (T, n) bool, in the order of ``mask``
-    cur_rngs: tuple       # per current row: the generators of its drawn values (current_rng)
+    cur_index: tuple      # per current row: the current's place in the network (current_rng)
+    seed: int
     n_streams: int
     n_ou: int
     max_delay: int
@@ -175,15 +176,15 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         parts=parts, rowptr=np.ascontiguousarray(parts[:, 0]), col=col, wt=wt, dly=dly,
         mask=_masks([given for _, given in masks.values()]),
         given=tuple(given for _, given in masks.values()),
-        cur_rngs=tuple(current_rng(seed, currents.index(c)) for c in ordered_currents),
+        cur_index=tuple(currents.index(c) for c in ordered_currents), seed=seed,
         n_streams=max(n_streams, 1), n_ou=n_ou, max_delay=max_delay)
     state["ring"] = _state((batch, max_delay, n_neu) if max_delay > 1 else (batch, 1, 1), dtype)
     return tables, state
 
 
 def current_rng(seed: int, index: int) -> RealizationGenerators:
-    """The generators of the values that current ``index`` (its place in the network's
-    currents) draws from a distribution."""
+    """Fresh generators of the values that current ``index`` (its place in the network's
+    currents) draws from a distribution: the same draws whenever they are made."""
     return RealizationGenerators([seed, 3, index])
 
 
@@ -195,10 +196,10 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
     arrays that the kernel reads only as masks)."""
     k = np.arange(k0, k0 + n_steps, dtype=np.int64)
     cparts, at = [], 0
-    for c, row, rng in zip(currents_in_order, tables.cin, tables.cur_rngs):
+    for c, row, index in zip(currents_in_order, tables.cin, tables.cur_index):
         if c.kind != KI.CUR_BUFFER:
             continue
-        vals = np.asarray(c.values(k, dt, batch, rng), dtype=dtype)
+        vals = np.asarray(c.values(k, dt, batch, current_rng(tables.seed, index)), dtype=dtype)
         row[KI.BUF], row[KI.ST], row[KI.SB], row[KI.SJ] = at, *_strides(vals.shape)
         cparts.append(vals.ravel())
         at += vals.size

@@ -24,16 +24,18 @@ spikesim's API uses seconds.
 
 ``/spikes/<pop>`` — SONATA spikes of a population (or spike source): ``timestamps`` (float64,
 ms, attribute ``units`` = "ms") and ``node_ids`` (uint64, the neuron index within the
-population); group attribute ``sorting`` = by_time (SONATA's enum none/by_id/by_time: chunks
-arrive in time order; within a step spikes are ordered by neuron id).
+population; in a batch, see below, b·N + j); group attribute ``sorting`` = by_time (SONATA's
+enum none/by_id/by_time: chunks arrive in time order; within a step spikes are ordered by node
+id).
 
 ``/report/<pop>.<var>`` — a SONATA element report per recorded state variable: ``data``
 (samples × neurons, float32 by default — libsonata reads only float32 — attribute ``units`` =
 "V", "A", "1" or "steps", from ``Population.unit_of``), ``mapping/node_ids`` (uint64, the
-recorded neurons), ``mapping/index_pointers`` (uint64, length n+1: one element per neuron),
-``mapping/element_ids`` (uint32, zeros) and ``mapping/time`` = (start, stop, step) in ms
-(attribute ``units`` = "ms"), stop exclusive: sample r is at start + r·step. A sample is the
-state at the end of a step, as in :class:`~spikesim.monitors.StateMonitor`.
+recorded neurons, as nodes: b·N + j in a batch), ``mapping/index_pointers`` (uint64, length
+n+1: one element per neuron), ``mapping/element_ids`` (uint32, zeros) and ``mapping/time`` =
+(start, stop, step) in ms (attribute ``units`` = "ms"), stop exclusive: sample r is at start +
+r·step. A sample is the state at the end of a step, as in
+:class:`~spikesim.monitors.StateMonitor`.
 
 Batches: the B realizations of a population of N neurons are one SONATA population of B·N
 nodes, realization b's neuron j being node b·N + j (so a batch of one has node ids j): one
@@ -42,14 +44,15 @@ nodes, realization b's neuron j being node b·N + j (so a batch of one has node 
 the batch size. ``spikesim.load`` splits the node ids back into (realization, neuron); the
 group's ``spikesim`` attribute gives ``nodes_per_realization`` = N. (Earlier spikesim versions
 wrote one population per realization, ``/spikes/exc.r0``, ``/report/exc.v.r3``, ...: such files
-are read, and not appended to.) ``name=`` (or ``Network.add(rec, name=...)``) replaces the
-population's name in the file.
+are read; a batch is not appended to them.) ``name=`` (or ``Network.add(rec, name=...)``)
+replaces the population's name in the file.
 
 ``/rates/<pop>`` (spikesim's own): ``counts`` (bins × realizations, int64: spikes of the
 recorded neurons per bin) and ``time`` = (start, stop, bin width) in ms like a report's; the
 last bin may be cut short by the end of the run (stop).
 
-Every group above has a ``spikesim`` attribute (JSON: population, realization, variable, sizes;
+Every group above has a ``spikesim`` attribute (JSON: population, variable, sizes, the number
+of realizations and ``nodes_per_realization``;
 for spikes also ``start_step``, the step at which the recorder started, which gives a recorder
 added to a later run its own start time) so that names need not be parsed. ``/spikesim``
 holds what is needed to understand and re-run the simulation (see :class:`H5Output`).
@@ -101,6 +104,7 @@ COMPRESSIONS = (None, "gzip", "lzf")
 # stored whole, so a chunk far larger than that wastes space, once per dataset (realization).
 SPIKE_CHUNK = 8192  # most elements per chunk of a spike dataset (64 KiB of float64)
 SPIKE_CHUNK_MIN = 256  # fewest (2 KiB of float64)
+SPIKE_CHUNK_MIN_STEPS = 64  # sized for at least this many steps of spikes
 EXPECTED_RATE = 20.0  # Hz: the firing rate per neuron that spike chunks are sized for
 REPORT_CHUNK_COLS = 128  # neurons per HDF5 chunk of a report: reading one neuron reads <= 128
 REPORT_CHUNK_BYTES = 1 << 18  # most bytes per chunk of a report, and per chunk of all a
@@ -524,8 +528,9 @@ def _network_meta(net, arrays: dict) -> dict:
              "parameters": _plain(s.describe(), arrays, f"source.{s.name}")}
             for s in net.sources]
     curs = [{"class": type(c).__name__, "target": c.target.name,
-             "parameter_seed": [seed, 3, j],  # realization b > 0: [seed, 3, j, b]
-             "parameters": _plain(c.describe(), arrays, f"current.{j}")}
+             "parameters": _plain(c.describe(), arrays, f"current.{j}"),
+             **({"parameter_seed": [seed, 3, j]}  # realization b > 0: [seed, 3, j, b]
+                if isinstance(getattr(c, "amplitude", None), Distribution) else {})}
             for j, c in enumerate(net.currents)]
     prjs = []
     tb = net.tables
@@ -618,10 +623,12 @@ def _count_before(ds, n: int, limit: float) -> int:
     return lo
 
 
-def _chunk_steps(net) -> int:
-    """The steps a chunk of the starting run hands the recorders: the network's chunk, or the
-    whole run when it is shorter (a chunk sized for more would be stored mostly empty)."""
-    return max(1, min(net.chunk, net.run_steps or net.chunk))
+def _chunk_steps(net, least: int = 1) -> int:
+    """The steps to size a dataset's chunks for: those of a chunk of steps, or of the starting
+    run when it is shorter (a chunk sized for more would be stored mostly empty), but at least
+    ``least`` (the chunk shape is kept for the life of the file: a short first run must not
+    leave later runs with tiny chunks)."""
+    return max(1, min(net.chunk, max(net.run_steps or net.chunk, least)))
 
 
 def _spike_chunk(n: int, steps: int, dt: float) -> int:
@@ -641,13 +648,18 @@ def _report_chunk(rows: int, n: int, itemsize: int, reports: int) -> tuple[int, 
     return max(1, min(rows, REPORT_CHUNK_BYTES // row_bytes, shared)), cols
 
 
-def _refuse_old_batch(path: str, there: set, name: str) -> None:
+def _refuse_old_batch(f: h5py.File, top: str, name: str) -> None:
     """Refuse to add to a batch recorded as one group per realization (``name.r0``, ...), the
     layout of earlier spikesim files: still read, but not continued."""
-    if f"{name}.r0" in there:
-        raise ValueError(f"{path} holds {name!r} of a batch stored as one group per realization "
-                         f"({name}.r0, {name}.r1, ...: written by an earlier spikesim), which "
-                         f"this version reads but does not extend; write a new file")
+    g = f.get(f"{top}/{name}.r0")
+    info = attr(g, "spikesim", {}, as_json=True) if g is not None else {}
+    pop = info.get("population")
+    own = pop == name or (top == "report" and f"{pop}.{info.get('variable')}" == name)
+    if own and info.get("n_realizations", 1) > 1 and "nodes_per_realization" not in info:
+        raise ValueError(f"{f.filename} holds {name!r} of a batch stored as one group per "
+                         f"realization ({name}.r0, {name}.r1, ...: written by an earlier "
+                         f"spikesim), which this version reads but does not extend; write a "
+                         f"new file")
 
 
 def _gap_error(what: str, path: str, t_file: float, t_net: float) -> ValueError:
@@ -688,7 +700,7 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
         path = f"spikes/{base}"
         self.output._claim(path, self)
         there = _names(f, "spikes")
-        _refuse_old_batch(self.output.path, there, base)
+        _refuse_old_batch(f, "spikes", base)
         if base in there:
             g = f[path]
             old = attr(g, "spikesim", {}, as_json=True) if "spikesim" in g.attrs else {}
@@ -710,7 +722,8 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
             return
         else:
             n_rec = self.source.n if self.ids is None else len(self.ids)
-            chunks = (_spike_chunk(n_rec * net.batch, _chunk_steps(net), net.dt),)
+            chunks = (_spike_chunk(n_rec * net.batch, _chunk_steps(net, SPIKE_CHUNK_MIN_STEPS),
+                                   net.dt),)
             info = {"population": base, "n_realizations": net.batch, "n_neurons": self.source.n,
                     "nodes_per_realization": self.source.n,
                     "kind": "spike source" if isinstance(self.source, SpikeSource)
@@ -729,8 +742,9 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
         """Append a chunk's spikes (global steps, realizations, neuron ids) and flush. They
         come by step, then realization, then id: node ids b·n + j ascend within a step."""
         if len(steps):
-            nodes = realizations.astype(np.uint64) * np.uint64(self._block) + ids.astype(
-                np.uint64)
+            nodes = ids.astype(np.uint64)
+            if self._net.batch > 1:
+                nodes += realizations.astype(np.uint64) * np.uint64(self._block)
             with self.output._writing():
                 append(self._sets[0], steps * self._dt_ms)
                 append(self._sets[1], nodes)
@@ -752,7 +766,8 @@ class StateRecorder(_Recorder, StateMonitor):
         output: the :class:`H5Output`.
         population: a population of the network.
         variables: a variable name or a list of them.
-        ids: neuron indices to record (default all); columns of ``data`` in this order.
+        ids: neuron indices to record (default all); columns of ``data`` in this order
+            (in a batch, this order once per realization).
         every: record the state at the end of every ``every``-th step (steps k with (k+1)
             divisible by ``every``, i.e. at times (k+1)·dt).
         dtype: stored value type: float32 (default; what libsonata reads) or float64 (exact
@@ -782,7 +797,8 @@ class StateRecorder(_Recorder, StateMonitor):
         n = nodes.size
         dt_ms = net.dt * MS
         next_first = (net.step // every + 1) * every  # first sample step of this run
-        chunks = _report_chunk(-(-_chunk_steps(net) // every), n, self.dtype.itemsize,
+        chunks = _report_chunk(-(-_chunk_steps(net, REPORT_CHUNK_MIN_ROWS * every) // every),
+                               n, self.dtype.itemsize,
                                len(self.variables))
         there = _names(f, "report")
         self._sets, self._rows = [], None
@@ -790,7 +806,7 @@ class StateRecorder(_Recorder, StateMonitor):
             name = f"{base}.{var}"
             path = f"report/{name}"
             self.output._claim(path, self)
-            _refuse_old_batch(self.output.path, there, name)
+            _refuse_old_batch(f, "report", name)
             if name in there:
                 g = f[path]
                 data, tm = g["data"], g["mapping/time"]

@@ -383,6 +383,49 @@ def test_a_batch_is_not_appended_to_a_file_of_one_group_per_realization(tmp_path
     assert path.read_bytes() == before
 
 
+def test_a_population_named_like_an_old_realization_group_is_no_old_batch(tmp_path):
+    """Only a group written as one realization of a batch counts as the old layout: a
+    population that happens to be called "pop.r0" records and appends beside "pop"."""
+    path = tmp_path / "n.h5"
+    net = ss.Network(dt=DT, seed=1)
+    a = net.add(ss.LIF(3, units="1", v_th=0.3), name="pop.r0")
+    b = net.add(ss.LIF(3, units="1", v_th=0.3), name="pop")
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, a))
+    net.add(ss.SpikeRecorder(out, b))
+    net.add(ss.StateRecorder(out, b, "v"))
+    net.run(0.002)
+    net.run(0.002)
+    assert ss.load(path).trace("pop", "v").values.shape == (4, 1, 3)
+
+
+def test_a_short_first_run_leaves_later_runs_chunks_of_a_useful_size(tmp_path):
+    """The chunk shape is fixed when a dataset is made: a one-step first run sizes it for at
+    least 64 rows (reports) and 64 steps of spikes, not for one."""
+    path = tmp_path / "c.h5"
+    net, exc = noisy()
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.StateRecorder(out, exc, ["v", "i"]))
+    net.run(DT)
+    net.run(0.2)
+    with h5py.File(path, "r") as f:
+        assert f["report/exc.v/data"].chunks[0] == 64  # the network's chunk: 64 steps
+        assert f["spikes/exc/timestamps"].chunks[0] >= 256
+
+
+def test_realization_must_be_an_integer(tmp_path):
+    path = tmp_path / "r.h5"
+    net = ss.Network(dt=DT, batch=3)
+    pop = net.add(ss.LIF(2), name="a")
+    net.add(ss.SpikeRecorder(ss.H5Output(path), pop))
+    net.run(0.002)
+    with pytest.raises(TypeError, match=r"realization must be an integer in \[0, 3\), got 1.0"):
+        ss.load(path).spikes("a", realization=1.0)
+    with pytest.raises(ValueError, match=r"realization must be in \[0, 3\), got 3"):
+        ss.load(path).spikes("a", realization=3)
+
+
 # --- 7. names -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ["", ".", "..", "a/b"])
 def test_recorder_names_must_be_group_names(tmp_path, name):

@@ -327,6 +327,20 @@ def test_constant_current_drawn_from_a_distribution_follows_the_seed():
     assert not np.array_equal(batch[:, 1], batch[:, 0])
 
 
+def test_a_constant_current_redrawn_after_a_change_draws_what_a_new_network_draws():
+    def last_current(amplitudes):
+        net = ss.Network(dt=1e-3, seed=5)
+        pop = net.add(ss.Leaky(50, beta=0.0, v_th=1e9, reset="none"))
+        current = net.add(ss.ConstantCurrent(pop, amplitudes[0]))
+        for amp in amplitudes:
+            current.amplitude = amp
+            net.run(0.002)
+        return net.state["v"][0].copy()  # beta = 0: v is the last step's current
+
+    changed = last_current([ss.Normal(1.0, 0.5), ss.Normal(3.0, 0.5)])
+    np.testing.assert_array_equal(changed, last_current([ss.Normal(3.0, 0.5)]))
+
+
 def test_batch_parameters_equal_separate_runs():
     """Per-realization parameters (B, 1): each realization equals a run with that value."""
     taus = np.array([[10e-3], [20e-3], [40e-3]])
