@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override [network] duration (s)")
     p.add_argument("--compression", choices=("gzip", "lzf"),
                    help="compress the recorded datasets (gzip: readable everywhere)")
+    p.add_argument("--flush-every", type=_seconds, default=1.0, metavar="T",
+                   help="wall seconds between flushes of the file (default 1; 0: after every "
+                        "chunk of steps): a killed run keeps what was flushed")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate a network file and build its network",
@@ -356,7 +359,8 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     backend = _check_backend(args.backend)
     _check_threads(args.threads)
     try:
-        output = H5Output(out, overwrite=args.overwrite, compression=compression)
+        output = H5Output(out, overwrite=args.overwrite, compression=compression,
+                          flush_every=getattr(args, "flush_every", 1.0))
     except (OSError, ValueError) as e:
         raise CliError(f"cannot write {out}: {e}") from None
     built = netfile.build(spec, output, seed=seed, duration=duration, threads=args.threads,

@@ -1,10 +1,12 @@
 """Recorders: stream spikes, state variables and population rates to an HDF5 file while the
 network runs.
 
-Recorders share one :class:`H5Output` (a file). Each chunk of steps the network hands them is
-appended and flushed at once, so memory stays bounded by the chunk size whatever the duration,
-and a run killed at any moment leaves a file holding every chunk flushed before the kill
-(HDF5 single-writer/multiple-reader mode; see :mod:`spikesim.io` for reading such a file).
+Recorders share one :class:`H5Output` (a file). They keep the chunks of steps the network
+hands them until the output flushes — after a chunk, once ``flush_every`` seconds of wall time
+have passed (default 1 s; 0: every chunk), or when FLUSH_BYTES are held — so memory stays
+bounded whatever the duration, and a run killed at any moment leaves a file holding everything
+flushed before the kill (HDF5 single-writer/multiple-reader mode; see :mod:`spikesim.io` for
+reading such a file).
 
 Example::
 
@@ -105,6 +107,7 @@ COMPRESSIONS = (None, "gzip", "lzf")
 SPIKE_CHUNK = 8192  # most elements per chunk of a spike dataset (64 KiB of float64)
 SPIKE_CHUNK_MIN = 256  # fewest (2 KiB of float64)
 SPIKE_CHUNK_MIN_STEPS = 64  # sized for at least this many steps of spikes
+FLUSH_BYTES = 1 << 18  # the most the recorders of an output keep between flushes (bytes)
 EXPECTED_RATE = 20.0  # Hz: the firing rate per neuron that spike chunks are sized for
 REPORT_CHUNK_COLS = 128  # neurons per HDF5 chunk of a report: reading one neuron reads <= 128
 REPORT_CHUNK_BYTES = 1 << 18  # most bytes per chunk of a report, and per chunk of all a
@@ -126,8 +129,10 @@ class H5Output:
     :class:`RateRecorder`).
 
     The file is created when a run starts (the first recorder's ``begin``), kept open while it
-    runs and flushed after every chunk of steps, and closed when the run ends — normally, by an
-    exception or by Ctrl-C — with the attribute ``/spikesim/completed`` telling which. The next
+    runs, flushed after a chunk of steps once ``flush_every`` seconds have passed since the
+    last flush (the recorders keep what comes meanwhile in memory, at most FLUSH_BYTES), and
+    closed when the run ends — normally, by an exception or by Ctrl-C — with the attribute
+    ``/spikesim/completed`` telling which. The next
     run of the network reopens it and appends. An output records one network (another one is
     refused), and a file is written by one output at a time: a run is refused when another
     H5Output of the same path in the process is running, and when another output or process
@@ -147,6 +152,10 @@ class H5Output:
             bmtk read it; the libsonata 0.2.2 wheel's HDF5 is built without zlib and cannot) or
             "lzf" (fast, but only h5py reads it). Chunks are shuffled before compression.
         compression_level: gzip level 0–9 (default 4).
+        flush_every: seconds of wall time between flushes (default 1 s; 0: after every chunk).
+            A run killed meanwhile loses what came after the last flush — the file says how far
+            its data goes — and each flush costs a few HDF5 writes (about 0.5 ms per chunk on
+            the development machine, comparable to simulating a chunk of a small network).
         connectivity: also store every projection's synapses under ``/spikesim/connectivity``
             (the kernel tables: ``prj`` with columns J_* of :mod:`spikesim.kernels.cpu`,
             ``prj_w``, and the CSR ``rowptr``, ``col``, ``wt``, ``dly``; within a row the
@@ -175,8 +184,10 @@ class H5Output:
 
     def __init__(self, path, overwrite: bool = False, append: bool = False,
                  compression: str | None = None, compression_level: int | None = None,
-                 connectivity: bool = False):
+                 connectivity: bool = False, flush_every: float = 1.0):
         self.path = os.path.abspath(os.fspath(path))
+        self.flush_every = checks.number("H5Output.flush_every", flush_every, low=0.0,
+                                         unit="s")
         if overwrite and append:
             raise ValueError("H5Output: overwrite and append exclude each other")
         self.overwrite, self.append = bool(overwrite), bool(append)
@@ -199,7 +210,8 @@ class H5Output:
         self._begun: list = []
         self._ended: list = []
         self._active: list = []
-        self._hooked = False  # the network calls chunk_end: flush once per chunk there
+        self._held = 0  # bytes the recorders keep until the next flush
+        self._flushed_at = 0.0  # time.perf_counter() of the last flush
         self._net = None  # the network recorded (set by the first run)
         self._run: dict = {}
         self._runs = None
@@ -278,8 +290,9 @@ class H5Output:
                 os.remove(tmp)
             raise
         self._file, self._net, self._active, self._made = f, net, active, True
-        self._begun, self._ended, self._hooked = [], [], False
+        self._begun, self._ended, self._held = [], [], 0
         self._run = {"t_start": net.t, "step": net.step, "wall": time.perf_counter()}
+        self._flushed_at = self._run["wall"]
 
     def _create(self, net) -> tuple[h5py.File, str]:
         """A new file under a temporary name (moved to ``path`` once its structure is complete
@@ -392,19 +405,31 @@ class H5Output:
         except OSError as e:
             raise OSError(f"writing {self.path} failed (disk full or file removed?): {e}") from e
 
-    def _written(self, rec) -> None:
-        if not self._hooked:
+    def _hold(self, nbytes: int) -> None:
+        """A recorder keeps ``nbytes`` more until the next flush; past FLUSH_BYTES it is now."""
+        self._held += nbytes
+        if self._held >= FLUSH_BYTES:
             self._flush(self._net.step)
 
     def _chunk_end(self, rec, step: int) -> None:
-        self._hooked = True
-        if rec is self._active[-1]:
+        """After the last recorder's chunk: flush when ``flush_every`` seconds have passed."""
+        if rec is self._active[-1] and (
+                time.perf_counter() - self._flushed_at >= self.flush_every):
             self._flush(step)
 
     def _flush(self, step: int) -> None:
+        """Write what the recorders hold, then the run's row up to ``step``, and flush: the
+        file's data is then complete up to that step."""
         with self._writing():
+            self._drain()
             self._write_run(step, False)
             self._file.flush()
+        self._flushed_at = time.perf_counter()
+
+    def _drain(self) -> None:
+        for r in self._begun:
+            r._drain()
+        self._held = 0
 
     def _write_run(self, step: int, completed: bool) -> float:
         run, wall = self._run, time.perf_counter() - self._run["wall"]
@@ -429,6 +454,7 @@ class H5Output:
         errors = []
         try:
             with self._writing():
+                self._drain()
                 wall = self._write_run(step, completed)
                 g = f["spikesim"]
                 total = float(attr(g, "wall_time", 0.0)) + wall
@@ -584,8 +610,12 @@ class _Recorder:
         self.output._begin(self, net)
 
     def chunk_end(self, step: int) -> None:
-        """Called by the network after each chunk (``step``: global steps done): flushes."""
+        """Called by the network after each chunk (``step``: global steps done): the output
+        flushes when it is time."""
         self.output._chunk_end(self, step)
+
+    def _drain(self) -> None:
+        """Write what this recorder holds (called by the output as it flushes)."""
 
     def end(self, completed: bool, t: float) -> None:
         Monitor.end(self, completed, t)
@@ -736,20 +766,25 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
             ni = new_dataset(g, "node_ids", (0,), np.uint64, chunks, self.output.filters)
             if self.ids is not None:
                 new_dataset(g, "recorded_ids", self.ids.shape, np.uint64, data=self.ids)
-        self._sets = (ts, ni)
+        self._sets, self._held = (ts, ni), []
 
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
-        """Append a chunk's spikes (global steps, realizations, neuron ids) and flush. They
-        come by step, then realization, then id: node ids b·n + j ascend within a step."""
+        """Keep a chunk's spikes (global steps, realizations, neuron ids) for the next flush.
+        They come by step, then realization, then id: node ids b·n + j ascend within a step."""
         if len(steps):
             nodes = ids.astype(np.uint64)
             if self._net.batch > 1:
                 nodes += realizations.astype(np.uint64) * np.uint64(self._block)
-            with self.output._writing():
-                append(self._sets[0], steps * self._dt_ms)
-                append(self._sets[1], nodes)
+            self._held.append((steps * self._dt_ms, nodes))
             self.n_written += len(steps)
-        self.output._written(self)
+            self.output._hold(16 * len(steps))
+
+    def _drain(self) -> None:
+        if self._held:
+            times, nodes = (np.concatenate(a) for a in zip(*self._held))
+            self._held = []
+            append(self._sets[0], times)
+            append(self._sets[1], nodes)
 
     @property
     def spikes(self) -> Spikes:
@@ -801,7 +836,7 @@ class StateRecorder(_Recorder, StateMonitor):
                                n, self.dtype.itemsize,
                                len(self.variables))
         there = _names(f, "report")
-        self._sets, self._rows = [], None
+        self._sets, self._rows, self._held = [], None, []
         for var in self.variables:
             name = f"{base}.{var}"
             path = f"report/{name}"
@@ -869,8 +904,8 @@ class StateRecorder(_Recorder, StateMonitor):
         return data, tm
 
     def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
-        """Append a chunk's samples (global sample steps (k+1), values (rows, B, vars·ids))
-        and flush."""
+        """Keep a chunk's samples (global sample steps (k+1), values (rows, B, vars·ids)) for
+        the next flush."""
         r = len(steps)
         if r:
             first, r0 = self._rows
@@ -882,12 +917,18 @@ class StateRecorder(_Recorder, StateMonitor):
             n_var = len(self._sets)
             blocks = np.ascontiguousarray(values.reshape(r, values.shape[1], n_var, -1)
                                           .transpose(2, 0, 1, 3), self.dtype)
-            with self.output._writing():
-                for c, (data, tm, t0, step) in enumerate(self._sets):
-                    append(data, blocks[c].reshape(r, -1))
-                    write_row(tm, 1, t0 + (r0 + r) * step)
+            self._held.append(blocks.reshape(n_var, r, -1))
             self._rows = (first, r0 + r)
-        self.output._written(self)
+            self.output._hold(blocks.nbytes)
+
+    def _drain(self) -> None:
+        if self._held:
+            blocks = np.concatenate(self._held, axis=1)
+            self._held = []
+            rows = self._rows[1]
+            for c, (data, tm, t0, step) in enumerate(self._sets):
+                append(data, blocks[c])
+                write_row(tm, 1, t0 + rows * step)
 
     def trace(self, variable: str = "v", ids=None) -> Trace:
         """One variable's samples in the file (all runs) as a Trace."""
@@ -979,6 +1020,7 @@ class RateRecorder(_Recorder, SpikeMonitor):
         rel = covered - start
         self._counts, self._tm, self._bs, self._start = counts, tm, bs, start
         self._dt_ms, self._covered = dt_ms, covered
+        self._held = []  # (first row, counts (rows, B)) counted since the last flush
         if rel % bs == 0:  # the next spikes open a new bin
             self._row0, self._pending = rel // bs, np.zeros(batch, np.int64)
         else:
@@ -986,9 +1028,8 @@ class RateRecorder(_Recorder, SpikeMonitor):
             self._pending = counts[self._row0].astype(np.int64)
 
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
-        """Count a chunk's spikes into their bins, write the bins touched, and flush."""
+        """Count a chunk's spikes into their bins (written at the next flush)."""
         self._cover(steps, realizations, self._net.step)
-        self.output._written(self)
 
     def chunk_end(self, step: int) -> None:
         self._cover(np.zeros(0, np.int64), np.zeros(0, np.int64), step)
@@ -1011,13 +1052,24 @@ class RateRecorder(_Recorder, SpikeMonitor):
         flat = (rel_bins - r_lo) * batch + reals
         counts = np.bincount(flat, minlength=n_rows * batch).reshape(n_rows, batch)
         counts[0] += self._pending
-        with self.output._writing():
-            if self._counts.shape[0] < r_hi + 1:
-                self._counts.resize((r_hi + 1, batch))
-            self._counts[r_lo:r_hi + 1] = counts
-            self._covered = max(self._covered, upto)
-            self._tm[1] = self._covered * self._dt_ms
+        self._held.append((r_lo, counts))  # (its first row: the last one held before, updated)
+        self._covered = max(self._covered, upto)
         self._pending, self._row0 = counts[-1].copy(), r_hi
+        self.output._hold(counts.nbytes)
+
+    def _drain(self) -> None:
+        """Write the bins counted since the last flush (the rows of each held block from its
+        first one on, the later blocks' first rows updating the earlier blocks' last), and the
+        time covered."""
+        if not self._held:
+            return
+        lo = self._held[0][0]
+        rows = np.concatenate([c[:-1] for _, c in self._held] + [self._held[-1][1][-1:]])
+        self._held = []
+        if self._counts.shape[0] < lo + len(rows):
+            self._counts.resize((lo + len(rows), rows.shape[1]))
+        self._counts[lo:lo + len(rows)] = rows
+        self._tm[1] = self._covered * self._dt_ms
 
     def rate(self) -> Trace:
         """The rate in the file (Hz), see :meth:`spikesim.io.RecordedRun.rate`."""

@@ -96,7 +96,7 @@ DT = {dt!r}
 {regular}
 
 net, pop = regular(n=5, chunk=50)
-net.add(ss.SpikeRecorder(ss.H5Output(sys.argv[1]), pop))
+net.add(ss.SpikeRecorder(ss.H5Output(sys.argv[1], flush_every=0), pop))
 
 
 def kill(done, total):  # called once a chunk is flushed

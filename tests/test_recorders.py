@@ -352,7 +352,7 @@ CHILD = textwrap.dedent("""
     DT = {dt!r}
     {network}
     net, exc, _ = network(n=2000, chunk=20, p_rec=0.002)
-    out = ss.H5Output(sys.argv[1])
+    out = ss.H5Output(sys.argv[1], flush_every=0)
     net.add(ss.SpikeRecorder(out, exc))
     net.add(ss.StateRecorder(out, exc, "v", ids=np.arange(0, 2000, 10)))
     net.add(ss.RateRecorder(out, exc, bin_width=5e-3))
@@ -429,6 +429,43 @@ def test_sigkill_at_random_moments_loses_no_flushed_chunk(tmp_path):
         assert len(libsonata.SpikeReader(str(path))["exc"].get()) == n
         frame = libsonata.ElementReportReader(str(path))["exc.v"].get()
         np.testing.assert_array_equal(np.asarray(frame.data), tr.values[:, 0, :])
+
+
+@pytest.mark.parametrize("cap", [None, 4096])
+def test_recorders_hold_their_data_until_flush_every_has_passed(tmp_path, monkeypatch, cap):
+    """Until flush_every (default 1 s) has passed, a run's data stays in memory (the file
+    says how far its data goes: nowhere yet); past FLUSH_BYTES it is flushed at once. The
+    file holds the same data either way."""
+    if cap:
+        monkeypatch.setattr(ss.recorders, "FLUSH_BYTES", cap)
+    path = tmp_path / "run.h5"
+    net, exc, _ = network(chunk=40, batch=2)
+    assert ss.H5Output(tmp_path / "other.h5").flush_every == 1.0
+    out = ss.H5Output(path, flush_every=1e6)
+    for rec in (ss.SpikeRecorder(out, exc), ss.RateRecorder(out, exc, 3e-3),
+                ss.StateRecorder(out, exc, ["v", "i"], ids=[0, 1], every=7)):
+        net.add(rec)
+    spk, st = net.add(ss.SpikeMonitor(exc)), net.add(ss.StateMonitor(exc, ["v", "i"],
+                                                                      ids=[0, 1], every=7))
+    seen = []
+
+    def hook(done, total):
+        with ssio.open_for_reading(path) as f:
+            seen.append((f["spikes/exc/timestamps"].shape[0], f["spikesim/runs"][-1, 1]))
+
+    net.run(0.2, progress=hook)
+    if cap is None:
+        assert seen == [(0, 0.0)] * 5
+    else:
+        assert sorted(seen) == seen and seen[1][0] > 0 and seen[-1][1] > 0  # flushed early
+    data = ss.load(path)
+    assert same_spikes(data.spikes("exc"), spk.spikes)
+    for var in ("v", "i"):
+        np.testing.assert_array_equal(data.trace("exc", var).values,
+                                      st.trace(var).values.astype(np.float32))
+    counts = np.stack([np.bincount(steps_of(spk.spikes.select(b)) // 3, minlength=67)
+                       for b in range(2)], axis=1)
+    np.testing.assert_array_equal(data.rate("exc").meta["counts"], counts)
 
 
 def test_recover_clears_the_superblock_flags(tmp_path):
@@ -607,7 +644,7 @@ def test_reading_one_neuron_reads_a_small_part_of_the_report(tmp_path, monkeypat
 def test_a_file_can_be_read_while_a_run_writes_it(tmp_path):
     path = tmp_path / "run.h5"
     net, exc, _ = network(chunk=50)
-    out = ss.H5Output(path)
+    out = ss.H5Output(path, flush_every=0)
     net.add(ss.SpikeRecorder(out, exc))
     seen = []
     net.run(0.2, progress=lambda done, total: seen.append(len(ss.load(path).spikes("exc"))))
@@ -615,11 +652,11 @@ def test_a_file_can_be_read_while_a_run_writes_it(tmp_path):
 
 
 def test_a_per_chunk_hook_gives_one_flush_per_chunk_and_exact_progress(tmp_path):
-    """``chunk_end(step)``, which the network calls after each chunk, flushes once per chunk
-    and records exactly how far the data is complete."""
+    """With ``flush_every=0``, ``chunk_end(step)``, which the network calls after each chunk,
+    flushes once per chunk and records exactly how far the data is complete."""
     path = tmp_path / "run.h5"
     net, exc, _ = network(chunk=40)
-    out = ss.H5Output(path)
+    out = ss.H5Output(path, flush_every=0)
     for rec in (ss.SpikeRecorder(out, exc), ss.RateRecorder(out, exc, 3e-3),
                 ss.StateRecorder(out, exc, "v", ids=[0, 1], every=7)):
         net.add(rec)
@@ -635,8 +672,7 @@ def test_a_per_chunk_hook_gives_one_flush_per_chunk_and_exact_progress(tmp_path)
                 progress.append(f["rates/exc/time"][1])
 
     net.run(0.2, progress=hook)
-    # the first chunk flushes after each write (the hook is not known before its first call)
-    assert flushes == [0, 0, 0, 40, 80, 120, 160, 200]
+    assert flushes == [40, 80, 120, 160, 200]
     assert progress == [pytest.approx(0.12), pytest.approx(120.0)]
     counts = np.bincount(steps_of(spk.spikes) // 3, minlength=67)[:, None]
     np.testing.assert_array_equal(ss.load(path).rate("exc").meta["counts"], counts)
