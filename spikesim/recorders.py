@@ -2,11 +2,12 @@
 network runs.
 
 Recorders share one :class:`H5Output` (a file). They keep the chunks of steps the network
-hands them until the output flushes — after a chunk, once ``flush_every`` seconds of wall time
-have passed (default 1 s; 0: every chunk), or when FLUSH_BYTES are held — so memory stays
-bounded whatever the duration, and a run killed at any moment leaves a file holding everything
-flushed before the kill (HDF5 single-writer/multiple-reader mode; see :mod:`spikesim.io` for
-reading such a file).
+hands them until the output flushes, at the end of a chunk once ``flush_every`` seconds of wall
+time have passed (default 1 s; 0: every chunk) or FLUSH_BYTES are held: memory stays bounded
+(about FLUSH_BYTES plus a chunk's data) whatever the duration, and a run killed at any moment
+leaves a file holding everything up to its last flush, every recorder up to the same step
+(HDF5 single-writer/multiple-reader mode; see :mod:`spikesim.io` for reading such a file).
+Reading the file during a run (e.g. ``load`` in a progress callback) shows that much too.
 
 Example::
 
@@ -107,7 +108,8 @@ COMPRESSIONS = (None, "gzip", "lzf")
 SPIKE_CHUNK = 8192  # most elements per chunk of a spike dataset (64 KiB of float64)
 SPIKE_CHUNK_MIN = 256  # fewest (2 KiB of float64)
 SPIKE_CHUNK_MIN_STEPS = 64  # sized for at least this many steps of spikes
-FLUSH_BYTES = 1 << 18  # the most the recorders of an output keep between flushes (bytes)
+FLUSH_BYTES = 1 << 18  # bytes held by an output's recorders from which the next chunk flushes
+HELD_ARRAY_BYTES = 256  # what holding one more array costs besides its data (bytes, about)
 EXPECTED_RATE = 20.0  # Hz: the firing rate per neuron that spike chunks are sized for
 REPORT_CHUNK_COLS = 128  # neurons per HDF5 chunk of a report: reading one neuron reads <= 128
 REPORT_CHUNK_BYTES = 1 << 18  # most bytes per chunk of a report, and per chunk of all a
@@ -129,9 +131,9 @@ class H5Output:
     :class:`RateRecorder`).
 
     The file is created when a run starts (the first recorder's ``begin``), kept open while it
-    runs, flushed after a chunk of steps once ``flush_every`` seconds have passed since the
-    last flush (the recorders keep what comes meanwhile in memory, at most FLUSH_BYTES), and
-    closed when the run ends — normally, by an exception or by Ctrl-C — with the attribute
+    runs, flushed at the end of a chunk of steps once ``flush_every`` seconds have passed since
+    the last flush or FLUSH_BYTES are held (the recorders keep what comes meanwhile in memory),
+    and closed when the run ends — normally, by an exception or by Ctrl-C — with the attribute
     ``/spikesim/completed`` telling which. The next
     run of the network reopens it and appends. An output records one network (another one is
     refused), and a file is written by one output at a time: a run is refused when another
@@ -406,15 +408,15 @@ class H5Output:
             raise OSError(f"writing {self.path} failed (disk full or file removed?): {e}") from e
 
     def _hold(self, nbytes: int) -> None:
-        """A recorder keeps ``nbytes`` more until the next flush; past FLUSH_BYTES it is now."""
-        self._held += nbytes
-        if self._held >= FLUSH_BYTES:
-            self._flush(self._net.step)
+        """A recorder keeps an array of ``nbytes`` more until the next flush."""
+        self._held += nbytes + HELD_ARRAY_BYTES
 
     def _chunk_end(self, rec, step: int) -> None:
-        """After the last recorder's chunk: flush when ``flush_every`` seconds have passed."""
+        """After the last recorder's chunk, when every recorder holds the data up to ``step``:
+        flush once ``flush_every`` seconds have passed or FLUSH_BYTES are held."""
         if rec is self._active[-1] and (
-                time.perf_counter() - self._flushed_at >= self.flush_every):
+                self._held >= FLUSH_BYTES
+                or time.perf_counter() - self._flushed_at >= self.flush_every):
             self._flush(step)
 
     def _flush(self, step: int) -> None:
@@ -717,7 +719,7 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
                  name: str | None = None):
         SpikeMonitor.__init__(self, source, ids)
         self._init_recorder(output, name)
-        self.n_written = 0  # spikes written by this recorder, all runs
+        self.n_written = 0  # spikes recorded (written, or held for the next flush), all runs
         self._file_name = None
 
     def _prepare(self, f: h5py.File, net, dry: bool = False) -> None:
@@ -775,16 +777,17 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
             nodes = ids.astype(np.uint64)
             if self._net.batch > 1:
                 nodes += realizations.astype(np.uint64) * np.uint64(self._block)
-            self._held.append((steps * self._dt_ms, nodes))
-            self.n_written += len(steps)
+            with no_interrupt():
+                self._held.append((steps * self._dt_ms, nodes))
+                self.n_written += len(steps)
             self.output._hold(16 * len(steps))
 
     def _drain(self) -> None:
         if self._held:
             times, nodes = (np.concatenate(a) for a in zip(*self._held))
-            self._held = []
             append(self._sets[0], times)
             append(self._sets[1], nodes)
+            self._held = []
 
     @property
     def spikes(self) -> Spikes:
@@ -915,20 +918,22 @@ class StateRecorder(_Recorder, StateMonitor):
             # one conversion into (variables, rows, realizations · ids): each report's rows
             # are then contiguous
             n_var = len(self._sets)
-            blocks = np.ascontiguousarray(values.reshape(r, values.shape[1], n_var, -1)
-                                          .transpose(2, 0, 1, 3), self.dtype)
-            self._held.append(blocks.reshape(n_var, r, -1))
-            self._rows = (first, r0 + r)
+            # a copy: a view would keep the chunk's whole sample buffer alive
+            blocks = np.array(values.reshape(r, values.shape[1], n_var, -1)
+                              .transpose(2, 0, 1, 3), self.dtype, order="C")
+            with no_interrupt():
+                self._held.append(blocks.reshape(n_var, r, -1))
+                self._rows = (first, r0 + r)
             self.output._hold(blocks.nbytes)
 
     def _drain(self) -> None:
         if self._held:
             blocks = np.concatenate(self._held, axis=1)
-            self._held = []
             rows = self._rows[1]
             for c, (data, tm, t0, step) in enumerate(self._sets):
                 append(data, blocks[c])
                 write_row(tm, 1, t0 + rows * step)
+            self._held = []
 
     def trace(self, variable: str = "v", ids=None) -> Trace:
         """One variable's samples in the file (all runs) as a Trace."""
@@ -1052,9 +1057,10 @@ class RateRecorder(_Recorder, SpikeMonitor):
         flat = (rel_bins - r_lo) * batch + reals
         counts = np.bincount(flat, minlength=n_rows * batch).reshape(n_rows, batch)
         counts[0] += self._pending
-        self._held.append((r_lo, counts))  # (its first row: the last one held before, updated)
-        self._covered = max(self._covered, upto)
-        self._pending, self._row0 = counts[-1].copy(), r_hi
+        with no_interrupt():
+            self._held.append((r_lo, counts))  # (its first row: the last one held, updated)
+            self._covered = max(self._covered, upto)
+            self._pending, self._row0 = counts[-1].copy(), r_hi
         self.output._hold(counts.nbytes)
 
     def _drain(self) -> None:
@@ -1065,11 +1071,11 @@ class RateRecorder(_Recorder, SpikeMonitor):
             return
         lo = self._held[0][0]
         rows = np.concatenate([c[:-1] for _, c in self._held] + [self._held[-1][1][-1:]])
-        self._held = []
         if self._counts.shape[0] < lo + len(rows):
             self._counts.resize((lo + len(rows), rows.shape[1]))
         self._counts[lo:lo + len(rows)] = rows
         self._tm[1] = self._covered * self._dt_ms
+        self._held = []
 
     def rate(self) -> Trace:
         """The rate in the file (Hz), see :meth:`spikesim.io.RecordedRun.rate`."""

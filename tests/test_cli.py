@@ -162,7 +162,7 @@ def test_run_overrides_and_overwrite(tmp_path, capsys, monkeypatch):
     first = ss.load(tmp_path / "lif_tutorial.h5").spikes("lif")  # default: NAME.h5 in cwd
     assert first.t_stop == pytest.approx(0.3)
     status, _, err = run_cli(capsys, "run", net, "--duration", "0.3", "--seed", "5",
-                             "--overwrite", "--threads", "1")
+                             "--overwrite", "--threads", "1", "--flush-every", "0")
     assert status == 0, err
     other = ss.load(tmp_path / "lif_tutorial.h5")
     assert other.meta["seed"] == 5 and len(other.spikes("lif")) != len(first)
@@ -179,7 +179,8 @@ def test_run_with_a_broken_file_writes_nothing(tmp_path, capsys):
 
 def test_run_argument_errors(tmp_path, capsys):
     net = EXAMPLES / "lapicque.toml"
-    for args, words in ((("--duration", "-1"), "seconds"), (("--threads", "0"), ">= 1"),
+    for args, words in ((("--duration", "-1"), "seconds"), (("--flush-every", "-1"), "seconds"),
+                        (("--threads", "0"), ">= 1"),
                         (("--seed", "x"), "integer"), (("--threads", "100000"), "at most"),
                         (("-o", tmp_path / "no" / "x.h5"), "does not exist")):
         status, _, err = run_cli(capsys, "run", net, *args)

@@ -468,6 +468,51 @@ def test_recorders_hold_their_data_until_flush_every_has_passed(tmp_path, monkey
     np.testing.assert_array_equal(data.rate("exc").meta["counts"], counts)
 
 
+def test_every_flush_leaves_every_recorder_complete_up_to_the_same_step(tmp_path, monkeypatch):
+    """Flushes forced by FLUSH_BYTES come at the end of a chunk, like the timed ones: after
+    each, the spikes, the report and both rates reach exactly the runs table's t_stop (what a
+    kill at that moment would leave), and agree with the in-memory monitors up to there."""
+    monkeypatch.setattr(ss.recorders, "FLUSH_BYTES", 2000)
+    path = tmp_path / "run.h5"
+    net, exc, _ = network(chunk=40)
+    out = ss.H5Output(path, flush_every=1e6)
+    for rec in (ss.SpikeRecorder(out, exc), ss.StateRecorder(out, exc, "v", ids=[0, 1], every=7),
+                ss.RateRecorder(out, exc, 3e-3), ss.RateRecorder(out, exc, 50e-3, name="slow")):
+        net.add(rec)
+    spk = net.add(ss.SpikeMonitor(exc))
+    states = []
+    real_flush = out._flush
+
+    def flush(step):
+        real_flush(step)
+        with ssio.open_for_reading(path) as f:
+            states.append((step, f["spikesim/runs"][-1, 1], f["spikes/exc/timestamps"][:],
+                           f["report/exc.v/data"].shape[0], f["rates/exc/time"][1],
+                           f["rates/slow/time"][1]))
+
+    out._flush = flush
+    net.run(0.4)
+    assert len(states) > 3
+    times = spk.spikes.times
+    for step, t_stop, stamps, rows, rate_end, slow_end in states:
+        assert step % 40 == 0 and t_stop == pytest.approx(step * DT)
+        np.testing.assert_allclose(stamps, times[times < t_stop - DT / 2] * 1e3)
+        assert rows == step // 7
+        assert rate_end == slow_end == pytest.approx(step * DT * 1e3)
+
+
+def test_held_samples_own_their_memory(tmp_path):
+    """A float64 report's held block is a copy, not a view that would keep the chunk's whole
+    sample buffer (every state monitor's samples) alive."""
+    net, exc, _ = network(chunk=40)
+    out = ss.H5Output(tmp_path / "run.h5", flush_every=1e6)
+    rec = net.add(ss.StateRecorder(out, exc, "v", ids=[0], dtype=np.float64))
+    net.add(ss.StateMonitor(exc, "v"))  # more samples in the same chunk buffer
+    held = []
+    net.run(0.08, progress=lambda done, total: held.extend(rec._held))
+    assert held and all((h if h.base is None else h.base).nbytes == h.nbytes for h in held)
+
+
 def test_recover_clears_the_superblock_flags(tmp_path):
     path = tmp_path / "a.h5"
     with h5py.File(path, "w", libver=ssio.LIBVER) as f:
