@@ -817,8 +817,7 @@ def _prevalidate(spec: NetSpec, net: Network) -> None:
                 obj.probabilities(k, net.dt)
             elif kind in ("constant", "step", "pulse", "current_array"):
                 obj.values(k, net.dt, net.batch,
-                           current_rng(net.seed, next(i for i, c in enumerate(net.currents)
-                                                      if c is obj)))
+                           current_rng(net.seed, net.currents.index(obj)))
             elif kind in ("noise", "uniform_noise", "ou"):
                 obj.noise(net.dt)
     for item, prj in zip(spec.projections, net.projections):

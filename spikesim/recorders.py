@@ -835,9 +835,8 @@ class StateRecorder(_Recorder, StateMonitor):
         n = nodes.size
         dt_ms = net.dt * MS
         next_first = (net.step // every + 1) * every  # first sample step of this run
-        chunks = _report_chunk(-(-_chunk_steps(net, REPORT_CHUNK_MIN_ROWS * every) // every),
-                               n, self.dtype.itemsize,
-                               len(self.variables))
+        rows = -(-_chunk_steps(net, REPORT_CHUNK_MIN_ROWS * every) // every)
+        chunks = _report_chunk(rows, n, self.dtype.itemsize, len(self.variables))
         there = _names(f, "report")
         self._sets, self._rows, self._held = [], None, []
         for var in self.variables:
