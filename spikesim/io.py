@@ -213,7 +213,9 @@ def open_for_reading(path) -> h5py.File:
 def no_interrupt():
     """Hold back Ctrl-C (SIGINT) while a chunk's datasets are extended and written, so that an
     interrupt never leaves one dataset longer than its partner; the KeyboardInterrupt is raised
-    right after the block. Only in the main thread (elsewhere signals go to the main thread)."""
+    right after the block (or, where SIGINT was ignored or left to the system's default, it is
+    ignored or delivered as before). Only in the main thread (elsewhere signals go to the main
+    thread)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -227,11 +229,11 @@ def no_interrupt():
         yield
     finally:
         signal.signal(signal.SIGINT, old)
-        if caught:
+        if caught and old is not signal.SIG_IGN:
             if callable(old):
                 old(*caught[0])
-            else:
-                raise KeyboardInterrupt
+            else:  # the system's default (or a handler set outside Python)
+                signal.raise_signal(signal.SIGINT)
 
 
 # --- recovery after a crash -----------------------------------------------------------------

@@ -1,6 +1,7 @@
 """HDF5 recorders: SONATA layout read by libsonata, metadata, crash safety (SIGKILL, Ctrl-C,
 exceptions), refusal to overwrite, clear path errors, appending runs, compression, lazy reads."""
 
+import contextlib
 import inspect
 import os
 import re
@@ -334,15 +335,27 @@ def test_an_interrupted_run_closes_the_file_marked_incomplete(tmp_path, error):
     assert ss.load(path).completed and len(ss.load(path).trace("exc").times) == 200
 
 
-def test_ctrl_c_during_a_write_is_held_until_the_write_is_done():
-    done = []
-    with pytest.raises(KeyboardInterrupt):
-        with ssio.no_interrupt():
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.05)
-            done.append(True)
-    assert done == [True]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+@pytest.mark.parametrize("before", ["python", "ignored", "custom"])
+def test_ctrl_c_during_a_write_is_held_until_the_write_is_done(before):
+    """The held SIGINT goes, after the block, where it went before: a KeyboardInterrupt under
+    Python's handler, nowhere where it was ignored (a job started with ``&`` from a script),
+    to a handler the user set."""
+    handlers = {"python": signal.default_int_handler, "ignored": signal.SIG_IGN,
+                "custom": lambda *a: calls.append("handler")}
+    calls = []
+    old = signal.signal(signal.SIGINT, handlers[before])
+    try:
+        with contextlib.ExitStack() as stack:
+            if before == "python":
+                stack.enter_context(pytest.raises(KeyboardInterrupt))
+            with ssio.no_interrupt():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)
+                calls.append("block done")
+        assert calls == ["block done"] + (["handler"] if before == "custom" else [])
+        assert signal.getsignal(signal.SIGINT) is handlers[before]
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 CHILD = textwrap.dedent("""
