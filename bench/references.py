@@ -5,7 +5,8 @@
 - Hand-fused Numba loops (time outer, neurons inner, no engine): :func:`w1_fused` (input array
   given), :func:`w2_fused` (serial or ``prange``; noise from ``np.random.standard_normal`` inside
   Numba) and :func:`cuba_csr` (serial, CSR by presynaptic neuron).
-- NumPy versions vectorised over neurons: :func:`w1_numpy`, :func:`w2_numpy`.
+- NumPy versions vectorised over neurons: :func:`w1_numpy` (input given),
+  :func:`w1_numpy_drawn` (W1b: the input drawn in NumPy), :func:`w2_numpy`.
 - :func:`sonata_spikes_h5py`: the least an HDF5 spike recording costs — the given spikes
   written to a new SONATA file with plain h5py, read back, and the file removed.
 
@@ -105,6 +106,14 @@ def w1_numpy(w: W1, inp: np.ndarray) -> np.ndarray:
         v[z] = f(w.v_reset)
         np.add(i, f(w.weight), out=i, where=inp[k])
     return spikes
+
+
+def w1_numpy_drawn(w: W1) -> np.ndarray:
+    """W1b in NumPy: the input drawn by NumPy too (the whole (steps, n) array of float32
+    uniforms at once, NumPy's fastest way; each below ``p`` is a spike), then as
+    :func:`w1_numpy`; returns the spikes (steps, n) bool."""
+    uniforms = np.random.default_rng(w.seed).random((w.steps, w.n), dtype=np.float32)
+    return w1_numpy(w, uniforms < w.p)
 
 
 # --- W2 -------------------------------------------------------------------------------------

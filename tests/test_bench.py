@@ -27,3 +27,20 @@ def test_quick_bench_writes_json_rows(tmp_path, monkeypatch):
     assert "equals" in engine_w1a["check"]
     cuba = next(r for r in rows if r["variant"].startswith("engine networks.cuba"))
     assert cuba["peak_rss_mib"] >= cuba["base_rss_mib"] > 0  # the fresh-interpreter probe
+
+
+def test_w1b_numpy_reference_draws_the_same_workload(monkeypatch):
+    """W1b's NumPy reference draws its own Bernoulli input: its spike count must match the
+    given-input run's in law (Poisson-like spread of ~2600 spikes, so well within 10 %), and
+    another seed must give other spikes (the input is really drawn)."""
+    from dataclasses import replace
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench import references as R
+    from bench import workloads as W
+
+    w = W.W1()
+    given = R.w1_numpy(w, w.given_input()).sum()
+    drawn = R.w1_numpy_drawn(w)
+    assert abs(drawn.sum() - given) < 0.1 * given
+    assert (R.w1_numpy_drawn(replace(w, seed=2)) != drawn).any()
