@@ -8,6 +8,7 @@ the populations followed by the sources. See :mod:`spikesim.kernels.cpu` for col
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -21,6 +22,8 @@ from .kernels import neurons as K
 from .kernels.csr import fill_csr
 from .models import Population
 from .projections import Projection
+
+SMALL_BYTES = 64 * 1024  # below glibc's threshold (128 KiB) for giving an array its own pages
 
 
 @dataclass
@@ -78,7 +81,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     synapses = [pr.synapses(dt, generator([seed, 2, j]))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
-    longest = [int(d.max()) if d.size else 1 for d in delays]  # each projection's (steps)
+    longest = [int(d[0] if d.size == 1 else d.max(initial=1)) for d in delays]  # (steps)
     max_delay = max(longest + [1])
 
     # neurons: parameter tables and the population table
@@ -94,7 +97,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         delayed = any(pr.post is p and d > 1 for pr, d in zip(projections, longest))
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
                          row, sb, sj, cin_lo[q], cin_lo[q + 1],
-                         p.slots[p.channel], delayed, table[:, K.REF_STEPS].any()])  # (>= 0)
+                         p.slots[p.channel], delayed,
+                         np.count_nonzero(table[:, K.REF_STEPS]) > 0])  # (>= 0)
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
             if var not in state:
@@ -242,8 +246,12 @@ def refresh_masks(tables: Tables) -> None:
 
 
 def _state(shape: tuple, dtype) -> np.ndarray:
-    """A zero state array with its memory written now: np.zeros maps untouched pages to the
-    shared zero page, where the kernels' vectorised masked stores are very slow."""
+    """A zero state array with its memory written now when it is large: np.zeros maps a large
+    array's untouched pages to the shared zero page, where the kernels' vectorised masked
+    stores are very slow. A small one (under SMALL_BYTES) comes from the heap's own pages,
+    and np.zeros is a third of np.full's cost."""
+    if math.prod(shape) * np.dtype(dtype).itemsize < SMALL_BYTES:
+        return np.zeros(shape, dtype)
     return np.full(shape, 0, dtype)
 
 

@@ -127,7 +127,7 @@ class Population:
         if longest is not None:
             checks.warn_if_long(f"{self._label}.{name}", tau, longest,
                                 "a membrane or synaptic time constant", deliberate=1000.0)
-        if self.method == "euler" and (tau < dt).any():
+        if self.method == "euler" and checks.any_true(tau < dt):
             checks.warn(f"{self._label}.{name} = {float(tau.min())!r} s is shorter than dt = "
                         f"{dt!r} s: forward Euler is inaccurate or unstable there; use "
                         f"method='exact' or a smaller dt")
@@ -138,7 +138,7 @@ class Population:
         (1 or B, 1 or n)."""
         v_th = self._param("v_th", self.v_th, batch, rng, unit=self.unit_of("v"))
         v_reset = self._param("v_reset", self.v_reset, batch, rng, unit=self.unit_of("v"))
-        if self.reset != "none" and (v_reset >= v_th).any():
+        if self.reset != "none" and checks.any_true(v_reset >= v_th):
             raise ValueError(f"{type(self).__name__}.v_reset must be below v_th with "
                              f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
                              f"v_th={self.v_th!r}")

@@ -129,16 +129,17 @@ class Network:
         """Populations and spike sources by name."""
         return {o.name: o for o in self.populations + self.sources}
 
+    _REFS = ((Current, ("target",)), (Projection, ("pre", "post")),
+             (SpikeMonitor, ("source",)), (StateMonitor, ("population",)))
+
     def _check_members(self, obj) -> None:
-        members = self.populations + self.sources
-        refs = {Current: ("target",), Projection: ("pre", "post"),
-                SpikeMonitor: ("source",), StateMonitor: ("population",)}
-        for kind, attrs in refs.items():
-            if isinstance(obj, kind):
-                for a in attrs:
-                    if not any(getattr(obj, a) is m for m in members):
-                        raise ValueError(f"the {type(obj).__name__}'s {a} is not in this "
-                                         f"network: add it first")
+        """Raise unless the populations and sources that ``obj`` refers to are in the network."""
+        attrs = next((a for kind, a in self._REFS if isinstance(obj, kind)), ())
+        members = {id(m) for m in self.populations + self.sources} if attrs else ()
+        for a in attrs:
+            if id(getattr(obj, a)) not in members:
+                raise ValueError(f"the {type(obj).__name__}'s {a} is not in this network: "
+                                 f"add it first")
 
     def connect(self, pre, post, rule: str = "all_to_all", **kw) -> Projection:
         """Add a :class:`~spikesim.projections.Projection` (see there for rules and args)."""
@@ -237,10 +238,12 @@ class _ChunkRunner:
         self.key = seed_key(net.seed)  # the network's RNG key (uint64)
         tb = net.tables
         self.groups = list(net.populations) + list(net.sources)
+        self.group_of = {id(o): g for g, o in enumerate(self.groups)}
         self.spike_monitors = [m for m in net.monitors if isinstance(m, SpikeMonitor)]
         self.state_monitors = [m for m in net.monitors if isinstance(m, StateMonitor)]
-        recorded = {self._group(m.source) for m in self.spike_monitors}
-        self.rec_flag = np.array([g in recorded for g in range(len(self.groups))], np.int64)
+        recorded = {self.group_of[id(m.source)] for m in self.spike_monitors}
+        self.rec_flag = np.zeros(len(self.groups), np.int64)
+        self.rec_flag[list(recorded)] = 1
         sizes = tb.groups[:, 1].tolist()  # (Python numbers: these arrays are tiny)
         self.rec_room = sum(sizes[g] for g in recorded) * net.batch
         self.unlisted = self._mask_only(net, recorded)
@@ -280,9 +283,6 @@ class _ChunkRunner:
         n_pop = len(net.populations)
         return frozenset(r[KC.J_PRE] - n_pop for r in rows
                          if r[KC.J_MASK] >= 0 and r[KC.J_PRE] not in listed)
-
-    def _group(self, obj) -> int:
-        return next(g for g, o in enumerate(self.groups) if o is obj)
 
     def run(self, k0: int, n_steps: int) -> None:
         """Advance n_steps from global step k0 and hand the output to the monitors."""
@@ -369,7 +369,7 @@ class _ChunkRunner:
         of its group (all of them when only one group is recorded) that it keeps."""
         steps, real, units = (a[:n_rec] for a in self.rec)
         for m in self.spike_monitors:
-            lo = self.unit_offsets[self._group(m.source)]
+            lo = self.unit_offsets[self.group_of[id(m.source)]]
             ids = np.subtract(units, lo, dtype=np.int64)  # a new array
             sel = None if self.one_group else (ids >= 0) & (ids < m.source.n)
             keep = m.keep(ids)
