@@ -38,8 +38,14 @@ def spike_counts(spikes: Spikes) -> np.ndarray:
 
 
 def firing_rates(spikes: Spikes) -> np.ndarray:
-    """Mean firing rate over [t_start, t_stop] per realization and neuron, Hz, shape (B, N)."""
-    return spike_counts(spikes) / _duration(spikes)
+    """Mean firing rate over [t_start, t_stop] per realization and neuron, Hz, shape (B, N);
+    NaN for the neurons that were not recorded (see ``spikes.recorded``)."""
+    rates = spike_counts(spikes) / _duration(spikes)
+    if spikes.recorded is not None:
+        unrecorded = np.ones(spikes.n_neurons, bool)
+        unrecorded[spikes.recorded] = False
+        rates[:, unrecorded] = np.nan
+    return rates
 
 
 def population_rate(spikes: Spikes, bin_width: float,
@@ -52,7 +58,8 @@ def population_rate(spikes: Spikes, bin_width: float,
 
     Returns:
         centers: bin centers, s, shape (n_bins,).
-        rates: spikes per bin / (bin width · N), Hz per neuron, shape (B, n_bins).
+        rates: spikes per bin / (bin width · the number of neurons recorded), Hz per neuron,
+            shape (B, n_bins).
     """
     edges = _bin_edges(spikes.t_start, spikes.t_stop, bin_width)
     n_bins = edges.size - 1
@@ -60,7 +67,7 @@ def population_rate(spikes: Spikes, bin_width: float,
     idx = np.minimum(np.searchsorted(edges, spikes.times[keep], side="right") - 1, n_bins - 1)
     flat = spikes.realizations[keep] * n_bins + idx
     counts = np.bincount(flat, minlength=spikes.n_realizations * n_bins)
-    rates = counts.reshape(spikes.n_realizations, n_bins) / (np.diff(edges) * spikes.n_neurons)
+    rates = counts.reshape(spikes.n_realizations, n_bins) / (np.diff(edges) * spikes.n_recorded)
     if smooth:
         rates = gaussian_filter1d(rates, smooth / bin_width, axis=-1, mode="reflect")
     return 0.5 * (edges[:-1] + edges[1:]), rates

@@ -135,14 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  spikesim run examples/cuba.toml                 # writes cuba.h5\n"
                "  spikesim run examples/cuba.toml -o cuba_seed3.h5 --seed 3 --duration 0.5\n"
-               "  spikesim run net.toml --threads 4 --overwrite --quiet")
+               "  spikesim run net.toml --threads 2 --overwrite --quiet")
     p.add_argument("network", type=Path, metavar="NETWORK.toml", help="the network file")
     _simulation_options(p, "NETWORK.h5 in the current directory")
     p.add_argument("--seed", type=_seed, help="override [network] seed")
     p.add_argument("--duration", type=_seconds, metavar="T",
                    help="override [network] duration (s)")
     p.add_argument("--compression", choices=("gzip", "lzf"),
-                   help="compress the recorded datasets (gzip: readable everywhere)")
+                   help="compress the recorded datasets (gzip: read by h5py, h5dump and most HDF5 "
+                        "tools, but not by libsonata 0.2; lzf: h5py only)")
     p.add_argument("--flush-every", type=_seconds, default=1.0, metavar="T",
                    help="wall seconds between flushes of the file (default 1; 0: after every "
                         "chunk of steps): a killed run keeps what was flushed")
@@ -395,7 +396,7 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
         written = getattr(mon, "n_written", None)
         if written is None or type(mon).__name__ != "SpikeRecorder":
             continue
-        n = mon.source.n if mon.ids is None else len(mon.ids)
+        n = mon.source.n if mon.ids is None else len(set(mon.ids.tolist()))
         rate = written / (n * net.batch * end)
         print(f"  {mon.source.name}: {written} spikes, {rate:.3g} Hz per neuron")
     print(f"wrote {out}")
@@ -512,7 +513,7 @@ def contents(path: Path) -> dict:
                     continue
                 _describe_group(info, top, name, g, span)
     for entry in info["spikes"].values():
-        n, b = entry["n_neurons"], entry["realizations"]
+        n, b = entry["recorded"] or entry["n_neurons"], entry["realizations"]
         entry["rate_hz"] = (entry["spikes"] / (n * b * span) if n and span else None)
     return info
 
@@ -526,7 +527,9 @@ def _describe_group(info: dict, top: str, name: str, g, span: float | None) -> N
     if top == "spikes":
         n = int(g["timestamps"].shape[0]) if "timestamps" in g else 0
         entry = info["spikes"].setdefault(pop, {"n_neurons": tag.get("n_neurons"), "spikes": 0,
-                                                "realizations": 0})
+                                                "realizations": 0, "recorded": None})
+        if "recorded_ids" in g:  # the neurons recorded, when not all
+            entry["recorded"] = len(set(g["recorded_ids"][:].tolist()))
         entry["spikes"] += n
         entry["realizations"] = int(tag.get("n_realizations", entry["realizations"] + 1))
         if entry["n_neurons"] is None and n:
@@ -596,7 +599,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         for pop, e in info["spikes"].items():
             rate = f", {e['rate_hz']:.4g} Hz per neuron" if e.get("rate_hz") is not None else ""
             reals = f" x {e['realizations']} realizations" if e["realizations"] > 1 else ""
-            print(f"  {pop}: {e['n_neurons']} neurons{reals}, {e['spikes']} spikes{rate}")
+            some = f" ({e['recorded']} recorded)" if e["recorded"] is not None else ""
+            print(f"  {pop}: {e['n_neurons']} neurons{some}{reals}, {e['spikes']} spikes{rate}")
     if info["reports"]:
         print("state reports:")
         for key, e in info["reports"].items():

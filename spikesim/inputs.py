@@ -216,8 +216,9 @@ class ConstantCurrent(Current):
 
 
 class StepCurrent(Current):
-    """Piecewise-constant current: ``amplitudes[m]`` from ``times[m]`` (s) until the next time;
-    zero before the first time. A time between two steps takes effect at the next one (warns)."""
+    """Piecewise-constant current: ``amplitudes[m]`` (A, or model units for a dimensionless
+    population) from ``times[m]`` (s) until the next time; zero before the first time. A time
+    between two steps takes effect at the next one (warns)."""
 
     def __init__(self, target: Population, times, amplitudes):
         super().__init__(target)
@@ -247,7 +248,8 @@ class StepCurrent(Current):
 
 
 class PulseCurrent(Current):
-    """Rectangular pulses of ``amplitude`` and ``width`` (s), the first at ``start`` (s), then
+    """Rectangular pulses of ``amplitude`` (A, or model units for a dimensionless population)
+    and ``width`` (s), the first at ``start`` (s), then
     every ``period`` (s), ``count`` pulses in all. Times between two steps move the pulse edges
     to the next step (warns)."""
 
@@ -280,7 +282,8 @@ class PulseCurrent(Current):
 
 
 class CurrentArray(Current):
-    """A given current per step: ``values`` of shape (T,) or (T, n); zero after the last row."""
+    """A given current per step: ``values`` (A, or model units for a dimensionless population)
+    of shape (T,) or (T, n), row k at step k; zero after the last row."""
 
     def __init__(self, target: Population, values):
         super().__init__(target)

@@ -357,8 +357,9 @@ class RecordedRun:
             batch, duration (s: how far the data goes — the last run's end, or for a killed
             run its last flushed chunk), completed, wall_time (s, all runs: a killed one up
             to its last flush), network (populations,
-            sources, currents, projections with their parameters), versions, runs; empty for
-            a file not written by spikesim.
+            sources, currents, projections with their parameters), runs, writer, t_start
+            (s), info (``versions`` of spikesim and its libraries, ``layout``, ``created``);
+            empty for a file not written by spikesim.
         populations: names of the recorded populations (spikes, reports or rates).
         completed: whether the last run ended normally (False after an error, Ctrl-C or a kill;
             None for a file not written by spikesim: not known).
@@ -441,6 +442,8 @@ class RecordedRun:
                 parts = [e for e in parts if e["realization"] == realization]
         times, ids, reals = [], [], []
         with open_for_reading(self.path) as f:
+            recorded = (np.unique(f[parts[0]["path"]]["recorded_ids"][:].astype(np.int64))
+                        if "recorded_ids" in f[parts[0]["path"]] else None)
             for e in parts:
                 g = f[e["path"]]
                 ts, ni = g["timestamps"], g["node_ids"]
@@ -470,7 +473,7 @@ class RecordedRun:
         n_neurons = e0["n_neurons"] if e0["n_neurons"] is not None else int(i.max(initial=-1)) + 1
         n_real = 1 if realization is not None else n_all
         return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), self._t_stop(t),
-                      e0["population"])
+                      e0["population"], recorded)
 
     def _t_start(self, entry: dict) -> float:
         """When the group's recording began (s): its first step, for a recorder added to a

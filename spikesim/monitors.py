@@ -87,11 +87,12 @@ class SpikeMonitor(Monitor):
         return Spikes(steps * self.dt, ids.astype(np.int64, copy=False),
                       real.astype(np.int64, copy=False), self.source.n, self.n_realizations,
                       self.t_start or 0.0, max(self.t_stop, self.t_start or 0.0),
-                      self.source.name or "")
+                      self.source.name or "", None if self.ids is None else np.unique(self.ids))
 
 
 class StateMonitor(Monitor):
-    """Records state variables (``"v"``, ``"i"``, ``"w"``, ``"refc"``) of selected neurons
+    """Records state variables (the population's ``variables``: ``"v"``, and ``"i"``,
+    ``"i_inh"`` or ``"w"`` where the model has them, and ``"refc"``) of selected neurons
     (``ids``; default all) every ``every`` steps, in memory. Samples are the state at the end of
     steps k with (k+1) divisible by ``every``, i.e. at times (k+1)·dt."""
 

@@ -339,14 +339,16 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
 
 def count_histogram(spikes: SpikesLike, ax: Axes | None = None, *,
                     population: str | None = None, bins: int | str | None = None) -> Axes:
-    """Histogram of the spike count of each neuron of each realization (B·N entries in all).
+    """Histogram of the spike count of each recorded neuron of each realization (B·N entries
+    in all when every neuron was recorded).
 
     ``bins`` defaults to one bin per integer count up to 100, else numpy's "auto". The labels
     say what is counted: neurons (one realization), realizations (one neuron) or both.
     """
     s = _as_spikes(spikes, population)
     ax = _axes(ax)
-    counts = analysis.spike_counts(s).ravel()
+    counts = analysis.spike_counts(s)
+    counts = (counts if s.recorded is None else counts[:, s.recorded]).ravel()
     if bins is None:
         top = int(counts.max(initial=0))
         bins = np.arange(top + 2) - 0.5 if top <= 100 else "auto"
@@ -354,7 +356,7 @@ def count_histogram(spikes: SpikesLike, ax: Axes | None = None, *,
     ax.stairs(heights, edges, fill=True, alpha=0.8)
     if s.n_realizations == 1:
         per, entries = "neuron", "neurons"
-    elif s.n_neurons == 1:
+    elif s.n_recorded == 1:
         per, entries = "realization", "realizations"
     else:
         per, entries = "neuron and realization", "neurons × realizations"
@@ -401,7 +403,8 @@ def vm_histograms(trace: TraceLike, times: Sequence[float] | None = None,
 def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None,
                     smooth: float | None = None, *, population: str | None = None,
                     t_unit: str = "s", max_lines: int = 20) -> Axes:
-    """Population rate per neuron (Hz) in bins of ``bin_width`` s, optionally Gaussian-smoothed.
+    """Population rate per neuron (Hz) in bins of ``bin_width`` s, optionally Gaussian-smoothed
+    (``smooth``: the kernel's standard deviation, s).
 
     One thin line per realization (up to ``max_lines`` of them) and, when there are several,
     their mean as a thick black line labelled "trial average". Beyond ``max_lines``

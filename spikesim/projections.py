@@ -1,7 +1,8 @@
 """Projections: which presynaptic units reach which neurons, with what weight and delay.
 
 A weight is added to the target population's input variable (``Population.channel``: i for the
-LIF family, in A; v for the RC and Leaky neurons, in V) when a spike arrives; negative weights
+LIF family, in A; v for the RC neuron, in V; for the dimensionless Leaky and Synaptic
+neurons, v or i, unit 1) when a spike arrives; negative weights
 inhibit. A delay (s) is rounded to whole steps, at least one (a plain number that is not a whole
 number of steps warns, and so does a delay over 0.1 s): a spike stamped t_k arrives at
 t_k + delay, at the end of a step.
@@ -61,6 +62,44 @@ class Projection:
             raise ValueError("rule 'fixed_indegree' needs k, the in-degree (an integer >= 1)")
         if rule == "explicit" and (matrix is None) == (pre_ids is None or post_ids is None):
             raise ValueError("rule 'explicit' needs either matrix or both pre_ids and post_ids")
+        for what, value in (("weight", weight), ("delay", delay)):
+            self._check_per_synapse(what, value)
+
+    def _label(self) -> str:
+        """The projection as a user knows it, for messages: pre -> post (rule)."""
+        def named(o) -> str:
+            return repr(o.name) if o.name else f"a {type(o).__name__} of {o.n}"
+        return f"projection {named(self.pre)} -> {named(self.post)} ({self.rule!r})"
+
+    def _check_per_synapse(self, name: str, value) -> None:
+        """Raise now, before the projection joins a network, when ``value`` is an array whose
+        shape cannot be one value per synapse of this rule (a dense matrix for all_to_all)."""
+        if value is None or isinstance(value, (int, float, Distribution)):
+            return
+        shape = np.shape(value)
+        if len(shape) == 0 or shape == (1,):
+            return
+        n_pre, n_post = self.pre.n, self.post.n
+        count = {"one_to_one": n_pre, "all_to_all": n_pre * n_post,
+                 "fixed_indegree": None if self.k is None else n_post * self.k,
+                 "explicit": None if self.pre_ids is None else np.size(self.pre_ids)}
+        matrix = self.rule == "all_to_all" and name == "weight"
+        n = count.get(self.rule)
+        if len(shape) == 1 and n is not None and shape[0] == n:
+            return
+        if len(shape) == 1 and self.rule == "explicit" and n is None:
+            return  # one per nonzero of the matrix: checked when it is built
+        if matrix and shape == (n_pre, n_post):
+            return
+        accepted = ["a scalar", "a Distribution"]
+        if n is not None:
+            accepted.append(f"one value per synapse ({n})")
+        if matrix:
+            accepted.append(f"an (n_pre, n_post) = ({n_pre}, {n_post}) matrix")
+        why = (" (rule 'random' draws how many synapses there are)"
+               if self.rule == "random" else "")
+        raise ValueError(f"{name} of the {self._label()} must be {', '.join(accepted[:-1])} or "
+                         f"{accepted[-1]}{why}, got shape {shape}")
 
     def pairs(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(pre, post, weights from the rule or None) as integer / float64 arrays."""

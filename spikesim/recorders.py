@@ -54,9 +54,9 @@ replaces the population's name in the file.
 recorded neurons per bin) and ``time`` = (start, stop, bin width) in ms like a report's; the
 last bin may be cut short by the end of the run (stop).
 
-Every group above has a ``spikesim`` attribute (JSON: population, variable, sizes, the number
-of realizations and ``nodes_per_realization``;
-for spikes also ``start_step``, the step at which the recorder started, which gives a recorder
+Every group above has a ``spikesim`` attribute (JSON: population, variable, sizes and the
+number of realizations; for spikes and reports also ``nodes_per_realization``, for spikes
+``start_step``, the step at which the recorder started, which gives a recorder
 added to a later run its own start time) so that names need not be parsed. ``/spikesim``
 holds what is needed to understand and re-run the simulation (see :class:`H5Output`).
 """

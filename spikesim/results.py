@@ -23,6 +23,8 @@ class Spikes:
         n_realizations: batch size B.
         t_start, t_stop: the recorded interval, seconds.
         population: the population's name.
+        recorded: the ids of the neurons that were recorded, sorted, int64; None when all
+            were. Rates per neuron count only these (``n_recorded``).
     """
 
     times: np.ndarray
@@ -33,18 +35,26 @@ class Spikes:
     t_start: float = 0.0
     t_stop: float = 0.0
     population: str = ""
+    recorded: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.times.size)
+
+    @property
+    def n_recorded(self) -> int:
+        """The number of neurons recorded (per realization)."""
+        return self.n_neurons if self.recorded is None else int(self.recorded.size)
 
     def select(self, realization: int) -> Spikes:
         """The spikes of one realization, as a single-realization ``Spikes``."""
         keep = self.realizations == realization
         return Spikes(self.times[keep], self.ids[keep], np.zeros(int(keep.sum()), np.int64),
-                      self.n_neurons, 1, self.t_start, self.t_stop, self.population)
+                      self.n_neurons, 1, self.t_start, self.t_stop, self.population,
+                      self.recorded)
 
     def counts(self) -> np.ndarray:
-        """Spike count per realization and neuron, shape (n_realizations, n_neurons)."""
+        """Spike count per realization and neuron, shape (n_realizations, n_neurons) (0 for
+        the neurons not ``recorded``)."""
         flat = self.realizations * self.n_neurons + self.ids
         return np.bincount(flat, minlength=self.n_realizations * self.n_neurons).reshape(
             self.n_realizations, self.n_neurons)

@@ -76,8 +76,15 @@ def test_euler_with_dt_longer_than_tau_warns():
     (dict(rule="one_to_one"), "needs pre and post of equal size"),
     (dict(rule="random"), "rule 'random' needs p"),
     (dict(rule="fixed_indegree"), "needs k"),
-    (dict(rule="all_to_all", weight=np.ones((2, 2))), r"weight matrix must have shape"),
-    (dict(rule="all_to_all", weight=np.ones(7)), r"weight must be a scalar or one value per"),
+    (dict(rule="all_to_all", weight=np.ones((2, 2))),
+     r"weight of the projection 'lif0' -> 'lif1' \('all_to_all'\) must be a scalar, a "
+     r"Distribution, one value per synapse \(12\) or an \(n_pre, n_post\) = \(3, 4\) matrix, "
+     r"got shape \(2, 2\)"),
+    (dict(rule="all_to_all", weight=np.ones(7)), r"one value per synapse \(12\) or an"),
+    (dict(rule="random", p=0.5, weight=np.ones(6)),
+     r"must be a scalar or a Distribution \(rule 'random' draws how many synapses"),
+    (dict(rule="fixed_indegree", k=2, delay=np.ones(7) * 1e-3),
+     r"delay of the projection .* one value per synapse \(8\), got shape \(7,\)"),
     (dict(rule="all_to_all", delay=0.2e-3), r"delay must be at least 1 step"),
     (dict(rule="all_to_all", weight=np.nan), "weight must be finite"),
     (dict(rule="knn"), "rule must be one of"),
@@ -91,6 +98,17 @@ def test_projection_arguments(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
         net.connect(a, b, **kw)
         net.build()
+
+
+def test_a_per_synapse_array_of_the_wrong_shape_is_refused_before_it_joins_the_network():
+    net = ss.Network(dt=1e-3)
+    a = net.add(ss.LIF(3))
+    with pytest.raises(ValueError, match="weight of the projection 'lif0' -> 'lif0'"):
+        net.connect(a, a, "one_to_one", weight=[1.0, 2.0])
+    assert net.projections == []
+    net.connect(a, a, "one_to_one", weight=[1.0, 2.0, 3.0])  # one per synapse
+    net.connect(a, a, "all_to_all", weight=np.ones((3, 3)))  # a dense matrix
+    net.run(0.01)
 
 
 def test_poisson_rate_above_one_per_step():

@@ -501,6 +501,36 @@ def test_a_monitor_added_later_records_from_when_it_started(tmp_path):
         assert firing_rates(spikes) == pytest.approx(np.full((1, 3), rate), rel=0.1)
 
 
+def test_rates_of_a_record_of_some_neurons_count_only_those(tmp_path, capsys):
+    # 10 regular firers, 3 of them recorded (in memory and to a file): the rate per neuron is
+    # the firing rate, 1 / (tau ln(RI / (RI - v_th))), not diluted by the 7 unrecorded ones
+    # (they were: 0.3 of it), in the analysis, the plots' histogram and `spikesim info`.
+    from spikesim import analysis, cli, plot
+
+    net = ss.Network(dt=1e-4, seed=0)
+    rc = net.add(ss.RC(10, R=1.0, tau=10e-3, v_th=1.0, method="exact"))
+    net.add(ss.ConstantCurrent(rc, 2.0))
+    out = ss.H5Output(tmp_path / "some.h5")
+    ids = [7, 2, 5, 2]  # a repeated id is one neuron
+    mon = net.add(ss.SpikeMonitor(rc, ids=ids))
+    net.add(ss.SpikeRecorder(out, rc, ids=ids, name="rc"))
+    net.run(0.2)
+    rate = 1 / (10e-3 * np.log(2.0 / (2.0 - 1.0)))
+    for spikes in (mon.spikes, ss.load(out.path).spikes("rc")):
+        assert spikes.n_recorded == 3 and spikes.recorded.tolist() == [2, 5, 7]
+        _, pop_rate = analysis.population_rate(spikes, 0.05)
+        assert pop_rate == pytest.approx(np.full((1, 4), rate), rel=0.15)
+        per_neuron = analysis.firing_rates(spikes)[0]
+        assert per_neuron[[2, 5, 7]] == pytest.approx(np.full(3, rate), rel=0.1)
+        assert np.isnan(np.delete(per_neuron, [2, 5, 7])).all()
+        heights = plot.count_histogram(spikes).patches[0].get_data()[0]
+        assert heights.sum() == 3  # three neurons counted, not ten
+    assert cli.main(["info", str(out.path)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("rc:"))
+    assert "10 neurons (3 recorded)" in line
+    assert float(line.split(", ")[-1].split()[0]) == pytest.approx(rate, rel=0.1)
+
+
 def test_compile_advances_nothing_and_changes_no_result():
     def make():
         net = ss.Network(dt=1e-3, seed=3, chunk=7)
