@@ -396,7 +396,7 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
         written = getattr(mon, "n_written", None)
         if written is None or type(mon).__name__ != "SpikeRecorder":
             continue
-        n = mon.source.n if mon.ids is None else len(set(mon.ids.tolist()))
+        n = mon.source.n if mon.ids is None else len(mon.ids)
         rate = written / (n * net.batch * end)
         print(f"  {mon.source.name}: {written} spikes, {rate:.3g} Hz per neuron")
     print(f"wrote {out}")

@@ -442,8 +442,9 @@ class RecordedRun:
                 parts = [e for e in parts if e["realization"] == realization]
         times, ids, reals = [], [], []
         with open_for_reading(self.path) as f:
-            recorded = (np.unique(f[parts[0]["path"]]["recorded_ids"][:].astype(np.int64))
-                        if "recorded_ids" in f[parts[0]["path"]] else None)
+            g0 = f[parts[0]["path"]]
+            recorded = (np.unique(g0["recorded_ids"][:].astype(np.int64))  # (foreign: as given)
+                        if "recorded_ids" in g0 else None)
             for e in parts:
                 g = f[e["path"]]
                 ts, ni = g["timestamps"], g["node_ids"]

@@ -66,7 +66,8 @@ class SpikeMonitor(Monitor):
             raise TypeError(f"{owner}.source must be a population or spike source, got "
                             f"{type(source).__name__}")
         self.source = source
-        self.ids = _select(f"{owner}.ids", ids, source.n)
+        ids = _select(f"{owner}.ids", ids, source.n)
+        self.ids = None if ids is None else np.unique(ids)  # each neuron once, sorted
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def keep(self, ids: np.ndarray) -> np.ndarray | None:
@@ -87,7 +88,7 @@ class SpikeMonitor(Monitor):
         return Spikes(steps * self.dt, ids.astype(np.int64, copy=False),
                       real.astype(np.int64, copy=False), self.source.n, self.n_realizations,
                       self.t_start or 0.0, max(self.t_stop, self.t_start or 0.0),
-                      self.source.name or "", None if self.ids is None else np.unique(self.ids))
+                      self.source.name or "", self.ids)
 
 
 class StateMonitor(Monitor):

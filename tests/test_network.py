@@ -525,6 +525,10 @@ def test_rates_of_a_record_of_some_neurons_count_only_those(tmp_path, capsys):
         assert np.isnan(np.delete(per_neuron, [2, 5, 7])).all()
         heights = plot.count_histogram(spikes).patches[0].get_data()[0]
         assert heights.sum() == 3  # three neurons counted, not ten
+    net.add(ss.RateRecorder(out, rc, bin_width=0.05, ids=ids, name="rc_rate"))
+    net.run(0.2)  # (the rate recorder's bins start with this run)
+    binned = ss.load(out.path).rate("rc_rate").values[:, 0, 0]
+    assert binned == pytest.approx(np.full(4, rate), rel=0.15)
     assert cli.main(["info", str(out.path)]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("rc:"))
     assert "10 neurons (3 recorded)" in line
