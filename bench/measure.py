@@ -1,6 +1,6 @@
-"""Measuring: warmed-up repeated timings (medians), Python-side peak memory (tracemalloc), and
-probes run in a fresh interpreter (peak RSS, JIT compile time), whose child side is
-``python -m bench.probe``.
+"""Measuring: warmed-up repeated timings (medians, and ratios of calls timed in turns),
+Python-side peak memory (tracemalloc), and probes run in a fresh interpreter (peak RSS, JIT
+compile time), whose child side is ``python -m bench.probe``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Timing:
     times: list[float] = field(default_factory=list)
     build_times: list[float] = field(default_factory=list)
     result: object = None
+    block: int = 1  # calls in a row per turn of :func:`interleaved`
 
     @property
     def median_s(self) -> float:
@@ -39,6 +40,21 @@ class Timing:
     def spread(self) -> float:
         """(max − min) / median of the timed calls: a noise indicator."""
         return (max(self.times) - min(self.times)) / self.median_s
+
+    def turns(self) -> list[float]:
+        """The median time of each turn's ``block`` calls (s)."""
+        return [statistics.median(self.times[i:i + self.block])
+                for i in range(0, len(self.times), self.block)]
+
+
+def paired_ratio(engine: Timing, reference: Timing) -> float:
+    """The engine's speed relative to the reference's, from two timings of one
+    :func:`interleaved` call: the median over turns of (reference time / engine time) in the
+    same turn. Each turn's two times are seconds apart, so the machine's slow drifts (up to
+    2× over minutes here) cancel in each quotient; a ratio of the two overall medians mixes
+    times taken in different phases whenever a drift falls between them."""
+    quotients = [r / e for e, r in zip(engine.turns(), reference.turns())]
+    return statistics.median(quotients)
 
 
 def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int = 3,
@@ -58,7 +74,7 @@ def interleaved(fns: dict[str, Callable[[], object]], *, repeats: int = 3,
     """
     for name, fn in fns.items():
         (warmup or {}).get(name, fn)()
-    out = {name: Timing() for name in fns}
+    out = {name: Timing(block=block) for name in fns}
     first = out[next(iter(fns))]
     while len(first.times) < repeats or (sum(first.times) < min_total_s
                                          and len(first.times) < max_repeats):

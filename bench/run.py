@@ -25,7 +25,7 @@ import numpy as np
 from . import peers
 from . import references as R
 from . import workloads as W
-from .measure import interleaved, measure, probe, traced_peak_mib
+from .measure import Timing, interleaved, measure, paired_ratio, probe, traced_peak_mib
 
 SUITE_NAMES = ("BW", "W1", "W2", "W3", "W4", "JIT")
 W1_BLOCK = 10  # W1: calls in a row of each callable, per turn
@@ -59,6 +59,13 @@ def row(workload: str, variant: str, median_s: float | None = None,
 
 def _ratios(throughput: float, refs: dict[str, float]) -> dict[str, float]:
     return {name: throughput / ref for name, ref in refs.items()}
+
+
+def _median_ratios(engine: Timing, refs: dict[str, Timing]) -> dict:
+    """The ratios of the overall medians, beside a row's paired ``ratios`` (see
+    :func:`~bench.measure.paired_ratio`): how much the machine drifted between turns."""
+    return {"median_ratios": {name: ref.median_s / engine.median_s
+                              for name, ref in refs.items()}}
 
 
 # --- BW ---------------------------------------------------------------------------------------
@@ -113,8 +120,8 @@ def w1_suite(ctx: Context) -> list[dict]:
                     "and ≥ 10× NumPy drawing its input", 1 / 2)}
     for given, rec in cases:
         t = timed[given, rec]["engine"]
-        ratios = {name: ref.median_s / t.median_s for name, ref in timed[given, rec].items()
-                  if name != "engine"}
+        refs = {name: ref for name, ref in timed[given, rec].items() if name != "engine"}
+        ratios = {name: paired_ratio(t, ref) for name, ref in refs.items()}
         # the bar is judged with the spikes returned in memory; a file's cost is W4's bar
         bar, low = bars[given] if rec is W.MEMORY else (None, None)
         extra = {} if rec in (None, W.MEMORY) else {"note": "recording to a file: its cost "
@@ -129,7 +136,7 @@ def w1_suite(ctx: Context) -> list[dict]:
             work / t.median_s, unit, ratios, bar,
             None if bar is None else ratios["fused"] >= low and ratios["numpy"] >= 10,
             spread=t.spread, spikes=t.result.spikes,
-            build_s=statistics.median(t.build_times), **extra,
+            build_s=statistics.median(t.build_times), **_median_ratios(t, refs), **extra,
             **(_rss(w) if not (given or rec or ctx.quick) else {})))
     return rows + _peer_rows(ctx)
 
@@ -239,25 +246,26 @@ def w3_suite(ctx: Context) -> list[dict]:
         conn = conn_t.result
         rows.append(row("W3", f"reference connectivity build (NumPy), {size}", conn_t.median_s,
                         spread=conn_t.spread, synapses=int(conn[1].size)))
-        ref = measure(partial(R.cuba_csr, c, *conn), repeats=max(ctx.repeats, 5) if big else
-                      ctx.repeats,
-                      warmup=partial(R.cuba_csr, replace(c, duration=10 * c.dt), *conn),
-                      min_total_s=ctx.min_total_s)
+        warm = replace(c, duration=10 * c.dt)  # the same size: the same kernel variant
+        timed = interleaved(
+            {"engine": partial(W.cuba_engine, c), "csr": partial(R.cuba_csr, c, *conn)},
+            repeats=max(ctx.repeats, 5) if big else ctx.repeats, min_total_s=ctx.min_total_s,
+            seconds=lambda r: getattr(r, "sim_s", None),  # the engine's run, the reference's call
+            warmup={"engine": partial(W.cuba_engine, warm),
+                    "csr": partial(R.cuba_csr, warm, *conn)})
+        t, ref = timed["engine"], timed["csr"]
         ref_tp = c.duration / ref.median_s
         rows.append(row("W3", f"reference: serial Numba CSR, {size}, {c.duration} s",
                         ref.median_s, ref_tp, unit, spread=ref.spread,
                         **_cuba_figures(c, ref.median_s, ref.result, conn[1].size),
                         **({} if ctx.quick else _rss(c, "reference"))))
-        warm = replace(c, duration=10 * c.dt)  # the same size: the same kernel variant
-        t = measure(partial(W.cuba_engine, c), repeats=max(ctx.repeats, 5) if big else
-                    ctx.repeats, seconds=lambda r: r.sim_s,
-                    warmup=partial(W.cuba_engine, warm), min_total_s=ctx.min_total_s)
         tp = c.duration / t.median_s
-        ratios = _ratios(tp, {"csr": ref_tp})
+        ratios = {"csr": paired_ratio(t, ref)}
         rows.append(row(
             "W3", f"engine networks.cuba, {size}, {c.duration} s", t.median_s, tp, unit, ratios,
             "≥ 2× the serial CSR reference at 400,000 neurons" if big else None,
             ratios["csr"] >= 2 if big else None, spread=t.spread,
+            **_median_ratios(t, {"csr": ref}),
             **_cuba_figures(c, t.median_s, t.result.spikes, t.result.extra["synapses"]),
             **_rss(c)))
         builds = t.build_times
@@ -314,7 +322,7 @@ def w4_suite(ctx: Context) -> list[dict]:
                             seconds=lambda r, field=field: getattr(r, field, None))
             work = w.n * w.steps
             tp = work / t["rec"].median_s
-            ratios = _ratios(tp, {"no recording": work / t["none"].median_s})
+            ratios = {"no recording": paired_ratio(t["rec"], t["none"])}
             extra = {}
             if "floor" in t:
                 floor = t["floor"].median_s
@@ -329,7 +337,7 @@ def w4_suite(ctx: Context) -> list[dict]:
                             ratios, bar if judged else None,
                             ratios["no recording"] >= 1 / 1.2 if judged else None,
                             spread=t["rec"].spread, spread_unrecorded=t["none"].spread,
-                            **extra))
+                            **_median_ratios(t["rec"], {"no recording": t["none"]}), **extra))
         for name, w, fn, _, _ in (cases[0], cases[-1]):  # W1b and W2 without noise
             peaks = [traced_peak_mib(partial(fn, replace(w, steps=k * w.steps),
                                              recording=W.without_readback(rec)))

@@ -433,11 +433,7 @@ class RecordedRun:
         parts = self._pick(self._spikes, population, "spikes")
         n_all = parts[0]["n_realizations"]
         if realization is not None:
-            if isinstance(realization, bool) or not isinstance(realization, (int, np.integer)):
-                raise TypeError(f"realization must be an integer in [0, {n_all}), got "
-                                f"{realization!r}")
-            if not 0 <= realization < n_all:
-                raise ValueError(f"realization must be in [0, {n_all}), got {realization!r}")
+            _check_realization(realization, n_all)
             if not parts[0]["block"]:  # one group per realization (earlier spikesim files)
                 parts = [e for e in parts if e["realization"] == realization]
         times, ids, reals = [], [], []
@@ -488,15 +484,21 @@ class RecordedRun:
         return float(t) if t is not None else float(times.max(initial=0.0))
 
     def trace(self, population: str | None = None, variable: str = "v", ids=None,
-              t_start: float | None = None, t_stop: float | None = None) -> Trace:
+              t_start: float | None = None, t_stop: float | None = None,
+              realization: int | None = None) -> Trace:
         """A recorded state variable: values (samples, realizations, neurons) in its unit.
 
         ``ids``: neuron indices (within the population) to read, among those recorded; only
         their columns are read from the file. ``t_start``/``t_stop`` (s) limit the samples.
+        ``realization``: read only that one (values of shape (samples, 1, neurons)).
         """
         parts = self._pick(self._reports, population, "state reports", variable)
         block = parts[0]["block"]  # columns b·n + c (else one report per realization)
         n_real = parts[0]["n_realizations"] if block else len(parts)
+        first = 0  # the first realization read
+        if realization is not None:
+            _check_realization(realization, n_real)
+            first = int(realization)
         with open_for_reading(self.path) as f:
             g0 = f[parts[0]["path"]]
             recorded = g0["mapping/node_ids"][:].astype(np.int64)
@@ -525,15 +527,16 @@ class RecordedRun:
                     raise ValueError(f"ids {missing} were not recorded in {variable!r} of "
                                      f"{parts[0]['population']!r} (recorded: {_show(recorded)})")
                 cols, sel = np.array([pos[int(j)] for j in want], np.int64), want
-            values = np.empty((max(hi - lo, 0), n_real, len(sel)), np.float64)
+            reads = n_real if realization is None else 1
+            values = np.empty((max(hi - lo, 0), reads, len(sel)), np.float64)
             if block:
                 n = recorded.size
-                every = (np.arange(n_real)[:, None] * n + (np.arange(n) if ids is None
-                                                           else cols)).ravel()
-                values[...] = _read_columns(g0["data"], lo, hi, slice(None) if ids is None
-                                            else every).reshape(values.shape)
+                every = ((first + np.arange(reads))[:, None] * n
+                         + (np.arange(n) if ids is None else cols)).ravel()
+                values[...] = _read_columns(g0["data"], lo, hi, slice(None) if reads == n_real
+                                            and ids is None else every).reshape(values.shape)
             else:
-                for b, e in enumerate(parts):
+                for b, e in enumerate(parts[first:first + reads]):
                     values[:, b, :] = _read_columns(f[e["path"]]["data"], lo, hi, cols)
             unit = attr(g0["data"], "units", "")
         return Trace(times[lo:hi], values, np.asarray(sel, np.int64), variable, unit,
@@ -624,6 +627,14 @@ def _in_order(t: np.ndarray, r: np.ndarray, i: np.ndarray) -> bool:
 
 def _show(a: np.ndarray) -> str:
     return str(a.tolist()) if a.size <= 10 else f"{a.size} neurons in [{a.min()}, {a.max()}]"
+
+
+def _check_realization(realization, n_all: int) -> None:
+    """Raise unless ``realization`` is an integer in [0, n_all)."""
+    if isinstance(realization, bool) or not isinstance(realization, (int, np.integer)):
+        raise TypeError(f"realization must be an integer in [0, {n_all}), got {realization!r}")
+    if not 0 <= realization < n_all:
+        raise ValueError(f"realization must be in [0, {n_all}), got {realization!r}")
 
 
 def _read_columns(ds, lo: int, hi: int, cols) -> np.ndarray:

@@ -44,3 +44,20 @@ def test_w1b_numpy_reference_draws_the_same_workload(monkeypatch):
     drawn = R.w1_numpy_drawn(w)
     assert abs(drawn.sum() - given) < 0.1 * given
     assert (R.w1_numpy_drawn(replace(w, seed=2)) != drawn).any()
+
+
+def test_paired_ratio_compares_calls_of_the_same_turn(monkeypatch):
+    """The machine slows 3× after the first turn while the engine runs: the overall medians
+    (3 s against 2 s) say the engine is slower than the reference; turn by turn it is 2× faster
+    in every turn but one, and the median of those quotients says so. Blocks of calls count
+    by their own median."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.measure import Timing, paired_ratio
+
+    engine = Timing(times=[1.0, 3.0, 3.0])
+    reference = Timing(times=[2.0, 2.0, 6.0])
+    assert engine.median_s > reference.median_s
+    assert paired_ratio(engine, reference) == 2.0
+    blocks = Timing(times=[1.0, 1.2, 9.0, 3.0, 3.0, 3.3], block=2)
+    assert blocks.turns() == [1.1, 6.0, 3.15]
+    assert paired_ratio(blocks, Timing(times=[2.2, 2.2, 12.0, 12.0, 1.0, 1.0], block=2)) == 2.0

@@ -368,6 +368,8 @@ def test_batches_stored_one_group_per_realization_are_still_read(tmp_path):
     trace = data.trace("exc", "v", ids=[2])
     assert trace.values.shape == (4, 2, 1)
     np.testing.assert_array_equal(trace.values[:, :, 0], [[1, 11], [3, 13], [5, 15], [7, 17]])
+    second = data.trace("exc", "v", ids=[2], realization=1)
+    np.testing.assert_array_equal(second.values[:, :, 0], [[11], [13], [15], [17]])
 
 
 def test_a_batch_is_not_appended_to_a_file_of_one_group_per_realization(tmp_path):

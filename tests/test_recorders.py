@@ -110,6 +110,12 @@ def test_spikesim_load_matches_the_in_memory_monitors(tmp_path):
     np.testing.assert_array_equal(tr.values, want.values)  # float64 storage: exact
     assert tr.unit == "V" and tr.threshold == 0.3
     np.testing.assert_array_equal(srec.trace("v").values, want.values)
+    for b, ids in ((1, None), (0, [5, 2])):  # one realization: only its columns are read
+        one = data.trace("exc", "v", ids=ids, realization=b)
+        cols = slice(None) if ids is None else ids
+        np.testing.assert_array_equal(one.values, want.values[:, b:b + 1, cols])
+    with pytest.raises(ValueError, match=r"realization must be in \[0, 2\), got 2"):
+        data.trace("exc", "v", realization=2)
     # rates: counts per 7-step bin (chunks of 100 steps do not align with bins), last bin cut
     r = data.rate("exc")
     k = steps_of(spk.spikes)
