@@ -109,11 +109,19 @@ def w1_numpy(w: W1, inp: np.ndarray) -> np.ndarray:
 
 
 def w1_numpy_drawn(w: W1) -> np.ndarray:
-    """W1b in NumPy: the input drawn by NumPy too (the whole (steps, n) array of float32
-    uniforms at once, NumPy's fastest way; each below ``p`` is a spike), then as
-    :func:`w1_numpy`; returns the spikes (steps, n) bool."""
-    uniforms = np.random.default_rng(w.seed).random((w.steps, w.n), dtype=np.float32)
-    return w1_numpy(w, uniforms < w.p)
+    """W1b in NumPy: the input drawn by NumPy too, then as :func:`w1_numpy`; returns the spikes
+    (steps, n) bool. The input is drawn as the engine draws it, by geometric gaps between the
+    spikes of the flattened (steps, n) grid: one draw per spike, not one per neuron-step
+    (NumPy's fastest way: about 0.3 ms here against 2.5 ms for 1e6 uniforms)."""
+    rng = np.random.default_rng(w.seed)
+    total = w.steps * w.n
+    inp = np.zeros(total, np.bool_)
+    last = -1  # the position of the last spike drawn
+    while last < total:
+        pos = last + np.cumsum(rng.geometric(w.p, size=int(1.1 * total * w.p) + 100))
+        inp[pos[pos < total]] = True
+        last = int(pos[-1])
+    return w1_numpy(w, inp.reshape(w.steps, w.n))
 
 
 # --- W2 -------------------------------------------------------------------------------------

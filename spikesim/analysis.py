@@ -148,13 +148,17 @@ def fano_factor(spikes: Spikes, window: float) -> np.ndarray:
 
 def rate_histogram(spikes: Spikes,
                    bins: int | Sequence[float] | str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """Histogram of the firing rates (Hz) of all neurons of all realizations.
+    """Histogram of the firing rates (Hz) of the recorded neurons of all realizations.
 
     Returns:
-        counts: number of (realization, neuron) pairs per bin, shape (n_bins,); sums to B·N.
+        counts: number of (realization, neuron) pairs per bin, shape (n_bins,); sums to
+            B·``spikes.n_recorded``.
         edges: bin edges, Hz, shape (n_bins + 1,).
     """
-    return np.histogram(firing_rates(spikes).ravel(), bins=bins)
+    rates = firing_rates(spikes)
+    if spikes.recorded is not None:
+        rates = rates[:, spikes.recorded]
+    return np.histogram(rates.ravel(), bins=bins)
 
 
 def fi_curve(simulate: Callable[[float], float | np.ndarray],

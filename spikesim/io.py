@@ -215,11 +215,15 @@ def no_interrupt():
     interrupt never leaves one dataset longer than its partner; the KeyboardInterrupt is raised
     right after the block (or, where SIGINT was ignored or left to the system's default, it is
     ignored or delivered as before). Only in the main thread (elsewhere signals go to the main
-    thread)."""
+    thread), and only where Python set the SIGINT handler (one set by a C library could not be
+    put back)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught = []
+    if signal.getsignal(signal.SIGINT) is None:  # set outside Python: it could not be restored
+        yield
+        return
     try:
         old = signal.signal(signal.SIGINT, lambda *a: caught.append(a))
     except (ValueError, TypeError):  # no signal support here
@@ -232,7 +236,7 @@ def no_interrupt():
         if caught and old is not signal.SIG_IGN:
             if callable(old):
                 old(*caught[0])
-            else:  # the system's default (or a handler set outside Python)
+            else:  # the system's default
                 signal.raise_signal(signal.SIGINT)
 
 
@@ -467,7 +471,8 @@ class RecordedRun:
         order = _time_order(t, r, i)
         if order is not None:
             t, i, r = t[order], i[order], r[order]
-        n_neurons = e0["n_neurons"] if e0["n_neurons"] is not None else int(i.max(initial=-1)) + 1
+        n_neurons = e0["n_neurons"] if e0["n_neurons"] is not None else 1 + max(
+            int(i.max(initial=-1)), -1 if recorded is None else int(recorded.max(initial=-1)))
         n_real = 1 if realization is not None else n_all
         return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), self._t_stop(t),
                       e0["population"], recorded)
@@ -525,7 +530,7 @@ class RecordedRun:
                 missing = [int(j) for j in want if int(j) not in pos]
                 if missing:
                     raise ValueError(f"ids {missing} were not recorded in {variable!r} of "
-                                     f"{parts[0]['population']!r} (recorded: {_show(recorded)})")
+                                     f"{parts[0]['population']!r} (recorded: {show_ids(recorded)})")
                 cols, sel = np.array([pos[int(j)] for j in want], np.int64), want
             reads = n_real if realization is None else 1
             values = np.empty((max(hi - lo, 0), reads, len(sel)), np.float64)
@@ -625,7 +630,8 @@ def _in_order(t: np.ndarray, r: np.ndarray, i: np.ndarray) -> bool:
     return bool(np.all(i[1:][tie][same] >= i[:-1][tie][same]))
 
 
-def _show(a: np.ndarray) -> str:
+def show_ids(a: np.ndarray) -> str:
+    """Neuron ids for a message: the list when short, else their count and range."""
     return str(a.tolist()) if a.size <= 10 else f"{a.size} neurons in [{a.min()}, {a.max()}]"
 
 

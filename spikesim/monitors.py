@@ -43,15 +43,16 @@ class Monitor:
 
 
 def _select(name: str, ids, n: int) -> np.ndarray | None:
-    """Neuron indices to record (None: all), validated against the size n."""
+    """Neuron indices to record (None: all), validated against the size n: at least one."""
     if ids is None:
         return None
-    if isinstance(ids, slice):
-        return np.arange(n)[ids]
-    ids = np.atleast_1d(np.asarray(ids))
+    ids = np.arange(n)[ids] if isinstance(ids, slice) else np.atleast_1d(np.asarray(ids))
     if not np.issubdtype(ids.dtype, np.integer) or ids.ndim != 1:
         raise ValueError(f"{name} must be None, a slice or integer indices, got {ids.dtype} "
                          f"{ids.shape}")
+    if ids.size == 0:
+        raise ValueError(f"{name} selects no neuron: give at least one index in [0, {n - 1}], "
+                         f"or None for all")
     checks.indices(name, ids, n)
     return ids.astype(np.int64)
 

@@ -73,14 +73,21 @@ class Projection:
 
     def _check_per_synapse(self, name: str, value) -> None:
         """Raise now, before the projection joins a network, when ``value`` is an array whose
-        shape cannot be one value per synapse of this rule (a dense matrix for all_to_all)."""
+        shape cannot be one value per synapse of this rule (a dense matrix for all_to_all), or
+        a weight given beside an explicit ``matrix``, whose values are the weights."""
+        if name == "weight" and self.matrix is not None and not (
+                isinstance(value, (int, float)) and value == 1.0):
+            raise ValueError(f"weight of the {self._label()}: the matrix's values are the "
+                             f"weights; give no weight, got {_shown(value)}")
         if value is None or isinstance(value, (int, float, Distribution)):
             return
         shape = np.shape(value)
         if len(shape) == 0 or shape == (1,):
             return
         n_pre, n_post = self.pre.n, self.post.n
+        known = self.p in (0.0, 1.0)  # a random rule's count is drawn, but for these two
         count = {"one_to_one": n_pre, "all_to_all": n_pre * n_post,
+                 "random": int(self.p * n_pre * n_post) if known else None,
                  "fixed_indegree": None if self.k is None else n_post * self.k,
                  "explicit": None if self.pre_ids is None else np.size(self.pre_ids)}
         matrix = self.rule == "all_to_all" and name == "weight"
@@ -88,7 +95,7 @@ class Projection:
         if len(shape) == 1 and n is not None and shape[0] == n:
             return
         if len(shape) == 1 and self.rule == "explicit" and n is None:
-            return  # one per nonzero of the matrix: checked when it is built
+            return  # a delay per nonzero of the matrix: checked when it is built
         if matrix and shape == (n_pre, n_post):
             return
         accepted = ["a scalar", "a Distribution"]
@@ -182,6 +189,12 @@ class Projection:
     def describe(self) -> dict:
         return {"rule": self.rule, "p": self.p, "k": self.k, "weight": self.weight,
                 "delay": self.delay, "receptor": self.receptor}
+
+
+def _shown(value) -> str:
+    """A weight for a message: a number as it is, an array by its shape."""
+    shape = np.shape(value)
+    return repr(value) if len(shape) == 0 else f"an array of shape {shape}"
 
 
 def _index_type(n: int):

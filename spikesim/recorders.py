@@ -95,6 +95,7 @@ from .io import (
     new_group,
     no_interrupt,
     set_attrs,
+    show_ids,
     write_row,
 )
 from .kernels import cpu as KC
@@ -741,6 +742,16 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
                 raise ValueError(f"{self.output.path}: /{path} holds {old.get('n_realizations', 1)}"
                                  f" realization(s) of a population of {old.get('n_neurons')} "
                                  f"neurons, not {net.batch} of {self.source.n}")
+            had = (np.unique(g["recorded_ids"][:].astype(np.int64)) if "recorded_ids" in g
+                   else None)
+            if (had is None) != (self.ids is None) or (
+                    had is not None and not np.array_equal(had, self.ids)):
+                def which(ids) -> str:
+                    return "every neuron" if ids is None else f"neurons {show_ids(ids)}"
+                raise ValueError(f"{self.output.path}: /{path} records {which(had)}, not "
+                                 f"{which(self.ids)} (ids): its rates would count the wrong "
+                                 f"neurons; record under another name (name=...) or to a new "
+                                 f"file")
             if dry:
                 return
             if old.get("start_step", 0) > net.step:  # all of it is cut: it starts anew

@@ -100,6 +100,29 @@ def test_projection_arguments(kw, match):
         net.build()
 
 
+@pytest.mark.parametrize("ids", [np.array([], np.int64), slice(2, 2)])
+def test_a_monitor_of_no_neuron_is_refused(ids):
+    with pytest.raises(ValueError, match=r"SpikeMonitor.ids selects no neuron: give at least "
+                                         r"one index in \[0, 2\], or None for all"):
+        ss.SpikeMonitor(ss.LIF(3), ids=ids)
+
+
+def test_a_weight_beside_an_explicit_matrix_is_refused_and_random_counts_are_known_at_0_and_1():
+    net = ss.Network(dt=1e-3)
+    a, b = net.add(ss.LIF(3)), net.add(ss.LIF(4))
+    matrix = np.zeros((3, 4))
+    matrix[0, 1] = 2.0
+    for weight in (np.ones(99), 2.0):
+        with pytest.raises(ValueError, match="the matrix's values are the weights; give no "
+                                             "weight"):
+            net.connect(a, b, "explicit", matrix=matrix, weight=weight)
+    net.connect(a, b, "explicit", matrix=matrix)
+    net.connect(a, b, "random", p=1.0, weight=np.arange(12.0))  # every pair: 12 synapses
+    net.connect(a, b, "random", p=0.0, weight=np.zeros(0))
+    net.run(0.002)
+    assert sorted(net.tables.weights().tolist()) == sorted([*range(12), 2.0])
+
+
 def test_a_per_synapse_array_of_the_wrong_shape_is_refused_before_it_joins_the_network():
     net = ss.Network(dt=1e-3)
     a = net.add(ss.LIF(3))

@@ -155,6 +155,34 @@ def test_a_refused_append_leaves_the_file_unchanged(tmp_path, recorded_to, resum
     assert ss.load(path).completed
 
 
+@pytest.mark.parametrize("first,then,match", [
+    ([4, 1], None, r"records neurons \[1, 4\], not every neuron \(ids\)"),
+    (None, [1, 4], r"records every neuron, not neurons \[1, 4\] \(ids\)"),
+    ([1, 4], [1, 5], r"records neurons \[1, 4\], not neurons \[1, 5\]"),
+])
+def test_an_append_must_record_the_same_neurons(tmp_path, first, then, match):
+    """The file's spikes say which neurons they cover (recorded_ids), and rates count those: an
+    append recording other neurons would make them wrong, so it is refused; the same ids in
+    another order are the same neurons."""
+    path = tmp_path / "run.h5"
+    net, exc = noisy()
+    net.add(ss.SpikeRecorder(ss.H5Output(path), exc, ids=first))
+    net.run(0.05)
+    before = snapshot(path)
+    net, exc = noisy()
+    net.run(0.05)
+    net.add(ss.SpikeRecorder(ss.H5Output(path, append=True), exc, ids=then))
+    with pytest.raises(ValueError, match=match):
+        net.run(0.02)
+    assert snapshot(path) == before
+    if first is not None:  # the same neurons, given in another order: appended
+        net, exc = noisy()
+        net.run(0.05)
+        net.add(ss.SpikeRecorder(ss.H5Output(path, append=True), exc, ids=first[::-1]))
+        net.run(0.02)
+        assert ss.load(path).spikes("exc").recorded.tolist() == sorted(first)
+
+
 # --- 4. one output per path ------------------------------------------------------------------
 def test_two_outputs_cannot_write_one_path(tmp_path):
     path, link = tmp_path / "dup.h5", tmp_path / "link.h5"

@@ -525,6 +525,8 @@ def test_rates_of_a_record_of_some_neurons_count_only_those(tmp_path, capsys):
         assert np.isnan(np.delete(per_neuron, [2, 5, 7])).all()
         heights = plot.count_histogram(spikes).patches[0].get_data()[0]
         assert heights.sum() == 3  # three neurons counted, not ten
+        counts, edges = analysis.rate_histogram(spikes, bins=5)
+        assert counts.sum() == 3 and edges[0] == pytest.approx(rate, rel=0.1)
     net.add(ss.RateRecorder(out, rc, bin_width=0.05, ids=ids, name="rc_rate"))
     net.run(0.2)  # (the rate recorder's bins start with this run)
     binned = ss.load(out.path).rate("rc_rate").values[:, 0, 0]
