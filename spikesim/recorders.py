@@ -29,7 +29,8 @@ spikesim's API uses seconds.
 ms, attribute ``units`` = "ms") and ``node_ids`` (uint64, the neuron index within the
 population; in a batch, see below, b·N + j); group attribute ``sorting`` = by_time (SONATA's
 enum none/by_id/by_time: chunks arrive in time order; within a step spikes are ordered by node
-id).
+id); ``recorded_ids`` (uint64) when the recorder selects neurons (``ids``): rates per neuron
+count those, and an append must record the same ones.
 
 ``/report/<pop>.<var>`` — a SONATA element report per recorded state variable: ``data``
 (samples × neurons, float32 by default — libsonata reads only float32 — attribute ``units`` =
@@ -51,8 +52,8 @@ are read; a batch is not appended to them.) ``name=`` (or ``Network.add(rec, nam
 replaces the population's name in the file.
 
 ``/rates/<pop>`` (spikesim's own): ``counts`` (bins × realizations, int64: spikes of the
-recorded neurons per bin) and ``time`` = (start, stop, bin width) in ms like a report's; the
-last bin may be cut short by the end of the run (stop).
+recorded neurons per bin), ``time`` = (start, stop, bin width) in ms like a report's (the
+last bin may be cut short by the end of the run: stop), and ``recorded_ids`` as for spikes.
 
 Every group above has a ``spikesim`` attribute (JSON: population, variable, sizes and the
 number of realizations; for spikes and reports also ``nodes_per_realization``, for spikes
@@ -664,6 +665,21 @@ def _chunk_steps(net, least: int = 1) -> int:
     return max(1, min(net.chunk, max(net.run_steps or net.chunk, least)))
 
 
+def _refuse_other_neurons(file, path: str, g: h5py.Group, ids: np.ndarray | None) -> None:
+    """Raise unless the group ``g`` (at ``path`` in ``file``) holds the neurons ``ids`` (None:
+    all): those of its ``recorded_ids``, or all where it has none. Rates count the neurons
+    recorded, so an append recording others would make them wrong."""
+    had = np.unique(g["recorded_ids"][:].astype(np.int64)) if "recorded_ids" in g else None
+    if (had is None) == (ids is None) and (had is None or np.array_equal(had, ids)):
+        return
+
+    def which(sel) -> str:
+        return "every neuron" if sel is None else f"neurons {show_ids(sel)}"
+    raise ValueError(f"{file}: /{path} records {which(had)}, not {which(ids)} (ids): its rates "
+                     f"would count the wrong neurons; record under another name (name=...) or "
+                     f"to a new file")
+
+
 def _spike_chunk(n: int, steps: int, dt: float) -> int:
     """Elements per HDF5 chunk of a spike dataset of ``n`` neurons: the spikes that ``steps``
     steps of ``dt`` (s) hold at EXPECTED_RATE (Hz), rounded up to a power of two within
@@ -742,16 +758,7 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
                 raise ValueError(f"{self.output.path}: /{path} holds {old.get('n_realizations', 1)}"
                                  f" realization(s) of a population of {old.get('n_neurons')} "
                                  f"neurons, not {net.batch} of {self.source.n}")
-            had = (np.unique(g["recorded_ids"][:].astype(np.int64)) if "recorded_ids" in g
-                   else None)
-            if (had is None) != (self.ids is None) or (
-                    had is not None and not np.array_equal(had, self.ids)):
-                def which(ids) -> str:
-                    return "every neuron" if ids is None else f"neurons {show_ids(ids)}"
-                raise ValueError(f"{self.output.path}: /{path} records {which(had)}, not "
-                                 f"{which(self.ids)} (ids): its rates would count the wrong "
-                                 f"neurons; record under another name (name=...) or to a new "
-                                 f"file")
+            _refuse_other_neurons(self.output.path, path, g, self.ids)
             if dry:
                 return
             if old.get("start_step", 0) > net.step:  # all of it is cut: it starts anew
@@ -998,6 +1005,8 @@ class RateRecorder(_Recorder, SpikeMonitor):
                     or info.get("n_neurons") != n):
                 raise ValueError(f"{self.output.path}: /{path} was recorded with another bin "
                                  f"width, batch or neuron count; record under another name")
+            if "recorded_ids" in g or not info.get("selection"):  # (unknown in older files)
+                _refuse_other_neurons(self.output.path, path, g, self.ids)
             start = int(info["start_step"])
             covered = int(round(tm[1] / dt_ms))
             anew = net.step < start  # all of it is cut: it starts anew
@@ -1032,6 +1041,8 @@ class RateRecorder(_Recorder, SpikeMonitor):
             tm = new_dataset(g, "time", (3,), np.float64,
                              data=np.array([start * dt_ms, start * dt_ms, bs * dt_ms]))
             set_attrs(tm, _new=True, units="ms")
+            if self.ids is not None:
+                new_dataset(g, "recorded_ids", self.ids.shape, np.uint64, data=self.ids)
         rel = covered - start
         self._counts, self._tm, self._bs, self._start = counts, tm, bs, start
         self._dt_ms, self._covered = dt_ms, covered

@@ -160,27 +160,39 @@ def test_a_refused_append_leaves_the_file_unchanged(tmp_path, recorded_to, resum
     (None, [1, 4], r"records every neuron, not neurons \[1, 4\] \(ids\)"),
     ([1, 4], [1, 5], r"records neurons \[1, 4\], not neurons \[1, 5\]"),
 ])
-def test_an_append_must_record_the_same_neurons(tmp_path, first, then, match):
-    """The file's spikes say which neurons they cover (recorded_ids), and rates count those: an
-    append recording other neurons would make them wrong, so it is refused; the same ids in
-    another order are the same neurons."""
+@pytest.mark.parametrize("recorder", ["spikes", "rate"])
+def test_an_append_must_record_the_same_neurons(tmp_path, first, then, match, recorder):
+    """The file's spikes and rates say which neurons they cover (recorded_ids), and rates count
+    those: an append recording other neurons would make them wrong, so it is refused (also
+    for a rate recorder of as many other neurons); the same ids in another order are the same
+    neurons."""
     path = tmp_path / "run.h5"
+
+    def record(out, exc, ids):
+        if recorder == "spikes":
+            return net.add(ss.SpikeRecorder(out, exc, ids=ids))
+        return net.add(ss.RateRecorder(out, exc, bin_width=5e-3, ids=ids))
+
     net, exc = noisy()
-    net.add(ss.SpikeRecorder(ss.H5Output(path), exc, ids=first))
+    record(ss.H5Output(path), exc, first)
     net.run(0.05)
     before = snapshot(path)
     net, exc = noisy()
     net.run(0.05)
-    net.add(ss.SpikeRecorder(ss.H5Output(path, append=True), exc, ids=then))
-    with pytest.raises(ValueError, match=match):
+    record(ss.H5Output(path, append=True), exc, then)
+    with pytest.raises(ValueError, match=match if recorder == "spikes" or None not in (
+            first, then) else "another bin width, batch or neuron count"):
         net.run(0.02)
     assert snapshot(path) == before
     if first is not None:  # the same neurons, given in another order: appended
         net, exc = noisy()
         net.run(0.05)
-        net.add(ss.SpikeRecorder(ss.H5Output(path, append=True), exc, ids=first[::-1]))
+        record(ss.H5Output(path, append=True), exc, first[::-1])
         net.run(0.02)
-        assert ss.load(path).spikes("exc").recorded.tolist() == sorted(first)
+        if recorder == "spikes":
+            assert ss.load(path).spikes("exc").recorded.tolist() == sorted(first)
+        else:
+            assert ss.load(path).rate("exc").meta["counts"].shape[0] == 14  # 70 ms of 5 ms bins
 
 
 # --- 4. one output per path ------------------------------------------------------------------
