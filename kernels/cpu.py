@@ -53,9 +53,10 @@ from .inputs import (
     realization_key,
     source_fires,
 )
-from .neurons import LEAKY, LIF, LIF_W, RC, SYNAPTIC, params, update
+from .neurons import LEAKY, LIF, LIF_W, RC, REF_STEPS, SYNAPTIC, V_RESET, adapt, params, update
 
 BLOCK = 2048  # neurons per parallel work item (a multiple of 8: see compact)
+LIST_MAX = BLOCK // 16  # refractory neurons a block lists at most (see refractory_block)
 TOUCH_MIN_SYNAPSES = 1 << 18  # synapses (1 MiB of targets) from which rows are touched first
 # population table columns
 (P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED,
@@ -109,10 +110,12 @@ def neuron_block(model, per_neuron, refractory, args):
     ``model``, ``per_neuron`` and ``refractory`` are compile-time constants, so each case gets
     its own loop, branch-free so that LLVM vectorises it: the fused update (state and a spike
     flag per neuron in ``flags``, whose length is a multiple of 8), then the compaction of the
-    flags into spike ids. Without a refractory period the counters stay 0: the loop neither
-    reads nor writes them.
+    flags into spike ids. The loop does not read the refractory counters ``rb``: without a
+    refractory period they stay 0, and with one :func:`refractory_block` applies them after
+    the loop (left out of it, they cost the loop a fourth of its time at 400,000 neurons).
     """
-    q, b, j0, j1, pops, par, vb, ib, wb, rb, sp, cur, has_cur, flags = args
+    (q, b, j0, j1, pops, par, vb, ib, wb, rb, sp, cur, has_cur, flags, listed, left,
+     n_listed) = args
     off = pops[q, P_OFF]
     exact = pops[q, P_EXACT]
     row0 = pops[q, P_ROW] + b * pops[q, P_SB]  # per neuron, rows follow (P_SJ is 1)
@@ -123,22 +126,114 @@ def neuron_block(model, per_neuron, refractory, args):
     # views and a range starting at 0 keep every index provably non-negative: Numba then
     # drops its negative-index wrap-around, and the accesses stay contiguous for vectorising
     lo, n_blk = off + j0, j1 - j0
-    vs, is_, ws, rs = vb[lo:lo + n_blk], ib[lo:lo + n_blk], wb[lo:lo + n_blk], rb[lo:lo + n_blk]
+    vs, is_, ws = vb[lo:lo + n_blk], ib[lo:lo + n_blk], wb[lo:lo + n_blk]
     shared = params(par, row0)  # the row of every neuron when not per_neuron
     for jj in range(n_blk):
         prm = params(par, np.uint64(row0 + j0) + np.uint64(jj)) if per_neuron else shared
-        vv, ii, ww, r1, fired = update(model, exact, vs[jj], is_[jj] if has_i else zero,
-                                       ws[jj] if has_w else zero, rs[jj] if refractory else no_refc,
-                                       cur[jj] if has_cur else zero, prm)
+        vv, ii, ww, _, fired = update(model, exact, vs[jj], is_[jj] if has_i else zero,
+                                      ws[jj] if has_w else zero, no_refc,
+                                      cur[jj] if has_cur else zero, prm, not refractory)
         vs[jj] = vv
         if has_i:
             is_[jj] = ii
         if has_w:
             ws[jj] = ww
-        if refractory:
-            rs[jj] = r1
         flags[jj] = fired  # counted by compact: a running count here halves the loop's speed
-    return compact(flags, n_blk, sp, lo)
+    if not refractory:
+        return compact(flags, n_blk, sp, lo)
+    return refractory_block(q, lo, n_blk, row0 + j0 if per_neuron else row0,
+                            1 if per_neuron else 0, has_w, par, vs, ws, rb, flags, sp, listed,
+                            left, n_listed)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def refractory_block(q, lo, n_blk, row, stride, has_w, par, vs, ws, rb, flags, sp, listed,
+                     left, n_listed):
+    """After :func:`neuron_block`'s loop (which integrated every neuron and thresholded it as
+    if none were refractory): clamp the refractory neurons' v at v_reset, undo their spikes
+    and count their steps down, as :func:`~spikesim.kernels.neurons.fire` does; compact the
+    spikes into ``sp[lo:]``; start the refractory periods of the neurons that fire (and add
+    LIF_W's adaptation, which ``update`` left out). Returns the number of spikes.
+
+    Neuron jj of the block (state ``vs, ws`` from index 0, counters ``rb`` from ``lo``) has
+    its parameters in row ``row + stride·jj`` of ``par``. The block's slot in ``n_listed``
+    says how it keeps its refractory neurons (see :func:`list_refractory`): ``−1``, counted in
+    ``rb`` (read in full each step); k >= 0, listed — their indices in ``listed[lo:lo+k]``,
+    counters in ``left[lo:lo+k]`` —, ``rb`` being written only when a period starts or ends
+    (and by :func:`store_refractory` at the end of the kernel call). A list that would grow
+    past LIST_MAX is stored and the block counted from then on."""
+    slot = lo // BLOCK + q
+    keep = n_listed[slot]
+    if keep < 0:
+        rs, v_reset = rb[lo:lo + n_blk], par[V_RESET, row:row + n_blk]
+        v_shared = par[V_RESET, row]
+        for jj in range(n_blk):  # branch-free, so that it vectorises
+            r = rs[jj]
+            ref = r > 0
+            vs[jj] = (v_reset[jj] if stride else v_shared) if ref else vs[jj]
+            flags[jj] = flags[jj] & (not ref)
+            rs[jj] = r - 1 if ref else r
+    else:
+        n_was, keep = keep, 0
+        for x in range(n_was):
+            jj = listed[lo + x]
+            vs[jj] = par[V_RESET, row + stride * jj]
+            flags[jj] = False
+            count = left[lo + x] - 1
+            if count > 0:
+                listed[lo + keep] = jj
+                left[lo + keep] = count
+                keep += 1
+            else:
+                rb[lo + jj] = 0
+    n_spikes = compact(flags, n_blk, sp, lo)
+    for s in range(lo, lo + n_spikes):
+        jj = sp[s] - lo
+        r = row + stride * jj
+        if has_w:
+            ws[jj] = adapt(ws[jj], params(par, r))
+        n_ref = np.int32(par[REF_STEPS, r])
+        rb[lo + jj] = n_ref
+        if keep >= 0 and n_ref > 0:
+            if keep == LIST_MAX:
+                for x in range(keep):
+                    rb[lo + listed[lo + x]] = left[lo + x]
+                keep = -1
+            else:
+                listed[lo + keep] = jj
+                left[lo + keep] = n_ref
+                keep += 1
+    n_listed[slot] = keep
+    return n_spikes
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def list_refractory(q, j0, j1, pops, live, rb, listed, left, n_listed):
+    """Choose how :func:`refractory_block` keeps the refractory neurons (counter > 0 in the
+    row ``rb``) of neurons j0 … j1−1 of population q during a kernel call, in the block's slot
+    ``n_listed[(off+j0) // BLOCK + q]`` (one per block, distinct across populations, as each
+    population's blocks start BLOCK apart): listed, when there are at most LIST_MAX of them
+    and no monitor samples the counters (``live``); else counted in ``rb`` (−1)."""
+    lo = pops[q, P_OFF] + j0
+    n = -1 if live else 0
+    for jj in range(j1 - j0 if n == 0 else 0):
+        if rb[lo + jj] > 0:
+            if n == LIST_MAX:
+                n = -1
+                break
+            listed[lo + n] = jj
+            left[lo + n] = rb[lo + jj]
+            n += 1
+    n_listed[lo // BLOCK + q] = n
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def store_refractory(q, j0, pops, rb, listed, left, n_listed):
+    """At the end of a kernel call, write the counters of the listed refractory neurons of
+    the block of population q from j0 to the row ``rb``."""
+    lo = pops[q, P_OFF] + j0
+    for x in range(n_listed[lo // BLOCK + q]):
+        rb[lo + listed[lo + x]] = left[lo + x]
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -328,11 +423,14 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                cin, cinf, cbuf, ou, src, pbuf, nxt, ev_ptr, ev_unit,
                groups, prj, prj_w, parts, col, wt, dly, mask, ring,
                key, n_streams, rec_flag, rec_room, rec_k, rec_b, rec_u,
-               mons, probes, traces, spk, spk_ptr, blk_cnt, scratch_cur, scratch_flags):
+               mons, probes, traces, spk, spk_ptr, blk_cnt, scratch_cur, scratch_flags,
+               listed, left, n_listed):
     """Run steps k0+t for t in [t_start, t_stop) (t indexes the chunk's input buffers).
     Returns (t reached, spikes recorded): stops early, before a step, when fewer than
     ``rec_room`` (the most spikes one step can record) places are left in the recording
-    buffers ``rec_k, rec_b, rec_u``."""
+    buffers ``rec_k, rec_b, rec_u``. ``listed``, ``left`` (B, N) and ``n_listed`` (B,
+    N // BLOCK + populations + 1) int32: scratch for the lists of refractory neurons, made
+    from ``refc`` at the start of the call and written back at its end."""
     n_real = v.shape[0]
     n_pop = pops.shape[0]
     n_groups = groups.shape[0]
@@ -341,10 +439,23 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
     walked = False  # whether any projection's spikes walk its CSR rows (not read as a mask)
     for p in range(prj.shape[0]):
         walked |= prj[p, J_MASK] < 0
+    live = False  # whether a monitor samples the refractory counters
+    for c in range(probes.shape[0]):
+        live |= probes[c, 0] == VAR_REFC
+    for q in range(n_pop):
+        if pops[q, P_REFRACTORY]:
+            nblk = (pops[q, P_N] + BLOCK - 1) // BLOCK
+            for blk in prange(n_real * nblk):
+                b = blk // nblk
+                j0 = (blk % nblk) * BLOCK
+                list_refractory(q, j0, min(j0 + BLOCK, pops[q, P_N]), pops, live, refc[b],
+                                listed[b], left[b], n_listed[b])
+    reached = t_stop
     for t in range(t_start, t_stop):
         k = k0 + t
         if n_rec + rec_room > rec_k.shape[0]:
-            return t, n_rec
+            reached = t
+            break
         # 1. neurons, one fused pass per population
         for q in range(n_pop):
             off = pops[q, P_OFF]
@@ -363,7 +474,7 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                 blk_cnt[blk] = model_block(
                     model, pops[q, P_SJ] != 0, pops[q, P_REFRACTORY] != 0,
                     (q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, has_cur,
-                     scratch_flags[blk]))
+                     scratch_flags[blk], listed[b], left[b], n_listed[b]))
                 restore(fpu_word)
                 if mask.size:  # as propagate would, outside the flush-to-zero mode
                     given_block(q, j0, j1, k, pops, groups, prj, prj_w, parts, wt, mask, v[b],
@@ -437,7 +548,14 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                             traces[base + c] = w[b, j]
                         else:
                             traces[base + c] = refc[b, j]
-    return t_stop, n_rec
+    for q in range(n_pop):
+        if pops[q, P_REFRACTORY]:
+            nblk = (pops[q, P_N] + BLOCK - 1) // BLOCK
+            for blk in prange(n_real * nblk):
+                b = blk // nblk
+                store_refractory(q, (blk % nblk) * BLOCK, pops, refc[b], listed[b], left[b],
+                                 n_listed[b])
+    return reached, n_rec
 
 
 def _variant(name: str, parallel: bool):

@@ -98,8 +98,17 @@ def lif_w_integrate(v, i, w, cur, prm, exact):
 
 
 @njit(inline="always", cache=True)
-def update(model, exact, v, i, w, refc, cur, prm):
-    """One step of any model -> (v, i, w, refc, spiked). Dispatches on the model id."""
+def adapt(w, prm):
+    """w after a spike of a LIF_W neuron: w + G (the adaptation b, or 0)."""
+    return w + prm[G]
+
+
+@njit(inline="always", cache=True)
+def update(model, exact, v, i, w, refc, cur, prm, adapting=True):
+    """One step of any model -> (v, i, w, refc, spiked). Dispatches on the model id.
+    ``adapting=False`` leaves out LIF_W's increment of w at a spike (:func:`adapt`), for a
+    caller that applies it itself once the spikes are known (the CPU kernel's refractory
+    bookkeeping, which suppresses the spikes of refractory neurons after this update)."""
     if model == LIF:
         v, i = lif_integrate(v, i, cur, prm, exact)
     elif model == RC:
@@ -112,6 +121,6 @@ def update(model, exact, v, i, w, refc, cur, prm):
     else:
         v, i, w = lif_w_integrate(v, i, w, cur, prm, exact)
     v, refc, spiked = fire(v, refc, prm)
-    if model == LIF_W:  # G: the increment of w at a spike (adaptation b, or 0)
-        w = w + prm[G] if spiked else w
+    if model == LIF_W and adapting:
+        w = adapt(w, prm) if spiked else w
     return v, i, w, refc, spiked

@@ -163,6 +163,33 @@ def test_refractory_clamp_lasts_round_t_ref_over_dt_steps():
     assert v[first + 8, 0] > -0.2
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("model,pop,params", [
+    ("lif", lambda n, **kw: ss.LIF(n, **NORSE, **kw), NORSE),
+    ("adaptive", lambda n, **kw: ss.AdaptiveLIF(n, tau_w=50e-3, b=0.3, **NORSE, **kw),
+     dict(tau_w=50e-3, b=0.3, **NORSE)),
+])
+def test_refractory_neurons_listed_or_counted_match_the_oracle(model, pop, params, parallel):
+    """The CPU kernel lists a block's refractory neurons while they are few (LIST_MAX per
+    block of BLOCK) and counts them in the state beyond: a sparse phase, a burst that fires
+    most neurons at once, and short chunks (lists rebuilt at each kernel call) all give the
+    oracle's spikes and voltages, bit for bit, over two blocks (one partial)."""
+    from spikesim.kernels.cpu import BLOCK, LIST_MAX
+
+    rng = np.random.default_rng(11)
+    n, steps, dt = BLOCK + 900, 160, 1e-3
+    current = np.repeat(rng.uniform(0, 0.32, (1, n)), steps, axis=0)  # 6 % fire
+    current[60:64] += 6.0  # a burst: most neurons fire, then stay refractory together
+    kw = dict(v_th=0.3, refractory=5e-3)
+    v, _, fired = run_population(pop(n, **kw), steps, dt, current=current, chunk=7,
+                                 parallel=parallel)
+    v_ref, _, f_ref = simulate(model, steps, dt, n=n, current=current, **kw, **params)
+    refractory_now = np.array([f_ref[max(k - 5, 0):k, :BLOCK].sum() for k in range(steps)])
+    assert refractory_now.max() > LIST_MAX and 0 < refractory_now[30:60].max() < LIST_MAX
+    np.testing.assert_array_equal(fired, f_ref)
+    np.testing.assert_array_equal(v, v_ref)
+
+
 def test_per_neuron_random_refractory_periods_are_clipped_at_zero():
     n = 400
     pop = ss.RC(n, R=1.0, tau=5e-3, v_th=0.5, v_reset=0.0,
