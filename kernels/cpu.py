@@ -5,8 +5,9 @@ populations share the state arrays ``v, i, w, refc`` of shape (B, N) — B reali
 and every population is a contiguous range of columns. Spike sources are units N … N+S−1.
 
 Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel:
-  1. neurons: current inputs, integrate, threshold, reset, refractory clamp (one fused pass,
-     ``prange`` over blocks of neurons and realizations);
+  1. neurons: current inputs, integrate, threshold, reset (one fused pass, ``prange`` over
+     blocks of neurons and realizations), then, in the same block, the refractory clamp of
+     the block's refractory neurons (:func:`refractory_block`);
   2. spike sources: given spikes and constant-probability sources read the step's list of
      firing units (the latter drawn for the whole chunk beforehand by
      :func:`~spikesim.kernels.inputs.const_events`); sources whose probability changes per
@@ -263,7 +264,7 @@ def model_block(model, per_neuron, refractory, args):
     neurons) and ``refractory`` (whether any neuron has a refractory period) as compile-time
     constants: one specialised loop per case, chosen once per block. With shared parameters the
     loop reads one table row, loaded into registers before it. Loops with parameters per
-    neuron always count refractory steps: they read a parameter row per neuron anyway, and
+    neuron always apply refractory periods: they read a parameter row per neuron anyway, and
     each variant adds about 2 s to the first compilation. (Compiled on its own, not inlined,
     so the parallel kernel's loop bodies stay small.)"""
     if per_neuron:
