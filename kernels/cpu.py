@@ -159,8 +159,8 @@ def refractory_block(q, lo, n_blk, row, stride, has_w, par, vs, ws, rb, flags, s
     Neuron jj of the block (state ``vs, ws`` from index 0, counters ``rb`` from ``lo``) has
     its parameters in row ``row + stride·jj`` of ``par``. The block's slot in ``n_listed``
     says how it keeps its refractory neurons (see :func:`list_refractory`): ``−1``, counted in
-    ``rb`` (read in full each step); k >= 0, listed — their indices in ``listed[lo:lo+k]``,
-    counters in ``left[lo:lo+k]`` —, ``rb`` being written only when a period starts or ends
+    ``rb`` (read in full each step); k >= 0, listed — their indices in ``listed[slot, :k]``,
+    counters in ``left[slot, :k]`` —, ``rb`` being written only when a period starts or ends
     (and by :func:`store_refractory` at the end of the kernel call). A list that would grow
     past LIST_MAX is stored and the block counted from then on."""
     slot = lo // BLOCK + q
@@ -177,13 +177,13 @@ def refractory_block(q, lo, n_blk, row, stride, has_w, par, vs, ws, rb, flags, s
     else:
         n_was, keep = keep, 0
         for x in range(n_was):
-            jj = listed[lo + x]
+            jj = listed[slot, x]
             vs[jj] = par[V_RESET, row + stride * jj]
             flags[jj] = False
-            count = left[lo + x] - 1
+            count = left[slot, x] - 1
             if count > 0:
-                listed[lo + keep] = jj
-                left[lo + keep] = count
+                listed[slot, keep] = jj
+                left[slot, keep] = count
                 keep += 1
             else:
                 rb[lo + jj] = 0
@@ -198,11 +198,11 @@ def refractory_block(q, lo, n_blk, row, stride, has_w, par, vs, ws, rb, flags, s
         if keep >= 0 and n_ref > 0:
             if keep == LIST_MAX:
                 for x in range(keep):
-                    rb[lo + listed[lo + x]] = left[lo + x]
+                    rb[lo + listed[slot, x]] = left[slot, x]
                 keep = -1
             else:
-                listed[lo + keep] = jj
-                left[lo + keep] = n_ref
+                listed[slot, keep] = jj
+                left[slot, keep] = n_ref
                 keep += 1
     n_listed[slot] = keep
     return n_spikes
@@ -216,16 +216,17 @@ def list_refractory(q, j0, j1, pops, live, rb, listed, left, n_listed):
     population's blocks start BLOCK apart): listed, when there are at most LIST_MAX of them
     and no monitor samples the counters (``live``); else counted in ``rb`` (−1)."""
     lo = pops[q, P_OFF] + j0
+    slot = lo // BLOCK + q
     n = -1 if live else 0
     for jj in range(j1 - j0 if n == 0 else 0):
         if rb[lo + jj] > 0:
             if n == LIST_MAX:
                 n = -1
                 break
-            listed[lo + n] = jj
-            left[lo + n] = rb[lo + jj]
+            listed[slot, n] = jj
+            left[slot, n] = rb[lo + jj]
             n += 1
-    n_listed[lo // BLOCK + q] = n
+    n_listed[slot] = n
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -233,8 +234,9 @@ def store_refractory(q, j0, pops, rb, listed, left, n_listed):
     """At the end of a kernel call, write the counters of the listed refractory neurons of
     the block of population q from j0 to the row ``rb``."""
     lo = pops[q, P_OFF] + j0
-    for x in range(n_listed[lo // BLOCK + q]):
-        rb[lo + listed[lo + x]] = left[lo + x]
+    slot = lo // BLOCK + q
+    for x in range(n_listed[slot]):
+        rb[lo + listed[slot, x]] = left[slot, x]
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
@@ -429,9 +431,10 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
     """Run steps k0+t for t in [t_start, t_stop) (t indexes the chunk's input buffers).
     Returns (t reached, spikes recorded): stops early, before a step, when fewer than
     ``rec_room`` (the most spikes one step can record) places are left in the recording
-    buffers ``rec_k, rec_b, rec_u``. ``listed``, ``left`` (B, N) and ``n_listed`` (B,
-    N // BLOCK + populations + 1) int32: scratch for the lists of refractory neurons, made
-    from ``refc`` at the start of the call and written back at its end."""
+    buffers ``rec_k, rec_b, rec_u``. ``listed``, ``left`` (B, S, LIST_MAX) and ``n_listed``
+    (B, S) int32, S = N // BLOCK + populations + 1 block slots: scratch for the lists of
+    refractory neurons, made from ``refc`` at the start of the call and written back at its
+    end."""
     n_real = v.shape[0]
     n_pop = pops.shape[0]
     n_groups = groups.shape[0]

@@ -259,13 +259,12 @@ class _ChunkRunner:
 
         self.blk_cnt = np.zeros(net.batch * blocks(sizes), np.int64)
         n_blocks = net.batch * blocks(p.n for p in net.populations)  # neuron blocks' scratch
-        n_neurons = net.state["v"].shape[1]
+        n_slots = net.state["v"].shape[1] // KC.BLOCK + len(net.populations) + 1
+        lists = (net.batch, n_slots, KC.LIST_MAX)  # refractory neurons of each block
         self.scratch = (np.zeros((n_blocks, KC.BLOCK), net.dtype),
                         np.zeros((n_blocks, KC.BLOCK), np.bool_),
-                        np.zeros((net.batch, n_neurons), np.int32),  # refractory lists
-                        np.zeros((net.batch, n_neurons), np.int32),
-                        np.zeros((net.batch, n_neurons // KC.BLOCK + len(net.populations) + 1),
-                                 np.int32))
+                        np.zeros(lists, np.int32), np.zeros(lists, np.int32),
+                        np.zeros(lists[:2], np.int32))
         probes, mons = [], []
         for m in self.state_monitors:
             q = net.populations.index(m.population)
