@@ -1,5 +1,7 @@
 """Network mechanics: inputs, projections, delays, chunking, threads, batches."""
 
+import sys
+
 import numpy as np
 import pytest
 from scipy import sparse, stats
@@ -10,6 +12,7 @@ from spikesim.kernels.inputs import LANE_CAP
 from spikesim.kernels.rng import seed_key
 
 import spikesim as ss
+from spikesim import layout
 from spikesim.analysis import firing_rates
 from spikesim.networks import cuba
 
@@ -565,3 +568,34 @@ def test_compile_advances_nothing_and_changes_no_result():
     np.testing.assert_array_equal(spikes.spikes.times, ref_spikes.spikes.times)
     np.testing.assert_array_equal(spikes.spikes.ids, ref_spikes.spikes.ids)
     np.testing.assert_array_equal(v.trace().values, ref_v.trace().values)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise is Linux's")
+def test_large_state_arrays_start_on_a_huge_page_boundary_and_run_alike():
+    """State arrays of HUGE_BYTES or more lie on a 2 MiB boundary (where the kernel can back
+    them with huge pages), zeroed and writable like the small ones; a network whose state
+    is that large runs exactly as the same neurons split into small networks."""
+    big = layout._state((1, layout.HUGE_BYTES // 8), np.float64)
+    small = layout._state((1, layout.HUGE_BYTES // 16), np.float64)
+    assert big.ctypes.data % layout.HUGE_PAGE == 0
+    assert not big.any() and big.flags.c_contiguous and big.flags.writeable
+    assert not small.any()
+    n, parts = 300_000, 4  # 2.4 MB of float64 per state variable, above HUGE_BYTES
+
+    def spikes(n_neurons, drive):
+        net = ss.Network(dt=1e-4)
+        pop = net.add(ss.LIF(n_neurons, tau_mem=20e-3, tau_syn=5e-3, v_leak=0.0, v_th=1.0,
+                             v_reset=0.0, R=1.0, refractory=2e-3, method="exact"))
+        net.add(ss.ConstantCurrent(pop, drive))
+        mon = net.add(ss.SpikeMonitor(pop))
+        net.run(0.01)
+        return net.state["v"], mon.spikes
+
+    drive = np.linspace(0.9, 3.0, n)
+    v_big, sp_big = spikes(n, drive)
+    assert v_big.ctypes.data % layout.HUGE_PAGE == 0
+    m = n // parts
+    v_small = np.concatenate([spikes(m, drive[k * m:(k + 1) * m])[0] for k in range(parts)],
+                             axis=1)
+    np.testing.assert_array_equal(v_big, v_small)
+    assert len(sp_big) > 0
