@@ -269,7 +269,7 @@ def _huge_pages(shape: tuple, dtype, nbytes: int) -> np.ndarray:
     """Zeros starting on a 2 MiB boundary of memory advised for transparent huge pages
     (Linux ``madvise(MADV_HUGEPAGE)``; the kernel decides). The state is streamed through
     every step and the synapses add into it at random places: with 4 KiB pages, a 3.2 MB
-    array spans 780 pages, more than the TLB holds, and the CUBA step at 400,000 neurons
+    array spans about 780 pages, more than the TLB holds, and the CUBA step at 400,000 neurons
     was 5–8 % slower (bench/README.md). The buffer is a NumPy array (so that memory
     tracing sees it) one huge page longer than the state: up to 2 MiB more per array."""
     buf = np.empty(nbytes + HUGE_PAGE, np.uint8)

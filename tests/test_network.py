@@ -570,7 +570,7 @@ def test_compile_advances_nothing_and_changes_no_result():
     np.testing.assert_array_equal(v.trace().values, ref_v.trace().values)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise is Linux's")
+@pytest.mark.skipif(sys.platform != "linux", reason="madvise is Linux's")
 def test_large_state_arrays_start_on_a_huge_page_boundary_and_run_alike():
     """State arrays of HUGE_BYTES or more lie on a 2 MiB boundary (where the kernel can back
     them with huge pages), zeroed and writable like the small ones; a network whose state
@@ -582,7 +582,7 @@ def test_large_state_arrays_start_on_a_huge_page_boundary_and_run_alike():
     assert not small.any()
     n, parts = 300_000, 4  # 2.4 MB of float64 per state variable, above HUGE_BYTES
 
-    def spikes(n_neurons, drive):
+    def run_lif(n_neurons, drive):  # -> final v (1, n_neurons) in V, spikes
         net = ss.Network(dt=1e-4)
         pop = net.add(ss.LIF(n_neurons, tau_mem=20e-3, tau_syn=5e-3, v_leak=0.0, v_th=1.0,
                              v_reset=0.0, R=1.0, refractory=2e-3, method="exact"))
@@ -592,10 +592,10 @@ def test_large_state_arrays_start_on_a_huge_page_boundary_and_run_alike():
         return net.state["v"], mon.spikes
 
     drive = np.linspace(0.9, 3.0, n)
-    v_big, sp_big = spikes(n, drive)
+    v_big, sp_big = run_lif(n, drive)
     assert v_big.ctypes.data % layout.HUGE_PAGE == 0
     m = n // parts
-    v_small = np.concatenate([spikes(m, drive[k * m:(k + 1) * m])[0] for k in range(parts)],
+    v_small = np.concatenate([run_lif(m, drive[k * m:(k + 1) * m])[0] for k in range(parts)],
                              axis=1)
     np.testing.assert_array_equal(v_big, v_small)
     assert len(sp_big) > 0
