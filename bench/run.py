@@ -267,7 +267,7 @@ def w3_suite(ctx: Context) -> list[dict]:
             ratios["csr"] >= 2 if big else None, spread=t.spread,
             **_median_ratios(t, {"csr": ref}),
             **_cuba_figures(c, t.median_s, t.result.spikes, t.result.extra["synapses"]),
-            state_in_huge_pages=t.result.extra["state_in_huge_pages"], **_rss(c)))
+            **_rss(c)))
         builds = t.build_times
         build = statistics.median(builds)
         rows.append(row("W3", f"engine network build (connectivity, tables), {size}", build,

@@ -239,8 +239,7 @@ def w2_engine(w: W2, recording: Recording | None = None, n_recorded: int = 1000,
 
 def cuba_engine(c: Cuba) -> Run:
     """W3 with the engine's built-in :func:`spikesim.networks.cuba`, spikes recorded in memory.
-    ``extra["synapses"]`` is the number of synapses, ``extra["state_in_huge_pages"]`` the
-    fraction of the neurons' v, i, w held in huge pages (:func:`huge_page_fraction`)."""
+    ``extra["synapses"]`` is the number of synapses."""
     t0 = time.perf_counter()
     net = networks.cuba(c.n, k=c.indegree, p=None if c.indegree else c.p, dt=c.dt,
                         seed=c.seed, dtype=c.dtype)
@@ -250,27 +249,4 @@ def cuba_engine(c: Cuba) -> Run:
     net.run(c.duration)
     spikes = sum(len(m.spikes) for m in mons)
     t2 = time.perf_counter()
-    huge = huge_page_fraction([net.state[var] for var in ("v", "i", "w")])
-    return Run(t2 - t0, t1 - t0, t2 - t1, spikes,
-               {"synapses": int(net.tables.col.size), "state_in_huge_pages": huge})
-
-
-def huge_page_fraction(arrays: list[np.ndarray]) -> float | None:
-    """The fraction (0–1) of the bytes of ``arrays`` in transparent huge pages: for each, the
-    AnonHugePages of the memory mapping that holds it, at most its size (Linux's
-    /proc/self/smaps; None where it cannot be read)."""
-    try:
-        with open("/proc/self/smaps") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    mappings = []  # (first address, end, bytes in huge pages)
-    for line in lines:
-        head = line.split(maxsplit=1)[0]
-        if "-" in head and not head.endswith(":"):  # a mapping's address range
-            lo, hi = (int(x, 16) for x in head.split("-"))
-        elif head == "AnonHugePages:":
-            mappings.append((lo, hi, int(line.split()[1]) * 1024))
-    huge = sum(min(h, a.nbytes) for a in arrays for lo, hi, h in mappings
-               if lo <= a.ctypes.data < hi)
-    return huge / sum(a.nbytes for a in arrays)
+    return Run(t2 - t0, t1 - t0, t2 - t1, spikes, {"synapses": int(net.tables.col.size)})

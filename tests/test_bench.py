@@ -3,8 +3,6 @@
 import json
 from pathlib import Path
 
-import numpy as np
-
 import spikesim  # noqa: F401  (the package under test, imported before the repo root joins sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,26 +27,6 @@ def test_quick_bench_writes_json_rows(tmp_path, monkeypatch):
     assert "equals" in engine_w1a["check"]
     cuba = next(r for r in rows if r["variant"].startswith("engine networks.cuba"))
     assert cuba["peak_rss_mib"] >= cuba["base_rss_mib"] > 0  # the fresh-interpreter probe
-    assert cuba["state_in_huge_pages"] is None or 0 <= cuba["state_in_huge_pages"] <= 1
-
-
-def test_huge_page_fraction_sees_the_arrays_mappings(monkeypatch):
-    """A large state array is in huge pages at most entirely, and a small array on the heap
-    in none unless the system puts all memory in them; off Linux the fraction is None."""
-    monkeypatch.syspath_prepend(str(ROOT))
-    from bench.workloads import huge_page_fraction
-    from spikesim import layout
-
-    if not Path("/proc/self/smaps").exists():
-        assert huge_page_fraction([layout._state((1, 10), float)]) is None
-        return
-    small = np.zeros(1000)
-    big = layout._state((1, layout.HUGE_BYTES // 8), float)
-    assert 0 <= huge_page_fraction([big]) <= 1
-    mode = Path("/sys/kernel/mm/transparent_hugepage/enabled")
-    if mode.exists() and "[always]" not in mode.read_text():  # the heap is not advised
-        assert huge_page_fraction([small]) == 0
-        assert huge_page_fraction([small, big]) <= huge_page_fraction([big])
 
 
 def test_w1b_numpy_reference_draws_the_same_workload(monkeypatch):
