@@ -271,8 +271,10 @@ def _huge_pages(shape: tuple, dtype, nbytes: int) -> np.ndarray:
     every step and the synapses add into it at random places: with 4 KiB pages, a 3.2 MB
     array spans about 780 pages, more than the TLB holds, and the CUBA step at 400,000 neurons
     was 5–8 % slower (bench/README.md). The buffer is a NumPy array (so that memory
-    tracing sees it) one huge page longer than the state: up to 2 MiB more per array."""
-    buf = np.empty(nbytes + HUGE_PAGE, np.uint8)
+    tracing sees it) of whole huge pages from the boundary on, so that the last one is
+    granted too (a mapping ending inside it would leave that part on small pages): up to
+    4 MiB more is reserved per array."""
+    buf = np.empty(-(-nbytes // HUGE_PAGE) * HUGE_PAGE + HUGE_PAGE, np.uint8)
     start = -buf.ctypes.data % HUGE_PAGE
     end = start + (buf.size - start) // mmap.PAGESIZE * mmap.PAGESIZE
     _MADVISE(ctypes.c_void_p(buf.ctypes.data + start), ctypes.c_size_t(end - start),
