@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-import mmap
 import sys
 from dataclasses import dataclass
 from itertools import accumulate
@@ -274,10 +273,10 @@ def _huge_pages(shape: tuple, dtype, nbytes: int) -> np.ndarray:
     tracing sees it) of whole huge pages from the boundary on, so that the last one is
     granted too (a mapping ending inside it would leave that part on small pages): up to
     4 MiB more is reserved per array."""
-    buf = np.empty(-(-nbytes // HUGE_PAGE) * HUGE_PAGE + HUGE_PAGE, np.uint8)
+    span = -(-nbytes // HUGE_PAGE) * HUGE_PAGE  # the huge pages the state touches
+    buf = np.empty(span + HUGE_PAGE, np.uint8)
     start = -buf.ctypes.data % HUGE_PAGE
-    end = start + (buf.size - start) // mmap.PAGESIZE * mmap.PAGESIZE
-    _MADVISE(ctypes.c_void_p(buf.ctypes.data + start), ctypes.c_size_t(end - start),
+    _MADVISE(ctypes.c_void_p(buf.ctypes.data + start), ctypes.c_size_t(span),
              ctypes.c_int(MADV_HUGEPAGE))  # a refusal (-1) leaves ordinary pages
     out = buf[start:start + nbytes].view(dtype).reshape(shape)
     out.fill(0)
