@@ -21,6 +21,7 @@ from functools import partial
 
 import numba
 import numpy as np
+from llvmlite import binding as llvm
 
 from . import peers
 from . import references as R
@@ -447,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
         selected.append("BW")  # W2's ceiling needs the bandwidth
     ctx = Context(quick=args.quick, repeats=args.repeats)
     print(f"spikesim benchmarks{' (quick: reduced sizes)' if args.quick else ''}: "
-          f"{numba.get_num_threads()} Numba threads, {os.cpu_count()} CPUs, load average "
+          f"{numba.get_num_threads()} Numba threads ({numba.threading_layer()} layer), "
+          f"{os.cpu_count()} CPUs ({llvm.get_host_cpu_name()}), load average "
           f"{os.getloadavg()[0]:.2f}; ratios = engine speed / reference speed (> 1: engine "
           "faster)", flush=True)
     print(f"{'':<4} {'variant':<70} {'median':>9} {'throughput':>26}  {'bar':<3}  ratios")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numba import get_num_threads, set_num_threads
+from numba import get_num_threads, set_num_threads, threading_layer
 
 from . import checks
 from .inputs import Current, SpikeSource
@@ -32,6 +32,13 @@ NS_NEURON_RANDOM = 4.0  # a neuron with a random current (noise, OU)
 NS_SOURCE = 0.5  # a unit whose firing probability changes per step (constant ones are drawn
 # per chunk, outside the threaded loops)
 PARALLEL_MIN_WORK_NS = 15_000
+# The same under Numba's fallback threading layer "workqueue", which Numba uses where neither
+# OpenMP nor TBB can be loaded (a slim container without libgomp, say): it wakes its threads
+# through the operating system, about 0.1 ms per threaded loop on the development machine
+# against 1 µs with OpenMP, so that CUBA at 400,000 neurons stepped 1.6× slower threaded than
+# serially there.
+PARALLEL_MIN_WORK_NS_WORKQUEUE = 400_000
+_warned_workqueue = False  # whether the threaded kernel ran under "workqueue" in this process
 
 
 class Network:
@@ -47,7 +54,9 @@ class Network:
         parallel: run the loops over neurons, sources and synapses on all Numba threads;
             default: when the network is large enough for threads to pay (about 25,000
             neurons with deterministic input, 4,000 with random currents, more for several
-            populations and projections: see ``_parallel``).
+            populations and projections: see ``_parallel``; about 25 times as many where
+            Numba threads with its slow "workqueue" layer for want of OpenMP or TBB, where a
+            threaded run warns once).
         threads: number of Numba threads (default: Numba's default, all cores).
         chunk: steps per kernel call (default 1000); monitors receive data once per chunk.
         backend: "cpu" (default) or "cuda": run the kernels on an NVIDIA GPU with numba-cuda
@@ -160,7 +169,8 @@ class Network:
     def _parallel(self) -> bool:
         """Whether the CPU kernel runs threaded: ``parallel``, or by default when the estimated
         serial work per step is at least PARALLEL_MIN_WORK_NS per threaded loop (one per
-        population and drawn spike source, and one for the spike propagation)."""
+        population and drawn spike source, and one for the spike propagation), or
+        PARALLEL_MIN_WORK_NS_WORKQUEUE under Numba's slow "workqueue" threading layer."""
         if self.parallel is not None:
             return self.parallel
         noisy = {id(c.target) for c in self.currents if c.kind != CUR_BUFFER}
@@ -169,7 +179,10 @@ class Network:
             sum(p.n * (NS_NEURON_RANDOM if id(p) in noisy else NS_NEURON)
                 for p in self.populations) + NS_SOURCE * sum(s.n for s in drawn))
         loops = len(self.populations) + len(drawn) + bool(self.projections)
-        return work >= PARALLEL_MIN_WORK_NS * loops
+        if work < PARALLEL_MIN_WORK_NS * loops:
+            return False
+        return (_threading_layer() != "workqueue"
+                or work >= PARALLEL_MIN_WORK_NS_WORKQUEUE * loops)
 
     def compile(self) -> float:
         """Build the network and load its compiled kernels without advancing time: on the
@@ -226,8 +239,28 @@ class Network:
         if self.backend == "cuda":
             from .cuda import CudaChunkRunner
             return CudaChunkRunner(self)
-        return _ChunkRunner(self, KC.run_chunk_parallel if self._parallel()
-                            else KC.run_chunk_serial)
+        if not self._parallel():
+            return _ChunkRunner(self, KC.run_chunk_serial)
+        _warn_if_workqueue()
+        return _ChunkRunner(self, KC.run_chunk_parallel)
+
+
+def _threading_layer() -> str:
+    """The Numba threading layer of the threaded kernel: "omp", "tbb" or "workqueue"."""
+    get_num_threads()  # starts the layer; threading_layer() refuses to answer before
+    return threading_layer()
+
+
+def _warn_if_workqueue() -> None:
+    """Once per process, when the threaded kernel is about to run under "workqueue"."""
+    global _warned_workqueue
+    if not _warned_workqueue and _threading_layer() == "workqueue":
+        _warned_workqueue = True
+        checks.warn("Numba found neither OpenMP nor TBB and threads with its 'workqueue' layer, "
+                    "whose every threaded loop costs about 0.1 ms: a threaded run of a network "
+                    "below a million neurons or so is slower than a serial one. Install the "
+                    "GNU OpenMP runtime (Debian/Ubuntu: apt install libgomp1), or pass "
+                    "parallel=False")
 
 
 class _ChunkRunner:

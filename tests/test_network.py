@@ -1,6 +1,9 @@
 """Network mechanics: inputs, projections, delays, chunking, threads, batches."""
 
+import os
+import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -13,6 +16,7 @@ from spikesim.kernels.rng import seed_key
 
 import spikesim as ss
 from spikesim import layout
+from spikesim import network as network_module
 from spikesim.analysis import firing_rates
 from spikesim.networks import cuba
 
@@ -444,7 +448,9 @@ def test_sources_drawn_in_blocks_on_threads_equal_the_serial_draw():
         np.testing.assert_array_equal(x[order], y[whole_order])
 
 
-def test_threads_by_default_only_where_the_documented_rule_says_they_pay():
+def test_threads_by_default_only_where_the_documented_rule_says_they_pay(monkeypatch):
+    monkeypatch.setattr(network_module, "_threading_layer", lambda: "omp")
+
     def single(n, current):
         net = ss.Network(dt=1e-4)
         pop = net.add(ss.LIF(n))
@@ -460,6 +466,42 @@ def test_threads_by_default_only_where_the_documented_rule_says_they_pay():
     forced = ss.Network(dt=1e-4, parallel=True)
     forced.add(ss.LIF(10))
     assert forced._parallel()
+    # under Numba's "workqueue" layer (no OpenMP, no TBB) a threaded loop costs about 0.1 ms
+    monkeypatch.setattr(network_module, "_threading_layer", lambda: "workqueue")
+    assert not single(600_000, const)._parallel() and single(700_000, const)._parallel()
+    assert not single(90_000, noise)._parallel() and single(110_000, noise)._parallel()
+    assert not cuba(400_000)._parallel()
+    assert forced._parallel()
+
+
+def test_a_threaded_run_under_numbas_workqueue_layer_warns_once_and_runs(monkeypatch):
+    monkeypatch.setattr(network_module, "_threading_layer", lambda: "workqueue")
+    monkeypatch.setattr(network_module, "_warned_workqueue", False)
+
+    def run():
+        net = ss.Network(dt=1e-3, parallel=True)
+        pop = net.add(ss.LIF(10, tau_mem=10e-3, v_th=0.5))
+        net.add(ss.ConstantCurrent(pop, 1.0))
+        mon = net.add(ss.SpikeMonitor(pop))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            net.run(0.05)
+        return mon.spikes.times, [str(w.message) for w in caught]
+
+    (first, said), (second, said_again) = run(), run()
+    assert len(said) == 1 and "workqueue" in said[0] and "libgomp1" in said[0]
+    assert said_again == []
+    assert first.size > 0
+    np.testing.assert_array_equal(first, second)
+
+
+def test_the_threading_layer_is_the_one_numba_uses():
+    code = "from spikesim import network; print(network._threading_layer())"
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "workqueue"
 
 
 def test_decaying_state_is_flushed_to_zero_inside_and_ieee_outside_the_kernel():
