@@ -77,16 +77,30 @@ VAR_V, VAR_I, VAR_W, VAR_REFC = range(4)
 
 @njit(cache=True, error_model="numpy", _nrt=False)
 def current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou, key, n_streams):
-    """Sum the current inputs of neurons j0 … j1−1 of population q, realization b, into
-    ``cur[:j1-j0]``; returns whether there are any."""
+    """The summed current inputs of neurons j0 … j1−1 of population q, realization b, as
+    (per_neuron, x): (False, x) when every neuron of the block gets x — no current (x = 0), or
+    only currents with one value for the whole population (their sum, in order); else (True,
+    0) with the sums in ``cur[:j1-j0]``. (A uniform current written into ``cur`` to be read
+    back cost W2 a fifth of its step.)"""
     c_lo, c_hi = pops[q, P_CIN_LO], pops[q, P_CIN_HI]
     n_blk = j1 - j0  # ranges from 0 keep indices provably non-negative (see neuron_block)
+    total = cur.dtype.type(0)  # the sum of the currents so far while they are all uniform
+    per_neuron = False
     for c in range(c_lo, c_hi):
-        first = c == c_lo
-        if cin[c, KIND] == CUR_BUFFER and cin[c, SJ] == 0:  # the same value for the block
+        uniform = cin[c, KIND] == CUR_BUFFER and cin[c, SJ] == 0
+        if uniform and not per_neuron:
+            x = cbuf[buffer_at(c, j0, b, t, cin)]
+            total = x if c == c_lo else total + x
+            continue
+        first = c == c_lo  # the block's first sum per neuron: written, not added to
+        if not per_neuron and not first:
+            for jj in range(n_blk):
+                cur[jj] = total
+        per_neuron = True
+        if uniform:
             x = cbuf[buffer_at(c, j0, b, t, cin)]
             for jj in range(n_blk):
-                cur[jj] = x if first else cur[jj] + x
+                cur[jj] = cur[jj] + x
         elif cin[c, KIND] == CUR_BUFFER:  # one value per neuron, contiguous
             at = buffer_at(c, j0, b, t, cin)
             xs = cbuf[at:at + n_blk]
@@ -99,13 +113,14 @@ def current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou, key, n_str
                 x = cur.dtype.type(random_current(kind, mean, scale, decay, state, at + jj, key,
                                                   ctr + np.uint64(jj)))
                 cur[jj] = x if first else cur[jj] + x
-    return c_hi > c_lo
+    return per_neuron, total
 
 
 @njit(inline="always", cache=True)
 def neuron_block(model, per_neuron, refractory, args):
     """Step neurons j0 … j1−1 of population q in realization b (state rows ``vb, ib, wb, rb``;
-    summed input currents in ``cur`` when ``has_cur``); write the ids of those that fire to
+    summed input currents in ``cur`` when ``per_cur``, else ``cur_s`` for every neuron: see
+    :func:`current_block`); write the ids of those that fire to
     ``sp`` from position off+j0 on; return their count.
 
     ``model``, ``per_neuron`` and ``refractory`` are compile-time constants, so each case gets
@@ -115,7 +130,7 @@ def neuron_block(model, per_neuron, refractory, args):
     refractory period they stay 0, and with one :func:`refractory_block` applies them after
     the loop (left out of it, they cost the loop a fourth of its time at 400,000 neurons).
     """
-    (q, b, j0, j1, pops, par, vb, ib, wb, rb, sp, cur, has_cur, flags, listed, left,
+    (q, b, j0, j1, pops, par, vb, ib, wb, rb, sp, cur, per_cur, cur_s, flags, listed, left,
      n_listed) = args
     off = pops[q, P_OFF]
     exact = pops[q, P_EXACT]
@@ -133,7 +148,7 @@ def neuron_block(model, per_neuron, refractory, args):
         prm = params(par, np.uint64(row0 + j0) + np.uint64(jj)) if per_neuron else shared
         vv, ii, ww, _, fired = update(model, exact, vs[jj], is_[jj] if has_i else zero,
                                       ws[jj] if has_w else zero, no_refc,
-                                      cur[jj] if has_cur else zero, prm, not refractory)
+                                      cur[jj] if per_cur else cur_s, prm, not refractory)
         vs[jj] = vv
         if has_i:
             is_[jj] = ii
@@ -473,12 +488,13 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                 j1 = min(j0 + BLOCK, n)
                 fpu_word = flush_subnormals()  # per work item: each thread has its own MXCSR
                 cur = scratch_cur[blk]
-                has_cur = has_cin and current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf,
-                                                    cbuf, ou, realization_key(key, b), n_streams)
+                per_cur, cur_s = current_block(
+                    q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou, realization_key(key, b),
+                    n_streams) if has_cin else (False, zero)
                 blk_cnt[blk] = model_block(
                     model, pops[q, P_SJ] != 0, pops[q, P_REFRACTORY] != 0,
-                    (q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, has_cur,
-                     scratch_flags[blk], listed[b], left[b], n_listed[b]))
+                    (q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, per_cur,
+                     cur_s, scratch_flags[blk], listed[b], left[b], n_listed[b]))
                 restore(fpu_word)
                 if mask.size:  # as propagate would, outside the flush-to-zero mode
                     given_block(q, j0, j1, k, pops, groups, prj, prj_w, parts, wt, mask, v[b],

@@ -387,6 +387,36 @@ def test_currents_step_pulse_and_noise_statistics():
     np.testing.assert_allclose(ms.trace("v").values[:, 0, 0], expected)
 
 
+def test_currents_into_one_population_add_up_in_any_mix_and_order():
+    """Leaky with beta = 0: v after a step is that step's summed input current. Currents with
+    one value for every neuron are summed as a number, the others per neuron in an array (see
+    kernels/cpu.py current_block): every mix gives the sum of its parts, bit for bit."""
+    n = 50
+
+    def run(*currents):
+        net = ss.Network(dt=1e-3, seed=4)
+        pop = net.add(ss.Leaky(n, beta=0.0, v_th=1e9, reset="none"))
+        for make in currents:
+            net.add(make(pop))
+        mon = net.add(ss.StateMonitor(pop, "v", ids=np.arange(n)))
+        net.run(0.01)
+        return mon.trace("v").values[:, 0, :]
+
+    const = lambda pop: ss.ConstantCurrent(pop, 1.5)  # noqa: E731
+    step = lambda pop: ss.StepCurrent(pop, times=[0.004], amplitudes=[-0.25])  # noqa: E731
+    noise = lambda pop: ss.NoiseCurrent(pop, mean=0.0, std=1.0)  # noqa: E731
+    ramp = lambda pop: ss.ConstantCurrent(pop, np.linspace(0.0, 1.0, n))  # noqa: E731
+    only_step, only_noise, only_ramp = run(step), run(noise), run(ramp)
+    assert np.all(run(const) == 1.5) and np.all(run() == 0.0)
+    assert set(only_step[:, 0]) == {0.0, -0.25} and np.all(only_ramp == np.linspace(0, 1, n))
+    assert np.unique(only_noise).size == only_noise.size  # a draw per neuron and step
+    np.testing.assert_array_equal(run(const, step), 1.5 + only_step)
+    np.testing.assert_array_equal(run(const, noise), 1.5 + only_noise)
+    np.testing.assert_array_equal(run(noise, const), only_noise + 1.5)
+    np.testing.assert_array_equal(run(const, step, ramp), (1.5 + only_step) + only_ramp)
+    np.testing.assert_array_equal(run(ramp, const, step), (only_ramp + 1.5) + only_step)
+
+
 def test_gaussian_and_ou_currents_have_their_stationary_statistics():
     dt = 1e-3
     net = ss.Network(dt=dt, seed=1)
