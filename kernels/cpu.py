@@ -120,8 +120,8 @@ def current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou, key, n_str
 def neuron_block(model, per_neuron, refractory, args):
     """Step neurons j0 … j1−1 of population q in realization b (state rows ``vb, ib, wb, rb``;
     summed input currents in ``cur`` when ``per_cur``, else ``cur_s`` for every neuron: see
-    :func:`current_block`); write the ids of those that fire to
-    ``sp`` from position off+j0 on; return their count.
+    :func:`current_block`); write the ids of those that fire to ``sp`` from position off+j0
+    on; return their count.
 
     ``model``, ``per_neuron`` and ``refractory`` are compile-time constants, so each case gets
     its own loop, branch-free so that LLVM vectorises it: the fused update (state and a spike

@@ -257,10 +257,10 @@ def _warn_if_workqueue() -> None:
     if not _warned_workqueue and _threading_layer() == "workqueue":
         _warned_workqueue = True
         checks.warn("Numba found neither OpenMP nor TBB and threads with its 'workqueue' layer, "
-                    "whose every threaded loop costs about 0.1 ms: a threaded run of a network "
-                    "below a million neurons or so is slower than a serial one. Install the "
-                    "GNU OpenMP runtime (Debian/Ubuntu: apt install libgomp1), or pass "
-                    "parallel=False")
+                    "whose every threaded loop costs about 0.1 ms: a threaded run is slower "
+                    "than a serial one unless its populations have several hundred thousand "
+                    "neurons. Install the GNU OpenMP runtime (Debian/Ubuntu: apt install "
+                    "libgomp1), or pass parallel=False")
 
 
 class _ChunkRunner:
