@@ -175,7 +175,10 @@ def counted_loop(model, exact, par, row, vs, is_, ws, rs, cur, per_cur, cur_s, f
     are read, clamped, counted down and started in the same pass, as
     :func:`~spikesim.kernels.neurons.fire` does, instead of in a second pass after it. Compiled
     apart for each model (``literally``): inlined into :func:`model_block` beside the other
-    loops, these five made its first compilation two and a half times as long."""
+    loops, these five made its first compilation two and a half times as long. (The loop
+    repeats :func:`neuron_block`'s with the counters read and written: one inlined definition
+    with ``counted`` as an argument made the serial kernel's first compilation 55–62 s instead
+    of 37–42 s, for a reason not pinned down.)"""
     literally(model)
     has_i = model != RC and model != LEAKY
     has_w = model == LIF_W
