@@ -87,21 +87,20 @@ def current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou, key, n_str
     total = cur.dtype.type(0)  # the sum of the currents so far while they are all uniform
     per_neuron = False
     for c in range(c_lo, c_hi):
-        uniform = cin[c, KIND] == CUR_BUFFER and cin[c, SJ] == 0
-        if uniform and not per_neuron:
+        first = c == c_lo  # the block's first sum: written, not added to
+        if cin[c, KIND] == CUR_BUFFER and cin[c, SJ] == 0:  # the same value for the block
             x = cbuf[buffer_at(c, j0, b, t, cin)]
-            total = x if c == c_lo else total + x
+            if not per_neuron:
+                total = x if first else total + x
+                continue
+            for jj in range(n_blk):
+                cur[jj] = cur[jj] + x
             continue
-        first = c == c_lo  # the block's first sum per neuron: written, not added to
-        if not per_neuron and not first:
+        if not per_neuron and not first:  # per neuron from here on, from the sum so far
             for jj in range(n_blk):
                 cur[jj] = total
         per_neuron = True
-        if uniform:
-            x = cbuf[buffer_at(c, j0, b, t, cin)]
-            for jj in range(n_blk):
-                cur[jj] = cur[jj] + x
-        elif cin[c, KIND] == CUR_BUFFER:  # one value per neuron, contiguous
+        if cin[c, KIND] == CUR_BUFFER:  # one value per neuron, contiguous
             at = buffer_at(c, j0, b, t, cin)
             xs = cbuf[at:at + n_blk]
             for jj in range(n_blk):
