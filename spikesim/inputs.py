@@ -250,7 +250,8 @@ class StepCurrent(Current):
 class PulseCurrent(Current):
     """Rectangular pulses of ``amplitude`` (A, or model units for a dimensionless population)
     and ``width`` (s), the first at ``start`` (s), then
-    every ``period`` (s), ``count`` pulses in all. Times between two steps move the pulse edges
+    every ``period`` (s, from one pulse's start to the next; at least ``width``, and needed
+    when ``count`` > 1), ``count`` pulses in all. Times between two steps move the pulse edges
     to the next step (warns)."""
 
     def __init__(self, target: Population, start, width, amplitude, period=None, count=1):
@@ -259,6 +260,10 @@ class PulseCurrent(Current):
         self.width = checks.number("PulseCurrent.width", width, low=0.0, low_open=True, unit="s")
         self.amplitude = checks.number("PulseCurrent.amplitude", amplitude)
         self.count = checks.count("PulseCurrent.count", count)
+        if period is None and self.count > 1:
+            raise ValueError(f"PulseCurrent.period (s) is needed for count={self.count} pulses: "
+                             f"the time from one pulse's start to the next, at least "
+                             f"width={self.width:g} s")
         self.period = (self.width if period is None else
                        checks.number("PulseCurrent.period", period, low=self.width, unit="s"))
 

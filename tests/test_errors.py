@@ -58,6 +58,10 @@ def test_population_parameters(make, match):
     (lambda: ss.NoiseCurrent(ss.LIF(2), std=-1.0), "NoiseCurrent.std must be >= 0.0"),
     (lambda: ss.ConstantCurrent("pop", 1.0), "ConstantCurrent.target must be a population"),
     (lambda: ss.StepCurrent(ss.LIF(2), [0.2, 0.1], [1, 2]), "StepCurrent.times must be increasing"),
+    (lambda: ss.PulseCurrent(ss.LIF(2), 0.0, 1e-3, 1e-9, count=3),
+     r"PulseCurrent.period \(s\) is needed for count=3 pulses: .* at least width=0.001 s"),
+    (lambda: ss.PulseCurrent(ss.LIF(2), 0.0, 2e-3, 1e-9, period=1e-3, count=2),
+     r"PulseCurrent.period must be >= 0.002"),
     (lambda: ss.LIF(2, tau_membrane=0.02),
      r"LIF got unknown parameter\(s\) 'tau_membrane' \(did you mean 'tau_mem'\?\); accepted: R, "),
     (lambda: ss.Synaptic(2, alfa=0.5), r"'alfa' \(did you mean 'alpha'\?\); accepted: alpha, beta"),
@@ -259,7 +263,8 @@ def test_current_times_between_steps_warn_once():
         "step's start); 1 more of the 4 times is not whole steps"]
     quiet = ss.Network(dt=1e-3)
     pop = quiet.add(ss.LIF(2))
-    quiet.add(ss.PulseCurrent(pop, start=2e-3, width=3e-3, amplitude=1e-9, count=3))
+    quiet.add(ss.PulseCurrent(pop, start=2e-3, width=3e-3, amplitude=1e-9, period=4e-3,
+                              count=3))
     quiet.add(ss.StepCurrent(pop, [0.0, 0.3, 0.7], [1e-9, 0.0, 1e-9]))
     with warnings.catch_warnings():  # whole steps (up to float error): silent
         warnings.simplefilter("error")
