@@ -13,9 +13,11 @@ for bit as if it had never stopped::
     load_checkpoint(net, "ckpt.h5")          # checks dt, seed, dtype, batch and structure
     net.run(rest)                            # spikes and traces identical to one long run
 
-File layout: root attributes ``format`` = "spikesim-checkpoint", ``step``, ``t`` (s), ``dt`` (s),
-``seed``, ``dtype``, ``batch``, ``structure`` (JSON: populations, sources, currents, projections
-and CRC-32 checksums of the parameter and connectivity tables) and ``versions``; datasets
+File layout: root attributes ``format`` = "spikesim-checkpoint", ``format_version`` (the
+layout's version, now 2), ``step``, ``t`` (s), ``dt`` (s), ``seed``, ``dtype``, ``batch``,
+``structure`` (JSON: populations, sources, currents, projections and CRC-32 checksums of the
+parameter and connectivity tables), ``versions`` (JSON: versions of spikesim, numba, numpy,
+h5py, HDF5 and Python) and ``created`` (the local time of saving, ISO 8601); datasets
 ``/state/<name>`` with the arrays of ``net.state``.
 """
 
@@ -25,6 +27,7 @@ import datetime
 import json
 import os
 import zlib
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
@@ -32,6 +35,9 @@ import numpy as np
 from .io import attr, set_attrs
 from .kernels import cpu as KC
 from .kernels.csr import synapse_hash
+
+if TYPE_CHECKING:
+    from .network import Network
 
 FORMAT = "spikesim-checkpoint"
 FORMAT_VERSION = 2
@@ -44,7 +50,7 @@ def _crc(*arrays: np.ndarray) -> int:
     return c
 
 
-def _structure(net) -> dict:
+def _structure(net: Network) -> dict:
     """What must match for a checkpoint to apply: sizes, kinds, and checksums of the tables
     built from parameters and seed (not of the per-chunk input strides, which change; the
     synapses' checksum does not depend on their order within rows, which depends on how many
@@ -65,7 +71,7 @@ def _structure(net) -> dict:
     }
 
 
-def save_checkpoint(net, path, overwrite: bool = True) -> str:
+def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = True) -> str:
     """Write the network's complete simulation state (``net.state`` and ``net.step``, with dt,
     seed, dtype and batch) to an HDF5 file; builds the network first if needed. The file is
     written under a temporary name, synced and then renamed, so a crash while saving never
@@ -105,7 +111,7 @@ def save_checkpoint(net, path, overwrite: bool = True) -> str:
     return path
 
 
-def load_checkpoint(net, path):
+def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
     """Restore a checkpoint into a freshly built, identical network (same populations, inputs,
     projections, parameters, dt, seed, dtype and batch): builds it if needed, checks that it
     matches (ValueError naming what differs), copies the state arrays in place and sets
@@ -126,6 +132,12 @@ def load_checkpoint(net, path):
     with f:
         if attr(f, "format") != FORMAT:
             raise ValueError(f"{path} is not a spikesim checkpoint")
+        version = attr(f, "format_version", 1)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"{path} is a checkpoint of format version {version}; this "
+                             f"spikesim reads version {FORMAT_VERSION}: resume it with the "
+                             f"spikesim that saved it (attribute 'versions': "
+                             f"{attr(f, 'versions', '?')})")
         saved = {"dt": attr(f, "dt"), "seed": attr(f, "seed"), "dtype": attr(f, "dtype"),
                  "batch": attr(f, "batch")}
         mine = {"dt": float(net.dt), "seed": int(net.seed), "dtype": str(net.dtype),

@@ -8,14 +8,14 @@ counter-based generator (same seed, same input, whatever the chunking or thread 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from . import checks
 from .distributions import Distribution, RealizationGenerators
 from .kernels import inputs as K
-from .models import Population
+from .models import Param, Population
 
 
 def _rows(data: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -54,14 +54,15 @@ class SpikeSource:
 class BernoulliInput(SpikeSource):
     """Each unit fires at each step independently with probability ``p`` (scalar or (n,))."""
 
-    def __init__(self, n: int, p, name: str | None = None):
+    def __init__(self, n: int, p: float | np.ndarray | Sequence[float],
+                 name: str | None = None):
         super().__init__(n, name)
         self.p = checks.finite_array("BernoulliInput.p", p, ndim=(0, 1), low=0.0, high=1.0)
         if self.p.ndim == 1 and self.p.shape[0] != self.n:
             raise ValueError(f"BernoulliInput.p must be a scalar or have shape ({self.n},), got "
                              f"shape {self.p.shape}")
 
-    def probabilities(self, k, dt):
+    def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
         return self.p.reshape(1, 1, -1)
 
 
@@ -79,7 +80,7 @@ class PoissonInput(SpikeSource):
             self.rate = checks.finite_array("PoissonInput.rate", rate, ndim=(0, 1), low=0.0,
                                             unit="Hz")
 
-    def probabilities(self, k, dt):
+    def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
         if callable(self.rate):
             rate = checks.finite_array("PoissonInput.rate(t)", self.rate(k * dt), ndim=(0, 1, 2),
                                        low=0.0, unit="Hz")
@@ -97,25 +98,28 @@ class RateCoded(SpikeSource):
     firing probability. ``data`` of shape (n,) applies at every step; of shape (T, n), row k
     applies at step k and nothing fires after the last row."""
 
-    def __init__(self, data, name: str | None = None):
+    def __init__(self, data: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
+                 name: str | None = None):
         data = checks.finite_array("RateCoded.data", data, ndim=(1, 2), low=0.0, high=1.0)
         super().__init__(data.shape[-1], name)
         self.data = data
         self.mode = K.SRC_CONST if data.ndim == 1 else K.SRC_PROB
 
-    def probabilities(self, k, dt):
+    def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
         if self.data.ndim == 1:
             return self.data.reshape(1, 1, -1)
         return _rows(self.data, k).reshape(len(k), 1, self.n)
 
 
 class SpikeTimes(SpikeSource):
-    """Given spikes: ``times`` (s) and the firing unit ``ids``; times are rounded to steps, and
-    several spikes of one unit in one step count once."""
+    """Given spikes: ``times`` (s, >= 0) and the firing unit ``ids`` (integers in [0, n)), 1-D
+    arrays of the same length, in any order; times are rounded to steps, and several spikes of
+    one unit in one step count once."""
 
     mode = K.SRC_EVENTS
 
-    def __init__(self, n: int, times, ids, name: str | None = None):
+    def __init__(self, n: int, times: np.ndarray | Sequence[float],
+                 ids: np.ndarray | Sequence[int], name: str | None = None):
         super().__init__(n, name)
         times = checks.finite_array("SpikeTimes.times", times, low=0.0, unit="s")
         ids = np.asarray(ids)
@@ -126,7 +130,7 @@ class SpikeTimes(SpikeSource):
         order = np.lexsort((ids, times))
         self.times, self.ids = times[order], ids[order].astype(np.int64)
 
-    def events(self, k0, n_steps, dt):
+    def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
         k = np.rint(self.times / dt).astype(np.int64)
         keep = (k >= k0) & (k < k0 + n_steps)
         steps, units = np.unique(np.stack([k[keep] - k0, self.ids[keep]]), axis=1)
@@ -141,14 +145,14 @@ class SpikeArray(SpikeSource):
 
     mode = K.SRC_EVENTS
 
-    def __init__(self, spikes, name: str | None = None):
+    def __init__(self, spikes: np.ndarray | Sequence[Sequence[bool]], name: str | None = None):
         spikes = np.asarray(spikes)
         if spikes.ndim != 2:
             raise ValueError(f"SpikeArray.spikes must have shape (steps, n), got {spikes.shape}")
         super().__init__(spikes.shape[1], name)
         self.spikes = np.ascontiguousarray(spikes, dtype=bool)
 
-    def events(self, k0, n_steps, dt):
+    def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
         rows = self.spikes[k0:k0 + n_steps]  # (fewer past the end of the array)
         units = np.empty(np.count_nonzero(rows), np.int64)
         ptr = np.empty(n_steps + 1, np.int64)
@@ -184,7 +188,7 @@ class Current:
     def describe(self) -> dict:
         return {k: v for k, v in vars(self).items() if k != "target" and not k.startswith("_")}
 
-    def _once_per_dt(self, dt: float, check) -> None:
+    def _once_per_dt(self, dt: float, check: Callable[[float], None]) -> None:
         """``check(dt)`` (the times against the step grid of ``dt``, s), on the first call with
         that ``dt`` that passes (a warning raised as an error checks again next time)."""
         if dt not in self._checked:
@@ -198,12 +202,13 @@ class ConstantCurrent(Current):
     :class:`~spikesim.distributions.Distribution` — keyed by the network's seed, so another
     seed draws other values, and realization b's do not depend on the batch size."""
 
-    def __init__(self, target: Population, amplitude):
+    def __init__(self, target: Population, amplitude: Param):
         super().__init__(target)
         self.amplitude = amplitude
         self._drawn: tuple = (None, None)  # a distribution's draws: (what for, values)
 
-    def values(self, k, dt, batch, rng):
+    def values(self, k: np.ndarray, dt: float, batch: int,
+               rng: RealizationGenerators) -> np.ndarray:
         drawn = isinstance(self.amplitude, Distribution)
         if drawn and self._drawn[0] == (self.amplitude, rng.key, batch):
             return self._drawn[1]  # drawn once per network, not at every chunk
@@ -217,10 +222,12 @@ class ConstantCurrent(Current):
 
 class StepCurrent(Current):
     """Piecewise-constant current: ``amplitudes[m]`` (A, or model units for a dimensionless
-    population) from ``times[m]`` (s) until the next time; zero before the first time. A time
-    between two steps takes effect at the next one (warns)."""
+    population) from ``times[m]`` (s) until the next time; zero before the first time.
+    ``times`` (increasing) and ``amplitudes`` are 1-D arrays of the same length. A time between
+    two steps takes effect at the next one (warns)."""
 
-    def __init__(self, target: Population, times, amplitudes):
+    def __init__(self, target: Population, times: np.ndarray | Sequence[float],
+                 amplitudes: np.ndarray | Sequence[float]):
         super().__init__(target)
         self.times = checks.finite_array("StepCurrent.times", times, unit="s")
         self.amplitudes = checks.finite_array("StepCurrent.amplitudes", amplitudes)
@@ -240,7 +247,8 @@ class StepCurrent(Current):
                 f"the amplitude changes at the next step, t = {np.ceil(steps[j]) * dt:.6g} s "
                 f"(a current keeps its value at each step's start){more}")
 
-    def values(self, k, dt, batch, rng):
+    def values(self, k: np.ndarray, dt: float, batch: int,
+               rng: RealizationGenerators) -> np.ndarray:
         self._once_per_dt(dt, self._check_grid)
         t = k * dt
         m = np.searchsorted(self.times, t + 1e-12 * np.maximum(1.0, np.abs(t)), side="right")
@@ -254,7 +262,8 @@ class PulseCurrent(Current):
     when ``count`` > 1), ``count`` pulses in all. Times between two steps move the pulse edges
     to the next step (warns)."""
 
-    def __init__(self, target: Population, start, width, amplitude, period=None, count=1):
+    def __init__(self, target: Population, start: float, width: float, amplitude: float,
+                 period: float | None = None, count: int = 1):
         super().__init__(target)
         self.start = checks.number("PulseCurrent.start", start, low=0.0, unit="s")
         self.width = checks.number("PulseCurrent.width", width, low=0.0, low_open=True, unit="s")
@@ -276,7 +285,8 @@ class PulseCurrent(Current):
                 "pulse edges move to the next step (a current keeps its value at each step's "
                 "start)")
 
-    def values(self, k, dt, batch, rng):
+    def values(self, k: np.ndarray, dt: float, batch: int,
+               rng: RealizationGenerators) -> np.ndarray:
         self._once_per_dt(dt, self._check_grid)
         t = k * dt
         eps = 1e-9 * max(self.width, 1e-12)
@@ -290,60 +300,66 @@ class CurrentArray(Current):
     """A given current per step: ``values`` (A, or model units for a dimensionless population)
     of shape (T,) or (T, n), row k at step k; zero after the last row."""
 
-    def __init__(self, target: Population, values):
+    def __init__(self, target: Population,
+                 values: np.ndarray | Sequence[float] | Sequence[Sequence[float]]):
         super().__init__(target)
         self.data = checks.finite_array("CurrentArray.values", values, ndim=(1, 2))
         if self.data.ndim == 2 and self.data.shape[1] != target.n:
             raise ValueError(f"CurrentArray.values must have shape (T,) or (T, {target.n}), got "
                              f"{self.data.shape}")
 
-    def values(self, k, dt, batch, rng):
+    def values(self, k: np.ndarray, dt: float, batch: int,
+               rng: RealizationGenerators) -> np.ndarray:
         return _rows(self.data, k).reshape(len(k), 1, -1)
 
 
 class NoiseCurrent(Current):
-    """Gaussian current, independent at each step and neuron: N(mean, std²) (A), piecewise
-    constant over a step (so its effect on v scales with dt)."""
+    """Gaussian current, independent at each step and neuron: N(mean, std²) (A, or model units
+    for a dimensionless population), piecewise constant over a step. Being independent per
+    step, the variance of v it causes scales with dt (the std of v ∝ √dt); for a white-noise
+    current of intensity σ (A·√s) independent of dt, pass ``std = σ/√dt``."""
 
     kind = K.CUR_GAUSS
 
-    def __init__(self, target: Population, mean=0.0, std=1.0):
+    def __init__(self, target: Population, mean: float = 0.0, std: float = 1.0):
         super().__init__(target)
         self.mean = checks.number("NoiseCurrent.mean", mean)
         self.std = checks.number("NoiseCurrent.std", std, low=0.0)
 
-    def noise(self, dt):
+    def noise(self, dt: float) -> tuple[float, float, float]:
         return self.mean, self.std, 0.0
 
 
 class UniformNoiseCurrent(Current):
-    """Uniform current, independent at each step and neuron: mean + half_width·(2U − 1) (A).
+    """Uniform current, independent at each step and neuron: mean + half_width·(2U − 1) (A, or
+    model units for a dimensionless population).
     The noisy-LIF tutorial's i_mean·(1 + a·(2U − 1)) is mean = i_mean, half_width = a·i_mean."""
 
     kind = K.CUR_UNIFORM
 
-    def __init__(self, target: Population, mean=0.0, half_width=1.0):
+    def __init__(self, target: Population, mean: float = 0.0, half_width: float = 1.0):
         super().__init__(target)
         self.mean = checks.number("UniformNoiseCurrent.mean", mean)
         self.half_width = checks.number("UniformNoiseCurrent.half_width", half_width, low=0.0)
 
-    def noise(self, dt):
+    def noise(self, dt: float) -> tuple[float, float, float]:
         return self.mean, self.half_width, 0.0
 
 
 class OUCurrent(Current):
-    """Ornstein–Uhlenbeck current with stationary ``mean`` and ``std`` (A) and correlation time
-    ``tau`` (s), updated exactly: x ← mean + (x − mean)·e^(−dt/tau) + std·√(1 − e^(−2dt/tau))·N.
-    It starts at the mean."""
+    """Ornstein–Uhlenbeck current with stationary ``mean`` and ``std`` (A, or model units for a
+    dimensionless population) and correlation time ``tau`` (s), updated exactly:
+    x ← mean + (x − mean)·e^(−dt/tau) + std·√(1 − e^(−2dt/tau))·N. It starts at the mean."""
 
     kind = K.CUR_OU
 
-    def __init__(self, target: Population, mean=0.0, std=1.0, tau=10e-3):
+    def __init__(self, target: Population, mean: float = 0.0, std: float = 1.0,
+                 tau: float = 10e-3):
         super().__init__(target)
         self.mean = checks.number("OUCurrent.mean", mean)
         self.std = checks.number("OUCurrent.std", std, low=0.0)
         self.tau = checks.number("OUCurrent.tau", tau, low=0.0, low_open=True, unit="s")
 
-    def noise(self, dt):
+    def noise(self, dt: float) -> tuple[float, float, float]:
         decay = float(np.exp(-dt / self.tau))
         return self.mean, self.std * float(np.sqrt(-np.expm1(-2 * dt / self.tau))), decay

@@ -25,12 +25,17 @@ import json
 import os
 import signal
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import h5py
 import numpy as np
 
 from .results import Spikes, Trace
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike, DTypeLike
 
 MS = 1e3  # SONATA times are in milliseconds; spikesim's in seconds
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
@@ -53,13 +58,14 @@ def create_file(path: str) -> h5py.File:
     return h5py.File(h5py.h5f.create(os.fsencode(path), h5py.h5f.ACC_TRUNC, fapl=fapl))
 
 
-def new_group(parent, name: str) -> h5py.Group:
+def new_group(parent: h5py.Group, name: str) -> h5py.Group:
     """A new group ``name`` (one level) under ``parent``."""
     return h5py.Group(h5py.h5g.create(parent.id, name.encode()))
 
 
-def new_dataset(parent, name: str, shape: tuple, dtype, chunks: tuple | None = None,
-                filters: dict | None = None, data=None) -> h5py.Dataset:
+def new_dataset(parent: h5py.Group, name: str, shape: tuple, dtype: DTypeLike,
+                chunks: tuple | None = None, filters: dict | None = None,
+                data: ArrayLike | None = None) -> h5py.Dataset:
     """A new dataset; with ``chunks`` it is extendable along the first axis, with ``filters``
     (h5py's compression / compression_opts / shuffle keywords) compressed; ``data`` is written."""
     dtype = np.dtype(dtype)
@@ -118,7 +124,7 @@ def _types(dtype: np.dtype) -> tuple:
 _STR = h5py.string_dtype()
 
 
-def set_attrs(obj, *, _new: bool = False, **values) -> None:
+def set_attrs(obj: h5py.HLObject, *, _new: bool = False, **values: object) -> None:
     """Write attributes through the low-level API. Strings are stored as variable-length
     UTF-8, dicts and lists as JSON strings; an existing attribute of the same name is replaced
     (``_new``: the object is new, skip that check)."""
@@ -139,7 +145,7 @@ def set_attrs(obj, *, _new: bool = False, **values) -> None:
                                                                    mtype=mtid)
 
 
-def modify_attrs(obj, **values) -> None:
+def modify_attrs(obj: h5py.HLObject, **values: ArrayLike) -> None:
     """Rewrite existing attributes in place (same type and shape) — no object is added, so
     this is allowed while the file is in SWMR mode."""
     for name, value in values.items():
@@ -147,7 +153,7 @@ def modify_attrs(obj, **values) -> None:
         a.write(np.ascontiguousarray(np.asarray(value, dtype=a.dtype)))
 
 
-def append(ds, rows: np.ndarray) -> None:
+def append(ds: h5py.Dataset, rows: np.ndarray) -> None:
     """Extend ``ds`` along its first axis by ``rows`` and write them, converted by HDF5 to the
     dataset's type (low-level calls: a fraction of the cost of h5py's ``resize`` and slice
     assignment, which matters per chunk and realization)."""
@@ -161,7 +167,7 @@ def append(ds, rows: np.ndarray) -> None:
     ds.id.write(h5py.h5s.create_simple(rows.shape), space, rows)
 
 
-def write_row(ds, index: int, values) -> None:
+def write_row(ds: h5py.Dataset, index: int, values: ArrayLike) -> None:
     """Overwrite element (1-d) or row (n-d) ``index`` of ``ds`` in place (converted by HDF5 to
     the dataset's type)."""
     shape = ds.id.shape
@@ -172,7 +178,7 @@ def write_row(ds, index: int, values) -> None:
     ds.id.write(h5py.h5s.create_simple(count), space, values)
 
 
-def attr(obj, name: str, default=None, as_json: bool = False):
+def attr(obj: h5py.HLObject, name: str, default: Any = None, as_json: bool = False) -> Any:
     """An attribute's value as a plain Python object (JSON decoded when asked)."""
     if name not in obj.attrs:
         return default
@@ -194,7 +200,7 @@ def _json_default(obj):
     return repr(obj)
 
 
-def open_for_reading(path) -> h5py.File:
+def open_for_reading(path: str | os.PathLike) -> h5py.File:
     """Open read-only; a file still flagged as open for writing (a live or killed writer) is
     opened in SWMR read mode, which sees everything flushed so far."""
     path = os.fspath(path)
@@ -210,7 +216,7 @@ def open_for_reading(path) -> h5py.File:
 
 
 @contextmanager
-def no_interrupt():
+def no_interrupt() -> Iterator[None]:
     """Hold back Ctrl-C (SIGINT) while a chunk's datasets are extended and written, so that an
     interrupt never leaves one dataset longer than its partner; the KeyboardInterrupt is raised
     right after the block (or, where SIGINT was ignored or left to the system's default, it is
@@ -281,10 +287,10 @@ def lookup3(data: bytes, initval: int = 0) -> int:
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
-def clear_write_flags(path) -> bool:
+def clear_write_flags(path: str | os.PathLike) -> bool:
     """Clear the "open for writing" flags that a killed writer leaves in an HDF5 superblock
-    (version 2 or 3, as written with ``libver="latest"``), as ``h5clear -s`` does. Returns
-    whether anything changed."""
+    (version 2 or 3; spikesim writes version 3, with the format bounds :data:`LIBVER` =
+    ("v110", "v110")), as ``h5clear -s`` does. Returns whether anything changed."""
     with open(path, "r+b") as fh:
         offset = 0
         while True:  # the superblock sits at 0, 512, 1024, 2048, ...
@@ -312,7 +318,7 @@ def clear_write_flags(path) -> bool:
     return True
 
 
-def recover(path) -> dict:
+def recover(path: str | os.PathLike) -> dict:
     """Make a file left by a killed run readable by every HDF5 tool and appendable again:
     clear the superblock's write flags, cut each spike population's ``timestamps`` and
     ``node_ids`` to their common length, shorten each report's ``time`` range to the rows
@@ -357,6 +363,7 @@ class RecordedRun:
 
     Attributes:
         path: the file.
+        dt: the time step (s), from ``meta``; None for a file not written by spikesim.
         meta: the run's metadata (``/spikesim`` attributes, JSON decoded): dt (s), seed, dtype,
             batch, duration (s: how far the data goes — the last run's end, or for a killed
             run its last flushed chunk), completed, wall_time (s, all runs: a killed one up
@@ -369,7 +376,7 @@ class RecordedRun:
             None for a file not written by spikesim: not known).
     """
 
-    def __init__(self, path):
+    def __init__(self, path: str | os.PathLike):
         self.path = os.fspath(path)
         with open_for_reading(self.path) as f:
             self.meta = _read_meta(f)
@@ -488,7 +495,8 @@ class RecordedRun:
         t = self.meta.get("duration")
         return float(t) if t is not None else float(times.max(initial=0.0))
 
-    def trace(self, population: str | None = None, variable: str = "v", ids=None,
+    def trace(self, population: str | None = None, variable: str = "v",
+              ids: int | np.ndarray | Sequence[int] | None = None,
               t_start: float | None = None, t_stop: float | None = None,
               realization: int | None = None) -> Trace:
         """A recorded state variable: values (samples, realizations, neurons) in its unit.
@@ -569,7 +577,7 @@ class RecordedRun:
                      {"counts": counts, "bin_width": step / MS, "n_neurons": n})
 
 
-def load(path) -> RecordedRun:
+def load(path: str | os.PathLike) -> RecordedRun:
     """Open a recorder file (or any SONATA spike/report file) for reading."""
     return RecordedRun(path)
 

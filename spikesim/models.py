@@ -26,16 +26,21 @@ step's input before integrating; snnTorch resets one step late by default).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 
 import numpy as np
 
 from . import checks
-from .distributions import RealizationGenerators
+from .distributions import Distribution, RealizationGenerators
 from .kernels import cpu as KC
 from .kernels import neurons as K
 
 RESETS = ("value", "subtract", "none")
 METHODS = ("euler", "exact")
+
+# A parameter given as a scalar, an array over neurons (n,), an array over realizations ×
+# neurons (B, n) or (B, 1), or a Distribution drawn per neuron and realization.
+Param = float | np.ndarray | Sequence[float] | Sequence[Sequence[float]] | Distribution
 
 
 def _expm1_ratio(x: np.ndarray) -> np.ndarray:
@@ -61,13 +66,22 @@ def _keywords(cls: type) -> set[str]:
 class Population:
     """Base class of all neuron populations (see the module docstring for shared mechanics).
 
+    Every numeric parameter, here and in the models, accepts a scalar, an array over neurons
+    (n,), an array over realizations × neurons (B, n) or (B, 1), or a
+    :class:`~spikesim.distributions.Distribution` drawn per neuron and realization
+    (:data:`Param`). With ``units="1"`` voltages, currents and resistances are dimensionless;
+    times stay in seconds.
+
     Args:
         n: number of neurons.
-        v_th: threshold (V). v_reset: reset value (V). refractory: absolute refractory period
-            (s): scalar, array over neurons (n,) or realizations × neurons (B, n), or a
-            :class:`~spikesim.distributions.Distribution` drawn per neuron and realization.
-        reset: "value", "subtract" or "none". method: "euler" or "exact".
-        v_init: initial v (V); defaults to the resting potential. units: "V" (SI) or "1".
+        v_th: threshold (V).
+        v_reset: reset value (V).
+        refractory: absolute refractory period (s), default 0.
+        reset: "value", "subtract" or "none".
+        method: "euler" or "exact".
+        v_init: initial v (V); default the resting potential (:attr:`rest`).
+        units: "V" (SI units) or "1" (dimensionless).
+        name: the population's name (default: set by ``Network.add``).
     """
 
     model_id: int = -1
@@ -80,9 +94,9 @@ class Population:
         """The variable that synaptic input (projection weights) adds to by default."""
         return self.inputs[0]
 
-    def __init__(self, n: int, *, v_th, v_reset, refractory=0.0, reset: str = "value",
-                 method: str = "euler", v_init=None, units: str = "V", name: str | None = None,
-                 **unknown):
+    def __init__(self, n: int, *, v_th: Param, v_reset: Param, refractory: Param = 0.0,
+                 reset: str = "value", method: str = "euler", v_init: Param | None = None,
+                 units: str = "V", name: str | None = None, **unknown: object):
         if unknown:
             raise TypeError(checks.unknown_names(type(self).__name__, unknown,
                                                  _keywords(type(self))))
@@ -102,8 +116,9 @@ class Population:
         return "V" if variable == "v" else "A"
 
     @property
-    def rest(self):
-        """The resting potential (V), the default initial v."""
+    def rest(self) -> Param:
+        """The resting potential (V, or dimensionless with ``units="1"``), the default initial
+        v."""
         return 0.0
 
     @property
@@ -156,7 +171,8 @@ class Population:
     def _model_coefficients(self, dt: float, batch: int, rng: RealizationGenerators) -> dict:
         raise NotImplementedError
 
-    def table(self, dt: float, batch: int, rng: RealizationGenerators):
+    def table(self, dt: float, batch: int,
+              rng: RealizationGenerators) -> tuple[np.ndarray, int, int]:
         """The parameter table (rows, N_COLUMNS) float64 and its strides (sb, sj): the row of
         neuron j in realization b is ``b*sb + j*sj``."""
         row, arrays = [0.0] * K.N_COLUMNS, {}
@@ -176,7 +192,8 @@ class Population:
         return table.reshape(-1, K.N_COLUMNS), sb, sj
 
     def initial_state(self, batch: int, rng: RealizationGenerators) -> dict:
-        """Initial values of the state variables, each a scalar or (1 or B, 1 or n) float64."""
+        """Initial values of the state variables by name, each a scalar or a (1 or B, 1 or n)
+        float64 array."""
         v0 = self.rest if self.v_init is None else self.v_init
         return {"v": self._param("v_init", v0, batch, rng, unit=self.unit_of("v"))}
 
@@ -192,24 +209,38 @@ class LIF(Population):
         \tau_{mem}\,\dot v = (v_{leak} - v) + R\,(i + I_{ext}), \qquad
         \tau_{syn}\,\dot i = -i
 
-    Synaptic input (projection weights, A) jumps i. Defaults are Norse's dimensionless
-    parameters (tau_syn_inv 200/s, tau_mem_inv 100/s, v_leak 0, v_th 1, v_reset 0, R = 1).
+    Synaptic input (projection weights, A) jumps i. The defaults are the numbers of Norse's LIF
+    (tau_mem 10 ms = 1/tau_mem_inv with tau_mem_inv 100/s, tau_syn 5 ms = 1/tau_syn_inv 200/s,
+    v_leak 0, v_th 1, v_reset 0, R 1), read in SI units (V, Ω) unless ``units="1"``, as in
+    Norse's dimensionless convention.
     Euler step: ``v += dt/tau_mem·((v_leak − v) + R·(i + I_ext)); i += −dt/tau_syn·i``.
 
     With ``tau_syn_inh`` the neuron has a second synaptic current ``i_inh`` (time constant
     tau_syn_inh, entering v as R·i_inh), the target of projections made with
     ``receptor="i_inh"`` — e.g. the CUBA network's separate excitatory and inhibitory currents.
 
-    Args: tau_mem, tau_syn, tau_syn_inh (s); v_leak (V); R (Ω); i_init (A); see
-    :class:`Population`.
+    Args:
+        tau_mem: membrane time constant (s).
+        tau_syn: synaptic time constant of i (s).
+        v_leak: leak (resting) potential (V).
+        v_th: threshold (V).
+        v_reset: reset value (V).
+        R: membrane resistance (Ω).
+        i_init: initial i (A).
+        tau_syn_inh: time constant of i_inh (s); None (default): no second current.
+        **kw: refractory (s), reset, method, v_init (V), units, name: see :class:`Population`
+            (which also says what every numeric parameter accepts). With ``units="1"`` the
+            voltages, R and i_init are dimensionless.
     """
 
     model_id = K.LIF
     variables = ("v", "i")
     inputs = ("i",)
 
-    def __init__(self, n: int, *, tau_mem=10e-3, tau_syn=5e-3, v_leak=0.0, v_th=1.0,
-                 v_reset=0.0, R=1.0, i_init=0.0, tau_syn_inh=None, **kw):
+    def __init__(self, n: int, *, tau_mem: Param = 10e-3, tau_syn: Param = 5e-3,
+                 v_leak: Param = 0.0, v_th: Param = 1.0, v_reset: Param = 0.0, R: Param = 1.0,
+                 i_init: Param = 0.0, tau_syn_inh: Param | None = None,
+                 **kw: Param | str | None):
         super().__init__(n, v_th=v_th, v_reset=v_reset, **kw)
         self.tau_mem, self.tau_syn, self.v_leak, self.R, self.i_init = (
             tau_mem, tau_syn, v_leak, R, i_init)
@@ -221,7 +252,8 @@ class LIF(Population):
             self.slots = {**Population.slots, "i_inh": KC.VAR_W}
 
     @property
-    def rest(self):
+    def rest(self) -> Param:
+        """v_leak (V)."""
         return self.v_leak
 
     def _model_coefficients(self, dt, batch, rng):
@@ -251,7 +283,7 @@ class LIF(Population):
             return {K.E: sign * r, K.F: dt / tw}
         return {K.E: sign * r * _cross(dt, tm, tw), K.F: np.exp(-dt / tw)}
 
-    def initial_state(self, batch, rng):
+    def initial_state(self, batch: int, rng: RealizationGenerators) -> dict:
         return {**super().initial_state(batch, rng),
                 "i": self._param("i_init", self.i_init, batch, rng, unit=self.unit_of("i"))}
 
@@ -265,21 +297,32 @@ class RC(Population):
     Euler step (snnTorch tutorial 2): ``v += dt/tau·((E_L − v) + R·I)``; snnTorch's
     ``Lapicque`` computes it in another order, in float32: equal to about 2e-7.
 
-    Args: R (Ω); C (F) or tau (s); E_L (V); see :class:`Population`.
+    Args:
+        R: membrane resistance (Ω).
+        C: membrane capacitance (F; in s with ``units="1"``, where tau = R·C).
+        tau: membrane time constant (s); give exactly one of C and tau.
+        E_L: resting potential (V).
+        v_th: threshold (V).
+        v_reset: reset value (V).
+        **kw: refractory (s), reset, method, v_init (V), units, name: see :class:`Population`
+            (which also says what every numeric parameter accepts). With ``units="1"`` the
+            voltages and R are dimensionless.
     """
 
     model_id = K.RC
     variables = ("v",)
 
-    def __init__(self, n: int, *, R=5.0, C=None, tau=None, E_L=0.0, v_th=1.0, v_reset=0.0,
-                 **kw):
+    def __init__(self, n: int, *, R: Param = 5.0, C: Param | None = None,
+                 tau: Param | None = None, E_L: Param = 0.0, v_th: Param = 1.0,
+                 v_reset: Param = 0.0, **kw: Param | str | None):
         super().__init__(n, v_th=v_th, v_reset=v_reset, **kw)
         if (C is None) == (tau is None):
             raise ValueError(f"RC needs exactly one of C (F) or tau (s), got C={C!r}, tau={tau!r}")
         self.R, self.C, self.tau, self.E_L = R, C, tau, E_L
 
     @property
-    def rest(self):
+    def rest(self) -> Param:
+        """E_L (V)."""
         return self.E_L
 
     def _model_coefficients(self, dt, batch, rng):
@@ -310,13 +353,20 @@ class Leaky(Population):
     at spike steps), its "subtract" is ``v_reset = v_th − v_th/beta`` (equal to float32
     rounding).
 
-    Args: beta in [0, 1]; see :class:`Population`.
+    Args:
+        beta: decay factor per step, in [0, 1] (dimensionless).
+        v_th: threshold (dimensionless; V with ``units="V"``).
+        v_reset: reset value (dimensionless; V with ``units="V"``).
+        reset: as :class:`Population`'s, default "subtract".
+        **kw: refractory (s), method, v_init, units (default "1"), name: see
+            :class:`Population` (which also says what every numeric parameter accepts).
     """
 
     model_id = K.LEAKY
     variables = ("v",)
 
-    def __init__(self, n: int, *, beta=0.9, v_th=1.0, v_reset=0.0, reset="subtract", **kw):
+    def __init__(self, n: int, *, beta: Param = 0.9, v_th: Param = 1.0, v_reset: Param = 0.0,
+                 reset: str = "subtract", **kw: Param | str | None):
         kw.setdefault("units", "1")
         super().__init__(n, v_th=v_th, v_reset=v_reset, reset=reset, **kw)
         self.beta = beta
@@ -336,15 +386,24 @@ class Synaptic(Population):
     snnTorch's default ``reset_delay=True`` its "zero" reset is ``reset="value"`` plus a
     refractory period of one step.
 
-    Args: alpha, beta in [0, 1]; i_init; see :class:`Population`.
+    Args:
+        alpha: decay factor of i per step, in [0, 1] (dimensionless).
+        beta: decay factor of v per step, in [0, 1] (dimensionless).
+        v_th: threshold (dimensionless; V with ``units="V"``).
+        v_reset: reset value (dimensionless; V with ``units="V"``).
+        reset: as :class:`Population`'s, default "subtract".
+        i_init: initial i (dimensionless; A with ``units="V"``).
+        **kw: refractory (s), method, v_init, units (default "1"), name: see
+            :class:`Population` (which also says what every numeric parameter accepts).
     """
 
     model_id = K.SYNAPTIC
     variables = ("v", "i")
     inputs = ("i",)
 
-    def __init__(self, n: int, *, alpha=0.8, beta=0.9, v_th=1.0, v_reset=0.0, reset="subtract",
-                 i_init=0.0, **kw):
+    def __init__(self, n: int, *, alpha: Param = 0.8, beta: Param = 0.9, v_th: Param = 1.0,
+                 v_reset: Param = 0.0, reset: str = "subtract", i_init: Param = 0.0,
+                 **kw: Param | str | None):
         kw.setdefault("units", "1")
         super().__init__(n, v_th=v_th, v_reset=v_reset, reset=reset, **kw)
         self.alpha, self.beta, self.i_init = alpha, beta, i_init
@@ -353,9 +412,9 @@ class Synaptic(Population):
         return {K.A: self._param("beta", self.beta, batch, rng, low=0.0, high=1.0),
                 K.B: self._param("alpha", self.alpha, batch, rng, low=0.0, high=1.0)}
 
-    def initial_state(self, batch, rng):
+    def initial_state(self, batch: int, rng: RealizationGenerators) -> dict:
         return {**super().initial_state(batch, rng),
-                "i": self._param("i_init", self.i_init, batch, rng)}
+                "i": self._param("i_init", self.i_init, batch, rng, unit=self.unit_of("i"))}
 
 
 class AdaptiveLIF(LIF):
@@ -368,13 +427,18 @@ class AdaptiveLIF(LIF):
 
     Euler step: ``v += dt/tau_mem·((v_leak − v) + R·(i + I_ext) − R·w)``.
 
-    Args: tau_w (s); b (A, the adaptation increment); see :class:`LIF`.
+    Args:
+        tau_w: time constant of w (s).
+        b: the adaptation increment (A, or model units with ``units="1"``).
+        **kw: the parameters of :class:`LIF` (but tau_syn_inh, which must be None) and
+            :class:`Population` (which also says what every numeric parameter accepts).
     """
 
     model_id = K.LIF_W
     variables = ("v", "i", "w")
 
-    def __init__(self, n: int, *, tau_w=100e-3, b=0.1, **kw):
+    def __init__(self, n: int, *, tau_w: Param = 100e-3, b: Param = 0.1,
+                 **kw: Param | str | None):
         if kw.get("tau_syn_inh") is not None:
             raise ValueError("AdaptiveLIF has no second synaptic current: tau_syn_inh must be "
                              "None (w is the adaptation current)")

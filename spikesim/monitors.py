@@ -10,12 +10,21 @@ The in-memory monitors here keep what they receive; the HDF5 recorders
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import checks
 from .inputs import SpikeSource
 from .models import Population
 from .results import Spikes, Trace
+
+if TYPE_CHECKING:
+    from .network import Network
+
+# The neurons a monitor records: None (all), an index or an array-like of indices, or a slice.
+Ids = int | np.ndarray | Sequence[int] | slice | None
 
 
 class Monitor:
@@ -26,7 +35,7 @@ class Monitor:
     t_start: float | None = None  # s: the start of the first run the monitor took part in
     t_stop = 0.0
 
-    def begin(self, net) -> None:
+    def begin(self, net: Network) -> None:
         """Called when a run starts (the network is built)."""
         self.dt = net.dt
         self.n_realizations = net.batch
@@ -42,7 +51,7 @@ class Monitor:
         self.t_stop = t
 
 
-def _select(name: str, ids, n: int) -> np.ndarray | None:
+def _select(name: str, ids: Ids, n: int) -> np.ndarray | None:
     """Neuron indices to record (None: all), validated against the size n: at least one."""
     if ids is None:
         return None
@@ -59,9 +68,14 @@ def _select(name: str, ids, n: int) -> np.ndarray | None:
 
 class SpikeMonitor(Monitor):
     """Records the spikes of a population or spike source (all neurons, or ``ids``), in every
-    realization, in memory. ``.spikes`` returns them as :class:`~spikesim.results.Spikes`."""
+    realization, in memory. ``.spikes`` returns them as :class:`~spikesim.results.Spikes`.
 
-    def __init__(self, source: Population | SpikeSource, ids=None):
+    ``ids``: None (default: all neurons), an integer or an array-like of integer indices in
+    [0, n) (each recorded once, whatever the order or repetitions), or a slice of range(n);
+    at least one neuron.
+    """
+
+    def __init__(self, source: Population | SpikeSource, ids: Ids = None):
         owner = type(self).__name__  # also a recorder built on this class
         if not isinstance(source, (Population, SpikeSource)):
             raise TypeError(f"{owner}.source must be a population or spike source, got "
@@ -96,9 +110,15 @@ class StateMonitor(Monitor):
     """Records state variables (the population's ``variables``: ``"v"``, and ``"i"``,
     ``"i_inh"`` or ``"w"`` where the model has them, and ``"refc"``) of selected neurons
     (``ids``; default all) every ``every`` steps, in memory. Samples are the state at the end of
-    steps k with (k+1) divisible by ``every``, i.e. at times (k+1)·dt."""
+    steps k with (k+1) divisible by ``every``, i.e. at times (k+1)·dt.
 
-    def __init__(self, population: Population, variables="v", ids=None, every: int = 1):
+    ``variables``: a variable name or a sequence of them. ``ids``: None (default: all
+    neurons), an integer or an array-like of integer indices in [0, n) (recorded in that
+    order), or a slice of range(n); at least one neuron.
+    """
+
+    def __init__(self, population: Population, variables: str | Sequence[str] = "v",
+                 ids: Ids = None, every: int = 1):
         owner = type(self).__name__  # also a recorder built on this class
         if not isinstance(population, Population):
             raise TypeError(f"{owner}.population must be a population, got "

@@ -80,7 +80,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -90,6 +90,9 @@ from . import models as M
 from .layout import current_rng
 from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
+
+if TYPE_CHECKING:
+    from .recorders import H5Output
 
 try:
     import tomllib
@@ -177,7 +180,7 @@ class Number(_Check):
         self.desc = kind + (" " + " and ".join(bounds) if bounds else "") + (
             f" ({unit})" if unit else "")
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> float:
         ok = isinstance(value, int) if self.integer else _is_number(value)
         if isinstance(value, bool) or not ok or (isinstance(value, float) and
                                                  not math.isfinite(value)):
@@ -198,7 +201,7 @@ class Text(_Check):
         self.desc = desc or ("one of " + ", ".join(f'"{c}"' for c in choices) if choices
                              else "a string")
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> str:
         if not isinstance(value, str):
             raise _expected(self.desc, value)
         if self.choices is not None and value not in self.choices:
@@ -245,7 +248,7 @@ class Array(_Check):
         self.desc = f"{shape} of {kind}" + (f" >= {low:g}" if low is not None else "") + (
             f" ({unit})" if unit else "")
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> np.ndarray:
         arr = _numbers(value, self.ndim, self.integer)
         if arr is None or (self.low is not None and arr.size and arr.min() < self.low):
             raise _expected(self.desc, value)
@@ -297,7 +300,7 @@ class Values(_Check):
         self.desc = "a number" + (", an array of numbers" if arrays else "") + (
             " or a distribution table" if distributions else "") + (f" ({unit})" if unit else "")
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> float | np.ndarray | D.Distribution:
         if _is_number(value):
             if isinstance(value, float) and not math.isfinite(value):
                 raise _expected(self.desc, value)
@@ -315,7 +318,7 @@ class Names(_Check):
 
     desc = "a string or an array of strings"
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> tuple[str, ...]:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items or not all(isinstance(x, str) for x in items):
             raise _expected(self.desc, value)
@@ -327,7 +330,7 @@ class Table(_Check):
 
     desc = "a table"
 
-    def __call__(self, value):
+    def __call__(self, value: Any) -> dict:
         if not isinstance(value, dict):
             raise _expected(self.desc, value)
         return value
@@ -690,13 +693,14 @@ def _as_error(spec: NetSpec, item_key: str, keys: dict[str, str], e: BaseExcepti
     return NetFileError(spec.file, key, message)
 
 
-def build(spec: NetSpec, output=None, *, seed: int | None = None,
+def build(spec: NetSpec, output: H5Output | None = None, *, seed: int | None = None,
           duration: float | None = None, threads: int | None = None,
           backend: str | None = None, chunk: int | None = None) -> Built:
     """Build the network of a checked file, with recorders into ``output`` (an
     :class:`~spikesim.H5Output`) or, without one, in-memory monitors (rate records become
-    spike monitors). The keyword arguments override the file's [network] values. The network
-    is built (``Network.build``), so every parameter has been checked on return."""
+    spike monitors). ``seed``, ``duration`` and ``chunk`` override the file's [network] values;
+    ``threads`` and ``backend`` go to the :class:`~spikesim.Network`. The network is built
+    (``Network.build``), so every parameter has been checked on return."""
     nw = dict(spec.network)
     if seed is not None:
         nw["seed"] = seed
@@ -840,7 +844,9 @@ def _diagnose(spec: NetSpec, net: Network, error: Exception) -> None:
             prj.csr(net.dt, D.generator([net.seed, 2, j]))
 
 
-def load_network(path: str | os.PathLike, output=None, **overrides) -> Built:
-    """:func:`read` then :func:`build` (``overrides``: seed, duration, threads, backend)."""
+def load_network(path: str | os.PathLike, output: H5Output | None = None,
+                 **overrides: float | str | None) -> Built:
+    """:func:`read` then :func:`build` (``overrides``, its keyword arguments: seed, duration
+    (s), threads, backend, chunk)."""
     return build(read(path), output, **overrides)
 

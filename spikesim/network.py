@@ -8,6 +8,8 @@ and samples go to the monitors / recorders.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from numba import get_num_threads, set_num_threads, threading_layer
@@ -19,9 +21,16 @@ from .kernels import inputs as KI
 from .kernels.inputs import CUR_BUFFER, SRC_CONST, SRC_PROB
 from .kernels.rng import seed_key
 from .layout import Tables, build_tables, chunk_inputs, refresh_masks
-from .models import Population
+from .models import Param, Population
 from .monitors import Monitor, SpikeMonitor, StateMonitor
 from .projections import Projection
+
+if TYPE_CHECKING:
+    import scipy.sparse
+    from numpy.typing import DTypeLike
+
+# what Network.add accepts (and returns, as given)
+_Member = TypeVar("_Member", bound="Population | SpikeSource | Current | Projection | Monitor")
 
 # When to thread by default: every threaded loop of a step costs a few microseconds of
 # launch and barrier (and memory-bound loops scale by well under 2× on 2 cores), so threads pay
@@ -75,7 +84,7 @@ class Network:
         mon.spikes.times
     """
 
-    def __init__(self, dt: float, seed: int = 0, dtype=np.float64, batch: int = 1,
+    def __init__(self, dt: float, seed: int = 0, dtype: DTypeLike = np.float64, batch: int = 1,
                  parallel: bool | None = None, threads: int | None = None, chunk: int = 1000,
                  backend: str = "cpu"):
         self.dt = checks.number("dt", dt, low=0.0, low_open=True, unit="s")
@@ -110,7 +119,7 @@ class Network:
         return self.step * self.dt
 
     # -- assembling -------------------------------------------------------------------------
-    def add(self, obj, name: str | None = None):
+    def add(self, obj: _Member, name: str | None = None) -> _Member:
         """Add a population, spike source, current, projection or monitor; returns it."""
         lists = ((Population, self.populations), (SpikeSource, self.sources),
                  (Current, self.currents), (Projection, self.projections),
@@ -150,7 +159,9 @@ class Network:
                 raise ValueError(f"the {type(obj).__name__}'s {a} is not in this network: "
                                  f"add it first")
 
-    def connect(self, pre, post, rule: str = "all_to_all", **kw) -> Projection:
+    def connect(self, pre: Population | SpikeSource, post: Population, rule: str = "all_to_all",
+                **kw: Param | scipy.sparse.spmatrix | scipy.sparse.sparray | str | None,
+                ) -> Projection:
         """Add a :class:`~spikesim.projections.Projection` (see there for rules and args)."""
         return self.add(Projection(pre, post, rule, **kw))
 
@@ -197,7 +208,7 @@ class Network:
         self._runner().compile()
         return time.perf_counter() - t0
 
-    def run(self, duration: float, progress=None) -> None:
+    def run(self, duration: float, progress: Callable[[int, int], object] | None = None) -> None:
         """Advance by ``duration`` seconds (rounded to whole steps), continuing from where the
         last run stopped. ``progress`` is called after each chunk with (steps done, total)."""
         duration = checks.number("duration", duration, low=0.0, unit="s")

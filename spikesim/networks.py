@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import checks
 from .distributions import Uniform
 from .models import LIF
 from .network import Network
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
 MV = 1e-3  # volts per millivolt
 
 
 def cuba(n: int = 4000, *, k: int | None = None, p: float | None = None, dt: float = 1e-4,
-         seed: int = 0, exc_fraction: float = 0.8, **network_args) -> Network:
+         seed: int = 0, exc_fraction: float = 0.8,
+         **network_args: int | bool | DTypeLike) -> Network:
     r"""The CUBA network of Vogels & Abbott (2005) as benchmark 2 of Brette et al. (2007).
 
     ``n`` LIF neurons, 80 % excitatory (population "exc") and 20 % inhibitory ("inh"), with

@@ -10,6 +10,9 @@ t_k + delay, at the end of a step.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import scipy.sparse
 
@@ -17,7 +20,10 @@ from . import checks
 from .distributions import Distribution
 from .inputs import SpikeSource
 from .kernels.csr import fill_csr
-from .models import Population
+from .models import Param, Population
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 RULES = ("one_to_one", "all_to_all", "random", "fixed_indegree", "explicit")
 MAX_DELAY_STEPS = int(np.iinfo(np.int16).max)  # delays are stored as int16 steps
@@ -27,20 +33,33 @@ class Projection:
     """Connections from ``pre`` (a population or spike source) to ``post`` (a population).
 
     Args:
+        pre: the presynaptic population or spike source (n_pre units).
+        post: the target population (n_post neurons).
         rule: "one_to_one"; "all_to_all" (``weight`` may be a dense (n_pre, n_post) matrix);
             "random" (each pair with probability ``p``); "fixed_indegree" (each target gets
             ``k`` presynaptic units drawn uniformly, with replacement, as NEST's default);
-            "explicit" (``pre_ids``/``post_ids`` arrays, or ``matrix``: a scipy.sparse or dense
-            (n_pre, n_post) weight matrix, zeros meaning no synapse).
-        weight: scalar, array over synapses, or Distribution (unit of the target's input).
+            "explicit" (``pre_ids``/``post_ids``, or ``matrix``).
+        weight: scalar, array over synapses, or Distribution drawn per synapse (unit of the
+            target's input: A, V or 1, see the module docstring); default 1.
         delay: seconds — scalar, array over synapses or Distribution; default one step.
             Delays longer than one step are supported into the target's main input variable.
+        p: connection probability in [0, 1] of each pair (rule "random").
+        k: in-degree, an integer >= 1 (rule "fixed_indegree").
+        pre_ids, post_ids: 1-D integer arrays of the same length, the presynaptic unit and
+            target neuron of each synapse (rule "explicit").
+        matrix: a scipy.sparse or dense (n_pre, n_post) weight matrix, zeros meaning no
+            synapse; its values are the weights (rule "explicit", instead of the ids).
         receptor: the target variable (one of ``post.inputs``; default ``post.channel``).
+        name: the projection's name (default None).
     """
 
-    def __init__(self, pre, post, rule: str = "all_to_all", *, weight=1.0, delay=None,
-                 p: float | None = None, k: int | None = None, pre_ids=None, post_ids=None,
-                 matrix=None, receptor: str | None = None, name: str | None = None):
+    def __init__(self, pre: Population | SpikeSource, post: Population,
+                 rule: str = "all_to_all", *, weight: Param = 1.0, delay: Param | None = None,
+                 p: float | None = None, k: int | None = None,
+                 pre_ids: np.ndarray | Sequence[int] | None = None,
+                 post_ids: np.ndarray | Sequence[int] | None = None,
+                 matrix: scipy.sparse.spmatrix | scipy.sparse.sparray | np.ndarray | None = None,
+                 receptor: str | None = None, name: str | None = None):
         if not isinstance(pre, (Population, SpikeSource)):
             raise TypeError(f"pre must be a population or a spike source, got "
                             f"{type(pre).__name__}")
@@ -149,7 +168,8 @@ class Projection:
                              f"{post.shape}")
         return pre.astype(np.int64), post.astype(np.int64), None
 
-    def synapses(self, dt: float, rng: np.random.Generator):
+    def synapses(self, dt: float, rng: np.random.Generator) -> tuple[
+            np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(pre, post, weight (float64), delay in steps (int64)) of every synapse; weight and
         delay have length 1 when they are the same for every synapse."""
         pre, post, w = self.pairs(rng)
@@ -175,7 +195,8 @@ class Projection:
                              f"{int(d.max())} steps")
         return d
 
-    def csr(self, dt: float, rng: np.random.Generator, dtype=np.float64):
+    def csr(self, dt: float, rng: np.random.Generator,
+            dtype: DTypeLike = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(rowptr (n_pre+1,) int64, post (n_syn,) int32, weight (n_syn,) ``dtype``, delay
         steps (n_syn,) int16), sorted by presynaptic unit."""
         pre, post, w, d = self.synapses(dt, rng)

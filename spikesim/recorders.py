@@ -72,7 +72,9 @@ import time
 import uuid
 import warnings
 import weakref
+from collections.abc import Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
 
 import h5py
 import numpy as np
@@ -101,8 +103,14 @@ from .io import (
 )
 from .kernels import cpu as KC
 from .models import Population
-from .monitors import Monitor, SpikeMonitor, StateMonitor, _threshold
+from .monitors import Ids, Monitor, SpikeMonitor, StateMonitor, _threshold
 from .results import Spikes, Trace
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from .io import RecordedRun
+    from .network import Network
 
 COMPRESSIONS = (None, "gzip", "lzf")
 # HDF5 chunks hold about what a chunk of steps adds to a dataset: an unfilled last chunk is
@@ -186,7 +194,7 @@ class H5Output:
     kill before that leaves ``completed`` False, which is right.
     """
 
-    def __init__(self, path, overwrite: bool = False, append: bool = False,
+    def __init__(self, path: str | os.PathLike, overwrite: bool = False, append: bool = False,
                  compression: str | None = None, compression_level: int | None = None,
                  connectivity: bool = False, flush_every: float = 1.0):
         self.path = os.path.abspath(os.fspath(path))
@@ -230,7 +238,7 @@ class H5Output:
         """Whether a run is writing the file now."""
         return self._file is not None
 
-    def load(self):
+    def load(self) -> RecordedRun:
         """The file read back (:func:`spikesim.io.load`)."""
         return load(self.path)
 
@@ -608,7 +616,9 @@ class _Recorder:
             return self._checked_name(obj.name, default=True)
         return self._checked_name(self.name, default=False)
 
-    def begin(self, net) -> None:
+    def begin(self, net: Network) -> None:
+        """Called when a run starts: the output opens (or creates) the file at the first
+        recorder's begin."""
         Monitor.begin(self, net)
         self._net = net
         self.output._begin(self, net)
@@ -725,14 +735,14 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
     Args:
         output: the :class:`H5Output`.
         source: a population or spike source of the network.
-        ids: neuron indices to record (default all); node_ids in the file are these indices
-            (plus b·n in realization b).
+        ids: neurons to record, as :class:`~spikesim.monitors.SpikeMonitor`'s (default all);
+            node_ids in the file are these indices (plus b·n in realization b).
         name: the population's name in the file (default the source's name).
 
     ``.spikes`` reads the recorded spikes back (seconds), like :class:`SpikeMonitor`'s.
     """
 
-    def __init__(self, output: H5Output, source: Population | SpikeSource, ids=None,
+    def __init__(self, output: H5Output, source: Population | SpikeSource, ids: Ids = None,
                  name: str | None = None):
         SpikeMonitor.__init__(self, source, ids)
         self._init_recorder(output, name)
@@ -822,8 +832,8 @@ class StateRecorder(_Recorder, StateMonitor):
         output: the :class:`H5Output`.
         population: a population of the network.
         variables: a variable name or a list of them.
-        ids: neuron indices to record (default all); columns of ``data`` in this order
-            (in a batch, this order once per realization).
+        ids: neurons to record, as :class:`~spikesim.monitors.StateMonitor`'s (default all);
+            columns of ``data`` in this order (in a batch, this order once per realization).
         every: record the state at the end of every ``every``-th step (steps k with (k+1)
             divisible by ``every``, i.e. at times (k+1)·dt).
         dtype: stored value type: float32 (default; what libsonata reads) or float64 (exact
@@ -833,8 +843,9 @@ class StateRecorder(_Recorder, StateMonitor):
     ``.trace(variable)`` reads a variable back as a :class:`~spikesim.results.Trace`.
     """
 
-    def __init__(self, output: H5Output, population: Population, variables="v", ids=None,
-                 every: int = 1, dtype=np.float32, name: str | None = None):
+    def __init__(self, output: H5Output, population: Population,
+                 variables: str | Sequence[str] = "v", ids: Ids = None, every: int = 1,
+                 dtype: DTypeLike = np.float32, name: str | None = None):
         StateMonitor.__init__(self, population, variables, ids, every)
         if np.dtype(dtype) not in (np.float32, np.float64):
             raise ValueError(f"StateRecorder.dtype must be float32 or float64, got {dtype!r}")
@@ -952,8 +963,10 @@ class StateRecorder(_Recorder, StateMonitor):
                 write_row(tm, 1, t0 + rows * step)
             self._held = []
 
-    def trace(self, variable: str = "v", ids=None) -> Trace:
-        """One variable's samples in the file (all runs) as a Trace."""
+    def trace(self, variable: str = "v",
+              ids: int | np.ndarray | Sequence[int] | None = None) -> Trace:
+        """One variable's samples in the file (all runs) as a Trace; ``ids``: neuron indices
+        among those recorded (default all of them)."""
         checks.choice("variable", variable, self.variables)
         return load(self.output.path).trace(self._file_name or self._base_name(self.population),
                                             variable, ids=ids)
@@ -969,12 +982,12 @@ class RateRecorder(_Recorder, SpikeMonitor):
         output: the :class:`H5Output`.
         population: a population or spike source of the network.
         bin_width: seconds, a whole number of steps.
-        ids: neurons counted (default all).
+        ids: neurons counted, as :class:`~spikesim.monitors.SpikeMonitor`'s (default all).
         name: the population's name in the file.
     """
 
     def __init__(self, output: H5Output, population: Population | SpikeSource, bin_width: float,
-                 ids=None, name: str | None = None):
+                 ids: Ids = None, name: str | None = None):
         SpikeMonitor.__init__(self, population, ids)
         self.bin_width = checks.number("RateRecorder.bin_width", bin_width, low=0.0,
                                        low_open=True, unit="s")
@@ -982,7 +995,8 @@ class RateRecorder(_Recorder, SpikeMonitor):
         self._file_name = None
 
     @property
-    def population(self):
+    def population(self) -> Population | SpikeSource:
+        """The population or spike source counted (``source``)."""
         return self.source
 
     def _prepare(self, f: h5py.File, net, dry: bool = False) -> None:
@@ -1103,7 +1117,8 @@ class RateRecorder(_Recorder, SpikeMonitor):
         return load(self.output.path).rate(self._file_name or self._base_name(self.source))
 
     @property
-    def spikes(self):
+    def spikes(self) -> NoReturn:
+        """Not kept: raises AttributeError (read the counts with :meth:`rate`)."""
         raise AttributeError("a RateRecorder keeps counts per bin, not spikes: use .rate()")
 
 

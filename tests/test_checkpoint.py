@@ -162,7 +162,8 @@ def test_a_checkpoint_is_refused_for_other_parameters_or_dt(tmp_path):
         ss.load_checkpoint(other, tmp_path / "missing.h5")
 
 
-def test_a_checkpoint_is_refused_by_a_network_that_has_run_or_from_a_non_hdf5_file(tmp_path):
+def test_a_checkpoint_is_refused_by_a_network_that_has_run_from_another_format_or_not_hdf5(
+        tmp_path):
     net, _, _ = network()
     net.run(0.002)
     ss.save_checkpoint(net, tmp_path / "c.h5")
@@ -170,6 +171,11 @@ def test_a_checkpoint_is_refused_by_a_network_that_has_run_or_from_a_non_hdf5_fi
     ran.run(0.001)
     with pytest.raises(ValueError, match=r"network that has not run; this one is at t = 0\.001"):
         ss.load_checkpoint(ran, tmp_path / "c.h5")
+    with h5py.File(tmp_path / "c.h5", "r+") as f:  # as a later spikesim might write it
+        f.attrs["format_version"] = 3
+    with pytest.raises(ValueError, match=r"c\.h5 is a checkpoint of format version 3; this "
+                                         r"spikesim reads version 2: resume it with"):
+        ss.load_checkpoint(network()[0], tmp_path / "c.h5")
     (tmp_path / "notes.txt").write_text("not HDF5")
     fresh, _, _ = network()
     with pytest.raises(ValueError, match=r"notes\.txt is not a spikesim checkpoint \(not an "
