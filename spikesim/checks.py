@@ -97,14 +97,7 @@ def per_neuron(name: str, value, n: int, batch: int, rng: RealizationGenerators,
     if isinstance(value, Distribution):
         arr = rng.draw(value, batch, n)
     else:
-        if isinstance(value, (str, bytes)) or value is None:
-            raise TypeError(f"{name} must be a number, an array or a Distribution"
-                            f"{_unit(unit)}, got {value!r}")
-        try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must be a number, an array or a Distribution"
-                            f"{_unit(unit)}, got {_show(value)}") from None
+        arr = _reals(name, value, "a number, an array or a Distribution", unit)
         if arr.ndim == 0:
             arr = arr.reshape(1, 1)
         elif arr.ndim == 1 and arr.shape[0] == n:
@@ -115,6 +108,20 @@ def per_neuron(name: str, value, n: int, batch: int, rng: RealizationGenerators,
                              f"{arr.shape}")
     _check_range(name, arr, low, high, low_open, unit, value)
     return arr
+
+
+def _reals(name: str, value, what: str, unit: str) -> np.ndarray:
+    """``value`` as a float64 array; TypeError unless it holds integers or reals — not
+    booleans, strings, None or complex numbers, which NumPy would convert or wrap."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):  # (a ragged list)
+        arr = None
+    if arr is None or arr.dtype.kind not in "iuf":
+        shown = _show(value) if arr is None or arr.ndim == 0 else (
+            f"an array of {arr.dtype} of shape {arr.shape}")
+        raise TypeError(f"{name} must be {what}{_unit(unit)}, got {shown}")
+    return arr.astype(np.float64, copy=False)
 
 
 def indices(name: str, ids: np.ndarray, n: int) -> None:
@@ -186,11 +193,8 @@ def warn_if_long(name: str, seconds: float | np.ndarray, longest: float, what: s
 def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | None = None,
                  high: float | None = None, unit: str = "") -> np.ndarray:
     """A finite float64 array of one of the given numbers of dimensions."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an array of numbers{_unit(unit)}, got "
-                        f"{_show(value)}") from None
+    arr = _reals(name, value, ("a number or " if 0 in ndim else "") + "an array of numbers",
+                 unit)
     if arr.ndim not in ndim:
         raise ValueError(f"{name} must have {' or '.join(map(str, ndim))} dimension(s), "
                          f"got shape {arr.shape}")

@@ -79,11 +79,18 @@ class PoissonInput(SpikeSource):
         else:
             self.rate = checks.finite_array("PoissonInput.rate", rate, ndim=(0, 1), low=0.0,
                                             unit="Hz")
+            if self.rate.ndim == 1 and self.rate.shape[0] != self.n:
+                raise ValueError(f"PoissonInput.rate must be a scalar or have shape ({self.n},),"
+                                 f" got shape {self.rate.shape}")
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
         if callable(self.rate):
             rate = checks.finite_array("PoissonInput.rate(t)", self.rate(k * dt), ndim=(0, 1, 2),
                                        low=0.0, unit="Hz")
+            if rate.ndim and rate.shape not in ((len(k),), (len(k), 1), (len(k), self.n)):
+                raise ValueError(f"PoissonInput.rate(t) for {len(k)} times t must return a "
+                                 f"scalar or shape ({len(k)},), ({len(k)}, 1) or "
+                                 f"({len(k)}, {self.n}), got shape {rate.shape}")
             rate = rate.reshape(len(k), 1, -1) if rate.ndim else rate.reshape(1, 1, 1)
         else:
             rate = self.rate.reshape(1, 1, -1)

@@ -52,8 +52,12 @@ def _expm1_ratio(x: np.ndarray) -> np.ndarray:
 def _cross(dt: float, tau_a: np.ndarray, tau_b: np.ndarray) -> np.ndarray:
     """Coupling of an exponentially decaying input (time constant tau_b) into a leaky
     integrator (tau_a) over one step, per unit input and for R = 1 (dimensionless):
-    tau_b/(tau_b − tau_a)·(exp(−dt/tau_b) − exp(−dt/tau_a)), finite when tau_a = tau_b."""
-    return np.exp(-dt / tau_a) * (dt / tau_a) * _expm1_ratio(dt * (1.0 / tau_a - 1.0 / tau_b))
+    tau_b/(tau_b − tau_a)·(exp(−dt/tau_b) − exp(−dt/tau_a)), finite when tau_a = tau_b. With
+    a = dt/tau_a and b = dt/tau_b it is a·exp(−min(a, b))·expm1(−|a − b|)/(−|a − b|), which
+    neither overflows when one time constant is far shorter than dt nor divides by 0."""
+    a = dt / tau_a
+    return a * np.exp(-np.minimum(a, dt / tau_b)) * _expm1_ratio(
+        -np.abs(dt * (1.0 / tau_a - 1.0 / tau_b)))
 
 
 def _keywords(cls: type) -> set[str]:

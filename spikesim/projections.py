@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
 RULES = ("one_to_one", "all_to_all", "random", "fixed_indegree", "explicit")
+USED_BY = {"p": ("random",), "k": ("fixed_indegree",), "pre_ids": ("explicit",),
+           "post_ids": ("explicit",), "matrix": ("explicit",)}  # the rules that read each
 MAX_DELAY_STEPS = int(np.iinfo(np.int16).max)  # delays are stored as int16 steps
 
 
@@ -81,6 +83,13 @@ class Projection:
             raise ValueError("rule 'fixed_indegree' needs k, the in-degree (an integer >= 1)")
         if rule == "explicit" and (matrix is None) == (pre_ids is None or post_ids is None):
             raise ValueError("rule 'explicit' needs either matrix or both pre_ids and post_ids")
+        given = {"p": p, "k": k, "pre_ids": pre_ids, "post_ids": post_ids, "matrix": matrix}
+        unused = [a for a, v in given.items() if v is not None and self.rule not in USED_BY[a]]
+        if unused:
+            raise ValueError(f"rule {self.rule!r} takes no {' or '.join(unused)} (used by rule "
+                             f"{' or '.join(map(repr, USED_BY[unused[0]]))})")
+        if matrix is not None:
+            self.matrix = _weight_matrix(matrix)
         for what, value in (("weight", weight), ("delay", delay)):
             self._check_per_synapse(what, value)
 
@@ -141,7 +150,7 @@ class Projection:
                 if w.shape != (n_pre, n_post):
                     raise ValueError(f"weight matrix must have shape (n_pre, n_post) = "
                                      f"({n_pre}, {n_post}), got {w.shape}")
-                return pre, post, w.astype(np.float64).ravel()
+                return pre, post, checks.finite_array("weight", w, ndim=(2,)).ravel()
             return pre, post, None
         if self.rule == "random":
             flat = _bernoulli_positions(rng, n_pre * n_post, self.p)
@@ -150,7 +159,7 @@ class Projection:
             pre = rng.integers(0, n_pre, size=n_post * self.k, dtype=np.int64)
             return pre, np.repeat(np.arange(n_post, dtype=_index_type(n_post)), self.k), None
         if self.matrix is not None:
-            m = scipy.sparse.coo_matrix(self.matrix)
+            m = self.matrix
             if m.shape != (n_pre, n_post):
                 raise ValueError(f"matrix must have shape (n_pre, n_post) = ({n_pre}, {n_post}), "
                                  f"got {m.shape}")
@@ -216,6 +225,18 @@ def _shown(value) -> str:
     """A weight for a message: a number as it is, an array by its shape."""
     shape = np.shape(value)
     return repr(value) if len(shape) == 0 else f"an array of shape {shape}"
+
+
+def _weight_matrix(matrix) -> scipy.sparse.coo_matrix:
+    """An explicit rule's ``matrix`` (scipy.sparse or array-like, 2-d) as a COO matrix of
+    finite float64 weights (booleans read as 0 and 1)."""
+    m = matrix if scipy.sparse.issparse(matrix) else np.asarray(matrix)
+    if m.ndim != 2 or m.dtype.kind not in "biuf":
+        raise TypeError(f"matrix must be a 2-d scipy.sparse matrix or array of real weights, "
+                        f"got {type(matrix).__name__} of {m.dtype} with shape {m.shape}")
+    m = scipy.sparse.coo_matrix(m, dtype=np.float64)
+    checks.finite_array("matrix", m.data)
+    return m
 
 
 def _index_type(n: int):

@@ -40,6 +40,11 @@ def test_network_arguments(kw, match):
     (lambda: ss.Leaky(5, beta=1.5), r"Leaky.beta must be >= 0.0 and <= 1.0"),
     (lambda: ss.LIF(4, refractory=-1e-3), "LIF.refractory must be >= 0.0"),
     (lambda: ss.LIF(4, tau_mem="fast"), "LIF.tau_mem must be a number"),
+    # NumPy would read these as numbers: True as 1 s, "0.02" as 0.02, None as NaN, 1+2j as 1
+    (lambda: ss.LIF(4, tau_mem=True), r"LIF.tau_mem must be a number, an array or a "
+                                      r"Distribution \(in s\), got True"),
+    (lambda: ss.LIF(4, v_th=["1", "2", "3", "4"]), r"LIF.v_th must be .* got an array of <U1"),
+    (lambda: ss.LIF(4, v_init=None, v_th=1 + 2j), r"LIF.v_th must be .* got \(1\+2j\)"),
 ])
 def test_population_parameters(make, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -55,6 +60,12 @@ def test_population_parameters(make, match):
     (lambda: ss.RateCoded(np.array([0.2, np.nan])), "RateCoded.data must be finite"),
     (lambda: ss.SpikeTimes(3, [0.1], [5]), r"SpikeTimes.ids must be in \[0, 2\]"),
     (lambda: ss.PoissonInput(3, rate=-1.0), "PoissonInput.rate must be >= 0.0"),
+    (lambda: ss.PoissonInput(5, rate=[500.0] * 3),
+     r"PoissonInput.rate must be a scalar or have shape \(5,\), got shape \(3,\)"),
+    (lambda: ss.PoissonInput(3, rate="10"), r"PoissonInput.rate must be a number or an array "
+                                            r"of numbers \(in Hz\), got '10'"),
+    (lambda: ss.BernoulliInput(3, p=None), r"BernoulliInput.p must be .* got None"),
+    (lambda: ss.BernoulliInput(3, p=True), r"BernoulliInput.p must be .* got True"),
     (lambda: ss.NoiseCurrent(ss.LIF(2), std=-1.0), "NoiseCurrent.std must be >= 0.0"),
     (lambda: ss.ConstantCurrent("pop", 1.0), "ConstantCurrent.target must be a population"),
     (lambda: ss.StepCurrent(ss.LIF(2), [0.2, 0.1], [1, 2]), "StepCurrent.times must be increasing"),
@@ -94,6 +105,15 @@ def test_euler_with_dt_longer_than_tau_warns():
     (dict(rule="knn"), "rule must be one of"),
     (dict(rule="all_to_all", receptor="w"), "receptor must be one of 'i'"),
     (dict(rule="explicit", pre_ids=[0, 9], post_ids=[0, 1]), r"pre_ids must be in \[0, 2\]"),
+    (dict(rule="explicit", matrix=np.full((3, 4), np.nan)), "matrix must be finite"),
+    (dict(rule="explicit", matrix=np.ones((3, 4)) * 1j),
+     r"matrix must be a 2-d scipy.sparse matrix or array of real weights, got ndarray of "
+     r"complex128"),
+    (dict(rule="all_to_all", weight=np.full((3, 4), np.inf)), "weight must be finite"),
+    (dict(rule="all_to_all", p=0.5), r"rule 'all_to_all' takes no p \(used by rule 'random'\)"),
+    (dict(rule="random", p=0.5, k=2), r"rule 'random' takes no k \(used by rule "
+                                      r"'fixed_indegree'\)"),
+    (dict(rule="all_to_all", matrix=np.ones((3, 4))), "rule 'all_to_all' takes no matrix"),
 ])
 def test_projection_arguments(kw, match):
     net = ss.Network(dt=1e-3)
@@ -125,6 +145,28 @@ def test_a_weight_beside_an_explicit_matrix_is_refused_and_random_counts_are_kno
     net.connect(a, b, "random", p=0.0, weight=np.zeros(0))
     net.run(0.002)
     assert sorted(net.tables.weights().tolist()) == sorted([*range(12), 2.0])
+
+
+def test_a_rate_function_of_the_wrong_shape_is_refused_at_its_first_chunk():
+    for shape in [(3,), (10, 3), (10, 8)]:
+        net = ss.Network(dt=1e-3, chunk=10)
+        net.add(ss.PoissonInput(5, rate=lambda t, shape=shape: np.full(shape, 10.0)))
+        with pytest.raises(ValueError, match=r"PoissonInput.rate\(t\) for 10 times t must "
+                                             r"return a scalar or shape \(10,\), \(10, 1\) or "
+                                             r"\(10, 5\), got shape"):
+            net.run(0.01)
+    for shape in [(), (10,), (10, 1), (10, 5)]:
+        net = ss.Network(dt=1e-3, chunk=10)
+        net.add(ss.PoissonInput(5, rate=lambda t, shape=shape: np.full(shape, 10.0)))
+        net.run(0.02)
+
+
+def test_a_boolean_explicit_matrix_gives_weights_of_one():
+    net = ss.Network(dt=1e-3)
+    a, b = net.add(ss.LIF(3)), net.add(ss.LIF(4))
+    net.connect(a, b, "explicit", matrix=np.eye(3, 4, dtype=bool))
+    net.build()
+    assert net.tables.weights().tolist() == [1.0, 1.0, 1.0]
 
 
 def test_a_per_synapse_array_of_the_wrong_shape_is_refused_before_it_joins_the_network():

@@ -95,6 +95,26 @@ def test_exact_method_agrees_with_the_closed_form_solution(model):
     np.testing.assert_allclose(v, v_ref, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("tau_mem,tau_syn", [(20e-3, 1e-6), (1e-6, 20e-3), (1e-7, 1e-7)])
+def test_exact_method_with_a_time_constant_far_below_dt_stays_finite(tau_mem, tau_syn):
+    """dt/tau up to 10,000 (exp(−dt/tau) = 0): from v = 0, i = 1 (R = 1), one step gives the
+    closed form v(dt) = tau_syn/(tau_syn − tau_mem)·(exp(−dt/tau_syn) − exp(−dt/tau_mem)),
+    (dt/tau)·exp(−dt/tau) when both are tau, and i(dt) = exp(−dt/tau_syn)."""
+    dt = 1e-3
+    net = ss.Network(dt=dt)
+    pop = net.add(ss.LIF(1, tau_mem=tau_mem, tau_syn=tau_syn, method="exact", v_th=1e9,
+                         i_init=1.0, v_init=0.0))
+    mon = net.add(ss.StateMonitor(pop, ["v", "i"]))
+    net.run(dt)
+    v, i = mon.trace("v").values[0, 0, 0], mon.trace("i").values[0, 0, 0]
+    if tau_mem == tau_syn:
+        expected = dt / tau_mem * np.exp(-dt / tau_mem)
+    else:
+        expected = tau_syn / (tau_syn - tau_mem) * (np.exp(-dt / tau_syn) - np.exp(-dt / tau_mem))
+    assert v == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert i == pytest.approx(np.exp(-dt / tau_syn), rel=1e-15, abs=1e-300)
+
+
 @pytest.mark.parametrize("method", ["exact", "euler"])
 def test_rc_decays_exponentially_from_0_9_volts(method):
     """Workflow 2: no input, v(t) = 0.9·exp(−t/RC) (exact); Euler: 0.9·(1 − dt/RC)^n."""
