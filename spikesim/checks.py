@@ -14,6 +14,7 @@ import numpy as np
 from .distributions import Distribution, RealizationGenerators
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
+MAX_UNITS = 2**31 - 1  # neurons and spike-source units of a network (int32 ids in the kernels)
 
 
 def _show(value) -> str:
@@ -78,10 +79,13 @@ def choice(name: str, value, accepted: Sequence[str]) -> str:
     return value
 
 
-def count(name: str, value, *, low: int = 1) -> int:
-    """An integer >= low."""
+def count(name: str, value, *, low: int = 1, high: int | None = None) -> int:
+    """An integer >= low (and <= high)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {_show(value)}")
+        raise ValueError(f"{name} must be an integer >= {low}"
+                         f"{'' if high is None else f' and <= {high}'}, got {_show(value)}")
+    if high is not None and value > high:
+        raise ValueError(f"{name} must be <= {high}, got {_show(value)}")
     return int(value)
 
 

@@ -33,7 +33,7 @@ class SpikeSource:
     mode = K.SRC_CONST
 
     def __init__(self, n: int, name: str | None = None):
-        self.n = checks.count("n", n)
+        self.n = checks.count("n", n, high=checks.MAX_UNITS)
         self.name = name
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
@@ -130,6 +130,8 @@ class SpikeTimes(SpikeSource):
         super().__init__(n, name)
         times = checks.finite_array("SpikeTimes.times", times, low=0.0, unit="s")
         ids = np.asarray(ids)
+        if ids.size == 0:  # (an empty list reads as float64)
+            ids = ids.astype(np.int64)
         if ids.shape != times.shape or not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(f"SpikeTimes.ids must be integers of the same shape as times "
                              f"{times.shape}, got {ids.dtype} of shape {ids.shape}")
@@ -138,17 +140,17 @@ class SpikeTimes(SpikeSource):
         self.times, self.ids = times[order], ids[order].astype(np.int64)
 
     def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
-        k = np.rint(self.times / dt).astype(np.int64)
+        k = np.rint(np.minimum(self.times / dt, 2.0**62)).astype(np.int64)  # (1e300 s: never)
         keep = (k >= k0) & (k < k0 + n_steps)
         steps, units = np.unique(np.stack([k[keep] - k0, self.ids[keep]]), axis=1)
         return np.searchsorted(steps, np.arange(n_steps + 1)), units
 
 
 class SpikeArray(SpikeSource):
-    """Given spikes as a boolean array (T, n): unit j fires at step k where ``spikes[k, j]``;
-    silent from step T on. The array is not copied when it is already a C-ordered boolean one:
-    it is read as the network runs, so a change between two runs applies from the next one,
-    to every use alike."""
+    """Given spikes as a boolean array (T, n) (or numbers 0 and 1, as snnTorch's spike
+    tensors): unit j fires at step k where ``spikes[k, j]``; silent from step T on. The array
+    is not copied when it is already a C-ordered boolean one: it is read as the network runs,
+    so a change between two runs applies from the next one, to every use alike."""
 
     mode = K.SRC_EVENTS
 
@@ -156,6 +158,11 @@ class SpikeArray(SpikeSource):
         spikes = np.asarray(spikes)
         if spikes.ndim != 2:
             raise ValueError(f"SpikeArray.spikes must have shape (steps, n), got {spikes.shape}")
+        if spikes.dtype != np.bool_ and (spikes.dtype.kind not in "iuf" or not np.all(
+                (spikes == 0) | (spikes == 1))):
+            raise ValueError(f"SpikeArray.spikes must hold booleans, or numbers 0 and 1, got "
+                             f"{spikes.dtype} values"
+                             + ("" if spikes.dtype.kind not in "iuf" else " other than 0 and 1"))
         super().__init__(spikes.shape[1], name)
         self.spikes = np.ascontiguousarray(spikes, dtype=bool)
 

@@ -16,6 +16,7 @@ from itertools import accumulate
 
 import numpy as np
 
+from . import checks
 from .distributions import RealizationGenerators, generator
 from .inputs import Current, SpikeArray, SpikeSource
 from .kernels import cpu as KC
@@ -83,6 +84,9 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     offsets = list(accumulate((p.n for p in pops), initial=0))
     n_neu = offsets[-1]
     src_off = list(accumulate((s.n for s in sources), initial=0))
+    if n_neu + src_off[-1] > checks.MAX_UNITS:
+        raise ValueError(f"a network holds at most {checks.MAX_UNITS} neurons and spike-source "
+                         f"units in all, got {n_neu} + {src_off[-1]}")
     synapses = [pr.synapses(dt, generator([seed, 2, j]))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
@@ -98,6 +102,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     for q, p in enumerate(pops):
         rng = RealizationGenerators([seed, 1, q])
         table, sb, sj = p.table(dt, batch, rng)
+        what = f"{type(p).__name__} {p.name!r}"
+        _check_fits(table, dtype, f"a parameter of {what} (or a coefficient made from them)")
         par_parts.append(table)
         delayed = any(pr.post is p and d > 1 for pr, d in zip(projections, longest))
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
@@ -106,6 +112,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
                          np.count_nonzero(table[:, K.REF_STEPS]) > 0])  # (>= 0)
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
+            _check_fits(val, dtype, f"the initial {var} of {what}")
             if var not in state:
                 state[var] = _state((batch, n_neu), dtype)
             state[var][:, offsets[q]:offsets[q + 1]] = val
@@ -160,6 +167,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
                              f"{pr.post.channel!r}, the main input of the target population; "
                              f"got receptor {pr.receptor!r}")
         q = pops.index(pr.post)
+        _check_fits(w, dtype, f"a weight of the {pr._label()}")
         at, steps = -1, 0
         if pr.rule == "one_to_one" and isinstance(pr.pre, SpikeArray) and d_max == 1:
             if id(pr.pre) not in masks:
@@ -208,7 +216,9 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
     for c, row, index in zip(currents_in_order, tables.cin, tables.cur_index):
         if c.kind != KI.CUR_BUFFER:
             continue
-        vals = np.asarray(c.values(k, dt, batch, current_rng(tables.seed, index)), dtype=dtype)
+        vals = np.asarray(c.values(k, dt, batch, current_rng(tables.seed, index)))
+        _check_fits(vals, dtype, f"the {type(c).__name__} into {c.target.name!r}")
+        vals = vals.astype(dtype, copy=False)
         row[KI.BUF], row[KI.ST], row[KI.SB], row[KI.SJ] = at, *_strides(vals.shape)
         cparts.append(vals.ravel())
         at += vals.size
@@ -281,6 +291,15 @@ def _huge_pages(shape: tuple, dtype, nbytes: int) -> np.ndarray:
     out = buf[start:start + nbytes].view(dtype).reshape(shape)
     out.fill(0)
     return out
+
+
+def _check_fits(values: np.ndarray | float, dtype, what: str) -> None:
+    """Raise ValueError when some of the finite ``values`` would overflow to ±inf as
+    ``dtype`` (float32 holds up to ±3.4e38)."""
+    top = np.finfo(dtype).max
+    if dtype == np.float32 and np.size(values) and np.abs(values).max() > top:
+        raise ValueError(f"{what} is {float(np.abs(values).max()):.3g} in magnitude, beyond "
+                         f"the range of float32 (±{top:.3g}): use dtype=np.float64")
 
 
 def _cat(parts: list, dtype, empty: int = 0) -> np.ndarray:

@@ -104,7 +104,7 @@ class Population:
         if unknown:
             raise TypeError(checks.unknown_names(type(self).__name__, unknown,
                                                  _keywords(type(self))))
-        self.n = checks.count("n", n)
+        self.n = checks.count("n", n, high=checks.MAX_UNITS)
         self.v_th, self.v_reset, self.refractory, self.v_init = v_th, v_reset, refractory, v_init
         self.reset = checks.choice("reset", reset, RESETS)
         self.method = checks.choice("method", method, METHODS)

@@ -56,6 +56,8 @@ def _select(name: str, ids: Ids, n: int) -> np.ndarray | None:
     if ids is None:
         return None
     ids = np.arange(n)[ids] if isinstance(ids, slice) else np.atleast_1d(np.asarray(ids))
+    if ids.size == 0:  # (an empty list reads as float64)
+        ids = ids.astype(np.int64)
     if not np.issubdtype(ids.dtype, np.integer) or ids.ndim != 1:
         raise ValueError(f"{name} must be None, a slice or integer indices, got {ids.dtype} "
                          f"{ids.shape}")
@@ -124,13 +126,20 @@ class StateMonitor(Monitor):
             raise TypeError(f"{owner}.population must be a population, got "
                             f"{type(population).__name__}")
         self.population = population
+        accepted = population.variables + ("refc",)
+        if not isinstance(variables, str) and not (
+                isinstance(variables, (Sequence, np.ndarray)) and len(variables)):
+            raise TypeError(f"{owner}.variables must be a variable name or a non-empty sequence "
+                            f"of them, from {', '.join(map(repr, accepted))}; got {variables!r}")
         self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
         for var in self.variables:
-            checks.choice(f"{owner}.variables", var, population.variables + ("refc",))
+            checks.choice(f"{owner}.variables", var, accepted)
         self.ids = _select(f"{owner}.ids", ids, population.n)
         if self.ids is None:
             self.ids = np.arange(population.n)
         self.every = checks.count(f"{owner}.every", every)
+        if self.every >= 2**62:  # (the kernel counts steps in int64)
+            raise ValueError(f"{owner}.every must be below 2**62 steps, got {every}")
         self._steps: list[np.ndarray] = []
         self._values: list[np.ndarray] = []
 

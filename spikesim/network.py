@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-from numba import get_num_threads, set_num_threads, threading_layer
+from numba import config, get_num_threads, set_num_threads, threading_layer
 
 from . import checks
 from .inputs import Current, SpikeSource
@@ -92,12 +92,21 @@ class Network:
                 0 <= seed < 2**63):
             raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
         self.seed = int(seed)
-        if np.dtype(dtype) not in (np.float32, np.float64):
+        try:
+            self.dtype = None if dtype is None else np.dtype(dtype)
+        except TypeError:
+            self.dtype = None
+        if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
-        self.dtype = np.dtype(dtype)
         self.batch = checks.count("batch", batch)
+        if parallel is not None and not isinstance(parallel, (bool, np.bool_)):
+            raise TypeError(f"parallel must be True, False or None (decided by the network's "
+                            f"size), got {parallel!r}")
         self.parallel = parallel
         self.threads = None if threads is None else checks.count("threads", threads)
+        if self.threads is not None and self.threads > config.NUMBA_NUM_THREADS:
+            raise ValueError(f"threads must be at most {config.NUMBA_NUM_THREADS} (Numba's "
+                             f"NUMBA_NUM_THREADS: the cores it found, or as set), got {threads}")
         self.chunk = checks.count("chunk", chunk)
         self.backend = checks.choice("backend", backend, ("cpu", "cuda"))
         if self.backend == "cuda":
@@ -212,6 +221,9 @@ class Network:
         """Advance by ``duration`` seconds (rounded to whole steps), continuing from where the
         last run stopped. ``progress`` is called after each chunk with (steps done, total)."""
         duration = checks.number("duration", duration, low=0.0, unit="s")
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress must be a function of (steps done, total) or None, got "
+                            f"{progress!r}")
         checks.warn_unless_whole_steps("duration", duration, self.dt)
         n_total = int(round(duration / self.dt))
         self.run_steps = n_total

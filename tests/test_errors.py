@@ -1,5 +1,7 @@
 """Bad input: a clear ValueError/TypeError naming the parameter — never a Numba error or NaN."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,10 @@ def build(pop, **net_kw):
     (dict(dt=1e-3, dtype=np.int32), "dtype must be float32 or float64"),
     (dict(dt=1e-3, batch=0), "batch must be an integer >= 1"),
     (dict(dt="1ms"), "dt must be a real number"),
+    (dict(dt=1e-3, dtype="foo"), "dtype must be float32 or float64, got 'foo'"),
+    (dict(dt=1e-3, dtype=None), "dtype must be float32 or float64, got None"),
+    (dict(dt=1e-3, parallel="yes"), "parallel must be True, False or None"),
+    (dict(dt=1e-3, threads=10**6), r"threads must be at most \d+ \(Numba's NUMBA_NUM_THREADS"),
 ])
 def test_network_arguments(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -180,6 +186,67 @@ def test_a_per_synapse_array_of_the_wrong_shape_is_refused_before_it_joins_the_n
     net.run(0.01)
 
 
+def test_given_spikes_and_monitors_refuse_what_numpy_would_bend():
+    with pytest.raises(ValueError, match="SpikeArray.spikes must hold booleans, or numbers 0 "
+                                         "and 1, got float64 values other than 0 and 1"):
+        ss.SpikeArray(np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="got <U1 values"):
+        ss.SpikeArray([["a", "b"]])
+    spikes = ss.SpikeArray(np.array([[0.0, 1.0], [1, 0]]))  # snnTorch's float spikes
+    assert spikes.spikes.dtype == bool and spikes.spikes.tolist() == [[False, True],
+                                                                      [True, False]]
+    pop = ss.LIF(3)
+    with pytest.raises(TypeError, match="StateMonitor.variables must be a variable name or a "
+                                        "non-empty sequence of them, from 'v', 'i', 'refc'; "
+                                        "got 5"):
+        ss.StateMonitor(pop, 5)
+    with pytest.raises(TypeError, match="non-empty sequence .* got \\[\\]"):
+        ss.StateMonitor(pop, [])
+    with pytest.raises(ValueError, match="StateMonitor.every must be below 2\\*\\*62"):
+        ss.StateMonitor(pop, every=10**20)
+    with pytest.raises(ValueError, match="StateMonitor.ids selects no neuron"):
+        ss.StateMonitor(pop, ids=[])
+    with pytest.raises(ValueError, match="n must be <= 2147483647, got 1000000000000"):
+        ss.LIF(10**12)
+
+
+def test_spike_times_may_be_none_at_all_or_far_beyond_the_run():
+    net = ss.Network(dt=1e-3)
+    empty = net.add(ss.SpikeTimes(3, [], []))
+    far = net.add(ss.SpikeTimes(3, [1e300, 2e-3], [0, 1]))
+    m_empty, m_far = net.add(ss.SpikeMonitor(empty)), net.add(ss.SpikeMonitor(far))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "invalid value in cast"
+        net.run(0.01)
+    assert len(m_empty.spikes) == 0
+    assert m_far.spikes.ids.tolist() == [1] and m_far.spikes.times.tolist() == [2e-3]
+
+
+def test_a_run_refuses_a_progress_that_is_not_callable_before_it_starts():
+    net = ss.Network(dt=1e-3)
+    net.add(ss.LIF(2))
+    with pytest.raises(TypeError, match="progress must be a function of"):
+        net.run(0.01, progress=5)
+    assert net.step == 0
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda net: net.add(ss.LIF(3, v_th=1e39)),
+     r"a parameter of LIF 'lif0' \(or a coefficient made from them\) is 1e\+39 in magnitude, "
+     r"beyond the range of float32 \(±3.4e\+38\): use dtype=np.float64"),
+    (lambda net: net.add(ss.LIF(3, v_init=-1e39)), "the initial v of LIF 'lif0' is 1e"),
+    (lambda net: net.connect(net.add(ss.LIF(3)), net.populations[0], weight=1e39),
+     r"a weight of the projection 'lif0' -> 'lif0' \('all_to_all'\) is 1e\+39"),
+    (lambda net: net.add(ss.ConstantCurrent(net.add(ss.LIF(3)), 1e39)),
+     "the ConstantCurrent into 'lif0' is 1e"),
+])
+def test_values_beyond_float32_are_refused_in_a_float32_network(make, match):
+    net = ss.Network(dt=1e-3, dtype=np.float32)
+    make(net)
+    with pytest.raises(ValueError, match=match):
+        net.run(0.002)
+
+
 def test_poisson_rate_above_one_per_step():
     net = ss.Network(dt=1e-3)
     net.add(ss.PoissonInput(2, rate=2000.0))
@@ -239,7 +306,6 @@ def test_shape_error_of_a_per_neuron_parameter_gives_the_axes_in_order():
 
 
 def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
-    import warnings
 
     def build(refractory, delay):
         net = ss.Network(dt=1e-3)
@@ -259,7 +325,6 @@ def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
 
 
 def test_times_typed_in_milliseconds_warn():
-    import warnings
 
     with pytest.warns(RuntimeWarning, match=r"LIF 'lif0'.tau_mem = 20 s is longer than 1 s, .* "
                                             r"seconds \(20 ms is 20e-3 s; 1000 s or more "
@@ -285,7 +350,6 @@ def test_a_long_list_parameter_is_summarised_in_the_error():
 
 
 def test_current_times_between_steps_warn_once():
-    import warnings
 
     net = ss.Network(dt=1e-3, chunk=5)
     pop = net.add(ss.LIF(2))
@@ -320,7 +384,6 @@ def test_current_times_between_steps_warn_once():
 
 
 def test_delays_typed_in_milliseconds_warn():
-    import warnings
 
     def build(delay):
         net = ss.Network(dt=1e-4)
