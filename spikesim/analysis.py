@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
+from spikesim import checks
 from spikesim.results import Spikes
+
+_MAX_BINS = 10**7  # time bins (or windows) per realization at most: 80 MB of float64 each
 
 
 def _duration(spikes: Spikes) -> float:
@@ -22,10 +24,31 @@ def _duration(spikes: Spikes) -> float:
     return duration
 
 
+def _widths(bin_width, smooth) -> tuple[float, float]:
+    """``bin_width`` (finite, > 0) and ``smooth`` (finite, >= 0; None: 0), checked, in s."""
+    return (checks.number("bin_width", bin_width, low=0, low_open=True, unit="s"),
+            0.0 if smooth is None else checks.number("smooth", smooth, low=0, unit="s"))
+
+
+def _check_bin_count(name: str, width: float, duration: float, what: str = "bins") -> None:
+    """Raise unless bins of ``width`` s cut ``duration`` s into at most about _MAX_BINS."""
+    smallest = duration / _MAX_BINS
+    if width < smallest * (1 - 1e-3):  # (the 3 digits shown below pass)
+        raise ValueError(f"{name} must be >= {smallest:.3g} s (at most {_MAX_BINS:,} {what} in "
+                         f"the recorded interval of {duration:g} s), got {width!r}")
+
+
+def _hist_bins(name: str, bins):
+    """``bins`` for numpy's histogram, an integer count checked to be in [1, _MAX_BINS] (a
+    string or a sequence of edges is left to numpy)."""
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool) and not (
+            1 <= bins <= _MAX_BINS):
+        raise ValueError(f"{name} must be in [1, {_MAX_BINS}] when an integer, got {bins!r}")
+    return bins
+
+
 def _bin_edges(t_start: float, t_stop: float, width: float) -> np.ndarray:
     """Edges of bins of ``width`` s tiling [t_start, t_stop]; the last bin may be shorter."""
-    if width <= 0:
-        raise ValueError(f"bin width must be positive, got {width}")
     n_bins = max(1, int(np.ceil((t_stop - t_start) / width - 1e-9)))
     edges = t_start + width * np.arange(n_bins + 1)
     edges[-1] = t_stop
@@ -48,19 +71,42 @@ def firing_rates(spikes: Spikes) -> np.ndarray:
     return rates
 
 
+def _gaussian_smooth(rates: np.ndarray, sigma: float) -> np.ndarray:
+    """``rates`` smoothed along the last axis by a Gaussian of ``sigma`` bins truncated at 4
+    sigma, the signal reflected at both ends: as scipy.ndimage.gaussian_filter1d(mode="reflect"),
+    but by FFT, so that a wide kernel costs no more than a narrow one."""
+    n = rates.shape[-1]
+    radius = int(4 * sigma + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
+    # Reflected at both ends, the signal repeats with period 2n: a circular convolution.
+    wrapped = np.bincount(offsets % (2 * n), kernel / kernel.sum(), minlength=2 * n)
+    signal = np.concatenate([rates, rates[..., ::-1]], axis=-1)
+    out = np.fft.irfft(np.fft.rfft(signal) * np.fft.rfft(wrapped), 2 * n)[..., :n]
+    return np.maximum(out, 0.0)  # (rounding leaves about ±1e-16 of the peak where no spike is)
+
+
 def population_rate(spikes: Spikes, bin_width: float,
                     smooth: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Population rate per neuron in bins of ``bin_width`` s over [t_start, t_stop].
 
     Args:
-        bin_width: bin width, s. A last bin shorter than ``bin_width`` is normalised by its width.
-        smooth: standard deviation of a Gaussian smoothing kernel, s (None: no smoothing).
+        bin_width: bin width, s, > 0 and at most 10**7 bins in the recorded interval. A last
+            bin shorter than ``bin_width`` is normalised by its width.
+        smooth: standard deviation of a Gaussian smoothing kernel, s, from 0 (None or 0: no
+            smoothing) to the recorded interval; the ends are reflected.
 
     Returns:
         centers: bin centers, s, shape (n_bins,).
         rates: spikes per bin / (bin width · the number of neurons recorded), Hz per neuron,
             shape (B, n_bins).
     """
+    bin_width, smooth = _widths(bin_width, smooth)
+    duration = _duration(spikes)
+    _check_bin_count("bin_width", bin_width, duration)
+    if smooth > duration:
+        raise ValueError(f"smooth must be <= {duration:g} s (the recorded interval), "
+                         f"got {smooth!r}")
     edges = _bin_edges(spikes.t_start, spikes.t_stop, bin_width)
     n_bins = edges.size - 1
     keep = (spikes.times >= edges[0]) & (spikes.times <= edges[-1])
@@ -69,13 +115,16 @@ def population_rate(spikes: Spikes, bin_width: float,
     counts = np.bincount(flat, minlength=spikes.n_realizations * n_bins)
     rates = counts.reshape(spikes.n_realizations, n_bins) / (np.diff(edges) * spikes.n_recorded)
     if smooth:
-        rates = gaussian_filter1d(rates, smooth / bin_width, axis=-1, mode="reflect")
+        rates = _gaussian_smooth(rates, smooth / bin_width)
     return 0.5 * (edges[:-1] + edges[1:]), rates
 
 
 def trial_average(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation (ddof=0) across realizations, the first axis of ``values``."""
     values = np.asarray(values, dtype=float)
+    if values.ndim == 0 or values.shape[0] == 0:
+        raise ValueError(f"values must have at least 1 realization (first axis), got shape "
+                         f"{values.shape}")
     return values.mean(axis=0), values.std(axis=0)
 
 
@@ -123,12 +172,14 @@ def cv_isi(spikes: Spikes) -> np.ndarray:
 def fano_factor(spikes: Spikes, window: float) -> np.ndarray:
     """Fano factor var/mean (ddof=0) of the spike counts in consecutive windows, shape (B, N).
 
-    Windows of ``window`` s tile [t_start, t_stop]; a last, incomplete window is dropped. NaN
-    where a neuron has no spike or fewer than 2 windows fit.
+    Windows of ``window`` s (> 0, at most 10**7 in the recorded interval) tile [t_start,
+    t_stop]; a last, incomplete window is dropped. NaN where a neuron has no spike or fewer
+    than 2 windows fit.
     """
-    if window <= 0:
-        raise ValueError(f"window must be positive, got {window}")
-    n_windows = int(np.floor(_duration(spikes) / window + 1e-9))
+    window = checks.number("window", window, low=0, low_open=True, unit="s")
+    duration = _duration(spikes)
+    _check_bin_count("window", window, duration, "windows")
+    n_windows = int(np.floor(duration / window + 1e-9))
     if n_windows < 2:
         return np.full((spikes.n_realizations, spikes.n_neurons), np.nan)
     edges = spikes.t_start + window * np.arange(n_windows + 1)
@@ -148,7 +199,8 @@ def fano_factor(spikes: Spikes, window: float) -> np.ndarray:
 
 def rate_histogram(spikes: Spikes,
                    bins: int | Sequence[float] | str = "auto") -> tuple[np.ndarray, np.ndarray]:
-    """Histogram of the firing rates (Hz) of the recorded neurons of all realizations.
+    """Histogram of the firing rates (Hz) of the recorded neurons of all realizations;
+    ``bins`` as numpy's histogram takes it (an integer count: from 1 to 10**7).
 
     Returns:
         counts: number of (realization, neuron) pairs per bin, shape (n_bins,); sums to
@@ -158,7 +210,7 @@ def rate_histogram(spikes: Spikes,
     rates = firing_rates(spikes)
     if spikes.recorded is not None:
         rates = rates[:, spikes.recorded]
-    return np.histogram(rates.ravel(), bins=bins)
+    return np.histogram(rates.ravel(), bins=_hist_bins("bins", bins))
 
 
 def fi_curve(simulate: Callable[[float], float | np.ndarray],
@@ -170,5 +222,5 @@ def fi_curve(simulate: Callable[[float], float | np.ndarray],
         rates: shape (n_currents, ...), stacking what ``simulate`` returns (a scalar or, e.g.,
         one rate per realization).
     """
-    currents = np.asarray(currents, dtype=float)
+    currents = checks.finite_array("currents", currents)
     return currents, np.array([np.asarray(simulate(i), dtype=float) for i in currents])

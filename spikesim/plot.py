@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from spikesim import analysis, checks
-from spikesim.results import Spikes, Trace
+from spikesim.results import Spikes, Trace, check_realizations
 
 SpikesLike = Spikes | tuple | str | os.PathLike
 TraceLike = Trace | tuple | str | os.PathLike
@@ -42,9 +42,9 @@ def _as_spikes(obj: SpikesLike, population: str | None = None) -> Spikes:
 
         return load(obj).spikes(population=population)
     if isinstance(obj, tuple) and len(obj) in (2, 3):
-        times = np.asarray(obj[0], dtype=np.float64)
-        ids = np.asarray(obj[1], dtype=np.int64)
-        reals = np.asarray(obj[2] if len(obj) == 3 else np.zeros_like(ids), dtype=np.int64)
+        times = checks.finite_array("times", obj[0], unit="s")
+        ids = _indices("ids", obj[1])
+        reals = _indices("realizations", obj[2] if len(obj) == 3 else np.zeros_like(ids))
         if not times.shape == ids.shape == reals.shape:
             raise ValueError("times, ids and realizations must have the same shape")
         order = np.argsort(times, kind="stable")
@@ -54,6 +54,17 @@ def _as_spikes(obj: SpikesLike, population: str | None = None) -> Spikes:
                       t_start=min(0.0, float(times.min(initial=0.0))),
                       t_stop=float(times.max(initial=0.0)), population=population or "")
     raise TypeError(f"cannot read spikes from {type(obj).__name__}")
+
+
+def _indices(name: str, value) -> np.ndarray:
+    """Integers >= 0 (ids, realizations) as an int64 array of shape (n,)."""
+    arr = np.atleast_1d(np.asarray(value))
+    if arr.ndim != 1 or arr.dtype == bool or not (
+            np.issubdtype(arr.dtype, np.integer) or arr.shape == (0,)):
+        raise TypeError(f"{name} must be integers >= 0, got {checks._show(value)}")
+    if arr.size and arr.min() < 0:
+        raise ValueError(f"{name} must be integers >= 0, got {arr.min().item()!r}")
+    return arr.astype(np.int64)
 
 
 def _as_trace(obj: TraceLike, population: str | None = None, variable: str = "v") -> Trace:
@@ -146,8 +157,10 @@ def _time_label(ax: Axes, t_unit: str) -> None:
 
 
 def _padded_range(data: np.ndarray) -> tuple[float, float]:
-    """(min, max) of ``data``, widened when the spread is too small for finite bins."""
-    lo, hi = float(data.min()), float(data.max())
+    """(min, max) of the finite values of ``data`` (which has some), widened when the spread is
+    too small for finite bins."""
+    finite = data[np.isfinite(data)]
+    lo, hi = float(finite.min()), float(finite.max())
     size = max(abs(lo), abs(hi))
     if hi - lo <= 1e-9 * size:
         lo, hi = lo - 1e-3 * size, hi + 1e-3 * size
@@ -155,14 +168,20 @@ def _padded_range(data: np.ndarray) -> tuple[float, float]:
 
 
 def _time_range(spikes: Spikes, t_range: tuple[float, float] | None) -> tuple[float, float]:
-    """``t_range``, else the recorded interval, else the span of the spikes (s)."""
+    """``t_range``, else the recorded interval, else the span of the spikes, else 1 s from the
+    first spike or 0 (s)."""
     if t_range is not None:
-        return float(t_range[0]), float(t_range[1])
+        t = checks.finite_array("t_range", t_range, unit="s")
+        if t.shape != (2,) or not t[0] < t[1]:
+            raise ValueError(f"t_range must be (start, stop) with start < stop (in s), "
+                             f"got {t_range!r}")
+        return float(t[0]), float(t[1])
     if spikes.t_stop > spikes.t_start:
         return float(spikes.t_start), float(spikes.t_stop)
-    if len(spikes):
+    if len(spikes) and spikes.times.max() > spikes.times.min():
         return float(spikes.times.min()), float(spikes.times.max())
-    return 0.0, 1.0
+    first = float(spikes.times.min(initial=0.0))
+    return first, first + 1.0
 
 
 def _integer_ticks(n: int, nbins: int) -> np.ndarray:
@@ -205,6 +224,16 @@ def _row_axis(ax: Axes, n_blocks: int, size: int, row: str, block: str) -> None:
                   colors="0.6", linewidths=0.5)
 
 
+def _image_bins(image_bins) -> tuple[int, int]:
+    """``image_bins`` = (time bins, row bins): integers >= 1, at most 10**7 in all."""
+    k = np.asarray(image_bins)
+    if k.shape != (2,) or not np.issubdtype(k.dtype, np.integer) or k.min() < 1 or (
+            int(k[0]) * int(k[1]) > analysis._MAX_BINS):
+        raise ValueError(f"image_bins must be (time bins, row bins), integers >= 1 with a "
+                         f"product <= {analysis._MAX_BINS}, got {image_bins!r}")
+    return int(k[0]), int(k[1])
+
+
 def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None = None,
            t_range: tuple[float, float] | None = None, mode: str = "auto",
            max_points: int = 200_000, image_bins: tuple[int, int] = (1000, 1000),
@@ -228,10 +257,12 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
             spikes in range.
         t_unit: "s" or "ms" on the time axis.
     """
+    max_points = checks.count("max_points", max_points, low=0)
+    n_t, n_y = _image_bins(image_bins)
     s = _as_spikes(spikes, population)
-    ax = _axes(ax)
     scale = _t_scale(t_unit)
     t0, t1 = _time_range(s, t_range)
+    ax = _axes(ax)
     blocks, within, n_blocks, size, row, block = _row_layout(s)
     keep = (s.times >= t0) & (s.times <= t1)
     times, blocks = s.times[keep], blocks[keep]
@@ -247,8 +278,7 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
                     markersize=marker_size, color=f"C{b % 10}",
                     rasterized=bool(mine.sum() > 10_000))
     elif mode == "image":
-        n_t = max(int(image_bins[0]), 1)
-        n_y = min(max(int(image_bins[1]), 1), n_rows)
+        n_y = min(n_y, n_rows)
         span = t1 - t0 if t1 > t0 else 1.0
         it = np.clip(((times - t0) / span * n_t).astype(np.int64), 0, n_t - 1)
         iy = rows * n_y // n_rows
@@ -283,7 +313,7 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
 
     Args:
         neurons: neuron ids (within the population) among ``trace.ids``; default all.
-        realization: one realization index or several; default all.
+        realization: one realization index or several, in [0, B); default all.
         mean: draw, per neuron, the mean across the chosen realizations with a ±1 std band
             (ddof=0) and ``samples`` of the realizations as thin lines, instead of one line per
             realization. Default: when more than 10 realizations are chosen; never for one.
@@ -299,20 +329,23 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
     """
     samples = checks.count("samples", samples, low=0)
     tr = _as_trace(trace, population, variable)
-    ax = _axes(ax)
+    scale = _t_scale(t_unit)
     cols = np.arange(tr.ids.size)
     if neurons is not None:
         position = {int(n): k for k, n in enumerate(tr.ids)}
-        missing = [n for n in neurons if int(n) not in position]
+        wanted = _indices("neurons", neurons).tolist()
+        missing = [n for n in wanted if n not in position]
         if missing:
             raise ValueError(f"neurons {missing} are not in the trace (ids {tr.ids.tolist()})")
-        cols = np.array([position[int(n)] for n in neurons], dtype=np.int64)
-    reals = np.arange(tr.values.shape[1]) if realization is None else np.atleast_1d(realization)
+        cols = np.array([position[n] for n in wanted], dtype=np.int64)
+    n_all = tr.values.shape[1]
+    reals = np.arange(n_all) if realization is None else check_realizations(realization, n_all)
+    ax = _axes(ax)
     factor, unit = _display_unit(tr.unit, tr.values)
     values = tr.values[:, reals][:, :, cols] * factor
     mean = (reals.size > 10 if mean is None else mean) and reals.size > 1
-    t = tr.times * _t_scale(t_unit)
-    for k, c in enumerate(cols):
+    t = tr.times * scale
+    for k, c in enumerate(cols if reals.size else []):
         color = f"C{k % 10}"
         prefix = "" if cols.size == 1 else f"neuron {tr.ids[c]}: "
         if mean:
@@ -345,6 +378,7 @@ def count_histogram(spikes: SpikesLike, ax: Axes | None = None, *,
     ``bins`` defaults to one bin per integer count up to 100, else numpy's "auto". The labels
     say what is counted: neurons (one realization), realizations (one neuron) or both.
     """
+    bins = analysis._hist_bins("bins", bins)
     s = _as_spikes(spikes, population)
     ax = _axes(ax)
     counts = analysis.spike_counts(s)
@@ -375,25 +409,30 @@ def vm_histograms(trace: TraceLike, times: Sequence[float] | None = None,
     Args:
         times: s; each is taken at the nearest sample. Default: t_end/10 and t_end, t_end being
             the last sample time.
-        bins: number of bins, shared by all histograms (one StepPatch per time, each summing
-            to n_realizations · n_selected).
+        bins: number of bins (1 to 10**7), shared by all histograms (one StepPatch per time,
+            each summing to n_realizations · n_selected, less any NaN or infinite value).
 
     Volts under 0.2 V in magnitude are drawn in mV; the threshold as in :func:`traces`. The
-    legend is outside on the right.
+    legend is outside on the right. A trace without samples (or without a finite value) gives
+    empty axes.
     """
+    bins = analysis._hist_bins("bins", bins)
     tr = _as_trace(trace, population, variable)
-    ax = _axes(ax)
     if times is None:
-        times = (tr.times[-1] / 10, tr.times[-1])
-    idx = [int(np.argmin(np.abs(tr.times - t))) for t in times]
+        times = [tr.times[-1] / 10, tr.times[-1]] if tr.times.size else []
+    times = np.atleast_1d(checks.finite_array("times", times, ndim=(0, 1), unit="s"))
+    idx = [int(np.argmin(np.abs(tr.times - t))) for t in times] if tr.times.size else []
     factor, unit = _display_unit(tr.unit, tr.values)
-    samples = tr.values[idx].reshape(len(idx), -1) * factor
-    edges = np.histogram_bin_edges(samples, bins=bins, range=_padded_range(samples))
-    for k, i in enumerate(idx):
-        heights, _ = np.histogram(samples[k], bins=edges)
-        ax.stairs(heights, edges, color=f"C{k % 10}", label=f"t = {tr.times[i]:.4g} s")
-    if tr.threshold is not None and tr.variable == "v":
-        _threshold_line(ax, tr.threshold * factor, samples, vertical=True)
+    samples = tr.values[idx].reshape(len(idx), int(np.prod(tr.values.shape[1:]))) * factor
+    finite = samples[np.isfinite(samples)]
+    ax = _axes(ax)
+    if finite.size:
+        edges = np.histogram_bin_edges(finite, bins=bins, range=_padded_range(finite))
+        for k, i in enumerate(idx):
+            heights, _ = np.histogram(samples[k][np.isfinite(samples[k])], bins=edges)
+            ax.stairs(heights, edges, color=f"C{k % 10}", label=f"t = {tr.times[i]:.4g} s")
+        if tr.threshold is not None and tr.variable == "v":
+            _threshold_line(ax, tr.threshold * factor, finite, vertical=True)
     ax.set_xlabel(_value_label(tr.variable, unit))
     ax.set_ylabel("count")
     _legend(ax)
@@ -409,12 +448,20 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
     One thin line per realization (up to ``max_lines`` of them) and, when there are several,
     their mean as a thick black line labelled "trial average". Beyond ``max_lines``
     realizations, a grey band spans mean ± 1 std (ddof=0) across them, its lower edge clipped at
-    0 Hz since rates are non-negative (the legend says so).
+    0 Hz since rates are non-negative (the legend says so). ``bin_width`` and ``smooth`` are
+    limited as in :func:`spikesim.analysis.population_rate`; an empty recorded interval
+    (t_stop <= t_start) gives empty axes.
     """
+    max_lines = checks.count("max_lines", max_lines, low=0)
     s = _as_spikes(spikes, population)
+    scale = _t_scale(t_unit)
+    if s.t_stop > s.t_start:
+        centers, rates = analysis.population_rate(s, bin_width, smooth)
+    else:  # nothing recorded: empty axes, as the other plots draw for no data
+        analysis._widths(bin_width, smooth)
+        centers, rates = np.zeros(0), np.zeros((s.n_realizations, 0))
     ax = _axes(ax)
-    centers, rates = analysis.population_rate(s, bin_width, smooth)
-    t = centers * _t_scale(t_unit)
+    t = centers * scale
     several = rates.shape[0] > 1
     if rates.shape[0] <= max_lines:
         for b, r in enumerate(rates):
@@ -434,14 +481,16 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
 
 def isi_histogram(spikes: SpikesLike, ax: Axes | None = None, *, bins: int = 50,
                   population: str | None = None, t_unit: str = "s") -> Axes:
-    """Histogram of all inter-spike intervals, from 0 to the longest, in ``bins`` bins.
+    """Histogram of all inter-spike intervals, from 0 to the longest, in ``bins`` bins (1 to
+    10**7).
 
     The title gives the mean over neurons and realizations of the ISI CV (see
     :func:`spikesim.analysis.cv_isi`).
     """
+    bins = analysis._hist_bins("bins", bins)
     s = _as_spikes(spikes, population)
-    ax = _axes(ax)
     scale = _t_scale(t_unit)
+    ax = _axes(ax)
     intervals = analysis.pooled_isi(s) * scale
     heights, edges = np.histogram(intervals, bins=bins, range=(0.0, intervals.max(initial=0.0)))
     ax.stairs(heights, edges, fill=True, alpha=0.8)
@@ -460,9 +509,16 @@ def fi_curve(currents: Sequence[float] | np.ndarray, rates: Sequence[float] | np
     ``rates`` has shape (n_currents,) or (n_currents, n_repeats); in the latter case the mean
     is drawn with ±1 std error bars.
     """
+    currents = checks.finite_array("currents", currents)
+    try:
+        rates = np.asarray(rates, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"rates must be an array of numbers (in Hz), got "
+                        f"{checks._show(rates)}") from None
+    if rates.ndim not in (1, 2) or rates.shape[0] != currents.size:
+        raise ValueError(f"rates must have shape ({currents.size},) or ({currents.size}, "
+                         f"n_repeats), got shape {rates.shape}")
     ax = _axes(ax)
-    currents = np.asarray(currents, dtype=float)
-    rates = np.asarray(rates, dtype=float)
     if rates.ndim == 1:
         ax.plot(currents, rates, marker="o")
     else:
@@ -479,7 +535,8 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     ``trace`` is given, the traces (with several realizations, their mean ± std and three of
     them, see :func:`traces`).
 
-    ``bin_width`` (s) defaults to 1/100 of the recorded interval.
+    ``bin_width`` (s) defaults to 1/100 of the recorded interval (else of the spikes' span, else
+    of 1 s).
     """
     s = _as_spikes(spikes, population)
     n_rows = 2 if trace is None else 3
@@ -489,14 +546,22 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     t0, t1 = _time_range(s, None)
     raster(s, rows[0].add_subplot())
     ax_rate, ax_counts = rows[1].subplots(1, 2)
-    population_rate(s, bin_width or (t1 - t0) / 100, ax_rate)
+    population_rate(s, (t1 - t0) / 100 if bin_width is None else bin_width, ax_rate)
     count_histogram(s, ax_counts)
     if trace is not None:
         traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True)
     return fig
 
 
-def save(fig_or_ax: Figure | Axes, path: str | os.PathLike, dpi: int = 120) -> None:
-    """Write the figure (of an Axes) as a PNG at ``path``; no directory is created."""
+def save(fig_or_ax: Figure | Axes, path: str | os.PathLike, dpi: float = 120) -> None:
+    """Write the figure (of an Axes) at ``path`` in the format its extension names (.png,
+    .pdf, .svg, ...: those matplotlib writes), PNG when it has none; ``dpi``: dots per inch,
+    > 0. No directory is created."""
+    dpi = checks.number("dpi", dpi, low=0, low_open=True)
     fig = fig_or_ax.get_figure(root=True)
-    fig.savefig(path, dpi=dpi, format="png")
+    ext = os.path.splitext(os.fsdecode(path))[1].lower().lstrip(".")
+    formats = fig.canvas.get_supported_filetypes()
+    if ext and ext not in formats:
+        raise ValueError(f"path must end in one of {', '.join('.' + f for f in sorted(formats))} "
+                         f"(or in no extension, for PNG), got {os.fsdecode(path)!r}")
+    fig.savefig(path, dpi=dpi, format=ext or "png")

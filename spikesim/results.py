@@ -11,6 +11,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+def check_realizations(realization, n_realizations: int, several: bool = True) -> np.ndarray:
+    """``realization``, an index or (with ``several``) a sequence of them, as an int64 array
+    of shape (n,); raises unless each is an integer in [0, n_realizations)."""
+    arr = np.asarray(realization)
+    if arr.ndim > int(several) or arr.dtype == bool or not (
+            np.issubdtype(arr.dtype, np.integer) or arr.shape == (0,)):
+        raise TypeError(f"realization must be an integer in [0, {n_realizations})"
+                        f"{' or a sequence of them' if several else ''}, got {realization!r}")
+    arr = np.atleast_1d(arr)
+    bad = arr[(arr < 0) | (arr >= n_realizations)]
+    if bad.size:
+        raise ValueError(f"realization must be in [0, {n_realizations}), got {bad[0].item()!r}")
+    return arr.astype(np.int64)
+
+
 @dataclass
 class Spikes:
     """Spikes of one population.
@@ -46,7 +61,9 @@ class Spikes:
         return self.n_neurons if self.recorded is None else int(self.recorded.size)
 
     def select(self, realization: int) -> Spikes:
-        """The spikes of one realization, as a single-realization ``Spikes``."""
+        """The spikes of one realization, in [0, n_realizations), as a single-realization
+        ``Spikes``."""
+        realization = int(check_realizations(realization, self.n_realizations, several=False)[0])
         keep = self.realizations == realization
         return Spikes(self.times[keep], self.ids[keep], np.zeros(int(keep.sum()), np.int64),
                       self.n_neurons, 1, self.t_start, self.t_stop, self.population,

@@ -134,3 +134,78 @@ def test_fi_curve_evaluates_the_callable():
     np.testing.assert_allclose(rates, [0, 1, 2])
     _, rates = analysis.fi_curve(lambda i: np.array([i, 2 * i]), [1.0, 2.0])
     assert rates.shape == (2, 2)
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    (np.nan, ValueError, r"must be finite \(in s\), got nan"),
+    (np.inf, ValueError, r"must be finite \(in s\), got inf"),
+    ("a", TypeError, r"must be a real number \(in s\), got 'a'"),
+    (True, TypeError, r"must be a real number \(in s\), got True"),
+    (-1, ValueError, r"must be > 0 \(in s\), got -1"),
+    (0, ValueError, r"must be > 0 \(in s\), got 0"),
+])
+def test_bin_widths_are_checked(bad, error, message):
+    s = make_spikes([[[0.1, 0.2]]], t_stop=1.0)
+    with pytest.raises(error, match="bin_width " + message):
+        analysis.population_rate(s, bad)
+    with pytest.raises(error, match="window " + message):
+        analysis.fano_factor(s, bad)
+
+
+@pytest.mark.parametrize("bad, error, message", [
+    (-1, ValueError, r"smooth must be >= 0 \(in s\), got -1"),
+    (np.nan, ValueError, r"smooth must be finite \(in s\), got nan"),
+    ("a", TypeError, r"smooth must be a real number \(in s\), got 'a'"),
+    (2.0, ValueError, r"smooth must be <= 1 s \(the recorded interval\), got 2.0"),
+])
+def test_smooth_is_checked(bad, error, message):
+    s = make_spikes([[[0.1, 0.2]]], t_stop=1.0)
+    with pytest.raises(error, match=message):
+        analysis.population_rate(s, 0.1, smooth=bad)
+    for no_smoothing in (None, 0):
+        np.testing.assert_array_equal(analysis.population_rate(s, 0.1, no_smoothing)[1],
+                                      analysis.population_rate(s, 0.1)[1])
+
+
+def test_bin_count_is_limited():
+    s = make_spikes([[[0.1, 0.2]]], t_stop=1.0)
+    with pytest.raises(ValueError, match=r"bin_width must be >= 1e-07 s \(at most 10,000,000 "
+                                         r"bins in the recorded interval of 1 s\), got 1e-09"):
+        analysis.population_rate(s, 1e-9)
+    with pytest.raises(ValueError, match=r"window must be >= 1e-07 s \(at most 10,000,000 "
+                                         r"windows in the recorded interval of 1 s\)"):
+        analysis.fano_factor(s, 0.99e-7)
+    assert analysis.fano_factor(s, 1e-7).shape == (1, 1)  # the smallest width shown passes
+
+
+def test_empty_interval_raises_like_firing_rates():
+    s = make_spikes([[[0.1]]], t_stop=0.0)
+    for f in (analysis.firing_rates, lambda s: analysis.population_rate(s, 0.1),
+              lambda s: analysis.fano_factor(s, 0.1)):
+        with pytest.raises(ValueError, match=r"empty recorded interval \[0.0, 0.0\] s"):
+            f(s)
+
+
+@pytest.mark.parametrize("sigma", [0.3, 2.0, 7.5, 40.0])  # 40: the kernel spans the signal
+def test_smoothing_matches_scipy_reflect(sigma):
+    from scipy.ndimage import gaussian_filter1d
+
+    rates = np.random.default_rng(4).poisson(3.0, (2, 30)).astype(float)
+    np.testing.assert_allclose(analysis._gaussian_smooth(rates, sigma),
+                               gaussian_filter1d(rates, sigma, axis=-1, mode="reflect"),
+                               rtol=0, atol=1e-12)
+
+
+def test_other_bad_inputs_are_named():
+    s = make_spikes([[[0.1, 0.2]]], t_stop=1.0)
+    for bins in (0, -1, 10**8):
+        with pytest.raises(ValueError, match=r"bins must be in \[1, 10000000\] when an integer"):
+            analysis.rate_histogram(s, bins=bins)
+    with pytest.raises(ValueError, match=r"values must have at least 1 realization"):
+        analysis.trial_average(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="currents must be finite"):
+        analysis.fi_curve(lambda i: i, [0.0, np.nan])
+    with pytest.raises(ValueError, match=r"realization must be in \[0, 1\), got 5"):
+        s.select(5)
+    with pytest.raises(TypeError, match=r"realization must be an integer in \[0, 1\), got"):
+        s.select([0])

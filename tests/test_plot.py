@@ -328,3 +328,79 @@ def test_summary_and_save_write_only_the_png(tmp_path):
     path = render(fig, tmp_path, "sheet.png")
     assert list(tmp_path.iterdir()) == [path]
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def empty_spikes(t_stop=0.0):
+    none = np.zeros(0, np.int64)
+    return Spikes(np.zeros(0), none, none, 3, 2, 0.0, t_stop, "exc")
+
+
+def test_empty_data_draws_empty_axes(tmp_path):
+    tr = noisy_trace()
+    unrun = Trace(np.zeros(0), np.zeros((0, 5, 3)), tr.ids, "v", "V", "exc", -0.05)
+    for ax in (plot.vm_histograms(unrun), plot.vm_histograms(unrun, times=[0.1]),
+               plot.vm_histograms(tr, times=[]),
+               plot.vm_histograms(Trace(tr.times, np.full_like(tr.values, np.nan), tr.ids, "v"))):
+        assert not stair_heights(ax) and ax.get_ylabel() == "count"
+    assert not plot.traces(tr, realization=[]).lines
+    for s in (empty_spikes(), empty_spikes(t_stop=1.0)):  # no interval; silent
+        ax = plot.population_rate(s, 0.1)
+        assert ax.get_ylabel() == "rate (Hz)"
+        assert all(line.get_ydata().size == 0 or not np.any(line.get_ydata())
+                   for line in ax.lines)
+        render(plot.summary(s), tmp_path)
+    with pytest.raises(ValueError, match=r"bin_width must be > 0 \(in s\), got -1"):
+        plot.population_rate(empty_spikes(), -1)  # checked without data too
+
+
+def test_bad_inputs_get_named_errors():
+    tr = noisy_trace()
+    with pytest.raises(ValueError, match=r"realization must be in \[0, 5\), got 5"):
+        plot.traces(tr, realization=5)
+    with pytest.raises(ValueError, match=r"realization must be in \[0, 5\), got -1"):
+        plot.traces(tr, realization=[0, -1])
+    with pytest.raises(TypeError, match=r"realization must be an integer in \[0, 5\)"):
+        plot.traces(tr, realization=1.5)
+    with pytest.raises(ValueError, match=r"neurons \[5\] are not in the trace"):
+        plot.traces(tr, neurons=5)
+    with pytest.raises(ValueError, match=r"times must be finite \(in s\)"):
+        plot.vm_histograms(tr, times=[np.nan])
+    with pytest.raises(ValueError, match=r"bins must be in \[1, 10000000\] when an integer"):
+        plot.vm_histograms(tr, bins=0)
+    s = random_spikes(100)
+    with pytest.raises(ValueError, match=r"bins must be in \[1, 10000000\] when an integer"):
+        plot.isi_histogram(s, bins=0)
+    with pytest.raises(ValueError, match=r"bin_width must be finite \(in s\), got nan"):
+        plot.population_rate(s, np.nan)
+    with pytest.raises(ValueError, match=r"bin_width must be >= 1e-07 s"):
+        plot.population_rate(s, 1e-9)  # 1e9 bins: refused at once
+    with pytest.raises(ValueError, match=r"smooth must be >= 0 \(in s\), got -1"):
+        plot.population_rate(s, 0.1, smooth=-1)
+    with pytest.raises(ValueError, match=r"max_lines must be an integer >= 0, got -1"):
+        plot.population_rate(s, 0.1, max_lines=-1)
+    with pytest.raises(ValueError, match=r"bin_width must be > 0 \(in s\), got 0"):
+        plot.summary(s, bin_width=0)
+    with pytest.raises(ValueError, match=r"t_range must be \(start, stop\) with start < stop"):
+        plot.raster(s, t_range=(0.5, 0.2))
+    with pytest.raises(ValueError, match=r"t_range must be finite \(in s\)"):
+        plot.raster(s, t_range=(np.nan, 0.2))
+    with pytest.raises(ValueError, match=r"image_bins must be \(time bins, row bins\)"):
+        plot.raster(s, mode="image", image_bins=(0, 10))
+    with pytest.raises(ValueError, match=r"rates must have shape \(2,\) or \(2, n_repeats\)"):
+        plot.fi_curve([0, 1], [3])
+    with pytest.raises(ValueError, match=r"ids must be integers >= 0, got -1"):
+        plot.raster(([0.1, 0.2], [0, -1]))
+
+
+def test_save_writes_the_format_of_the_extension(tmp_path):
+    ax = plot.raster(random_spikes(100))
+    for name, magic in [("a.pdf", b"%PDF"), ("a.svg", b"<?xml"), ("a.PNG", b"\x89PNG"),
+                        ("a", b"\x89PNG")]:
+        plot.save(ax, tmp_path / name)
+        assert (tmp_path / name).read_bytes().startswith(magic)
+    with pytest.raises(ValueError, match=r"path must end in one of .*\.pdf.*\.png.*, got "
+                                         r"'.*x\.txt'"):
+        plot.save(ax, tmp_path / "x.txt")
+    assert not (tmp_path / "x.txt").exists()
+    with pytest.raises(ValueError, match=r"dpi must be > 0, got 0"):
+        plot.save(ax, tmp_path / "b.png", dpi=0)
