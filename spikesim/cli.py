@@ -472,7 +472,14 @@ def _open(path: Path):
     try:
         return load(path)
     except (OSError, ValueError, KeyError) as e:
-        raise CliError(f"{path}: cannot read as an HDF5 recording: {e}") from None
+        raise _read_error(path, e) from None
+
+
+def _read_error(path: Path, error: Exception) -> CliError:
+    """The one-line error for a recording that cannot be read (the file named once)."""
+    text = str(error)
+    return CliError(text if text.startswith(str(path)) else
+                    f"{path}: cannot read as an HDF5 recording: {text}")
 
 
 def contents(path: Path) -> dict:
@@ -501,17 +508,16 @@ def contents(path: Path) -> dict:
         info["runs"] = meta["runs"]
     span = (float(duration) - t_start) if duration is not None else None
     try:
-        f = open_for_reading(path)
-    except OSError as e:
-        raise CliError(f"{path}: cannot read as an HDF5 recording: {e}") from None
-    with f:
-        for top in ("spikes", "report", "rates"):
-            if top not in f or not isinstance(f[top], h5py.Group):
-                continue
-            for name, g in f[top].items():
-                if not isinstance(g, h5py.Group):
+        with open_for_reading(path) as f:
+            for top in ("spikes", "report", "rates"):
+                if top not in f or not isinstance(f[top], h5py.Group):
                     continue
-                _describe_group(info, top, name, g, span)
+                for name, g in f[top].items():
+                    if not isinstance(g, h5py.Group):
+                        continue
+                    _describe_group(info, top, name, g, span)
+    except (OSError, ValueError, KeyError) as e:
+        raise _read_error(path, e) from None
     for entry in info["spikes"].values():
         n, b = entry["recorded"] or entry["n_neurons"], entry["realizations"]
         entry["rate_hz"] = (entry["spikes"] / (n * b * span) if n and span else None)
@@ -519,13 +525,15 @@ def contents(path: Path) -> dict:
 
 
 def _describe_group(info: dict, top: str, name: str, g, span: float | None) -> None:
-    from .io import attr
+    import numpy as np
+
+    from .io import attr, checked_node_ids, report_datasets, spike_datasets, time_range
 
     tag = attr(g, "spikesim", None, as_json=True) if "spikesim" in g.attrs else {}
     tag = tag if isinstance(tag, dict) else {}
     pop = tag.get("population", name)
     if top == "spikes":
-        n = int(g["timestamps"].shape[0]) if "timestamps" in g else 0
+        _, ids, n = spike_datasets(g)
         entry = info["spikes"].setdefault(pop, {"n_neurons": tag.get("n_neurons"), "spikes": 0,
                                                 "realizations": 0, "recorded": None})
         if "recorded_ids" in g:  # the neurons recorded, when not all
@@ -533,21 +541,21 @@ def _describe_group(info: dict, top: str, name: str, g, span: float | None) -> N
         entry["spikes"] += n
         entry["realizations"] = int(tag.get("n_realizations", entry["realizations"] + 1))
         if entry["n_neurons"] is None and n:
-            entry["n_neurons"] = int(g["node_ids"][:].max()) + 1
+            entry["n_neurons"] = int(checked_node_ids(ids, ids.astype(np.int64)[:n]).max()) + 1
     elif top == "report":
         var = tag.get("variable", "v")
         key = f"{pop}.{var}"
-        if key in info["reports"] or "data" not in g:
+        if key in info["reports"]:
             return
-        shape = g["data"].shape
-        step = float(g["mapping/time"][2]) / 1e3 if "mapping/time" in g else None
+        data, _, (_, _, step) = report_datasets(g)
+        shape, step = data.shape, step / 1e3
         reals = int(tag.get("n_realizations", 1))
         cols = int(shape[1]) // reals if tag.get("nodes_per_realization") else int(shape[1])
         info["reports"][key] = {"population": pop, "variable": var, "neurons": cols,
                                 "samples": int(shape[0]), "every_s": step,
                                 "unit": attr(g["data"], "units", ""), "realizations": reals}
     elif "counts" in g:
-        step = float(g["time"][2]) / 1e3 if "time" in g else None
+        step = time_range(g, "time")[2] / 1e3 if "time" in g else None
         info["rates"][pop] = {"bins": int(g["counts"].shape[0]), "bin_width_s": step}
 
 

@@ -10,10 +10,14 @@ A file whose writer was killed (SIGKILL, power loss) keeps every chunk flushed b
 but HDF5 leaves it flagged "open for writing": ``load`` still reads it (it falls back to
 HDF5's single-writer/multiple-reader read mode), and :func:`recover` clears the flag and makes
 the datasets consistent so that other tools (libsonata, h5dump) and appending runs open it
-again. Only call :func:`recover` when no process is writing the file.
+again. Only call :func:`recover` when no process is writing the file. A truncated file (a copy
+cut short) is refused with an OSError that says so.
 
 Times are read in the units of their dataset's ``units`` attribute: "ms" (SONATA's default,
-and what spikesim writes) or "s"; other units are refused.
+and what spikesim writes) or "s"; other units are refused. Datasets are checked as they are
+read (there, numeric, one node id per spike time, finite times, node ids >= 0; in spikesim's
+own files the two spike datasets may differ by a killed writer's last write), and errors name
+the file and the dataset.
 
 File layout: see :mod:`spikesim.recorders`.
 """
@@ -25,6 +29,7 @@ import json
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -202,17 +207,61 @@ def _json_default(obj):
 
 def open_for_reading(path: str | os.PathLike) -> h5py.File:
     """Open read-only; a file still flagged as open for writing (a live or killed writer) is
-    opened in SWMR read mode, which sees everything flushed so far."""
+    opened in SWMR read mode, which sees everything flushed so far. A truncated file, one that
+    is not HDF5, or any other that HDF5 refuses raises an OSError naming it — never SWMR mode
+    there, whose reads of missing metadata retry without end."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
-    try:
-        return h5py.File(path, "r")
-    except OSError as first:
+    for retry in range(_RETRIES + 1):
+        if retry:
+            time.sleep(0.02)
+        try:
+            return h5py.File(path, "r")
+        except OSError as e:
+            error = e
+        problem = _damage(path)
+        if "truncated" not in f"{error} {problem}":  # (else retried: 60 ms at most)
+            break
+    if problem is None and "already open for write" in str(error):
         try:
             return h5py.File(path, "r", swmr=True)
-        except OSError:
-            raise OSError(f"cannot open {path} as HDF5: {first}") from first
+        except OSError as e:
+            error = e
+    raise OSError(problem or f"cannot open {path} as HDF5: {error}") from error
+
+
+# A live writer records the file's new end in the superblock before it writes the data that
+# reaches it: for an instant (up to ~0.2 MB short in tests) its file looks truncated.
+_RETRIES = 3
+
+
+def _damage(path: str) -> str | None:
+    """What is wrong with the file, in words, as far as its size and its superblock's
+    recorded end of file tell (superblock versions 2 and 3); None when neither shows a
+    problem (or the file cannot be read at all: HDF5's error says why)."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            offset = _superblock(fh)
+            block = fh.read(4 + 4 * 8 + 4)  # version, sizes, flags; 4 addresses; checksum
+    except OSError:
+        return None
+    if offset is None:
+        return f"{path} is not an HDF5 file (" + (
+            f"no HDF5 signature in its {size} bytes)" if size else "it is empty)")
+    if block[:1] and block[0] < 2:
+        return None  # older superblocks: HDF5's own checks
+    n = block[1] if len(block) > 1 else 8  # bytes per address
+    if len(block) < 8 + 4 * n:
+        return (f"{path} is truncated: it holds {size} bytes, fewer than its HDF5 superblock "
+                f"({offset + 8 + 8 + 4 * n} bytes)")
+    end = int.from_bytes(block[4 + 2 * n:4 + 3 * n], "little")  # (as HDF5 compares them)
+    if size < end:
+        return (f"{path} is truncated: it holds {size} of the {end} bytes its HDF5 superblock "
+                f"records (eof = {size}, stored_eof = {end}: an interrupted copy or download, "
+                f"or a full disk?)")
+    return None
 
 
 @contextmanager
@@ -287,19 +336,26 @@ def lookup3(data: bytes, initval: int = 0) -> int:
 _SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
+def _superblock(fh) -> int | None:
+    """The offset (bytes) of the HDF5 superblock in the open file ``fh`` (at 0, 512, 1024,
+    2048, ...), which is left just past the signature; None when there is none."""
+    offset, size = 0, os.fstat(fh.fileno()).st_size
+    while offset < size:
+        fh.seek(offset)
+        if fh.read(8) == _SIGNATURE:
+            return offset
+        offset = 512 if offset == 0 else 2 * offset
+    return None
+
+
 def clear_write_flags(path: str | os.PathLike) -> bool:
     """Clear the "open for writing" flags that a killed writer leaves in an HDF5 superblock
     (version 2 or 3; spikesim writes version 3, with the format bounds :data:`LIBVER` =
     ("v110", "v110")), as ``h5clear -s`` does. Returns whether anything changed."""
     with open(path, "r+b") as fh:
-        offset = 0
-        while True:  # the superblock sits at 0, 512, 1024, 2048, ...
-            fh.seek(offset)
-            if fh.read(8) == _SIGNATURE:
-                break
-            offset = 512 if offset == 0 else 2 * offset
-            if offset > os.path.getsize(path):
-                raise OSError(f"{path} is not an HDF5 file (no superblock signature)")
+        offset = _superblock(fh)
+        if offset is None:
+            raise OSError(f"{path} is not an HDF5 file (no superblock signature)")
         head = fh.read(4)
         version, size_offsets = head[0], head[1]
         if version < 2:
@@ -453,14 +509,12 @@ class RecordedRun:
             recorded = (np.unique(g0["recorded_ids"][:].astype(np.int64))  # (foreign: as given)
                         if "recorded_ids" in g0 else None)
             for e in parts:
-                g = f[e["path"]]
-                ts, ni = g["timestamps"], g["node_ids"]
-                n = min(ts.shape[0], ni.shape[0])  # equal unless a writer was killed mid-write
-                ms = ts.astype(np.float64)[:n]  # (converted by HDF5 as it reads)
+                ts, ni, n = spike_datasets(f[e["path"]])
+                ms = finite(ts, ts.astype(np.float64)[:n])  # (converted by HDF5 as it reads)
                 to_ms = _to_ms(ts)
                 if to_ms != 1.0:
                     ms *= to_ms
-                node = ni.astype(np.int64)[:n]
+                node = checked_node_ids(ni, ni.astype(np.int64)[:n])
                 if e["block"]:  # node ids b·block + j: realization b's neurons are a block
                     real = node // e["block"]
                     node -= real * e["block"]
@@ -514,13 +568,11 @@ class RecordedRun:
             first = int(realization)
         with open_for_reading(self.path) as f:
             g0 = f[parts[0]["path"]]
-            recorded = g0["mapping/node_ids"][:].astype(np.int64)
+            _, recorded, (start, stop, step) = report_datasets(g0)
             if block:
                 recorded = recorded[:recorded.size // n_real]  # realization 0's: the ids
-            tm = g0["mapping/time"]
-            start, stop, step = tm[:].astype(np.float64) * _to_ms(tm)
-            n_rows = min(int(round((stop - start) / step)) if step > 0 else 0,
-                         min(f[e["path"]]["data"].shape[0] for e in parts))
+            n_rows = min(int(round((stop - start) / step)),
+                         min(report_datasets(f[e["path"]])[0].shape[0] for e in parts))
             times = (start + step * np.arange(n_rows)) / MS
             if self.dt:
                 times = self._times(times * MS)
@@ -563,8 +615,8 @@ class RecordedRun:
         e = self._pick(self._rates, population, "population rates")[0]
         with open_for_reading(self.path) as f:
             g = f[e["path"]]
-            start, stop, step = (float(x) for x in g["time"][:])
-            counts = g["counts"][:].astype(np.int64)
+            start, stop, step = time_range(g, "time")
+            counts = _dataset(g, "counts", "iu", "integers (spike counts)", 2)[:].astype(np.int64)
         n_bins = min(counts.shape[0], int(np.ceil((stop - start) / step - 1e-9)))
         counts = counts[:n_bins]
         lo = start + step * np.arange(n_bins)
@@ -599,6 +651,86 @@ def _to_ms(ds) -> float:
         raise ValueError(f"{ds.file.filename}: {ds.name} has units={units!r}; spikesim reads "
                          f"times in 'ms' or 's'")
     return TIME_UNITS[units]
+
+
+def spike_datasets(g: h5py.Group) -> tuple[h5py.Dataset, h5py.Dataset, int]:
+    """The ``timestamps`` and ``node_ids`` of the SONATA spike population ``g`` and how many
+    spikes they hold, checked: numbers and integers, one node id per time. In a file written
+    by spikesim they may differ in length (a writer killed between the two writes of a chunk):
+    the common length counts; in another writer's file that is an error."""
+    ts = _dataset(g, "timestamps", "iuf", "numbers (spike times, in ms or s)")
+    ni = _dataset(g, "node_ids", "iu", "integers (node ids)")
+    if ts.shape[0] != ni.shape[0] and not ("spikesim" in g.attrs or "spikesim" in g.file):
+        raise ValueError(f"{g.file.filename}: {ts.name} holds {ts.shape[0]} spike times but "
+                         f"{ni.name} {ni.shape[0]} node ids: a SONATA spike population holds "
+                         f"one node id per spike time")
+    return ts, ni, min(ts.shape[0], ni.shape[0])
+
+
+def report_datasets(g: h5py.Group) -> tuple[h5py.Dataset, np.ndarray, tuple[float, float,
+                                                                              float]]:
+    """The ``data`` (samples × columns) of the SONATA report ``g``, its node ids
+    (``mapping/node_ids``, int64, one per column) and its time range (``mapping/time``:
+    start, stop, step in ms), checked."""
+    data = _dataset(g, "data", "iuf", "numbers", 2)
+    ds = _dataset(g, "mapping/node_ids", "iu", "integers (node ids)")
+    ids = checked_node_ids(ds, ds[:].astype(np.int64))
+    if ids.size != data.shape[1]:
+        raise ValueError(f"{g.file.filename}: {data.name} has {data.shape[1]} columns but "
+                         f"{ds.name} {ids.size} node ids: spikesim reads reports of one column "
+                         f"per node")
+    return data, ids, time_range(g, "mapping/time")
+
+
+def time_range(g: h5py.Group, name: str) -> tuple[float, float, float]:
+    """(start, stop, step) in ms of the SONATA time dataset ``name`` of ``g``, checked: three
+    finite numbers, step > 0, stop >= start."""
+    ds = _dataset(g, name, "iuf", "numbers (start, stop, step)")
+    where = f"{ds.file.filename}: {ds.name}"
+    if ds.shape != (3,):
+        raise ValueError(f"{where} has shape {ds.shape}: it must hold 3 numbers (start, stop, "
+                         f"step)")
+    raw = ds[:].astype(np.float64)
+    start, stop, step = (float(x) for x in raw * _to_ms(ds))
+    if not (np.all(np.isfinite(raw)) and step > 0 and stop >= start):
+        raise ValueError(f"{where} is (start, stop, step) = {tuple(raw.tolist())}: they must be "
+                         f"finite, with step > 0 and stop >= start")
+    return start, stop, step
+
+
+def finite(ds: h5py.Dataset, values: np.ndarray) -> np.ndarray:
+    """``values`` (floats read from ``ds``), checked: no NaN or infinity."""
+    bad = values.size - np.count_nonzero(np.isfinite(values))
+    if bad:
+        raise ValueError(f"{ds.file.filename}: {bad} of the {values.size} values of {ds.name} "
+                         f"are not finite (NaN or inf): times must be finite numbers")
+    return values
+
+
+def checked_node_ids(ds: h5py.Dataset, ids: np.ndarray) -> np.ndarray:
+    """``ids`` (integers read from ``ds``), checked: none negative."""
+    if ids.size and ids.min() < 0:
+        raise ValueError(f"{ds.file.filename}: {np.count_nonzero(ids < 0)} of the {ids.size} "
+                         f"node ids of {ds.name} are negative (the least: {ids.min()}): node "
+                         f"ids are integers >= 0")
+    return ids
+
+
+def _dataset(g: h5py.Group, name: str, kinds: str, what: str, ndim: int = 1) -> h5py.Dataset:
+    """Dataset ``name`` of ``g``, checked: there, with ``ndim`` dimensions, of a type of one of
+    ``kinds`` (NumPy's kind letters; ``what`` says which for the message)."""
+    ds = g.get(name)
+    where = f"{g.file.filename}: {g.name.rstrip('/')}/{name}"
+    if not isinstance(ds, h5py.Dataset):
+        raise ValueError(f"{where} is missing" + ("" if ds is None else " (not a dataset)")
+                         + f": {g.name} needs it")
+    if ds.dtype.kind not in kinds:
+        kind = "strings" if h5py.check_string_dtype(ds.dtype) else "values"
+        raise ValueError(f"{where} holds {kind} of type {ds.dtype}: spikesim reads {what} "
+                         f"there")
+    if ds.ndim != ndim:
+        raise ValueError(f"{where} has shape {ds.shape}: spikesim reads a {ndim}-d array there")
+    return ds
 
 
 def data_end(g: h5py.Group) -> float | None:
@@ -681,6 +813,9 @@ def _read_meta(f: h5py.File) -> dict:
             except ValueError:
                 pass
         meta[name] = value
+    for name in ("dt", "t_start", "duration"):
+        if name in meta:
+            meta[name] = _meta_number(g, name, meta[name], positive=name == "dt")
     if "runs" in g:
         meta["runs"] = [{"t_start": float(r[0]), "t_stop": float(r[1]), "steps": int(r[2]),
                          "completed": bool(r[3]), "wall_time": float(r[4])} for r in g["runs"][:]]
@@ -691,6 +826,16 @@ def _read_meta(f: h5py.File) -> dict:
         meta["duration"] = end
     meta["completed"] = bool(meta.get("completed", False))
     return meta
+
+
+def _meta_number(g: h5py.Group, name: str, value: Any, positive: bool) -> float:
+    """The ``/spikesim`` attribute ``name`` (a time in s), checked: a finite number, > 0 when
+    ``positive``."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+    if not ok or (positive and value <= 0):
+        raise ValueError(f"{g.file.filename}: the /spikesim attribute {name} is {value!r}: it "
+                         f"must be a finite number{' > 0' if positive else ''} (s)")
+    return float(value)
 
 
 def _index(f: h5py.File, top: str) -> dict:
