@@ -165,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("plot", help="draw a figure from an HDF5 recording", description=(
-        "Draw a PNG from a recording: raster (spikes), traces (a recorded state variable),\n"
-        "rate (population rate), hist (spike counts per neuron) or summary (all of them)."),
+        "Draw a figure from a recording: raster (spikes), traces (a recorded state variable),\n"
+        "rate (population rate), hist (spike counts per neuron) or summary (all of them),\n"
+        "as PNG, or in the format -o's extension names (pdf, svg, ...)."),
         epilog="examples:\n"
                "  spikesim plot cuba.h5 --kind raster --population exc -o raster.png\n"
                "  spikesim plot cuba.h5 --kind traces --population exc --variable v\n"
@@ -174,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, metavar="FILE.h5", help="a recording")
     p.add_argument("--kind", choices=PLOTS, default="raster", help="the figure (default raster)")
     p.add_argument("-o", "--output", type=Path, metavar="OUT.png",
-                   help="the PNG to write (default: FILE_KIND[_POPULATION].png beside FILE)")
+                   help="the figure to write, in its extension's format (default: "
+                        "FILE_KIND[_POPULATION].png beside FILE)")
     p.add_argument("-p", "--population", metavar="P",
                    help="the population (needed when the file holds several)")
     p.add_argument("--variable", default="v", help="traces: the state variable (default v)")
