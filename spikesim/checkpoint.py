@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import h5py
 import numpy as np
 
+from . import checks
 from .io import attr, set_attrs
 from .kernels import cpu as KC
 from .kernels.csr import synapse_hash
@@ -71,12 +72,22 @@ def _structure(net: Network) -> dict:
     }
 
 
+def _need_network(caller: str, net) -> None:
+    """TypeError unless ``net`` is a :class:`~spikesim.network.Network`."""
+    from .network import Network
+
+    if not isinstance(net, Network):
+        got = "None" if net is None else f"a {type(net).__name__}"
+        raise TypeError(f"{caller} needs a Network, got {got}")
+
+
 def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = True) -> str:
     """Write the network's complete simulation state (``net.state`` and ``net.step``, with dt,
     seed, dtype and batch) to an HDF5 file; builds the network first if needed. The file is
     written under a temporary name, synced and then renamed, so a crash while saving never
     destroys the previous checkpoint. ``overwrite=False`` refuses to replace a file. Returns
     the absolute path."""
+    _need_network("save_checkpoint", net)
     path = os.path.abspath(os.fspath(path))
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
@@ -114,8 +125,10 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
 def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
     """Restore a checkpoint into a freshly built, identical network (same populations, inputs,
     projections, parameters, dt, seed, dtype and batch): builds it if needed, checks that it
-    matches (ValueError naming what differs), copies the state arrays in place and sets
+    matches and that the saved step (>= 0) and floating-point states (finite) are valid
+    (ValueError naming what is wrong), then copies the state arrays in place and sets
     ``net.step``. Returns the network."""
+    _need_network("load_checkpoint", net)
     path = os.path.abspath(os.fspath(path))
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such checkpoint: {path}")
@@ -154,6 +167,10 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
                                for k in diff)
             raise ValueError(f"checkpoint {path} was saved from a different network "
                              f"({detail}); build the same network (code, parameters, seed)")
+        try:
+            step = checks.count("step", attr(f, "step"), low=0)
+        except ValueError as e:
+            raise ValueError(f"checkpoint {path}: {e}") from None
         g = f["state"]
         missing = sorted(set(net.state) ^ set(g))
         if missing:
@@ -164,8 +181,13 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
             if ds.shape != arr.shape or ds.dtype != arr.dtype:
                 raise ValueError(f"checkpoint {path}: state {name!r} has shape {ds.shape} "
                                  f"{ds.dtype}, the network's is {arr.shape} {arr.dtype}")
-        for name, arr in net.state.items():
+            if arr.dtype.kind == "f" and arr.size:  # (integer states hold counters and -1)
+                bad = int(np.count_nonzero(~np.isfinite(ds[()])))
+                if bad:
+                    raise ValueError(f"checkpoint {path}: state {name!r} holds {bad} "
+                                     f"non-finite values (NaN or infinite)")
+        for name, arr in net.state.items():  # all checked: now the network changes
             if arr.size:
                 g[name].read_direct(arr)
-        net.step = int(attr(f, "step"))
+        net.step = step
     return net

@@ -7,6 +7,7 @@ NumPy generator seeded by the network seed, so the same seed gives the same valu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,6 +69,26 @@ def _clip(x: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
     return np.clip(x, -np.inf if low is None else low, np.inf if high is None else high)
 
 
+def _check(dist: Distribution, name: str, *, low: float | None = None,
+           optional: bool = False) -> None:
+    """Check the field ``name`` of ``dist``: a finite real number (>= ``low``; None too if
+    ``optional``), stored as float. TypeError or ValueError naming the class and field."""
+    from . import checks  # (checks imports this module)
+
+    value = getattr(dist, name)
+    if value is not None or not optional:
+        value = checks.number(f"{type(dist).__name__}.{name}", value, low=low)
+        object.__setattr__(dist, name, value)  # (a frozen dataclass)
+
+
+def _ordered(dist: Distribution, low: str, high: str) -> None:
+    """ValueError unless the field ``high`` of ``dist`` is >= its field ``low`` (either may be
+    None: no bound)."""
+    a, b = getattr(dist, low), getattr(dist, high)
+    if a is not None and b is not None and b < a:
+        raise ValueError(f"{type(dist).__name__}.{high} must be >= {low} = {a!r}, got {b!r}")
+
+
 @dataclass(frozen=True)
 class Normal(Distribution):
     """mean + std·N(0, 1), clipped to [low, high] where given (same unit as the parameter)."""
@@ -76,6 +97,13 @@ class Normal(Distribution):
     std: float
     low: float | None = None
     high: float | None = None
+
+    def __post_init__(self) -> None:
+        _check(self, "mean")
+        _check(self, "std", low=0.0)
+        _check(self, "low", optional=True)
+        _check(self, "high", optional=True)
+        _ordered(self, "low", "high")
 
     def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         return _clip(self.mean + self.std * rng.standard_normal(shape), self.low, self.high)
@@ -88,6 +116,14 @@ class Uniform(Distribution):
     low: float
     high: float
 
+    def __post_init__(self) -> None:
+        _check(self, "low")
+        _check(self, "high")
+        _ordered(self, "low", "high")
+        if not math.isfinite(self.high - self.low):  # NumPy draws low + (high - low)·U
+            raise ValueError(f"Uniform.high - Uniform.low must be finite, got {self.high!r} - "
+                             f"({self.low!r})")
+
     def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         return rng.uniform(self.low, self.high, shape)
 
@@ -98,6 +134,10 @@ class LogNormal(Distribution):
 
     mu: float
     sigma: float
+
+    def __post_init__(self) -> None:
+        _check(self, "mu")
+        _check(self, "sigma", low=0.0)
 
     def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
         return rng.lognormal(self.mu, self.sigma, shape)

@@ -276,19 +276,14 @@ def _distribution(value: dict) -> D.Distribution:
         if k not in required + optional:
             raise _Bad(f"unknown key {k!r} in a {name} distribution; expected "
                        f"{', '.join(required + optional)}")
-        if not _is_number(v) or not math.isfinite(v):
-            raise _Bad(f"{name} distribution: {k} must be a finite number, got {_show(v)}")
-        args[k] = float(v)
+        args[k] = v
     missing = [k for k in required if k not in args]
     if missing:
         raise _Bad(f"{name} distribution needs {', '.join(missing)}")
-    if name == "uniform" and args["low"] > args["high"]:
-        raise _Bad(f"uniform distribution needs low <= high, got {args['low']} > {args['high']}")
-    if name == "normal" and args["std"] < 0 or name == "lognormal" and args["sigma"] < 0:
-        raise _Bad(f"{name} distribution needs a spread >= 0, got {_show(value)}")
-    if "low" in args and "high" in args and name == "normal" and args["low"] > args["high"]:
-        raise _Bad(f"normal distribution needs low <= high, got {args['low']} > {args['high']}")
-    return cls(**args)
+    try:  # the values are checked by the class (finite numbers, spread >= 0, low <= high)
+        return cls(**args)
+    except (TypeError, ValueError) as e:
+        raise _Bad(str(e)) from None
 
 
 class Values(_Check):
@@ -346,6 +341,7 @@ class _Reader:
         if not isinstance(data, dict):
             raise NetFileError(file, path, f"expected a table, got {_show(data)}")
         self.data, self.used = data, set()
+        self.known: set[str] = set()  # valid keys no getter may ask for: never typos
 
     def key(self, k: str) -> str:
         return f"{self.path}.{k}" if self.path else k
@@ -357,12 +353,20 @@ class _Reader:
         self.used.add(k)
         if k not in self.data:
             if required:
-                raise self.fail(k, f"missing required key: expected {check.desc}")
+                raise self.fail(k, f"missing required key: expected {check.desc}"
+                                   f"{self.misspelling(k)}")
             return default
         try:
             return check(self.data[k])
         except _Bad as e:
             raise self.fail(k, str(e)) from None
+
+    def misspelling(self, k: str) -> str:
+        """'; unknown key "wieght" (did you mean "weight"?)' for the missing key ``k`` when
+        a key of the table that is not known looks like it; else ''."""
+        others = [x for x in self.data if x not in self.used and x not in self.known]
+        near = difflib.get_close_matches(k, others, 1)
+        return f'; unknown key "{near[0]}" (did you mean "{k}"?)' if near else ""
 
     def has(self, k: str) -> bool:
         return k in self.data
@@ -459,7 +463,7 @@ def parse(text: str, file: str = "<string>") -> NetSpec:
     top = _Reader(file, "", doc)
     if "network" not in doc:
         raise NetFileError(file, "network", "missing required table [network] (with dt and "
-                                            "duration)")
+                                            f"duration){top.misspelling('network')}")
     net = top.sub("network")
     network = {
         "dt": net.get("dt", Number(low=0.0, low_open=True, unit="s"), required=True),
@@ -480,8 +484,10 @@ def parse(text: str, file: str = "<string>") -> NetSpec:
                                         f"{_show(entries)}")
         lists[k] = [_Reader(file, f"{k}[{j}]", e) for j, e in enumerate(entries)]
     top.finish()
-    spec = NetSpec(file, network, [_population(r) for r in lists["population"]],
-                   [_input(r) for r in lists["input"]], [], [], description, text)
+    spec = NetSpec(file, network, [_population(r) for r in lists["population"]], [], [], [],
+                   description, text)
+    for r in lists["input"]:  # (one by one: a target is checked against the inputs so far)
+        spec.inputs.append(_input(r, spec))
     names: dict[str, str] = {}
     for item in spec.populations + [i for i in spec.inputs if i.fields["kind"] in SOURCES]:
         name = item.fields["name"]
@@ -559,7 +565,7 @@ def _population(r: _Reader) -> Item:
     return item
 
 
-def _input(r: _Reader) -> Item:
+def _input(r: _Reader, spec: NetSpec) -> Item:
     kinds = tuple(SOURCES) + tuple(CURRENTS)
     kind = r.get("kind", Text(kinds), required=True)
     item = Item(r.path, {"kind": kind})
@@ -568,7 +574,7 @@ def _input(r: _Reader) -> Item:
         item.fields["n"] = r.get("n", _COUNT, required=kind != "rate_coded")
     else:
         item.fields["name"] = r.get("name", _NAME)
-        item.fields["target"] = r.get("target", _NAME, required=True)
+        item.fields["target"] = _ref(r, "target", spec, populations_only=True)
     _params(r, INPUT_PARAMS[kind], f'kind "{kind}"', item)
     _misplaced(r, INPUT_PARAMS[kind], f'kind "{kind}"')
     r.finish(why=f' for kind "{kind}"')
@@ -592,12 +598,13 @@ def _ref(r: _Reader, k: str, spec: NetSpec, populations_only: bool) -> str:
         return name
     if name in sources:
         raise r.fail(k, f'"{name}" is a spike source (an input); expected a population: '
-                        f"{', '.join(pops) or 'none defined'}")
+                        f"{', '.join(map(_show, pops)) or 'none defined'}")
     known = pops + ([] if populations_only else sources)
     near = difflib.get_close_matches(name, known, 1)
     hint = f' (did you mean "{near[0]}"?)' if near else ""
     what = "population" if populations_only else "population or spike source"
-    raise r.fail(k, f'no {what} named "{name}"{hint}; defined: {", ".join(known) or "none"}')
+    raise r.fail(k, f'no {what} named "{name}"{hint}; defined: '
+                    f'{", ".join(map(_show, known)) or "none"}')
 
 
 def _size(spec: NetSpec, name: str) -> int:
@@ -609,17 +616,22 @@ def _size(spec: NetSpec, name: str) -> int:
     return int(item.fields["n"])
 
 
+RULE_KEYS: dict[str, dict[str, _Check]] = {  # the keys of a projection with this rule
+    "random": {"p": Number(low=0.0, high=1.0)},
+    "fixed_indegree": {"k": Number(low=1, high=MAX_INDEX, integer=True)},
+    "explicit": {"pre_ids": Array(integer=True, low=0), "post_ids": Array(integer=True, low=0)},
+}
+
+
 def _projection(r: _Reader, spec: NetSpec) -> Item:
+    r.known = {k for keys in RULE_KEYS.values() for k in keys}  # pre_ids is no typo of pre
     pre = _ref(r, "pre", spec, populations_only=False)
     post = _ref(r, "post", spec, populations_only=True)
     rule = r.get("rule", Text(RULES), required=True)
     item = Item(r.path, {"pre": pre, "post": post, "rule": rule})
     item.params["weight"] = r.get("weight", Values(), required=True)
     item.param_keys["weight"] = r.key("weight")
-    extra = {"random": {"p": Number(low=0.0, high=1.0)},
-             "fixed_indegree": {"k": Number(low=1, high=MAX_INDEX, integer=True)},
-             "explicit": {"pre_ids": Array(integer=True, low=0),
-                          "post_ids": Array(integer=True, low=0)}}.get(rule, {})
+    extra = RULE_KEYS.get(rule, {})
     for k, check in extra.items():
         item.params[k] = r.get(k, check, required=True)
         item.param_keys[k] = r.key(k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from . import checks
@@ -37,6 +38,9 @@ def cuba(n: int = 4000, *, k: int | None = None, p: float | None = None, dt: flo
     in-degree ``k`` (default 80 when n differs from 4000, as the scaled benchmark), split
     between excitatory and inhibitory sources in proportion to their numbers.
 
+    ``exc_fraction``, in (0, 1) (default 0.8): the excitatory share, round(n·exc_fraction)
+    neurons; both populations need at least one neuron (at 0.8: n >= 3).
+
     Returns the network (dt in s); add monitors, then ``run``. ``network_args`` go to
     :class:`~spikesim.network.Network` (dtype, batch, threads, ...).
     """
@@ -45,9 +49,16 @@ def cuba(n: int = 4000, *, k: int | None = None, p: float | None = None, dt: flo
         p, k = (0.02, None) if n == 4000 else (None, 80)
     if (k is None) == (p is None):
         raise ValueError(f"cuba needs either p or k, not both: got p={p!r}, k={k!r}")
-    exc_fraction = checks.number("exc_fraction", exc_fraction, low=0.0, high=1.0,
-                                 low_open=True)
+    exc_fraction = checks.number("exc_fraction", exc_fraction)
+    if not 0.0 < exc_fraction < 1.0:
+        raise ValueError(f"exc_fraction must be > 0 and < 1 (the excitatory share: cuba needs "
+                         f"excitatory and inhibitory neurons), got {exc_fraction!r}")
     n_exc = int(round(n * exc_fraction))
+    if not 1 <= n_exc < n:
+        raise ValueError(f"cuba(n={n}, exc_fraction={exc_fraction!r}) leaves no "
+                         f"{'excitatory' if n_exc < 1 else 'inhibitory'} neuron "
+                         f"({n_exc} excitatory of {n}): n must be >= "
+                         f"{_smallest_n(exc_fraction)} for this exc_fraction")
     net = Network(dt=dt, seed=seed, **network_args)
     params = dict(tau_mem=20e-3, tau_syn=5e-3, tau_syn_inh=10e-3, v_leak=-49 * MV,
                   v_th=-50 * MV, v_reset=-60 * MV, refractory=5e-3, R=1.0, method="exact",
@@ -65,3 +76,10 @@ def cuba(n: int = 4000, *, k: int | None = None, p: float | None = None, dt: flo
                             receptor=receptor)
     return net
 
+
+def _smallest_n(exc_fraction: float) -> int:
+    """The smallest n for which cuba has both populations: 1 <= round(n·exc_fraction) < n
+    (0 < exc_fraction < 1; true from there on)."""
+    start = max(2, math.floor(0.5 / min(exc_fraction, 1.0 - exc_fraction)))  # none below
+    return next((n for n in range(start, start + 3) if 1 <= round(n * exc_fraction) < n),
+                start + 1)  # (start + 1 but for rounding, which decides ties)

@@ -182,3 +182,47 @@ def test_a_checkpoint_is_refused_by_a_network_that_has_run_from_another_format_o
                                          r"HDF5 file\)"):
         ss.load_checkpoint(fresh, tmp_path / "notes.txt")
     assert fresh.step == 0
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda f: f["state/v"].__setitem__((0, slice(0, 3)), np.nan),
+     "state 'v' holds 3 non-finite values (NaN or infinite)"),
+    (lambda f: f["state/ring"].__setitem__((1, 0, 0), -np.inf),
+     "state 'ring' holds 1 non-finite values (NaN or infinite)"),
+    (lambda f: f.attrs.__setitem__("step", -5), "step must be an integer >= 0, got -5"),
+    (lambda f: f.attrs.__setitem__("step", 2.5), "step must be an integer >= 0, got 2.5"),
+])
+def test_a_checkpoint_with_invalid_values_is_refused_before_any_state_is_copied(
+        tmp_path, edit, match):
+    net, _, _ = network()
+    net.run(0.002)
+    path = ss.save_checkpoint(net, tmp_path / "c.h5")
+    with h5py.File(path, "r+") as f:
+        edit(f)
+    fresh, _, _ = network()
+    fresh.build()
+    before = {name: arr.copy() for name, arr in fresh.state.items()}
+    with pytest.raises(ValueError, match=re.escape(f"checkpoint {path}: {match}")):
+        ss.load_checkpoint(fresh, path)
+    assert fresh.step == 0
+    for name, arr in before.items():
+        np.testing.assert_array_equal(fresh.state[name], arr)
+
+
+def test_integer_states_may_hold_minus_one(tmp_path):
+    net, _, _ = network()
+    net.run(0.002)
+    path = ss.save_checkpoint(net, tmp_path / "c.h5")
+    with h5py.File(path, "r+") as f:
+        f["state/nxt"][...] = -1  # (a unit whose next firing step is not drawn yet)
+    fresh, _, _ = network()
+    ss.load_checkpoint(fresh, path)
+    assert fresh.step == 20 and np.all(fresh.state["nxt"] == -1)
+
+
+@pytest.mark.parametrize("call", [ss.save_checkpoint, ss.load_checkpoint])
+def test_a_checkpoint_needs_a_network(tmp_path, call):
+    with pytest.raises(TypeError, match=f"^{call.__name__} needs a Network, got None$"):
+        call(None, tmp_path / "c.h5")
+    with pytest.raises(TypeError, match="needs a Network, got a str$"):
+        call("net", tmp_path / "c.h5")

@@ -155,6 +155,13 @@ population = "exc"
 bin_width = 1e-3
 """
 
+CURRENT = """[[input]]
+kind = "constant"
+target = "{}"
+params = {{ amplitude = 1e-12 }}
+
+"""
+
 BROKEN = {  # name: (replace this, by this, expected key path, words of the message)
     "unknown key": ("n = 40\n", "n = 40\nsize = 3\n", "population[0].size", "unknown key"),
     "unknown param": ("tau_mem =", "tau_membrane =", "population[0].params.tau_membrane",
@@ -211,6 +218,42 @@ BROKEN = {  # name: (replace this, by this, expected key path, words of the mess
     "array of the wrong length": ("v_th = -50e-3", "v_th = [1.0, 2.0]",
                                   "population[0].params.v_th", "shape"),
     "too many steps": ("dt = 1e-4", "dt = 1e-300", "network.duration", "steps"),
+    "unknown current target": ("[[projection]]\n", CURRENT.format("nope") + "[[projection]]\n",
+                               "input[1].target", 'no population named "nope"; defined: "exc"'),
+    "current target typo": ("[[projection]]\n", CURRENT.format("exx") + "[[projection]]\n",
+                            "input[1].target", 'no population named "exx" (did you mean "exc"?)'),
+    "current into a spike source": ("[[projection]]\n",
+                                    CURRENT.format("noise") + "[[projection]]\n",
+                                    "input[1].target", '"noise" is a spike source (an input); '
+                                                       'expected a population: "exc"'),
+    "unknown record population": ('population = "exc"', 'population = "exd"',
+                                  "record[0].population",
+                                  'no population or spike source named "exd" (did you mean '
+                                  '"exc"?); defined: "exc", "noise"'),
+    "misspelled required key": ("weight = 1e-3", "wieght = 1e-3", "projection[0].weight",
+                                'missing required key: expected a number, an array of numbers '
+                                'or a distribution table; unknown key "wieght" (did you mean '
+                                '"weight"?)'),
+    "misspelled record population": ('population = "exc"', 'populaton = "exc"',
+                                     "record[0].population",
+                                     'unknown key "populaton" (did you mean "population"?)'),
+    "misspelled input param": ("rate = 10.0", "rat = 10.0", "input[0].params.rate",
+                               'unknown key "rat" (did you mean "rate"?)'),
+    "misspelled network table": ("[network]\n", "[netwrk]\n", "network",
+                                 'unknown key "netwrk" (did you mean "network"?)'),
+    "uniform high below low": ("weight = 1e-3",
+                               'weight = { distribution = "uniform", low = 1e-3, high = 0 }',
+                               "projection[0].weight",
+                               "Uniform.high must be >= low = 0.001, got 0.0"),
+    "negative std": ("weight = 1e-3", 'weight = { distribution = "normal", mean = 1, std = -1 }',
+                     "projection[0].weight", "Normal.std must be >= 0.0, got -1"),
+    "normal bounds swapped": ("weight = 1e-3", 'weight = { distribution = "normal", mean = 1, '
+                              "std = 1, low = 2, high = 1 }", "projection[0].weight",
+                              "Normal.high must be >= low = 2.0, got 1.0"),
+    "distribution value not a number": ("weight = 1e-3", 'weight = { distribution = '
+                                        '"lognormal", mu = "a", sigma = 1 }',
+                                        "projection[0].weight",
+                                        "LogNormal.mu must be a real number, got 'a'"),
 }
 
 
@@ -229,6 +272,18 @@ def test_broken_files_give_one_line_and_status_2(case, tmp_path, capsys):
         assert m["rest"].startswith(key + ": "), err
     assert words in m["rest"], err
     assert "Traceback" not in err
+
+
+def test_a_key_valid_for_some_rule_is_no_misspelling():
+    with pytest.raises(netfile.NetFileError, match=r"projection\[0\]\.pre: missing required key: "
+                                                   r"expected a string$"):
+        netfile.parse(GOOD.replace('pre = "noise"', "pre_ids = [0]"))
+
+
+def test_a_good_current_target_builds():
+    built = netfile.build(netfile.parse(GOOD.replace("[[projection]]\n", CURRENT.format("exc")
+                                                     + "[[projection]]\n")))
+    assert built.net.currents[0].target is built.objects["exc"]
 
 
 def test_recorder_errors_name_the_recorder(tmp_path):

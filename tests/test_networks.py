@@ -1,5 +1,7 @@
 """The built-in CUBA network (Brette et al. 2007, benchmark 2) against its known statistics."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -45,3 +47,29 @@ def test_cuba_rate_irregularity_and_balance(cuba_run):
     assert v_leak > v_th  # without input every neuron would fire regularly ...
     assert v_leak + ge + gi < v_th  # ... the balanced input keeps the mean below threshold
     assert ge > 0 > gi and abs(ge + gi) < abs(gi)  # excitation cancels part of inhibition
+
+
+@pytest.mark.parametrize("n,exc_fraction,error,match", [
+    (10, 1.0, ValueError, "exc_fraction must be > 0 and < 1 (the excitatory share: cuba needs "
+                          "excitatory and inhibitory neurons), got 1.0"),
+    (10, 0.0, ValueError, "exc_fraction must be > 0 and < 1"),
+    (10, float("nan"), ValueError, "exc_fraction must be finite"),
+    (10, "0.8", TypeError, "exc_fraction must be a real number"),
+    (10, 0.99, ValueError, "cuba(n=10, exc_fraction=0.99) leaves no inhibitory neuron "
+                           "(10 excitatory of 10): n must be >= 51 for this exc_fraction"),
+    (2, 0.8, ValueError, "leaves no inhibitory neuron (2 excitatory of 2): n must be >= 3"),
+    (2, 0.2, ValueError, "cuba(n=2, exc_fraction=0.2) leaves no excitatory neuron "
+                         "(0 excitatory of 2): n must be >= 3 for this exc_fraction"),
+    (1, 0.5, ValueError, "n must be an integer >= 2, got 1"),
+])
+def test_cuba_refuses_an_empty_population(n, exc_fraction, error, match):
+    with pytest.raises(error, match=re.escape(match)):
+        networks.cuba(n, exc_fraction=exc_fraction)
+
+
+@pytest.mark.parametrize("n,exc_fraction,sizes", [(51, 0.99, [50, 1]), (3, 0.8, [2, 1]),
+                                                   (3, 0.2, [1, 2]), (2, 0.5, [1, 1])])
+def test_cuba_at_the_smallest_n_has_both_populations(n, exc_fraction, sizes):
+    net = networks.cuba(n, exc_fraction=exc_fraction)
+    assert [p.n for p in net.populations] == sizes
+    net.build()
