@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
-from .results import Spikes, Trace
+from .results import Spikes, Trace, check_realizations
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike
@@ -500,7 +500,7 @@ class RecordedRun:
         parts = self._pick(self._spikes, population, "spikes")
         n_all = parts[0]["n_realizations"]
         if realization is not None:
-            _check_realization(realization, n_all)
+            check_realizations(realization, n_all, several=False)
             if not parts[0]["block"]:  # one group per realization (earlier spikesim files)
                 parts = [e for e in parts if e["realization"] == realization]
         times, ids, reals = [], [], []
@@ -564,7 +564,7 @@ class RecordedRun:
         n_real = parts[0]["n_realizations"] if block else len(parts)
         first = 0  # the first realization read
         if realization is not None:
-            _check_realization(realization, n_real)
+            check_realizations(realization, n_real, several=False)
             first = int(realization)
         with open_for_reading(self.path) as f:
             g0 = f[parts[0]["path"]]
@@ -773,14 +773,6 @@ def _in_order(t: np.ndarray, r: np.ndarray, i: np.ndarray) -> bool:
 def show_ids(a: np.ndarray) -> str:
     """Neuron ids for a message: the list when short, else their count and range."""
     return str(a.tolist()) if a.size <= 10 else f"{a.size} neurons in [{a.min()}, {a.max()}]"
-
-
-def _check_realization(realization, n_all: int) -> None:
-    """Raise unless ``realization`` is an integer in [0, n_all)."""
-    if isinstance(realization, bool) or not isinstance(realization, (int, np.integer)):
-        raise TypeError(f"realization must be an integer in [0, {n_all}), got {realization!r}")
-    if not 0 <= realization < n_all:
-        raise ValueError(f"realization must be in [0, {n_all}), got {realization!r}")
 
 
 def _read_columns(ds, lo: int, hi: int, cols) -> np.ndarray:
