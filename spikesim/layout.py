@@ -29,6 +29,7 @@ from .projections import Projection
 SMALL_BYTES = 64 * 1024  # below glibc's threshold (128 KiB) for giving an array its own pages
 HUGE_BYTES = 2 << 20  # state arrays from this size on are put in huge pages (_huge_pages)
 HUGE_PAGE, MADV_HUGEPAGE = 2 << 20, 14  # Linux on x86-64 and arm64
+F32_MAX = float(np.finfo(np.float32).max)
 _MADVISE = getattr(ctypes.CDLL(None), "madvise", None) if sys.platform == "linux" else None
 
 
@@ -296,10 +297,13 @@ def _huge_pages(shape: tuple, dtype, nbytes: int) -> np.ndarray:
 def _check_fits(values: np.ndarray | float, dtype, what: str) -> None:
     """Raise ValueError when some of the finite ``values`` would overflow to ±inf as
     ``dtype`` (float32 holds up to ±3.4e38)."""
-    top = np.finfo(dtype).max
-    if dtype == np.float32 and np.size(values) and np.abs(values).max() > top:
-        raise ValueError(f"{what} is {float(np.abs(values).max()):.3g} in magnitude, beyond "
-                         f"the range of float32 (±{top:.3g}): use dtype=np.float64")
+    if dtype != np.float32 or not np.size(values):
+        return
+    arr = np.asarray(values)  # (one element, mostly: read without a NumPy reduction)
+    peak = abs(float(arr.flat[0])) if arr.size == 1 else float(np.abs(arr).max())
+    if peak > F32_MAX:
+        raise ValueError(f"{what} is {peak:.3g} in magnitude, beyond the range of float32 "
+                         f"(±{F32_MAX:.3g}): use dtype=np.float64")
 
 
 def _cat(parts: list, dtype, empty: int = 0) -> np.ndarray:
