@@ -191,7 +191,7 @@ def warn_if_long(name: str, seconds: float | np.ndarray, longest: float, what: s
         hint = "" if deliberate == math.inf else f"; {deliberate:g} s or more reads as meant"
         warn(f"{name} = {top:g} s{' (the longest value)' if many else ''} is longer than "
              f"{longest:g} s, unusual for {what}: spikesim takes times in seconds ({top:g} ms "
-             f"is {top:g}e-3 s{hint})")
+             f"is {top / 1e3:g} s{hint})")
 
 
 def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | None = None,

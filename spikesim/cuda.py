@@ -306,3 +306,7 @@ class CudaChunkRunner(_ChunkRunner):
     def close(self) -> None:
         """End of a run: the device state goes back to ``net.state``."""
         self.sync_to_host()
+
+    def host_state(self) -> None:
+        """None: during a run the state is on the device (``close`` brings it back)."""
+        return None

@@ -37,6 +37,7 @@ from .kernels import neurons as K
 
 RESETS = ("value", "subtract", "none")
 METHODS = ("euler", "exact")
+REF_MAX_STEPS = 2**31 - 1  # a refractory period's steps at most (int32 counters)
 
 # A parameter given as a scalar, an array over neurons (n,), an array over realizations ×
 # neurons (B, n) or (B, 1), or a Distribution drawn per neuron and realization.
@@ -162,6 +163,11 @@ class Population:
                              f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
                              f"v_th={self.v_th!r}")
         ref = self._param("refractory", self.refractory, batch, rng, low=0.0, unit="s")
+        ref_steps = np.rint(ref / dt)
+        if checks.any_true(ref_steps > REF_MAX_STEPS):
+            raise ValueError(f"{self._label}.refractory must be at most {REF_MAX_STEPS} steps of "
+                             f"dt = {dt!r} s ({REF_MAX_STEPS * dt:.3g} s: the kernels count "
+                             f"them in int32), got {float(np.max(ref))!r} s")
         checks.warn_if_long(f"{self._label}.refractory", ref, 0.1,
                             "an absolute refractory period")
         checks.warn_unless_whole_steps(f"{self._label}.refractory", self.refractory, dt)
@@ -169,8 +175,10 @@ class Population:
             mul, add = 0.0, v_reset
         else:
             mul, add = 1.0, -(v_th - v_reset) if self.reset == "subtract" else 0.0
-        return {K.V_TH: v_th, K.V_RESET: v_reset, K.REF_STEPS: np.rint(ref / dt),
-                K.RESET_MUL: mul, K.RESET_ADD: add, **self._model_coefficients(dt, batch, rng)}
+        with np.errstate(over="ignore"):  # dt/tau beyond float64 (a tau of 1e-320 s): exp → 0
+            model = self._model_coefficients(dt, batch, rng)
+        return {K.V_TH: v_th, K.V_RESET: v_reset, K.REF_STEPS: ref_steps,
+                K.RESET_MUL: mul, K.RESET_ADD: add, **model}
 
     def _model_coefficients(self, dt: float, batch: int, rng: RealizationGenerators) -> dict:
         raise NotImplementedError

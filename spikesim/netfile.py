@@ -89,7 +89,7 @@ from . import inputs as I
 from . import models as M
 from .layout import current_rng
 from .monitors import SpikeMonitor, StateMonitor
-from .network import Network
+from .network import MAX_STEPS, Network
 
 if TYPE_CHECKING:
     from .recorders import H5Output
@@ -100,7 +100,6 @@ except ModuleNotFoundError:  # Python 3.10: the tomli backport, same API
     import tomli as tomllib
 
 MAX_INDEX = 2**31 - 1  # neurons per population, synapses per projection (int32 indices)
-MAX_STEPS = 2**53  # steps in one run
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
 
 MODELS: dict[str, type[M.Population]] = {

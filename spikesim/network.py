@@ -16,6 +16,7 @@ from numba import config, get_num_threads, set_num_threads, threading_layer
 
 from . import checks
 from .inputs import Current, SpikeSource
+from .io import no_interrupt
 from .kernels import cpu as KC
 from .kernels import inputs as KI
 from .kernels.inputs import CUR_BUFFER, SRC_CONST, SRC_PROB
@@ -48,6 +49,7 @@ PARALLEL_MIN_WORK_NS = 15_000
 # serially there.
 PARALLEL_MIN_WORK_NS_WORKQUEUE = 400_000
 _warned_workqueue = False  # whether the threaded kernel ran under "workqueue" in this process
+MAX_STEPS = 2**53  # steps in one run (step counts are exact in float64 times)
 
 
 class Network:
@@ -225,6 +227,9 @@ class Network:
             raise TypeError(f"progress must be a function of (steps done, total) or None, got "
                             f"{progress!r}")
         checks.warn_unless_whole_steps("duration", duration, self.dt)
+        if duration / self.dt > MAX_STEPS:
+            raise ValueError(f"duration must be at most {MAX_STEPS} steps of dt = {self.dt!r} s "
+                             f"({MAX_STEPS * self.dt:.3g} s), got {duration!r} s")
         n_total = int(round(duration / self.dt))
         self.run_steps = n_total
         self.build()
@@ -241,8 +246,10 @@ class Network:
             done = 0
             while done < n_total:
                 n = min(self.chunk, n_total - done)
-                kernel.run(self.step, n)
-                self.step += n
+                with no_interrupt():  # Ctrl-C waits: the state, its step and the monitors
+                    kernel.run(self.step, n)  # agree after a chunk, as in the files
+                    self.step += n
+                    self._check_finite(kernel)
                 done += n
                 for m in monitors:
                     m.chunk_end(self.step)
@@ -257,6 +264,27 @@ class Network:
             finally:
                 for m in begun:
                     m.end(completed, self.t)
+
+    def _check_finite(self, kernel: _ChunkRunner) -> None:
+        """Raise FloatingPointError, naming the population and variable, when the state
+        ``kernel`` holds became NaN or infinite: a weight, current or noise too large for
+        the dtype (not checked on the CUDA device, where the state stays during a run)."""
+        state = kernel.host_state() or {}
+        for var, slot in (("v", KC.VAR_V), ("i", KC.VAR_I), ("w", KC.VAR_W)):
+            arr = state.get(var)
+            if arr is None or np.isfinite(arr).all():
+                continue
+            bad = ~np.isfinite(arr)
+            for q, p in enumerate(self.populations):
+                lo = int(self.tables.pops[q, KC.P_OFF])
+                count = int(np.count_nonzero(bad[:, lo:lo + p.n]))
+                names = [k for k, v in p.slots.items() if v == slot and k in p.variables]
+                if count and names:
+                    raise FloatingPointError(
+                        f"{type(p).__name__} {p.name!r}: {names[0]} became NaN or infinite in "
+                        f"{count} neuron(s) by t = {self.t:g} s — a weight, current or noise "
+                        f"too large for {self.dtype.name}? The run stops; its data up to here "
+                        f"is kept")
 
     def _runner(self) -> _ChunkRunner:
         if self.backend == "cuda":
@@ -423,6 +451,10 @@ class _ChunkRunner:
     def close(self) -> None:
         """Called when a run ends, normally or not. The CPU state is ``net.state`` itself:
         nothing to do (the CUDA runner copies the device state back here)."""
+
+    def host_state(self) -> dict[str, np.ndarray] | None:
+        """The state as it is now, in host memory (None where it stays on a device)."""
+        return self.net.state
 
     def _dispatch_spikes(self, n_rec: int) -> None:
         """Hand each spike monitor its spikes of the recording buffers' first ``n_rec``: those

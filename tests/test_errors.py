@@ -45,6 +45,9 @@ def test_network_arguments(kw, match):
     (lambda: ss.RC(5, R=0.0, C=1.0), "RC.R must be > 0.0"),
     (lambda: ss.Leaky(5, beta=1.5), r"Leaky.beta must be >= 0.0 and <= 1.0"),
     (lambda: ss.LIF(4, refractory=-1e-3), "LIF.refractory must be >= 0.0"),
+    (lambda: ss.LIF(4, refractory=2.2e6), r"LIF 'lif0'.refractory must be at most 2147483647 "
+                                          r"steps of dt = 0.001 s \(2.15e\+06 s: the kernels "
+                                          r"count them in int32\), got 2200000.0 s"),
     (lambda: ss.LIF(4, tau_mem="fast"), "LIF.tau_mem must be a number"),
     # NumPy would read these as numbers: True as 1 s, "0.02" as 0.02, None as NaN, 1+2j as 1
     (lambda: ss.LIF(4, tau_mem=True), r"LIF.tau_mem must be a number, an array or a "
@@ -71,6 +74,8 @@ def test_population_parameters(make, match):
     (lambda: ss.PoissonInput(3, rate="10"), r"PoissonInput.rate must be a number or an array "
                                             r"of numbers \(in Hz\), got '10'"),
     (lambda: ss.BernoulliInput(3, p=None), r"BernoulliInput.p must be .* got None"),
+    (lambda: ss.ConstantCurrent(ss.LIF(4), np.ones(3)),
+     r"ConstantCurrent.amplitude must be a scalar or an array of shape \(4,\)"),
     (lambda: ss.BernoulliInput(3, p=True), r"BernoulliInput.p must be .* got True"),
     (lambda: ss.NoiseCurrent(ss.LIF(2), std=-1.0), "NoiseCurrent.std must be >= 0.0"),
     (lambda: ss.ConstantCurrent("pop", 1.0), "ConstantCurrent.target must be a population"),
@@ -327,7 +332,7 @@ def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
 def test_times_typed_in_milliseconds_warn():
 
     with pytest.warns(RuntimeWarning, match=r"LIF 'lif0'.tau_mem = 20 s is longer than 1 s, .* "
-                                            r"seconds \(20 ms is 20e-3 s; 1000 s or more "
+                                            r"seconds \(20 ms is 0.02 s; 1000 s or more "
                                             r"reads as meant\)"):
         build(ss.LIF(3, tau_mem=20.0), dt=1e-4)
     with pytest.warns(RuntimeWarning, match=r"LIF 'lif0'.tau_syn_inh = 10 s \(the longest "
@@ -393,7 +398,7 @@ def test_delays_typed_in_milliseconds_warn():
 
     with pytest.warns(RuntimeWarning, match=r"delay \(lif0 -> lif1\) = 1 s is longer than "
                                             r"0.1 s, unusual for a synaptic delay: spikesim "
-                                            r"takes times in seconds \(1 ms is 1e-3 s\)"):
+                                            r"takes times in seconds \(1 ms is 0.001 s\)"):
         build(1.0)
     with pytest.warns(RuntimeWarning, match=r"= 0.5 s \(the longest value\) is longer than 0.1 s"):
         build(np.array([1e-3, 0.5, 2e-3]))

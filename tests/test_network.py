@@ -1,6 +1,7 @@
 """Network mechanics: inputs, projections, delays, chunking, threads, batches."""
 
 import os
+import signal
 import subprocess
 import sys
 import warnings
@@ -671,3 +672,57 @@ def test_large_state_arrays_start_on_a_huge_page_boundary_and_run_alike():
                              axis=1)
     np.testing.assert_array_equal(v_big, v_small)
     assert len(sp_big) > 0
+
+
+class _CtrlCWhileHandedSpikes(ss.SpikeMonitor):
+    """A spike monitor during whose first hand-off Ctrl-C is pressed (SIGINT to this
+    process): where Python first acts on a signal after a kernel call."""
+
+    pressed = False
+
+    def spikes_in(self, steps, realizations, ids):
+        super().spikes_in(steps, realizations, ids)
+        if not self.pressed:
+            self.pressed = True
+            signal.raise_signal(signal.SIGINT)
+
+
+def _interrupted_network(monitor):
+    net = ss.Network(dt=1e-3, seed=4, chunk=20)
+    lif = net.add(ss.LIF(30, v_th=0.3, units="1"))
+    net.connect(net.add(ss.BernoulliInput(30, p=0.05)), lif, "one_to_one", weight=1.0)
+    return net, net.add(monitor(lif)), net.add(ss.StateMonitor(lif, "v", ids=[0, 1]))
+
+
+def test_ctrl_c_during_a_chunk_stops_after_it_with_state_step_and_monitors_agreeing():
+    net, mon, vmon = _interrupted_network(_CtrlCWhileHandedSpikes)
+    with pytest.raises(KeyboardInterrupt):
+        net.run(0.1)
+    assert net.step == 20  # the chunk was booked whole
+    assert mon.spikes.times.max() < net.t and vmon.trace("v").times[-1] == pytest.approx(net.t)
+    net.run(0.08)  # resumed: as if never interrupted
+    ref, ref_mon, ref_v = _interrupted_network(ss.SpikeMonitor)
+    ref.run(0.1)
+    np.testing.assert_array_equal(mon.spikes.times, ref_mon.spikes.times)
+    np.testing.assert_array_equal(mon.spikes.ids, ref_mon.spikes.ids)
+    np.testing.assert_array_equal(vmon.trace("v").values, ref_v.trace("v").values)
+
+
+@pytest.mark.parametrize("dtype,weight", [(np.float64, 1e308), (np.float32, 1e38)])
+def test_a_state_that_overflows_stops_the_run_naming_population_and_variable(dtype, weight):
+    net = ss.Network(dt=1e-3, dtype=dtype, chunk=10)
+    lif = net.add(ss.LIF(4))
+    net.connect(net.add(ss.PoissonInput(4, rate=500.0)), lif, "one_to_one", weight=weight)
+    with pytest.raises(FloatingPointError, match=r"LIF 'lif0': v became NaN or infinite in \d "
+                                                 r"neuron\(s\) by t = 0.01 s — a weight, "
+                                                 r"current or noise too large for float"):
+        net.run(0.1)
+    assert net.step == 10
+
+
+def test_a_run_longer_than_2_to_the_53_steps_is_refused():
+    net = ss.Network(dt=1e-3)
+    net.add(ss.LIF(2))
+    with pytest.raises(ValueError, match=r"duration must be at most 9007199254740992 steps of "
+                                         r"dt = 0.001 s \(9.01e\+12 s\), got 1e\+300 s"):
+        net.run(1e300)
