@@ -333,19 +333,30 @@ class CurrentArray(Current):
 
 class NoiseCurrent(Current):
     """Gaussian current, independent at each step and neuron: N(mean, std²) (A, or model units
-    for a dimensionless population), piecewise constant over a step. Being independent per
-    step, the variance of v it causes scales with dt (the std of v ∝ √dt); for a white-noise
-    current of intensity σ (A·√s) independent of dt, pass ``std = σ/√dt``."""
+    for a dimensionless population), piecewise constant over a step.
+
+    Given ``std`` (A; default 1), the variance of v it causes scales with dt (the std of v
+    ∝ √dt). Given ``sigma`` instead (A·√s), it is white noise of that intensity — mean + σ·ξ(t),
+    the std per step being σ/√dt — whose effect on v does not depend on dt (as Brian2's
+    ``sigma*xi`` term in a current, and NEST's ``noise_generator`` with ``dt`` its interval).
+    """
 
     kind = K.CUR_GAUSS
 
-    def __init__(self, target: Population, mean: float = 0.0, std: float = 1.0):
+    def __init__(self, target: Population, mean: float = 0.0, std: float | None = None, *,
+                 sigma: float | None = None):
         super().__init__(target)
+        if std is not None and sigma is not None:
+            raise ValueError(f"NoiseCurrent takes std (A, per step) or sigma (A·√s, white "
+                             f"noise), not both: got std={std!r}, sigma={sigma!r}")
         self.mean = checks.number("NoiseCurrent.mean", mean)
-        self.std = checks.number("NoiseCurrent.std", std, low=0.0)
+        self.std = None if sigma is not None else checks.number(
+            "NoiseCurrent.std", 1.0 if std is None else std, low=0.0)
+        self.sigma = None if sigma is None else checks.number("NoiseCurrent.sigma", sigma,
+                                                              low=0.0, unit="A·√s")
 
     def noise(self, dt: float) -> tuple[float, float, float]:
-        return self.mean, self.std, 0.0
+        return self.mean, self.std if self.sigma is None else self.sigma / dt ** 0.5, 0.0
 
 
 class UniformNoiseCurrent(Current):

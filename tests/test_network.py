@@ -438,6 +438,34 @@ def test_gaussian_and_ou_currents_have_their_stationary_statistics():
     assert abs(acf - np.exp(-1)) < 0.05
 
 
+@pytest.mark.parametrize("dt", [1e-3, 1e-4])
+def test_white_noise_of_intensity_sigma_gives_a_membrane_variance_independent_of_dt(dt):
+    """RC (R = 1 Ω, tau = 20 ms, exact) under mean + sigma·xi(t): per step the current is
+    N(0, sigma²/dt), so Var(v) = R²·(sigma²/dt)·(1 − a)/(1 + a), a = exp(−dt/tau), which
+    tends to R²·sigma²/(2·tau) = 25 V² as dt → 0 (24.995 at 1 ms): dt-independent."""
+    tau, sigma = 20e-3, 1.0
+    net = ss.Network(dt=dt, seed=3)
+    pop = net.add(ss.RC(4000, R=1.0, tau=tau, v_th=1e9, method="exact"))
+    net.add(ss.NoiseCurrent(pop, sigma=sigma))
+    mon = net.add(ss.StateMonitor(pop, "v", every=int(round(0.04 / dt))))
+    net.run(0.24)
+    a = np.exp(-dt / tau)
+    expected = sigma**2 / dt * (1 - a) / (1 + a)
+    assert expected == pytest.approx(25.0, rel=1e-3)
+    v = mon.trace("v").values[2:]  # from 0.12 s (6 tau): stationary; samples 2 tau apart
+    assert v.var() == pytest.approx(expected, rel=0.05)
+    assert abs(v.mean()) < 3 * np.sqrt(expected / v.size) * 3  # (samples weakly correlated)
+
+
+def test_noise_takes_std_or_sigma_not_both():
+    pop = ss.LIF(2)
+    with pytest.raises(ValueError, match=r"NoiseCurrent takes std \(A, per step\) or sigma "
+                                         r"\(A·√s, white noise\), not both"):
+        ss.NoiseCurrent(pop, std=1.0, sigma=1.0)
+    assert ss.NoiseCurrent(pop).noise(1e-3)[1] == 1.0  # std 1 by default
+    assert ss.NoiseCurrent(pop, sigma=2.0).noise(1e-4)[1] == pytest.approx(200.0)
+
+
 def test_float32_network_runs_and_agrees_in_rate_with_float64():
     counts = []
     for dtype in (np.float32, np.float64):
