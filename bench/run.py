@@ -18,6 +18,7 @@ import statistics
 import tempfile
 from dataclasses import asdict, dataclass, replace
 from functools import partial
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -423,13 +424,49 @@ def _to_json(value):
     return value
 
 
-def selected_suites(parser: argparse.ArgumentParser, only: str, names: tuple) -> list[str]:
-    """The suite names of a comma-separated ``--only`` value; a parser error for unknown ones."""
-    selected = [s.strip().upper() for s in only.split(",") if s.strip()]
-    unknown = sorted(set(selected) - set(names))
+def suites_of(only: str, names: tuple[str, ...] = SUITE_NAMES) -> list[str]:
+    """The suite names of a comma-separated ``--only`` value (any case); a ValueError naming
+    the option for an empty value or an unknown name."""
+    selected = [s.strip().upper() for s in only.split(",")]
+    expected = f"give comma-separated suites among {', '.join(names)}"
+    if not only.strip():
+        raise ValueError(f"--only: no suite given; {expected}")
+    unknown = [s for s in selected if s not in names]
     if unknown:
-        parser.error(f"unknown suite(s) {', '.join(unknown)}; choose among {', '.join(names)}")
+        raise ValueError(f"--only: unknown suite(s) {', '.join(map(repr, unknown))}; "
+                         f"{expected}")
     return selected
+
+
+def selected_suites(parser: argparse.ArgumentParser, only: str, names: tuple) -> list[str]:
+    """:func:`suites_of`, its error reported by ``parser``."""
+    try:
+        return suites_of(only, names)
+    except ValueError as e:
+        parser.error(str(e))
+
+
+def check_json_path(path: str) -> None:
+    """A ValueError naming --json unless ``path`` can be written: not a folder, in an existing
+    writable folder (checked before the benchmarks run, not after)."""
+    file = Path(path)
+    folder = file.parent
+    if file.is_dir():
+        raise ValueError(f"--json: cannot write {path}: it is a folder")
+    if not folder.is_dir():
+        raise ValueError(f"--json: cannot write {path}: the folder {folder} does not exist")
+    if not os.access(file if file.exists() else folder, os.W_OK):
+        raise ValueError(f"--json: cannot write {path}: permission denied")
+
+
+def check_options(only: str | None, json_path: str | None, repeats: int | None) -> list[str]:
+    """The suites to run, after checking the options of a run (``python -m bench.run`` and
+    ``spikesim bench``): a ValueError naming the option otherwise. None: the default."""
+    if repeats is not None and repeats < 1:
+        raise ValueError(f"--repeats must be an integer >= 1, got {repeats}")
+    if json_path is not None:
+        check_json_path(json_path)
+    return list(SUITE_NAMES) if only is None else suites_of(only)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,12 +475,15 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="reduced sizes for smoke tests (bars reported as null)")
-    parser.add_argument("--only", default=",".join(SUITE_NAMES),
-                        help=f"comma-separated suites among {','.join(SUITE_NAMES)}")
+    parser.add_argument("--only", help=f"comma-separated suites among {','.join(SUITE_NAMES)} "
+                                       "(default: all)")
     parser.add_argument("--json", metavar="FILE", help="write the rows as JSON to FILE")
-    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (at least)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (at least; >= 1)")
     args = parser.parse_args(argv)
-    selected = selected_suites(parser, args.only, SUITE_NAMES)
+    try:
+        selected = check_options(args.only, args.json, args.repeats)
+    except ValueError as e:
+        parser.error(str(e))
     if "W2" in selected and "BW" not in selected:
         selected.append("BW")  # W2's ceiling needs the bandwidth
     ctx = Context(quick=args.quick, repeats=args.repeats)

@@ -24,7 +24,7 @@ import sys
 import time
 import types
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +70,13 @@ def _positive_seconds(text: str) -> float:
                    "a finite number of seconds > 0")
 
 
+MAX_DPI = 2000  # a 9 x 9 inch summary at 2000 dpi is 18000 x 18000 pixels, 1.3 GB to draw
+
+
+def _dpi(text: str) -> int:
+    return _parsed(text, int, lambda v: 1 <= v <= MAX_DPI, f"an integer from 1 to {MAX_DPI}")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (status 2) and examples shown verbatim."""
 
@@ -80,6 +87,17 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see {self.prog} "
                      f"--help)\n")
+
+
+class _CommandParser(_Parser):
+    """The parser of one subcommand: it reports the arguments it does not know itself (naming
+    the subcommand), instead of leaving them to the top-level parser."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace, extras
 
 
 def _simulation_options(p: argparse.ArgumentParser, default_out: str) -> None:
@@ -110,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                "130 interrupted. `spikesim COMMAND --help` for each command.")
     from . import __version__
     parser.add_argument("--version", action="version", version=f"spikesim {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
 
     p = sub.add_parser("demo", help="run the built-in example network, write its recording "
                                     "and figures", description=(
@@ -177,12 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", type=Path, metavar="OUT.png",
                    help="the figure to write, in its extension's format (default: "
                         "FILE_KIND[_POPULATION].png beside FILE)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing figure")
     p.add_argument("-p", "--population", metavar="P",
                    help="the population (needed when the file holds several)")
     p.add_argument("--variable", default="v", help="traces: the state variable (default v)")
     p.add_argument("--bin-width", type=_positive_seconds, metavar="S",
                    help="rate, summary: bin width in s (default: 1/100 of the duration)")
-    p.add_argument("--dpi", type=_positive_int, default=120, help="resolution (default 120)")
+    p.add_argument("--dpi", type=_dpi, default=120,
+                   help=f"resolution in dots per inch, 1 to {MAX_DPI} (default 120)")
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("bench", help="run the benchmark suite (bench/ of the source checkout)",
@@ -332,15 +352,20 @@ def _check_threads(threads: int | None) -> None:
         raise CliError(f"--threads must be at most {top} (NUMBA_NUM_THREADS), got {threads}")
 
 
-def _check_outputs(paths: Sequence[Path], overwrite: bool) -> None:
-    """Refuse to replace existing files (unless ``overwrite``) or to write into a missing
-    folder."""
+def _check_outputs(paths: Sequence[Path], overwrite: bool, inputs: Sequence[Path] = ()) -> None:
+    """Refuse to write over an input file (even with ``overwrite``: whatever path, link or
+    symlink names it), to replace existing files (unless ``overwrite``) or to write into a
+    missing folder."""
     for path in paths:
         folder = path.parent if str(path.parent) else Path(".")
         if not folder.is_dir():
             raise CliError(f"cannot write {path}: the folder {folder} does not exist")
         if path.is_dir():
             raise CliError(f"cannot write {path}: it is a folder")
+        same = [i for i in inputs if path.exists() and i.exists() and os.path.samefile(path, i)]
+        if same:
+            raise CliError(f"cannot write {path}: it is the input file {same[0]}, which "
+                           f"--overwrite does not replace; choose another path with -o")
     existing = [str(p) for p in paths if p.exists()]
     if existing and not overwrite:
         raise CliError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}"
@@ -359,6 +384,9 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
         source = "--duration" if duration is not None else f"[network] duration of {spec.file}"
         raise CliError(f"nothing to simulate: {source} is {end:g} s, 0 steps of dt = "
                        f"{_time(spec.network['dt'])}; give a duration of at least one step")
+    if args.threads is not None and args.backend != "cpu":
+        raise CliError(f"--threads sets the Numba threads of the CPU backend: it does not "
+                       f"apply to --backend {args.backend}; drop --threads")
     backend = _check_backend(args.backend)
     _check_threads(args.threads)
     try:
@@ -439,7 +467,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     spec = netfile.read(args.network)
     out = args.output or Path(args.network.stem + ".h5")
-    _check_outputs([out], args.overwrite)
+    _check_outputs([out], args.overwrite, inputs=[args.network])
     simulate(spec, out, args, seed=args.seed, duration=args.duration,
              compression=args.compression)
     print(f"next: spikesim info {out}   |   spikesim plot {out} --kind summary "
@@ -663,7 +691,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
                        f"{', '.join(have) or 'none'}")
     out = args.output or args.file.with_name(
         f"{args.file.stem}_{kind}{'' if args.population is None else '_' + pop}.png")
-    _check_outputs([out], overwrite=True)
+    _check_outputs([out], args.overwrite, inputs=[args.file])
     data = _open(args.file)
     try:
         if kind == "traces":
@@ -703,9 +731,9 @@ def find_bench(bench_dir: Path | None = None) -> Path | None:
     return next((c.resolve() for c in candidates if (c / "run.py").is_file()), None)
 
 
-def _import_bench(folder: Path) -> Callable[[list[str]], int]:
-    """``main`` of ``folder/run.py``, imported as ``bench.run`` (the package ``bench`` being
-    ``folder``, whatever sys.path holds)."""
+def _import_bench(folder: Path) -> types.ModuleType:
+    """``folder/run.py``, imported as ``bench.run`` (the package ``bench`` being ``folder``,
+    whatever sys.path holds)."""
     loaded = sys.modules.get("bench")
     if loaded is None or [str(Path(p).resolve()) for p in getattr(loaded, "__path__", [])] != [
             str(folder)]:
@@ -722,7 +750,7 @@ def _import_bench(folder: Path) -> Callable[[list[str]], int]:
             module = types.ModuleType("bench")
             module.__path__ = [str(folder)]
             sys.modules["bench"] = module
-    return importlib.import_module("bench.run").main
+    return importlib.import_module("bench.run")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -734,12 +762,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise CliError(f"no bench/run.py in {where}: the benchmarks live in the bench/ folder "
                        f"of spikesim's source repository, which is not installed; run this "
                        f"from a checkout or pass --bench-dir")
-    argv = (["--quick"] if args.quick else []) + (["--json", args.json] if args.json else []) + (
-        ["--only", args.only] if args.only else []) + (
-        ["--repeats", str(args.repeats)] if args.repeats else [])
-    bench_main = _import_bench(folder)
+    argv = (["--quick"] if args.quick else []) + (
+        ["--json", args.json] if args.json is not None else []) + (
+        ["--only", args.only] if args.only is not None else []) + (
+        ["--repeats", str(args.repeats)] if args.repeats is not None else [])
+    run = _import_bench(folder)
+    check = getattr(run, "check_options", None)  # bench/run.py's own check of the options
+    if check is not None:  # (a checkout older than it checks them in its main)
+        try:
+            check(args.only, args.json, args.repeats)
+        except ValueError as e:
+            raise CliError(str(e)) from None
     try:
-        status = bench_main(argv)
+        status = run.main(argv)
     except SystemExit as e:  # its own argparse errors
         status = e.code if isinstance(e.code, int) else 2
     return int(status or 0)

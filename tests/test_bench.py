@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 import spikesim  # noqa: F401  (the package under test, imported before the repo root joins sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,3 +63,29 @@ def test_paired_ratio_compares_calls_of_the_same_turn(monkeypatch):
     blocks = Timing(times=[1.0, 1.2, 9.0, 3.0, 3.0, 3.3], block=2)
     assert blocks.turns() == [1.1, 6.0, 3.15]
     assert paired_ratio(blocks, Timing(times=[2.2, 2.2, 12.0, 12.0, 1.0, 1.0], block=2)) == 2.0
+
+
+def test_options_are_checked_before_anything_runs(tmp_path, monkeypatch, capsys):
+    """python -m bench.run refuses an unknown or empty --only, a --json it could not write and
+    --repeats below 1, in its argument parsing (status 2), before printing or running anything."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench import run
+
+    for name in run.SUITE_NAMES:
+        monkeypatch.setitem(run.SUITES, name, lambda ctx: pytest.fail("a suite ran"))
+    suites = "give comma-separated suites among BW, W1, W2, W3, W4, JIT"
+    for argv, words in (
+            (["--only", "W9"], f"--only: unknown suite(s) 'W9'; {suites}"),
+            (["--only", " "], f"--only: no suite given; {suites}"),
+            (["--json", str(tmp_path / "no" / "x.json")],
+             f"--json: cannot write {tmp_path / 'no' / 'x.json'}: the folder {tmp_path / 'no'} "
+             "does not exist"),
+            (["--json", str(tmp_path)], f"--json: cannot write {tmp_path}: it is a folder"),
+            (["--repeats", "0"], "--repeats must be an integer >= 1, got 0")):
+        with pytest.raises(SystemExit) as stop:
+            run.main(["--quick", *argv])
+        out, err = capsys.readouterr()
+        assert stop.value.code == 2 and out == ""
+        assert f"python -m bench.run: error: {words}\n" in err, err
+    assert run.check_options(None, None, None) == list(run.SUITE_NAMES)
+    assert run.check_options(" w1 ,JIT", str(tmp_path / "b.json"), 1) == ["W1", "JIT"]

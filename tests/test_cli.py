@@ -116,6 +116,38 @@ def test_plot_errors(demo, tmp_path, capsys):
     assert status == 2 and "does not exist" in one_line_error(err, "plot")
     status, _, err = run_cli(capsys, "plot", demo, "--kind", "pie")
     assert status == 2 and "invalid choice" in one_line_error(err, "plot")
+    for dpi in ("0", "2001", "100000"):  # 100000 used to end in MemoryError: std::bad_alloc
+        status, _, err = run_cli(capsys, "plot", demo, "-p", "exc", "-o", tmp_path / "d.png",
+                                 "--dpi", dpi)
+        assert status == 2 and (f"argument --dpi: expected an integer from 1 to 2000, got "
+                                f"'{dpi}'") in one_line_error(err, "plot")
+    assert not (tmp_path / "d.png").exists()
+
+
+def test_plot_overwrites_only_when_asked_and_never_its_input(demo, tmp_path, capsys,
+                                                              monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rec = tmp_path / "rec"
+    rec.write_bytes(demo.read_bytes())
+    (tmp_path / "link").symlink_to(rec)
+    os.link(rec, tmp_path / "hard")
+    for out in ("rec", "./rec", "../" + tmp_path.name + "/rec", "link", "hard"):
+        for more in ((), ("--overwrite",)):
+            status, _, err = run_cli(capsys, "plot", "rec", "-p", "exc", "-o", out, *more)
+            assert status == 2 and (f"cannot write {Path(out)}: it is the input file rec, which "
+                                    f"--overwrite does not replace; choose another path with -o"
+                                    in one_line_error(err, "plot"))
+    assert ss.load(rec).completed  # still the recording
+    status, text, _ = run_cli(capsys, "plot", rec, "-p", "exc", "-o", "r.png")
+    assert status == 0 and "wrote r.png" in text
+    first = Path("r.png").read_bytes()
+    status, _, err = run_cli(capsys, "plot", rec, "-p", "exc", "-o", "r.png", "--dpi", "60")
+    assert status == 2 and ("r.png already exists; pass --overwrite to replace, or choose "
+                            "another path with -o" in one_line_error(err, "plot"))
+    assert Path("r.png").read_bytes() == first
+    status, text, _ = run_cli(capsys, "plot", rec, "-p", "exc", "-o", "r.png", "--dpi", "60",
+                              "--overwrite")
+    assert status == 0 and Path("r.png").read_bytes() != first
 
 
 def cuba_in_python(duration: float) -> tuple[ss.Spikes, ss.Spikes]:
@@ -185,6 +217,40 @@ def test_run_argument_errors(tmp_path, capsys):
                         (("-o", tmp_path / "no" / "x.h5"), "does not exist")):
         status, _, err = run_cli(capsys, "run", net, *args)
         assert status == 2 and words in one_line_error(err, "run"), err
+
+
+def test_run_never_writes_over_its_network_file(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = (EXAMPLES / "lapicque.toml").read_text()
+    Path("small.toml").write_text(text)
+    Path("link.toml").symlink_to(tmp_path / "small.toml")
+    for out in ("small.toml", "./small.toml", tmp_path / "small.toml", "link.toml"):
+        status, _, err = run_cli(capsys, "run", "small.toml", "-o", out, "--overwrite")
+        assert status == 2 and (f"cannot write {Path(out)}: it is the input file small.toml, "
+                                "which --overwrite does not replace" in one_line_error(err, "run"))
+    Path("net.h5").write_text(text)  # a network file named like its default output
+    status, _, err = run_cli(capsys, "run", "net.h5", "--overwrite")
+    assert status == 2 and "it is the input file net.h5" in one_line_error(err, "run")
+    assert Path("small.toml").read_text() == text == Path("net.h5").read_text()
+
+
+def test_threads_are_for_the_cpu_backend(tmp_path, capsys):
+    for command in (("run", EXAMPLES / "lapicque.toml"), ("demo",)):
+        status, _, err = run_cli(capsys, *command, "--backend", "cuda", "--threads", "2", "-o",
+                                 tmp_path / "x.h5")
+        assert status == 2 and ("--threads sets the Numba threads of the CPU backend: it does "
+                                "not apply to --backend cuda; drop --threads"
+                                in one_line_error(err, command[0]))
+    assert not (tmp_path / "x.h5").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_unknown_option_names_the_subcommand(command, capsys):
+    needed = {"run": ["x.toml"], "check": ["x.toml"], "info": ["x.h5"], "plot": ["x.h5"]}
+    status, out, err = run_cli(capsys, command, *needed.get(command, []), "--foo", "1")
+    assert status == 2 and out == ""
+    assert err == (f"spikesim {command}: error: unrecognized arguments: --foo 1 (see spikesim "
+                   f"{command} --help)\n")
 
 
 def test_run_refuses_a_duration_of_no_step(tmp_path, capsys):
@@ -280,6 +346,36 @@ def test_bench_header_says_what_runs(capsys, monkeypatch):
         sys.modules.update(saved)
     assert status == 0
     assert out.startswith("spikesim benchmarks (quick: reduced sizes): "), out
+
+
+def test_bench_checks_its_options_before_running(tmp_path, capsys, monkeypatch):
+    root = Path(__file__).resolve().parents[1]
+    saved = {k: v for k, v in sys.modules.items() if k == "bench" or k.startswith("bench.")}
+    calls = []
+    try:
+        run = cli._import_bench(root / "bench")
+        monkeypatch.setattr(run, "main", lambda argv: calls.append(argv) or 0)
+        suites = "give comma-separated suites among BW, W1, W2, W3, W4, JIT"
+        for args, words in (
+                (("--only", "W9"), f"--only: unknown suite(s) 'W9'; {suites}"),
+                (("--only", "W1,w9,"), f"--only: unknown suite(s) 'W9', ''; {suites}"),
+                (("--only", ""), f"--only: no suite given; {suites}"),
+                (("--json", tmp_path / "no" / "x.json"),
+                 f"--json: cannot write {tmp_path / 'no' / 'x.json'}: the folder "
+                 f"{tmp_path / 'no'} does not exist"),
+                (("--json", tmp_path), f"--json: cannot write {tmp_path}: it is a folder"),
+                (("--repeats", "0"), "argument --repeats: expected an integer >= 1")):
+            status, out, err = run_cli(capsys, "bench", *args, "--bench-dir", root)
+            assert status == 2 and words in one_line_error(err, "bench") and out == ""
+        assert calls == []  # nothing ran
+        status, _, _ = run_cli(capsys, "bench", "--only", " w1,JIT", "--json", tmp_path / "b.json",
+                               "--bench-dir", root)
+        assert status == 0 and calls == [["--json", str(tmp_path / "b.json"), "--only",
+                                          " w1,JIT"]]
+    finally:
+        for k in [k for k in sys.modules if k == "bench" or k.startswith("bench.")]:
+            del sys.modules[k]
+        sys.modules.update(saved)
 
 
 def test_closed_stdout_ends_quietly(demo):
