@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import signal
 import threading
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import h5py
 import numpy as np
 
+from . import checks
 from .results import Spikes, Trace, check_realizations
 
 if TYPE_CHECKING:
@@ -555,10 +557,13 @@ class RecordedRun:
               realization: int | None = None) -> Trace:
         """A recorded state variable: values (samples, realizations, neurons) in its unit.
 
-        ``ids``: neuron indices (within the population) to read, among those recorded; only
-        their columns are read from the file. ``t_start``/``t_stop`` (s) limit the samples.
+        ``ids``: neuron indices (within the population) to read, among those recorded: an
+        integer or a 1-d sequence of them, at least one; only their columns are read from the
+        file. ``t_start``/``t_stop`` (s, finite, ``t_start <= t_stop``) limit the samples.
         ``realization``: read only that one (values of shape (samples, 1, neurons)).
         """
+        want = None if ids is None else neuron_ids("ids", ids)
+        t_start, t_stop = time_window(t_start, t_stop)
         parts = self._pick(self._reports, population, "state reports", variable)
         block = parts[0]["block"]  # columns b·n + c (else one report per realization)
         n_real = parts[0]["n_realizations"] if block else len(parts)
@@ -585,7 +590,6 @@ class RecordedRun:
             if ids is None:
                 cols, sel = slice(None), recorded
             else:
-                want = np.atleast_1d(np.asarray(ids, dtype=np.int64))
                 pos = {int(j): c for c, j in enumerate(recorded)}
                 missing = [int(j) for j in want if int(j) not in pos]
                 if missing:
@@ -615,9 +619,12 @@ class RecordedRun:
         e = self._pick(self._rates, population, "population rates")[0]
         with open_for_reading(self.path) as f:
             g = f[e["path"]]
-            start, stop, step = time_range(g, "time")
-            counts = _dataset(g, "counts", "iu", "integers (spike counts)", 2)[:].astype(np.int64)
-        n_bins = min(counts.shape[0], int(np.ceil((stop - start) / step - 1e-9)))
+            ds, (start, stop, step) = rate_datasets(g)
+            counts = ds[:].astype(np.int64)
+        # bins begun before stop (ms); a last bin cut short holds at least a step: half of one
+        # absorbs rounding, however long the bins
+        tol = self.dt * MS / 2 if self.dt else 1e-9 * step
+        n_bins = min(counts.shape[0], max(0, math.ceil((stop - start - tol) / step)))
         counts = counts[:n_bins]
         lo = start + step * np.arange(n_bins)
         width = (np.minimum(lo + step, stop) - lo) / MS
@@ -627,6 +634,48 @@ class RecordedRun:
         return Trace(lo / MS, rate[:, :, None], np.zeros(1, np.int64), "rate", "Hz",
                      e["population"], None,
                      {"counts": counts, "bin_width": step / MS, "n_neurons": n})
+
+
+def neuron_ids(name: str, ids: object) -> np.ndarray:
+    """``ids`` — an integer or a 1-d sequence of integers >= 0, at least one — as int64;
+    TypeError for anything else (booleans, floats, strings), ValueError for an empty, nested
+    or out-of-range selection, each naming ``name``."""
+    what = "an integer or a 1-d sequence of integers (neuron indices)"
+    arr = None
+    if not isinstance(ids, (bool, np.bool_, str, bytes)):
+        try:
+            arr = np.asarray(ids)
+        except (TypeError, ValueError, OverflowError):  # (a ragged list)
+            pass
+    if arr is None:
+        raise TypeError(f"{name} must be {what}, got {ids!r}")
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be {what}, got an array of shape {arr.shape}")
+    arr = arr.reshape(-1)
+    if arr.size == 0:
+        raise ValueError(f"{name} selects no neuron: give at least one index, or None for all")
+    big = arr.dtype.kind == "O" and all(isinstance(x, int) and not isinstance(x, bool)
+                                        for x in arr)  # (Python integers beyond int64)
+    if not big and arr.dtype.kind not in "iu":
+        shown = repr(ids) if arr.size <= 8 else f"{arr.size} values of type {arr.dtype}"
+        raise TypeError(f"{name} must be {what}, got {shown}")
+    high = np.iinfo(np.int64).max
+    bad = ([x for x in arr.tolist() if not 0 <= x <= high] if big or arr.dtype == np.uint64
+           else arr[arr < 0].tolist())
+    if bad:
+        raise ValueError(f"{name} must be in [0, {high}], got {bad[0]!r}")
+    return arr.astype(np.int64)
+
+
+def time_window(t_start: object, t_stop: object) -> tuple[float | None, float | None]:
+    """``t_start`` and ``t_stop`` (s; None: unbounded) checked: finite numbers, ``t_start
+    <= t_stop``."""
+    lo = None if t_start is None else checks.number("t_start", t_start, unit="s")
+    hi = None if t_stop is None else checks.number("t_stop", t_stop, unit="s")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"t_start must be <= t_stop, got t_start = {t_start!r} s > t_stop = "
+                         f"{t_stop!r} s")
+    return lo, hi
 
 
 def load(path: str | os.PathLike) -> RecordedRun:
@@ -680,6 +729,12 @@ def report_datasets(g: h5py.Group) -> tuple[h5py.Dataset, np.ndarray, tuple[floa
                          f"{ds.name} {ids.size} node ids: spikesim reads reports of one column "
                          f"per node")
     return data, ids, time_range(g, "mapping/time")
+
+
+def rate_datasets(g: h5py.Group) -> tuple[h5py.Dataset, tuple[float, float, float]]:
+    """The ``counts`` (bins × realizations) of spikesim's rate group ``g`` and its time range
+    (``time``: start, stop, bin width in ms), checked."""
+    return _dataset(g, "counts", "iu", "integers (spike counts)", 2), time_range(g, "time")
 
 
 def time_range(g: h5py.Group, name: str) -> tuple[float, float, float]:

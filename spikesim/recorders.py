@@ -65,6 +65,7 @@ holds what is needed to understand and re-run the simulation (see :class:`H5Outp
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import os
 import platform
@@ -97,8 +98,11 @@ from .io import (
     new_dataset,
     new_group,
     no_interrupt,
+    rate_datasets,
+    report_datasets,
     set_attrs,
     show_ids,
+    spike_datasets,
     write_row,
 )
 from .kernels import cpu as KC
@@ -125,6 +129,7 @@ REPORT_CHUNK_COLS = 128  # neurons per HDF5 chunk of a report: reading one neuro
 REPORT_CHUNK_BYTES = 1 << 18  # most bytes per chunk of a report, and per chunk of all a
 # recorder's reports (realizations × variables) together, unless that is under 64 rows each
 REPORT_CHUNK_MIN_ROWS = 64
+MAX_BIN_STEPS = 2**62  # a rate bin is shorter than this many steps (binned in int64 steps)
 BIG_ARRAY = 64  # parameter arrays larger than this go to datasets under /spikesim/arrays
 
 LAYOUT = ("SONATA spikes /spikes/<pop> (timestamps ms, node_ids); reports /report/<pop>.<var> "
@@ -152,14 +157,18 @@ class H5Output:
     ``append=True`` output resuming from a checkpoint takes the file over).
 
     Args:
-        path: the file to write. Its directory must exist and be writable.
-        overwrite: replace an existing file (default: refuse with FileExistsError).
-        append: add to an existing file written by spikesim for the same dt, batch and dtype —
-            e.g. to continue a run from a checkpoint; data the file holds past the network's
-            time is cut first (it is recomputed bit for bit; a RuntimeWarning when that is all
-            of it, as for a new network at t = 0). Creates the file if missing. Every recorder
-            is checked against the file before anything is changed: a refused run leaves the
-            file as it was.
+        path: the file to write (a str or os.PathLike). Its directory must exist and be
+            writable.
+        overwrite: replace an existing file (default: refuse with FileExistsError). This and
+            the other flags take True or False only (a NumPy bool too).
+        append: add to an existing file written by spikesim for the same network (populations
+            and spike sources: names, classes, sizes), dt, batch and dtype — e.g. to continue a
+            run from a checkpoint; data the file holds past the network's time is cut first,
+            in every group, also those this run does not record (what it records is
+            recomputed bit for bit; a RuntimeWarning when that is all of it, as for a new
+            network at t = 0; a rate bin of another group that the cut splits is dropped).
+            Creates the file if missing. The network and every recorder are checked against
+            the file before anything is changed: a refused run leaves the file as it was.
         compression: None, "gzip" (HDF5's standard deflate filter: h5py, h5dump, NEURON and
             bmtk read it; the libsonata 0.2.2 wheel's HDF5 is built without zlib and cannot) or
             "lzf" (fast, but only h5py reads it). Chunks are shuffled before compression.
@@ -197,12 +206,13 @@ class H5Output:
     def __init__(self, path: str | os.PathLike, overwrite: bool = False, append: bool = False,
                  compression: str | None = None, compression_level: int | None = None,
                  connectivity: bool = False, flush_every: float = 1.0):
-        self.path = os.path.abspath(os.fspath(path))
+        self.path = _checked_path(path)
         self.flush_every = checks.number("H5Output.flush_every", flush_every, low=0.0,
                                          unit="s")
-        if overwrite and append:
+        self.overwrite = _flag("H5Output.overwrite", overwrite)
+        self.append = _flag("H5Output.append", append)
+        if self.overwrite and self.append:
             raise ValueError("H5Output: overwrite and append exclude each other")
-        self.overwrite, self.append = bool(overwrite), bool(append)
         self.compression = checks.choice("H5Output.compression", compression, COMPRESSIONS)
         if compression_level is not None and compression != "gzip":
             raise ValueError("H5Output.compression_level applies to compression='gzip' only")
@@ -213,12 +223,13 @@ class H5Output:
         self.filters = {} if compression is None else {
             "compression": compression, "shuffle": True,
             **({"compression_opts": level} if compression == "gzip" else {})}
-        self.connectivity = bool(connectivity)
+        self.connectivity = _flag("H5Output.connectivity", connectivity)
         _check_target(self.path, self.overwrite, self.append)
         self._recorders: list = []
         self._file: h5py.File | None = None
         self._made = False  # the file is this output's: later runs append
         self._claims: dict = {}
+        self._written: set = set()  # the groups ("spikes/exc", ...) the starting run writes
         self._begun: list = []
         self._ended: list = []
         self._active: list = []
@@ -258,6 +269,7 @@ class H5Output:
         self._recorders.append(rec)
 
     def _claim(self, path: str, rec) -> None:
+        self._written.add(path)
         owner = self._claims.setdefault(path, rec)
         if owner is not rec:
             raise ValueError(f"{self.path}: /{path} is already written by another recorder; "
@@ -280,6 +292,7 @@ class H5Output:
         active = [m for m in net.monitors if any(m is r for r in self._recorders)]
         fresh = not self._made and not (self.append and os.path.exists(self.path))
         tmp = None
+        self._written = set()
         if fresh:
             f, tmp = self._create(net)
         else:
@@ -387,6 +400,7 @@ class H5Output:
                 raise ValueError(f"{self.path} was written by another H5Output or process after "
                                  f"this output's last run: appending would cut and mix its data; "
                                  f"make a new H5Output (overwrite=True to replace the file)")
+            _refuse_other_network(self.path, g, net)
             if attr(g, "seed") != net.seed:
                 checks.warn(f"{self.path} was written with seed {attr(g, 'seed')}, the "
                             f"network has seed {net.seed}")
@@ -397,8 +411,10 @@ class H5Output:
 
     def _resume(self, f: h5py.File, net) -> None:
         """Once every recorder accepted the file: mark it incomplete, start it no later than
-        the network, and warn when the data to be cut (past the network's time) is all of it."""
+        the network, warn when the data to be cut (past the network's time) is all of it, and
+        cut the groups that this run does not write (the recorders cut theirs)."""
         g = f["spikesim"]
+        cuts = _cuts(f, net, self._written)  # (read first: an error here changes nothing)
         t0, end = float(attr(g, "t_start")), data_end(g)
         if end is not None and end > net.t + net.dt / 2 and net.t <= t0 + net.dt / 2:
             checks.warn(f"{self.path}: appending from t = {net.t:g} s cuts all the data the "
@@ -407,6 +423,8 @@ class H5Output:
                         f"continue the run, or pass overwrite=True")
         modify_attrs(g, completed=False, t_start=min(t0, float(net.t)))
         set_attrs(g, writer=self._writer)  # this output's from now on (not yet in SWMR mode)
+        for cut in cuts:
+            cut()
 
     @contextmanager
     def _writing(self):
@@ -488,6 +506,100 @@ class H5Output:
             if isinstance(err, OSError):
                 raise OSError(f"closing {self.path} failed: {err}") from err
             raise err
+
+
+def _members(meta: dict, key: str) -> list[tuple]:
+    """(name, class, size) of each population or source (``key``) in network metadata."""
+    return [(m.get("name"), m.get("class"), m.get("n")) for m in meta.get(key, [])]
+
+
+def _show_members(members: list[tuple]) -> str:
+    return "[" + ", ".join(f"{name} ({cls} of {n})" for name, cls, n in members) + "]"
+
+
+def _refuse_other_network(path: str, g: h5py.Group, net) -> None:
+    """Raise unless the network recorded in the file's ``/spikesim`` (``g``) has the
+    populations and spike sources of ``net`` (names, classes, sizes): appending another
+    network's data would mix two networks in one file. Files without that record pass."""
+    if "network" not in g.attrs:
+        return
+    try:
+        meta = attr(g, "network", as_json=True)
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: the /spikesim attribute 'network' is not a network "
+                         f"description; cannot append (use another file or overwrite=True)")
+    mine = {"populations": [(p.name, type(p).__name__, p.n) for p in net.populations],
+            "sources": [(s.name, type(s).__name__, s.n) for s in net.sources]}
+    have = {key: _members(meta, key) for key in mine}
+    if have != mine:
+        def show(d: dict) -> str:
+            return (f"populations {_show_members(d['populations'])} and sources "
+                    f"{_show_members(d['sources'])}")
+        raise ValueError(f"{path}: the file holds a run of another network: {show(have)} vs "
+                         f"{show(mine)} in the network to record; use another file or "
+                         f"overwrite=True")
+
+
+def _cuts(f: h5py.File, net, written: set) -> list:
+    """The cuts, at the network's time, of the file's spikes, reports and rates that the
+    starting run does not write (``written``: their paths), as functions to call once every
+    check passed: no group may hold data past the time the appending run starts from. A
+    rate's bin that the cut splits is dropped (its spikes before the cut are not known)."""
+    t_ms, half = net.step * net.dt * MS, net.dt * MS / 2
+    cuts = []
+    for top in ("spikes", "report", "rates"):
+        for name in sorted(_names(f, top)):
+            path = f"{top}/{name}"
+            g = f[path]
+            if path in written or not isinstance(g, h5py.Group):
+                continue
+            if top == "spikes":
+                ts, ni, n = spike_datasets(g)
+                keep = _count_before(ts, n, t_ms - half)
+                if max(ts.shape[0], ni.shape[0]) > keep:
+                    cuts.append(functools.partial(_resize, (ts, ni), keep))
+                continue
+            if top == "report":  # samples at start + r·step up to the network's time
+                data, _, (start, stop, step) = report_datasets(g)
+                tm, keep = g["mapping/time"], math.floor((t_ms + half - start) / step) + 1
+            else:  # the bins that end by then
+                data, (start, stop, step) = rate_datasets(g)
+                tm, keep = g["time"], math.floor((t_ms + half - start) / step)
+            keep = max(0, keep)
+            if stop > t_ms + half and (data.shape[0] > keep or stop > start + keep * step):
+                keep = min(keep, data.shape[0])
+                cuts.append(functools.partial(_resize, (data,), keep))
+                cuts.append(functools.partial(write_row, tm, 1, start + keep * step))
+    return cuts
+
+
+def _resize(datasets: tuple, rows: int) -> None:
+    """Cut each of ``datasets`` to its first ``rows`` rows."""
+    for ds in datasets:
+        if ds.shape[0] > rows:
+            ds.resize((rows,) + ds.shape[1:])
+
+
+def _checked_path(path: object) -> str:
+    """``path`` (a str or os.PathLike naming a file) as an absolute path."""
+    name = os.fspath(path) if isinstance(path, os.PathLike) else path
+    if not isinstance(name, str):
+        raise TypeError(f"H5Output.path must be a str or os.PathLike, got {path!r}")
+    if not name:
+        raise ValueError("H5Output.path is empty")
+    if "\0" in name:
+        raise ValueError(f"H5Output.path contains a NUL character, got {name!r}")
+    return os.path.abspath(name)
+
+
+def _flag(name: str, value: object) -> bool:
+    """A boolean option: True or False (or a NumPy bool) only — a string such as "no" would
+    read as true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _check_target(path: str, overwrite: bool, append: bool) -> None:
@@ -847,9 +959,12 @@ class StateRecorder(_Recorder, StateMonitor):
                  variables: str | Sequence[str] = "v", ids: Ids = None, every: int = 1,
                  dtype: DTypeLike = np.float32, name: str | None = None):
         StateMonitor.__init__(self, population, variables, ids, every)
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"StateRecorder.dtype must be float32 or float64, got {dtype!r}")
-        self.dtype = np.dtype(dtype)
+        twice = sorted({v for v in self.variables if self.variables.count(v) > 1})
+        if twice:
+            raise ValueError(f"StateRecorder.variables must name each variable once (one report "
+                             f"each), got {', '.join(map(repr, twice))} more than once in "
+                             f"{variables!r}")
+        self.dtype = _value_type(dtype)
         self._init_recorder(output, name)
         self._file_name = None
 
@@ -972,6 +1087,20 @@ class StateRecorder(_Recorder, StateMonitor):
                                             variable, ids=ids)
 
 
+def _value_type(dtype: object) -> np.dtype:
+    """A report's stored value type: float32 or float64 (a NumPy type or its name)."""
+    accepted = "float32 or float64 (np.float32, np.float64 or their names)"
+    try:
+        dt = None if dtype is None or isinstance(dtype, bool) else np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None:
+        raise TypeError(f"StateRecorder.dtype must be {accepted}, got {dtype!r}")
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"StateRecorder.dtype must be {accepted}, got {dtype!r}")
+    return dt
+
+
 class RateRecorder(_Recorder, SpikeMonitor):
     """Streams the number of spikes per time bin of a population (or spike source; all neurons
     or ``ids``), per realization, to ``/rates/<name>``: ``counts`` (bins × realizations) and
@@ -1003,6 +1132,10 @@ class RateRecorder(_Recorder, SpikeMonitor):
         """As :meth:`SpikeRecorder._prepare`: check (``dry``: only that), then cut or make."""
         base = self._base_name(self.source)
         self._file_name = base
+        most = MAX_BIN_STEPS * net.dt
+        if self.bin_width >= most:  # (the counts are binned in int64 steps)
+            raise ValueError(f"RateRecorder.bin_width must be < 2**62 steps of dt = {net.dt!r} "
+                             f"s ({most:g} s), got {self.bin_width!r} s")
         bs = int(round(self.bin_width / net.dt))
         if bs < 1 or abs(bs * net.dt - self.bin_width) > 1e-9 * self.bin_width:
             raise ValueError(f"RateRecorder.bin_width must be a whole number of steps of dt = "

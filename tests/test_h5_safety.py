@@ -4,6 +4,7 @@ are honoured, clear names."""
 
 import inspect
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,11 +31,11 @@ def regular(name="a", n=3, seed=1, chunk=1000):
     return net, pop
 
 
-def noisy(seed=5):
+def noisy(seed=5, name="exc", n=40, model=ss.LIF, source="inp"):
     """LIF neurons driven by Bernoulli input (irregular spikes in every bin)."""
     net = ss.Network(dt=DT, seed=seed, chunk=64)
-    exc = net.add(ss.LIF(40, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, refractory=2e-3), name="exc")
-    inp = net.add(ss.BernoulliInput(40, p=0.05), name="inp")
+    exc = net.add(model(n, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, refractory=2e-3), name=name)
+    inp = net.add(ss.BernoulliInput(n, p=0.05), name=source)
     net.connect(inp, exc, "one_to_one", weight=1.0)
     return net, exc
 
@@ -317,6 +318,103 @@ def test_resuming_from_a_checkpoint_does_not_warn(tmp_path):
         warnings.simplefilter("error")
         net2.run(0.02)
     assert ss.load(path).meta["duration"] == pytest.approx(0.05)
+
+
+OTHER = "[exc (LIF of 40)] and sources [inp (BernoulliInput of 40)] vs populations "
+
+
+@pytest.mark.parametrize("kw,theirs", [
+    ({"name": "foo"}, "[foo (LIF of 40)] and sources [inp (BernoulliInput of 40)]"),
+    ({"n": 41}, "[exc (LIF of 41)] and sources [inp (BernoulliInput of 41)]"),
+    ({"model": ss.AdaptiveLIF}, "[exc (AdaptiveLIF of 40)] and sources [inp (BernoulliInput "
+                                "of 40)]"),
+    ({"source": "drive"}, "[exc (LIF of 40)] and sources [drive (BernoulliInput of 40)]"),
+])
+@pytest.mark.parametrize("at", [0.0, 0.03])
+def test_appending_another_network_is_refused_and_changes_nothing(tmp_path, kw, theirs, at):
+    """A network with other populations or spike sources (names, sizes, model classes) would
+    mix two networks in one file — the file's metadata describing only the first, its groups
+    of the first network's populations kept past the appending run's end — so it is refused
+    before anything changes, whatever the appending recorders write."""
+    path = tmp_path / "run.h5"
+    net, exc = noisy()
+    recorded(path, net, exc)
+    net.run(0.05)
+    before = snapshot(path)
+    net, pop = noisy(**kw)
+    net.run(at)
+    net.add(ss.SpikeRecorder(ss.H5Output(path, append=True), pop, name="exc"))
+    with pytest.raises(ValueError, match=re.escape(
+            f"{path}: the file holds a run of another network: populations {OTHER}{theirs} "
+            f"in the network to record; use another file or overwrite=True")):
+        net.run(0.02)
+    assert snapshot(path) == before
+    assert ss.load(path).completed
+
+
+def test_an_append_from_a_checkpoint_cuts_every_group_at_its_start(tmp_path):
+    """The documented use of append=True: a run resumed from a checkpoint of the same network.
+    Groups that the resumed run does not record are cut at its start too (spikes after it,
+    samples after it, rate bins that do not end by then), so that no group holds data past
+    the file's duration; what it records continues exactly."""
+    path, ckpt = tmp_path / "run.h5", tmp_path / "ckpt.h5"
+    net, exc = noisy()
+    inp = net.names["inp"]
+    out = recorded(path, net, exc)
+    net.add(ss.SpikeRecorder(out, inp))
+    mon = net.add(ss.SpikeMonitor(inp))
+    net.run(0.043)
+    ss.save_checkpoint(net, ckpt)
+    net.run(0.057)  # then the run "dies"
+    full = ss.load(path)
+    assert full.meta["duration"] == pytest.approx(0.1)
+    exc_spikes, v = full.spikes("exc"), full.trace("exc", "v")
+    counts = full.rate("exc").meta["counts"]
+
+    net, exc = noisy()
+    ss.load_checkpoint(net, ckpt)
+    net.add(ss.SpikeRecorder(ss.H5Output(path, append=True), net.names["inp"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.run(0.02)
+    data = ss.load(path)
+    assert data.completed and data.meta["duration"] == pytest.approx(0.063)
+    spikes = data.spikes("inp")  # recorded: continued exactly
+    np.testing.assert_array_equal(spikes.times, mon.spikes.times[mon.spikes.times < 0.0625])
+    np.testing.assert_array_equal(spikes.ids, mon.spikes.ids[mon.spikes.times < 0.0625])
+    cut = data.spikes("exc")  # not recorded: cut at 43 ms
+    early = exc_spikes.times < 0.0425
+    assert 0 < early.sum() < len(exc_spikes)
+    np.testing.assert_array_equal(cut.times, exc_spikes.times[early])
+    np.testing.assert_array_equal(cut.ids, exc_spikes.ids[early])
+    tr = data.trace("exc", "v")  # samples every 7 ms: 7, ..., 42 ms
+    np.testing.assert_allclose(tr.times, np.arange(1, 7) * 7e-3)
+    np.testing.assert_array_equal(tr.values, v.values[:6])
+    rate = data.rate("exc")  # whole 5 ms bins by 43 ms: 8 (the 9th is cut at 3 ms)
+    np.testing.assert_array_equal(rate.meta["counts"], counts[:8])
+    with h5py.File(path, "r") as f:
+        assert f["rates/exc/counts"].shape == (8, 1)
+        assert f["rates/exc/time"][1] == pytest.approx(40.0)
+        assert f["report/exc.i/data"].shape == (6, 2)
+        assert f["report/exc.i/mapping/time"][1] == pytest.approx(49.0)  # (stop exclusive)
+        assert f["spikes/exc/node_ids"].shape == (early.sum(),)
+
+
+def test_an_append_from_t0_cuts_the_groups_it_does_not_record(tmp_path):
+    """The warning says the append cuts all the data the file holds: it does, also in groups
+    the appending run does not write."""
+    path = tmp_path / "run.h5"
+    net, exc = noisy()
+    recorded(path, net, exc)
+    net.run(0.05)
+    net, exc = noisy()
+    net.add(ss.SpikeRecorder(ss.H5Output(path, append=True), net.names["inp"]))
+    with pytest.warns(RuntimeWarning, match="cuts all the data"):
+        net.run(0.02)
+    data = ss.load(path)
+    assert len(data.spikes("exc")) == 0 and len(data.spikes("inp")) > 0
+    assert data.trace("exc", "v").values.shape == (0, 1, 2)
+    assert data.rate("exc").meta["counts"].shape == (0, 1)
 
 
 # --- 6. foreign SONATA files ------------------------------------------------------------------

@@ -270,3 +270,55 @@ def test_bad_report_datasets_are_named(tmp_path, capsys, kw, match):
         ss.load(path).trace("V1")
     status = cli.main(["info", str(path)])
     assert status == 2 and re.search(match, one_line(capsys.readouterr().err))
+
+
+# --- arguments of trace -----------------------------------------------------------------------
+@pytest.mark.parametrize("ids,error,match", [
+    ([1.7], TypeError, r"ids must be an integer or a 1-d sequence of integers \(neuron "
+                       r"indices\), got \[1\.7\]"),
+    (True, TypeError, r"ids must be an integer or .*, got True"),
+    ([True, False], TypeError, r"ids must be an integer or .*, got \[True, False\]"),
+    ("a", TypeError, r"ids must be an integer or .*, got 'a'"),
+    ([1, [2, 3]], TypeError, r"ids must be an integer or .*, got \[1, \[2, 3\]\]"),
+    ([], ValueError, r"ids selects no neuron: give at least one index, or None for all"),
+    ([[1, 3]], ValueError, r"ids must be an integer or .*, got an array of shape \(1, 2\)"),
+    ([2**70], ValueError, r"ids must be in \[0, 9223372036854775807\], got "
+                          r"1180591620717411303424"),
+    ([1, -2], ValueError, r"ids must be in \[0, 9223372036854775807\], got -2"),
+    ([2, 9], ValueError, r"ids \[9\] were not recorded in 'v' of 'a' \(recorded: "
+                         r"\[0, 1, 2, 3\]\)"),
+])
+def test_trace_ids_must_be_recorded_neuron_indices(good, ids, error, match):
+    """Floats and booleans are not read as indices, an empty selection is not an empty trace,
+    and nested or huge ids are named, not left to NumPy."""
+    with pytest.raises(error, match=match):
+        ss.load(good).trace("a", "v", ids=ids)
+
+
+def test_trace_ids_read_the_columns_asked_for(good):
+    data = ss.load(good)
+    whole = data.trace("a", "v").values
+    for ids, cols in ((2, [2]), (np.int64(2), [2]), ([3, 1], [3, 1]), (range(1, 3), [1, 2]),
+                      (np.array([0, 3], np.uint64), [0, 3])):
+        tr = data.trace("a", "v", ids=ids)
+        np.testing.assert_array_equal(tr.values, whole[:, :, cols])
+        assert tr.ids.tolist() == cols
+
+
+@pytest.mark.parametrize("window,error,match", [
+    ({"t_start": 0.02, "t_stop": 0.01}, ValueError,
+     r"t_start must be <= t_stop, got t_start = 0\.02 s > t_stop = 0\.01 s"),
+    ({"t_start": float("nan")}, ValueError, r"t_start must be finite \(in s\), got nan"),
+    ({"t_stop": float("inf")}, ValueError, r"t_stop must be finite \(in s\), got inf"),
+    ({"t_start": "0.01"}, TypeError, r"t_start must be a real number \(in s\), got '0\.01'"),
+    ({"t_stop": True}, TypeError, r"t_stop must be a real number \(in s\), got True"),
+])
+def test_trace_time_window_is_checked(good, window, error, match):
+    with pytest.raises(error, match=match):
+        ss.load(good).trace("a", "v", **window)
+
+
+def test_a_trace_time_window_selects_its_samples(good):
+    tr = ss.load(good).trace("a", "v", t_start=0.01, t_stop=0.02)
+    np.testing.assert_allclose(tr.times, [0.01, 0.012, 0.014, 0.016, 0.018, 0.02])
+    assert ss.load(good).trace("a", "v", t_start=0.011, t_stop=0.011).values.shape == (0, 1, 4)

@@ -634,6 +634,106 @@ def test_bad_arguments(tmp_path):
     assert not os.listdir(tmp_path)
 
 
+@pytest.mark.parametrize("option", ["overwrite", "append", "connectivity"])
+@pytest.mark.parametrize("value", ["no", "False", np.array([]), np.array([True]), 1, None])
+def test_boolean_options_take_only_booleans(tmp_path, option, value):
+    """``overwrite="no"`` read as true used to replace the file: a string, a number, None or an
+    array is refused, naming the option, before anything is touched."""
+    path = tmp_path / "run.h5"
+    path.write_bytes(b"precious")
+    with pytest.raises(TypeError, match=rf"^H5Output\.{option} must be True or False, got "):
+        ss.H5Output(path, **{option: value})
+    assert path.read_bytes() == b"precious"
+    assert os.listdir(tmp_path) == ["run.h5"]
+
+
+def test_numpy_booleans_are_booleans(tmp_path):
+    path = tmp_path / "run.h5"
+    net, exc, _ = network()
+    out = ss.H5Output(path, overwrite=np.bool_(False), append=np.bool_(False),
+                      connectivity=np.True_)
+    assert (out.overwrite, out.append, out.connectivity) == (False, False, True)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.run(0.01)
+    assert ss.load(path).completed
+    with pytest.raises(FileExistsError, match="already exists"):
+        ss.H5Output(path, overwrite=np.False_)
+
+
+@pytest.mark.parametrize("path,error,match", [
+    (None, TypeError, r"^H5Output\.path must be a str or os\.PathLike, got None$"),
+    (3, TypeError, r"^H5Output\.path must be a str or os\.PathLike, got 3$"),
+    (b"run.h5", TypeError, r"^H5Output\.path must be a str or os\.PathLike, got b'run\.h5'$"),
+    ("", ValueError, r"^H5Output\.path is empty$"),
+    ("a\0b.h5", ValueError, r"^H5Output\.path contains a NUL character"),
+])
+def test_the_path_must_name_a_file(tmp_path, monkeypatch, path, error, match):
+    """Not NumPy's or os's words, nor an error naming the current folder ("" is not it)."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=match):
+        ss.H5Output(path)
+    assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("kw,error,match", [
+    ({"variables": ["v", "v"]}, ValueError,
+     r"StateRecorder\.variables must name each variable once \(one report each\), got 'v' "
+     r"more than once in \['v', 'v'\]"),
+    ({"variables": ["i", "v", "i"]}, ValueError, r"got 'i' more than once"),
+    ({"dtype": "foo"}, TypeError,
+     r"StateRecorder\.dtype must be float32 or float64 \(np\.float32, np\.float64 or their "
+     r"names\), got 'foo'"),
+    ({"dtype": None}, TypeError, r"StateRecorder\.dtype must be float32 or float64 .*got None"),
+    ({"dtype": True}, TypeError, r"StateRecorder\.dtype must be float32 or float64 .*got True"),
+    ({"dtype": np.float16}, ValueError, r"StateRecorder\.dtype must be float32 or float64"),
+    ({"dtype": "int32"}, ValueError, r"StateRecorder\.dtype must be float32 or float64 .*"
+                                     r"got 'int32'"),
+])
+def test_state_recorder_refuses_repeated_variables_and_other_value_types(tmp_path, kw, error,
+                                                                        match):
+    """Refused when made: a repeated variable used to fail mid-run with h5py's "name already
+    exists", dtype=None to mean float64 without a word."""
+    net, exc, _ = network()
+    out = ss.H5Output(tmp_path / "run.h5")
+    with pytest.raises(error, match=match):
+        ss.StateRecorder(out, exc, **kw)
+    rec = net.add(ss.StateRecorder(out, exc, ["v", "i"], dtype="float64"))  # the output is fine
+    net.run(0.01)
+    assert rec.dtype == np.float64 and rec.trace("i").values.shape == (10, 1, 60)
+
+
+def test_state_recorder_trace_checks_its_arguments(tmp_path):
+    net, exc, _ = network()
+    rec = net.add(ss.StateRecorder(ss.H5Output(tmp_path / "run.h5"), exc, "v", ids=[1, 3]))
+    net.run(0.01)
+    with pytest.raises(TypeError, match=r"ids must be an integer or a 1-d sequence of integers "
+                                        r"\(neuron indices\), got \[1\.7\]"):
+        rec.trace("v", ids=[1.7])
+    with pytest.raises(ValueError, match="ids selects no neuron"):
+        rec.trace("v", ids=[])
+    assert rec.trace("v", ids=3).values.shape == (10, 1, 1)
+
+
+@pytest.mark.parametrize("bin_width", [1e300, 1e308, 2.0**62 * DT])
+def test_a_rate_bin_of_too_many_steps_is_refused_before_the_run(tmp_path, bin_width):
+    """Bins are counted in int64 steps: a bin of 2**62 steps or more used to fail with an
+    OverflowError after the kernel had run."""
+    net, exc, _ = network()
+    net.add(ss.RateRecorder(ss.H5Output(tmp_path / "run.h5"), exc, bin_width=bin_width))
+    with pytest.raises(ValueError, match=r"RateRecorder\.bin_width must be < 2\*\*62 steps of "
+                                         r"dt = 0\.001 s \(4\.61169e\+15 s\), got "):
+        net.run(0.01)
+    assert net.step == 0 and not os.listdir(tmp_path)
+
+
+def test_a_rate_bin_of_many_steps_counts_everything_in_one_bin(tmp_path):
+    net, exc, _ = network()
+    rec = net.add(ss.RateRecorder(ss.H5Output(tmp_path / "run.h5"), exc, bin_width=2.0**61 * DT))
+    spk = net.add(ss.SpikeMonitor(exc))
+    net.run(0.05)
+    assert rec.rate().meta["counts"].tolist() == [[len(spk.spikes)]]
+
+
 # --- compression, chunking, lazy reads ----------------------------------------------------------
 @pytest.mark.parametrize("compression", ["gzip", "lzf"])
 def test_compression(tmp_path, compression):
