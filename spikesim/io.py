@@ -31,7 +31,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -267,34 +267,53 @@ def _damage(path: str) -> str | None:
 
 
 @contextmanager
-def no_interrupt() -> Iterator[None]:
-    """Hold back Ctrl-C (SIGINT) while a chunk's datasets are extended and written, so that an
-    interrupt never leaves one dataset longer than its partner; the KeyboardInterrupt is raised
-    right after the block (or, where SIGINT was ignored or left to the system's default, it is
-    ignored or delivered as before). Only in the main thread (elsewhere signals go to the main
-    thread), and only where Python set the SIGINT handler (one set by a C library could not be
-    put back)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
+def no_interrupt() -> Iterator[Callable[[], None]]:
+    """Hold back Ctrl-C (SIGINT) while a chunk's datasets are extended and written (so that an
+    interrupt never leaves one dataset longer than its partner) or a chunk is simulated and
+    booked: the KeyboardInterrupt is raised right after the block, or where the block calls
+    the function this yields, at a point of its choosing (where SIGINT was ignored or left to
+    the system's default, it is ignored or delivered as before). Only in the main thread
+    (elsewhere signals go to the main thread), and only where Python set the SIGINT handler
+    (one set by a C library could not be put back)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(
+            signal.SIGINT) is None:  # (None: set outside Python, it could not be restored)
+        yield _nothing
         return
-    caught = []
-    if signal.getsignal(signal.SIGINT) is None:  # set outside Python: it could not be restored
-        yield
-        return
+    caught: list = []
     try:
         old = signal.signal(signal.SIGINT, lambda *a: caught.append(a))
     except (ValueError, TypeError):  # no signal support here
-        yield
+        yield _nothing
         return
+
+    def deliver() -> None:
+        if caught:
+            args = caught[0]
+            caught.clear()
+            _hand_over(old, args)
+
     try:
-        yield
+        yield deliver
     finally:
         signal.signal(signal.SIGINT, old)
-        if caught and old is not signal.SIG_IGN:
-            if callable(old):
-                old(*caught[0])
-            else:  # the system's default
-                signal.raise_signal(signal.SIGINT)
+        deliver()
+
+
+def _nothing() -> None:
+    pass
+
+
+def _hand_over(handler, args: tuple) -> None:
+    """Act on a held-back SIGINT as ``handler``, the handler before it was held back, would
+    have: call it (Python's default raises KeyboardInterrupt), ignore it, or (the system's
+    default) deliver it again with that handler in place."""
+    if handler is signal.SIG_IGN:
+        return
+    if callable(handler):
+        handler(*args)
+        return
+    signal.signal(signal.SIGINT, handler)
+    signal.raise_signal(signal.SIGINT)
 
 
 # --- recovery after a crash -----------------------------------------------------------------

@@ -244,17 +244,19 @@ class Network:
             if self.threads is not None:
                 set_num_threads(self.threads)
             done = 0
-            while done < n_total:
-                n = min(self.chunk, n_total - done)
-                with no_interrupt():  # Ctrl-C waits: the state, its step and the monitors
-                    kernel.run(self.step, n)  # agree after a chunk, as in the files
+            with no_interrupt() as stop_if_interrupted:  # Ctrl-C waits for the chunk's end:
+                while done < n_total:  # the state, its step and the monitors then agree
+                    n = min(self.chunk, n_total - done)
+                    kernel.run(self.step, n)
                     self.step += n
                     self._check_finite(kernel)
-                done += n
-                for m in monitors:
-                    m.chunk_end(self.step)
-                if progress is not None:
-                    progress(done, n_total)
+                    done += n
+                    stop_if_interrupted()
+                    for m in monitors:
+                        m.chunk_end(self.step)
+                    if progress is not None:
+                        progress(done, n_total)
+                    stop_if_interrupted()
             completed = True
         finally:
             if old_threads is not None:
