@@ -77,13 +77,17 @@ def _gaussian_smooth(rates: np.ndarray, sigma: float) -> np.ndarray:
     but by FFT, so that a wide kernel costs no more than a narrow one."""
     n = rates.shape[-1]
     radius = int(4 * sigma + 0.5)
-    offsets = np.arange(-radius, radius + 1)
-    kernel = np.exp(-0.5 * (offsets / sigma) ** 2)
-    # Reflected at both ends, the signal repeats with period 2n: a circular convolution.
-    wrapped = np.bincount(offsets % (2 * n), kernel / kernel.sum(), minlength=2 * n)
+    # Reflected at both ends, the signal repeats with period 2n: a circular convolution, with
+    # the kernel wrapped onto one period (offsets j + 2n·m; a few m, as sigma <= n bins).
+    j = np.arange(2 * n)
+    wrapped = np.zeros(2 * n)
+    for m in range(-(radius // (2 * n)) - 1, radius // (2 * n) + 2):
+        d = j + 2 * n * m
+        inside = np.abs(d) <= radius
+        wrapped[inside] += np.exp(-0.5 * (d[inside] / sigma) ** 2)
     signal = np.concatenate([rates, rates[..., ::-1]], axis=-1)
-    out = np.fft.irfft(np.fft.rfft(signal) * np.fft.rfft(wrapped), 2 * n)[..., :n]
-    return np.maximum(out, 0.0)  # (rounding leaves about ±1e-16 of the peak where no spike is)
+    out = np.fft.irfft(np.fft.rfft(signal) * np.fft.rfft(wrapped / wrapped.sum()), 2 * n)
+    return np.maximum(out[..., :n], 0.0)  # (rounding leaves about ±1e-16 of the peak)
 
 
 def population_rate(spikes: Spikes, bin_width: float,

@@ -27,12 +27,19 @@ def _show(value) -> str:
 
 def number(name: str, value, *, low: float | None = None, high: float | None = None,
            low_open: bool = False, unit: str = "") -> float:
-    """A finite real scalar in [low, high] (or (low, high] with ``low_open``) as float."""
+    """A finite real scalar in [low, high] (or (low, high] with ``low_open``) as float; a 0-d
+    array counts as its element."""
+    value = _element(value)
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number{_unit(unit)}, got {_show(value)}")
     x = float(value)
     _check_bounds(name, x, x, low, high, low_open, unit, value)
     return x
+
+
+def _element(value):
+    """The element of a 0-d NumPy array (a NumPy scalar), else ``value`` as it is."""
+    return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
 
 
 def _unit(unit: str) -> str:
@@ -66,6 +73,30 @@ def _check_bounds(name, lo, hi, low, high, low_open, unit, shown):
                          f"(offending value {lo if too_low else hi!r})")
 
 
+def flag(name: str, value, *, none: bool = False) -> bool | None:
+    """True or False (a NumPy bool too; None where ``none``): a string such as "no" would read
+    as true."""
+    if value is None and none:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True{', False or None' if none else ' or False'}, "
+                        f"got {value!r}")
+    return bool(value)
+
+
+def float_dtype(name: str, value) -> np.dtype:
+    """np.float32 or np.float64 (a NumPy type, dtype or name) as a dtype."""
+    try:
+        dtype = None if value is None or isinstance(value, bool) else np.dtype(value)
+    except (TypeError, ValueError):
+        dtype = None
+    if dtype is None or dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise (TypeError if dtype is None else ValueError)(
+            f"{name} must be float32 or float64 (np.float32, np.float64 or their names), got "
+            f"{value!r}")
+    return dtype
+
+
 def any_true(x) -> bool:
     """``x.any()`` for an array, ``bool(x)`` for a scalar (NumPy's ``any`` on a NumPy scalar
     costs about 3 µs: this runs once per parameter of every build)."""
@@ -80,7 +111,8 @@ def choice(name: str, value, accepted: Sequence[str]) -> str:
 
 
 def count(name: str, value, *, low: int = 1, high: int | None = None) -> int:
-    """An integer >= low (and <= high)."""
+    """An integer >= low (and <= high); a 0-d array counts as its element."""
+    value = _element(value)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be an integer >= {low}"
                          f"{'' if high is None else f' and <= {high}'}, got {_show(value)}")

@@ -50,6 +50,8 @@ PARALLEL_MIN_WORK_NS = 15_000
 PARALLEL_MIN_WORK_NS_WORKQUEUE = 400_000
 _warned_workqueue = False  # whether the threaded kernel ran under "workqueue" in this process
 MAX_STEPS = 2**53  # steps in one run (step counts are exact in float64 times)
+FINITE_CHECK_STEPS = 1000  # the state is checked for NaN and inf at most this many steps apart
+# (and at a run's end): a check reads the whole state, as much as a step of a simple model
 
 
 class Network:
@@ -94,23 +96,16 @@ class Network:
                 0 <= seed < 2**63):
             raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
         self.seed = int(seed)
-        try:
-            self.dtype = None if dtype is None else np.dtype(dtype)
-        except TypeError:
-            self.dtype = None
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {dtype!r}")
+        self.dtype = checks.float_dtype("dtype", dtype)
         self.batch = checks.count("batch", batch)
-        if parallel is not None and not isinstance(parallel, (bool, np.bool_)):
-            raise TypeError(f"parallel must be True, False or None (decided by the network's "
-                            f"size), got {parallel!r}")
-        self.parallel = parallel
-        self.threads = None if threads is None else checks.count("threads", threads)
-        if self.threads is not None and self.threads > config.NUMBA_NUM_THREADS:
-            raise ValueError(f"threads must be at most {config.NUMBA_NUM_THREADS} (Numba's "
-                             f"NUMBA_NUM_THREADS: the cores it found, or as set), got {threads}")
+        self.parallel = checks.flag("parallel", parallel, none=True)  # None: by size
+        self.threads = None if threads is None else checks.count(
+            "threads", threads, high=config.NUMBA_NUM_THREADS)  # (Numba's NUMBA_NUM_THREADS)
         self.chunk = checks.count("chunk", chunk)
         self.backend = checks.choice("backend", backend, ("cpu", "cuda"))
+        if self.threads is not None and self.backend != "cpu":
+            raise ValueError(f"threads sets the Numba threads of the CPU backend: it does not "
+                             f"apply to backend={self.backend!r}")
         if self.backend == "cuda":
             from .cuda import require_cuda
             require_cuda()
@@ -243,14 +238,16 @@ class Network:
                 begun.append(m)
             if self.threads is not None:
                 set_num_threads(self.threads)
-            done = 0
+            done = unchecked = 0
             with no_interrupt() as stop_if_interrupted:  # Ctrl-C waits for the chunk's end:
                 while done < n_total:  # the state, its step and the monitors then agree
                     n = min(self.chunk, n_total - done)
                     kernel.run(self.step, n)
                     self.step += n
-                    self._check_finite(kernel)
-                    done += n
+                    done, unchecked = done + n, unchecked + n
+                    if unchecked >= FINITE_CHECK_STEPS or done == n_total:
+                        self._check_finite(kernel)
+                        unchecked = 0
                     stop_if_interrupted()
                     for m in monitors:
                         m.chunk_end(self.step)
@@ -270,23 +267,22 @@ class Network:
     def _check_finite(self, kernel: _ChunkRunner) -> None:
         """Raise FloatingPointError, naming the population and variable, when the state
         ``kernel`` holds became NaN or infinite: a weight, current or noise too large for
-        the dtype (not checked on the CUDA device, where the state stays during a run)."""
-        state = kernel.host_state() or {}
-        for var, slot in (("v", KC.VAR_V), ("i", KC.VAR_I), ("w", KC.VAR_W)):
-            arr = state.get(var)
-            if arr is None or np.isfinite(arr).all():
-                continue
-            bad = ~np.isfinite(arr)
-            for q, p in enumerate(self.populations):
-                lo = int(self.tables.pops[q, KC.P_OFF])
-                count = int(np.count_nonzero(bad[:, lo:lo + p.n]))
-                names = [k for k, v in p.slots.items() if v == slot and k in p.variables]
-                if count and names:
+        the dtype (not checked on the CUDA device, where the state stays during a run;
+        ``run`` calls this at most FINITE_CHECK_STEPS steps apart)."""
+        state = kernel.host_state()
+        if state is None:
+            return
+        arrays = {KC.VAR_V: state["v"], KC.VAR_I: state["i"], KC.VAR_W: state["w"]}
+        for q, p in enumerate(self.populations):
+            lo = int(self.tables.pops[q, KC.P_OFF])
+            for var in p.variables:  # only what the model has (RC: v)
+                values = arrays[p.slots[var]][:, lo:lo + p.n]
+                if not np.isfinite(values).all():
                     raise FloatingPointError(
-                        f"{type(p).__name__} {p.name!r}: {names[0]} became NaN or infinite in "
-                        f"{count} neuron(s) by t = {self.t:g} s — a weight, current or noise "
-                        f"too large for {self.dtype.name}? The run stops; its data up to here "
-                        f"is kept")
+                        f"{type(p).__name__} {p.name!r}: {var} became NaN or infinite in "
+                        f"{np.count_nonzero(~np.isfinite(values))} neuron(s) by t = "
+                        f"{self.t:g} s — a weight, current or noise too large for "
+                        f"{self.dtype.name}? The run stops; its data up to here is kept")
 
     def _runner(self) -> _ChunkRunner:
         if self.backend == "cuda":

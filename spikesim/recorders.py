@@ -209,8 +209,8 @@ class H5Output:
         self.path = _checked_path(path)
         self.flush_every = checks.number("H5Output.flush_every", flush_every, low=0.0,
                                          unit="s")
-        self.overwrite = _flag("H5Output.overwrite", overwrite)
-        self.append = _flag("H5Output.append", append)
+        self.overwrite = checks.flag("H5Output.overwrite", overwrite)
+        self.append = checks.flag("H5Output.append", append)
         if self.overwrite and self.append:
             raise ValueError("H5Output: overwrite and append exclude each other")
         self.compression = checks.choice("H5Output.compression", compression, COMPRESSIONS)
@@ -223,7 +223,7 @@ class H5Output:
         self.filters = {} if compression is None else {
             "compression": compression, "shuffle": True,
             **({"compression_opts": level} if compression == "gzip" else {})}
-        self.connectivity = _flag("H5Output.connectivity", connectivity)
+        self.connectivity = checks.flag("H5Output.connectivity", connectivity)
         _check_target(self.path, self.overwrite, self.append)
         self._recorders: list = []
         self._file: h5py.File | None = None
@@ -594,14 +594,6 @@ def _checked_path(path: object) -> str:
     return os.path.abspath(name)
 
 
-def _flag(name: str, value: object) -> bool:
-    """A boolean option: True or False (or a NumPy bool) only — a string such as "no" would
-    read as true."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _check_target(path: str, overwrite: bool, append: bool) -> None:
     """Clear errors, naming the path, before anything is written."""
     folder = os.path.dirname(path)
@@ -964,7 +956,7 @@ class StateRecorder(_Recorder, StateMonitor):
             raise ValueError(f"StateRecorder.variables must name each variable once (one report "
                              f"each), got {', '.join(map(repr, twice))} more than once in "
                              f"{variables!r}")
-        self.dtype = _value_type(dtype)
+        self.dtype = checks.float_dtype("StateRecorder.dtype", dtype)
         self._init_recorder(output, name)
         self._file_name = None
 
@@ -1085,20 +1077,6 @@ class StateRecorder(_Recorder, StateMonitor):
         checks.choice("variable", variable, self.variables)
         return load(self.output.path).trace(self._file_name or self._base_name(self.population),
                                             variable, ids=ids)
-
-
-def _value_type(dtype: object) -> np.dtype:
-    """A report's stored value type: float32 or float64 (a NumPy type or its name)."""
-    accepted = "float32 or float64 (np.float32, np.float64 or their names)"
-    try:
-        dt = None if dtype is None or isinstance(dtype, bool) else np.dtype(dtype)
-    except (TypeError, ValueError):
-        dt = None
-    if dt is None:
-        raise TypeError(f"StateRecorder.dtype must be {accepted}, got {dtype!r}")
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"StateRecorder.dtype must be {accepted}, got {dtype!r}")
-    return dt
 
 
 class RateRecorder(_Recorder, SpikeMonitor):

@@ -24,10 +24,13 @@ def build(pop, **net_kw):
     (dict(dt=1e-3, dtype=np.int32), "dtype must be float32 or float64"),
     (dict(dt=1e-3, batch=0), "batch must be an integer >= 1"),
     (dict(dt="1ms"), "dt must be a real number"),
-    (dict(dt=1e-3, dtype="foo"), "dtype must be float32 or float64, got 'foo'"),
-    (dict(dt=1e-3, dtype=None), "dtype must be float32 or float64, got None"),
+    (dict(dt=1e-3, dtype="foo"), r"dtype must be float32 or float64 \(np.float32, np.float64 or "
+                                  r"their names\), got 'foo'"),
+    (dict(dt=1e-3, dtype=None), r"dtype must be float32 or float64 .*, got None"),
     (dict(dt=1e-3, parallel="yes"), "parallel must be True, False or None"),
-    (dict(dt=1e-3, threads=10**6), r"threads must be at most \d+ \(Numba's NUMBA_NUM_THREADS"),
+    (dict(dt=1e-3, threads=10**6), r"threads must be <= \d+, got 1000000"),
+    (dict(dt=1e-3, threads=2, backend="cuda"), r"threads sets the Numba threads of the CPU "
+                                               r"backend: it does not apply to backend='cuda'"),
 ])
 def test_network_arguments(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
@@ -189,6 +192,12 @@ def test_a_per_synapse_array_of_the_wrong_shape_is_refused_before_it_joins_the_n
     net.connect(a, a, "one_to_one", weight=[1.0, 2.0, 3.0])  # one per synapse
     net.connect(a, a, "all_to_all", weight=np.ones((3, 3)))  # a dense matrix
     net.run(0.01)
+
+
+def test_zero_dimensional_arrays_count_as_their_number():
+    net = ss.Network(dt=np.array(1e-3), batch=np.array(2), chunk=np.int64(10))
+    assert (net.dt, net.batch, net.chunk) == (1e-3, 2, 10)
+    assert ss.distributions.Normal(np.array(0.5), np.float32(1.0)).mean == 0.5
 
 
 def test_given_spikes_and_monitors_refuse_what_numpy_would_bend():

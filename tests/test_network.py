@@ -738,14 +738,21 @@ def test_ctrl_c_during_a_chunk_stops_after_it_with_state_step_and_monitors_agree
 
 @pytest.mark.parametrize("dtype,weight", [(np.float64, 1e308), (np.float32, 1e38)])
 def test_a_state_that_overflows_stops_the_run_naming_population_and_variable(dtype, weight):
+    """Checked every FINITE_CHECK_STEPS (1000) steps and at the end: chunks of 10 steps."""
     net = ss.Network(dt=1e-3, dtype=dtype, chunk=10)
     lif = net.add(ss.LIF(4))
     net.connect(net.add(ss.PoissonInput(4, rate=500.0)), lif, "one_to_one", weight=weight)
+    net.add(ss.RC(3, tau=10e-3))  # healthy, and without i: not where the error points
     with pytest.raises(FloatingPointError, match=r"LIF 'lif0': v became NaN or infinite in \d "
-                                                 r"neuron\(s\) by t = 0.01 s — a weight, "
+                                                 r"neuron\(s\) by t = 1 s — a weight, "
                                                  r"current or noise too large for float"):
-        net.run(0.1)
-    assert net.step == 10
+        net.run(2.0)
+    assert net.step == 1000
+    short = ss.Network(dt=1e-3, dtype=dtype, chunk=10)
+    lif = short.add(ss.LIF(4))
+    short.connect(short.add(ss.PoissonInput(4, rate=500.0)), lif, "one_to_one", weight=weight)
+    with pytest.raises(FloatingPointError, match="by t = 0.05 s"):  # at the end of a run
+        short.run(0.05)
 
 
 def test_a_run_longer_than_2_to_the_53_steps_is_refused():
