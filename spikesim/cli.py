@@ -767,12 +767,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         ["--only", args.only] if args.only is not None else []) + (
         ["--repeats", str(args.repeats)] if args.repeats is not None else [])
     run = _import_bench(folder)
-    check = getattr(run, "check_options", None)  # bench/run.py's own check of the options
-    if check is not None:  # (a checkout older than it checks them in its main)
-        try:
-            check(args.only, args.json, args.repeats)
-        except ValueError as e:
-            raise CliError(str(e)) from None
+    try:  # bench/run.py's check, as its main does, reported as this command's error
+        run.check_options(args.only, args.json, args.repeats)
+    except ValueError as e:
+        raise CliError(str(e)) from None
     try:
         status = run.main(argv)
     except SystemExit as e:  # its own argparse errors

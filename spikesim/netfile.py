@@ -63,8 +63,9 @@ all_to_all).
 INPUTS (``params`` keys): spike sources ``poisson`` (rate), ``bernoulli`` (p), ``rate_coded``
 (data: n values or T rows of n values, each a per-step probability), ``spike_times`` (times,
 ids); currents ``constant`` (amplitude), ``step`` (times, amplitudes), ``pulse`` (start, width,
-amplitude, period?, count?), ``noise`` (mean, std), ``uniform_noise`` (mean, half_width), ``ou``
-(mean, std, tau), ``current_array`` (values: T numbers or T rows of n numbers, one per step).
+amplitude, period? — needed when count > 1 —, count?), ``noise`` (mean, std per step or sigma
+in A·√s: white noise), ``uniform_noise`` (mean, half_width), ``ou`` (mean, std, tau),
+``current_array`` (values: T numbers or T rows of n numbers, one per step).
 
 Use :func:`read` (or :func:`parse` for a string) for the checked description and :func:`build`
 for the network with its monitors or HDF5 recorders; :func:`load_network` does both.

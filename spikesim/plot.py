@@ -510,12 +510,8 @@ def fi_curve(currents: Sequence[float] | np.ndarray, rates: Sequence[float] | np
     is drawn with ±1 std error bars.
     """
     currents = checks.finite_array("currents", currents)
-    try:
-        rates = np.asarray(rates, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"rates must be an array of numbers (in Hz), got "
-                        f"{checks._show(rates)}") from None
-    if rates.ndim not in (1, 2) or rates.shape[0] != currents.size:
+    rates = checks.finite_array("rates", rates, ndim=(1, 2), unit="Hz")
+    if rates.shape[0] != currents.size:
         raise ValueError(f"rates must have shape ({currents.size},) or ({currents.size}, "
                          f"n_repeats), got shape {rates.shape}")
     ax = _axes(ax)

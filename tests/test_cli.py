@@ -314,6 +314,8 @@ def test_bench_runs_the_checkout_suite(tmp_path, capsys, monkeypatch):
     (bench / "helper.py").write_text("NAME = 'fake bench'\n")
     (bench / "run.py").write_text(
         "from .helper import NAME\n"
+        "def check_options(only, json_path, repeats):\n"
+        "    return None\n"
         "def main(argv=None):\n"
         "    print(NAME, argv)\n"
         "    return 0\n")
