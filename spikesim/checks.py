@@ -160,6 +160,32 @@ def _reals(name: str, value, what: str, unit: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+def index_array(name: str, value, n: int | None = None, *, one: bool = False) -> np.ndarray:
+    """Indices — an integer or (unless ``one``) a 1-d sequence of them, possibly empty — as a
+    1-d int64 array: TypeError unless integers (not booleans, floats or strings), ValueError
+    unless each is in [0, n − 1] (>= 0 when n is None)."""
+    what = "an integer" + ("" if one else " or a 1-d sequence of integers")
+    arr = None
+    if not isinstance(value, (bool, np.bool_, str, bytes)):
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError, OverflowError):  # (a ragged list)
+            pass
+    if arr is not None and arr.size == 0 and arr.ndim == 1:
+        arr = arr.astype(np.int64)  # (an empty list reads as float64)
+    if arr is None or arr.ndim > (0 if one else 1) or arr.dtype.kind not in "iu":
+        shown = _show(value) if arr is None or arr.ndim == 0 or arr.size <= 8 else (
+            f"an array of {arr.dtype} of shape {arr.shape}")
+        raise TypeError(f"{name} must be {what}, got {shown}")
+    arr = arr.reshape(-1)
+    if n is None:
+        if arr.size and arr.min() < 0:
+            raise ValueError(f"{name} must be >= 0, got {arr.min().item()!r}")
+    else:
+        indices(name, arr, n)
+    return arr.astype(np.int64)
+
+
 def indices(name: str, ids: np.ndarray, n: int) -> None:
     """Raise ValueError unless the integer array ``ids`` holds indices in [0, n - 1], showing
     the offending values."""

@@ -129,13 +129,10 @@ class SpikeTimes(SpikeSource):
                  ids: np.ndarray | Sequence[int], name: str | None = None):
         super().__init__(n, name)
         times = checks.finite_array("SpikeTimes.times", times, low=0.0, unit="s")
-        ids = np.asarray(ids)
-        if ids.size == 0:  # (an empty list reads as float64)
-            ids = ids.astype(np.int64)
-        if ids.shape != times.shape or not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(f"SpikeTimes.ids must be integers of the same shape as times "
-                             f"{times.shape}, got {ids.dtype} of shape {ids.shape}")
-        checks.indices("SpikeTimes.ids", ids, n)
+        ids = checks.index_array("SpikeTimes.ids", ids, n)
+        if ids.shape != times.shape:
+            raise ValueError(f"SpikeTimes.ids must have the shape of times {times.shape}, got "
+                             f"{ids.shape}")
         order = np.lexsort((ids, times))
         self.times, self.ids = times[order], ids[order].astype(np.int64)
 

@@ -656,34 +656,12 @@ class RecordedRun:
 
 
 def neuron_ids(name: str, ids: object) -> np.ndarray:
-    """``ids`` — an integer or a 1-d sequence of integers >= 0, at least one — as int64;
-    TypeError for anything else (booleans, floats, strings), ValueError for an empty, nested
-    or out-of-range selection, each naming ``name``."""
-    what = "an integer or a 1-d sequence of integers (neuron indices)"
-    arr = None
-    if not isinstance(ids, (bool, np.bool_, str, bytes)):
-        try:
-            arr = np.asarray(ids)
-        except (TypeError, ValueError, OverflowError):  # (a ragged list)
-            pass
-    if arr is None:
-        raise TypeError(f"{name} must be {what}, got {ids!r}")
-    if arr.ndim > 1:
-        raise ValueError(f"{name} must be {what}, got an array of shape {arr.shape}")
-    arr = arr.reshape(-1)
+    """``ids`` — an integer or a 1-d sequence of integers >= 0, at least one — as int64
+    (:func:`~spikesim.checks.index_array`)."""
+    arr = checks.index_array(name, ids)
     if arr.size == 0:
         raise ValueError(f"{name} selects no neuron: give at least one index, or None for all")
-    big = arr.dtype.kind == "O" and all(isinstance(x, int) and not isinstance(x, bool)
-                                        for x in arr)  # (Python integers beyond int64)
-    if not big and arr.dtype.kind not in "iu":
-        shown = repr(ids) if arr.size <= 8 else f"{arr.size} values of type {arr.dtype}"
-        raise TypeError(f"{name} must be {what}, got {shown}")
-    high = np.iinfo(np.int64).max
-    bad = ([x for x in arr.tolist() if not 0 <= x <= high] if big or arr.dtype == np.uint64
-           else arr[arr < 0].tolist())
-    if bad:
-        raise ValueError(f"{name} must be in [0, {high}], got {bad[0]!r}")
-    return arr.astype(np.int64)
+    return arr
 
 
 def time_window(t_start: object, t_stop: object) -> tuple[float | None, float | None]:

@@ -55,17 +55,11 @@ def _select(name: str, ids: Ids, n: int) -> np.ndarray | None:
     """Neuron indices to record (None: all), validated against the size n: at least one."""
     if ids is None:
         return None
-    ids = np.arange(n)[ids] if isinstance(ids, slice) else np.atleast_1d(np.asarray(ids))
-    if ids.size == 0:  # (an empty list reads as float64)
-        ids = ids.astype(np.int64)
-    if not np.issubdtype(ids.dtype, np.integer) or ids.ndim != 1:
-        raise ValueError(f"{name} must be None, a slice or integer indices, got {ids.dtype} "
-                         f"{ids.shape}")
+    ids = np.arange(n)[ids] if isinstance(ids, slice) else checks.index_array(name, ids, n)
     if ids.size == 0:
         raise ValueError(f"{name} selects no neuron: give at least one index in [0, {n - 1}], "
                          f"or None for all")
-    checks.indices(name, ids, n)
-    return ids.astype(np.int64)
+    return ids
 
 
 class SpikeMonitor(Monitor):

@@ -43,8 +43,8 @@ def _as_spikes(obj: SpikesLike, population: str | None = None) -> Spikes:
         return load(obj).spikes(population=population)
     if isinstance(obj, tuple) and len(obj) in (2, 3):
         times = checks.finite_array("times", obj[0], unit="s")
-        ids = _indices("ids", obj[1])
-        reals = _indices("realizations", obj[2] if len(obj) == 3 else np.zeros_like(ids))
+        ids = checks.index_array("ids", obj[1])
+        reals = checks.index_array("realizations", obj[2] if len(obj) == 3 else np.zeros_like(ids))
         if not times.shape == ids.shape == reals.shape:
             raise ValueError("times, ids and realizations must have the same shape")
         order = np.argsort(times, kind="stable")
@@ -54,17 +54,6 @@ def _as_spikes(obj: SpikesLike, population: str | None = None) -> Spikes:
                       t_start=min(0.0, float(times.min(initial=0.0))),
                       t_stop=float(times.max(initial=0.0)), population=population or "")
     raise TypeError(f"cannot read spikes from {type(obj).__name__}")
-
-
-def _indices(name: str, value) -> np.ndarray:
-    """Integers >= 0 (ids, realizations) as an int64 array of shape (n,)."""
-    arr = np.atleast_1d(np.asarray(value))
-    if arr.ndim != 1 or arr.dtype == bool or not (
-            np.issubdtype(arr.dtype, np.integer) or arr.shape == (0,)):
-        raise TypeError(f"{name} must be integers >= 0, got {checks._show(value)}")
-    if arr.size and arr.min() < 0:
-        raise ValueError(f"{name} must be integers >= 0, got {arr.min().item()!r}")
-    return arr.astype(np.int64)
 
 
 def _as_trace(obj: TraceLike, population: str | None = None, variable: str = "v") -> Trace:
@@ -333,7 +322,7 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
     cols = np.arange(tr.ids.size)
     if neurons is not None:
         position = {int(n): k for k, n in enumerate(tr.ids)}
-        wanted = _indices("neurons", neurons).tolist()
+        wanted = checks.index_array("neurons", neurons).tolist()
         missing = [n for n in wanted if n not in position]
         if missing:
             raise ValueError(f"neurons {missing} are not in the trace (ids {tr.ids.tolist()})")

@@ -10,20 +10,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import checks
+
 
 def check_realizations(realization, n_realizations: int, several: bool = True) -> np.ndarray:
     """``realization``, an index or (with ``several``) a sequence of them, as an int64 array
     of shape (n,); raises unless each is an integer in [0, n_realizations)."""
-    arr = np.asarray(realization)
-    if arr.ndim > int(several) or arr.dtype == bool or not (
-            np.issubdtype(arr.dtype, np.integer) or arr.shape == (0,)):
-        raise TypeError(f"realization must be an integer in [0, {n_realizations})"
-                        f"{' or a sequence of them' if several else ''}, got {realization!r}")
-    arr = np.atleast_1d(arr)
-    bad = arr[(arr < 0) | (arr >= n_realizations)]
-    if bad.size:
-        raise ValueError(f"realization must be in [0, {n_realizations}), got {bad[0].item()!r}")
-    return arr.astype(np.int64)
+    return checks.index_array("realization", realization, n_realizations, one=not several)
 
 
 @dataclass

@@ -274,17 +274,15 @@ def test_bad_report_datasets_are_named(tmp_path, capsys, kw, match):
 
 # --- arguments of trace -----------------------------------------------------------------------
 @pytest.mark.parametrize("ids,error,match", [
-    ([1.7], TypeError, r"ids must be an integer or a 1-d sequence of integers \(neuron "
-                       r"indices\), got \[1\.7\]"),
+    ([1.7], TypeError, r"ids must be an integer or a 1-d sequence of integers, got \[1\.7\]"),
     (True, TypeError, r"ids must be an integer or .*, got True"),
     ([True, False], TypeError, r"ids must be an integer or .*, got \[True, False\]"),
     ("a", TypeError, r"ids must be an integer or .*, got 'a'"),
     ([1, [2, 3]], TypeError, r"ids must be an integer or .*, got \[1, \[2, 3\]\]"),
     ([], ValueError, r"ids selects no neuron: give at least one index, or None for all"),
-    ([[1, 3]], ValueError, r"ids must be an integer or .*, got an array of shape \(1, 2\)"),
-    ([2**70], ValueError, r"ids must be in \[0, 9223372036854775807\], got "
-                          r"1180591620717411303424"),
-    ([1, -2], ValueError, r"ids must be in \[0, 9223372036854775807\], got -2"),
+    ([[1, 3]], TypeError, r"ids must be an integer or .*, got \[\[1, 3\]\]"),
+    ([2**70], TypeError, r"ids must be an integer or .*, got \[1180591620717411303424\]"),
+    ([1, -2], ValueError, r"ids must be >= 0, got -2"),
     ([2, 9], ValueError, r"ids \[9\] were not recorded in 'v' of 'a' \(recorded: "
                          r"\[0, 1, 2, 3\]\)"),
 ])

@@ -355,11 +355,11 @@ def test_empty_data_draws_empty_axes(tmp_path):
 
 def test_bad_inputs_get_named_errors():
     tr = noisy_trace()
-    with pytest.raises(ValueError, match=r"realization must be in \[0, 5\), got 5"):
+    with pytest.raises(ValueError, match=r"realization must be in \[0, 4\], got 5"):
         plot.traces(tr, realization=5)
-    with pytest.raises(ValueError, match=r"realization must be in \[0, 5\), got -1"):
+    with pytest.raises(ValueError, match=r"realization must be in \[0, 4\], got -1"):
         plot.traces(tr, realization=[0, -1])
-    with pytest.raises(TypeError, match=r"realization must be an integer in \[0, 5\)"):
+    with pytest.raises(TypeError, match=r"realization must be an integer or a 1-d sequence"):
         plot.traces(tr, realization=1.5)
     with pytest.raises(ValueError, match=r"neurons \[5\] are not in the trace"):
         plot.traces(tr, neurons=5)
@@ -388,7 +388,7 @@ def test_bad_inputs_get_named_errors():
         plot.raster(s, mode="image", image_bins=(0, 10))
     with pytest.raises(ValueError, match=r"rates must have shape \(2,\) or \(2, n_repeats\)"):
         plot.fi_curve([0, 1], [3])
-    with pytest.raises(ValueError, match=r"ids must be integers >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"ids must be >= 0, got -1"):
         plot.raster(([0.1, 0.2], [0, -1]))
 
 

@@ -114,7 +114,7 @@ def test_spikesim_load_matches_the_in_memory_monitors(tmp_path):
         one = data.trace("exc", "v", ids=ids, realization=b)
         cols = slice(None) if ids is None else ids
         np.testing.assert_array_equal(one.values, want.values[:, b:b + 1, cols])
-    with pytest.raises(ValueError, match=r"realization must be in \[0, 2\), got 2"):
+    with pytest.raises(ValueError, match=r"realization must be in \[0, 1\], got 2"):
         data.trace("exc", "v", realization=2)
     # rates: counts per 7-step bin (chunks of 100 steps do not align with bins), last bin cut
     r = data.rate("exc")
@@ -706,8 +706,8 @@ def test_state_recorder_trace_checks_its_arguments(tmp_path):
     net, exc, _ = network()
     rec = net.add(ss.StateRecorder(ss.H5Output(tmp_path / "run.h5"), exc, "v", ids=[1, 3]))
     net.run(0.01)
-    with pytest.raises(TypeError, match=r"ids must be an integer or a 1-d sequence of integers "
-                                        r"\(neuron indices\), got \[1\.7\]"):
+    with pytest.raises(TypeError, match=r"ids must be an integer or a 1-d sequence of integers, "
+                                        r"got \[1\.7\]"):
         rec.trace("v", ids=[1.7])
     with pytest.raises(ValueError, match="ids selects no neuron"):
         rec.trace("v", ids=[])
