@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import zlib
 from typing import TYPE_CHECKING
@@ -122,6 +123,14 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
     return path
 
 
+def _non_finite(ds: h5py.Dataset, block: int = 1 << 22) -> int:
+    """How many values of the float dataset ``ds`` are NaN or infinite, read a few rows (about
+    ``block`` values) at a time: the check holds no second copy of the state in memory."""
+    rows = max(1, block // max(1, math.prod(ds.shape[1:])))
+    return sum(int(np.count_nonzero(~np.isfinite(ds[lo:lo + rows])))
+               for lo in range(0, ds.shape[0], rows))
+
+
 def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
     """Restore a checkpoint into a freshly built, identical network (same populations, inputs,
     projections, parameters, dt, seed, dtype and batch): builds it if needed, checks that it
@@ -182,7 +191,7 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
                 raise ValueError(f"checkpoint {path}: state {name!r} has shape {ds.shape} "
                                  f"{ds.dtype}, the network's is {arr.shape} {arr.dtype}")
             if arr.dtype.kind == "f" and arr.size:  # (integer states hold counters and -1)
-                bad = int(np.count_nonzero(~np.isfinite(ds[()])))
+                bad = _non_finite(ds)
                 if bad:
                     raise ValueError(f"checkpoint {path}: state {name!r} holds {bad} "
                                      f"non-finite values (NaN or infinite)")

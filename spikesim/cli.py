@@ -692,6 +692,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     out = args.output or args.file.with_name(
         f"{args.file.stem}_{kind}{'' if args.population is None else '_' + pop}.png")
     _check_outputs([out], args.overwrite, inputs=[args.file])
+    try:
+        plot.figure_format(out)
+    except ValueError as e:
+        raise CliError(f"-o: {e}") from None
     data = _open(args.file)
     try:
         if kind == "traces":

@@ -543,10 +543,16 @@ def save(fig_or_ax: Figure | Axes, path: str | os.PathLike, dpi: float = 120) ->
     .pdf, .svg, ...: those matplotlib writes), PNG when it has none; ``dpi``: dots per inch,
     > 0. No directory is created."""
     dpi = checks.number("dpi", dpi, low=0, low_open=True)
-    fig = fig_or_ax.get_figure(root=True)
+    fmt = figure_format(path)
+    fig_or_ax.get_figure(root=True).savefig(path, dpi=dpi, format=fmt)
+
+
+def figure_format(path: str | os.PathLike) -> str:
+    """The format :func:`save` writes at ``path``: its extension's (png, pdf, svg, ...: those
+    matplotlib writes), "png" when it has none; a ValueError for another extension."""
     ext = os.path.splitext(os.fsdecode(path))[1].lower().lstrip(".")
-    formats = fig.canvas.get_supported_filetypes()
+    formats = FigureCanvasAgg.get_supported_filetypes()
     if ext and ext not in formats:
         raise ValueError(f"path must end in one of {', '.join('.' + f for f in sorted(formats))} "
                          f"(or in no extension, for PNG), got {os.fsdecode(path)!r}")
-    fig.savefig(path, dpi=dpi, format=ext or "png")
+    return ext or "png"

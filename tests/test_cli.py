@@ -122,6 +122,9 @@ def test_plot_errors(demo, tmp_path, capsys):
         assert status == 2 and (f"argument --dpi: expected an integer from 1 to 2000, got "
                                 f"'{dpi}'") in one_line_error(err, "plot")
     assert not (tmp_path / "d.png").exists()
+    status, _, err = run_cli(capsys, "plot", demo, "-p", "exc", "-o", tmp_path / "x.txt")
+    assert status == 2 and "-o: path must end in one of .avif," in one_line_error(err, "plot")
+    assert not (tmp_path / "x.txt").exists()  # refused before drawing
 
 
 def test_plot_overwrites_only_when_asked_and_never_its_input(demo, tmp_path, capsys,
