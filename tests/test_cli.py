@@ -123,7 +123,7 @@ def test_plot_errors(demo, tmp_path, capsys):
                                 f"'{dpi}'") in one_line_error(err, "plot")
     assert not (tmp_path / "d.png").exists()
     status, _, err = run_cli(capsys, "plot", demo, "-p", "exc", "-o", tmp_path / "x.txt")
-    assert status == 2 and "-o: path must end in one of .avif," in one_line_error(err, "plot")
+    assert status == 2 and "-o: path must end in one of ." in one_line_error(err, "plot")
     assert not (tmp_path / "x.txt").exists()  # refused before drawing
 
 
