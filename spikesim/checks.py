@@ -14,7 +14,7 @@ import numpy as np
 from .distributions import Distribution, RealizationGenerators
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
-MAX_UNITS = 2**31 - 1  # neurons and spike-source units of a network (int32 ids in the kernels)
+MAX_UNITS = int(np.iinfo(np.int32).max)  # neurons and source units of a network (int32 ids)
 
 
 def _show(value) -> str:

@@ -702,7 +702,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             fig = plot.traces(data.trace(pop, args.variable))
         else:
             spikes = data.spikes(pop)
-            bin_width = args.bin_width or max(spikes.t_stop - spikes.t_start, 1e-9) / 100
+            bin_width = args.bin_width or plot.default_bin_width(spikes)
             if kind == "raster":
                 fig = plot.raster(spikes)
             elif kind == "rate":

@@ -37,7 +37,7 @@ from .kernels import neurons as K
 
 RESETS = ("value", "subtract", "none")
 METHODS = ("euler", "exact")
-REF_MAX_STEPS = 2**31 - 1  # a refractory period's steps at most (int32 counters)
+REF_MAX_STEPS = int(np.iinfo(np.int32).max)  # a refractory period's steps (int32 counters)
 
 # A parameter given as a scalar, an array over neurons (n,), an array over realizations ×
 # neurons (B, n) or (B, 1), or a Distribution drawn per neuron and realization.

@@ -88,6 +88,7 @@ import numpy as np
 from . import distributions as D
 from . import inputs as I
 from . import models as M
+from .checks import MAX_UNITS
 from .layout import current_rng
 from .monitors import SpikeMonitor, StateMonitor
 from .network import MAX_STEPS, Network
@@ -100,7 +101,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the tomli backport, same API
     import tomli as tomllib
 
-MAX_INDEX = 2**31 - 1  # neurons per population, synapses per projection (int32 indices)
+MAX_INDEX = MAX_UNITS  # neurons per population, synapses per projection (int32 indices)
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
 
 MODELS: dict[str, type[M.Population]] = {

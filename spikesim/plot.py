@@ -514,6 +514,13 @@ def fi_curve(currents: Sequence[float] | np.ndarray, rates: Sequence[float] | np
     return ax
 
 
+def default_bin_width(spikes: Spikes) -> float:
+    """The bin width (s) the plots take when none is given: 1/100 of the recorded interval
+    (else of the spikes' span, else of 1 s)."""
+    t0, t1 = _time_range(spikes, None)
+    return (t1 - t0) / 100
+
+
 def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
             population: str | None = None, bin_width: float | None = None) -> Figure:
     """A sheet with the raster, the population rate, the spike-count histogram and, when
@@ -528,10 +535,9 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     fig = Figure(figsize=(9.0, 3.0 * n_rows), layout="constrained")
     FigureCanvasAgg(fig)
     rows = fig.subfigures(n_rows, 1)  # laid out apart: one row's legend narrows no other
-    t0, t1 = _time_range(s, None)
     raster(s, rows[0].add_subplot())
     ax_rate, ax_counts = rows[1].subplots(1, 2)
-    population_rate(s, (t1 - t0) / 100 if bin_width is None else bin_width, ax_rate)
+    population_rate(s, default_bin_width(s) if bin_width is None else bin_width, ax_rate)
     count_histogram(s, ax_counts)
     if trace is not None:
         traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True)
