@@ -556,10 +556,8 @@ def _cuts(f: h5py.File, net, written: set) -> list:
             if path in written or not isinstance(g, h5py.Group):
                 continue
             if top == "spikes":
-                ts, ni, n = spike_datasets(g)
-                keep = _count_before(ts, n, t_ms - half)
-                if max(ts.shape[0], ni.shape[0]) > keep:
-                    cuts.append(functools.partial(_resize, (ts, ni), keep))
+                ts, ni, _ = spike_datasets(g)
+                cuts.append(functools.partial(_cut_spikes, ts, ni, t_ms - half))
                 continue
             if top == "report":  # samples at start + r·step up to the network's time
                 data, _, (start, stop, step) = report_datasets(g)
@@ -567,19 +565,28 @@ def _cuts(f: h5py.File, net, written: set) -> list:
             else:  # the bins that end by then
                 data, (start, stop, step) = rate_datasets(g)
                 tm, keep = g["time"], math.floor((t_ms + half - start) / step)
-            keep = max(0, keep)
-            if stop > t_ms + half and (data.shape[0] > keep or stop > start + keep * step):
-                keep = min(keep, data.shape[0])
-                cuts.append(functools.partial(_resize, (data,), keep))
-                cuts.append(functools.partial(write_row, tm, 1, start + keep * step))
+            if stop > t_ms + half:
+                keep = min(max(0, keep), data.shape[0])
+                cuts.append(functools.partial(_keep_rows, data, tm, keep, start, step))
     return cuts
 
 
-def _resize(datasets: tuple, rows: int) -> None:
-    """Cut each of ``datasets`` to its first ``rows`` rows."""
-    for ds in datasets:
-        if ds.shape[0] > rows:
-            ds.resize((rows,) + ds.shape[1:])
+def _cut_spikes(ts: h5py.Dataset, ni: h5py.Dataset, limit: float) -> None:
+    """Keep the spikes (times ``ts``, ids ``ni``) before ``limit`` (ms): an appending run
+    replaces what follows its start."""
+    n = _count_before(ts, min(ts.shape[0], ni.shape[0]), limit)
+    for ds in (ts, ni):
+        if ds.shape[0] > n:
+            ds.resize((n,))
+
+
+def _keep_rows(data: h5py.Dataset, time: h5py.Dataset, rows: int, start: float,
+               step: float) -> None:
+    """Keep the first ``rows`` rows of a report's or rate's ``data`` (row r at ``start`` +
+    r·``step``, ms), and set the stop of its ``time`` dataset (start, stop, step) to match."""
+    if data.shape[0] > rows:
+        data.resize((rows,) + data.shape[1:])
+    write_row(time, 1, start + rows * step)
 
 
 def _checked_path(path: object) -> str:
@@ -878,10 +885,7 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
             if old.get("start_step", 0) > net.step:  # all of it is cut: it starts anew
                 set_attrs(g, spikesim={**old, "start_step": net.step})
             ts, ni = g["timestamps"], g["node_ids"]
-            n = _count_before(ts, min(ts.shape[0], ni.shape[0]), (net.step - 0.5) * self._dt_ms)
-            if ts.shape[0] != n or ni.shape[0] != n:
-                ts.resize((n,))
-                ni.resize((n,))
+            _cut_spikes(ts, ni, (net.step - 0.5) * self._dt_ms)
         elif dry:
             return
         else:
@@ -1010,12 +1014,10 @@ class StateRecorder(_Recorder, StateMonitor):
             if dry:
                 continue
             if g is not None:
-                if keep != data.shape[0]:
-                    data.resize((keep, n))
                 if first != info["first_step"]:
                     set_attrs(g, spikesim={**info, "first_step": first})
                     write_row(tm, 0, t0)
-                write_row(tm, 1, t0 + keep * step)
+                _keep_rows(data, tm, keep, t0, step)
             else:
                 data, tm = self._new_report(f, name, var, nodes, chunks, first, t0, step,
                                             batch)
@@ -1148,9 +1150,8 @@ class RateRecorder(_Recorder, SpikeMonitor):
                 set_attrs(g, spikesim={**info, "start_step": start})
                 tm[0] = start * dt_ms
             if covered > net.step:  # resuming from an earlier state: cut what follows
-                counts.resize(((net.step - start) // bs, batch))
+                _keep_rows(counts, tm, (net.step - start) // bs, start * dt_ms, bs * dt_ms)
                 covered = net.step
-                tm[1] = covered * dt_ms
         elif dry:
             return
         else:
