@@ -186,10 +186,17 @@ def write_row(ds: h5py.Dataset, index: int, values: ArrayLike) -> None:
 
 
 def attr(obj: h5py.HLObject, name: str, default: Any = None, as_json: bool = False) -> Any:
-    """An attribute's value as a plain Python object (JSON decoded when asked)."""
-    if name not in obj.attrs:
+    """An attribute's value as a plain Python object (JSON decoded when asked); ``default``
+    when there is none."""
+    try:
+        value = obj.attrs[name]  # (one lookup: a test first would cost a second)
+    except KeyError:
         return default
-    value = obj.attrs[name]
+    return _plain_value(value, as_json)
+
+
+def _plain_value(value: Any, as_json: bool = False) -> Any:
+    """An attribute's value as h5py reads it, as a plain Python object."""
     if isinstance(value, bytes):
         value = value.decode()
     if as_json:
@@ -857,8 +864,8 @@ def _read_meta(f: h5py.File) -> dict:
         return {}
     g = f["spikesim"]
     meta = {}
-    for name in g.attrs:
-        value = attr(g, name)
+    for name, value in g.attrs.items():
+        value = _plain_value(value)
         if isinstance(value, str) and value[:1] in "[{":
             try:
                 value = json.loads(value)
