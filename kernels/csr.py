@@ -78,6 +78,31 @@ def fill_csr(pre, post, w, d, bounds, first, parts, col, wt, dly):
 
 
 @njit(cache=True)
+def by_target(n_post, post, late, pre, code, wt, cpre, ccode, cwt):
+    """Copy synapses into target order for a gather, in the order the CPU adds them: a stable
+    counting sort by target ``post`` (n_syn,), in [0, n_post); within a target, those with
+    ``late`` False first, each group by ascending synapse index. Synapse s's ``pre``, ``code``
+    and ``wt`` go to ``cpre``, ``ccode`` and ``cwt`` (n_syn,) at its sorted position. Returns
+    ``ptr`` (n_post+1,) int64: target j's synapses are ``ptr[j] … ptr[j+1]−1``.
+    O(n_syn + n_post)."""
+    n_syn = post.shape[0]
+    start = np.zeros(2 * n_post + 1, np.int64)  # per key 2·post + late: its count, then start
+    for s in range(n_syn):
+        start[2 * post[s] + np.int64(late[s]) + 1] += 1
+    for key in range(2 * n_post):
+        start[key + 1] += start[key]
+    ptr = start[::2].copy()
+    for s in range(n_syn):
+        key = 2 * post[s] + np.int64(late[s])
+        at = start[key]
+        start[key] = at + 1
+        cpre[at] = pre[s]
+        ccode[at] = code[s]
+        cwt[at] = wt[s]
+    return ptr
+
+
+@njit(cache=True)
 def synapse_hash(parts, col, wt_bits, dly):
     """A 64-bit checksum of the synapses (row, target, weight bits ``wt_bits`` — ``wt`` viewed
     as unsigned integers —, delay if stored): a sum over synapses, so the same for any order of

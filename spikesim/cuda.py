@@ -17,11 +17,18 @@ whose monitor bookkeeping and spike dispatch it inherits) by launches of the ker
   sorted into the CPU's order before the monitors receive them.
 
 Results: the same seed gives the same random streams as on the CPU (counter-based RNG), and the
-kernels add synaptic weights in the CPU's order with the CPU's rounding (no FMA contraction),
-so a float64 or float32 network gives the same spikes and traces on both backends, bit for bit
-(``tests/test_cuda.py`` checks it on the simulator). The exceptions are the rare random draws
-that go through ``math.log``/``math.exp`` (ziggurat tails and wedges), whose last
-bit may differ between libdevice and the CPU's libm (see :mod:`spikesim.kernels.rng`).
+kernels add synaptic weights in the CPU's order, asking NVVM for the CPU's rounding (no FMA
+contraction). On the CUDA simulator a network gives the same spikes and traces on both backends,
+bit for bit (``tests/test_cuda.py``). On a real GPU, values may differ in the last bits: on an
+H200 (numba-cuda 0.30.4) every test case gave identical spikes and float64 values within 4.4e-16
+(see :mod:`spikesim.kernels.cuda`), so a threshold crossing decided by the last bit can, rarely,
+differ. The rare random draws that go through ``math.log``/``math.exp`` (ziggurat tails and
+wedges) may differ in the last bit too (libdevice against the CPU's libm, see
+:mod:`spikesim.kernels.rng`).
+
+NaN and infinity: ``Network.run`` checks the state every FINITE_CHECK_STEPS steps; here the
+values are counted on the device (:func:`~spikesim.kernels.cuda.count_nonfinite`) and only
+come back when some are not finite (:meth:`CudaChunkRunner.host_state`).
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import weakref
 import numpy as np
 
 from .kernels import cpu as KC
+from .kernels.csr import by_target
 from .network import _ChunkRunner
 
 MESSAGE = ("backend='cuda' needs an NVIDIA GPU with a CUDA driver, or NUMBA_ENABLE_CUDASIM=1 "
@@ -114,9 +122,10 @@ class DeviceNetwork:
             syn_code[e0:e1] = (d << KG.DELAY_SHIFT) | var
             syn_late[e0:e1] = at < 0
         # by target; then the masks, which the CPU adds first; then ascending CSR index
-        order = np.lexsort((syn_late, syn_post))
-        cptr = np.zeros(self.n_neu + 1, np.int64)
-        cptr[1:] = np.cumsum(np.bincount(syn_post, minlength=self.n_neu))
+        cpre, ccode = np.empty(nnz, np.int32), np.empty(nnz, np.int32)
+        cwt = np.empty(nnz, tb.wt.dtype)
+        cptr = by_target(self.n_neu, syn_post, syn_late, syn_pre, syn_code, tb.weights(), cpre,
+                         ccode, cwt)
         self.n_rows, self.nnz = n_rows, nnz
         self.pops, self.par = _to_device(tb.pops), _to_device(tb.par)
         self.cin, self.cinf, self.src = _to_device(tb.cin), _to_device(tb.cinf), _to_device(tb.src)
@@ -124,9 +133,7 @@ class DeviceNetwork:
         self.row_unit, self.row_post = _to_device(row_unit), _to_device(row_post)
         self.rowptr, self.col = _to_device(tb.rowptr), _to_device(tb.col)
         self.cptr = _to_device(cptr)
-        self.cpre = _to_device(syn_pre[order].astype(np.int32))
-        self.cwt = _to_device(tb.weights()[order])
-        self.ccode = _to_device(syn_code[order].astype(np.int32))
+        self.cpre, self.cwt, self.ccode = _to_device(cpre), _to_device(cwt), _to_device(ccode)
         self.state = {name: _to_device(arr) for name, arr in net.state.items()}
 
     def upload_tables(self) -> None:
@@ -195,6 +202,7 @@ class CudaChunkRunner(_ChunkRunner):
         self.d_rec = (cuda.device_array(self.cap, np.int64), cuda.device_array(self.cap, np.int32),
                       cuda.device_array(self.cap, np.int32))
         self.d_rec_n = cuda.to_device(np.zeros(1, np.int64))
+        self.d_nonfinite = cuda.to_device(np.zeros(1, np.int64))  # see host_state
         self.n_bound = 0  # upper bound of the records in the device buffer
         self.d_spk = cuda.to_device(np.zeros((b, max(dev.n_units, 1)), np.uint8))
         self.d_recv = cuda.to_device(np.zeros((b, max(dev.n_neu, 1)), np.uint8))
@@ -307,6 +315,17 @@ class CudaChunkRunner(_ChunkRunner):
         """End of a run: the device state goes back to ``net.state``."""
         self.sync_to_host()
 
-    def host_state(self) -> None:
-        """None: during a run the state is on the device (``close`` brings it back)."""
-        return None
+    def host_state(self) -> dict[str, np.ndarray] | None:
+        """The state for ``Network._check_finite``: None while every value of ``v, i, w`` on
+        the device is finite (counted there: one number comes back), else the state copied
+        back into ``net.state`` for the check to name what overflowed."""
+        from .kernels import cuda as KG
+
+        self.d_nonfinite.copy_to_device(np.zeros(1, np.int64))
+        for name in ("v", "i", "w"):
+            arr = self.dev.state[name]
+            KG.launch(KG.count_nonfinite, arr.shape[0] * arr.shape[1], arr, self.d_nonfinite)
+        if self.d_nonfinite.copy_to_host()[0] == 0:
+            return None
+        self.sync_to_host()
+        return self.net.state

@@ -267,8 +267,8 @@ class Network:
     def _check_finite(self, kernel: _ChunkRunner) -> None:
         """Raise FloatingPointError, naming the population and variable, when the state
         ``kernel`` holds became NaN or infinite: a weight, current or noise too large for
-        the dtype (not checked on the CUDA device, where the state stays during a run;
-        ``run`` calls this at most FINITE_CHECK_STEPS steps apart)."""
+        the dtype (on the CUDA device too, where the values are counted before any come
+        back; ``run`` calls this at most FINITE_CHECK_STEPS steps apart)."""
         state = kernel.host_state()
         if state is None:
             return
@@ -451,7 +451,8 @@ class _ChunkRunner:
         nothing to do (the CUDA runner copies the device state back here)."""
 
     def host_state(self) -> dict[str, np.ndarray] | None:
-        """The state as it is now, in host memory (None where it stays on a device)."""
+        """The state as it is now, in host memory, for :meth:`Network._check_finite` (None:
+        nothing to check there)."""
         return self.net.state
 
     def _dispatch_spikes(self, n_rec: int) -> None:

@@ -1,6 +1,10 @@
 """Smoke test of the benchmark suite: ``bench.run.main(["--quick", "--json", FILE])`` in-process."""
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +93,24 @@ def test_options_are_checked_before_anything_runs(tmp_path, monkeypatch, capsys)
         assert f"python -m bench.run: error: {words}\n" in err, err
     assert run.check_options(None, None, None) == list(run.SUITE_NAMES)
     assert run.check_options(" w1 ,JIT", str(tmp_path / "b.json"), 1) == ["W1", "JIT"]
+
+
+@pytest.mark.cuda
+def test_gpu_bench_runs_every_suite_on_the_simulator(tmp_path):
+    """``bench.bench_gpu --simulator`` (tiny sizes on the CUDA simulator, in a subprocess that
+    chooses it before numba.cuda is imported) runs every suite and writes its rows; the CPU
+    and the simulated GPU agree in its CHECK rows."""
+    out = tmp_path / "gpu.json"
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1",
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-m", "bench.bench_gpu", "--simulator", "--repeats",
+                           "1", "--json", str(out)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = json.loads(out.read_text())
+    assert {r["workload"] for r in rows} == {"BW", "W2", "W3", "CHECK"}
+    checks = [r["check"] for r in rows if r["workload"] == "CHECK"]
+    assert len(checks) == 4
+    for c in checks:  # identical, or (float32 W2's final v) the same spike count
+        counts = re.match(r"spikes cpu (\d+) / cuda (\d+)", c)
+        assert c.startswith("identical") or (counts and counts[1] == counts[2]), c

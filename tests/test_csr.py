@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from spikesim.kernels import cpu as KC
-from spikesim.kernels.csr import fill_csr, synapse_hash
+from spikesim.kernels.csr import by_target, fill_csr, synapse_hash
 
 import spikesim as ss
 
@@ -40,6 +40,23 @@ def test_rows_hold_each_units_synapses_by_part_in_their_original_order(ordered):
         for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
             targets = col[parts[u, k] - 5:parts[u, k + 1] - 5]
             assert np.all((targets >= lo) & (targets < hi))
+
+
+def test_the_gather_order_is_by_target_masks_first_then_by_synapse_index():
+    """by_target (the CUDA backend's CSC) against NumPy's stable lexsort, on targets with no
+    synapse, one, and many, some of them flagged as a mask's (added first)."""
+    rng = np.random.default_rng(1)
+    n_post, n = 50, 2000
+    post = rng.integers(0, n_post - 5, n)  # the last targets receive nothing
+    late = rng.random(n) < 0.8
+    pre, code, wt = rng.integers(0, 99, n), rng.integers(0, 9, n), rng.random(n)
+    cpre, ccode, cwt = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n)
+    ptr = by_target(n_post, post, late, pre, code, wt, cpre, ccode, cwt)
+    order = np.lexsort((np.arange(n), late, post))
+    np.testing.assert_array_equal(ptr, np.r_[0, np.cumsum(np.bincount(post, minlength=n_post))])
+    np.testing.assert_array_equal(cpre, pre[order])
+    np.testing.assert_array_equal(ccode, code[order])
+    np.testing.assert_array_equal(cwt, wt[order])
 
 
 def test_a_shared_weight_is_not_written_and_the_hash_ignores_the_split():

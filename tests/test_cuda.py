@@ -12,6 +12,10 @@ recorded results as JSON), for the cases selected in this session; the tests com
 The subprocess sets 4 threads per block and at most 3 blocks, so that several blocks and the
 grid-stride loops run. The simulator is slow (kernels run as Python threads): every network is
 tiny.
+
+On a machine with an NVIDIA GPU, ``SPIKESIM_TEST_GPU=1`` runs the same comparisons on the GPU
+instead of the simulator, with the launch configuration users get (``THREADS_PER_BLOCK``,
+``MAX_BLOCKS`` as shipped).
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ import spikesim as ss
 pytestmark = pytest.mark.cuda
 
 DT = 1e-3
+ON_GPU = os.environ.get("SPIKESIM_TEST_GPU") == "1"  # compare on a real GPU, not the simulator
 FLOAT32_TOLERANCE = 0.05  # float32: spike counts agree within 5 % (+ 2 spikes) per monitor
+FLOAT64_GPU_TOLERANCE = {"rtol": 1e-13, "atol": 1e-14}  # an H200 differed by at most 4.4e-16
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,11 +231,30 @@ def case_checkpoint(backend, dtype):
     return net2, mons
 
 
+def case_overflow(backend, dtype):
+    """Noise too large for the dtype: both backends stop the run with FloatingPointError at
+    the same step (the check runs every FINITE_CHECK_STEPS = 1000 steps; one launch per chunk
+    of 10 on the device)."""
+    net = ss.Network(dt=DT, seed=23, dtype=dtype, backend=backend, chunk=10)
+    lif = net.add(_lif(4, method="exact"))
+    net.add(ss.NoiseCurrent(lif, std=1e308 if dtype == np.float64 else 1e38))
+    mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.StateMonitor(lif, "v", every=100))]
+    try:
+        net.run(2.0)
+    except FloatingPointError as e:
+        if "LIF 'lif0': v became NaN or infinite" not in str(e) or net.step != 1000:
+            raise
+    else:
+        raise AssertionError(f"no FloatingPointError on backend={backend}")
+    return net, mons
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 # module attributes of spikesim.cuda set while a case runs (both backends; the CPU ignores them)
 PATCHES = {"marked_flushes": {"MARK_MIN_SYNAPSES": 0, "REC_CAP": 0},
            "uncoupled_flushes": {"REC_CAP": 0}}
-FLOAT32_CASES = ("lif_euler", "lif_exact_delays", "rc", "adaptive", "uncoupled_flushes")
+FLOAT32_CASES = ("lif_euler", "lif_exact_delays", "rc", "adaptive", "uncoupled_flushes",
+                 "overflow")
 SELECTION = [f"{c}:float64" for c in CASES] + [f"{c}:float32" for c in FLOAT32_CASES]
 
 
@@ -255,15 +280,19 @@ def _worker(selection: list[str]) -> dict:
     """Run the selected ``case:dtype`` on both backends; results or errors as a JSON-able
     dict."""
     try:
-        from numba import cuda  # noqa: F401
+        from numba import cuda
         from spikesim.kernels import cuda as KG
 
         from spikesim import cuda as SC
     except ImportError as e:
         return {"unavailable": f"numba-cuda is not importable: {e}"}
-    if not KG.SIMULATOR:
+    if ON_GPU:
+        if KG.SIMULATOR or not cuda.is_available():
+            return {"unavailable": "SPIKESIM_TEST_GPU=1 but no GPU is available"}
+    elif not KG.SIMULATOR:
         return {"unavailable": "the CUDA simulator did not start"}
-    KG.THREADS_PER_BLOCK, KG.MAX_BLOCKS = 4, 3
+    else:
+        KG.THREADS_PER_BLOCK, KG.MAX_BLOCKS = 4, 3
     results = {"signatures": {}}
     launch = KG.launch
 
@@ -274,7 +303,8 @@ def _worker(selection: list[str]) -> dict:
             sigs.append(desc)
         launch(kernel, n_items, *args)
 
-    KG.launch = recording_launch
+    if KG.SIMULATOR:
+        KG.launch = recording_launch
     for key in selection:
         name, dtype = key.split(":")
         saved = {a: getattr(SC, a) for a in PATCHES.get(name, {})}
@@ -304,7 +334,7 @@ def results(request):
     if any(item.name == "test_kernels_compile_for_a_gpu" for item in request.session.items):
         wanted = sorted(set(wanted) | {"marked_flushes:float64", "marked_flushes:float32"})
     root = os.path.dirname(os.path.dirname(os.path.abspath(ss.__file__)))
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1",
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0" if ON_GPU else "1",
                PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, os.path.abspath(__file__), *wanted], env=env,
                           capture_output=True, text=True, timeout=900)
@@ -416,19 +446,23 @@ def _get(results, case):
 
 @pytest.mark.parametrize("case", [s for s in SELECTION if s.endswith("float64")])
 def test_cuda_equals_cpu_in_float64(results, case):
-    """Spikes, traces and final state identical, bit for bit."""
+    """Spikes, traces and final state identical, bit for bit on the simulator; on a GPU
+    (SPIKESIM_TEST_GPU=1) the spikes identical and the values within FLOAT64_GPU_TOLERANCE
+    (the device fuses some multiply-adds: see spikesim.kernels.cuda)."""
     cpu, gpu = _get(results, case)
     assert sum(len(s[0]) for s in cpu["spikes"]) > 0, "the case should produce spikes"
     for a, b in zip(cpu["spikes"], gpu["spikes"]):
         for x, y, what in zip(a, b, ("steps", "realizations", "ids")):
             np.testing.assert_array_equal(y, x, err_msg=f"spike {what}")
-    for a, b in zip(cpu["traces"], gpu["traces"]):
-        for var in a:
-            np.testing.assert_array_equal(b[var], a[var], err_msg=f"trace {var}")
-    for var in cpu["state"]:
-        np.testing.assert_array_equal(gpu["state"][var], cpu["state"][var],
-                                      err_msg=f"state {var}")
-    np.testing.assert_array_equal(gpu["ring"], cpu["ring"], err_msg="ring buffer")
+    pairs = [(b[var], a[var], f"trace {var}") for a, b in zip(cpu["traces"], gpu["traces"])
+             for var in a]
+    pairs += [(gpu["state"][var], cpu["state"][var], f"state {var}") for var in cpu["state"]]
+    pairs.append((gpu["ring"], cpu["ring"], "ring buffer"))
+    for actual, desired, what in pairs:
+        if ON_GPU:
+            np.testing.assert_allclose(actual, desired, err_msg=what, **FLOAT64_GPU_TOLERANCE)
+        else:
+            np.testing.assert_array_equal(actual, desired, err_msg=what)
 
 
 @pytest.mark.parametrize("case", [s for s in SELECTION if s.endswith("float32")])
