@@ -50,14 +50,15 @@ are visited (recommended for large networks), without it every target scans its 
 
 Floating point: NVVM contracts ``a * b + c`` into fused multiply-adds by default, which rounds
 differently from the CPU's separate multiply and add. :func:`launch` compiles these kernels with
-``-fma=0`` (:func:`strict_fp`), so that every float operation is the IEEE-rounded one the CPU
-does. On the CUDA simulator, runs then match the CPU bit for bit. On an H200 with numba-cuda
-0.30.4 (2026-12-04) they do not quite: the spikes of every test case were identical, but float64
-values differed in the last bits (at most 4.4e-16), because the device code still fuses some
-a*b+c although the PTX NVVM returns holds no FMA (a kernel computing a*b+c differed from NumPy in
-23 % of 1e5 draws, with or without link-time optimisation, and with the PTX's multiplies and
-adds given explicit rounding). The rare RNG paths that use ``math.log``/``exp`` may differ too
-(see :mod:`spikesim.kernels.rng`).
+``-fma=0`` (:func:`strict_fp`), so that every float operation is the IEEE-rounded one the CPU does.
+On the CUDA simulator, float64 runs then match the CPU bit for bit (float32 ones compute the models
+in float64 there: ``params`` hands the parameters to Python as Python floats). On an H200 with
+numba-cuda 0.30.4 (2026-12-04) they do not quite: the spikes of every test case were identical, but
+float64 values differed in the last bits (at most 4.4e-16), because the device code still fuses
+some a*b+c although the PTX NVVM returns holds no FMA (a kernel computing a*b+c differed from NumPy
+in 23 % of 1e5 draws, with or without link-time optimisation, and with the PTX's multiplies and
+adds given explicit rounding). The rare RNG paths that use ``math.log``/``exp`` may differ too (see
+:mod:`spikesim.kernels.rng`).
 
 Under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) kernels run as Python on the CPU; their
 array arguments are then unwrapped to the NumPy arrays behind them so that the shared ``@njit``

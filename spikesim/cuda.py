@@ -18,13 +18,13 @@ whose monitor bookkeeping and spike dispatch it inherits) by launches of the ker
 
 Results: the same seed gives the same random streams as on the CPU (counter-based RNG), and the
 kernels add synaptic weights in the CPU's order, asking NVVM for the CPU's rounding (no FMA
-contraction). On the CUDA simulator a network gives the same spikes and traces on both backends,
-bit for bit (``tests/test_cuda.py``). On a real GPU, values may differ in the last bits: on an
-H200 (numba-cuda 0.30.4) every test case gave identical spikes and float64 values within 4.4e-16
-(see :mod:`spikesim.kernels.cuda`), so a threshold crossing decided by the last bit can, rarely,
-differ. The rare random draws that go through ``math.log``/``math.exp`` (ziggurat tails and
-wedges) may differ in the last bit too (libdevice against the CPU's libm, see
-:mod:`spikesim.kernels.rng`).
+contraction). On the CUDA simulator a float64 network gives the same spikes and traces on both
+backends, bit for bit (``tests/test_cuda.py``; float32 values differ in the last bits there). On a
+real GPU, values may differ in the last bits: on an H200 (numba-cuda 0.30.4) every test case gave
+identical spikes and float64 values within 4.4e-16 (see :mod:`spikesim.kernels.cuda`), so a
+threshold crossing decided by the last bit can, rarely, differ. The rare random draws that go
+through ``math.log``/``math.exp`` (ziggurat tails and wedges) may differ in the last bit too
+(libdevice against the CPU's libm, see :mod:`spikesim.kernels.rng`).
 
 NaN and infinity: ``Network.run`` checks the state every FINITE_CHECK_STEPS steps; here the
 values are counted on the device (:func:`~spikesim.kernels.cuda.count_nonfinite`) and only

@@ -1,8 +1,10 @@
 """The CUDA backend against the CPU backend, on the CUDA simulator.
 
 Every case builds the same small network twice — ``backend="cpu"`` and ``backend="cuda"`` — runs
-both and compares what the monitors recorded and the final state: exactly in float64 (and, as
-it happens, in float32 too), by spike counts in float32 (the documented guarantee there).
+both and compares what the monitors recorded and the final state: exactly in float64, by spike
+counts in float32 (the documented guarantee there: under the simulator the model arithmetic of
+a float32 kernel runs in float64, because ``params`` hands the parameters back to Python as
+Python floats, so its values differ from the CPU's in the last bits).
 
 The CUDA side runs on numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``), which must be chosen
 before ``numba.cuda`` is first imported — too late inside a pytest process whose other modules
@@ -467,9 +469,9 @@ def test_cuda_equals_cpu_in_float64(results, case):
 
 @pytest.mark.parametrize("case", [s for s in SELECTION if s.endswith("float32")])
 def test_cuda_agrees_with_cpu_in_float32(results, case):
-    """Spike counts per monitor and realization within FLOAT32_TOLERANCE (on the simulator
-    everything is in fact identical; a GPU may differ in the last bits of the rare
-    libdevice-computed random draws)."""
+    """Spike counts per monitor and realization within FLOAT32_TOLERANCE (values differ in
+    the last bits: on the simulator, whose float32 kernels compute in float64, and on a GPU,
+    which fuses some multiply-adds and computes the rare libdevice random draws)."""
     cpu, gpu = _get(results, case)
     for a, b in zip(cpu["spikes"], gpu["spikes"]):
         n_real = max(a[1] + b[1] + [0]) + 1
