@@ -181,7 +181,27 @@ def launch(kernel, n_items: int, *args) -> None:
     tpb = THREADS_PER_BLOCK
     blocks = max(1, min((n_items + tpb - 1) // tpb, MAX_BLOCKS))
     with strict_fp():
-        kernel[blocks, tpb](*args)
+        try:
+            kernel[blocks, tpb](*args)
+        except AttributeError as e:  # at the first compilation
+            if "row_stack" not in str(e):
+                raise
+            raise RuntimeError(_numpy_too_new()) from e
+
+
+def _numpy_too_new() -> str:
+    """The message for numba-cuda failing on a NumPy without ``row_stack`` (seen with
+    numba-cuda 0.30.4 and NumPy 2.5.2)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        nc = f"numba-cuda {version('numba-cuda')}"
+    except PackageNotFoundError:
+        nc = "numba.cuda"
+    return (f"{nc} cannot compile kernels with NumPy {np.__version__}: it refers to "
+            f"numpy.row_stack, which NumPy 2.5 removed. Install NumPy 2.4 or older "
+            f"(pip install 'numpy<2.5') or a numba-cuda release that supports NumPy "
+            f"{np.__version__}")
 
 
 # --------------------------------------------------------------------------------------------

@@ -97,6 +97,11 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} already exists: pass overwrite=True to replace it")
     net.build()
+    for name, arr in net.state.items():  # what load_checkpoint would refuse is not written
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise ValueError(f"cannot write checkpoint {path}: state {name!r} holds "
+                             f"{arr.size - np.count_nonzero(np.isfinite(arr))} non-finite "
+                             f"values (NaN or infinite), which load_checkpoint refuses")
     tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     from .recorders import _versions
 

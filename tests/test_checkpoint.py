@@ -226,3 +226,14 @@ def test_a_checkpoint_needs_a_network(tmp_path, call):
         call(None, tmp_path / "c.h5")
     with pytest.raises(TypeError, match="needs a Network, got a str$"):
         call("net", tmp_path / "c.h5")
+
+
+def test_a_state_with_nan_is_not_written(tmp_path):
+    """save_checkpoint refuses what load_checkpoint would refuse, and leaves no file."""
+    net, _, _ = network()
+    net.run(0.002)
+    net.state["i"][0, 1] = np.inf
+    with pytest.raises(ValueError, match=r"c\.h5: state 'i' holds 1 non-finite values \(NaN or "
+                                         r"infinite\), which load_checkpoint refuses"):
+        ss.save_checkpoint(net, tmp_path / "c.h5")
+    assert list(tmp_path.iterdir()) == []

@@ -501,6 +501,22 @@ def test_cuda_without_numba_cuda_says_what_to_do(monkeypatch):
         ss.Network(dt=1e-3, backend="cuda")
 
 
+def test_numba_cuda_failing_on_a_new_numpy_says_what_to_do():
+    """numba-cuda 0.30.4 with NumPy 2.5 fails at the first compilation (np.row_stack is gone):
+    launch turns that into a message naming NumPy and what to install."""
+    pytest.importorskip("numba.cuda")
+    from spikesim.kernels import cuda as KG
+
+    class Kernel:  # fails as numba-cuda did on an H200 machine
+        def __getitem__(self, config):
+            def call(*args):
+                raise AttributeError("module 'numpy' has no attribute 'row_stack'")
+            return call
+
+    with pytest.raises(RuntimeError, match=r"NumPy .*numpy.row_stack.*pip install 'numpy<2.5'"):
+        KG.launch(Kernel(), 10)
+
+
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
         ss.Network(dt=1e-3, backend="gpu")
