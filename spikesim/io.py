@@ -787,17 +787,23 @@ def _dataset(g: h5py.Group, name: str, kinds: str, what: str, ndim: int = 1) -> 
     """Dataset ``name`` of ``g``, checked: there, with ``ndim`` dimensions, of a type of one of
     ``kinds`` (NumPy's kind letters; ``what`` says which for the message)."""
     ds = g.get(name)
-    where = f"{g.file.filename}: {g.name.rstrip('/')}/{name}"
     if not isinstance(ds, h5py.Dataset):
-        raise ValueError(f"{where} is missing" + ("" if ds is None else " (not a dataset)")
+        raise ValueError(f"{_where(g, name)} is missing" + ("" if ds is None else
+                                                           " (not a dataset)")
                          + f": {g.name} needs it")
     if ds.dtype.kind not in kinds:
         kind = "strings" if h5py.check_string_dtype(ds.dtype) else "values"
-        raise ValueError(f"{where} holds {kind} of type {ds.dtype}: spikesim reads {what} "
-                         f"there")
+        raise ValueError(f"{_where(g, name)} holds {kind} of type {ds.dtype}: spikesim reads "
+                         f"{what} there")
     if ds.ndim != ndim:
-        raise ValueError(f"{where} has shape {ds.shape}: spikesim reads a {ndim}-d array there")
+        raise ValueError(f"{_where(g, name)} has shape {ds.shape}: spikesim reads a {ndim}-d "
+                         f"array there")
     return ds
+
+
+def _where(g: h5py.Group, name: str) -> str:
+    """File and path of ``name`` in ``g``, for a message."""
+    return f"{g.file.filename}: {g.name.rstrip('/')}/{name}"
 
 
 def data_end(g: h5py.Group) -> float | None:
@@ -880,9 +886,8 @@ def _read_meta(f: h5py.File) -> dict:
                          "completed": bool(r[3]), "wall_time": float(r[4])} for r in g["runs"][:]]
         # the attribute counts ended runs only; the rows are rewritten at every flush
         meta["wall_time"] = sum(r["wall_time"] for r in meta["runs"])
-    end = data_end(g)
-    if end is not None:  # ``duration`` is rewritten only when a run ends
-        meta["duration"] = end
+        if meta["runs"]:  # ``duration`` is rewritten only when a run ends (see data_end)
+            meta["duration"] = meta["runs"][-1]["t_stop"]
     meta["completed"] = bool(meta.get("completed", False))
     return meta
 
