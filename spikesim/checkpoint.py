@@ -97,6 +97,7 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} already exists: pass overwrite=True to replace it")
     net.build()
+    net.sync_state()  # during a run (CUDA): the device state at net.step
     for name, arr in net.state.items():  # what load_checkpoint would refuse is not written
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             raise ValueError(f"cannot write checkpoint {path}: state {name!r} holds "

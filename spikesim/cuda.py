@@ -9,9 +9,9 @@ whose monitor bookkeeping and spike dispatch it inherits) by launches of the ker
   network);
 * the state (``v, i, w, refc, ou, nxt, ring``) is copied to the device when a run starts,
   stays there across chunks, and is copied back into ``net.state`` when the run ends
-  (:meth:`CudaChunkRunner.close`, or :meth:`CudaChunkRunner.sync_to_host` at any time), so
-  checkpoints and ``net.state`` work as with the CPU backend. While a run is in progress
-  ``net.state`` is stale;
+  (:meth:`CudaChunkRunner.close`), so checkpoints and ``net.state`` work as with the CPU
+  backend. While a run is in progress ``net.state`` is stale until ``net.sync_state()``
+  (which ``save_checkpoint`` calls) copies the device state back;
 * per chunk, the chunk's input buffers go to the device, and the recorded spikes and state
   samples come back once (more often only when the spike buffer could overflow), the spikes
   sorted into the CPU's order before the monitors receive them.
@@ -252,6 +252,7 @@ class CudaChunkRunner(_ChunkRunner):
                 n = self._fit(n_steps - t)
                 units(t, t + n, False)
                 t += n
+                self.reached = k0 + t
         else:
             for t in range(n_steps):
                 k = k0 + t
@@ -266,6 +267,7 @@ class CudaChunkRunner(_ChunkRunner):
                           st["ring"], self.d_spk, self.d_recv, dev.cptr, dev.cpre, dev.cwt,
                           dev.ccode, self.d_probe_ptr, self.d_probe_idx, self.d_probes,
                           self.d_probe_mon, self.d_mons, d_traces)
+                self.reached = k + 1
         if sampling:
             traces[...] = d_traces.copy_to_host()
         self._flush()

@@ -118,6 +118,7 @@ class Network:
         self.run_steps = 0  # steps of the run in progress (or of the last one)
         self.tables: Tables | None = None
         self.state: dict[str, np.ndarray] = {}
+        self._live: _ChunkRunner | None = None  # the runner of the run in progress
 
     @property
     def t(self) -> float:
@@ -229,6 +230,7 @@ class Network:
         self.run_steps = n_total
         self.build()
         kernel = self._runner()
+        self._live = kernel
         monitors, begun = list(self.monitors), []
         completed = False
         old_threads = None if self.threads is None else get_num_threads()
@@ -242,7 +244,11 @@ class Network:
             with no_interrupt() as stop_if_interrupted:  # Ctrl-C waits for the chunk's end:
                 while done < n_total:  # the state, its step and the monitors then agree
                     n = min(self.chunk, n_total - done)
-                    kernel.run(self.step, n)
+                    try:
+                        kernel.run(self.step, n)
+                    except BaseException:
+                        self.step = kernel.reached  # the step the state has reached
+                        raise
                     self.step += n
                     done, unchecked = done + n, unchecked + n
                     if unchecked >= FINITE_CHECK_STEPS or done == n_total:
@@ -259,10 +265,18 @@ class Network:
             if old_threads is not None:
                 set_num_threads(old_threads)
             try:
-                kernel.close()
+                with no_interrupt():  # the state comes back whole (CUDA: device -> host)
+                    kernel.close()
             finally:
+                self._live = None
                 for m in begun:
                     m.end(completed, self.t)
+
+    def sync_state(self) -> None:
+        """Bring ``net.state`` up to ``net.step`` during a run (from a progress callback or a
+        monitor): the CUDA backend copies the device state back; nothing to do on the CPU."""
+        if self._live is not None:
+            self._live.sync_to_host()
 
     def _check_finite(self, kernel: _ChunkRunner) -> None:
         """Raise FloatingPointError, naming the population and variable, when the state
@@ -317,6 +331,7 @@ class _ChunkRunner:
 
     def __init__(self, net: Network, kernel):
         self.net, self.kernel = net, kernel
+        self.reached = net.step  # the step the state has reached (Network.run, after an error)
         self.key = seed_key(net.seed)  # the network's RNG key (uint64)
         tb = net.tables
         self.groups = list(net.populations) + list(net.sources)
@@ -373,6 +388,7 @@ class _ChunkRunner:
     def run(self, k0: int, n_steps: int) -> None:
         """Advance n_steps from global step k0 and hand the output to the monitors."""
         net = self.net
+        self.reached = k0
         inputs = chunk_inputs(net.tables, net.sources, self.ordered_currents, k0, n_steps,
                               net.dt, net.batch, net.dtype, self.unlisted)
         rows = []
@@ -385,6 +401,7 @@ class _ChunkRunner:
         # the first writes fault in quickly (huge pages), which matters for large recordings
         traces = np.empty(max(1, sum(r * net.batch * c for r, c in zip(rows, self.mons[:, 3]))))
         self._advance(k0, n_steps, inputs, traces)
+        self.reached = k0 + n_steps
         for m, row, r in zip(self.state_monitors, self.mons, rows):
             vals = traces[row[KC.M_OFF]:row[KC.M_OFF] + r * net.batch * row[KC.M_NCOL]]
             m.samples((row[KC.M_ROW0] + np.arange(r)) * m.every,
@@ -418,6 +435,7 @@ class _ChunkRunner:
         t = 0
         while t < n_steps:
             t, n_rec = self._kernel(k0, t, n_steps, drawn, traces)
+            self.reached = k0 + t
             self._dispatch_spikes(n_rec)
 
     def _kernel(self, k0: int, t: int, n_steps: int, drawn: tuple, traces: np.ndarray):
@@ -445,6 +463,9 @@ class _ChunkRunner:
             no_unit = np.zeros_like(net.tables.src[:1])  # a source group of 0 units
             KI.const_events(0, np.int64(0), net.step, 0, no_unit, np.zeros(1),
                             np.zeros((net.batch, 0), np.int64), self.key, 1, net.batch)
+
+    def sync_to_host(self) -> None:
+        """The CPU state is ``net.state`` itself: nothing to copy."""
 
     def close(self) -> None:
         """Called when a run ends, normally or not. The CPU state is ``net.state`` itself:

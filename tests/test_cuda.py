@@ -251,6 +251,53 @@ def case_overflow(backend, dtype):
     return net, mons
 
 
+class _FailingSpikeMonitor(ss.SpikeMonitor):
+    """Raises the second time it receives spikes (the state has advanced by then)."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.calls = 0
+
+    def spikes_in(self, *args):
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("monitor failed")
+        super().spikes_in(*args)
+
+
+def case_monitor_error(backend, dtype):
+    """A monitor raising in the second chunk of a coupled network: net.step is where the state
+    is, and the next run continues from there on both backends."""
+    net = ss.Network(dt=DT, seed=3, dtype=dtype, backend=backend, chunk=10)
+    lif = net.add(_lif(12, method="euler"))
+    net.connect(net.add(ss.BernoulliInput(12, p=0.3)), lif, "one_to_one", weight=1.0)
+    net.connect(lif, lif, "random", p=0.3, weight=0.2)
+    mons = [net.add(ss.SpikeMonitor(lif))]
+    net.add(_FailingSpikeMonitor(lif))
+    try:
+        net.run(30 * DT)
+    except RuntimeError:
+        assert net.step == 20, net.step
+    net.run(10 * DT)
+    return net, mons
+
+
+def case_midrun_checkpoint(backend, dtype):
+    """A checkpoint saved from a progress callback in the middle of a run (the CUDA state is
+    fetched from the device for it), resumed in a new network."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "ckpt.h5")
+        net, _, _ = _delays_network(backend, dtype)
+        net.run(20 * DT, progress=lambda done, total: done == 10 and ss.save_checkpoint(net,
+                                                                                        path))
+        net2, lif, _ = _delays_network(backend, dtype)
+        mons = [net2.add(ss.SpikeMonitor(lif)), net2.add(ss.StateMonitor(lif, ["v", "i"]))]
+        ss.load_checkpoint(net2, path)
+        assert net2.step == 10, net2.step
+        net2.run(15 * DT)
+    return net2, mons
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 # module attributes of spikesim.cuda set while a case runs (both backends; the CPU ignores them)
 PATCHES = {"marked_flushes": {"MARK_MIN_SYNAPSES": 0, "REC_CAP": 0},

@@ -761,3 +761,49 @@ def test_a_run_longer_than_2_to_the_53_steps_is_refused():
     with pytest.raises(ValueError, match=r"duration must be at most 9007199254740992 steps of "
                                          r"dt = 0.001 s \(9.01e\+12 s\), got 1e\+300 s"):
         net.run(1e300)
+
+
+class _FailingStateMonitor(ss.StateMonitor):
+    """Raises in its second chunk's samples (after the kernel advanced the state)."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.calls = 0
+
+    def samples(self, steps, values):
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("monitor failed")
+        super().samples(steps, values)
+
+
+def _coupled_network(failing: bool):
+    net = ss.Network(dt=1e-3, seed=3, chunk=10)
+    lif = net.add(ss.LIF(12, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, refractory=2e-3))
+    net.connect(net.add(ss.BernoulliInput(12, p=0.3)), lif, "one_to_one", weight=1.0)
+    net.connect(lif, lif, "random", p=0.3, weight=0.2)
+    mon = net.add(ss.SpikeMonitor(lif))
+    if failing:
+        net.add(_FailingStateMonitor(lif, "v"))
+    return net, mon
+
+
+def test_an_error_in_a_chunk_leaves_the_state_at_net_step_and_a_later_run_continues_it():
+    """A monitor raising after the kernel advanced a chunk: net.step counts that chunk (the
+    state reached it), and running on gives what one uninterrupted run gives."""
+    net, mon = _coupled_network(failing=True)
+    with pytest.raises(RuntimeError, match="monitor failed"):
+        net.run(0.03)
+    assert net.step == 20
+    ref, ref_mon = _coupled_network(failing=False)
+    ref.run(0.02)
+    for name, arr in ref.state.items():
+        np.testing.assert_array_equal(net.state[name], arr, err_msg=name)
+    net.run(0.01)
+    ref.run(0.01)
+    for name, arr in ref.state.items():
+        np.testing.assert_array_equal(net.state[name], arr, err_msg=name)
+    steps = np.rint(mon.spikes.times / net.dt)
+    assert len(set(zip(steps, mon.spikes.ids))) == len(steps)  # no step simulated twice
+    later = np.rint(ref_mon.spikes.times / ref.dt) >= 20
+    np.testing.assert_array_equal(mon.spikes.ids[steps >= 20], ref_mon.spikes.ids[later])
