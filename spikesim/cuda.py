@@ -77,7 +77,9 @@ def _to_device(a: np.ndarray):
 
 
 class DeviceNetwork:
-    """A built network's read-only tables on the device, and device buffers for its state.
+    """A built network's read-only tables on the device, and device buffers for its state and
+    recorded spikes. They are kept, for the network's next runs, as long as the network lives
+    (:func:`device_network`): drop the network to free the device memory.
 
     Beyond the CPU tables (``pops, par, cinf, groups``; ``cin`` and ``src``, whose strides
     change per chunk, are re-sent each chunk):
@@ -135,6 +137,17 @@ class DeviceNetwork:
         self.cptr = _to_device(cptr)
         self.cpre, self.cwt, self.ccode = _to_device(cpre), _to_device(cwt), _to_device(ccode)
         self.state = {name: _to_device(arr) for name, arr in net.state.items()}
+        self._records: tuple = ()
+
+    def record_buffers(self, cap: int) -> tuple:
+        """Device buffers for ``cap`` spike records — step (int64), realization and unit
+        (int32) — kept for the next run (up to 256 MiB: not allocated again per run)."""
+        from numba import cuda
+
+        if not self._records or self._records[0].shape[0] != cap:
+            self._records = (cuda.device_array(cap, np.int64), cuda.device_array(cap, np.int32),
+                             cuda.device_array(cap, np.int32))
+        return self._records
 
     def upload_tables(self) -> None:
         """Send the per-chunk strides of the current and source tables (``cin``, ``src``)."""
@@ -199,8 +212,7 @@ class CudaChunkRunner(_ChunkRunner):
         self.marked = self.coupled and dev.nnz >= MARK_MIN_SYNAPSES
         room = self.rec_room
         self.cap = max(2 * room, min(room * net.chunk, REC_CAP)) if room else 1
-        self.d_rec = (cuda.device_array(self.cap, np.int64), cuda.device_array(self.cap, np.int32),
-                      cuda.device_array(self.cap, np.int32))
+        self.d_rec = dev.record_buffers(self.cap)
         self.d_rec_n = cuda.to_device(np.zeros(1, np.int64))
         self.d_nonfinite = cuda.to_device(np.zeros(1, np.int64))  # see host_state
         self.n_bound = 0  # upper bound of the records in the device buffer
@@ -223,6 +235,8 @@ class CudaChunkRunner(_ChunkRunner):
 
     def _advance(self, k0: int, n_steps: int, inputs: tuple, traces: np.ndarray) -> None:
         """Run the chunk on the device (see the class docstring); samples into ``traces``."""
+        from numba import cuda
+
         from .kernels import cuda as KG
 
         net, dev, st = self.net, self.dev, self.dev.state
@@ -230,7 +244,7 @@ class CudaChunkRunner(_ChunkRunner):
         dev.upload_tables()
         if self.mons.size:
             self.d_mons.copy_to_device(self.mons)
-        d_traces = _to_device(traces)
+        d_traces = cuda.device_array(traces.shape, traces.dtype)  # the kernels fill it
         n_pop = dev.tables.pops.shape[0]
         sampling = bool(self.state_monitors)
 
@@ -269,7 +283,7 @@ class CudaChunkRunner(_ChunkRunner):
                           self.d_probe_mon, self.d_mons, d_traces)
                 self.reached = k + 1
         if sampling:
-            traces[...] = d_traces.copy_to_host()
+            d_traces.copy_to_host(traces)
         self._flush()
 
     def _count(self) -> int:
