@@ -195,6 +195,8 @@ class CudaChunkRunner(_ChunkRunner):
     hands the records to the monitors, before a launch could overflow it.
     """
 
+    draws_per_chunk = False  # sources fire step by step on the device
+
     def __init__(self, net):
         require_cuda()
         from numba import cuda
@@ -258,32 +260,34 @@ class CudaChunkRunner(_ChunkRunner):
                       self.key, dev.tables.n_streams)
             self.n_bound += (t1 - t0) * self.rec_room
 
-        if dev.n_units == 0:
-            pass
-        elif not self.coupled:  # independent units: as many steps per launch as fit
-            t = 0
-            while t < n_steps:
-                n = self._fit(n_steps - t)
-                units(t, t + n, False)
-                t += n
-                self.reached = k0 + t
-        else:
-            for t in range(n_steps):
-                k = k0 + t
-                self._fit(1)
-                units(t, t + 1, True)
-                if self.marked:
-                    KG.launch(KG.mark_targets, net.batch * dev.n_rows, dev.row_unit,
-                              dev.row_post, dev.rowptr, dev.col, self.d_spk, self.d_recv)
-                due = any((k + 1) % every == 0 for every in self.every)
-                KG.launch(KG.gather_deliver, net.batch * dev.n_neu, k, self.marked, due,
-                          dev.pops, dev.d_group_of, st["v"], st["i"], st["w"], st["refc"],
-                          st["ring"], self.d_spk, self.d_recv, dev.cptr, dev.cpre, dev.cwt,
-                          dev.ccode, self.d_probe_ptr, self.d_probe_idx, self.d_probes,
-                          self.d_probe_mon, self.d_mons, d_traces)
-                self.reached = k + 1
-        if sampling:
-            d_traces.copy_to_host(traces)
+        try:
+            if dev.n_units == 0:
+                pass
+            elif not self.coupled:  # independent units: as many steps per launch as fit
+                t = 0
+                while t < n_steps:
+                    n = self._fit(n_steps - t)
+                    units(t, t + n, False)
+                    t += n
+                    self.reached = k0 + t
+            else:
+                for t in range(n_steps):
+                    k = k0 + t
+                    self._fit(1)
+                    units(t, t + 1, True)
+                    if self.marked:
+                        KG.launch(KG.mark_targets, net.batch * dev.n_rows, dev.row_unit,
+                                  dev.row_post, dev.rowptr, dev.col, self.d_spk, self.d_recv)
+                    due = any((k + 1) % every == 0 for every in self.every)
+                    KG.launch(KG.gather_deliver, net.batch * dev.n_neu, k, self.marked, due,
+                              dev.pops, dev.d_group_of, st["v"], st["i"], st["w"], st["refc"],
+                              st["ring"], self.d_spk, self.d_recv, dev.cptr, dev.cpre, dev.cwt,
+                              dev.ccode, self.d_probe_ptr, self.d_probe_idx, self.d_probes,
+                              self.d_probe_mon, self.d_mons, d_traces)
+                    self.reached = k + 1
+        finally:  # the samples up to the step reached, even when a hand-over fails
+            if sampling:
+                d_traces.copy_to_host(traces)
         self._flush()
 
     def _count(self) -> int:

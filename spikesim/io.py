@@ -169,9 +169,13 @@ def append(ds: h5py.Dataset, rows: np.ndarray) -> None:
         return
     shape = ds.id.shape
     ds.id.set_extent((shape[0] + rows.shape[0],) + tuple(shape[1:]))
-    space = ds.id.get_space()
-    space.select_hyperslab((shape[0],) + (0,) * (len(shape) - 1), rows.shape)
-    ds.id.write(h5py.h5s.create_simple(rows.shape), space, rows)
+    try:
+        space = ds.id.get_space()
+        space.select_hyperslab((shape[0],) + (0,) * (len(shape) - 1), rows.shape)
+        ds.id.write(h5py.h5s.create_simple(rows.shape), space, rows)
+    except BaseException:  # no unwritten rows (read as data) left behind; a retry appends
+        ds.id.set_extent(shape)  # where this write would have gone
+        raise
 
 
 def write_row(ds: h5py.Dataset, index: int, values: ArrayLike) -> None:

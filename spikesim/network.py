@@ -269,8 +269,14 @@ class Network:
                     kernel.close()
             finally:
                 self._live = None
-                for m in begun:
-                    m.end(completed, self.t)
+                errors = []  # every monitor ends (a recorder closes its file); then the first
+                for m in begun:  # error is raised
+                    try:
+                        m.end(completed, self.t)
+                    except BaseException as e:
+                        errors.append(e)
+                if errors:
+                    raise errors[0]
 
     def sync_state(self) -> None:
         """Bring ``net.state`` up to ``net.step`` during a run (from a progress callback or a
@@ -328,6 +334,8 @@ def _warn_if_workqueue() -> None:
 
 class _ChunkRunner:
     """Buffers of one run and the dispatch of each chunk's output to the monitors."""
+
+    draws_per_chunk = True  # constant-probability firings drawn per chunk (nxt: its end)
 
     def __init__(self, net: Network, kernel):
         self.net, self.kernel = net, kernel
@@ -400,32 +408,54 @@ class _ChunkRunner:
         # every element is written by the kernel; np.empty (unlike np.zeros) gets memory that
         # the first writes fault in quickly (huge pages), which matters for large recordings
         traces = np.empty(max(1, sum(r * net.batch * c for r, c in zip(rows, self.mons[:, 3]))))
-        self._advance(k0, n_steps, inputs, traces)
-        self.reached = k0 + n_steps
+        errors = []
+        nxt0 = net.state["nxt"].copy() if self.draws_per_chunk else None  # (drawn to k0+n)
+        try:
+            self._advance(k0, n_steps, inputs, traces)
+            self.reached = k0 + n_steps
+        except BaseException as e:  # the samples up to the step reached still go out
+            errors.append(e)
+            if nxt0 is not None and self.reached < k0 + n_steps:  # nxt as at the step reached
+                net.state["nxt"][...] = nxt0
+                for s, first in self._const_sources():
+                    self._draw(s, first, k0, self.reached - k0, inputs[1])
         for m, row, r in zip(self.state_monitors, self.mons, rows):
+            r = min(r, max(0, self.reached // m.every - int(row[KC.M_ROW0]) + 1))
             vals = traces[row[KC.M_OFF]:row[KC.M_OFF] + r * net.batch * row[KC.M_NCOL]]
-            m.samples((row[KC.M_ROW0] + np.arange(r)) * m.every,
-                      vals.reshape(r, net.batch, row[KC.M_NCOL]))
+            _deliver(errors, m.samples, (row[KC.M_ROW0] + np.arange(r)) * m.every,
+                     vals.reshape(r, net.batch, row[KC.M_NCOL]))
+        if errors:
+            raise errors[0]
 
     def _with_drawn_events(self, k0: int, n_steps: int, inputs: tuple) -> tuple:
         """``inputs`` with the event lists per realization, ev_ptr (S, B, n_steps+1): the given
         spikes (the same in every realization) and the chunk's firings of the
         constant-probability sources, drawn here (``nxt`` advances to the chunk's end)."""
-        net, tb = self.net, self.net.tables
+        net = self.net
         cbuf, pbuf, ev_ptr, ev_unit = inputs
         ptr = ev_ptr[:, None, :]  # (a view, written below, for one realization)
         if net.batch > 1:
             ptr = np.repeat(ptr, net.batch, axis=1)
         units, at = [ev_unit], len(ev_unit)
-        for s, so in enumerate(net.sources):
-            if so.mode == SRC_CONST:
-                p, u = KI.const_events(s, tb.groups[len(net.populations) + s, 0], k0, n_steps,
-                                       tb.src, pbuf, net.state["nxt"], self.key,
-                                       tb.n_streams, net.batch)
-                ptr[s] = p + at
-                units.append(u)
-                at += len(u)
+        for s, first in self._const_sources():
+            p, u = self._draw(s, first, k0, n_steps, pbuf)
+            ptr[s] = p + at
+            units.append(u)
+            at += len(u)
         return cbuf, pbuf, ptr, units[0] if len(units) == 1 else np.concatenate(units)
+
+    def _const_sources(self) -> list[tuple[int, int]]:
+        """(index, first unit) of each constant-probability source."""
+        net = self.net
+        return [(s, int(net.tables.groups[len(net.populations) + s, 0]))
+                for s, so in enumerate(net.sources) if so.mode == SRC_CONST]
+
+    def _draw(self, s: int, first: int, k0: int, n_steps: int, pbuf: np.ndarray) -> tuple:
+        """The firings of constant-probability source ``s`` in steps k0 … k0+n_steps−1, as
+        :func:`~spikesim.kernels.inputs.const_events` (ptr, units); advances ``nxt``."""
+        net, tb = self.net, self.net.tables
+        return KI.const_events(s, first, k0, n_steps, tb.src, pbuf, net.state["nxt"],
+                               self.key, tb.n_streams, net.batch)
 
     def _advance(self, k0: int, n_steps: int, inputs: tuple, traces: np.ndarray) -> None:
         """Run the kernel over the chunk: advance the state, write the samples into ``traces``
@@ -480,6 +510,7 @@ class _ChunkRunner:
         """Hand each spike monitor its spikes of the recording buffers' first ``n_rec``: those
         of its group (all of them when only one group is recorded) that it keeps."""
         steps, real, units = (a[:n_rec] for a in self.rec)
+        errors = []  # every monitor gets its spikes; then the first error is raised
         for m in self.spike_monitors:
             lo = self.unit_offsets[self.group_of[id(m.source)]]
             ids = np.subtract(units, lo, dtype=np.int64)  # a new array
@@ -488,6 +519,17 @@ class _ChunkRunner:
             if keep is not None:
                 sel = keep if sel is None else sel & keep
             if sel is None:
-                m.spikes_in(steps.copy(), real.astype(np.int64), ids)
+                _deliver(errors, m.spikes_in, steps.copy(), real.astype(np.int64), ids)
             else:
-                m.spikes_in(steps[sel], real[sel].astype(np.int64), ids[sel])
+                _deliver(errors, m.spikes_in, steps[sel], real[sel].astype(np.int64), ids[sel])
+        if errors:
+            raise errors[0]
+
+
+def _deliver(errors: list, hook, *args) -> None:
+    """Call a monitor's hook; an error is kept in ``errors`` (the other monitors still get
+    the data of the steps the state reached, so that every one agrees with ``net.step``)."""
+    try:
+        hook(*args)
+    except BaseException as e:
+        errors.append(e)

@@ -238,6 +238,7 @@ class H5Output:
         self._net = None  # the network recorded (set by the first run)
         self._run: dict = {}
         self._runs = None
+        self._upto = None  # a recorder lost data from this step on (its hook raised)
         self._writer = uuid.uuid4().hex  # kept in the file: who wrote it last (see _reopen)
 
     def __repr__(self) -> str:
@@ -315,7 +316,7 @@ class H5Output:
                 os.remove(tmp)
             raise
         self._file, self._net, self._active, self._made = f, net, active, True
-        self._begun, self._ended, self._held = [], [], 0
+        self._begun, self._ended, self._held, self._upto = [], [], 0, None
         self._run = {"t_start": net.t, "step": net.step, "wall": time.perf_counter()}
         self._flushed_at = self._run["wall"]
 
@@ -461,8 +462,15 @@ class H5Output:
             r._drain()
         self._held = 0
 
+    def _lost(self, step: int) -> None:
+        """A recorder failed to take a chunk's data from ``step`` on: the runs table ends
+        there (a later run is then refused as leaving a gap, not recorded with a hole)."""
+        self._upto = step if self._upto is None else min(self._upto, step)
+
     def _write_run(self, step: int, completed: bool) -> float:
         run, wall = self._run, time.perf_counter() - self._run["wall"]
+        if self._upto is not None:
+            step, completed = min(step, self._upto), False
         write_row(self._runs, self._runs.shape[0] - 1, np.array(
             [run["t_start"], step * self._net.dt, step - run["step"], completed, wall]))
         return wall
@@ -739,6 +747,16 @@ class _Recorder:
         flushes when it is time."""
         self.output._chunk_end(self, step)
 
+    @contextmanager
+    def _losing(self):
+        """A chunk's data handed over: when keeping it fails, the file's data ends where the
+        chunk began (``net.step``, not yet advanced past it)."""
+        try:
+            yield
+        except BaseException:
+            self.output._lost(self._net.step)
+            raise
+
     def _drain(self) -> None:
         """Write what this recorder holds (called by the output as it flushes)."""
 
@@ -880,6 +898,10 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
                                  f" realization(s) of a population of {old.get('n_neurons')} "
                                  f"neurons, not {net.batch} of {self.source.n}")
             _refuse_other_neurons(self.output.path, path, g, self.ids)
+            end = data_end(f["spikesim"]) if "spikesim" in f else None
+            if (end is not None and old.get("start_step", 0) < net.step
+                    and end < net.t - net.dt / 2):  # spikes lost there would read as silence
+                raise _gap_error("the spikes", path, end, net.t)
             if dry:
                 return
             if old.get("start_step", 0) > net.step:  # all of it is cut: it starts anew
@@ -909,6 +931,10 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
         """Keep a chunk's spikes (global steps, realizations, neuron ids) for the next flush.
         They come by step, then realization, then id: node ids b·n + j ascend within a step."""
+        with self._losing():
+            self._keep_spikes(steps, realizations, ids)
+
+    def _keep_spikes(self, steps, realizations, ids) -> None:
         if len(steps):
             nodes = ids.astype(np.uint64)
             if self._net.batch > 1:
@@ -1046,6 +1072,10 @@ class StateRecorder(_Recorder, StateMonitor):
     def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Keep a chunk's samples (global sample steps (k+1), values (rows, B, vars·ids)) for
         the next flush."""
+        with self._losing():
+            self._keep_samples(steps, values)
+
+    def _keep_samples(self, steps, values) -> None:
         r = len(steps)
         if r:
             first, r0 = self._rows
@@ -1181,7 +1211,8 @@ class RateRecorder(_Recorder, SpikeMonitor):
 
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
         """Count a chunk's spikes into their bins (written at the next flush)."""
-        self._cover(steps, realizations, self._net.step)
+        with self._losing():
+            self._cover(steps, realizations, self._net.step)
 
     def chunk_end(self, step: int) -> None:
         self._cover(np.zeros(0, np.int64), np.zeros(0, np.int64), step)

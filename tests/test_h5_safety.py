@@ -578,3 +578,178 @@ def test_recorder_names_must_be_group_names(tmp_path, name):
     with pytest.raises(ValueError, match="SpikeRecorder.name must be a non-empty name"):
         net.run(0.01)
     assert not os.path.exists(tmp_path / "a.h5")
+
+
+# --- a run stopped by an error (a monitor, a recorder, a full disk), then continued ----------
+def _recorded_network(chunk=20):
+    """20 LIF neurons, Bernoulli input one to one, delayed random recurrence."""
+    net = ss.Network(dt=DT, seed=5, chunk=chunk)
+    exc = net.add(ss.LIF(20, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, refractory=2e-3),
+                  name="exc")
+    net.connect(net.add(ss.BernoulliInput(20, p=0.1), name="inp"), exc, "one_to_one",
+                weight=1.0)
+    net.connect(exc, exc, "random", p=0.2, weight=0.05, delay=3e-3)
+    return net, exc
+
+
+def _reference(duration):
+    net, exc = _recorded_network()
+    spikes = net.add(ss.SpikeMonitor(exc))
+    states = net.add(ss.StateMonitor(exc, ["v", "i"], ids=[1, 5], every=3))
+    net.run(duration)
+    return spikes.spikes, states
+
+
+def _same_as_reference(path, duration):
+    ref_spikes, ref_states = _reference(duration)
+    run = ss.load(path)
+    got = run.spikes("exc")
+    np.testing.assert_array_equal(got.times, ref_spikes.times)
+    np.testing.assert_array_equal(got.ids, ref_spikes.ids)
+    for var in ("v", "i"):
+        np.testing.assert_array_equal(run.trace("exc", var).values,
+                                      ref_states.trace(var).values.astype(np.float32))
+
+
+class _FailsOnce(ss.SpikeMonitor):
+    """A user's monitor that raises when it gets its third chunk (having kept it)."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.calls = 0
+
+    def spikes_in(self, *args):
+        super().spikes_in(*args)
+        self.calls += 1
+        if self.calls == 3:
+            raise RuntimeError("user monitor failed")
+
+
+def test_a_failing_monitor_leaves_the_recorders_the_data_of_the_steps_run(tmp_path):
+    """The failing monitor comes first: the recorders after it still get the chunk, so the
+    file, net.step and a continued run agree with one uninterrupted run."""
+    path = tmp_path / "r.h5"
+    net, exc = _recorded_network()
+    net.add(_FailsOnce(exc))
+    out = ss.H5Output(path, flush_every=0)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.StateRecorder(out, exc, ["v", "i"], ids=[1, 5], every=3))
+    with pytest.raises(RuntimeError, match="user monitor failed"):
+        net.run(0.1)
+    assert net.step == 60
+    _same_as_reference(path, 0.06)
+    net.run(0.04)
+    _same_as_reference(path, 0.1)
+
+
+def test_a_write_that_fails_after_extending_a_dataset_leaves_no_rows_behind(tmp_path,
+                                                                              monkeypatch):
+    """A full disk at the data write itself (after the dataset grew): the dataset shrinks
+    back, so the rows the retry appends follow the data, and no zeros read as spikes."""
+    path = tmp_path / "r.h5"
+    real = ssio.append
+    calls = []
+
+    class FailingWrite:  # the dataset's id, whose write (H5Dwrite) fails
+        def __init__(self, dsid):
+            self._id = dsid
+
+        def __getattr__(self, name):
+            return getattr(self._id, name)
+
+        def write(self, *args):
+            raise OSError(28, "No space left on device (simulated)")
+
+    def append(ds, rows):
+        calls.append(1)
+        if len(calls) == 2:
+            ds = type("Dataset", (), {"id": FailingWrite(ds.id)})()
+        return real(ds, rows)
+
+    monkeypatch.setattr("spikesim.recorders.append", append)
+    net, exc = _recorded_network()
+    out = ss.H5Output(path, flush_every=0)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.StateRecorder(out, exc, ["v", "i"], ids=[1, 5], every=3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OSError, match="No space left"):
+            net.run(0.1)
+    monkeypatch.setattr("spikesim.recorders.append", real)
+    with h5py.File(path, "r") as f:
+        assert f["spikes/exc/timestamps"].shape == f["spikes/exc/node_ids"].shape
+    _same_as_reference(path, net.t)
+
+
+def test_spikes_lost_to_a_full_disk_are_not_continued_as_silence(tmp_path, monkeypatch):
+    """The flush and the close that retries it both fail: the file's data ends before the
+    network's time, and continuing the SpikeRecorder there is refused (as reports are)."""
+    path = tmp_path / "r.h5"
+    real = ssio.append
+    calls = []
+
+    def append(ds, rows):
+        calls.append(1)
+        if len(calls) in (2, 3):
+            raise OSError(28, "No space left on device (simulated)")
+        return real(ds, rows)
+
+    monkeypatch.setattr("spikesim.recorders.append", append)
+    net, exc = _recorded_network()
+    net.add(ss.SpikeRecorder(ss.H5Output(path, flush_every=0), exc))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OSError, match="No space left"):
+            net.run(0.1)
+    monkeypatch.setattr("spikesim.recorders.append", real)
+    with pytest.raises(ValueError, match="gap"):
+        net.run(0.04)
+
+
+def test_a_monitor_whose_end_raises_does_not_leave_the_file_open(tmp_path):
+    """Every monitor ends (the output closes its file, completed) before the error rises."""
+    class FailingEnd(ss.SpikeMonitor):
+        def end(self, completed, t):
+            super().end(completed, t)
+            raise RuntimeError("end failed")
+
+    path = tmp_path / "r.h5"
+    net, exc = _recorded_network()
+    net.add(FailingEnd(exc))
+    out = ss.H5Output(path, flush_every=1e6)
+    net.add(ss.SpikeRecorder(out, exc))
+    with pytest.raises(RuntimeError, match="end failed"):
+        net.run(0.05)
+    assert not out.is_open
+    run = ss.load(path)
+    assert run.completed and run.meta["runs"][-1]["t_stop"] == pytest.approx(0.05)
+    assert len(run.spikes("exc")) == len(_reference(0.05)[0])
+
+
+def test_a_recorder_that_cannot_keep_a_chunk_ends_the_files_data_before_it(tmp_path,
+                                                                            monkeypatch):
+    """A recorder's own hook fails (say, out of memory) in the third chunk: the runs table
+    ends where that chunk began, and a continued run is refused rather than recorded with a
+    hole."""
+    real = ss.StateRecorder._keep_samples
+    calls = []
+
+    def keep(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("simulated")
+        return real(self, *args)
+
+    monkeypatch.setattr(ss.StateRecorder, "_keep_samples", keep)
+    path = tmp_path / "r.h5"
+    net, exc = _recorded_network()
+    out = ss.H5Output(path, flush_every=0)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.StateRecorder(out, exc, ["v", "i"], ids=[1, 5], every=3))
+    with pytest.raises(MemoryError):
+        net.run(0.1)
+    monkeypatch.setattr(ss.StateRecorder, "_keep_samples", real)
+    last = ss.load(path).meta["runs"][-1]
+    assert last["t_stop"] == pytest.approx(0.04) and not last["completed"]
+    with pytest.raises(ValueError, match="gap"):
+        net.run(0.04)

@@ -807,3 +807,36 @@ def test_an_error_in_a_chunk_leaves_the_state_at_net_step_and_a_later_run_contin
     assert len(set(zip(steps, mon.spikes.ids))) == len(steps)  # no step simulated twice
     later = np.rint(ref_mon.spikes.times / ref.dt) >= 20
     np.testing.assert_array_equal(mon.spikes.ids[steps >= 20], ref_mon.spikes.ids[later])
+
+
+def test_an_error_in_the_middle_of_a_chunk_keeps_the_sources_later_firings():
+    """The spike buffer fills mid-chunk and a monitor raises there: the Bernoulli source's
+    firings drawn for the rest of the chunk are drawn again when the run continues, so the
+    continued run equals one uninterrupted run."""
+    class FailsOnce(ss.SpikeMonitor):
+        calls = 0
+
+        def spikes_in(self, *args):
+            super().spikes_in(*args)
+            FailsOnce.calls += 1
+            if FailsOnce.calls == 2:
+                raise RuntimeError("user monitor failed")
+
+    def network():
+        net = ss.Network(dt=1e-3, seed=2, chunk=200)
+        lif = net.add(ss.LIF(10, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, refractory=2e-3))
+        inp = net.add(ss.BernoulliInput(200, p=0.9))
+        net.connect(inp, lif, "random", p=0.05, weight=0.1)
+        return net, inp
+
+    net, inp = network()
+    mon = net.add(FailsOnce(inp))
+    with pytest.raises(RuntimeError, match="user monitor failed"):
+        net.run(0.6)
+    assert 0 < net.step % 200  # stopped in the middle of a chunk
+    net.run(0.3)
+    ref, ref_inp = network()
+    ref_mon = ref.add(ss.SpikeMonitor(ref_inp))
+    ref.run(net.t)
+    np.testing.assert_array_equal(mon.spikes.times, ref_mon.spikes.times)
+    np.testing.assert_array_equal(mon.spikes.ids, ref_mon.spikes.ids)
