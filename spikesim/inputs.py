@@ -303,12 +303,22 @@ class PulseCurrent(Current):
     def values(self, k: np.ndarray, dt: float, batch: int,
                rng: RealizationGenerators) -> np.ndarray:
         self._once_per_dt(dt, self._check_grid)
-        t = k * dt
-        eps = 1e-9 * max(self.width, 1e-12)
-        rel = t - self.start + eps
-        m = np.floor(rel / self.period)
-        on = (rel >= 0) & (m < self.count) & (rel - m * self.period < self.width)
+        start, width, period = self.start / dt, self.width / dt, self.period / dt  # in steps
+        k = np.asarray(k)
+        near = np.floor((k - start) / period)  # the pulse begun by step k, give or take one
+        on = np.zeros(k.shape, bool)
+        for j in (near - 1, near, near + 1):  # (width <= period: at most one of them is on)
+            j = np.clip(j, 0, self.count - 1)
+            first = _next_step(start + j * period)
+            on |= (k >= first) & (k < _next_step(start + j * period + width))
         return np.where(on, self.amplitude, 0.0).reshape(-1, 1, 1)
+
+
+def _next_step(steps: np.ndarray) -> np.ndarray:
+    """The first step at or after each time given in steps: a time within 1e-6 of a step is on
+    it (the rounding of products such as k·dt), one between two steps moves to the next."""
+    whole = np.rint(steps)
+    return np.where(np.abs(steps - whole) <= 1e-6, whole, np.ceil(steps))
 
 
 class CurrentArray(Current):

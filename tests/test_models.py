@@ -269,3 +269,57 @@ def test_adaptive_lif_draws_each_random_parameter_once():
     par = net.tables.par
     assert np.unique(par[KN.C]).size == 200  # drawn per neuron
     np.testing.assert_array_equal(par[KN.E], -par[KN.C])
+
+
+RANDOM_MODELS = {  # name: (class, parameter draws, drive scale)
+    "lif": (ss.LIF, lambda r: dict(tau_mem=r.uniform(5e-3, 30e-3), tau_syn=r.uniform(2e-3, 15e-3),
+                                   v_leak=r.uniform(-.2, .2), R=r.uniform(.6, 1.8)), 1.6),
+    "adaptive": (ss.AdaptiveLIF, lambda r: dict(tau_mem=r.uniform(5e-3, 30e-3),
+                                                tau_syn=r.uniform(2e-3, 15e-3),
+                                                tau_w=r.uniform(.02, .2), b=r.uniform(0, .5)), 2.0),
+    "rc": (ss.RC, lambda r: dict(tau=r.uniform(5e-3, 40e-3), E_L=r.uniform(-.2, .2),
+                                 R=r.uniform(.6, 1.8)), 1.6),
+    "leaky": (ss.Leaky, lambda r: dict(beta=r.uniform(.5, .98)), .35),
+    "synaptic": (ss.Synaptic, lambda r: dict(alpha=r.uniform(.5, .95), beta=r.uniform(.5, .95)),
+                 .06),
+}
+
+
+@pytest.mark.parametrize("case", range(150))
+def test_random_population_matches_the_oracle_whatever_the_chunking(case):
+    """A random model, method, reset, refractory period, initial v, current and weighted input
+    spikes; a random chunk size, serial or threaded, the run split in two: the spikes as the
+    oracle's, v bit for bit (Euler) or within 1e-12 (exact)."""
+    r = np.random.default_rng(case)
+    model = str(r.choice(list(RANDOM_MODELS)))
+    cls, draw, scale = RANDOM_MODELS[model]
+    p = {k: float(v) for k, v in draw(r).items()}
+    method = str(r.choice(["euler", "exact"])) if model in ("lif", "rc", "adaptive") else "euler"
+    dtype = np.float64 if method == "exact" else [np.float32, np.float64][case % 2]
+    n, n_pre, steps = int(r.integers(1, 10)), int(r.integers(1, 8)), int(r.integers(10, 200))
+    dt = 1e-3
+    kw = dict(v_th=r.uniform(.5, 1.5), v_reset=r.uniform(-.5, .3),
+              refractory=int(r.integers(0, 5)) * dt,
+              reset=str(r.choice(["value", "subtract", "none"])), method=method)
+    v0 = r.uniform(-.3, .9, n) if r.random() < .5 else None
+    current = r.uniform(-.3 * scale, scale, (steps, n))
+    spikes = r.random((steps, n_pre)) < r.uniform(.02, .3)
+    w = r.uniform(-.5 * scale, scale, (n_pre, n))
+    net = ss.Network(dt=dt, dtype=dtype, chunk=int(r.integers(1, steps + 5)),
+                     parallel=case % 3 == 0)
+    pop = net.add(cls(n, **p, **kw, v_init=v0))
+    net.add(ss.CurrentArray(pop, current))
+    net.connect(net.add(ss.SpikeArray(spikes)), pop, "all_to_all", weight=w)
+    mon, spk = net.add(ss.StateMonitor(pop, "v")), net.add(ss.SpikeMonitor(pop))
+    cut = int(r.integers(1, steps))
+    net.run(cut * dt)
+    net.run((steps - cut) * dt)
+    fired = np.zeros((steps, n), bool)
+    fired[np.rint(spk.spikes.times / dt).astype(int), spk.spikes.ids] = True
+    v_ref, _, f_ref = simulate(model, steps, dt, n=n, dtype=dtype, current=current,
+                               in_spikes=spikes, weights=w.astype(dtype), v0=v0, **kw, **p)
+    np.testing.assert_array_equal(fired, f_ref)
+    if method == "euler":
+        np.testing.assert_array_equal(mon.trace("v").values[:, 0], v_ref)
+    else:
+        np.testing.assert_allclose(mon.trace("v").values[:, 0], v_ref, rtol=1e-12, atol=1e-13)

@@ -388,6 +388,27 @@ def test_currents_step_pulse_and_noise_statistics():
     np.testing.assert_allclose(ms.trace("v").values[:, 0, 0], expected)
 
 
+@pytest.mark.parametrize("dt,start,width,period,first,on,every", [
+    (1e-5, 30e-6, 10e-6, 30e-6, 3, 1, 3),  # whole steps: one step on in three
+    (1e-3, 2.5e-3, 1.2e-3, 4e-3, 3, 1, 4),  # between steps: edges at steps 3+4j and 4+4j
+    (1e-4, 0.0, 2e-4, 7e-4, 0, 2, 7),
+])
+def test_pulse_edges_stay_on_their_steps_however_late(dt, start, width, period, first, on,
+                                                        every):
+    """Pulse j is on at steps first + every·j … + on − 1, also after 1e6–1e9 steps (an edge
+    computed from t = k·dt used to slip by a step once k·dt's rounding grew, after 32 s of
+    dt = 10 µs)."""
+    pulse = ss.PulseCurrent(ss.LIF(1), start=start, width=width, amplitude=1.0, period=period,
+                            count=10**9)
+    for k0 in (0, 3_200_000, 10**9):
+        k = np.arange(k0, k0 + 3000)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            got = pulse.values(k, dt, 1, None).reshape(-1)
+        want = (k >= first) & ((k - first) % every < on)
+        np.testing.assert_array_equal(got != 0, want, err_msg=f"from step {k0}")
+
+
 def test_currents_into_one_population_add_up_in_any_mix_and_order():
     """Leaky with beta = 0: v after a step is that step's summed input current. Currents with
     one value for every neuron are summed as a number, the others per neuron in an array (see
