@@ -342,6 +342,9 @@ class _ChunkRunner:
         self.reached = net.step  # the step the state has reached (Network.run, after an error)
         self.key = seed_key(net.seed)  # the network's RNG key (uint64)
         tb = net.tables
+        # (index, first unit) of each constant-probability source, whose firings are drawn
+        self.const_sources = [(s, int(tb.groups[len(net.populations) + s, 0]))
+                              for s, so in enumerate(net.sources) if so.mode == SRC_CONST]
         self.groups = list(net.populations) + list(net.sources)
         self.group_of = {id(o): g for g, o in enumerate(self.groups)}
         self.spike_monitors = [m for m in net.monitors if isinstance(m, SpikeMonitor)]
@@ -409,7 +412,8 @@ class _ChunkRunner:
         # the first writes fault in quickly (huge pages), which matters for large recordings
         traces = np.empty(max(1, sum(r * net.batch * c for r, c in zip(rows, self.mons[:, 3]))))
         errors = []
-        nxt0 = net.state["nxt"].copy() if self.draws_per_chunk else None  # (drawn to k0+n)
+        drawn = self.draws_per_chunk and self.const_sources  # (nxt drawn on to k0+n_steps)
+        nxt0 = net.state["nxt"].copy() if drawn else None
         try:
             self._advance(k0, n_steps, inputs, traces)
             self.reached = k0 + n_steps
@@ -417,7 +421,7 @@ class _ChunkRunner:
             errors.append(e)
             if nxt0 is not None and self.reached < k0 + n_steps:  # nxt as at the step reached
                 net.state["nxt"][...] = nxt0
-                for s, first in self._const_sources():
+                for s, first in self.const_sources:
                     self._draw(s, first, k0, self.reached - k0, inputs[1])
         for m, row, r in zip(self.state_monitors, self.mons, rows):
             r = min(r, max(0, self.reached // m.every - int(row[KC.M_ROW0]) + 1))
@@ -437,18 +441,12 @@ class _ChunkRunner:
         if net.batch > 1:
             ptr = np.repeat(ptr, net.batch, axis=1)
         units, at = [ev_unit], len(ev_unit)
-        for s, first in self._const_sources():
+        for s, first in self.const_sources:
             p, u = self._draw(s, first, k0, n_steps, pbuf)
             ptr[s] = p + at
             units.append(u)
             at += len(u)
         return cbuf, pbuf, ptr, units[0] if len(units) == 1 else np.concatenate(units)
-
-    def _const_sources(self) -> list[tuple[int, int]]:
-        """(index, first unit) of each constant-probability source."""
-        net = self.net
-        return [(s, int(net.tables.groups[len(net.populations) + s, 0]))
-                for s, so in enumerate(net.sources) if so.mode == SRC_CONST]
 
     def _draw(self, s: int, first: int, k0: int, n_steps: int, pbuf: np.ndarray) -> tuple:
         """The firings of constant-probability source ``s`` in steps k0 … k0+n_steps−1, as

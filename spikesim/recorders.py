@@ -934,7 +934,9 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
         with self._losing():
             self._keep_spikes(steps, realizations, ids)
 
-    def _keep_spikes(self, steps, realizations, ids) -> None:
+    def _keep_spikes(self, steps: np.ndarray, realizations: np.ndarray,
+                     ids: np.ndarray) -> None:
+        """:meth:`spikes_in`'s work (under :meth:`_losing`)."""
         if len(steps):
             nodes = ids.astype(np.uint64)
             if self._net.batch > 1:
@@ -1075,7 +1077,8 @@ class StateRecorder(_Recorder, StateMonitor):
         with self._losing():
             self._keep_samples(steps, values)
 
-    def _keep_samples(self, steps, values) -> None:
+    def _keep_samples(self, steps: np.ndarray, values: np.ndarray) -> None:
+        """:meth:`samples`' work (under :meth:`_losing`)."""
         r = len(steps)
         if r:
             first, r0 = self._rows
