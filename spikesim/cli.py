@@ -215,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  spikesim bench --json bench.json\n"
                "  spikesim bench --only W1,W3 --bench-dir ~/src/spikesim")
     p.add_argument("--quick", action="store_true",
-                   help="reduced sizes (about a minute, most of it compiling)")
+                   help="reduced sizes (seconds; about a minute when the kernels compile)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--only", metavar="SUITES", help="comma-separated suites (e.g. W1,W3)")
     p.add_argument("--repeats", type=_positive_int, metavar="N", help="timed repeats")
