@@ -55,6 +55,12 @@ def _bin_edges(t_start: float, t_stop: float, width: float) -> np.ndarray:
     return edges
 
 
+def _bin_index(times: np.ndarray, t_start: float, width: float) -> np.ndarray:
+    """The bin of width ``width`` from ``t_start`` of each time; a time on an edge (up to
+    rounding: t_start + k·width is not exact in floating point) opens the bin starting there."""
+    return np.floor((times - t_start) / width + 1e-9).astype(np.int64)
+
+
 def spike_counts(spikes: Spikes) -> np.ndarray:
     """Spike count per realization and neuron, int64, shape (B, N)."""
     return spikes.counts()
@@ -114,7 +120,7 @@ def population_rate(spikes: Spikes, bin_width: float,
     edges = _bin_edges(spikes.t_start, spikes.t_stop, bin_width)
     n_bins = edges.size - 1
     keep = (spikes.times >= edges[0]) & (spikes.times <= edges[-1])
-    idx = np.minimum(np.searchsorted(edges, spikes.times[keep], side="right") - 1, n_bins - 1)
+    idx = np.clip(_bin_index(spikes.times[keep], spikes.t_start, bin_width), 0, n_bins - 1)
     flat = spikes.realizations[keep] * n_bins + idx
     counts = np.bincount(flat, minlength=spikes.n_realizations * n_bins)
     rates = counts.reshape(spikes.n_realizations, n_bins) / (np.diff(edges) * spikes.n_recorded)
@@ -186,8 +192,7 @@ def fano_factor(spikes: Spikes, window: float) -> np.ndarray:
     n_windows = int(np.floor(duration / window + 1e-9))
     if n_windows < 2:
         return np.full((spikes.n_realizations, spikes.n_neurons), np.nan)
-    edges = spikes.t_start + window * np.arange(n_windows + 1)
-    w = np.searchsorted(edges, spikes.times, side="right") - 1
+    w = _bin_index(spikes.times, spikes.t_start, window)
     keep = (w >= 0) & (w < n_windows)
     cell = (spikes.realizations * spikes.n_neurons + spikes.ids)[keep]
     # Only non-empty (neuron, window) counts enter the sums, so memory stays O(n_spikes).

@@ -516,13 +516,12 @@ def contents(path: Path) -> dict:
     """What a recording holds (the data of ``spikesim info``): metadata and, per recorded
     population, spike counts and rates, state reports and rate histograms."""
     import h5py
+    import numpy as np
 
     from .io import open_for_reading
 
     data = _open(path)
     meta = data.meta
-    t_start = float(meta.get("t_start", 0.0) or 0.0)
-    duration = meta.get("duration")
     info: dict[str, Any] = {
         "file": str(path), "bytes": path.stat().st_size, "completed": data.completed,
         "populations": list(data.populations), "spikes": {}, "reports": {}, "rates": {}}
@@ -536,7 +535,6 @@ def contents(path: Path) -> dict:
         info["network"] = meta["network"]
     if "runs" in meta:
         info["runs"] = meta["runs"]
-    span = (float(duration) - t_start) if duration is not None else None
     try:
         with open_for_reading(path) as f:
             for top in ("spikes", "report", "rates"):
@@ -545,16 +543,20 @@ def contents(path: Path) -> dict:
                 for name, g in f[top].items():
                     if not isinstance(g, h5py.Group):
                         continue
-                    _describe_group(info, top, name, g, span)
+                    _describe_group(info, top, name, g)
     except (OSError, ValueError, KeyError) as e:
         raise _read_error(path, e) from None
-    for entry in info["spikes"].values():
-        n, b = entry["recorded"] or entry["n_neurons"], entry["realizations"]
-        entry["rate_hz"] = (entry["spikes"] / (n * b * span) if n and span else None)
+    # each spike group over its own interval (a group recorded from a later run on, or not
+    # recorded by the last runs, covers less than the file)
+    spans = {e["population"]: data._t_stop(np.zeros(0), e) - data._t_start(e)
+             for e in data._spikes.values()}
+    for pop, entry in info["spikes"].items():
+        n, b, t = entry["recorded"] or entry["n_neurons"], entry["realizations"], spans.get(pop)
+        entry["rate_hz"] = entry["spikes"] / (n * b * t) if n and t and t > 0 else None
     return info
 
 
-def _describe_group(info: dict, top: str, name: str, g, span: float | None) -> None:
+def _describe_group(info: dict, top: str, name: str, g) -> None:
     import numpy as np
 
     from .io import attr, checked_node_ids, report_datasets, spike_datasets, time_range

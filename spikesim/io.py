@@ -575,7 +575,7 @@ class RecordedRun:
         n_neurons = e0["n_neurons"] if e0["n_neurons"] is not None else 1 + max(
             int(i.max(initial=-1)), -1 if recorded is None else int(recorded.max(initial=-1)))
         n_real = 1 if realization is not None else n_all
-        return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), self._t_stop(t),
+        return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), self._t_stop(t, e0),
                       e0["population"], recorded)
 
     def _t_start(self, entry: dict) -> float:
@@ -585,9 +585,12 @@ class RecordedRun:
             return entry["start_step"] * float(self.meta["dt"])
         return float(self.meta.get("t_start", 0.0))
 
-    def _t_stop(self, times: np.ndarray) -> float:
+    def _t_stop(self, times: np.ndarray, entry: dict) -> float:
         t = self.meta.get("duration")
-        return float(t) if t is not None else float(times.max(initial=0.0))
+        t = float(t) if t is not None else float(times.max(initial=0.0))
+        if entry.get("stop_step") is not None and "dt" in self.meta:  # not recorded since
+            return min(entry["stop_step"] * float(self.meta["dt"]), t)
+        return t
 
     def trace(self, population: str | None = None, variable: str = "v",
               ids: int | np.ndarray | Sequence[int] | None = None,
@@ -927,5 +930,6 @@ def _index(f: h5py.File, top: str) -> dict:
             "block": info.get("nodes_per_realization"),  # node id = realization·block + id
             "threshold": info.get("threshold"),
             "start_step": info.get("start_step"),
+            "stop_step": info.get("stop_step"),  # spikes: a later run did not record them
         }
     return out

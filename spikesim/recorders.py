@@ -566,6 +566,7 @@ def _cuts(f: h5py.File, net, written: set) -> list:
             if top == "spikes":
                 ts, ni, _ = spike_datasets(g)
                 cuts.append(functools.partial(_cut_spikes, ts, ni, t_ms - half))
+                cuts.append(functools.partial(_end_spikes, g, net.step))
                 continue
             if top == "report":  # samples at start + r·step up to the network's time
                 data, _, (start, stop, step) = report_datasets(g)
@@ -586,6 +587,14 @@ def _cut_spikes(ts: h5py.Dataset, ni: h5py.Dataset, limit: float) -> None:
     for ds in (ts, ni):
         if ds.shape[0] > n:
             ds.resize((n,))
+
+
+def _end_spikes(g: h5py.Group, step: int) -> None:
+    """Mark the spike group ``g``, which the starting run does not record, as ending at
+    ``step`` (the earlier end if it already had one): its spikes stop there."""
+    info = attr(g, "spikesim", None, as_json=True) if "spikesim" in g.attrs else None
+    if info is not None and info.get("stop_step", step) >= step:
+        set_attrs(g, spikesim={**info, "stop_step": step})
 
 
 def _keep_rows(data: h5py.Dataset, time: h5py.Dataset, rows: int, start: float,
@@ -899,13 +908,18 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
                                  f"neurons, not {net.batch} of {self.source.n}")
             _refuse_other_neurons(self.output.path, path, g, self.ids)
             end = data_end(f["spikesim"]) if "spikesim" in f else None
+            if old.get("stop_step") is not None:  # not recorded by a later run: ends there
+                end = min(end if end is not None else math.inf, old["stop_step"] * net.dt)
             if (end is not None and old.get("start_step", 0) < net.step
                     and end < net.t - net.dt / 2):  # spikes lost there would read as silence
                 raise _gap_error("the spikes", path, end, net.t)
             if dry:
                 return
+            new = {k: v for k, v in old.items() if k != "stop_step"}  # recorded from here on
             if old.get("start_step", 0) > net.step:  # all of it is cut: it starts anew
-                set_attrs(g, spikesim={**old, "start_step": net.step})
+                new["start_step"] = net.step
+            if new != old:
+                set_attrs(g, spikesim=new)
             ts, ni = g["timestamps"], g["node_ids"]
             _cut_spikes(ts, ni, (net.step - 0.5) * self._dt_ms)
         elif dry:

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import spikesim as ss
 from spikesim import analysis
 from spikesim.results import Spikes
 
@@ -209,3 +210,50 @@ def test_other_bad_inputs_are_named():
         s.select(5)
     with pytest.raises(TypeError, match=r"realization must be an integer, got"):
         s.select([0])
+
+
+def test_a_spike_on_a_bin_edge_opens_that_bin():
+    """A regular 10 Hz train (spikes at 0, 0.1, ..., 0.9 s; dt = 1 ms) in 0.1 s bins: one
+    spike per bin — 0.1·3 rounds above 0.3 = 300·dt, which used to put the spike at 0.3 s
+    in the bin before. Fano factor of one spike per window: 0."""
+    net = ss.Network(dt=1e-3)
+    src = net.add(ss.SpikeTimes(1, np.arange(10) * 0.1, np.zeros(10, int)))
+    mon = net.add(ss.SpikeMonitor(src))
+    net.run(1.0)
+    _, rates = analysis.population_rate(mon.spikes, 0.1)
+    np.testing.assert_allclose(rates, 10.0)
+    assert analysis.fano_factor(mon.spikes, 0.1)[0, 0] == 0.0
+
+
+def test_a_group_that_an_appending_run_does_not_record_ends_where_that_run_starts(tmp_path):
+    """Two Poisson groups recorded over [0, 0.2] s, then an appending run (from a checkpoint)
+    records one of them to 0.5 s: the other reads back with t_stop 0.2 s and its true rate,
+    and a later run that records it again is refused as leaving a gap."""
+    def network():
+        net = ss.Network(dt=1e-3, seed=4, chunk=50)
+        return (net, net.add(ss.PoissonInput(4, rate=50.0), name="exc"),
+                net.add(ss.PoissonInput(4, rate=50.0), name="inp"))
+
+    path, ckpt = tmp_path / "r.h5", tmp_path / "c.h5"
+    net, exc, inp = network()
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, exc))
+    net.add(ss.SpikeRecorder(out, inp))
+    memory = net.add(ss.SpikeMonitor(inp))
+    net.run(0.2)
+    ss.save_checkpoint(net, ckpt)
+    net2, exc2, inp2 = network()
+    ss.load_checkpoint(net2, ckpt)
+    net2.add(ss.SpikeRecorder(ss.H5Output(path, append=True), exc2))
+    net2.run(0.3)
+    got = ss.load(path).spikes("inp")
+    assert got.t_stop == pytest.approx(0.2) and len(got) == len(memory.spikes)
+    np.testing.assert_allclose(analysis.firing_rates(got), analysis.firing_rates(memory.spikes))
+    ss.save_checkpoint(net2, ckpt)
+    net3, exc3, inp3 = network()
+    ss.load_checkpoint(net3, ckpt)
+    out3 = ss.H5Output(path, append=True)
+    net3.add(ss.SpikeRecorder(out3, exc3))
+    net3.add(ss.SpikeRecorder(out3, inp3))
+    with pytest.raises(ValueError, match="gap"):
+        net3.run(0.2)

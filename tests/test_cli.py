@@ -410,3 +410,24 @@ def test_python_dash_m_spikesim(demo):
                           capture_output=True, text=True, env=env, cwd=demo.parent, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr == "spikesim check: error: missing.toml: no such file\n"
+
+
+def test_info_rates_each_spike_group_over_its_own_interval(tmp_path):
+    """A recorder added for the second of two 0.5 s runs: its rate over 0.5 s, not 1 s (the
+    same as the analysis of the file's spikes)."""
+    from spikesim import analysis
+    from spikesim.cli import contents
+
+    path = tmp_path / "r.h5"
+    net = ss.Network(dt=1e-3, seed=1)
+    poisson = net.add(ss.PoissonInput(50, rate=40.0), name="poi")
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, poisson, name="early"))
+    net.run(0.5)
+    net.add(ss.SpikeRecorder(out, poisson, name="late"))
+    net.run(0.5)
+    info, run = contents(path), ss.load(path)
+    for name in ("early", "late"):
+        want = analysis.firing_rates(run.spikes(name)).mean()
+        assert info["spikes"][name]["rate_hz"] == pytest.approx(want)
+        assert 30 < want < 50
