@@ -40,7 +40,10 @@ def test_examples_are_shipped_and_build():
     exc, inh = cuba.objects["exc"], cuba.objects["inh"]
     assert (exc.n, inh.n) == (3200, 800) and exc.tau_syn_inh == 10e-3
     assert [p.receptor for p in cuba.net.projections] == ["i", "i", "i_inh", "i_inh"]
-    assert [p.weight for p in cuba.net.projections] == [1.62e-3, 1.62e-3, -9e-3, -9e-3]
+    we, wi = 60 * 0.27 / 10 * 1e-3, -20 * 4.5 / 10 * 1e-3  # bit for bit as networks.cuba's
+    assert [p.weight for p in cuba.net.projections] == [we, we, wi, wi]
+    noisy = netfile.load_network(EXAMPLES / "noisy_lif.toml").net.currents[0]
+    assert noisy.half_width == 25e-11 * 0.1 * np.sqrt(0.150 / 1e-3)  # examples/noisy_lif.py's
     assert netfile.build(netfile.parse(DEMO_TOML, "<demo>")).net.tables is not None
 
 
