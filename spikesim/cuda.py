@@ -26,6 +26,11 @@ threshold crossing decided by the last bit can, rarely, differ. The rare random 
 through ``math.log``/``math.exp`` (ziggurat tails and wedges) may differ in the last bit too
 (libdevice against the CPU's libm, see :mod:`spikesim.kernels.rng`).
 
+Subnormal values: the CPU kernels flush them to zero (see :mod:`spikesim.kernels.fpu`); the CUDA
+kernels keep them (a GPU has no flush-to-zero for float64). So a variable that decays below
+float64's smallest normal number (2.2e-308; a neuron silent for thousands of time constants)
+is 0 on the CPU and a tiny number here; spikes are not affected.
+
 NaN and infinity: ``Network.run`` checks the state every FINITE_CHECK_STEPS steps; here the
 values are counted on the device (:func:`~spikesim.kernels.cuda.count_nonfinite`) and only
 come back when some are not finite (:meth:`CudaChunkRunner.host_state`).

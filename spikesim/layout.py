@@ -254,11 +254,19 @@ def _masks(arrays: list[np.ndarray]) -> np.ndarray:
     return flat[0] if len(flat) == 1 else _cat(flat, np.uint8)
 
 
-def refresh_masks(tables: Tables) -> None:
-    """Copy the given arrays into ``tables.mask`` again when it holds copies (several arrays),
-    so that a run reads them as they are now, as it does a single one (a view)."""
-    if len(tables.given) > 1:
-        np.concatenate([a.reshape(-1).view(np.uint8) for a in tables.given], out=tables.mask)
+def refresh_masks(tables: Tables, k0: int = 0, n_steps: int | None = None) -> None:
+    """Copy the given arrays (their rows k0 … k0+n_steps−1; all of them by default) into
+    ``tables.mask`` again when it holds copies (several arrays), so that a chunk reads them as
+    they are now, as it does a single one (a view) and as the CUDA backend does."""
+    if len(tables.given) <= 1:
+        return
+    at = 0
+    for a in tables.given:
+        steps, n = a.shape
+        lo = min(k0, steps)
+        hi = steps if n_steps is None else min(k0 + n_steps, steps)
+        tables.mask[at + lo * n:at + hi * n] = a[lo:hi].reshape(-1).view(np.uint8)
+        at += a.size
 
 
 def _state(shape: tuple, dtype) -> np.ndarray:

@@ -355,7 +355,6 @@ class _ChunkRunner:
         sizes = tb.groups[:, 1].tolist()  # (Python numbers: these arrays are tiny)
         self.rec_room = sum(sizes[g] for g in recorded) * net.batch
         self.unlisted = self._mask_only(net, recorded)
-        refresh_masks(tb)
         self.one_group = len(recorded) == 1  # every recorded spike is its monitors'
         cap = max(2 * self.rec_room, 1 << 14)
         self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
@@ -400,6 +399,7 @@ class _ChunkRunner:
         """Advance n_steps from global step k0 and hand the output to the monitors."""
         net = self.net
         self.reached = k0
+        refresh_masks(net.tables, k0, n_steps)  # given arrays changed since the last chunk
         inputs = chunk_inputs(net.tables, net.sources, self.ordered_currents, k0, n_steps,
                               net.dt, net.batch, net.dtype, self.unlisted)
         rows = []

@@ -861,3 +861,23 @@ def test_an_error_in_the_middle_of_a_chunk_keeps_the_sources_later_firings():
     ref.run(net.t)
     np.testing.assert_array_equal(mon.spikes.times, ref_mon.spikes.times)
     np.testing.assert_array_equal(mon.spikes.ids, ref_mon.spikes.ids)
+
+
+@pytest.mark.parametrize("n_arrays", [1, 2])
+def test_a_given_array_changed_during_a_run_takes_effect_at_the_next_chunk(n_arrays):
+    """Given arrays read as masks are read as they are at each chunk, one of them (a view) or
+    several (copied chunk by chunk), as the CUDA backend does."""
+    net = ss.Network(dt=1e-3, seed=0, chunk=4)
+    leaky = net.add(ss.Leaky(2, beta=0.5, v_th=0.5))
+    arrays = [net.add(ss.SpikeArray(np.zeros((12, 2), bool))) for _ in range(n_arrays)]
+    for a in arrays:
+        net.connect(a, leaky, "one_to_one", weight=1.0)
+    mon = net.add(ss.SpikeMonitor(leaky))
+
+    def progress(done, total):
+        if done == 4:
+            arrays[0].spikes[:, 0] = True  # unit 0 is driven from step 4 on
+
+    net.run(0.012, progress=progress)
+    np.testing.assert_array_equal(np.rint(mon.spikes.times / 1e-3), np.arange(6, 12))
+    assert set(mon.spikes.ids.tolist()) == {0}
