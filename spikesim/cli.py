@@ -516,7 +516,6 @@ def contents(path: Path) -> dict:
     """What a recording holds (the data of ``spikesim info``): metadata and, per recorded
     population, spike counts and rates, state reports and rate histograms."""
     import h5py
-    import numpy as np
 
     from .io import open_for_reading
 
@@ -546,13 +545,11 @@ def contents(path: Path) -> dict:
                     _describe_group(info, top, name, g)
     except (OSError, ValueError, KeyError) as e:
         raise _read_error(path, e) from None
-    # each spike group over its own interval (a group recorded from a later run on, or not
-    # recorded by the last runs, covers less than the file)
-    spans = {e["population"]: data._t_stop(np.zeros(0), e) - data._t_start(e)
-             for e in data._spikes.values()}
-    for pop, entry in info["spikes"].items():
-        n, b, t = entry["recorded"] or entry["n_neurons"], entry["realizations"], spans.get(pop)
-        entry["rate_hz"] = entry["spikes"] / (n * b * t) if n and t and t > 0 else None
+    for pop, entry in info["spikes"].items():  # each over its own interval
+        n, b = entry["recorded"] or entry["n_neurons"], entry["realizations"]
+        t_start, t_stop = data.interval(pop)
+        t = t_stop - t_start
+        entry["rate_hz"] = entry["spikes"] / (n * b * t) if n and t > 0 else None
     return info
 
 

@@ -578,6 +578,12 @@ class RecordedRun:
         return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), self._t_stop(t, e0),
                       e0["population"], recorded)
 
+    def interval(self, population: str | None = None) -> tuple[float, float]:
+        """(t_start, t_stop) in s of the recording of a population's spikes: a group recorded
+        from a later run on, or not by the last runs, covers less than the file."""
+        entry = self._pick(self._spikes, population, "spikes")[0]
+        return self._t_start(entry), self._t_stop(np.zeros(0), entry)
+
     def _t_start(self, entry: dict) -> float:
         """When the group's recording began (s): its first step, for a recorder added to a
         later run, else (files without it) the file's start."""
