@@ -121,26 +121,29 @@ def count(name: str, value, *, low: int = 1, high: int | None = None) -> int:
     return int(value)
 
 
-def per_neuron(name: str, value, n: int, batch: int, rng: RealizationGenerators, *,
-               low: float | None = None, high: float | None = None, low_open: bool = False,
+def per_neuron(name: str, value, n: int, batch: int | None, rng: RealizationGenerators | None,
+               *, low: float | None = None, high: float | None = None, low_open: bool = False,
                unit: str = "") -> np.ndarray:
     """A parameter as a float64 array of shape (1 or batch, 1 or n).
 
     Accepts a scalar, an array of shape (n,), (batch, n) or (batch, 1) (or one of these with
     a first axis of 1, as derived parameters come), or a
-    :class:`~spikesim.distributions.Distribution` (one draw per neuron and realization).
+    :class:`~spikesim.distributions.Distribution` (one draw per neuron and realization, from
+    ``rng``). ``batch`` None: any number of realizations (before a network is known).
     """
     if isinstance(value, Distribution):
         arr = rng.draw(value, batch, n)
     else:
         arr = _reals(name, value, "a number, an array or a Distribution", unit)
+        b = "B" if batch is None else batch
         if arr.ndim == 0:
             arr = arr.reshape(1, 1)
         elif arr.ndim == 1 and arr.shape[0] == n:
             arr = arr.reshape(1, n)
-        elif not (arr.ndim == 2 and arr.shape[0] in (1, batch) and arr.shape[1] in (1, n)):
-            raise ValueError(f"{name} must be a scalar or an array of shape ({n},), ({batch}, {n}) "
-                             f"or ({batch}, 1) (axes: realizations, neurons), got shape "
+        elif not (arr.ndim == 2 and arr.shape[0] in (1, batch or arr.shape[0])
+                  and arr.shape[1] in (1, n)):
+            raise ValueError(f"{name} must be a scalar or an array of shape ({n},), ({b}, {n}) "
+                             f"or ({b}, 1) (axes: realizations, neurons), got shape "
                              f"{arr.shape}")
     _check_range(name, arr, low, high, low_open, unit, value)
     return arr

@@ -39,6 +39,11 @@ RESETS = ("value", "subtract", "none")
 METHODS = ("euler", "exact")
 REF_MAX_STEPS = int(np.iinfo(np.int32).max)  # a refractory period's steps (int32 counters)
 
+TIME_CONSTANT = {"low": 0.0, "low_open": True, "unit": "s"}
+POSITIVE = {"low": 0.0, "low_open": True}
+FACTOR = {"low": 0.0, "high": 1.0}  # a decay factor per step
+VOLTAGE, CURRENT = {"unit": "v"}, {"unit": "i"}  # in the unit of v or i (see Population.unit_of)
+
 # A parameter given as a scalar, an array over neurons (n,), an array over realizations ×
 # neurons (B, n) or (B, 1), or a Distribution drawn per neuron and realization.
 Param = float | np.ndarray | Sequence[float] | Sequence[Sequence[float]] | Distribution
@@ -93,6 +98,10 @@ class Population:
     variables: tuple[str, ...] = ("v",)
     inputs: tuple[str, ...] = ("v",)  # variables projections may add to; the first is default
     slots = {"v": KC.VAR_V, "i": KC.VAR_I, "w": KC.VAR_W, "refc": KC.VAR_REFC}
+    # every numeric parameter's accepted values (checks.number's keywords), checked where the
+    # population is made (:meth:`check`) and again, on the values drawn, when a network is built
+    limits: dict[str, dict] = {"v_th": VOLTAGE, "v_reset": VOLTAGE, "v_init": VOLTAGE,
+                               "refractory": {"low": 0.0, "unit": "s"}}
 
     @property
     def channel(self) -> str:
@@ -111,6 +120,24 @@ class Population:
         self.method = checks.choice("method", method, METHODS)
         self.units = checks.choice("units", units, ("V", "1"))
         self.name = name
+        self.check()  # (a subclass sets its own parameters before calling this __init__)
+
+    def check(self) -> None:
+        """Raise a ValueError or TypeError naming the parameter unless every parameter given as
+        a number or an array lies in its accepted range (:attr:`limits`), and v_reset is below
+        v_th where the reset needs it. Called when the population is made; Distributions are
+        checked on the values drawn, when a network is built."""
+        given = {name: self._param(name, value, None, None) for name in self.limits
+                 if (value := getattr(self, name)) is not None
+                 and not isinstance(value, Distribution)}
+        if "v_th" in given and "v_reset" in given:
+            self._check_reset(given["v_th"], given["v_reset"])
+
+    def _check_reset(self, v_th, v_reset) -> None:
+        if self.reset != "none" and checks.any_true(v_reset >= v_th):
+            raise ValueError(f"{type(self).__name__}.v_reset must be below v_th with "
+                             f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
+                             f"v_th={self.v_th!r}")
 
     def unit_of(self, variable: str) -> str:
         """Unit of a state variable: "V", "A", "1" or "steps"."""
@@ -132,10 +159,13 @@ class Population:
         return type(self).__name__ + (f" {self.name!r}" if self.name else "")
 
     # -- building the tables -------------------------------------------------------------
-    def _param(self, name, value, batch, rng, **limits) -> np.float64 | np.ndarray:
-        """The checked parameter: a float64 scalar when one value serves every neuron and
-        realization (the arithmetic on it is then cheap), else a float64 array of shape
-        (1 or B, 1 or n)."""
+    def _param(self, name, value, batch, rng, limits=None) -> np.float64 | np.ndarray:
+        """The parameter ``name`` checked against its :attr:`limits` (or ``limits``): a float64
+        scalar when one value serves every neuron and realization (the arithmetic on it is
+        then cheap), else a float64 array of shape (1 or B, 1 or n)."""
+        limits = self.limits[name] if limits is None else limits
+        if limits.get("unit") in ("v", "i"):
+            limits = {**limits, "unit": self.unit_of(limits["unit"])}
         name = f"{type(self).__name__}.{name}"
         if isinstance(value, (int, float)) and not isinstance(value, bool):  # the usual case
             return np.float64(checks.number(name, value, **limits))
@@ -143,7 +173,7 @@ class Population:
         return arr[0, 0] if arr.size == 1 else arr
 
     def _tau(self, name, value, dt, batch, rng, longest: float | None = 1.0) -> np.ndarray:
-        tau = self._param(name, value, batch, rng, low=0.0, low_open=True, unit="s")
+        tau = self._param(name, value, batch, rng, TIME_CONSTANT)
         if longest is not None:
             checks.warn_if_long(f"{self._label}.{name}", tau, longest,
                                 "a membrane or synaptic time constant", deliberate=1000.0)
@@ -156,13 +186,10 @@ class Population:
     def coefficients(self, dt: float, batch: int, rng: RealizationGenerators) -> dict:
         """Column index -> the kernel's parameter: a scalar, or a float64 array of shape
         (1 or B, 1 or n)."""
-        v_th = self._param("v_th", self.v_th, batch, rng, unit=self.unit_of("v"))
-        v_reset = self._param("v_reset", self.v_reset, batch, rng, unit=self.unit_of("v"))
-        if self.reset != "none" and checks.any_true(v_reset >= v_th):
-            raise ValueError(f"{type(self).__name__}.v_reset must be below v_th with "
-                             f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
-                             f"v_th={self.v_th!r}")
-        ref = self._param("refractory", self.refractory, batch, rng, low=0.0, unit="s")
+        v_th = self._param("v_th", self.v_th, batch, rng)
+        v_reset = self._param("v_reset", self.v_reset, batch, rng)
+        self._check_reset(v_th, v_reset)
+        ref = self._param("refractory", self.refractory, batch, rng)
         ref_steps = np.rint(ref / dt)
         if checks.any_true(ref_steps > REF_MAX_STEPS):
             raise ValueError(f"{self._label}.refractory must be at most {REF_MAX_STEPS} steps of "
@@ -207,7 +234,7 @@ class Population:
         """Initial values of the state variables by name, each a scalar or a (1 or B, 1 or n)
         float64 array."""
         v0 = self.rest if self.v_init is None else self.v_init
-        return {"v": self._param("v_init", v0, batch, rng, unit=self.unit_of("v"))}
+        return {"v": self._param("v_init", v0, batch, rng)}
 
     def describe(self) -> dict:
         """The parameters as given, for metadata."""
@@ -248,12 +275,14 @@ class LIF(Population):
     model_id = K.LIF
     variables = ("v", "i")
     inputs = ("i",)
+    limits = {**Population.limits, "tau_mem": TIME_CONSTANT, "tau_syn": TIME_CONSTANT,
+              "tau_syn_inh": TIME_CONSTANT, "v_leak": VOLTAGE, "i_init": CURRENT,
+              "R": {**POSITIVE, "unit": "ohm"}}
 
     def __init__(self, n: int, *, tau_mem: Param = 10e-3, tau_syn: Param = 5e-3,
                  v_leak: Param = 0.0, v_th: Param = 1.0, v_reset: Param = 0.0, R: Param = 1.0,
                  i_init: Param = 0.0, tau_syn_inh: Param | None = None,
                  **kw: Param | str | None):
-        super().__init__(n, v_th=v_th, v_reset=v_reset, **kw)
         self.tau_mem, self.tau_syn, self.v_leak, self.R, self.i_init = (
             tau_mem, tau_syn, v_leak, R, i_init)
         self.tau_syn_inh = tau_syn_inh
@@ -262,6 +291,7 @@ class LIF(Population):
             self.variables = ("v", "i", "i_inh")
             self.inputs = ("i", "i_inh")
             self.slots = {**Population.slots, "i_inh": KC.VAR_W}
+        super().__init__(n, v_th=v_th, v_reset=v_reset, **kw)
 
     @property
     def rest(self) -> Param:
@@ -271,8 +301,8 @@ class LIF(Population):
     def _model_coefficients(self, dt, batch, rng):
         tm = self._tau("tau_mem", self.tau_mem, dt, batch, rng)
         ts = self._tau("tau_syn", self.tau_syn, dt, batch, rng)
-        r = self._param("R", self.R, batch, rng, low=0.0, low_open=True, unit="ohm")
-        el = self._param("v_leak", self.v_leak, batch, rng, unit=self.unit_of("v"))
+        r = self._param("R", self.R, batch, rng)
+        el = self._param("v_leak", self.v_leak, batch, rng)
         if self.method == "euler":
             cols = {K.E_L: el, K.A: dt / tm, K.B: dt / ts, K.C: r}
         else:
@@ -297,7 +327,7 @@ class LIF(Population):
 
     def initial_state(self, batch: int, rng: RealizationGenerators) -> dict:
         return {**super().initial_state(batch, rng),
-                "i": self._param("i_init", self.i_init, batch, rng, unit=self.unit_of("i"))}
+                "i": self._param("i_init", self.i_init, batch, rng)}
 
 
 class RC(Population):
@@ -323,14 +353,16 @@ class RC(Population):
 
     model_id = K.RC
     variables = ("v",)
+    limits = {**Population.limits, "R": {**POSITIVE, "unit": "ohm"},
+              "C": {**POSITIVE, "unit": "F"}, "tau": TIME_CONSTANT, "E_L": VOLTAGE}
 
     def __init__(self, n: int, *, R: Param = 5.0, C: Param | None = None,
                  tau: Param | None = None, E_L: Param = 0.0, v_th: Param = 1.0,
                  v_reset: Param = 0.0, **kw: Param | str | None):
-        super().__init__(n, v_th=v_th, v_reset=v_reset, **kw)
         if (C is None) == (tau is None):
             raise ValueError(f"RC needs exactly one of C (F) or tau (s), got C={C!r}, tau={tau!r}")
         self.R, self.C, self.tau, self.E_L = R, C, tau, E_L
+        super().__init__(n, v_th=v_th, v_reset=v_reset, **kw)
 
     @property
     def rest(self) -> Param:
@@ -338,13 +370,13 @@ class RC(Population):
         return self.E_L
 
     def _model_coefficients(self, dt, batch, rng):
-        r = self._param("R", self.R, batch, rng, low=0.0, low_open=True, unit="ohm")
+        r = self._param("R", self.R, batch, rng)
         if self.tau is None:
-            tau = r * self._param("C", self.C, batch, rng, low=0.0, low_open=True, unit="F")
+            tau = r * self._param("C", self.C, batch, rng)
             self._tau("tau (= R*C)", tau, dt, batch, rng)
         else:
             tau = self._tau("tau", self.tau, dt, batch, rng)
-        el = self._param("E_L", self.E_L, batch, rng, unit=self.unit_of("v"))
+        el = self._param("E_L", self.E_L, batch, rng)
         if self.method == "euler":
             return {K.E_L: el, K.A: dt / tau, K.C: r}
         return {K.E_L: el, K.A: np.exp(-dt / tau), K.C: -r * np.expm1(-dt / tau)}
@@ -376,15 +408,16 @@ class Leaky(Population):
 
     model_id = K.LEAKY
     variables = ("v",)
+    limits = {**Population.limits, "beta": FACTOR}
 
     def __init__(self, n: int, *, beta: Param = 0.9, v_th: Param = 1.0, v_reset: Param = 0.0,
                  reset: str = "subtract", **kw: Param | str | None):
         kw.setdefault("units", "1")
-        super().__init__(n, v_th=v_th, v_reset=v_reset, reset=reset, **kw)
         self.beta = beta
+        super().__init__(n, v_th=v_th, v_reset=v_reset, reset=reset, **kw)
 
     def _model_coefficients(self, dt, batch, rng):
-        return {K.A: self._param("beta", self.beta, batch, rng, low=0.0, high=1.0)}
+        return {K.A: self._param("beta", self.beta, batch, rng)}
 
 
 class Synaptic(Population):
@@ -412,21 +445,22 @@ class Synaptic(Population):
     model_id = K.SYNAPTIC
     variables = ("v", "i")
     inputs = ("i",)
+    limits = {**Population.limits, "alpha": FACTOR, "beta": FACTOR, "i_init": CURRENT}
 
     def __init__(self, n: int, *, alpha: Param = 0.8, beta: Param = 0.9, v_th: Param = 1.0,
                  v_reset: Param = 0.0, reset: str = "subtract", i_init: Param = 0.0,
                  **kw: Param | str | None):
         kw.setdefault("units", "1")
-        super().__init__(n, v_th=v_th, v_reset=v_reset, reset=reset, **kw)
         self.alpha, self.beta, self.i_init = alpha, beta, i_init
+        super().__init__(n, v_th=v_th, v_reset=v_reset, reset=reset, **kw)
 
     def _model_coefficients(self, dt, batch, rng):
-        return {K.A: self._param("beta", self.beta, batch, rng, low=0.0, high=1.0),
-                K.B: self._param("alpha", self.alpha, batch, rng, low=0.0, high=1.0)}
+        return {K.A: self._param("beta", self.beta, batch, rng),
+                K.B: self._param("alpha", self.alpha, batch, rng)}
 
     def initial_state(self, batch: int, rng: RealizationGenerators) -> dict:
         return {**super().initial_state(batch, rng),
-                "i": self._param("i_init", self.i_init, batch, rng, unit=self.unit_of("i"))}
+                "i": self._param("i_init", self.i_init, batch, rng)}
 
 
 class AdaptiveLIF(LIF):
@@ -448,19 +482,20 @@ class AdaptiveLIF(LIF):
 
     model_id = K.LIF_W
     variables = ("v", "i", "w")
+    limits = {**LIF.limits, "tau_w": TIME_CONSTANT, "b": CURRENT}
 
     def __init__(self, n: int, *, tau_w: Param = 100e-3, b: Param = 0.1,
                  **kw: Param | str | None):
         if kw.get("tau_syn_inh") is not None:
             raise ValueError("AdaptiveLIF has no second synaptic current: tau_syn_inh must be "
                              "None (w is the adaptation current)")
-        super().__init__(n, **kw)
         self.tau_w, self.b = tau_w, b
+        super().__init__(n, **kw)
 
     def _second(self) -> tuple:
         return "tau_w", self.tau_w, -1.0
 
     def _model_coefficients(self, dt, batch, rng):
         cols = super()._model_coefficients(dt, batch, rng)
-        cols[K.G] = self._param("b", self.b, batch, rng, unit=self.unit_of("i"))
+        cols[K.G] = self._param("b", self.b, batch, rng)
         return cols

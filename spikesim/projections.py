@@ -29,6 +29,7 @@ RULES = ("one_to_one", "all_to_all", "random", "fixed_indegree", "explicit")
 USED_BY = {"p": ("random",), "k": ("fixed_indegree",), "pre_ids": ("explicit",),
            "post_ids": ("explicit",), "matrix": ("explicit",)}  # the rules that read each
 MAX_DELAY_STEPS = int(np.iinfo(np.int16).max)  # delays are stored as int16 steps
+LIMITS = {"weight": {}, "delay": {"low": 0.0, "unit": "s"}}  # accepted values, as given
 
 
 class Projection:
@@ -92,6 +93,10 @@ class Projection:
             self.matrix = _weight_matrix(matrix)
         for what, value in (("weight", weight), ("delay", delay)):
             self._check_per_synapse(what, value)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                checks.number(what, value, **LIMITS[what])
+            elif value is not None and not isinstance(value, Distribution):  # (drawn at build)
+                checks.finite_array(what, value, ndim=(0, 1, 2), **LIMITS[what])
 
     def _label(self) -> str:
         """The projection as a user knows it, for messages: pre -> post (rule)."""
@@ -184,11 +189,11 @@ class Projection:
         pre, post, w = self.pairs(rng)
         n = pre.shape[0]
         if w is None:
-            w = _per_synapse("weight", self.weight, n, rng)
+            w = _per_synapse("weight", self.weight, n, rng, **LIMITS["weight"])
         if self.delay is None:
             return pre, post, w, np.array([1])  # one step
         return pre, post, w, self.delay_steps(
-            _per_synapse("delay", self.delay, n, rng, low=0.0, unit="s"), dt)
+            _per_synapse("delay", self.delay, n, rng, **LIMITS["delay"]), dt)
 
     def delay_steps(self, seconds: np.ndarray, dt: float) -> np.ndarray:
         """The delays ``seconds`` (s, float64 array) in whole steps of ``dt`` (s; int64), from

@@ -313,10 +313,16 @@ def test_recorders_name_their_own_class(tmp_path):
 
 
 def test_shape_error_of_a_per_neuron_parameter_gives_the_axes_in_order():
+    """Where the population is made, any number of realizations B is accepted; once a network
+    is built, B is the network's batch."""
+    with pytest.raises(ValueError, match=r"LIF.v_th must be a scalar or an array of shape \(5,\), "
+                                         r"\(B, 5\) or \(B, 1\) \(axes: realizations, neurons\), "
+                                         r"got shape \(5, 4\)"):
+        ss.LIF(5, v_th=np.ones((5, 4)))
     with pytest.raises(ValueError, match=r"LIF.v_th must be a scalar or an array of shape \(5,\), "
                                          r"\(4, 5\) or \(4, 1\) \(axes: realizations, neurons\), "
-                                         r"got shape \(5, 4\)"):
-        build(ss.LIF(5, v_th=np.ones((5, 4))), batch=4)
+                                         r"got shape \(3, 5\)"):
+        build(ss.LIF(5, v_th=np.ones((3, 5))), batch=4)
 
 
 def test_times_that_are_not_whole_steps_warn_and_say_the_rounding():
@@ -415,3 +421,43 @@ def test_delays_typed_in_milliseconds_warn():
         warnings.simplefilter("error")
         build(0.1)
         build(ss.Uniform(1e-3, 20e-3))
+
+
+@pytest.mark.parametrize("cls,base", [
+    (ss.LIF, {}), (ss.LIF, {"tau_syn_inh": 0.01}), (ss.RC, {"tau": 0.01}), (ss.RC, {"C": 1e-10}),
+    (ss.Leaky, {}), (ss.Synaptic, {}), (ss.AdaptiveLIF, {})])
+def test_every_model_parameter_is_checked_where_the_population_is_made(cls, base):
+    """Each parameter of each model (``cls.limits``), given as a number or an array, is
+    refused by the constructor — not only at build — naming the class and parameter: a
+    non-finite value always, and a value below the range where it has a lower bound."""
+    skip = {"tau_syn_inh"} if cls is ss.AdaptiveLIF else {"tau", "C"} - set(base)
+    for name, limits in cls.limits.items():
+        if name in skip:
+            continue
+        bad = [np.nan, [1.0, np.inf]] + ([-1.0, [1.0, -1.0]] if "low" in limits else [])
+        for value in bad:
+            with pytest.raises(ValueError, match=rf"^{cls.__name__}\.{name} must be"):
+                cls(2, **{**base, name: value})
+    cls(2, **base)  # the defaults pass
+
+
+def test_reset_order_is_checked_where_the_population_is_made_and_draws_at_build():
+    with pytest.raises(ValueError, match=r"^LIF.v_reset must be below v_th"):
+        ss.LIF(3, v_th=[0.5, 0.1, 0.5], v_reset=0.2)
+    ss.LIF(3, v_th=0.1, v_reset=0.2, reset="none")  # no reset, no order needed
+    pop = ss.LIF(3, tau_mem=ss.Normal(-1.0, 1e-3))  # drawn, and so checked, at build
+    with pytest.raises(ValueError, match=r"^LIF.tau_mem must be > 0.0 \(in s\)"):
+        build(pop)
+
+
+def test_projection_weights_and_delays_are_checked_where_the_projection_is_made():
+    a, b = ss.LIF(3), ss.LIF(3)
+    for kw, match in ((dict(weight=np.nan), r"^weight must be finite"),
+                      (dict(weight=[1.0, np.inf, 0.0], rule="one_to_one"),
+                       r"^weight must be finite"),
+                      (dict(weight=np.full((3, 3), np.nan)), r"^weight must be finite"),
+                      (dict(delay=-1e-3), r"^delay must be >= 0.0 \(in s\)"),
+                      (dict(delay=[1e-3, -1e-3, 1e-3], rule="one_to_one"),
+                       r"^delay must be >= 0.0 \(in s\)")):
+        with pytest.raises(ValueError, match=match):
+            ss.Projection(a, b, **kw)
