@@ -542,7 +542,7 @@ def contents(path: Path) -> dict:
                 for name, g in f[top].items():
                     if not isinstance(g, h5py.Group):
                         continue
-                    _describe_group(info, top, name, g)
+                    _describe_group(info, top, name, g, data)
     except (OSError, ValueError, KeyError) as e:
         raise _read_error(path, e) from None
     for pop, entry in info["spikes"].items():  # each over its own interval
@@ -553,16 +553,25 @@ def contents(path: Path) -> dict:
     return info
 
 
-def _describe_group(info: dict, top: str, name: str, g) -> None:
+def _describe_group(info: dict, top: str, name: str, g, data) -> None:
     import numpy as np
 
-    from .io import attr, checked_node_ids, report_datasets, spike_datasets, time_range
+    from .io import (
+        attr,
+        checked_node_ids,
+        count_before,
+        report_datasets,
+        spike_datasets,
+        time_range,
+    )
 
     tag = attr(g, "spikesim", None, as_json=True) if "spikesim" in g.attrs else {}
     tag = tag if isinstance(tag, dict) else {}
     pop = tag.get("population", name)
     if top == "spikes":
-        _, ids, n = spike_datasets(g)
+        ts, ids, n = spike_datasets(g)
+        if data.dt:  # those spikes() reads: before the recording's end (see count_before)
+            n = count_before(ts, n, (data.interval(pop)[1] - data.dt / 2) * 1e3)
         entry = info["spikes"].setdefault(pop, {"n_neurons": tag.get("n_neurons"), "spikes": 0,
                                                 "realizations": 0, "recorded": None})
         if "recorded_ids" in g:  # the neurons recorded, when not all

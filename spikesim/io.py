@@ -572,10 +572,16 @@ class RecordedRun:
         order = _time_order(t, r, i)
         if order is not None:
             t, i, r = t[order], i[order], r[order]
+        t_stop = self._t_stop(t, e0)
+        if self.dt and t.size and t[-1] > t_stop - self.dt / 2:
+            # spikes written past the runs table's end (the writes that would have extended
+            # it failed): not part of the recording
+            keep = int(np.searchsorted(t, t_stop - self.dt / 2))
+            t, i, r = t[:keep], i[:keep], r[:keep]
         n_neurons = e0["n_neurons"] if e0["n_neurons"] is not None else 1 + max(
             int(i.max(initial=-1)), -1 if recorded is None else int(recorded.max(initial=-1)))
         n_real = 1 if realization is not None else n_all
-        return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), self._t_stop(t, e0),
+        return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), t_stop,
                       e0["population"], recorded)
 
     def interval(self, population: str | None = None) -> tuple[float, float]:
@@ -739,6 +745,22 @@ def spike_datasets(g: h5py.Group) -> tuple[h5py.Dataset, h5py.Dataset, int]:
                          f"{ni.name} {ni.shape[0]} node ids: a SONATA spike population holds "
                          f"one node id per spike time")
     return ts, ni, min(ts.shape[0], ni.shape[0])
+
+
+def count_before(ts: h5py.Dataset, n: int, stop_ms: float) -> int:
+    """How many of the first ``n`` spike times of ``ts`` (in ms after multiplying by its
+    units' factor) are before ``stop_ms``. In a spikesim file the later ones — written past
+    the end of the runs table, when the writes that would have extended it failed — are a
+    suffix (chunks are appended in time order), so the dataset is read from its end, usually
+    one value."""
+    to_ms, k = _to_ms(ts), n
+    while k > 0:
+        lo = max(0, k - 65536)
+        before = np.flatnonzero(ts[lo:k].astype(np.float64) * to_ms < stop_ms)
+        if before.size:
+            return lo + int(before[-1]) + 1
+        k = lo
+    return 0
 
 
 def report_datasets(g: h5py.Group) -> tuple[h5py.Dataset, np.ndarray, tuple[float, float,

@@ -17,6 +17,7 @@ import pytest
 import spikesim as ss
 from spikesim import io as ssio
 from spikesim.analysis import firing_rates
+from spikesim.cli import contents
 
 DT = 1e-3
 RATE = 1 / (10e-3 * np.log(2.0 / (2.0 - 1.0)))  # LIF tau 10 ms, v_th 1, drive 2: 1/(tau ln 2)
@@ -753,3 +754,48 @@ def test_a_recorder_that_cannot_keep_a_chunk_ends_the_files_data_before_it(tmp_p
     assert last["t_stop"] == pytest.approx(0.04) and not last["completed"]
     with pytest.raises(ValueError, match="gap"):
         net.run(0.04)
+
+
+def test_spikes_written_past_the_runs_table_are_not_read(tmp_path, monkeypatch):
+    """The spikes reach the file but every later write of the runs table fails (the flushes
+    and the close that retries them): the file's data ends where the table does, and
+    ``spikes()`` and ``spikesim info`` give the spikes up to there only — those of a run of
+    that length."""
+    real = ssio.write_row
+    calls = []
+
+    def write_row(ds, row, values):
+        if ds.name.endswith("/runs"):
+            calls.append(1)
+            if len(calls) > 2:
+                raise OSError(28, "No space left on device (simulated)")
+        return real(ds, row, values)
+
+    monkeypatch.setattr("spikesim.recorders.write_row", write_row)
+    path = tmp_path / "r.h5"
+    net, exc = _recorded_network()
+    net.add(ss.SpikeRecorder(ss.H5Output(path, flush_every=0), exc))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OSError, match="No space left"):
+            net.run(0.1)
+    run = ss.load(path)
+    t_stop = run.meta["runs"][-1]["t_stop"]
+    assert 0 < t_stop < 0.1
+    with h5py.File(path, "r") as f:  # the spikes of the later chunks are in the file
+        assert f["spikes/exc/timestamps"][:].max() / 1e3 > t_stop
+    ref = _reference(t_stop)[0]
+    got = run.spikes("exc")
+    np.testing.assert_array_equal(got.times, ref.times)
+    np.testing.assert_array_equal(got.ids, ref.ids)
+    assert contents(path)["spikes"]["exc"]["spikes"] == len(ref)  # spikesim info agrees
+
+
+@pytest.mark.parametrize("stop_ms,expected", [(50_000.5, 50_001), (1e9, 200_000), (-1.0, 0),
+                                              (199_999.0, 199_999)])
+def test_count_before_reads_the_suffix_back_from_the_end(tmp_path, stop_ms, expected):
+    """Times in s (units attribute) over several of count_before's read blocks."""
+    with h5py.File(tmp_path / "t.h5", "w") as f:
+        ts = f.create_dataset("t", data=np.arange(200_000) / 1e3)
+        ts.attrs["units"] = "s"
+        assert ssio.count_before(ts, 200_000, stop_ms) == expected
