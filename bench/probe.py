@@ -6,7 +6,7 @@ a JSON line. Not meant to be run by hand.
 - ``memory w1|w2|cuba engine|reference JSON``: peak RSS of a run (``JSON``: fields of the
   workload's dataclass in :mod:`bench.workloads`), after warming the kernels up on a small
   instance.
-- ``peer NAME``: W1 with a peer simulator (see :mod:`bench.peers`).
+- ``peer WORKLOAD NAME``: a workload with a peer simulator (see :mod:`bench.peers`).
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def main(argv: list[str]) -> dict:
         return peak_memory(argv[1], argv[2], json.loads(argv[3]))
     if argv[0] == "peer":
         from .peers import run_peer
-        return run_peer(argv[1])
+        return run_peer(argv[1], argv[2])
     raise SystemExit(f"unknown probe {argv[0]!r}")
 
 

@@ -1,8 +1,9 @@
 """Run the benchmark suite of ``shared/workloads.md`` and print a table (JSON with ``--json``).
 
 Usage: ``python -m bench.run [--quick] [--only W1,W2] [--json FILE] [--repeats N]``.
-Suites: BW (memory bandwidth, the LIF ceiling), W1 (Norse tutorial, and peers), W2 (large
-population), W3 (CUBA), W4 (recording cost), JIT (compile and cache-load times).
+Suites: BW (memory bandwidth, the LIF ceiling), W1 (Norse tutorial), W2 (large population), W3
+(CUBA), W4 (recording cost), JIT (compile and cache-load times). W1–W3 end with the peer
+simulators that are importable (:mod:`bench.peers`).
 
 Every row's ``ratios`` are the engine's speed relative to a reference measured in the same run
 (engine throughput / reference throughput; > 1: the engine is faster). Times are medians of
@@ -16,6 +17,7 @@ import json
 import os
 import statistics
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -120,6 +122,7 @@ def w1_suite(ctx: Context) -> list[dict]:
                    "≥ 10× NumPy", 1 / 1.5),
             False: ("end to end within 2× of the fused loop with given input (ratio ≥ 0.5) "
                     "and ≥ 10× NumPy drawing its input", 1 / 2)}
+    engine_rows = {}
     for given, rec in cases:
         t = timed[given, rec]["engine"]
         refs = {name: ref for name, ref in timed[given, rec].items() if name != "engine"}
@@ -140,25 +143,38 @@ def w1_suite(ctx: Context) -> list[dict]:
             spread=t.spread, spikes=t.result.spikes,
             build_s=statistics.median(t.build_times), **_median_ratios(t, refs), **extra,
             **(_rss(w) if not (given or rec or ctx.quick) else {})))
-    return rows + _peer_rows(ctx)
+        engine_rows[given, rec] = rows[-1]
+    return rows + _peer_rows(  # a peer counts its spikes, as the in-memory recording does
+        ctx, "W1", lambda name: engine_rows.get((name in peers.INPUT_GIVEN, W.MEMORY))
+        or engine_rows[name in peers.INPUT_GIVEN, None])
 
 
-def _peer_rows(ctx: Context) -> list[dict]:
+def _peer_rows(ctx: Context, workload: str, engine_row: Callable[[str], dict]) -> list[dict]:
+    """The rows of ``workload`` run by each peer of :mod:`bench.peers`, each in its own
+    interpreter ("not installed" or "skipped (--quick)" otherwise). The engine's row for the
+    same work, ``engine_row(peer)``, gains the ratio named after the peer (spikesim's
+    throughput over the peer's, as for any reference)."""
+    amount, unit = peers.work(workload)
     rows = []
-    for name in peers.RUNNERS:
-        variant = f"peer: {name}, 1000 × 1000 steps"
+    for name in peers.RUNNERS[workload]:
+        variant = f"peer: {name}, {peers.SIZES[workload]}"
         if not peers.installed(name):
-            rows.append(row("W1", variant, note="not installed"))
-        elif ctx.quick:
-            rows.append(row("W1", variant, note="skipped (--quick)"))
-        else:
-            try:
-                out = probe(["peer", name])
-            except RuntimeError as err:
-                rows.append(row("W1", variant, note=f"failed: {str(err).splitlines()[-1]}"))
-                continue
-            rows.append(row("W1", variant, out["median_s"], peers.N * peers.STEPS /
-                            out["median_s"], "neuron-steps/s", spikes=out["spikes"]))
+            rows.append(row(workload, variant, note="not installed"))
+            continue
+        if ctx.quick:
+            rows.append(row(workload, variant, note="skipped (--quick)"))
+            continue
+        try:
+            out = probe(["peer", workload, name])
+        except RuntimeError as err:
+            rows.append(row(workload, variant, note=f"failed: {str(err).splitlines()[-1]}"))
+            continue
+        tp = amount / out["median_s"]
+        engine = engine_row(name)
+        engine["ratios"][name] = engine["throughput"] / tp
+        rows.append(row(workload, variant, out["median_s"], tp, unit,
+                        note=f"compared in: {engine['variant']}",
+                        **{k: v for k, v in out.items() if k != "median_s"}))
     return rows
 
 
@@ -170,7 +186,7 @@ def w2_suite(ctx: Context) -> list[dict]:
     base = W.W2(n=20_000 if ctx.quick else 1_000_000, steps=50 if ctx.quick else 1000)
     short = 10 if ctx.quick else 200
     unit = "neuron-steps/s"
-    rows = []
+    rows, engine_rows = [], {}
     for dtype in DTYPES[:1] if ctx.quick else DTYPES:  # --quick: float32, fewer compilations
         ceiling = R.lif_ceiling(ctx.gbs, dtype)
         for noise in (False, True):
@@ -210,9 +226,11 @@ def w2_suite(ctx: Context) -> list[dict]:
                             t.median_s, tp, unit, _ratios(tp, refs), bar, met, spread=t.spread,
                             build_s=statistics.median(t.build_times), **extra,
                             **({} if ctx.quick else _rss(w))))
+            engine_rows[np.dtype(dtype), noise] = rows[-1]
             if not noise:
                 rows.append(_per_neuron_row(ctx, w, tp, t.result.extra["v"]))
-    return rows
+    return rows + _peer_rows(ctx, "W2", lambda name: engine_rows[
+        np.dtype(np.float32 if name in peers.FLOAT32 else np.float64), True])
 
 
 def _per_neuron_row(ctx: Context, w: W.W2, shared_tp: float, shared_v: np.ndarray) -> dict:
@@ -240,7 +258,7 @@ def w3_suite(ctx: Context) -> list[dict]:
              [W.Cuba(), W.Cuba(n=40_000, indegree=80), W.Cuba(n=400_000, indegree=80,
                                                               duration=0.2)])
     unit = "sim s per wall s"
-    rows = []
+    rows, engine_rows = [], {}
     for c in sizes:
         size = f"N={c.n:,}, " + (f"k={c.indegree}" if c.indegree else f"p={c.p}")
         big = c.n == 400_000 and c.indegree == 80
@@ -270,13 +288,14 @@ def w3_suite(ctx: Context) -> list[dict]:
             **_median_ratios(t, {"csr": ref}),
             **_cuba_figures(c, t.median_s, t.result.spikes, t.result.extra["synapses"]),
             **_rss(c)))
+        engine_rows[c.n] = rows[-1]
         builds = t.build_times
         build = statistics.median(builds)
         rows.append(row("W3", f"engine network build (connectivity, tables), {size}", build,
                         bar="400,000 × 80 connectivity built in < 3 s" if big else None,
                         bar_met=build < 3 if big else None,
                         spread=(max(builds) - min(builds)) / build))
-    return rows
+    return rows + _peer_rows(ctx, "W3", lambda name: engine_rows[peers.CUBA_N])
 
 
 def _cuba_figures(c: W.Cuba, median_s: float, spikes: int, synapses: int) -> dict:
@@ -409,10 +428,10 @@ def format_row(r: dict) -> str:
             f"{met:<3}  {ratios}")
     notes = [f"bar: {r['bar']}"] if r["bar"] else []
     notes += [f"{k}: {r[k]}" for k in ("check", "note") if r.get(k)]
-    notes += [f"{k} {r[k]:.4g}" for k in ("spread", "build_s", "rate_hz", "wall_per_sim_s",
-                                          "events_per_s", "peak_rss_mib", "base_rss_mib",
-                                          "peak_mib", "peak_mib_4x", "ceiling_f32",
-                                          "ceiling_f64") if r.get(k) is not None]
+    notes += [f"{k} {r[k]:.4g}" for k in ("spread", "build_s", "compile_s", "rate_hz",
+                                          "wall_per_sim_s", "events_per_s", "peak_rss_mib",
+                                          "base_rss_mib", "peak_mib", "peak_mib_4x",
+                                          "ceiling_f32", "ceiling_f64") if r.get(k) is not None]
     return line + ("\n       " + "; ".join(notes) if notes else "")
 
 

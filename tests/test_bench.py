@@ -114,3 +114,51 @@ def test_gpu_bench_runs_every_suite_on_the_simulator(tmp_path):
     for c in checks:  # identical, or (float32 W2's final v) the same spike count
         counts = re.match(r"spikes cpu (\d+) / cuda (\d+)", c)
         assert c.startswith("identical") or (counts and counts[1] == counts[2]), c
+
+
+def test_peer_rows_join_the_table_and_set_the_engines_ratio(monkeypatch):
+    """Each importable peer runs in a probe; its row carries its throughput, and the engine's
+    row for the same work gains the ratio named after the peer (spikesim over peer). Absent
+    peers are reported, not an error; --quick skips them. The probe is faked here: CI has no
+    peers installed."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench import peers
+    from bench import run as B
+
+    calls = []
+
+    def fake_probe(args):
+        calls.append(args)
+        return {"median_s": 0.5, "spikes": 22_000, "rate_hz": 5.5, "build_s": 0.1}
+
+    monkeypatch.setattr(B, "probe", fake_probe)
+    monkeypatch.setattr(peers, "installed", lambda name: name != "nest")
+    engine = B.row("W3", "engine networks.cuba", 0.05, 20.0, "sim s per wall s")
+    rows = B._peer_rows(B.Context(quick=False, repeats=1), "W3", lambda name: engine)
+    assert [r["variant"].split(",")[0] for r in rows] == [f"peer: {n}" for n in
+                                                          peers.RUNNERS["W3"]]
+    assert calls == [["peer", "W3", n] for n in peers.RUNNERS["W3"] if n != "nest"]
+    ran = [r for r in rows if r["median_s"] is not None]
+    assert all(r["throughput"] == peers.CUBA_S / 0.5 and r["build_s"] == 0.1 for r in ran)
+    assert next(r for r in rows if "nest" in r["variant"])["note"] == "not installed"
+    assert engine["ratios"] == {n: 20.0 / (peers.CUBA_S / 0.5) for n in peers.RUNNERS["W3"]
+                                if n != "nest"}
+    quick = B._peer_rows(B.Context(quick=True, repeats=1), "W1", lambda name: engine)
+    assert {r["note"] for r in quick} <= {"skipped (--quick)", "not installed"}
+    assert len(calls) == 2  # --quick probed nothing
+
+
+def test_every_peer_case_names_an_importable_package_and_a_size(monkeypatch):
+    """The peer table's bookkeeping agrees with itself: every runner has a package to look
+    for, and every workload a size, a unit and a shape (a mismatch would only show on a
+    machine with the peers installed)."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench import peers
+
+    for workload, runners in peers.RUNNERS.items():
+        assert set(runners) <= set(peers.PACKAGES)
+        assert workload in peers.SIZES and workload in peers.SHAPES
+        amount, unit = peers.work(workload)
+        assert amount > 0 and unit in ("neuron-steps/s", "sim s per wall s")
+    assert peers.INPUT_GIVEN <= set(peers.RUNNERS["W1"])
+    assert peers.FLOAT32 <= set(peers.RUNNERS["W2"])
