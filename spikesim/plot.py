@@ -10,6 +10,7 @@ are in seconds unless ``t_unit="ms"`` asks for milliseconds on the axis.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 
@@ -269,7 +270,8 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
     elif mode == "image":
         n_y = min(n_y, n_rows)
         span = t1 - t0 if t1 > t0 else 1.0
-        it = np.clip(((times - t0) / span * n_t).astype(np.int64), 0, n_t - 1)
+        # as analysis bins: a time on an edge (up to rounding) opens the bin starting there
+        it = np.clip(analysis._bin_index(times, t0, span / n_t), 0, n_t - 1)
         iy = rows * n_y // n_rows
         counts = np.bincount(iy * n_t + it, minlength=n_y * n_t).reshape(n_y, n_t)
         ax.imshow(counts, origin="lower", aspect="auto", interpolation="nearest", cmap="Greys",
@@ -430,11 +432,18 @@ def vm_histograms(trace: TraceLike, times: Sequence[float] | None = None,
 
 def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None,
                     smooth: float | None = None, *, population: str | None = None,
-                    t_unit: str = "s", max_lines: int = 20) -> Axes:
+                    t_unit: str = "s", max_lines: int = 20,
+                    t_range: tuple[float, float] | None = None) -> Axes:
     """Population rate per neuron (Hz) in bins of ``bin_width`` s, optionally Gaussian-smoothed
     (``smooth``: the kernel's standard deviation, s).
 
-    One thin line per realization (up to ``max_lines`` of them) and, when there are several,
+    ``t_range`` (start, stop) in s: the interval to bin, spikes outside dropped; default the
+    recorded interval [t_start, t_stop]. Give it where the end of the recording is not known:
+    for a tuple of arrays, or a file of another writer, t_stop is the last spike, and a last
+    bin cut short there, which holds that spike, reads too high.
+
+    One thin line per realization (up to ``max_lines`` of them; a single one is always
+    drawn) and, when there are several,
     their mean as a thick black line labelled "trial average". Beyond ``max_lines``
     realizations, a grey band spans mean ± 1 std (ddof=0) across them, its lower edge clipped at
     0 Hz since rates are non-negative (the legend says so). ``bin_width`` and ``smooth`` are
@@ -444,6 +453,9 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
     max_lines = checks.count("max_lines", max_lines, low=0)
     s = _as_spikes(spikes, population)
     scale = _t_scale(t_unit)
+    if t_range is not None:
+        t0, t1 = _time_range(s, t_range)
+        s = dataclasses.replace(s, t_start=t0, t_stop=t1)  # (spikes outside: not binned)
     if s.t_stop > s.t_start:
         centers, rates = analysis.population_rate(s, bin_width, smooth)
     else:  # nothing recorded: empty axes, as the other plots draw for no data
@@ -452,7 +464,7 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
     ax = _axes(ax)
     t = centers * scale
     several = rates.shape[0] > 1
-    if rates.shape[0] <= max_lines:
+    if rates.shape[0] <= max_lines or not several:  # (max_lines = 0 drew nothing for one)
         for b, r in enumerate(rates):
             ax.plot(t, r, color=f"C{b % 10}", linewidth=0.8 if several else 1.2,
                     alpha=0.6 if several else 1.0)

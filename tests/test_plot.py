@@ -404,3 +404,33 @@ def test_save_writes_the_format_of_the_extension(tmp_path):
     assert not (tmp_path / "x.txt").exists()
     with pytest.raises(ValueError, match=r"dpi must be > 0, got 0"):
         plot.save(ax, tmp_path / "b.png", dpi=0)
+
+
+def test_population_rate_t_range_sets_the_interval_binned():
+    # 10 neurons at 10 Hz, spikes at 0.05, 0.15, ..., 0.95 s: from a tuple, the interval ends
+    # at the last spike, and the last 0.1 s bin, [0.9, 0.95], reads 20 Hz
+    times = np.repeat(np.arange(10) * 0.1 + 0.05, 10)
+    ids = np.tile(np.arange(10), 10)
+    ax = plot.population_rate((times, ids), 0.1)
+    assert ax.lines[0].get_ydata()[-1] == pytest.approx(20.0)
+    ax = plot.population_rate((times, ids), 0.1, t_range=(0.0, 1.0))
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), np.arange(10) * 0.1 + 0.05)
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), 10.0)
+    ax = plot.population_rate((times, ids), 0.1, t_range=(0.2, 0.5))  # a window
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [0.25, 0.35, 0.45])
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), 10.0)
+
+
+def test_raster_image_puts_spikes_on_bin_edges_in_the_bin_they_open():
+    # one spike per step of dt = 1/30 ms, 60000 steps, one time bin per step: (k·dt)/span·n_t
+    # rounds below k for some k, which fell into bin k − 1
+    dt, n = 1e-4 / 3, 60000
+    times = np.arange(n) * dt
+    s = Spikes(times, np.zeros(n, np.int64), np.zeros(n, np.int64), 1, 1, 0.0, n * dt)
+    ax = plot.raster(s, mode="image", image_bins=(n, 1))
+    np.testing.assert_array_equal(np.asarray(ax.images[0].get_array()), np.ones((1, n)))
+
+
+def test_population_rate_of_one_realization_is_drawn_whatever_max_lines():
+    ax = plot.population_rate(random_spikes(500, n_realizations=1), 0.1, max_lines=0)
+    assert len(ax.lines) == 1 and len(ax.lines[0].get_xdata()) == 10
