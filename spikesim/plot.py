@@ -214,6 +214,17 @@ def _row_axis(ax: Axes, n_blocks: int, size: int, row: str, block: str) -> None:
                   colors="0.6", linewidths=0.5)
 
 
+def _float_bins(name: str, bins):
+    """``bins`` of a histogram of floats: a count (1 to 10**7) or a sequence of edges. numpy's
+    estimators ("auto", "fd", ...) are refused: they take the width from the spread of the data,
+    and regular spikes (or neurons at rest) spread by rounding errors alone, 1e-18 s, which
+    asks for up to 10**16 bins (a MemoryError, or all the memory)."""
+    if isinstance(bins, str):
+        raise ValueError(f"{name} must be a number of bins (1 to {analysis._MAX_BINS}) or a "
+                         f"sequence of edges, got {bins!r}")
+    return analysis._hist_bins(name, bins)
+
+
 def _image_bins(image_bins) -> tuple[int, int]:
     """``image_bins`` = (time bins, row bins): integers >= 1, at most 10**7 in all."""
     k = np.asarray(image_bins)
@@ -400,14 +411,15 @@ def vm_histograms(trace: TraceLike, times: Sequence[float] | None = None,
     Args:
         times: s; each is taken at the nearest sample. Default: t_end/10 and t_end, t_end being
             the last sample time.
-        bins: number of bins (1 to 10**7), shared by all histograms (one StepPatch per time,
-            each summing to n_realizations · n_selected, less any NaN or infinite value).
+        bins: number of bins (1 to 10**7) or a sequence of edges (in the unit drawn), shared
+            by all histograms (one StepPatch per time, each summing to n_realizations ·
+            n_selected, less any NaN or infinite value).
 
     Volts under 0.2 V in magnitude are drawn in mV; the threshold as in :func:`traces`. The
     legend is outside on the right. A trace without samples (or without a finite value) gives
     empty axes.
     """
-    bins = analysis._hist_bins("bins", bins)
+    bins = _float_bins("bins", bins)
     tr = _as_trace(trace, population, variable)
     if times is None:
         times = [tr.times[-1] / 10, tr.times[-1]] if tr.times.size else []
@@ -483,12 +495,12 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
 def isi_histogram(spikes: SpikesLike, ax: Axes | None = None, *, bins: int = 50,
                   population: str | None = None, t_unit: str = "s") -> Axes:
     """Histogram of all inter-spike intervals, from 0 to the longest, in ``bins`` bins (1 to
-    10**7).
+    10**7), or in bins of the edges ``bins`` (in ``t_unit``).
 
     The title gives the mean over neurons and realizations of the ISI CV (see
     :func:`spikesim.analysis.cv_isi`).
     """
-    bins = analysis._hist_bins("bins", bins)
+    bins = _float_bins("bins", bins)
     s = _as_spikes(spikes, population)
     scale = _t_scale(t_unit)
     ax = _axes(ax)

@@ -434,3 +434,16 @@ def test_raster_image_puts_spikes_on_bin_edges_in_the_bin_they_open():
 def test_population_rate_of_one_realization_is_drawn_whatever_max_lines():
     ax = plot.population_rate(random_spikes(500, n_realizations=1), 0.1, max_lines=0)
     assert len(ax.lines) == 1 and len(ax.lines[0].get_xdata()) == 10
+
+
+def test_histograms_of_floats_refuse_numpy_estimators():
+    # Regular firing: ISIs equal up to rounding (0.011 s as differences of k·dt); "auto" asked
+    # numpy for 3e15 bins over (0, 0.011) s: a MemoryError of 23 PiB.
+    times = np.arange(90) * 11 * 1e-3
+    s = Spikes(times, np.zeros(90, np.int64), np.zeros(90, np.int64), 1, 1, 0.0, 1.0)
+    for bins in ("auto", "fd"):
+        with pytest.raises(ValueError, match="bins must be a number of bins"):
+            plot.isi_histogram(s, bins=bins)
+        with pytest.raises(ValueError, match="bins must be a number of bins"):
+            plot.vm_histograms(noisy_trace(), bins=bins)
+    assert stair_heights(plot.isi_histogram(s, bins=[0.0, 0.01, 0.02]))[0].tolist() == [0, 89]
