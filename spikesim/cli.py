@@ -183,9 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("plot", help="draw a figure from an HDF5 recording", description=(
-        "Draw a figure from a recording: raster (spikes), traces (a recorded state variable),\n"
-        "rate (population rate), hist (spike counts per neuron) or summary (all of them),\n"
-        "as PNG, or in the format -o's extension names (pdf, svg, ...)."),
+        "Draw a figure from a recording: raster (spikes), traces (a recorded state variable,\n"
+        "of its first 10 neurons), rate (population rate), hist (spike counts per neuron) or\n"
+        "summary (all of them), as PNG, or in the format -o's extension names (pdf, svg, ...)."),
         epilog="examples:\n"
                "  spikesim plot cuba.h5 --kind raster --population exc -o raster.png\n"
                "  spikesim plot cuba.h5 --kind traces --population exc --variable v\n"
@@ -707,7 +707,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     data = _open(args.file)
     try:
         if kind == "traces":
-            fig = plot.traces(data.trace(pop, args.variable))
+            fig = plot.first_traces(data.trace(pop, args.variable))
         else:
             spikes = data.spikes(pop)
             bin_width = args.bin_width or plot.default_bin_width(spikes)

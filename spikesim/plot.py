@@ -27,6 +27,7 @@ SpikesLike = Spikes | tuple | str | os.PathLike
 TraceLike = Trace | tuple | str | os.PathLike
 
 _T_SCALE = {"s": 1.0, "ms": 1e3}
+SHEET_NEURONS = 10  # the traces a summary sheet (and ``spikesim plot``) draws at most
 _STEPS = [1, 2, 5, 10]  # tick spacings: 1, 2 or 5 times a power of ten
 
 
@@ -548,8 +549,8 @@ def default_bin_width(spikes: Spikes) -> float:
 def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
             population: str | None = None, bin_width: float | None = None) -> Figure:
     """A sheet with the raster, the population rate, the spike-count histogram and, when
-    ``trace`` is given, the traces (with several realizations, their mean ± std and three of
-    them, see :func:`traces`).
+    ``trace`` is given, the traces of its first 10 neurons (with several realizations, their
+    mean ± std and three of them, see :func:`traces`; the title says when there are more).
 
     ``bin_width`` (s) defaults to 1/100 of the recorded interval (else of the spikes' span, else
     of 1 s).
@@ -564,8 +565,20 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     population_rate(s, default_bin_width(s) if bin_width is None else bin_width, ax_rate)
     count_histogram(s, ax_counts)
     if trace is not None:
-        traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True)
+        first_traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True)
     return fig
+
+
+def first_traces(trace: TraceLike, ax: Axes | None = None, **kw) -> Axes:
+    """:func:`traces` of the first :data:`SHEET_NEURONS` (10) neurons of ``trace`` (keywords
+    as :func:`traces`'s), the title saying how many there are when more: thousands of lines
+    say nothing and take long to draw (about 10 ms each)."""
+    tr = _as_trace(trace, kw.pop("population", None), kw.pop("variable", "v"))
+    shown = tr.ids[:SHEET_NEURONS]
+    ax = traces(tr, ax, neurons=shown, **kw)
+    if tr.ids.size > shown.size:
+        ax.set_title(f"{ax.get_title()} (first {shown.size} of {tr.ids.size} neurons)")
+    return ax
 
 
 def save(fig_or_ax: Figure | Axes, path: str | os.PathLike, dpi: float = 120) -> None:

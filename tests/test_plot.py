@@ -447,3 +447,16 @@ def test_histograms_of_floats_refuse_numpy_estimators():
         with pytest.raises(ValueError, match="bins must be a number of bins"):
             plot.vm_histograms(noisy_trace(), bins=bins)
     assert stair_heights(plot.isi_histogram(s, bins=[0.0, 0.01, 0.02]))[0].tolist() == [0, 89]
+
+
+def test_summary_and_first_traces_draw_at_most_10_neurons():
+    rng = np.random.default_rng(2)
+    tr = Trace((np.arange(50) + 1) * 1e-3, -0.07 + 1e-3 * rng.standard_normal((50, 1, 30)),
+               np.arange(100, 130), "v", "V", "exc", -0.05)
+    ax = plot.first_traces(tr)
+    assert len([line for line in ax.lines if line.get_linestyle() != "--"]) == 10
+    assert ax.get_title() == "exc (first 10 of 30 neurons)"
+    np.testing.assert_allclose(ax.lines[3].get_ydata(), tr.values[:, 0, 3] * 1e3)
+    fig = plot.summary(random_spikes(100, n_realizations=1), tr)
+    ax = fig.subfigs[2].axes[0]
+    assert len([line for line in ax.lines if line.get_linestyle() != "--"]) == 10
