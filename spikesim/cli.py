@@ -678,6 +678,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
         choices = [e["population"] for e in info["reports"].values()
                    if e["variable"] == args.variable]
         what = f"state reports of {args.variable!r}"
+    elif kind == "rate":  # from the spikes, else from the rates a RateRecorder wrote
+        choices, what = pops + list(info["rates"]), "spikes or population rates"
     else:
         choices, what = pops, "spikes"
     choices = list(dict.fromkeys(choices))
@@ -695,7 +697,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     elif pop not in choices:
         have = list(info["reports"]) if kind == "traces" else choices
         raise CliError(f"{args.file} has no {what} of population {pop!r}; it has "
-                       f"{'state reports' if kind == 'traces' else 'spikes'} of: "
+                       f"{'state reports' if kind == 'traces' else what} of: "
                        f"{', '.join(have) or 'none'}")
     out = args.output or args.file.with_name(
         f"{args.file.stem}_{kind}{'' if args.population is None else '_' + pop}.png")
@@ -708,6 +710,12 @@ def cmd_plot(args: argparse.Namespace) -> int:
     try:
         if kind == "traces":
             fig = plot.first_traces(data.trace(pop, args.variable))
+        elif kind == "rate" and pop not in info["spikes"]:
+            rate = data.rate(pop)
+            if args.bin_width and not math.isclose(args.bin_width, rate.meta["bin_width"]):
+                raise CliError(f"--bin-width: {args.file} holds the rates of {pop!r} in bins "
+                               f"of {rate.meta['bin_width']:g} s, not its spikes, to bin anew")
+            fig = plot.recorded_rate(rate)
         else:
             spikes = data.spikes(pop)
             bin_width = args.bin_width or plot.default_bin_width(spikes)

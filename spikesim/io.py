@@ -668,7 +668,8 @@ class RecordedRun:
         """Population rate (Hz): spikes per bin / (neurons · bin width), values of shape
         (bins, realizations, 1); ``times`` are the bins' start times (s). A last bin cut short
         by the end of the run is divided by its actual width. ``meta`` holds ``counts``
-        (bins, realizations), ``bin_width`` (s) and ``n_neurons``."""
+        (bins, realizations), ``bin_width`` (s), ``widths`` (s, each bin's: the last one's
+        may be shorter) and ``n_neurons``."""
         e = self._pick(self._rates, population, "population rates")[0]
         with open_for_reading(self.path) as f:
             g = f[e["path"]]
@@ -686,7 +687,8 @@ class RecordedRun:
             rate = counts / (n * np.maximum(width, 1e-300))[:, None]
         return Trace(lo / MS, rate[:, :, None], np.zeros(1, np.int64), "rate", "Hz",
                      e["population"], None,
-                     {"counts": counts, "bin_width": step / MS, "n_neurons": n})
+                     {"counts": counts, "bin_width": step / MS, "widths": width,
+                      "n_neurons": n})
 
 
 def neuron_ids(name: str, ids: object) -> np.ndarray:

@@ -475,7 +475,40 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
         analysis._widths(bin_width, smooth)
         centers, rates = np.zeros(0), np.zeros((s.n_realizations, 0))
     ax = _axes(ax)
-    t = centers * scale
+    _rate_lines(ax, centers * scale, rates, max_lines, t_unit)
+    return ax
+
+
+def recorded_rate(rate: Trace | str | os.PathLike, ax: Axes | None = None, *,
+                  population: str | None = None, t_unit: str = "s",
+                  max_lines: int = 20) -> Axes:
+    """The population rate per neuron (Hz) a :class:`~spikesim.RateRecorder` wrote, as
+    :meth:`spikesim.io.RecordedRun.rate` reads it (or the path of its file), drawn as
+    :func:`population_rate` draws rates: at the centres of the bins (of a last bin cut short
+    too), one line per realization, their average and spread."""
+    max_lines = checks.count("max_lines", max_lines, low=0)
+    if isinstance(rate, (str, os.PathLike)):
+        from spikesim.io import load
+
+        rate = load(rate).rate(population)
+    if not isinstance(rate, Trace) or rate.variable != "rate" or "widths" not in rate.meta:
+        raise TypeError(f"rate must be what RecordedRun.rate returns, got "
+                        f"{type(rate).__name__}")
+    scale = _t_scale(t_unit)
+    width = float(rate.meta["bin_width"])
+    ax = _axes(ax)  # (meta's widths: the last bin's may be cut short)
+    _rate_lines(ax, (rate.times + 0.5 * rate.meta["widths"]) * scale, rate.values[:, :, 0].T,
+                max_lines,
+                t_unit)
+    if rate.population:
+        ax.set_title(f"{rate.population}: population rate ({width * 1e3:g} ms bins)")
+    return ax
+
+
+def _rate_lines(ax: Axes, t: np.ndarray, rates: np.ndarray, max_lines: int,
+                t_unit: str) -> None:
+    """Rates (realizations, bins) at times ``t`` (in ``t_unit``): as :func:`population_rate`
+    draws them."""
     several = rates.shape[0] > 1
     if rates.shape[0] <= max_lines or not several:  # (max_lines = 0 drew nothing for one)
         for b, r in enumerate(rates):
@@ -490,7 +523,6 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
         _legend(ax)
     _time_label(ax, t_unit)
     ax.set_ylabel("rate (Hz)")
-    return ax
 
 
 def isi_histogram(spikes: SpikesLike, ax: Axes | None = None, *, bins: int = 50,

@@ -431,3 +431,21 @@ def test_info_rates_each_spike_group_over_its_own_interval(tmp_path):
         want = analysis.firing_rates(run.spikes(name)).mean()
         assert info["spikes"][name]["rate_hz"] == pytest.approx(want)
         assert 30 < want < 50
+
+
+def test_plot_rate_of_a_file_holding_only_rates(tmp_path, capsys):
+    import spikesim as ss
+
+    path = tmp_path / "rates.h5"
+    net = ss.Network(dt=1e-3)
+    src = net.add(ss.SpikeTimes(4, [0.1, 0.2], [0, 1]), "a")
+    net.add(ss.RateRecorder(ss.H5Output(path), src, bin_width=0.1))
+    net.run(0.5)
+    out = tmp_path / "rate.png"
+    status, text, _ = run_cli(capsys, "plot", path, "--kind", "rate", "-o", out)
+    assert status == 0 and f"wrote {out}" in text and out.read_bytes()[:4] == b"\x89PNG"
+    status, _, err = run_cli(capsys, "plot", path, "--kind", "rate", "--bin-width", "0.2",
+                             "-o", tmp_path / "r2.png")
+    assert status == 2 and "bins of 0.1 s" in one_line_error(err, "plot")
+    status, _, err = run_cli(capsys, "plot", path, "--kind", "raster", "-o", tmp_path / "x.png")
+    assert status == 2 and "holds no spikes" in one_line_error(err, "plot")

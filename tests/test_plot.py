@@ -460,3 +460,23 @@ def test_summary_and_first_traces_draw_at_most_10_neurons():
     fig = plot.summary(random_spikes(100, n_realizations=1), tr)
     ax = fig.subfigs[2].axes[0]
     assert len([line for line in ax.lines if line.get_linestyle() != "--"]) == 10
+
+
+def test_recorded_rate_is_drawn_at_bin_centres_as_population_rate(tmp_path):
+    import spikesim as ss
+
+    path = tmp_path / "r.h5"
+    net = ss.Network(dt=1e-3)
+    src = net.add(ss.SpikeTimes(4, [0.1, 0.2, 0.25, 0.49], [0, 1, 1, 2]), "a")
+    out = ss.H5Output(path)
+    net.add(ss.RateRecorder(out, src, bin_width=0.1))
+    net.add(ss.SpikeRecorder(out, src))
+    net.run(0.45)  # the last bin, [0.4, 0.45], is cut short
+    data = ss.load(path)
+    ax = plot.recorded_rate(data.rate("a"))
+    ref = plot.population_rate(data.spikes("a"), 0.1)
+    np.testing.assert_allclose(ax.lines[0].get_xydata(), ref.lines[0].get_xydata())
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), [0, 2.5, 5, 0, 0])
+    assert ax.get_ylabel() == "rate (Hz)" and ax.get_title() == "a: population rate (100 ms bins)"
+    ax = plot.recorded_rate(path, t_unit="ms")
+    np.testing.assert_allclose(ax.lines[0].get_xdata(), [50, 150, 250, 350, 425])
