@@ -105,10 +105,15 @@ def _value_label(variable: str, unit: str) -> str:
 
 
 def _display_unit(unit: str, values: np.ndarray) -> tuple[float, str]:
-    """(factor, unit) to plot ``values`` in: millivolts for volts under 0.2 V in magnitude."""
+    """(factor, unit) to plot ``values`` in: millivolts for volts under 0.2 V in magnitude;
+    for amperes, the largest of nA and pA in which the largest magnitude is at least 1 (the
+    synaptic and input currents of single neurons)."""
     finite = np.abs(values[np.isfinite(values)])
-    if unit == "V" and finite.size and finite.max() < 0.2:
+    top = float(finite.max()) if finite.size else 0.0
+    if unit == "V" and finite.size and top < 0.2:
         return 1e3, "mV"
+    if unit == "A" and 0.0 < top < 1e-6:
+        return (1e9, "nA") if top >= 1e-9 else (1e12, "pA")
     return 1.0, unit
 
 
@@ -324,7 +329,8 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
         variable: the variable to read when ``trace`` is a file path.
         t_unit: "s" or "ms" on the time axis.
 
-    Volts under 0.2 V in magnitude are drawn in mV; the y label is "variable (unit)". The
+    Volts under 0.2 V in magnitude are drawn in mV, amperes under 1 µA in nA or pA; the y
+    label is "variable (unit)". The
     firing threshold of "v" (``trace.threshold``) is a labelled dashed line, left out when so
     far from the data that they would fill less than a quarter of the axis. A legend outside on
     the right tells up to 10 neurons apart; the title names the population, the neuron when

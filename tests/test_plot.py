@@ -480,3 +480,13 @@ def test_recorded_rate_is_drawn_at_bin_centres_as_population_rate(tmp_path):
     assert ax.get_ylabel() == "rate (Hz)" and ax.get_title() == "a: population rate (100 ms bins)"
     ax = plot.recorded_rate(path, t_unit="ms")
     np.testing.assert_allclose(ax.lines[0].get_xdata(), [50, 150, 250, 350, 425])
+
+
+@pytest.mark.parametrize("scale,unit,factor", [(2.5e-9, "nA", 1e9), (2.5e-10, "pA", 1e12),
+                                               (3e-3, "A", 1.0)])
+def test_currents_are_drawn_in_na_or_pa(scale, unit, factor):
+    values = scale * np.linspace(-1.0, 1.0, 20).reshape(20, 1, 1)
+    tr = Trace((np.arange(20) + 1) * 1e-3, values, np.array([0]), "i", "A", "exc", None)
+    ax = plot.traces(tr)
+    assert ax.get_ylabel() == f"i ({unit})"
+    np.testing.assert_allclose(ax.lines[0].get_ydata(), values[:, 0, 0] * factor)
