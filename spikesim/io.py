@@ -536,7 +536,9 @@ class RecordedRun:
 
     def spikes(self, population: str | None = None, realization: int | None = None) -> Spikes:
         """The spikes of a population (all realizations, or one), times in seconds, sorted by
-        time, then realization, then neuron id."""
+        time, then realization, then neuron id. In a file of another writer that does not give
+        the population's size, ``n_neurons`` is the largest node id + 1 (SONATA numbers a
+        population's nodes from 0), which rates per neuron divide by."""
         parts = self._pick(self._spikes, population, "spikes")
         n_all = parts[0]["n_realizations"]
         if realization is not None:
