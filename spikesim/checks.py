@@ -54,11 +54,19 @@ def _check_range(name, arr, low, high, low_open, unit, shown=None):
     _check_bounds(name, lo, hi, low, high, low_open, unit, arr if shown is None else shown)
 
 
+def within(lo: float, hi: float, *, low: float | None = None, high: float | None = None,
+           low_open: bool = False, unit: str = "") -> bool:
+    """Whether the values from ``lo`` to ``hi`` are finite and within the bounds (the keywords
+    of :func:`number`; ``unit`` is not needed here)."""
+    return (math.isfinite(lo) and math.isfinite(hi)
+            and (low is None or (lo > low if low_open else lo >= low))
+            and (high is None or hi <= high))
+
+
 def _check_bounds(name, lo, hi, low, high, low_open, unit, shown):
     """Raise ValueError unless the values from ``lo`` to ``hi`` are finite and within the
     bounds; ``shown``: the value as given (an array is shown by its shape)."""
-    if math.isfinite(lo) and math.isfinite(hi) and (low is None or (
-            lo > low if low_open else lo >= low)) and (high is None or hi <= high):
+    if within(lo, hi, low=low, high=high, low_open=low_open):
         return  # the common case, before any message is formatted
     shown = _show(shown)
     if not (math.isfinite(lo) and math.isfinite(hi)):

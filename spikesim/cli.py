@@ -570,7 +570,8 @@ def _describe_group(info: dict, top: str, name: str, g, data) -> None:
     pop = tag.get("population", name)
     if top == "spikes":
         ts, ids, n = spike_datasets(g)
-        if data.dt:  # those spikes() reads: before the recording's end (see count_before)
+        if data.dt and data.meta.get("duration") is not None:  # those spikes() reads: before
+            # the recording's end, where the file gives one (see count_before)
             n = count_before(ts, n, (data.interval(pop)[1] - data.dt / 2) * 1e3)
         entry = info["spikes"].setdefault(pop, {"n_neurons": tag.get("n_neurons"), "spikes": 0,
                                                 "realizations": 0, "recorded": None})

@@ -575,7 +575,8 @@ class RecordedRun:
         if order is not None:
             t, i, r = t[order], i[order], r[order]
         t_stop = self._t_stop(t, e0)
-        if self.dt and t.size and t[-1] > t_stop - self.dt / 2:
+        if self.dt and self.meta.get("duration") is not None and t.size and (
+                t[-1] > t_stop - self.dt / 2):  # (an end the file gives, not the last spike)
             # spikes written past the runs table's end (the writes that would have extended
             # it failed): not part of the recording
             keep = int(np.searchsorted(t, t_stop - self.dt / 2))

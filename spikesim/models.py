@@ -127,9 +127,23 @@ class Population:
         a number or an array lies in its accepted range (:attr:`limits`), and v_reset is below
         v_th where the reset needs it. Called when the population is made; Distributions are
         checked on the values drawn, when a network is built."""
-        given = {name: self._param(name, value, None, None) for name in self.limits
-                 if (value := getattr(self, name)) is not None
-                 and not isinstance(value, Distribution)}
+        given, batch = {}, None  # batch: (name, B) of the first array over B > 1 realizations
+        for name, limits in self.limits.items():
+            value = getattr(self, name)
+            if value is None or isinstance(value, Distribution):
+                continue
+            if type(value) is float and checks.within(value, value, **limits):
+                given[name] = value  # the usual case: no array, no message to format
+                continue
+            given[name] = x = self._param(name, value, None, None)
+            b = x.shape[0] if isinstance(x, np.ndarray) and x.ndim == 2 else 1
+            if b > 1 and batch is None:
+                batch = (name, b)
+            elif b > 1 and b != batch[1]:
+                raise ValueError(f"{type(self).__name__}.{name} has {b} realizations (shape "
+                                 f"{x.shape}) but {batch[0]} has {batch[1]}: arrays over "
+                                 f"realizations × neurons must share their first axis (B, the "
+                                 f"network's batch)")
         if "v_th" in given and "v_reset" in given:
             self._check_reset(given["v_th"], given["v_reset"])
 

@@ -461,3 +461,10 @@ def test_projection_weights_and_delays_are_checked_where_the_projection_is_made(
                        r"^delay must be >= 0.0 \(in s\)")):
         with pytest.raises(ValueError, match=match):
             ss.Projection(a, b, **kw)
+
+
+def test_arrays_over_realizations_must_agree_on_their_number_where_given():
+    with pytest.raises(ValueError, match=r"^LIF.v_reset has 2 realizations \(shape \(2, 1\)\) "
+                                         r"but v_th has 3"):
+        ss.LIF(3, v_th=np.ones((3, 3)), v_reset=np.zeros((2, 1)))
+    ss.LIF(3, v_th=np.ones((3, 3)), v_reset=np.zeros((3, 1)), tau_mem=np.full((1, 3), 0.01))

@@ -799,3 +799,19 @@ def test_count_before_reads_the_suffix_back_from_the_end(tmp_path, stop_ms, expe
         ts = f.create_dataset("t", data=np.arange(200_000) / 1e3)
         ts.attrs["units"] = "s"
         assert ssio.count_before(ts, 200_000, stop_ms) == expected
+
+
+def test_a_file_that_gives_no_end_keeps_every_spike(tmp_path):
+    """Without a duration and a runs table (a trimmed or hand-made file), the end is the last
+    spike: no spike is cut, by spikes() nor by spikesim info."""
+    path = tmp_path / "r.h5"
+    net = ss.Network(dt=1e-4, seed=1)
+    a = net.add(ss.LIF(2, v_leak=2.0, v_init=2.0, v_th=1.0, reset="none", units="1"), name="a")
+    net.add(ss.SpikeRecorder(ss.H5Output(path), a))
+    net.run(10e-4)
+    with h5py.File(path, "r+") as f:
+        del f["spikesim"].attrs["duration"]
+        del f["spikesim/runs"]
+        n = f["spikes/a/timestamps"].shape[0]
+    assert n == 20
+    assert len(ss.load(path).spikes("a")) == n and contents(path)["spikes"]["a"]["spikes"] == n
