@@ -50,6 +50,10 @@ PARALLEL_MIN_WORK_NS = 15_000
 PARALLEL_MIN_WORK_NS_WORKQUEUE = 400_000
 _warned_workqueue = False  # whether the threaded kernel ran under "workqueue" in this process
 MAX_STEPS = 2**53  # steps in one run (step counts are exact in float64 times)
+SAMPLE_CHUNK_BYTES = 1 << 26  # the most bytes of state samples (float64) one kernel call
+# holds: a call writes a chunk's samples into one buffer, so a StateMonitor or StateRecorder of
+# 1e6 neurons every step would otherwise hold 8 GB per chunk of 1000 steps (and the recorder
+# as much again while converting it); with more, the call covers fewer steps
 FINITE_CHECK_STEPS = 1000  # the state is checked for NaN and inf at most this many steps apart
 # (and at a run's end): a check reads the whole state, as much as a step of a simple model
 
@@ -241,9 +245,10 @@ class Network:
             if self.threads is not None:
                 set_num_threads(self.threads)
             done = unchecked = 0
+            chunk = self._chunk_steps(monitors)
             with no_interrupt() as stop_if_interrupted:  # Ctrl-C waits for the chunk's end:
                 while done < n_total:  # the state, its step and the monitors then agree
-                    n = min(self.chunk, n_total - done)
+                    n = min(chunk, n_total - done)
                     try:
                         kernel.run(self.step, n)
                     except BaseException:
@@ -277,6 +282,16 @@ class Network:
                         errors.append(e)
                 if errors:
                     raise errors[0]
+
+    def _chunk_steps(self, monitors: list) -> int:
+        """Steps per kernel call: ``chunk``, or fewer when the state monitors would sample more
+        than SAMPLE_CHUNK_BYTES in one (the results do not depend on the chunk size)."""
+        steps = self.chunk
+        for m in monitors:
+            if isinstance(m, StateMonitor):
+                row = 8 * self.batch * len(m.variables) * len(m.ids)  # bytes per sample
+                steps = min(steps, max(1, SAMPLE_CHUNK_BYTES // row) * m.every)
+        return steps
 
     def sync_state(self) -> None:
         """Bring ``net.state`` up to ``net.step`` during a run (from a progress callback or a
@@ -509,17 +524,27 @@ class _ChunkRunner:
         of its group (all of them when only one group is recorded) that it keeps."""
         steps, real, units = (a[:n_rec] for a in self.rec)
         errors = []  # every monitor gets its spikes; then the first error is raised
+        order = ends = None
+        if not self.one_group and self.spike_monitors:
+            # the records of each group, once (stable: in step order): each monitor then reads
+            # its own group's, not every record (O(monitors × spikes) with many populations)
+            group = np.searchsorted(self.unit_offsets, units, side="right") - 1
+            order = np.argsort(group, kind="stable")
+            ends = np.zeros(len(self.groups) + 1, np.int64)
+            np.cumsum(np.bincount(group, minlength=len(self.groups)), out=ends[1:])
         for m in self.spike_monitors:
-            lo = self.unit_offsets[self.group_of[id(m.source)]]
-            ids = np.subtract(units, lo, dtype=np.int64)  # a new array
-            sel = None if self.one_group else (ids >= 0) & (ids < m.source.n)
+            g = self.group_of[id(m.source)]
+            lo = self.unit_offsets[g]
+            sel = None if order is None else order[ends[g]:ends[g + 1]]  # its group's records
+            ids = np.subtract(units if sel is None else units[sel], lo, dtype=np.int64)  # new
             keep = m.keep(ids)
             if keep is not None:
-                sel = keep if sel is None else sel & keep
+                sel = keep if sel is None else sel[keep]
+                ids = ids[keep]
             if sel is None:
                 _deliver(errors, m.spikes_in, steps.copy(), real.astype(np.int64), ids)
             else:
-                _deliver(errors, m.spikes_in, steps[sel], real[sel].astype(np.int64), ids[sel])
+                _deliver(errors, m.spikes_in, steps[sel], real[sel].astype(np.int64), ids)
         if errors:
             raise errors[0]
 

@@ -1112,7 +1112,8 @@ class StateRecorder(_Recorder, StateMonitor):
 
     def _drain(self) -> None:
         if self._held:
-            blocks = np.concatenate(self._held, axis=1)
+            blocks = (self._held[0] if len(self._held) == 1  # (no copy of a large chunk)
+                      else np.concatenate(self._held, axis=1))
             rows = self._rows[1]
             for c, (data, tm, t0, step) in enumerate(self._sets):
                 append(data, blocks[c])
