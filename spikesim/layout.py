@@ -62,7 +62,7 @@ class Tables:
     def weights(self) -> np.ndarray:
         """(n_syn,) the weight of every synapse (``wt``, with the shared weight of the
         projections that have one filled in)."""
-        out = self.wt.copy()
+        out = self.wt.copy() if self.wt.size else np.zeros(self.col.size, self.wt.dtype)
         rows = [*self.prj[:, KC.J_ROW], len(self.parts)]  # a projection ends with its end row
         for j, weight in enumerate(self.prj_w):
             if self.prj[j, KC.J_UNIFORM]:
@@ -88,11 +88,25 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     if n_neu + src_off[-1] > checks.MAX_UNITS:
         raise ValueError(f"a network holds at most {checks.MAX_UNITS} neurons and spike-source "
                          f"units in all, got {n_neu} + {src_off[-1]}")
+    item = np.dtype(dtype).itemsize
+    state_bytes = 4 * batch * n_neu * item  # v, i, w, refc (at least)
+    _check_memory("building this network", [("the neuron state", state_bytes)] + [
+        (f"the {pr._label()}: {_synapse_estimate(pr):.3g} synapses", _synapse_estimate(pr) * (
+            12 + (8 + item if not _scalar(pr.weight) else 0)
+            + (18 if pr.delay is not None and not _scalar(pr.delay) else 0)))
+        for pr in projections])
     synapses = [pr.synapses(dt, generator([seed, 2, j]))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
     longest = [int(d[0] if d.size == 1 else d.max(initial=1)) for d in delays]  # (steps)
     max_delay = max(longest + [1])
+    if max_delay > 1:
+        slow = max(zip(longest, projections), key=lambda x: x[0])[1]
+        _check_memory("the delay ring buffer", [
+            (f"{batch} × {max_delay} steps (the longest delay, of the {slow._label()}) × "
+             f"{n_neu} neurons (all of the network's, whichever receive delayed input)",
+             batch * max_delay * n_neu * item)], sum(d.size for d in delays) * 2 + sum(
+            pre.nbytes + post.nbytes + w.nbytes for pre, post, w, _ in synapses))
 
     # neurons: parameter tables and the population table
     par_parts, pop_rows, state = [], [], {}
@@ -155,7 +169,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     n_syn = [pre.shape[0] for pre, _, _, _ in synapses]
     parts = np.empty((sum(pr.pre.n + 1 for pr in projections), n_parts + 1), np.int64)
     col = np.empty(sum(n_syn), np.int32)
-    wt = np.empty(sum(n_syn), dtype)
+    # weights per synapse only when some projection has them (else nothing reads them)
+    wt = np.empty(sum(n_syn) if any(w.size > 1 for _, _, w, _ in synapses) else 0, dtype)
     dly = np.empty(sum(n_syn) if per_synapse else 0, np.int16)
     splits = [k * n_neu // n_parts for k in range(n_parts + 1)]
     prj_rows, prj_w = [], []
@@ -300,6 +315,59 @@ def _huge_pages(shape: tuple, dtype, nbytes: int) -> np.ndarray:
     out = buf[start:start + nbytes].view(dtype).reshape(shape)
     out.fill(0)
     return out
+
+
+def _scalar(value) -> bool:
+    """Whether a weight or delay is one number for every synapse."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) or np.size(value) == 1
+
+
+def _synapse_estimate(pr: Projection) -> int:
+    """The synapses of projection ``pr``: exact, or expected for rule "random"."""
+    n_pre, n_post = pr.pre.n, pr.post.n
+    if pr.rule == "explicit":
+        return pr.matrix.nnz if pr.matrix is not None else int(np.size(pr.pre_ids))
+    if pr.rule == "random":
+        return int(pr.p * n_pre * n_post)
+    if pr.rule == "fixed_indegree":
+        return n_post * pr.k
+    return n_pre if pr.rule == "one_to_one" else n_pre * n_post
+
+
+def _available_bytes() -> int | None:
+    """Memory this process may still use (Linux: MemAvailable plus free swap, and no more than
+    its address-space limit leaves); None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f}
+        avail = info["MemAvailable"] + info.get("SwapFree", 0)
+    except (OSError, KeyError, ValueError, IndexError):
+        return None
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm") as f:
+                used = int(f.read().split()[0]) * resource.getpagesize()
+            avail = min(avail, max(soft - used, 0))
+    except (ImportError, OSError, ValueError):
+        pass
+    return avail
+
+
+def _check_memory(what: str, parts: list[tuple[str, int]], freed: int = 0) -> None:
+    """Raise MemoryError, naming the largest ``parts`` (label, bytes), when their sum is more
+    than the memory available (plus ``freed``, bytes that will be released before then):
+    before allocating, rather than an opaque failure, or swapping, tens of GB later."""
+    need = sum(b for _, b in parts)
+    avail = _available_bytes()
+    if avail is None or need <= avail + freed or need < 1 << 30:
+        return
+    big = sorted(parts, key=lambda x: -x[1])[:3]
+    raise MemoryError(f"{what} needs about {need / 2**30:.1f} GiB, more than the "
+                      f"{(avail + freed) / 2**30:.1f} GiB of memory available: "
+                      + "; ".join(f"{label}: {b / 2**30:.1f} GiB" for label, b in big)
+                      + ("; ..." if len(parts) > 3 else ""))
 
 
 def _check_fits(values: np.ndarray | float, dtype, what: str) -> None:

@@ -144,12 +144,13 @@ class Projection:
     def pairs(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(pre, post, weights from the rule or None) as integer / float64 arrays."""
         n_pre, n_post = self.pre.n, self.post.n
+        it = _index_type(max(n_pre, n_post))  # int32: 8 bytes per synapse for the pair, not 16
         if self.rule == "one_to_one":
-            ids = np.arange(n_pre, dtype=np.int64)
+            ids = np.arange(n_pre, dtype=it)
             return ids, ids.copy(), None
         if self.rule == "all_to_all":
-            pre = np.repeat(np.arange(n_pre, dtype=np.int64), n_post)
-            post = np.tile(np.arange(n_post, dtype=np.int64), n_pre)
+            pre = np.repeat(np.arange(n_pre, dtype=it), n_post)
+            post = np.tile(np.arange(n_post, dtype=it), n_pre)
             w = np.asarray(self.weight) if not isinstance(self.weight, Distribution) else None
             if w is not None and w.ndim == 2:
                 if w.shape != (n_pre, n_post):
@@ -158,18 +159,17 @@ class Projection:
                 return pre, post, checks.finite_array("weight", w, ndim=(2,)).ravel()
             return pre, post, None
         if self.rule == "random":
-            flat = _bernoulli_positions(rng, n_pre * n_post, self.p)
-            return flat // n_post, flat % n_post, None
+            return (*_bernoulli_pairs(rng, n_pre, n_post, self.p, it), None)
         if self.rule == "fixed_indegree":
-            pre = rng.integers(0, n_pre, size=n_post * self.k, dtype=np.int64)
-            return pre, np.repeat(np.arange(n_post, dtype=_index_type(n_post)), self.k), None
+            pre = rng.integers(0, n_pre, size=n_post * self.k, dtype=np.int64).astype(it)
+            return pre, np.repeat(np.arange(n_post, dtype=it), self.k), None
         if self.matrix is not None:
             m = self.matrix
             if m.shape != (n_pre, n_post):
                 raise ValueError(f"matrix must have shape (n_pre, n_post) = ({n_pre}, {n_post}), "
                                  f"got {m.shape}")
             keep = m.data != 0
-            return (m.row[keep].astype(np.int64), m.col[keep].astype(np.int64),
+            return (m.row[keep].astype(it), m.col[keep].astype(it),
                     m.data[keep].astype(np.float64))
         pre, post = np.asarray(self.pre_ids), np.asarray(self.post_ids)
         for name, ids, n in (("pre_ids", pre, n_pre), ("post_ids", post, n_post)):
@@ -180,7 +180,7 @@ class Projection:
         if pre.shape != post.shape:
             raise ValueError(f"pre_ids and post_ids must have equal length, got {pre.shape} and "
                              f"{post.shape}")
-        return pre.astype(np.int64), post.astype(np.int64), None
+        return pre.astype(it), post.astype(it), None
 
     def synapses(self, dt: float, rng: np.random.Generator) -> tuple[
             np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -265,17 +265,34 @@ def _per_synapse(name, value, n, rng, **limits) -> np.ndarray:
     return arr.reshape(-1)
 
 
-def _bernoulli_positions(rng: np.random.Generator, total: int, p: float) -> np.ndarray:
-    """Sorted positions in [0, total) of independent Bernoulli(p) successes, drawn by summing
-    geometric gaps: O(expected successes), not O(total)."""
+DRAW_BLOCK = 1 << 22  # geometric gaps drawn at a time by _bernoulli_pairs
+
+
+def _bernoulli_pairs(rng: np.random.Generator, n_pre: int, n_post: int, p: float,
+                     it) -> tuple[np.ndarray, np.ndarray]:
+    """(pre, post) as ``it`` of independent Bernoulli(p) successes among the n_pre·n_post
+    pairs, in order of their position pre·n_post + post, drawn by summing geometric gaps:
+    O(expected successes), not O(pairs). The gaps are drawn DRAW_BLOCK at a time (the
+    generator advancing as in one draw), so that the positions (int64), their quotient and
+    remainder never exist whole: the peak is the pairs' own bytes, not about five times as
+    many."""
+    total = n_pre * n_post
     if p == 0.0 or total == 0:
-        return np.zeros(0, np.int64)
-    if p == 1.0:
-        return np.arange(total, dtype=np.int64)
-    out, last = [], -1
+        return np.zeros(0, it), np.zeros(0, it)
+    pre, post, c, last = np.zeros(0, it), np.zeros(0, it), 0, -1
     while last < total:
-        m = int(total * p + 6 * np.sqrt(total * p) + 16)
-        pos = last + np.cumsum(rng.geometric(p, size=m))
-        out.append(pos[pos < total])
-        last = int(pos[-1])
-    return np.concatenate(out)
+        m = total if p == 1.0 else int(total * p + 6 * np.sqrt(total * p) + 16)
+        if c + m > pre.size:  # the first round; rarely, a second one
+            pre = np.concatenate([pre[:c], np.empty(m, it)])
+            post = np.concatenate([post[:c], np.empty(m, it)])
+        for lo in range(0, m, DRAW_BLOCK):
+            size = min(DRAW_BLOCK, m - lo)
+            pos = (last + np.arange(1, size + 1) if p == 1.0
+                   else last + np.cumsum(rng.geometric(p, size=size)))
+            last = int(pos[-1])
+            pos = pos[pos < total]
+            pre[c:c + pos.size], post[c:c + pos.size] = np.divmod(pos, n_post)
+            c += pos.size
+        if p == 1.0:
+            break
+    return pre[:c], post[:c]
