@@ -69,7 +69,11 @@ class BernoulliInput(SpikeSource):
 class PoissonInput(SpikeSource):
     """Poisson spike trains of ``rate`` (Hz): a scalar, an array (n,), or a function of time
     ``rate(t) -> (T,) or (T, n)`` for t an array of step times (s). As in Brian2's PoissonGroup,
-    a unit fires at most once per step, with probability rate·dt (which must be <= 1)."""
+    a unit fires at most once per step, with probability rate·dt (which must be <= 1): its
+    count per step has variance rate·dt·(1 − rate·dt), below a Poisson count's rate·dt (at
+    rate·dt = 0.9, a tenth of it). A Poisson drive of one target as NEST's poisson_generator
+    sends it (several spikes a step) is K units of rate/K each projected to that target
+    (rule "explicit"), K large enough that rate·dt/K is small (variance factor 1 − rate·dt/K)."""
 
     def __init__(self, n: int, rate: float | np.ndarray | Callable, name: str | None = None):
         super().__init__(n, name)

@@ -350,6 +350,14 @@ class RC(Population):
     .. math:: \tau\,\dot v = (E_L - v) + R\,I(t), \qquad \tau = R\,C
 
     Give ``tau`` or ``C`` (farads). Synaptic input (projection weights, V) jumps v.
+
+    A jump arriving at the end of a step is thresholded at the end of the next step, after that
+    step's decay (see the module docstring's order): a weight w acts on the threshold as
+    w·exp(−dt/tau) would if thresholded at once, and v sampled at the arrival may exceed v_th
+    without a spike. NEST's ``iaf_psc_delta`` thresholds at once: it is this neuron with
+    ``method="exact"``, the same delays and refractory period (both drop input arriving while
+    refractory) and weights ``J_nest·exp(dt/tau)``; spike for spike, spikesim's stamps one step
+    before NEST's.
     Euler step (snnTorch tutorial 2): ``v += dt/tau·((E_L − v) + R·I)``; snnTorch's
     ``Lapicque`` computes it in another order, in float32: equal to about 2e-7.
 
