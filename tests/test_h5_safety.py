@@ -682,6 +682,18 @@ def test_a_write_that_fails_after_extending_a_dataset_leaves_no_rows_behind(tmp_
     _same_as_reference(path, net.t)
 
 
+def _run_into_a_full_disk(path) -> ss.Network:
+    """:func:`_recorded_network` with a SpikeRecorder to ``path`` flushing every chunk, run
+    for 0.1 s into the full disk a test simulates: the run's OSError is expected."""
+    net, exc = _recorded_network()
+    net.add(ss.SpikeRecorder(ss.H5Output(path, flush_every=0), exc))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OSError, match="No space left"):
+            net.run(0.1)
+    return net
+
+
 def test_spikes_lost_to_a_full_disk_are_not_continued_as_silence(tmp_path, monkeypatch):
     """The flush and the close that retries it both fail: the file's data ends before the
     network's time, and continuing the SpikeRecorder there is refused (as reports are)."""
@@ -696,12 +708,7 @@ def test_spikes_lost_to_a_full_disk_are_not_continued_as_silence(tmp_path, monke
         return real(ds, rows)
 
     monkeypatch.setattr("spikesim.recorders.append", append)
-    net, exc = _recorded_network()
-    net.add(ss.SpikeRecorder(ss.H5Output(path, flush_every=0), exc))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(OSError, match="No space left"):
-            net.run(0.1)
+    net = _run_into_a_full_disk(path)
     monkeypatch.setattr("spikesim.recorders.append", real)
     with pytest.raises(ValueError, match="gap"):
         net.run(0.04)
@@ -773,12 +780,7 @@ def test_spikes_written_past_the_runs_table_are_not_read(tmp_path, monkeypatch):
 
     monkeypatch.setattr("spikesim.recorders.write_row", write_row)
     path = tmp_path / "r.h5"
-    net, exc = _recorded_network()
-    net.add(ss.SpikeRecorder(ss.H5Output(path, flush_every=0), exc))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(OSError, match="No space left"):
-            net.run(0.1)
+    _run_into_a_full_disk(path)
     run = ss.load(path)
     t_stop = run.meta["runs"][-1]["t_stop"]
     assert 0 < t_stop < 0.1
