@@ -17,7 +17,7 @@ from itertools import accumulate
 import numpy as np
 
 from . import checks
-from .distributions import RealizationGenerators, generator
+from .distributions import Distribution, RealizationGenerators, generator
 from .inputs import Current, SpikeArray, SpikeSource
 from .kernels import cpu as KC
 from .kernels import inputs as KI
@@ -318,8 +318,9 @@ def _huge_pages(shape: tuple, dtype, nbytes: int) -> np.ndarray:
 
 
 def _scalar(value) -> bool:
-    """Whether a weight or delay is one number for every synapse."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) or np.size(value) == 1
+    """Whether a weight or delay is one number for every synapse (not a Distribution, which
+    draws one per synapse)."""
+    return not isinstance(value, Distribution) and np.size(value) == 1
 
 
 def _synapse_estimate(pr: Projection) -> int:

@@ -115,3 +115,16 @@ def test_a_delay_ring_that_cannot_fit_is_refused_naming_the_delay(monkeypatch):
         with pytest.warns(RuntimeWarning):  # (a delay over 0.1 s warns)
             net.build()
     assert big.n == 20_000
+
+
+def test_weights_drawn_per_synapse_count_in_the_memory_estimate(monkeypatch):
+    """A weight Distribution keeps a weight per synapse: the estimate says so (12 bytes per
+    synapse without, 28 with float64 weights)."""
+    seen = []
+    monkeypatch.setattr(layout, "_check_memory", lambda what, parts, freed=0: seen.append(parts))
+    for weight in (0.1, ss.Normal(0.1, 0.01)):
+        net = ss.Network(dt=1e-3)
+        a = net.add(ss.LIF(100, units="1"))
+        net.connect(a, a, "all_to_all", weight=weight)
+        net.build()
+    assert [parts[1][1] for parts in seen] == [12 * 10_000, 28 * 10_000]
