@@ -7,7 +7,9 @@ and every population is a contiguous range of columns. Spike sources are units N
 Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel:
   1. neurons: current inputs, integrate, threshold, reset (one fused pass, ``prange`` over
      blocks of neurons and realizations), then, in the same block, the refractory clamp of
-     the block's refractory neurons (:func:`refractory_block`);
+     the block's refractory neurons (:func:`refractory_block`), then the jumps of the
+     population's Poisson drives (:func:`jump_block`: their arrival at the end of step k,
+     before any other input of the step);
   2. spike sources: given spikes and constant-probability sources read the step's list of
      firing units (the latter drawn for the whole chunk beforehand by
      :func:`~spikesim.kernels.inputs.const_events`); sources whose probability changes per
@@ -48,8 +50,10 @@ from .inputs import (
     SCALE,
     SJ,
     SRC_PROB,
+    ST,
     buffer_at,
     draw_counter,
+    jump,
     random_current,
     realization_key,
     source_fires,
@@ -61,8 +65,10 @@ LIST_MAX = BLOCK // 16  # refractory neurons a block lists at most (see refracto
 TOUCH_MIN_SYNAPSES = 1 << 18  # synapses (1 MiB of targets) from which rows are touched first
 # population table columns
 (P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED,
- P_REFRACTORY) = range(12)  # P_REFRACTORY: whether any neuron has a refractory period
-N_POP_COLUMNS = 12
+ P_REFRACTORY, P_JUMP_HI) = range(13)  # P_REFRACTORY: whether any neuron has a refractory
+# period; rows P_CIN_LO … P_CIN_HI−1 of ``cin`` are the population's currents, P_CIN_HI …
+# P_JUMP_HI−1 its Poisson drives
+N_POP_COLUMNS = 13
 # projection table columns: pre group, post population, first row (in ``parts``), delay (0: per
 # synapse), target variable (VAR_V, VAR_I or VAR_W), whether all synapses have the weight
 # ``prj_w[p]`` (else ``wt`` holds one per synapse), and for a one-to-one projection of a given
@@ -446,6 +452,20 @@ def given_block(q, j0, j1, k, pops, groups, prj, prj_w, parts, wt, mask, vb, ib,
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)
+def jump_block(q, j0, j1, k, pops, cin, cinf, key, n_streams, vb, ib, wb):
+    """Add the jumps of population q's Poisson drives at the end of step k (:func:`jump` of
+    rows P_CIN_HI … P_JUMP_HI−1 of ``cin``) to its neurons j0 … j1−1 in one realization (state
+    rows ``vb, ib, wb``; ``key`` its RNG key), into each drive's target variable."""
+    off = pops[q, P_OFF]
+    for c in range(pops[q, P_CIN_HI], pops[q, P_JUMP_HI]):
+        var = cin[c, ST]
+        tgt = vb if var == VAR_V else (ib if var == VAR_I else wb)
+        tb = tgt[off + j0:off + j1]
+        for jj in range(j1 - j0):
+            tb[jj] = tb[jj] + tb.dtype.type(jump(c, j0 + jj, k, cin, cinf, key, n_streams))
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
 def source_block(sg, first, lo, hi, b, k, t, src, pbuf, nxt, key, n_streams, out, pos):
     """Append to ``out[pos:]`` the units lo … hi−1 (ids from ``first``) of per-step-probability
     source group ``sg`` that fire at step k in realization b; returns the new end."""
@@ -531,6 +551,9 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                     (q, b, j0, j1, pops, par, v[b], i[b], w[b], refc[b], spk[b], cur, per_cur,
                      cur_s, scratch_flags[blk], listed[b], left[b], n_listed[b]))
                 restore(fpu_word)
+                if pops[q, P_JUMP_HI] > pops[q, P_CIN_HI]:  # first, as on CUDA
+                    jump_block(q, j0, j1, k, pops, cin, cinf, realization_key(key, b),
+                               n_streams, v[b], i[b], w[b])
                 if mask.size:  # as propagate would, outside the flush-to-zero mode
                     given_block(q, j0, j1, k, pops, groups, prj, prj_w, parts, wt, mask, v[b],
                                 i[b], w[b])

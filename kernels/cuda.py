@@ -35,18 +35,19 @@ step from a Python loop; launches on the default stream are asynchronous and ord
 host only waits when it must check the room left in the record buffer.
 
 Why a per-target gather rather than atomic adds (step 4): the CPU adds the weights arriving at a
-target in a fixed order — a given array read as a mask first (``given_block``), then projections in
-order, the spikes of the presynaptic group in ascending unit id (populations and sources produce
-them so; event sources' lists are sorted and unique), each unit's synapses in CSR order — which is
-ascending global synapse index e, after the masks' synapses. Atomic float adds in whatever order the
-threads happen to run can change the last bit of a sum and, rarely, whether a neuron fires, so CPU
-and GPU runs (and two GPU runs) would drift apart. Here the thread owning target (b, j) walks j's
-incoming synapses in that order (the CSC copy built on the host; here a given array always goes
-through event lists) and adds those whose presynaptic unit spiked, sequentially: the same additions
-in the same order as the CPU, bit for bit, with no atomics and no contention. Its cost is the
-in-degree of the targets visited; with ``mark_targets`` only targets that receive a spike this step
-are visited (recommended for large networks), without it every target scans its incoming synapses
-(cheaper for small ones: one launch fewer per step).
+target in a fixed order — Poisson drives' jumps first (added here in ``step_units``, after the
+update), a given array read as a mask next (``given_block``), then projections in order, the spikes
+of the presynaptic group in ascending unit id (populations and sources produce them so; event
+sources' lists are sorted and unique), each unit's synapses in CSR order — which is ascending global
+synapse index e, after the masks' synapses. Atomic float adds in whatever order the threads happen
+to run can change the last bit of a sum and, rarely, whether a neuron fires, so CPU and GPU runs
+(and two GPU runs) would drift apart. Here the thread owning target (b, j) walks j's incoming
+synapses in that order (the CSC copy built on the host; here a given array always goes through event
+lists) and adds those whose presynaptic unit spiked, sequentially: the same additions in the same
+order as the CPU, bit for bit, with no atomics and no contention. Its cost is the in-degree of the
+targets visited; with ``mark_targets`` only targets that receive a spike this step are visited
+(recommended for large networks), without it every target scans its incoming synapses (cheaper for
+small ones: one launch fewer per step).
 
 Floating point: NVVM contracts ``a * b + c`` into fused multiply-adds by default, which rounds
 differently from the CPU's separate multiply and add. :func:`launch` compiles these kernels with
@@ -84,6 +85,7 @@ from .cpu import (
     P_CIN_LO,
     P_DELAYED,
     P_EXACT,
+    P_JUMP_HI,
     P_MODEL,
     P_OFF,
     P_ROW,
@@ -93,7 +95,7 @@ from .cpu import (
     VAR_V,
     VAR_W,
 )
-from .inputs import MODE, SRC_EVENTS, UNIT, current, realization_key, source_fires
+from .inputs import MODE, SRC_EVENTS, ST, UNIT, current, jump, realization_key, source_fires
 from .neurons import LEAKY, LIF_W, RC, params, update
 
 try:  # numba-cuda (the maintained target)
@@ -293,7 +295,7 @@ def step_units(k0, t0, t1, flags, sample, n_neu, n_pop, pops, par, v, i, w, refc
             model = pops[g, P_MODEL]
             exact = pops[g, P_EXACT]
             row = pops[g, P_ROW] + b * pops[g, P_SB] + jl * pops[g, P_SJ]
-            c_lo, c_hi = pops[g, P_CIN_LO], pops[g, P_CIN_HI]
+            c_lo, c_hi, d_hi = pops[g, P_CIN_LO], pops[g, P_CIN_HI], pops[g, P_JUMP_HI]
             has_i = model != RC and model != LEAKY
             has_w = model == LIF_W
             vv = v[b, u]
@@ -311,6 +313,14 @@ def step_units(k0, t0, t1, flags, sample, n_neu, n_pop, pops, par, v, i, w, refc
                                                n_streams))
                     cur = x if c == c_lo else cur + x
                 vv, ii, ww, rr, fired = update(model, exact, vv, ii, ww, rr, cur, prm)
+                for c in range(c_hi, d_hi):  # Poisson drives: jumps at the end of the step
+                    x = par.dtype.type(jump(c, jl, k, cin, cinf, kb, n_streams))
+                    if cin[c, ST] == VAR_V:
+                        vv += x
+                    elif cin[c, ST] == VAR_I:
+                        ii += x
+                    else:
+                        ww += x
                 # no-ops on the GPU; under the simulator they keep float32 state float32
                 vv, ii, ww = par.dtype.type(vv), par.dtype.type(ii), par.dtype.type(ww)
                 if fired and rec:

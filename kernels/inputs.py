@@ -10,6 +10,8 @@ Current input table ``cin`` (int64, one row per current input) and ``cinf`` (flo
   cin:  KIND, BUF (offset into ``cbuf`` or ``ou``), ST, SB, SJ (strides over step, realization,
         neuron in ``cbuf``), STREAM (first RNG stream)
   cinf: MEAN (A), SCALE (A: std, half-width or OU noise scale), DECAY (OU: exp(-dt/tau))
+  A Poisson drive (CUR_JUMP, rows after the population's currents) holds its target variable
+  in ST, its weight in MEAN, its mean count per step in SCALE and exp(−SCALE) in DECAY.
 Spike source table ``src`` (int64, one row per source group):
   UNIT (first global unit id), N, MODE, BUF, ST, SB, SJ (strides in ``pbuf``), STREAM
 """
@@ -20,10 +22,10 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from .rng import counter, geometric_gap, mix64, normal, uniform
+from .rng import counter, geometric_gap, mix64, normal, poisson, uniform
 
-# current kinds
-CUR_BUFFER, CUR_GAUSS, CUR_UNIFORM, CUR_OU = 0, 1, 2, 3
+# current kinds; CUR_JUMP is no current but a Poisson drive: jumps of a state variable
+CUR_BUFFER, CUR_GAUSS, CUR_UNIFORM, CUR_OU, CUR_JUMP = 0, 1, 2, 3, 4
 KIND, BUF, ST, SB, SJ, STREAM = 0, 1, 2, 3, 4, 5
 MEAN, SCALE, DECAY = 0, 1, 2
 # spike source modes: constant probability (geometric skipping), per-step probability, events
@@ -61,6 +63,15 @@ def current(c, j, b, k, t, cin, cinf, cbuf, ou, key, n_streams):
         return float(cbuf[buffer_at(c, j, b, t, cin)])
     return random_current(kind, cinf[c, MEAN], cinf[c, SCALE], cinf[c, DECAY], ou[b],
                           cin[c, BUF] + j, key, draw_counter(c, j, k, cin, n_streams))
+
+
+@njit(inline="always", cache=True)
+def jump(c, j, k, cin, cinf, key, n_streams):
+    """The jump (float64, in the unit of its target variable) that Poisson drive ``c`` adds to
+    neuron ``j`` of its target population at the end of global step ``k``: its weight times a
+    Poisson count of its mean per step (realization key ``key``)."""
+    return cinf[c, MEAN] * poisson(key, draw_counter(c, j, k, cin, n_streams), cinf[c, SCALE],
+                                   cinf[c, DECAY])
 
 
 @njit(inline="always", cache=True)

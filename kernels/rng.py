@@ -7,11 +7,12 @@ stream)``::
     ctr  = counter(step, realization, stream, n_realizations, n_streams)
     bits = mix64(key + (ctr + 1) * 0x9E3779B97F4A7C15)      # SplitMix64 output number ctr
 
-``uniform``, ``uniform_open``, ``normal``, ``exponential`` and ``geometric_gap`` are transforms
-of that one 64-bit word (``normal`` and ``exponential`` may, rarely, need more words: they come
-from a secondary sequence ``mix64(bits + j * 0xD1B54A32D192ED03)``, j = 1, 2, ..., still a pure
-function of ``(key, ctr)``). Because no draw depends on the order in which draws are made,
-results are bit-identical whatever the chunk size or the number of threads, and identical on CPU
+``uniform``, ``uniform_open``, ``normal``, ``exponential``, ``geometric_gap`` and ``poisson``
+are transforms of that one 64-bit word (``normal`` and ``exponential`` may, rarely, need more
+words: they come from a secondary sequence ``mix64(bits + j * 0xD1B54A32D192ED03)``,
+j = 1, 2, ..., still a pure function of ``(key, ctr)``). Because no draw depends on the order
+in which draws are made, results are bit-identical whatever the chunk size or the number of
+threads, and identical on CPU
 (``@njit`` loops) and GPU (``numba.cuda`` kernels). A counter must be used for one draw only:
 two transforms of the same ``(key, ctr)`` are not independent.
 
@@ -50,6 +51,7 @@ __all__ = [
     "geometric_gap",
     "mix64",
     "normal",
+    "poisson",
     "seed_key",
     "uniform",
     "uniform_open",
@@ -296,6 +298,26 @@ def geometric_gap(key, ctr, inv_hazard):
     if q < 4.0e18:
         return np.int64(q) + 1  # truncation == floor for q >= 0
     return _GAP_MAX
+
+
+POISSON_MAX_MEAN = 30.0  # the largest mean :func:`poisson` accepts (its cost grows with it)
+_POISSON_CAP = 1000  # the count at which the inversion stops (probability < 1e-300 there)
+
+
+@numba.njit(inline="always", cache=True)
+def poisson(key, ctr, mean, exp_neg_mean):
+    """A Poisson count of ``mean`` (at most POISSON_MAX_MEAN; ``exp_neg_mean`` = exp(−mean)),
+    int64, by inversion of one uniform: the smallest k with u < P(K <= k), summing the
+    probabilities in order (about mean + 1 terms)."""
+    u = uniform(key, ctr)
+    k = 0
+    p = exp_neg_mean
+    f = p
+    while u >= f and k < _POISSON_CAP:
+        k += 1
+        p *= mean / k
+        f += p
+    return np.int64(k)
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from .inputs import (
     CurrentArray,
     NoiseCurrent,
     OUCurrent,
+    PoissonDrive,
     PoissonInput,
     PulseCurrent,
     RateCoded,
@@ -51,6 +52,6 @@ __all__ = [
     "SpikeMonitor", "StateMonitor", "Spikes", "Trace", "Normal", "Uniform", "LogNormal",
     "BernoulliInput", "PoissonInput", "RateCoded", "SpikeArray", "SpikeTimes",
     "ConstantCurrent", "StepCurrent", "PulseCurrent", "CurrentArray", "NoiseCurrent",
-    "UniformNoiseCurrent", "OUCurrent", "H5Output", "SpikeRecorder", "StateRecorder",
-    "RateRecorder", "load", "save_checkpoint", "load_checkpoint",
+    "UniformNoiseCurrent", "OUCurrent", "PoissonDrive", "H5Output", "SpikeRecorder",
+    "StateRecorder", "RateRecorder", "load", "save_checkpoint", "load_checkpoint",
 ]

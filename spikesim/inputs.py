@@ -8,6 +8,7 @@ counter-based generator (same seed, same input, whatever the chunking or thread 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -15,6 +16,7 @@ import numpy as np
 from . import checks
 from .distributions import Distribution, RealizationGenerators
 from .kernels import inputs as K
+from .kernels.rng import POISSON_MAX_MEAN
 from .models import Param, Population
 
 
@@ -72,8 +74,9 @@ class PoissonInput(SpikeSource):
     a unit fires at most once per step, with probability rate·dt (which must be <= 1): its
     count per step has variance rate·dt·(1 − rate·dt), below a Poisson count's rate·dt (at
     rate·dt = 0.9, a tenth of it). A Poisson drive of one target as NEST's poisson_generator
-    sends it (several spikes a step) is K units of rate/K each projected to that target
-    (rule "explicit"), K large enough that rate·dt/K is small (variance factor 1 − rate·dt/K)."""
+    sends it (several spikes a step) is a :class:`PoissonDrive` (or K units of rate/K each
+    projected to that target, rule "explicit", K large enough that rate·dt/K is small: variance
+    factor 1 − rate·dt/K)."""
 
     def __init__(self, n: int, rate: float | np.ndarray | Callable, name: str | None = None):
         super().__init__(n, name)
@@ -384,6 +387,38 @@ class UniformNoiseCurrent(Current):
 
     def noise(self, dt: float) -> tuple[float, float, float]:
         return self.mean, self.half_width, 0.0
+
+
+class PoissonDrive(Current):
+    """Independent Poisson spike trains of ``rate`` (Hz) into every neuron of ``target``, each
+    spike adding ``weight`` to the neuron's variable ``receptor`` (default: the population's
+    synaptic input, ``target.channel``; weight in its unit: V for v, A for i, 1 with
+    ``units="1"``). At the end of each step the variable jumps by weight·K, K a Poisson count
+    of mean rate·dt drawn per neuron, step and realization: as spikes of a projection with a
+    delay of one step, or NEST's ``poisson_generator`` connected to each neuron with that
+    delay (Brian2's ``PoissonInput`` draws a binomial count). Unlike a :class:`PoissonInput`
+    source, whose units fire at most once per step, K may exceed 1, and no units or synapses
+    are made: C inputs of rate ν each are one drive of rate C·ν, one draw per neuron and step.
+    rate·dt is at most 30 (a faster drive is several drives)."""
+
+    kind = K.CUR_JUMP
+
+    def __init__(self, target: Population, rate: float, weight: float = 1.0,
+                 receptor: str | None = None):
+        super().__init__(target)
+        self.rate = checks.number("PoissonDrive.rate", rate, low=0.0, unit="Hz")
+        self.weight = checks.number("PoissonDrive.weight", weight)
+        self.receptor = checks.choice("PoissonDrive.receptor", receptor or target.channel,
+                                      target.inputs)
+
+    def noise(self, dt: float) -> tuple[float, float, float]:
+        """(weight, mean count per step, exp(−mean)): the kernel's row."""
+        mean = self.rate * dt
+        if mean > POISSON_MAX_MEAN:
+            raise ValueError(f"PoissonDrive.rate · dt must be at most {POISSON_MAX_MEAN:g} (the "
+                             f"mean count per step), got {self.rate!r} Hz · {dt!r} s = "
+                             f"{mean:.4g}: split the drive into several")
+        return self.weight, mean, math.exp(-mean)
 
 
 class OUCurrent(Current):

@@ -111,9 +111,12 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     # neurons: parameter tables and the population table
     par_parts, pop_rows, state = [], [], {}
     row = 0
-    currents_of = {id(p): [c for c in currents if c.target is p] for p in pops}
+    # each population's currents, then its Poisson drives (KC.P_CIN_HI, KC.P_JUMP_HI)
+    currents_of = {id(p): sorted((c for c in currents if c.target is p),
+                                 key=lambda c: c.kind == KI.CUR_JUMP) for p in pops}
     ordered_currents = [c for p in pops for c in currents_of[id(p)]]
     cin_lo = list(accumulate((len(currents_of[id(p)]) for p in pops), initial=0))
+    n_jumps = [sum(c.kind == KI.CUR_JUMP for c in currents_of[id(p)]) for p in pops]
     for q, p in enumerate(pops):
         rng = RealizationGenerators([seed, 1, q])
         table, sb, sj = p.table(dt, batch, rng)
@@ -122,9 +125,10 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         par_parts.append(table)
         delayed = any(pr.post is p and d > 1 for pr, d in zip(projections, longest))
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
-                         row, sb, sj, cin_lo[q], cin_lo[q + 1],
+                         row, sb, sj, cin_lo[q], cin_lo[q + 1] - n_jumps[q],
                          p.slots[p.channel], delayed,
-                         np.count_nonzero(table[:, K.REF_STEPS]) > 0])  # (>= 0)
+                         np.count_nonzero(table[:, K.REF_STEPS]) > 0,  # (>= 0)
+                         cin_lo[q + 1]])
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
             _check_fits(val, dtype, f"the initial {var} of {what}")
@@ -148,7 +152,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
             cinf_rows.append([0.0, 0.0, 0.0])
             continue
         buf = n_ou if c.kind == KI.CUR_OU else 0
-        cin_rows.append([c.kind, buf, 0, 0, 0, n_streams])
+        var = c.target.slots[c.receptor] if c.kind == KI.CUR_JUMP else 0  # (in ST)
+        cin_rows.append([c.kind, buf, var, 0, 0, n_streams])
         cinf_rows.append(list(c.noise(dt)))
         n_streams += c.target.n
         if c.kind == KI.CUR_OU:

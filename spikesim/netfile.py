@@ -65,7 +65,8 @@ INPUTS (``params`` keys): spike sources ``poisson`` (rate), ``bernoulli`` (p), `
 ids); currents ``constant`` (amplitude), ``step`` (times, amplitudes), ``pulse`` (start, width,
 amplitude, period? — needed when count > 1 —, count?), ``noise`` (mean, std per step or sigma
 in A·√s: white noise), ``uniform_noise`` (mean, half_width), ``ou`` (mean, std, tau),
-``current_array`` (values: T numbers or T rows of n numbers, one per step).
+``current_array`` (values: T numbers or T rows of n numbers, one per step); the Poisson
+drive ``poisson_drive`` (rate, weight?, receptor?), jumps into each target neuron as spikes.
 
 Use :func:`read` (or :func:`parse` for a string) for the checked description and :func:`build`
 for the network with its monitors or HDF5 recorders; :func:`load_network` does both.
@@ -115,7 +116,7 @@ SOURCES: dict[str, type[I.SpikeSource]] = {
 CURRENTS: dict[str, type[I.Current]] = {
     "constant": I.ConstantCurrent, "step": I.StepCurrent, "pulse": I.PulseCurrent,
     "noise": I.NoiseCurrent, "uniform_noise": I.UniformNoiseCurrent, "ou": I.OUCurrent,
-    "current_array": I.CurrentArray,
+    "current_array": I.CurrentArray, "poisson_drive": I.PoissonDrive,
 }
 RULES = ("one_to_one", "all_to_all", "random", "fixed_indegree", "explicit")
 RECORDS = ("spikes", "state", "rate")
@@ -449,6 +450,8 @@ INPUT_PARAMS: dict[str, dict[str, tuple[_Check, bool]]] = {
     "ou": {"mean": (Number(), False), "std": (Number(low=0.0), False),
            "tau": (Number(low=0.0, low_open=True, unit="s"), False)},
     "current_array": {"values": (Array((1, 2)), True)},
+    "poisson_drive": {"rate": (Number(low=0.0, unit="Hz"), True), "weight": (Number(), False),
+                      "receptor": (Text(), False)},
 }
 
 _NAME = Text(pattern=NAME, desc="a name of letters, digits, _ and - (starting with a letter "
@@ -836,7 +839,7 @@ def _prevalidate(spec: NetSpec, net: Network) -> None:
             elif kind in ("constant", "step", "pulse", "current_array"):
                 obj.values(k, net.dt, net.batch,
                            current_rng(net.seed, net.currents.index(obj)))
-            elif kind in ("noise", "uniform_noise", "ou"):
+            elif kind in ("noise", "uniform_noise", "ou", "poisson_drive"):
                 obj.noise(net.dt)
     for item, prj in zip(spec.projections, net.projections):
         delay = item.params.get("delay")

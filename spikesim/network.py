@@ -397,8 +397,7 @@ class _ChunkRunner:
         self.probes = np.array(probes, np.int64).reshape(-1, 2)
         self.mons = np.array(mons, np.int64).reshape(-1, 5)
         self.unit_offsets = tb.groups[:, 0].tolist()
-        self.ordered_currents = [c for p in net.populations for c in net.currents
-                                 if c.target is p]
+        self.ordered_currents = [net.currents[c] for c in tb.cur_index]  # (cin's rows)
 
     @staticmethod
     def _mask_only(net: Network, recorded: set) -> frozenset:

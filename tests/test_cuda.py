@@ -213,6 +213,35 @@ def case_uncoupled_flushes(backend, dtype):
     return net, mons
 
 
+def case_poisson_drives(backend, dtype):
+    """Poisson drives into v (RC, refractory, independent: one launch per chunk) and into i and
+    i_inh of a coupled LIF with a given array read as a mask (the order of arrivals), batch 2."""
+    net = ss.Network(dt=DT, seed=23, dtype=dtype, batch=2, backend=backend, chunk=6)
+    rc = net.add(ss.RC(9, R=1.0, tau=5e-3, v_th=0.6, refractory=2e-3, method="exact"))
+    net.add(ss.PoissonDrive(rc, rate=900.0, weight=0.15))
+    net.add(ss.NoiseCurrent(rc, mean=0.1, std=0.1))
+    lif = net.add(_lif(8, tau_syn_inh=8e-3, method="exact"))
+    net.add(ss.PoissonDrive(lif, rate=2500.0, weight=0.3))
+    net.add(ss.PoissonDrive(lif, rate=700.0, weight=-0.2, receptor="i_inh"))
+    given = net.add(ss.SpikeArray(np.random.default_rng(4).random((20, 8)) < 0.3))
+    net.connect(given, lif, "one_to_one", weight=0.25)
+    net.connect(lif, lif, "random", p=0.4, weight=0.1)
+    mons = [net.add(ss.SpikeMonitor(rc)), net.add(ss.SpikeMonitor(lif)),
+            net.add(ss.StateMonitor(lif, ["v", "i", "i_inh"], every=2))]
+    net.run(20 * DT)
+    return net, mons
+
+
+def case_poisson_drive_uncoupled(backend, dtype):
+    """A Poisson drive alone (one launch per chunk, samples taken in the neuron kernel)."""
+    net = ss.Network(dt=DT, seed=29, dtype=dtype, backend=backend, chunk=7)
+    rc = net.add(ss.RC(9, R=1.0, tau=5e-3, v_th=0.6, refractory=2e-3, method="euler"))
+    net.add(ss.PoissonDrive(rc, rate=900.0, weight=0.15))
+    mons = [net.add(ss.SpikeMonitor(rc)), net.add(ss.StateMonitor(rc, ["v", "refc"]))]
+    net.run(20 * DT)
+    return net, mons
+
+
 def case_marked_flushes(backend, dtype):
     """:func:`case_lif_exact_delays` with the marking of targets (the large-network path) and
     the smallest spike buffer (emptied every other step)."""
@@ -303,7 +332,7 @@ CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case
 PATCHES = {"marked_flushes": {"MARK_MIN_SYNAPSES": 0, "REC_CAP": 0},
            "uncoupled_flushes": {"REC_CAP": 0}}
 FLOAT32_CASES = ("lif_euler", "lif_exact_delays", "rc", "adaptive", "uncoupled_flushes",
-                 "overflow")
+                 "overflow", "poisson_drives")
 SELECTION = [f"{c}:float64" for c in CASES] + [f"{c}:float32" for c in FLOAT32_CASES]
 
 

@@ -81,6 +81,46 @@ def test_noisy_lif_file_equals_the_python_network():
     assert set(spikes.spikes.realizations.tolist()) > {0, 499}
 
 
+def test_a_poisson_drive_in_a_file_equals_the_python_one():
+    built = netfile.build(netfile.parse("""
+[network]
+dt = 1e-4
+duration = 0.05
+seed = 2
+
+[[population]]
+name = "exc"
+model = "LIF"
+n = 50
+params = { tau_mem = 20e-3, tau_syn = 5e-3, v_th = 0.5, tau_syn_inh = 8e-3, units = "1" }
+
+[[input]]
+kind = "poisson_drive"
+target = "exc"
+params = { rate = 20000.0, weight = 0.2 }
+
+[[input]]
+kind = "poisson_drive"
+target = "exc"
+params = { rate = 5000.0, weight = -0.1, receptor = "i_inh" }
+
+[[record]]
+kind = "spikes"
+population = "exc"
+""", "<drive>"))
+    built.net.run(built.duration)
+
+    net = ss.Network(dt=1e-4, seed=2)
+    exc = net.add(ss.LIF(50, tau_mem=20e-3, tau_syn=5e-3, v_th=0.5, tau_syn_inh=8e-3,
+                         units="1"), name="exc")
+    net.add(ss.PoissonDrive(exc, rate=20000.0, weight=0.2))
+    net.add(ss.PoissonDrive(exc, rate=5000.0, weight=-0.1, receptor="i_inh"))
+    spikes = net.add(ss.SpikeMonitor(exc))
+    net.run(0.05)
+    assert len(spikes.spikes) > 50
+    same_spikes(built.monitors[0][1].spikes, spikes.spikes)
+
+
 def test_values_distributions_and_overrides():
     spec = netfile.parse("""
         [network]
