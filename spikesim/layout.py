@@ -89,12 +89,12 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         raise ValueError(f"a network holds at most {checks.MAX_UNITS} neurons and spike-source "
                          f"units in all, got {n_neu} + {src_off[-1]}")
     item = np.dtype(dtype).itemsize
-    state_bytes = 4 * batch * n_neu * item  # v, i, w, refc (at least)
-    _check_memory("building this network", [("the neuron state", state_bytes)] + [
-        (f"the {pr._label()}: {_synapse_estimate(pr):.3g} synapses", _synapse_estimate(pr) * (
-            12 + (8 + item if not _scalar(pr.weight) else 0)
-            + (18 if pr.delay is not None and not _scalar(pr.delay) else 0)))
-        for pr in projections])
+    parts = [("the neuron state", 4 * batch * n_neu * item)]  # v, i, w, refc (at least)
+    for pr in projections:
+        per_synapse = (12 + (8 + item if not _scalar(pr.weight) else 0)
+                       + (18 if pr.delay is not None and not _scalar(pr.delay) else 0))
+        parts.append((pr, _synapse_estimate(pr) * per_synapse))
+    _check_memory("building this network", parts)
     synapses = [pr.synapses(dt, generator([seed, 2, j]))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
@@ -361,19 +361,29 @@ def _available_bytes() -> int | None:
     return avail
 
 
-def _check_memory(what: str, parts: list[tuple[str, int]], freed: int = 0) -> None:
-    """Raise MemoryError, naming the largest ``parts`` (label, bytes), when their sum is more
-    than the memory available (plus ``freed``, bytes that will be released before then):
-    before allocating, rather than an opaque failure, or swapping, tens of GB later."""
+def _check_memory(what: str, parts: list[tuple[str | Projection, int]], freed: int = 0) -> None:
+    """Raise MemoryError, naming the largest ``parts`` (what — a label, or a projection's
+    synapses —, bytes), when their sum is more than the memory available (plus ``freed``,
+    bytes that will be released before then): before allocating, rather than an opaque
+    failure, or swapping, tens of GB later."""
     need = sum(b for _, b in parts)
+    if need < 1 << 30:  # (no file read for the usual, small network)
+        return
     avail = _available_bytes()
-    if avail is None or need <= avail + freed or need < 1 << 30:
+    if avail is None or need <= avail + freed:
         return
     big = sorted(parts, key=lambda x: -x[1])[:3]
     raise MemoryError(f"{what} needs about {need / 2**30:.1f} GiB, more than the "
                       f"{(avail + freed) / 2**30:.1f} GiB of memory available: "
-                      + "; ".join(f"{label}: {b / 2**30:.1f} GiB" for label, b in big)
+                      + "; ".join(f"{_part(label)}: {b / 2**30:.1f} GiB" for label, b in big)
                       + ("; ..." if len(parts) > 3 else ""))
+
+
+def _part(what: str | Projection) -> str:
+    """A part of :func:`_check_memory`'s message: a label, or a projection and its synapses."""
+    if isinstance(what, str):
+        return what
+    return f"the {what._label()}: {_synapse_estimate(what):.3g} synapses"
 
 
 def _check_fits(values: np.ndarray | float, dtype, what: str) -> None:

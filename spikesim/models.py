@@ -178,8 +178,8 @@ class Population:
         scalar when one value serves every neuron and realization (the arithmetic on it is
         then cheap), else a float64 array of shape (1 or B, 1 or n)."""
         limits = self.limits[name] if limits is None else limits
-        if limits.get("unit") in ("v", "i"):
-            limits = {**limits, "unit": self.unit_of(limits["unit"])}
+        if limits is VOLTAGE or limits is CURRENT:  # (the unit of the population's v or i)
+            limits = {"unit": self.unit_of(limits["unit"])}
         name = f"{type(self).__name__}.{name}"
         if isinstance(value, (int, float)) and not isinstance(value, bool):  # the usual case
             return np.float64(checks.number(name, value, **limits))
