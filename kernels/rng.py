@@ -52,6 +52,7 @@ __all__ = [
     "mix64",
     "normal",
     "poisson",
+    "poisson_quantile",
     "seed_key",
     "uniform",
     "uniform_open",
@@ -301,22 +302,33 @@ def geometric_gap(key, ctr, inv_hazard):
 
 
 POISSON_MAX_MEAN = 30.0  # the largest mean :func:`poisson` accepts (its cost grows with it)
-_POISSON_CAP = 1000  # the count at which the inversion stops (probability < 1e-300 there)
+_POISSON_CAP = 1000  # a bound on the loop only: it ends where the sum stops growing (k < 200)
 
 
 @numba.njit(inline="always", cache=True)
 def poisson(key, ctr, mean, exp_neg_mean):
     """A Poisson count of ``mean`` (at most POISSON_MAX_MEAN; ``exp_neg_mean`` = exp(−mean)),
-    int64, by inversion of one uniform: the smallest k with u < P(K <= k), summing the
-    probabilities in order (about mean + 1 terms)."""
-    u = uniform(key, ctr)
+    int64, for draw ``ctr``: :func:`poisson_quantile` of one uniform."""
+    return poisson_quantile(uniform(key, ctr), mean, exp_neg_mean)
+
+
+@numba.njit(inline="always", cache=True)
+def poisson_quantile(u, mean, exp_neg_mean):
+    """The smallest k with u < P(K <= k) for K Poisson of ``mean``, int64, summing the
+    probabilities in order (about mean + 1 terms). The rounded sum may end a few ulps below 1
+    (up to 8e-16 below for means up to 30): a u above it gets the count at which the sum stops
+    growing, near the far tail's quantile (59 for a mean of 15.4473, whose quantile is 57),
+    not the loop's bound."""
     k = 0
     p = exp_neg_mean
     f = p
     while u >= f and k < _POISSON_CAP:
         k += 1
         p *= mean / k
-        f += p
+        g = f + p
+        if g == f and k > mean:  # past the mode, the terms left no longer change the sum
+            break
+        f = g
     return np.int64(k)
 
 

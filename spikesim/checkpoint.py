@@ -36,6 +36,7 @@ import numpy as np
 from . import checks
 from .io import attr, set_attrs
 from .kernels import cpu as KC
+from .kernels import inputs as KI
 from .kernels.csr import synapse_hash
 
 if TYPE_CHECKING:
@@ -58,12 +59,16 @@ def _structure(net: Network) -> dict:
     synapses' checksum does not depend on their order within rows, which depends on how many
     parts propagation is split into)."""
     tb = net.tables
+    drives = tb.cin[:, KI.KIND] == KI.CUR_JUMP
+    # without Poisson drives, the population table as before their column (P_JUMP_HI), so that
+    # checkpoints from before it still load; with them, also each drive's target variable
+    pops = tb.pops if drives.any() else tb.pops[:, :KC.P_JUMP_HI]
     return {
         "populations": [[p.name, type(p).__name__, p.n] for p in net.populations],
         "sources": [[s.name, type(s).__name__, s.n] for s in net.sources],
         "currents": [[type(c).__name__, c.target.name] for c in net.currents],
         "projections": [[pr.pre.name, pr.post.name, pr.rule] for pr in net.projections],
-        "parameters_crc32": _crc(tb.pops, tb.par, tb.cinf, tb.groups),
+        "parameters_crc32": _crc(pops, tb.par, tb.cinf, tb.groups, tb.cin[drives, KI.ST]),
         # (the projection columns from J_MASK on are derived: how the kernel reads a given
         # array, left out so that checkpoints from before those columns still load)
         "connectivity_crc32": _crc(tb.prj[:, :KC.J_MASK], tb.prj_w, tb.rowptr),

@@ -414,7 +414,7 @@ class PoissonDrive(Current):
     def noise(self, dt: float) -> tuple[float, float, float]:
         """(weight, mean count per step, exp(−mean)): the kernel's row."""
         mean = self.rate * dt
-        if mean > POISSON_MAX_MEAN:
+        if mean > POISSON_MAX_MEAN * (1 + 1e-14):  # (3e6 Hz · 1e-5 s is 30.000000000000004)
             raise ValueError(f"PoissonDrive.rate · dt must be at most {POISSON_MAX_MEAN:g} (the "
                              f"mean count per step), got {self.rate!r} Hz · {dt!r} s = "
                              f"{mean:.4g}: split the drive into several")

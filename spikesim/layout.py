@@ -154,6 +154,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         buf = n_ou if c.kind == KI.CUR_OU else 0
         var = c.target.slots[c.receptor] if c.kind == KI.CUR_JUMP else 0  # (in ST)
         cin_rows.append([c.kind, buf, var, 0, 0, n_streams])
+        if c.kind == KI.CUR_JUMP:
+            _check_fits(c.weight, dtype, f"the weight of the PoissonDrive into {c.target.name!r}")
         cinf_rows.append(list(c.noise(dt)))
         n_streams += c.target.n
         if c.kind == KI.CUR_OU:

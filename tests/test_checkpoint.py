@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import spikesim as ss
+from spikesim import checkpoint
 
 DT = 1e-4
 
@@ -237,3 +238,22 @@ def test_a_state_with_nan_is_not_written(tmp_path):
                                          r"infinite\), which load_checkpoint refuses"):
         ss.save_checkpoint(net, tmp_path / "c.h5")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_checkpoints_of_networks_without_drives_keep_their_checksum():
+    """The population table gained a column for Poisson drives (P_JUMP_HI): a network without
+    drives keeps the parameters checksum spikesim wrote before it, so its older checkpoints
+    load; with a drive, the drive's receptor counts too."""
+    def net_of(receptor=None):
+        net = ss.Network(dt=1e-3, seed=4)
+        a = net.add(ss.LIF(5, tau_mem=10e-3, v_th=0.3, tau_syn_inh=5e-3, units="1"), name="a")
+        net.add(ss.NoiseCurrent(a, mean=0.1, std=0.2))
+        net.connect(net.add(ss.BernoulliInput(5, p=0.2), name="in"), a, "one_to_one",
+                    weight=0.5)
+        if receptor:
+            net.add(ss.PoissonDrive(a, rate=100.0, receptor=receptor))
+        net.build()
+        return checkpoint._structure(net)["parameters_crc32"]
+
+    assert net_of() == 1497178222  # as written by the code of commit dfaefe0~1
+    assert net_of("i") != net_of("i_inh")

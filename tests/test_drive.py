@@ -105,3 +105,31 @@ def test_bad_drives_are_refused_by_name():
     net.add(ss.PoissonDrive(pop, rate=40_000.0))
     with pytest.raises(ValueError, match=r"PoissonDrive.rate · dt must be at most 30 .* = 40"):
         net.run(1e-3)
+
+
+@pytest.mark.parametrize("mean", [1e-4, 0.7, 2.0, 15.4473, 30.0])
+def test_the_sampler_ends_in_the_tail_for_a_uniform_next_to_1(mean):
+    """Its float64 sum of probabilities may stop a few ulps below 1: a uniform above it got
+    the loop's bound (1000); it gets a count near the far tail's quantile instead, and every
+    other uniform the exact inversion's count."""
+    from scipy.stats import poisson as law
+    from spikesim.kernels.rng import poisson_quantile
+    top = poisson_quantile(1.0 - 2.0**-53, mean, exp(-mean))
+    assert law.ppf(1 - 1e-15, mean) <= top <= law.ppf(1 - 1e-16, mean) + 5
+    u = np.random.default_rng(1).random(2000)
+    got = [poisson_quantile(x, mean, exp(-mean)) for x in u]
+    np.testing.assert_array_equal(got, law.ppf(u, mean))
+
+
+def test_drive_edge_values():
+    """rate·dt of exactly 30 runs even where the product rounds above it; a weight beyond
+    float32's range is refused at build, as a projection's."""
+    net = ss.Network(dt=1e-5)
+    pop = net.add(ss.RC(2, tau=1e-2, v_th=1e9, method="exact"))
+    net.add(ss.PoissonDrive(pop, rate=3e6, weight=1e-6))  # 3e6 · 1e-5 = 30.000000000000004
+    net.run(2e-5)
+    net = ss.Network(dt=1e-3, dtype=np.float32)
+    pop = net.add(ss.RC(2, tau=1e-2, v_th=1.0, method="exact"))
+    net.add(ss.PoissonDrive(pop, rate=10.0, weight=1e39))
+    with pytest.raises(ValueError, match=r"weight of the PoissonDrive into .*float32"):
+        net.build()
