@@ -462,12 +462,11 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
     bin cut short there, which holds that spike, reads too high.
 
     One thin line per realization (up to ``max_lines`` of them; a single one is always
-    drawn) and, when there are several,
-    their mean as a thick black line labelled "trial average". Beyond ``max_lines``
-    realizations, a grey band spans mean ± 1 std (ddof=0) across them, its lower edge clipped at
-    0 Hz since rates are non-negative (the legend says so). ``bin_width`` and ``smooth`` are
-    limited as in :func:`spikesim.analysis.population_rate`; an empty recorded interval
-    (t_stop <= t_start) gives empty axes.
+    drawn) and, when there are several, their mean as a thick black line labelled "trial
+    average". Beyond ``max_lines`` realizations, a grey band spans mean ± 1 std (ddof=0) across
+    them, its lower edge clipped at 0 Hz since rates are non-negative (the legend says so).
+    ``bin_width`` and ``smooth`` are limited as in :func:`spikesim.analysis.population_rate`;
+    an empty recorded interval (t_stop <= t_start) gives empty axes.
     """
     max_lines = checks.count("max_lines", max_lines, low=0)
     s = _as_spikes(spikes, population)
@@ -502,10 +501,9 @@ def recorded_rate(rate: Trace | str | os.PathLike, ax: Axes | None = None, *,
                         f"{type(rate).__name__}")
     scale = _t_scale(t_unit)
     width = float(rate.meta["bin_width"])
-    ax = _axes(ax)  # (meta's widths: the last bin's may be cut short)
-    _rate_lines(ax, (rate.times + 0.5 * rate.meta["widths"]) * scale, rate.values[:, :, 0].T,
-                max_lines,
-                t_unit)
+    centers = rate.times + 0.5 * rate.meta["widths"]  # (the last bin may be cut short)
+    ax = _axes(ax)
+    _rate_lines(ax, centers * scale, rate.values[:, :, 0].T, max_lines, t_unit)
     if rate.population:
         ax.set_title(f"{rate.population}: population rate ({width * 1e3:g} ms bins)")
     return ax
