@@ -102,7 +102,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10: the tomli backport, same API
     import tomli as tomllib
 
-MAX_INDEX = MAX_UNITS  # neurons per population, synapses per projection (int32 indices)
+MAX_INDEX = MAX_UNITS  # neurons and realizations × neurons of a network (int32 ids)
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,63}$")
 
 MODELS: dict[str, type[M.Population]] = {
@@ -612,15 +612,6 @@ def _ref(r: _Reader, k: str, spec: NetSpec, populations_only: bool) -> str:
                     f'{", ".join(map(_show, known)) or "none"}')
 
 
-def _size(spec: NetSpec, name: str) -> int:
-    """The size of a population or spike source (checked to exist)."""
-    sources = [i for i in spec.inputs if i.fields["kind"] in SOURCES]
-    item = next(i for i in spec.populations + sources if i.fields["name"] == name)
-    if item.fields["n"] is None:  # rate_coded: from its data
-        return int(item.params["data"].shape[-1])
-    return int(item.fields["n"])
-
-
 RULE_KEYS: dict[str, dict[str, _Check]] = {  # the keys of a projection with this rule
     "random": {"p": Number(low=0.0, high=1.0)},
     "fixed_indegree": {"k": Number(low=1, high=MAX_INDEX, integer=True)},
@@ -647,12 +638,6 @@ def _projection(r: _Reader, spec: NetSpec) -> Item:
             item.param_keys[k] = r.key(k)
     r.finish(("pre", "post", "rule", "weight", "delay", "receptor", "name", *extra),
              why=f' for rule "{rule}"')
-    n_pre, n_post = _size(spec, pre), _size(spec, post)
-    synapses = {"all_to_all": n_pre * n_post, "random": n_pre * n_post * item.params.get("p", 0),
-                "fixed_indegree": n_post * item.params.get("k", 0)}.get(rule, 0)
-    if synapses > MAX_INDEX:
-        raise r.fail("rule", f"about {synapses:.3g} synapses: more than {MAX_INDEX} in one "
-                             f"projection")
     return item
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import spikesim as ss
-from spikesim import cli, netfile
+from spikesim import cli, layout, netfile
 from spikesim.demo import DEMO_TOML
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -448,3 +448,16 @@ def test_fuzzed_files_never_escape(tmp_path, capsys):
             assert len(lines) == 1 and ERROR.match(lines[0]), err
         seen[status] += 1
     assert seen[0] > 0 and seen[2] > 100
+
+
+def test_a_projection_beyond_int32_synapses_is_left_to_the_memory_check(monkeypatch):
+    # the engine indexes synapses with int64: a file is not held to 2**31 − 1 per projection
+    # (it was, with an error citing int32 indices); what refuses it is the build's memory check
+    monkeypatch.setattr(layout, "_available_bytes", lambda: 2 << 30)  # 2 GiB
+    spec = netfile.parse('[network]\ndt = 1e-3\nduration = 0.01\n'
+                         '[[population]]\nname = "exc"\nmodel = "LIF"\nn = 50000\nparams = { units = "1" }\n'
+                         '[[projection]]\npre = "exc"\npost = "exc"\nrule = "all_to_all"\n'
+                         'weight = 0.1\n')
+    with pytest.raises(netfile.NetFileError, match=r"MemoryError: .* the projection 'exc' -> "
+                                                   r"'exc' \('all_to_all'\): 2\.5e\+09 syn"):
+        netfile.build(spec)
