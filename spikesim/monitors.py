@@ -79,7 +79,9 @@ class SpikeMonitor(Monitor):
         self.source = source
         ids = _select(f"{owner}.ids", ids, source.n)
         self.ids = None if ids is None else np.unique(ids)  # each neuron once, sorted
-        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # per chunk: steps (int64), ids (int32) and, in a batch, realizations (int32): 12 bytes
+        # per spike (16 in a batch); ``spikes`` makes the 24-byte-per-spike arrays on demand
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
 
     def keep(self, ids: np.ndarray) -> np.ndarray | None:
         """Mask of the spikes (given their neuron ids) that this monitor records; None when
@@ -88,16 +90,20 @@ class SpikeMonitor(Monitor):
 
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
         """Receive a chunk's spikes: global step numbers, realizations and neuron ids."""
-        self._parts.append((steps, realizations, ids))
+        self._parts.append((steps, ids.astype(np.int32),
+                            realizations.astype(np.int32) if self.n_realizations > 1 else None))
 
     @property
     def spikes(self) -> Spikes:
         """All spikes received so far (times in s)."""
-        empty = np.zeros(0, np.int64)
-        steps, real, ids = (map(np.concatenate, zip(*self._parts)) if self._parts
-                            else (empty, empty, empty))
-        return Spikes(steps * self.dt, ids.astype(np.int64, copy=False),
-                      real.astype(np.int64, copy=False), self.source.n, self.n_realizations,
+        steps, ids, real = (np.concatenate([p[c] for p in self._parts], dtype=np.int64)
+                            if self._parts and self._parts[0][c] is not None
+                            else None for c in range(3))
+        if steps is None:  # nothing received
+            steps = ids = np.zeros(0, np.int64)
+        if real is None:  # a batch of one: every spike is realization 0's
+            real = np.zeros(len(steps), np.int64)
+        return Spikes(steps * self.dt, ids, real, self.source.n, self.n_realizations,
                       self.t_start or 0.0, max(self.t_stop, self.t_start or 0.0),
                       self.source.name or "", self.ids)
 

@@ -1,6 +1,6 @@
 """What changes at large sizes, tested at small ones: state samples per kernel call are
 bounded, spike monitors of many populations each read their own group's records, connectivity
-is drawn in int32 and in blocks, and a network that cannot fit is refused before anything
+is drawn in int32 and in blocks, spike monitors hold 12–16 bytes per spike, and a network that cannot fit is refused before anything
 large is allocated, naming what is too big."""
 
 import numpy as np
@@ -10,8 +10,8 @@ import spikesim as ss
 from spikesim import layout, network, projections
 
 
-def _lif_net(n=50, chunk=1000):
-    net = ss.Network(dt=1e-3, seed=3, chunk=chunk)
+def _lif_net(n=50, chunk=1000, batch=1):
+    net = ss.Network(dt=1e-3, seed=3, chunk=chunk, batch=batch)
     pop = net.add(ss.LIF(n, tau_mem=10e-3, units="1"), name="a")
     net.add(ss.ConstantCurrent(pop, 2.0))
     return net, pop
@@ -68,6 +68,21 @@ def test_monitors_of_many_populations_each_get_exactly_their_spikes():
         assert len(m.spikes) > 0
         np.testing.assert_array_equal(m.spikes.times, alone.spikes.times[keep])
         np.testing.assert_array_equal(m.spikes.ids, alone.spikes.ids[keep])
+
+
+@pytest.mark.parametrize("batch, per_spike", [(1, 12), (3, 16)])
+def test_a_spike_monitor_keeps_at_most_16_bytes_per_spike(batch, per_spike):
+    """Steps (int64), ids (int32) and, only in a batch, realizations (int32); ``spikes`` still
+    gives every spike, with realization numbers from 0 to batch − 1."""
+    net, pop = _lif_net(n=200, chunk=30, batch=batch)
+    mon = net.add(ss.SpikeMonitor(pop))
+    net.run(0.2)
+    held = sum(a.nbytes for part in mon._parts for a in part if a is not None)
+    s = mon.spikes
+    assert len(s) > 1000 and held <= per_spike * len(s)
+    assert s.ids.dtype == s.realizations.dtype == np.int64
+    np.testing.assert_array_equal(np.unique(s.realizations), np.arange(batch))
+    assert np.all(np.diff(s.times) >= 0)
 
 
 def _positions_in_one_draw(rng, total, p):
