@@ -100,6 +100,15 @@ class _CommandParser(_Parser):
         return namespace, extras
 
 
+def _set_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="set a value of the file before it is checked (repeatable): KEY is a "
+                        "key path, from network, a population's, input's or projection's "
+                        "name, or population[i] etc. (network.dt, exc.params.tau_mem, "
+                        "projection[0].weight); VALUE a TOML value (0.02, [1, 2], "
+                        "{ distribution = \"normal\", mean = 1, std = 0.1 }) or a word")
+
+
 def _simulation_options(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("-o", "--output", metavar="OUT.h5", type=Path,
                    help=f"the HDF5 recording to write (default: {default_out})")
@@ -153,9 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  spikesim run examples/cuba.toml                 # writes cuba.h5\n"
                "  spikesim run examples/cuba.toml -o cuba_seed3.h5 --seed 3 --duration 0.5\n"
-               "  spikesim run net.toml --threads 2 --overwrite --quiet")
+               "  spikesim run net.toml --threads 2 --overwrite --quiet\n"
+               "  spikesim run examples/cuba.toml -o slow.h5 --set exc.params.tau_mem=0.03 "
+               "--set network.batch=10\n"
+               "  for w in 0.5 1 2; do spikesim run net.toml -o w$w.h5 --set "
+               "'projection[0].weight='$w; done")
     p.add_argument("network", type=Path, metavar="NETWORK.toml", help="the network file")
     _simulation_options(p, "NETWORK.h5 in the current directory")
+    _set_option(p)
     p.add_argument("--seed", type=_seed, help="override [network] seed")
     p.add_argument("--duration", type=_seconds, metavar="T",
                    help="override [network] duration (s)")
@@ -170,8 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="validate a network file and build its network",
                        description="Read a network file, check it and build the network "
                                    "(connectivity included) without simulating.",
-                       epilog="examples:\n  spikesim check examples/cuba.toml")
+                       epilog="examples:\n  spikesim check examples/cuba.toml\n"
+                              "  spikesim check examples/cuba.toml --set exc.n=40000")
     p.add_argument("network", type=Path, metavar="NETWORK.toml", help="the network file")
+    _set_option(p)
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("info", help="what an HDF5 recording holds", description=(
@@ -465,7 +481,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """``spikesim run``."""
     from . import netfile
 
-    spec = netfile.read(args.network)
+    spec = netfile.read(args.network, args.set)
     out = args.output or Path(args.network.stem + ".h5")
     _check_outputs([out], args.overwrite, inputs=[args.network])
     simulate(spec, out, args, seed=args.seed, duration=args.duration,
@@ -479,7 +495,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     """``spikesim check``: read, check and build, without simulating."""
     from . import netfile
 
-    built = netfile.load_network(args.network)
+    built = netfile.load_network(args.network, settings=args.set)
     net = built.net
     synapses = int(net.tables.col.shape[0])
     print(f"{args.network}: ok: {len(net.populations)} populations "

@@ -68,6 +68,8 @@ in A·√s: white noise), ``uniform_noise`` (mean, half_width), ``ou`` (mean, st
 ``current_array`` (values: T numbers or T rows of n numbers, one per step); the Poisson
 drive ``poisson_drive`` (rate, weight?, receptor?), jumps into each target neuron as spikes.
 
+``spikesim run --set KEY=VALUE`` changes a value before the checks (:func:`apply_setting`).
+
 Use :func:`read` (or :func:`parse` for a string) for the checked description and :func:`build`
 for the network with its monitors or HDF5 recorders; :func:`load_network` does both.
 """
@@ -79,7 +81,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -409,7 +411,6 @@ class NetSpec:
     projections: list[Item]
     records: list[Item]
     description: str = ""
-    text: str = ""
 
 
 PER_NEURON = Values()
@@ -459,12 +460,15 @@ _NAME = Text(pattern=NAME, desc="a name of letters, digits, _ and - (starting wi
 _COUNT = Number(low=1, high=MAX_INDEX, integer=True)
 
 
-def parse(text: str, file: str = "<string>") -> NetSpec:
-    """Check a network description given as TOML text (see the module docstring)."""
+def parse(text: str, file: str = "<string>", settings: Sequence[str] = ()) -> NetSpec:
+    """Check a network description given as TOML text (see the module docstring), with the
+    ``settings`` applied first (see :func:`apply_setting`)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise NetFileError(file, "", f"not valid TOML: {e}") from None
+    for setting in settings:
+        apply_setting(doc, setting, file)
     top = _Reader(file, "", doc)
     if "network" not in doc:
         raise NetFileError(file, "network", "missing required table [network] (with dt and "
@@ -490,7 +494,7 @@ def parse(text: str, file: str = "<string>") -> NetSpec:
         lists[k] = [_Reader(file, f"{k}[{j}]", e) for j, e in enumerate(entries)]
     top.finish()
     spec = NetSpec(file, network, [_population(r) for r in lists["population"]], [], [], [],
-                   description, text)
+                   description)
     for r in lists["input"]:  # (one by one: a target is checked against the inputs so far)
         spec.inputs.append(_input(r, spec))
     names: dict[str, str] = {}
@@ -522,8 +526,58 @@ def _groups(item: Item) -> list[str]:
     return [f"{'spikes' if kind == 'spikes' else 'rates'}/{name}"]
 
 
-def read(path: str | os.PathLike) -> NetSpec:
-    """Read and check a network file."""
+_INDEXED = re.compile(r"^(population|input|projection|record)\[(\d+)\]$")
+
+
+def apply_setting(doc: dict, setting: str, file: str = "<string>") -> None:
+    """Set one value of a parsed network file ``doc`` in place, as ``spikesim run --set``
+    does, before the file is checked: ``setting`` is ``KEY=VALUE``. KEY is a key path as
+    errors name them (``network.dt``, ``population[1].params.tau_mem``, ``projection[0].weight``)
+    or starts with the name of a population, input or projection instead
+    (``exc.params.tau_mem``, ``noise.params.rate``); tables on the way are created. VALUE is a
+    TOML value (``0.02``, ``[1, 2]``, ``{ distribution = "normal", mean = 1e-3, std = 1e-4 }``,
+    ``"RC"``), or else read as a string (``RC``)."""
+    key, eq, text = setting.partition("=")
+    key = key.strip()
+    where = f"--set {setting}"
+    if not eq or not key:
+        raise NetFileError(file, where, "expected KEY=VALUE, e.g. network.dt=1e-4 or "
+                                        "exc.params.tau_mem=0.02")
+    try:
+        value = tomllib.loads(f"value = {text.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()  # a bare word: a string
+    first, *rest = key.split(".")
+    indexed = _INDEXED.match(first)
+    if indexed:
+        section, j = indexed[1], int(indexed[2])
+        entries = doc.get(section)
+        if not isinstance(entries, list) or not j < len(entries):
+            count = len(entries) if isinstance(entries, list) else 0
+            raise NetFileError(file, where, f"there is no {first}: the file has {count} "
+                                            f"[[{section}]] table{'s' if count != 1 else ''}")
+        table = entries[j]
+    elif first in ("network", "description") or not rest:
+        table, rest = doc, [first, *rest]
+    else:
+        named = [e for k in ("population", "input", "projection")
+                 for e in doc.get(k, []) if isinstance(e, dict) and e.get("name") == first]
+        if not named:
+            raise NetFileError(file, where, f'no population, input or projection named "{first}"'
+                                            f" (a key path starts with network, a name, or "
+                                            f"population[i], input[i], projection[i], record[i])")
+        table = named[0]
+    *tables, last = rest
+    for k in tables:
+        table = table.setdefault(k, {})
+        if not isinstance(table, dict):
+            raise NetFileError(file, where, f'"{k}" is not a table')
+    table[last] = value
+
+
+def read(path: str | os.PathLike, settings: Sequence[str] = ()) -> NetSpec:
+    """Read and check a network file, with ``settings`` (``KEY=VALUE``, see
+    :func:`apply_setting`) applied first."""
     file = os.fspath(path)
     try:
         with open(file, "rb") as fh:
@@ -538,7 +592,7 @@ def read(path: str | os.PathLike) -> NetSpec:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise NetFileError(file, "", f"not UTF-8 text (byte {e.start}): not a TOML file") from None
-    return parse(text, file)
+    return parse(text, file, settings)
 
 
 def _params(r: _Reader, checks: dict[str, _Check | tuple[_Check, bool]], owner: str,
@@ -847,8 +901,9 @@ def _diagnose(spec: NetSpec, net: Network, error: Exception) -> None:
 
 
 def load_network(path: str | os.PathLike, output: H5Output | None = None,
-                 **overrides: float | str | None) -> Built:
-    """:func:`read` then :func:`build` (``overrides``, its keyword arguments: seed, duration
-    (s), threads, backend, chunk)."""
-    return build(read(path), output, **overrides)
+                 settings: Sequence[str] = (), **overrides: float | str | None) -> Built:
+    """:func:`read` (with ``settings``, ``KEY=VALUE`` strings: :func:`apply_setting`) then
+    :func:`build` (``overrides``, its keyword arguments: seed, duration (s), threads,
+    backend, chunk)."""
+    return build(read(path, settings), output, **overrides)
 

@@ -449,3 +449,20 @@ def test_plot_rate_of_a_file_holding_only_rates(tmp_path, capsys):
     assert status == 2 and "bins of 0.1 s" in one_line_error(err, "plot")
     status, _, err = run_cli(capsys, "plot", path, "--kind", "raster", "-o", tmp_path / "x.png")
     assert status == 2 and "holds no spikes" in one_line_error(err, "plot")
+
+
+def test_run_and_check_with_settings(tmp_path, capsys):
+    net = EXAMPLES / "lif_tutorial.toml"
+    status, out, err = run_cli(capsys, "check", net, "--set", "lif.n=50", "--set", "input.n=50")
+    assert status == 0 and "(50 neurons)" in out, err
+    out_h5 = tmp_path / "small.h5"
+    status, _, err = run_cli(capsys, "run", net, "-o", out_h5, "--quiet", "--duration", "0.2",
+                             "--set", "lif.n=50", "--set", "input.n=50",
+                             "--set", "input.params.p=0.2", "--set", "network.batch=2")
+    assert status == 0, err
+    data = ss.load(out_h5)
+    s = data.spikes("lif")
+    assert data.meta["batch"] == 2 and s.n_neurons == 50 and len(s) > 0
+    status, _, err = run_cli(capsys, "run", net, "-o", tmp_path / "x.h5", "--set", "lif.n=0")
+    assert status == 2 and "population[0].n" in one_line_error(err, "run")
+    assert not (tmp_path / "x.h5").exists()

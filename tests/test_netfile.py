@@ -455,9 +455,53 @@ def test_a_projection_beyond_int32_synapses_is_left_to_the_memory_check(monkeypa
     # (it was, with an error citing int32 indices); what refuses it is the build's memory check
     monkeypatch.setattr(layout, "_available_bytes", lambda: 2 << 30)  # 2 GiB
     spec = netfile.parse('[network]\ndt = 1e-3\nduration = 0.01\n'
-                         '[[population]]\nname = "exc"\nmodel = "LIF"\nn = 50000\nparams = { units = "1" }\n'
+                         '[[population]]\nname = "exc"\nmodel = "LIF"\nn = 50000\n'
+                         'params = { units = "1" }\n'
                          '[[projection]]\npre = "exc"\npost = "exc"\nrule = "all_to_all"\n'
                          'weight = 0.1\n')
     with pytest.raises(netfile.NetFileError, match=r"MemoryError: .* the projection 'exc' -> "
                                                    r"'exc' \('all_to_all'\): 2\.5e\+09 syn"):
         netfile.build(spec)
+
+
+def test_settings_equal_the_file_edited_by_hand():
+    edited = GOOD.replace("n = 40\n", "n = 25\n").replace("tau_mem = 20e-3", "tau_mem = 0.03")
+    edited = edited.replace("p = 0.1\n", "p = 0.3\n").replace("seed = 1\n", "seed = 4\n")
+    by_hand = netfile.parse(edited)
+    for settings in (["exc.n=25", "exc.params.tau_mem=0.03", "projection[0].p=0.3",
+                      "network.seed=4"],
+                     ["population[0].n = 25", "population[0].params.tau_mem=3e-2",
+                      "projection[0].p=0.3", "network.seed=4"]):
+        spec = netfile.parse(GOOD, settings=settings)
+        assert spec.network == by_hand.network
+        assert spec.populations[0].fields == by_hand.populations[0].fields
+        assert spec.populations[0].params == by_hand.populations[0].params
+        assert spec.projections[0].params == by_hand.projections[0].params
+        a, b = netfile.build(spec).net, netfile.build(by_hand).net
+        np.testing.assert_array_equal(a.tables.col, b.tables.col)
+
+
+def test_settings_take_toml_values_or_words():
+    spec = netfile.parse(GOOD, settings=[
+        'exc.params.v_th={ distribution = "uniform", low = -52e-3, high = -50e-3 }',
+        "exc.params.method=exact", 'exc.model="LIF"', "network.dtype=float32",
+        "noise.params.rate=12", "exc.params.refractory=2e-3"])  # a key the file lacks: added
+    p = spec.populations[0].params
+    assert isinstance(p["v_th"], ss.Uniform) and p["method"] == "exact"
+    assert p["refractory"] == 2e-3 and spec.network["dtype"] == "float32"
+    assert spec.inputs[0].params["rate"] == 12
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("network.dt", r"--set network\.dt: expected KEY=VALUE"),
+    ("=3", r"expected KEY=VALUE"),
+    ("projection[3].p=0.1", r"there is no projection\[3\]: the file has 1 \[\[projection\]\] "
+                            r"table$"),
+    ("inh.n=3", r'no population, input or projection named "inh"'),
+    ("exc.params.tau_mem.low=0", r'"tau_mem" is not a table'),
+    ("network.dt=-1", r"network\.dt: .*> 0"),  # then checked as the file's own values are
+    ("exc.params.tau_mme=0.02", r"exc|population\[0\]\.params.*tau_mme"),
+])
+def test_settings_errors_are_one_line_naming_the_setting(setting, message):
+    with pytest.raises(netfile.NetFileError, match=message):
+        netfile.parse(GOOD, settings=[setting])

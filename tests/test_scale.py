@@ -1,7 +1,7 @@
 """What changes at large sizes, tested at small ones: state samples per kernel call are
-bounded, spike monitors of many populations each read their own group's records, connectivity
-is drawn in int32 and in blocks, spike monitors hold 12–16 bytes per spike, and a network that cannot fit is refused before anything
-large is allocated, naming what is too big."""
+bounded, spike monitors of many populations each read their own group's records and hold
+12–16 bytes per spike, connectivity is drawn in int32 and in blocks, and a network that
+cannot fit is refused before anything large is allocated, naming what is too big."""
 
 import numpy as np
 import pytest
