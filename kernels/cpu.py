@@ -65,10 +65,11 @@ LIST_MAX = BLOCK // 16  # refractory neurons a block lists at most (see refracto
 TOUCH_MIN_SYNAPSES = 1 << 18  # synapses (1 MiB of targets) from which rows are touched first
 # population table columns
 (P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED,
- P_REFRACTORY, P_JUMP_HI) = range(13)  # P_REFRACTORY: whether any neuron has a refractory
-# period; rows P_CIN_LO … P_CIN_HI−1 of ``cin`` are the population's currents, P_CIN_HI …
-# P_JUMP_HI−1 its Poisson drives
-N_POP_COLUMNS = 13
+ P_REFRACTORY, P_JUMP_HI, P_RING) = range(14)  # P_REFRACTORY: whether any neuron has a
+# refractory period; rows P_CIN_LO … P_CIN_HI−1 of ``cin`` are the population's currents,
+# P_CIN_HI … P_JUMP_HI−1 its Poisson drives; P_RING: where a population with delayed input
+# (P_DELAYED) starts in the ring buffer's last axis, which holds only such populations
+N_POP_COLUMNS = 14
 # projection table columns: pre group, post population, first row (in ``parts``), delay (0: per
 # synapse), target variable (VAR_V, VAR_I or VAR_W), whether all synapses have the weight
 # ``prj_w[p]`` (else ``wt`` holds one per synapse), and for a one-to-one projection of a given
@@ -389,6 +390,7 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
         var = prj[p, J_VAR]
         tgt = v[b] if var == VAR_V else (i[b] if var == VAR_I else w[b])
         off = pops[prj[p, J_POST], P_OFF]
+        r_off = pops[prj[p, J_POST], P_RING]
         row0 = prj[p, J_ROW] - groups[g, 0]
         delay = prj[p, J_DELAY]
         uniform = prj[p, J_UNIFORM] != 0
@@ -415,7 +417,7 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
                     x = weight if uniform else wt[e]
                     if d > 1:
                         slot = k_slot + d - 1  # (k + d − 1) mod R, as d <= R
-                        ring[b, slot - n_slots if slot >= n_slots else slot, off + col[e]] += x
+                        ring[b, slot - n_slots if slot >= n_slots else slot, r_off + col[e]] += x
                     else:
                         tgt[off + col[e]] += x
 
@@ -598,13 +600,12 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
         for q in range(n_pop):
             if pops[q, P_DELAYED]:
                 slot = k % ring.shape[1]
-                off = pops[q, P_OFF]
-                n = pops[q, P_N]
+                off, r_off, n = pops[q, P_OFF], pops[q, P_RING], pops[q, P_N]
                 into_v = pops[q, P_CHAN] == VAR_V
                 for b in range(n_real):
-                    tgt = v[b] if into_v else i[b]
-                    due = ring[b, slot]
-                    for j in prange(off, off + n):
+                    tgt = (v[b] if into_v else i[b])[off:off + n]
+                    due = ring[b, slot, r_off:r_off + n]
+                    for j in prange(n):
                         tgt[j] += due[j]
                         due[j] = zero
         # 6. sample state at t_{k+1}

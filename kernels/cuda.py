@@ -88,6 +88,7 @@ from .cpu import (
     P_JUMP_HI,
     P_MODEL,
     P_OFF,
+    P_RING,
     P_ROW,
     P_SB,
     P_SJ,
@@ -382,8 +383,9 @@ def gather_deliver(k, marked, sample, pops, group_of, v, i, w, refc, ring, spk, 
     addition (masks first, then ascending CSR index): presynaptic unit (int32), weight (float), and
     delay << DELAY_SHIFT | target variable. A synapse whose presynaptic unit spiked (``spk``) adds
     its weight to the variable (delay 1) or to ring slot (k + d − 1) mod D (delay d > 1) of ``ring``
-    (B, D, N). With ``marked``, only targets flagged in ``recv`` (B, N) uint8 are visited and their
-    flags cleared. Then delayed populations receive ring slot k mod D (and it is zeroed), and with
+    (B, D, the neurons of the populations with delayed input, each from its ``P_RING``). With
+    ``marked``, only targets flagged in ``recv`` (B, N) uint8 are visited and their flags
+    cleared. Then delayed populations receive ring slot k mod D (and it is zeroed), and with
     ``sample`` the neuron's probes are written as in :func:`step_units`.
     """
     n_real, n_neu = v.shape[0], v.shape[1]
@@ -393,6 +395,7 @@ def gather_deliver(k, marked, sample, pops, group_of, v, i, w, refc, ring, spk, 
         b = idx // n_neu
         j = idx - b * n_neu
         q = group_of[j]
+        r = pops[q, P_RING] + j - pops[q, P_OFF]  # j's place in the ring (if it has one)
         if marked == 0 or recv[b, j] != 0:
             if marked:
                 recv[b, j] = 0
@@ -406,7 +409,7 @@ def gather_deliver(k, marked, sample, pops, group_of, v, i, w, refc, ring, spk, 
                     d = ccode[x] >> DELAY_SHIFT
                     var = ccode[x] & ((1 << DELAY_SHIFT) - 1)
                     if d > 1:  # only into the population's main input variable (P_CHAN)
-                        ring[b, (k + d - 1) % n_slots, j] += cwt[x]
+                        ring[b, (k + d - 1) % n_slots, r] += cwt[x]
                     elif var == VAR_V:
                         vv += cwt[x]
                     elif var == VAR_I:
@@ -420,10 +423,10 @@ def gather_deliver(k, marked, sample, pops, group_of, v, i, w, refc, ring, spk, 
         if pops[q, P_DELAYED]:
             slot = k % n_slots
             if pops[q, P_CHAN] == VAR_V:
-                v[b, j] += ring[b, slot, j]
+                v[b, j] += ring[b, slot, r]
             else:
-                i[b, j] += ring[b, slot, j]
-            ring[b, slot, j] = zero
+                i[b, j] += ring[b, slot, r]
+            ring[b, slot, r] = zero
         if sample:
             p_lo, p_hi = probe_ptr[j], probe_ptr[j + 1]
             if p_hi > p_lo:

@@ -61,8 +61,9 @@ def _structure(net: Network) -> dict:
     tb = net.tables
     drives = tb.cin[:, KI.KIND] == KI.CUR_JUMP
     # without Poisson drives, the population table as before their column (P_JUMP_HI), so that
-    # checkpoints from before it still load; with them, also each drive's target variable
-    pops = tb.pops if drives.any() else tb.pops[:, :KC.P_JUMP_HI]
+    # checkpoints from before it still load; with them, also each drive's target variable (the
+    # ring offsets, P_RING, are derived: left out)
+    pops = tb.pops[:, :KC.P_RING if drives.any() else KC.P_JUMP_HI]
     return {
         "populations": [[p.name, type(p).__name__, p.n] for p in net.populations],
         "sources": [[s.name, type(s).__name__, s.n] for s in net.sources],
@@ -76,6 +77,14 @@ def _structure(net: Network) -> dict:
                                           tb.weights().view(f"u{tb.wt.itemsize}"), tb.dly)),
         "n_synapses": int(tb.col.shape[0]),
     }
+
+
+def _ring_columns(net: Network) -> np.ndarray:
+    """The neurons (columns of ``v``) whose delayed input the ring buffer holds, in its order:
+    where to find them in the ring of checkpoints from before it left the others out."""
+    rows = net.tables.pops
+    return np.concatenate([np.arange(r[KC.P_OFF], r[KC.P_OFF] + r[KC.P_N]) for r in rows
+                           if r[KC.P_DELAYED]] + [np.zeros(0, np.int64)])
 
 
 def _need_network(caller: str, net) -> None:
@@ -198,7 +207,10 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
                              f"checkpoint and the network")
         for name, arr in net.state.items():
             ds = g[name]
-            if ds.shape != arr.shape or ds.dtype != arr.dtype:
+            shape = arr.shape
+            if name == "ring" and ds.shape == (*shape[:2], net.state["v"].shape[1]):
+                shape = ds.shape  # saved before the ring left out neurons without delayed input
+            if ds.shape != shape or ds.dtype != arr.dtype:
                 raise ValueError(f"checkpoint {path}: state {name!r} has shape {ds.shape} "
                                  f"{ds.dtype}, the network's is {arr.shape} {arr.dtype}")
             if arr.dtype.kind == "f" and arr.size:  # (integer states hold counters and -1)
@@ -207,7 +219,9 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
                     raise ValueError(f"checkpoint {path}: state {name!r} holds {bad} "
                                      f"non-finite values (NaN or infinite)")
         for name, arr in net.state.items():  # all checked: now the network changes
-            if arr.size:
+            if name == "ring" and g[name].shape != arr.shape:
+                arr[...] = g[name][:, :, _ring_columns(net)]
+            elif arr.size:
                 g[name].read_direct(arr)
         net.step = step
     return net

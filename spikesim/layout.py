@@ -100,12 +100,15 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
     longest = [int(d[0] if d.size == 1 else d.max(initial=1)) for d in delays]  # (steps)
     max_delay = max(longest + [1])
+    # the ring buffer holds the populations with delayed input, one after the other
+    delayed = [any(pr.post is p and d > 1 for pr, d in zip(projections, longest)) for p in pops]
+    ring_off = list(accumulate((p.n if dl else 0 for p, dl in zip(pops, delayed)), initial=0))
     if max_delay > 1:
         slow = max(zip(longest, projections), key=lambda x: x[0])[1]
         _check_memory("the delay ring buffer", [
             (f"{batch} × {max_delay} steps (the longest delay, of the {slow._label()}) × "
-             f"{n_neu} neurons (all of the network's, whichever receive delayed input)",
-             batch * max_delay * n_neu * item)], sum(d.size for d in delays) * 2 + sum(
+             f"{ring_off[-1]} neurons (those of the populations receiving delayed input)",
+             batch * max_delay * ring_off[-1] * item)], sum(d.size for d in delays) * 2 + sum(
             pre.nbytes + post.nbytes + w.nbytes for pre, post, w, _ in synapses))
 
     # neurons: parameter tables and the population table
@@ -123,12 +126,11 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         what = f"{type(p).__name__} {p.name!r}"
         _check_fits(table, dtype, f"a parameter of {what} (or a coefficient made from them)")
         par_parts.append(table)
-        delayed = any(pr.post is p and d > 1 for pr, d in zip(projections, longest))
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
                          row, sb, sj, cin_lo[q], cin_lo[q + 1] - n_jumps[q],
-                         p.slots[p.channel], delayed,
+                         p.slots[p.channel], delayed[q],
                          np.count_nonzero(table[:, K.REF_STEPS]) > 0,  # (>= 0)
-                         cin_lo[q + 1]])
+                         cin_lo[q + 1], ring_off[q]])
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
             _check_fits(val, dtype, f"the initial {var} of {what}")
@@ -218,7 +220,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         given=tuple(given for _, given in masks.values()),
         cur_index=tuple(currents.index(c) for c in ordered_currents), seed=seed,
         n_streams=max(n_streams, 1), n_ou=n_ou, max_delay=max_delay)
-    state["ring"] = _state((batch, max_delay, n_neu) if max_delay > 1 else (batch, 1, 1), dtype)
+    state["ring"] = _state((batch, max_delay, ring_off[-1]) if max_delay > 1 else (batch, 1, 1),
+                           dtype)
     return tables, state
 
 

@@ -89,6 +89,24 @@ def case_lif_exact_delays(backend, dtype):
     return net, mons
 
 
+def case_ring_offsets(backend, dtype):
+    """Delayed input only into the second and fourth of four populations (the ring buffer
+    holds those two, each from its own offset): Bernoulli input with 2- and 4-step delays,
+    recurrence from the undelayed populations with per-synapse delays."""
+    net = ss.Network(dt=DT, seed=11, dtype=dtype, batch=2, backend=backend, chunk=7)
+    pops = [net.add(_lif(n, method="exact"), name=f"p{q}") for q, n in enumerate((5, 7, 3, 6))]
+    inp = net.add(ss.BernoulliInput(8, p=0.4))
+    for pop, delay in zip(pops, (None, 2 * DT, None, 4 * DT)):
+        net.connect(inp, pop, "random", p=0.6, weight=0.5, delay=delay)
+    net.connect(pops[0], pops[3], "all_to_all", weight=0.4, delay=ss.Uniform(DT, 5 * DT))
+    net.connect(pops[2], pops[1], "all_to_all", weight=0.3)
+    mons = [net.add(ss.SpikeMonitor(pop)) for pop in pops] + [
+        net.add(ss.StateMonitor(pops[3], ["v", "i"]))]
+    net.run(25 * DT)
+    assert net.state["ring"].shape[2] == 7 + 6
+    return net, mons
+
+
 def case_rc(backend, dtype):
     """RC (exact), subtractive reset, refractory; Gaussian + uniform noise and a step current;
     spike times one-to-one into v with a 2-step delay."""

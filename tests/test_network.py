@@ -109,6 +109,26 @@ def test_delays_arrive_on_the_right_step():
     np.testing.assert_array_equal(first, 10 + np.array([1, 3, 5, 5]) - 1)
 
 
+def test_delays_into_populations_placed_anywhere_arrive_on_the_right_step():
+    """The ring buffer holds only the populations with delayed input, each at its own offset
+    (here the second and fourth, after ones without): a spike at step 10 with delay d jumps v
+    at sample 10 + d − 1 in each, and only there."""
+    net = ss.Network(dt=1e-3)
+    pops = [net.add(ss.RC(n, R=1.0, tau=1e3, v_th=10.0, method="exact"), name=f"p{q}")
+            for q, n in enumerate((3, 4, 2, 5))]
+    src = net.add(ss.SpikeTimes(1, [0.010], [0]))
+    delays = (None, 6e-3, None, 3e-3)
+    for pop, delay, w in zip(pops, delays, (0.1, 0.2, 0.3, 0.4)):
+        net.connect(src, pop, "all_to_all", weight=w, delay=delay)
+    mons = [net.add(ss.StateMonitor(pop, "v")) for pop in pops]
+    net.run(0.03)
+    assert net.state["ring"].shape == (1, 6, 4 + 5)
+    for mon, delay, w in zip(mons, delays, (0.1, 0.2, 0.3, 0.4)):
+        v = mon.trace("v").values[:, 0]
+        jump = 10 + (round(delay / 1e-3) if delay else 1) - 1
+        assert np.all(v[:jump] == 0) and np.allclose(v[jump:], w, rtol=1e-4)  # (tau 1000 s)
+
+
 def test_uniform_long_delay_via_ring_buffer_into_v():
     dt = 1e-3
     net = ss.Network(dt=dt)

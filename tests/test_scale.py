@@ -122,14 +122,25 @@ def test_a_delay_ring_that_cannot_fit_is_refused_naming_the_delay(monkeypatch):
     net = ss.Network(dt=1e-4)
     big = net.add(ss.LIF(20_000, units="1"), name="big")
     small = net.add(ss.LIF(10, units="1"), name="small")
-    net.connect(small, small, "one_to_one", delay=3.0)  # 30,000 steps × 20,010 neurons: 4.8 GB
+    net.connect(small, big, "all_to_all", delay=3.0)  # 30,000 steps × 20,000 neurons: 4.8 GB
     monkeypatch.setattr(layout, "_available_bytes", lambda: 64 << 20)
     with pytest.raises(MemoryError, match=r"the delay ring buffer needs .* 30000 steps \(the "
                                           r"longest delay, of the projection 'small' -> "
-                                          r"'small'"):
+                                          r"'big' \('all_to_all'\)\) × 20000 neurons"):
         with pytest.warns(RuntimeWarning):  # (a delay over 0.1 s warns)
             net.build()
     assert big.n == 20_000
+
+
+def test_the_delay_ring_holds_only_populations_with_delayed_input():
+    net = ss.Network(dt=1e-4, batch=2)
+    big = net.add(ss.LIF(20_000, units="1"), name="big")
+    small = net.add(ss.LIF(10, units="1"), name="small")
+    net.connect(big, small, "fixed_indegree", k=3, delay=3.0)  # 30,000 steps
+    net.connect(small, big, "fixed_indegree", k=2)  # one step: no ring
+    with pytest.warns(RuntimeWarning):  # (a delay over 0.1 s warns)
+        net.build()
+    assert net.state["ring"].shape == (2, 30_000, 10)  # not × 20,010 neurons: 9.6 GB
 
 
 def test_weights_drawn_per_synapse_count_in_the_memory_estimate(monkeypatch):
