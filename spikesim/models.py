@@ -37,7 +37,10 @@ from .kernels import neurons as K
 
 RESETS = ("value", "subtract", "none")
 METHODS = ("euler", "exact")
-REF_MAX_STEPS = int(np.iinfo(np.int32).max)  # a refractory period's steps (int32 counters)
+# a refractory period's most steps: the kernels count them in int32 and read them from the
+# parameter table, float32 in a float32 network, where 2**31 - 1 rounds up to 2**31 (np.int32 of
+# it is -2**31: never refractory); 2**31 - 128 is the largest float32 below 2**31
+REF_MAX_STEPS = 2**31 - 128
 
 TIME_CONSTANT = {"low": 0.0, "low_open": True, "unit": "s"}
 POSITIVE = {"low": 0.0, "low_open": True}
@@ -60,10 +63,15 @@ def _cross(dt: float, tau_a: np.ndarray, tau_b: np.ndarray) -> np.ndarray:
     integrator (tau_a) over one step, per unit input and for R = 1 (dimensionless):
     tau_b/(tau_b − tau_a)·(exp(−dt/tau_b) − exp(−dt/tau_a)), finite when tau_a = tau_b. With
     a = dt/tau_a and b = dt/tau_b it is a·exp(−min(a, b))·expm1(−|a − b|)/(−|a − b|), which
-    neither overflows when one time constant is far shorter than dt nor divides by 0."""
-    a = dt / tau_a
-    return a * np.exp(-np.minimum(a, dt / tau_b)) * _expm1_ratio(
-        -np.abs(dt * (1.0 / tau_a - 1.0 / tau_b)))
+    neither overflows when one time constant is far shorter than dt nor divides by 0.
+    The ratios are capped at 1e300: a time constant below dt/1.8e308 (a subnormal one) made
+    a = inf and the product inf·0 = NaN, where the coupling is exp(−b) (v follows the input at
+    once); exp(−1e300) is 0 as exp(−inf) is."""
+    big = 1e300
+    a, b = np.minimum(dt / tau_a, big), np.minimum(dt / tau_b, big)
+    with np.errstate(invalid="ignore"):  # inf − inf, both time constants subnormal: capped too
+        d = np.fmin(np.abs(dt * (1.0 / tau_a - 1.0 / tau_b)), big)
+    return a * np.exp(-np.minimum(a, b)) * _expm1_ratio(-d)
 
 
 def _keywords(cls: type) -> set[str]:
@@ -208,7 +216,8 @@ class Population:
         if checks.any_true(ref_steps > REF_MAX_STEPS):
             raise ValueError(f"{self._label}.refractory must be at most {REF_MAX_STEPS} steps of "
                              f"dt = {dt!r} s ({REF_MAX_STEPS * dt:.3g} s: the kernels count "
-                             f"them in int32), got {float(np.max(ref))!r} s")
+                             f"them in int32, read as float32 in a float32 network), got "
+                             f"{float(np.max(ref))!r} s")
         checks.warn_if_long(f"{self._label}.refractory", ref, 0.1,
                             "an absolute refractory period")
         checks.warn_unless_whole_steps(f"{self._label}.refractory", self.refractory, dt)
@@ -251,8 +260,10 @@ class Population:
         return {"v": self._param("v_init", v0, batch, rng)}
 
     def describe(self) -> dict:
-        """The parameters as given, for metadata."""
-        return {k: v for k, v in vars(self).items() if k not in ("name",)}
+        """The parameters as given (n and the constructor's keywords but the name), for
+        metadata."""
+        given = _keywords(type(self)) - {"name"}
+        return {k: v for k, v in vars(self).items() if k == "n" or k in given}
 
 
 class LIF(Population):

@@ -323,3 +323,50 @@ def test_random_population_matches_the_oracle_whatever_the_chunking(case):
         np.testing.assert_array_equal(mon.trace("v").values[:, 0], v_ref)
     else:
         np.testing.assert_allclose(mon.trace("v").values[:, 0], v_ref, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_longest_accepted_refractory_period_holds_in_float32_too(dtype):
+    """REF_MAX_STEPS steps of refractoriness, the longest accepted, survive the parameter table
+    of a float32 network (2**31 - 1 rounded to float32 is 2**31, which np.int32 made -2**31: the
+    neuron was never refractory); one step more is refused."""
+    from spikesim.models import REF_MAX_STEPS
+
+    dt = 1e-3
+    with pytest.warns(RuntimeWarning, match="refractory"):
+        v, _, fired = run_population(ss.Leaky(1, beta=0.0, v_th=0.5, reset="value",
+                                               refractory=REF_MAX_STEPS * dt),
+                                     20, dt, dtype=dtype, current=np.ones((20, 1)))
+    assert fired[:, 0].sum() == 1 and fired[0, 0]
+    assert float(np.float32(REF_MAX_STEPS)) == REF_MAX_STEPS
+    net = ss.Network(dt=dt, dtype=dtype)
+    net.add(ss.Leaky(1, refractory=(REF_MAX_STEPS + 1) * dt))
+    with pytest.raises(ValueError, match=f"at most {REF_MAX_STEPS} steps"):
+        net.build()
+
+
+@pytest.mark.parametrize("tau_mem,tau_syn,expected", [
+    (1e-320, 5e-3, math.exp(-0.2)),  # v follows R·i at once
+    (5e-3, 1e-320, 0.0),  # i gone before it moves v
+    (1e-320, 2e-320, 0.0),
+])
+def test_exact_method_with_a_subnormal_time_constant_stays_finite(tau_mem, tau_syn, expected):
+    """dt/tau beyond float64 (tau 1e-320 s, accepted as > 0): the coupling of i into v is its
+    limit, not inf·0 = NaN (which stopped the run blaming a weight, current or noise)."""
+    from spikesim.models import _cross
+
+    dt = 1e-3
+    with np.errstate(over="ignore"):
+        assert _cross(dt, np.float64(tau_mem), np.float64(tau_syn)) == pytest.approx(
+            expected, rel=1e-15, abs=1e-300)
+    net = ss.Network(dt=dt)
+    pop = net.add(ss.LIF(1, tau_mem=tau_mem, tau_syn=tau_syn, method="exact", v_th=1e9,
+                         i_init=1.0, v_init=0.0, units="1"))
+    mon = net.add(ss.StateMonitor(pop, "v"))
+    net.run(dt)
+    assert mon.trace("v").values[0, 0, 0] == pytest.approx(expected, rel=1e-15, abs=1e-300)
+
+
+def test_describe_gives_parameters_only_with_a_second_current_too():
+    """LIF(tau_syn_inh=...) keeps its model id and variables on the instance: not parameters."""
+    assert set(ss.LIF(2, tau_syn_inh=5e-3).describe()) == set(ss.LIF(2).describe())
