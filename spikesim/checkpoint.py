@@ -16,7 +16,8 @@ for bit as if it had never stopped::
 File layout: root attributes ``format`` = "spikesim-checkpoint", ``format_version`` (the
 layout's version, now 2), ``step``, ``t`` (s), ``dt`` (s), ``seed``, ``dtype``, ``batch``,
 ``structure`` (JSON: populations, sources, currents, projections and CRC-32 checksums of the
-parameter and connectivity tables), ``versions`` (JSON: versions of spikesim, numba, numpy,
+parameter and connectivity tables, of each population's parameters and of each spike source's
+and current's arguments), ``versions`` (JSON: versions of spikesim, numba, numpy,
 h5py, HDF5 and Python) and ``created`` (the local time of saving, ISO 8601); datasets
 ``/state/<name>`` with the arrays of ``net.state``.
 """
@@ -53,6 +54,70 @@ def _crc(*arrays: np.ndarray) -> int:
     return c
 
 
+def _digest(value) -> str:
+    """A canonical text of an argument value: numbers, and arrays or lists of numbers, as
+    float64 arrays (shape and CRC-32 of their bytes: 10, 10.0 and np.float32(10) are one
+    value), distributions by class and fields, functions by name."""
+    from .distributions import Distribution
+
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k!s}:{_digest(v)}" for k, v in
+                              sorted(value.items(), key=lambda kv: str(kv[0]))) + "}"
+    if not isinstance(value, (bool, np.bool_, str)):
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError):
+            arr = None
+        if arr is not None and arr.dtype.kind in "biuf":
+            if arr.dtype.kind != "b":
+                arr = arr.astype(np.float64)
+            return f"array({arr.dtype.str},{arr.shape},{_crc(arr)})"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_digest(v) for v in value) + "]"
+    if isinstance(value, Distribution):
+        return type(value).__name__ + _digest(vars(value))
+    if callable(value):
+        return (f"callable {getattr(value, '__module__', '?')}."
+                f"{getattr(value, '__qualname__', '?')}")
+    return repr(value)
+
+
+def _members(net: Network) -> tuple[list, list]:
+    """([name, CRC-32] of each population's rows of the parameter tables, [name, CRC-32] of
+    each spike source's and current's arguments): what ``parameters_crc32`` holds, per
+    population, so that a refusal names the one that differs, and what it does not hold —
+    a source's rates, probabilities or spikes and the values of the currents computed per
+    chunk (constant, step, pulse, array), which a checkpoint's state (the next firing steps
+    drawn with those rates) belongs to."""
+    tb = net.tables
+    pops = []
+    for q, p in enumerate(net.populations):
+        lo = int(tb.pops[q, KC.P_ROW])
+        hi = int(tb.pops[q + 1, KC.P_ROW]) if q + 1 < len(net.populations) else tb.par.shape[1]
+        kind = tb.pops[q, [KC.P_N, KC.P_MODEL, KC.P_EXACT]]  # (not the offsets: they move)
+        pops.append([f"population {p.name!r} ({type(p).__name__})",
+                     _crc(kind, tb.par[:, lo:hi])])
+    inputs = [[f"spike source {s.name!r} ({type(s).__name__})",
+               zlib.crc32(_digest(s.describe()).encode())] for s in net.sources]
+    inputs += [[f"current {j} ({type(c).__name__} into {c.target.name!r})",
+                zlib.crc32(_digest(c.describe()).encode())] for j, c in enumerate(net.currents)]
+    return pops, inputs
+
+
+# keys of ``structure`` that checkpoints of earlier versions lack (checked when present)
+_LATER_KEYS = ("population_parameters", "inputs")
+
+
+def _show_difference(key: str, have, want) -> str:
+    """One differing entry of ``structure`` for a message: for the lists of [name, CRC-32],
+    the names whose checksums differ."""
+    if key in _LATER_KEYS and isinstance(have, list) and len(have) == len(want):
+        names = [w[0] for h, w in zip(have, want) if list(h) != list(w)]
+        what = "parameters" if key == "population_parameters" else "arguments"
+        return f"{what} of {', '.join(names)} differ"
+    return f"{key}: checkpoint {have!r}, network {want!r}"
+
+
 def _structure(net: Network) -> dict:
     """What must match for a checkpoint to apply: sizes, kinds, and checksums of the tables
     built from parameters and seed (not of the per-chunk input strides, which change; the
@@ -76,6 +141,7 @@ def _structure(net: Network) -> dict:
         "synapses_hash": int(synapse_hash(tb.parts, tb.col,
                                           tb.weights().view(f"u{tb.wt.itemsize}"), tb.dly)),
         "n_synapses": int(tb.col.shape[0]),
+        **dict(zip(_LATER_KEYS, _members(net))),
     }
 
 
@@ -96,12 +162,39 @@ def _need_network(caller: str, net) -> None:
         raise TypeError(f"{caller} needs a Network, got {got}")
 
 
+def _flush_recordings(net: Network) -> None:
+    """During a run (from a ``progress`` callback): write out what the network's HDF5
+    recorders hold, so that their files' data reaches the checkpoint's step. A run killed
+    after the checkpoint is then continued from it with ``H5Output(path, append=True)``,
+    which refuses a file whose data ends before the network's time (a gap)."""
+    if net._live is None:
+        return
+    outputs = {id(m.output): m.output for m in net.monitors
+               if getattr(m, "output", None) is not None}
+    for out in outputs.values():
+        if out.is_open and out._net is net:
+            out._flush(net.step)
+
+
+def _is_checkpoint(path: str) -> bool:
+    """Whether ``path`` is a file that save_checkpoint wrote (and so may replace)."""
+    try:
+        if not os.path.isfile(path) or not h5py.is_hdf5(path):
+            return False
+        with h5py.File(path, "r") as f:
+            return attr(f, "format", None) == FORMAT
+    except (OSError, ValueError):
+        return False
+
+
 def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = True) -> str:
     """Write the network's complete simulation state (``net.state`` and ``net.step``, with dt,
     seed, dtype and batch) to an HDF5 file; builds the network first if needed. The file is
     written under a temporary name, synced and then renamed, so a crash while saving never
-    destroys the previous checkpoint. ``overwrite=False`` refuses to replace a file. Returns
-    the absolute path."""
+    destroys the previous checkpoint. ``overwrite=False`` refuses to replace a file; an
+    existing file that is not a checkpoint (a recording, say) is never replaced. Called
+    during a run (a ``progress`` callback), it first flushes the network's HDF5 recordings, so
+    that a run resumed from the checkpoint can append to them. Returns the absolute path."""
     _need_network("save_checkpoint", net)
     path = os.path.abspath(os.fspath(path))
     folder = os.path.dirname(path)
@@ -110,8 +203,19 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
                                 f"does not exist")
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} already exists: pass overwrite=True to replace it")
+    if os.path.exists(path) and not _is_checkpoint(path):
+        raise FileExistsError(f"{path} already exists and is not a spikesim checkpoint: "
+                              f"save_checkpoint replaces only an earlier checkpoint (never a "
+                              f"recording or another file); choose another path")
     net.build()
+    live = net._live
+    if live is not None and live.reached != net.step:  # inside a chunk: the state is ahead
+        raise RuntimeError(f"cannot write checkpoint {path} now: the run is inside a chunk of "
+                           f"steps, whose state has reached step {live.reached} while net.step "
+                           f"is {net.step} (a monitor's spikes_in or samples); save it between "
+                           f"chunks, from a progress callback or a monitor's chunk_end")
     net.sync_state()  # during a run (CUDA): the device state at net.step
+    _flush_recordings(net)  # (before the checkpoint: a file may go past it, never end before)
     for name, arr in net.state.items():  # what load_checkpoint would refuse is not written
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             raise ValueError(f"cannot write checkpoint {path}: state {name!r} holds "
@@ -190,10 +294,13 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
             raise ValueError(f"checkpoint {path} does not match this network: "
                              + "; ".join(diff))
         have, want = json.loads(attr(f, "structure")), _structure(net)
-        diff = [k for k in want if have.get(k) != want[k]]
+        diff = [k for k in want if (k in have or k not in _LATER_KEYS)
+                and have.get(k) != want[k]]
         if diff:
-            detail = "; ".join(f"{k}: checkpoint {have.get(k)!r}, network {want[k]!r}"
-                               for k in diff)
+            if "parameters_crc32" in diff and ("population_parameters" in diff
+                                               or "inputs" in diff):
+                diff.remove("parameters_crc32")  # (what differs is named instead)
+            detail = "; ".join(_show_difference(k, have.get(k), want[k]) for k in diff)
             raise ValueError(f"checkpoint {path} was saved from a different network "
                              f"({detail}); build the same network (code, parameters, seed)")
         try:

@@ -2,6 +2,7 @@
 continued is bit-identical to one uninterrupted run; mismatched networks are refused."""
 
 import re
+import shutil
 
 import h5py
 import numba
@@ -289,3 +290,123 @@ def test_a_checkpoint_whose_ring_spans_every_neuron_still_loads(tmp_path):
     assert late.sum() > 20
     np.testing.assert_array_equal(mon2.spikes.times, mon.spikes.times[late])
     np.testing.assert_array_equal(mon2.spikes.ids, mon.spikes.ids[late])
+
+
+def _inputs_network(rate=100.0, times=(0.001, 0.002), amplitudes=(1.0, 2.0), amp=10.0,
+                    p=0.05):
+    net = ss.Network(dt=DT, seed=3)
+    a = net.add(ss.LIF(10, v_th=1.0, units="1"), name="a")
+    net.add(ss.ConstantCurrent(a, amp))
+    net.add(ss.StepCurrent(a, [0.0, 0.01], list(amplitudes)))
+    src = net.add(ss.PoissonInput(10, rate=rate), name="poisson")
+    given = net.add(ss.SpikeTimes(2, list(times), [0, 1]), name="given")
+    coded = net.add(ss.RateCoded(np.full(10, p)), name="coded")
+    for s in (src, given, coded):
+        net.connect(s, a, "all_to_all", weight=0.1)
+    return net
+
+
+@pytest.mark.parametrize("change,named", [
+    (dict(rate=200.0), "spike source 'poisson' (PoissonInput)"),
+    (dict(times=(0.004, 0.005)), "spike source 'given' (SpikeTimes)"),
+    (dict(p=0.5), "spike source 'coded' (RateCoded)"),
+    (dict(amp=11.0), "current 0 (ConstantCurrent into 'a')"),
+    (dict(amplitudes=(1.0, 3.0)), "current 1 (StepCurrent into 'a')"),
+])
+def test_a_checkpoint_is_refused_by_a_network_with_other_inputs(tmp_path, change, named):
+    """Spike sources' rates and spikes and the currents computed per chunk are not in the
+    parameter tables; the next firing steps in the state were drawn with those rates."""
+    net = _inputs_network()
+    net.run(0.003)
+    ss.save_checkpoint(net, tmp_path / "c.h5")
+    same = _inputs_network(amp=10)  # (an int for the same amplitude: the same network)
+    ss.load_checkpoint(same, tmp_path / "c.h5")
+    other = _inputs_network(**change)
+    with pytest.raises(ValueError, match=re.escape(f"arguments of {named} differ")):
+        ss.load_checkpoint(other, tmp_path / "c.h5")
+    assert other.step == 0
+
+
+def test_a_checkpoint_saved_during_a_run_can_continue_its_recording(tmp_path):
+    """A checkpoint saved from a progress callback, then the process killed before the
+    recorders' next flush: the file must reach the checkpoint, so that the run resumed from
+    it appends to the file (else: refused as leaving a gap)."""
+    path, killed = tmp_path / "run.h5", tmp_path / "killed.h5"
+
+    def recorded(file, **output_args):
+        net, exc, inh = network()
+        out = ss.H5Output(file, flush_every=1e9, **output_args)  # no flush during the run
+        net.add(ss.SpikeRecorder(out, exc))
+        net.add(ss.StateRecorder(out, exc, "v", ids=[1, 2], every=2))
+        return net
+
+    ref = tmp_path / "ref.h5"
+    recorded(ref).run(0.08)
+    net = recorded(path)
+
+    def progress(done, total):
+        if done == 2 * net.chunk:
+            ss.save_checkpoint(net, tmp_path / "ckpt.h5")
+            shutil.copy(path, killed)  # the file as a kill at this moment leaves it
+
+    net.run(0.08, progress=progress)
+    ss.io.recover(killed)
+    net = recorded(killed, append=True)
+    ss.load_checkpoint(net, tmp_path / "ckpt.h5")
+    net.run(0.08 - net.t)
+    a, b = ss.load(ref), ss.load(killed)
+    np.testing.assert_array_equal(a.spikes("exc").times, b.spikes("exc").times)
+    np.testing.assert_array_equal(a.spikes("exc").ids, b.spikes("exc").ids)
+    np.testing.assert_array_equal(a.trace("exc", "v").values, b.trace("exc", "v").values)
+
+
+def test_a_checkpoint_is_refused_inside_a_chunk_and_saved_between_chunks(tmp_path):
+    """Inside a chunk (a monitor's samples or spikes_in), the state is ahead of net.step: a
+    checkpoint there would resume from the wrong step. At chunk_end it is right."""
+    class SavingMonitor(ss.StateMonitor):
+        def samples(self, steps, values):
+            super().samples(steps, values)
+            ss.save_checkpoint(self.net, tmp_path / "inside.h5")
+
+    class SavingAtChunkEnd(ss.StateMonitor):
+        def chunk_end(self, step):
+            super().chunk_end(step)
+            if step == 333:
+                ss.save_checkpoint(self.net, tmp_path / "between.h5")
+
+    net, exc, inh = network()
+    saver = net.add(SavingMonitor(exc, "v", ids=[0]))
+    saver.net = net
+    with pytest.raises(RuntimeError, match="inside a chunk of steps"):
+        net.run(0.05)
+    assert not (tmp_path / "inside.h5").exists()
+
+    whole, exc, inh = network()
+    whole.run(0.05)
+    net, exc, inh = network()
+    saver = net.add(SavingAtChunkEnd(exc, "v", ids=[0]))
+    saver.net = net
+    net.run(0.05)
+    resumed, _, _ = network()
+    ss.load_checkpoint(resumed, tmp_path / "between.h5")
+    assert resumed.step == 333
+    resumed.run(0.05 - resumed.t)
+    for name, arr in whole.state.items():
+        np.testing.assert_array_equal(resumed.state[name], arr)
+
+
+def test_a_checkpoint_never_replaces_a_recording_or_another_file(tmp_path):
+    """overwrite=True (the default) replaces an earlier checkpoint, not the network's own
+    recording given by mistake, nor any other file."""
+    net, exc, inh = network()
+    out = ss.H5Output(tmp_path / "run.h5")
+    net.add(ss.SpikeRecorder(out, exc))
+    net.run(0.01)
+    (tmp_path / "notes.txt").write_text("keep me")
+    for name in ("run.h5", "notes.txt"):
+        with pytest.raises(FileExistsError, match="is not a spikesim checkpoint"):
+            ss.save_checkpoint(net, tmp_path / name)
+    assert ss.load(tmp_path / "run.h5").spikes("exc").times.size > 0
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+    ss.save_checkpoint(net, tmp_path / "c.h5")
+    ss.save_checkpoint(net, tmp_path / "c.h5")  # an earlier checkpoint is replaced
