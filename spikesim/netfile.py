@@ -411,6 +411,7 @@ class NetSpec:
     projections: list[Item]
     records: list[Item]
     description: str = ""
+    settings: dict[str, str] = field(default_factory=dict)  # key path → the --set that gave it
 
 
 PER_NEURON = Values()
@@ -467,8 +468,26 @@ def parse(text: str, file: str = "<string>", settings: Sequence[str] = ()) -> Ne
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise NetFileError(file, "", f"not valid TOML: {e}") from None
-    for setting in settings:
-        apply_setting(doc, setting, file)
+    set_by = {apply_setting(doc, setting, file): setting for setting in settings}
+    try:
+        spec = _checked(doc, file)
+    except NetFileError as e:
+        raise _noted(set_by, e) from None
+    spec.settings = set_by
+    return spec
+
+
+def _noted(set_by: dict[str, str], e: NetFileError) -> NetFileError:
+    """``e``, saying which ``--set`` gave the value at its key path, if one did (``set_by``:
+    key path → setting)."""
+    origin = next((v for k, v in set_by.items() if e.key == k or e.key.startswith(k + ".")),
+                  None)
+    return e if origin is None else NetFileError(e.file, e.key,
+                                                 f"{e.message} (given by --set {origin})")
+
+
+def _checked(doc: dict, file: str) -> NetSpec:
+    """The checked description of a parsed network file."""
     top = _Reader(file, "", doc)
     if "network" not in doc:
         raise NetFileError(file, "network", "missing required table [network] (with dt and "
@@ -536,7 +555,8 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> None:
     or starts with the name of a population, input or projection instead
     (``exc.params.tau_mem``, ``noise.params.rate``); tables on the way are created. VALUE is a
     TOML value (``0.02``, ``[1, 2]``, ``{ distribution = "normal", mean = 1e-3, std = 1e-4 }``,
-    ``"RC"``), or else read as a string (``RC``)."""
+    ``"RC"``), or else read as a string (``RC``). Returns the key path it set, in the form
+    errors name it (``population[0].params.tau_mem``)."""
     key, eq, text = setting.partition("=")
     key = key.strip()
     where = f"--set {setting}"
@@ -558,21 +578,23 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> None:
                                             f"[[{section}]] table{'s' if count != 1 else ''}")
         table = entries[j]
     elif first in ("network", "description") or not rest:
-        table, rest = doc, [first, *rest]
+        table, rest, first = doc, [first, *rest], ""
     else:
-        named = [e for k in ("population", "input", "projection")
-                 for e in doc.get(k, []) if isinstance(e, dict) and e.get("name") == first]
+        named = [(f"{k}[{j}]", e) for k in ("population", "input", "projection")
+                 for j, e in enumerate(doc.get(k, []))
+                 if isinstance(e, dict) and e.get("name") == first]
         if not named:
             raise NetFileError(file, where, f'no population, input or projection named "{first}"'
                                             f" (a key path starts with network, a name, or "
                                             f"population[i], input[i], projection[i], record[i])")
-        table = named[0]
+        first, table = named[0]
     *tables, last = rest
     for k in tables:
         table = table.setdefault(k, {})
         if not isinstance(table, dict):
             raise NetFileError(file, where, f'"{k}" is not a table')
     table[last] = value
+    return ".".join(filter(None, (first, *rest)))
 
 
 def read(path: str | os.PathLike, settings: Sequence[str] = ()) -> NetSpec:
@@ -746,7 +768,7 @@ def _as_error(spec: NetSpec, item_key: str, keys: dict[str, str], e: BaseExcepti
         message = f"{type(e).__name__}: {message}"
     m = re.match(r"^\s*(?:\w+\.)?(\w+)", message)
     key = keys.get(m.group(1), item_key) if m else item_key
-    return NetFileError(spec.file, key, message)
+    return _noted(spec.settings, NetFileError(spec.file, key, message))
 
 
 def build(spec: NetSpec, output: H5Output | None = None, *, seed: int | None = None,

@@ -499,9 +499,19 @@ def test_settings_take_toml_values_or_words():
                             r"table$"),
     ("inh.n=3", r'no population, input or projection named "inh"'),
     ("exc.params.tau_mem.low=0", r'"tau_mem" is not a table'),
-    ("network.dt=-1", r"network\.dt: .*> 0"),  # then checked as the file's own values are
-    ("exc.params.tau_mme=0.02", r"exc|population\[0\]\.params.*tau_mme"),
+    # then checked as the file's own values are, the setting named
+    ("network.dt=-1", r"network\.dt: .*> 0.* \(given by --set network\.dt=-1\)$"),
+    ("exc.params.tau_mme=0.02", r"population\[0\]\.params\.tau_mme: unknown key.*"
+                                r"\(given by --set exc\.params\.tau_mme=0\.02\)$"),
 ])
 def test_settings_errors_are_one_line_naming_the_setting(setting, message):
     with pytest.raises(netfile.NetFileError, match=message):
         netfile.parse(GOOD, settings=[setting])
+
+
+def test_a_value_set_and_refused_at_build_names_the_setting():
+    spec = netfile.parse(GOOD, settings=["exc.params.tau_mem=-1", "network.seed=3"])
+    with pytest.raises(netfile.NetFileError, match=r"population\[0\]\.params\.tau_mem: "
+                                                   r"LIF\.tau_mem must be > 0.* \(given by "
+                                                   r"--set exc\.params\.tau_mem=-1\)$"):
+        netfile.build(spec)
