@@ -176,7 +176,7 @@ def _flush_recordings(net: Network) -> None:
             out._flush(net.step)
 
 
-def _is_checkpoint(path: str) -> bool:
+def is_checkpoint(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a file that save_checkpoint wrote (and so may replace)."""
     try:
         if not os.path.isfile(path) or not h5py.is_hdf5(path):
@@ -203,7 +203,7 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
                                 f"does not exist")
     if os.path.exists(path) and not overwrite:
         raise FileExistsError(f"{path} already exists: pass overwrite=True to replace it")
-    if os.path.exists(path) and not _is_checkpoint(path):
+    if os.path.exists(path) and not is_checkpoint(path):
         raise FileExistsError(f"{path} already exists and is not a spikesim checkpoint: "
                               f"save_checkpoint replaces only an earlier checkpoint (never a "
                               f"recording or another file); choose another path")

@@ -166,7 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                "  spikesim run examples/cuba.toml -o slow.h5 --set exc.params.tau_mem=0.03 "
                "--set network.batch=10\n"
                "  for w in 0.5 1 2; do spikesim run net.toml -o w$w.h5 --set "
-               "'projection[0].weight='$w; done")
+               "'projection[0].weight='$w; done\n"
+               "  spikesim run big.toml -o big.h5 --checkpoint big.ckpt.h5   # killed later ...\n"
+               "  spikesim run big.toml -o big.h5 --checkpoint big.ckpt.h5 --resume")
     p.add_argument("network", type=Path, metavar="NETWORK.toml", help="the network file")
     _simulation_options(p, "NETWORK.h5 in the current directory")
     _set_option(p)
@@ -179,6 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flush-every", type=_seconds, default=1.0, metavar="T",
                    help="wall seconds between flushes of the file (default 1; 0: after every "
                         "chunk of steps): a killed run keeps what was flushed")
+    p.add_argument("--checkpoint", type=Path, metavar="CKPT.h5",
+                   help="save the run's state there every --checkpoint-every wall seconds, "
+                        "when it ends and when it is interrupted (Ctrl-C), to --resume it")
+    p.add_argument("--checkpoint-every", type=_seconds, default=600.0, metavar="T",
+                   help="wall seconds between checkpoints (default 600)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run saved in --checkpoint (after a crash, Ctrl-C, or to "
+                        "run a finished one longer with --duration), appending to its output "
+                        "-o, which it first recovers if the run was killed (so only once that "
+                        "run has stopped); same file, --set and --seed as the run that saved it")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate a network file and build its network",
@@ -388,11 +400,34 @@ def _check_outputs(paths: Sequence[Path], overwrite: bool, inputs: Sequence[Path
                        f"; pass --overwrite to replace, or choose another path with -o")
 
 
+class Checkpoints:
+    """A ``progress`` callback that saves the network to ``path`` (``save_checkpoint``, between
+    chunks) once ``every`` wall seconds have passed since the last save."""
+
+    def __init__(self, net: Any, path: Path, every: float):
+        self.net, self.path, self.every = net, path, every
+        self.last = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if time.perf_counter() - self.last >= self.every and done < total:
+            self.save()
+
+    def save(self) -> None:
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(self.net, self.path)
+        self.last = time.perf_counter()
+
+
 def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = None,
-             duration: float | None = None, compression: str | None = None) -> Any:
+             duration: float | None = None, compression: str | None = None,
+             checkpoint: Path | None = None, resume: bool = False) -> Any:
     """Build the network of a checked file with HDF5 recorders into ``out``, run it with a
-    progress bar and print a summary; returns the :class:`~spikesim.netfile.Built`."""
+    progress bar and print a summary; returns the :class:`~spikesim.netfile.Built`. With
+    ``checkpoint``, save the run there every ``args.checkpoint_every`` wall seconds, at its
+    end and when interrupted; with ``resume``, first load it and append to ``out``."""
     from . import netfile
+    from .checkpoint import load_checkpoint
     from .recorders import H5Output
 
     end = spec.network["duration"] if duration is None else duration
@@ -406,29 +441,51 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     backend = _check_backend(args.backend)
     _check_threads(args.threads)
     try:
-        output = H5Output(out, overwrite=args.overwrite, compression=compression,
-                          flush_every=getattr(args, "flush_every", 1.0))
+        output = H5Output(out, overwrite=args.overwrite and not resume, append=resume,
+                          compression=compression, flush_every=getattr(args, "flush_every", 1.0))
     except (OSError, ValueError) as e:
         raise CliError(f"cannot write {out}: {e}") from None
     built = netfile.build(spec, output, seed=seed, duration=duration, threads=args.threads,
                           backend=backend)
     net = built.net
     steps = int(round(end / net.dt))
+    if resume:
+        try:
+            load_checkpoint(net, checkpoint)
+        except (OSError, ValueError) as e:
+            raise CliError(f"cannot resume from {checkpoint}: {e}") from None
+        if net.step >= steps:
+            raise CliError(f"nothing to resume: {checkpoint} is at t = {net.t:g} s, the end of "
+                           f"the run ({end:g} s); give a longer --duration to go on")
+    start = net.t
     n_neurons = sum(p.n for p in net.populations)
     print(f"{spec.description or spec.file}: {n_neurons} neurons"
           f"{f' x {net.batch} realizations' if net.batch > 1 else ''}, {end:g} s simulated "
-          f"({steps} steps of {_time(net.dt)}), seed {net.seed}", flush=True)
+          f"({steps} steps of {_time(net.dt)}{f', from t = {start:g} s' if resume else ''}), "
+          f"seed {net.seed}", flush=True)
     print("building the network and loading its compiled kernel (the first run on a machine "
           "compiles it: about a minute) ...", end=" ", flush=True)
     print(f"{net.compile():.1f} s", flush=True)
     progress = Progress(net.dt, enabled=not args.quiet and sys.stderr.isatty())
+    saver = Checkpoints(net, checkpoint, args.checkpoint_every) if checkpoint else None
+
+    def on_chunk(done: int, total: int) -> None:
+        progress(done, total)
+        if saver:
+            saver(done, total)
+
     t0 = time.perf_counter()
     try:
-        net.run(end, progress=progress)
+        net.run((steps - net.step) * net.dt, progress=on_chunk)
     except KeyboardInterrupt:
         progress.close()
+        saved = ""
+        if saver:
+            saver.save()
+            saved = (f"; {checkpoint} holds the state: add --resume to the same command to "
+                     f"continue")
         raise CliError(f"interrupted at t = {net.t:.4g} s; {out} holds the data up to there "
-                       f"(marked as not completed)", status=130) from None
+                       f"(marked as not completed){saved}", status=130) from None
     except Exception as e:
         progress.close()
         if os.environ.get("SPIKESIM_DEBUG"):
@@ -437,15 +494,19 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
                        status=1) from None
     progress.close()
     wall = time.perf_counter() - t0
-    print(f"simulated {end:g} s in {wall:.2f} s wall ({end / max(wall, 1e-9):.3g}x real time)")
+    span = end - start
+    print(f"simulated {span:g} s in {wall:.2f} s wall ({span / max(wall, 1e-9):.3g}x real time)")
     for _key, mon in built.monitors:
         written = getattr(mon, "n_written", None)
         if written is None or type(mon).__name__ != "SpikeRecorder":
             continue
         n = mon.source.n if mon.ids is None else len(mon.ids)
-        rate = written / (n * net.batch * end)
+        rate = written / (n * net.batch * span)
         print(f"  {mon.source.name}: {written} spikes, {rate:.3g} Hz per neuron")
     print(f"wrote {out}")
+    if saver:
+        saver.save()
+        print(f"saved {checkpoint} (--resume with a longer --duration goes on from there)")
     return built
 
 
@@ -480,15 +541,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """``spikesim run``."""
     from . import netfile
+    from .checkpoint import is_checkpoint
 
     spec = netfile.read(args.network, args.set)
     out = args.output or Path(args.network.stem + ".h5")
-    _check_outputs([out], args.overwrite, inputs=[args.network])
+    ckpt = args.checkpoint
+    if ckpt is not None and out.exists() and ckpt.exists() and os.path.samefile(out, ckpt):
+        raise CliError(f"--checkpoint {ckpt} is the output file: give it a path of its own")
+    if args.resume:
+        if ckpt is None:
+            raise CliError("--resume continues the run saved in --checkpoint CKPT.h5: give it")
+        for path, what in ((ckpt, "checkpoint"), (out, "output to append to")):
+            if not path.is_file():
+                raise CliError(f"cannot resume: the {what} {path} does not exist")
+        if args.overwrite:
+            raise CliError("--resume appends to the output; drop --overwrite")
+        if _recover(out)["flags_cleared"]:
+            print(f"{out} was left open for writing by the run that stopped: recovered "
+                  f"(spikesim.io.recover)")
+    else:
+        _check_outputs([out] + ([ckpt] if ckpt else []), args.overwrite, inputs=[args.network])
+        if ckpt is not None and ckpt.exists() and not is_checkpoint(ckpt):
+            raise CliError(f"--checkpoint {ckpt} exists and is not a spikesim checkpoint, "
+                           f"which --overwrite does not replace; choose another path")
     simulate(spec, out, args, seed=args.seed, duration=args.duration,
-             compression=args.compression)
+             compression=args.compression, checkpoint=ckpt, resume=args.resume)
     print(f"next: spikesim info {out}   |   spikesim plot {out} --kind summary "
           f"--population {spec.populations[0].fields['name'] if spec.populations else 'P'}")
     return 0
+
+
+def _recover(path: Path) -> dict:
+    """``spikesim.io.recover`` of the output a stopped run left, as a one-line error."""
+    from .io import recover
+
+    try:
+        return recover(path)
+    except (OSError, ValueError, KeyError) as e:
+        raise _read_error(path, e) from None
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -466,3 +466,82 @@ def test_run_and_check_with_settings(tmp_path, capsys):
     status, _, err = run_cli(capsys, "run", net, "-o", tmp_path / "x.h5", "--set", "lif.n=0")
     assert status == 2 and "population[0].n" in one_line_error(err, "run")
     assert not (tmp_path / "x.h5").exists()
+
+
+def _ckpt_run(tmp_path, *extra):
+    """``spikesim run`` argv of the Norse tutorial file, 50 neurons, chunks of 40 steps."""
+    return ["run", EXAMPLES / "lif_tutorial.toml", "--quiet", "--set", "lif.n=50",
+            "--set", "input.n=50", "--set", "input.params.p=0.05", "--set", "network.chunk=40",
+            *extra]
+
+
+def _same_recordings(a: Path, b: Path) -> None:
+    ra, rb = ss.load(a), ss.load(b)
+    assert ra.completed and rb.completed and len(ra.spikes("lif")) > 50
+    for field in ("times", "ids"):
+        np.testing.assert_array_equal(getattr(ra.spikes("lif"), field),
+                                      getattr(rb.spikes("lif"), field))
+    np.testing.assert_array_equal(ra.trace("lif", "v").values, rb.trace("lif", "v").values)
+
+
+def test_run_killed_then_resumed_from_its_checkpoint_equals_one_run(tmp_path, capsys):
+    """A run saving a checkpoint after every chunk is killed (SIGKILL) after its third;
+    ``--resume`` continues the file from there, equal to a run never stopped."""
+    whole = tmp_path / "whole.h5"
+    assert run_cli(capsys, *_ckpt_run(tmp_path, "-o", whole, "--duration", "0.6"))[0] == 0
+    out, ckpt = tmp_path / "cut.h5", tmp_path / "cut.ckpt.h5"
+    argv = [str(a) for a in _ckpt_run(tmp_path, "-o", out, "--duration", "0.6",
+                                      "--checkpoint", ckpt, "--checkpoint-every", "0")]
+    child = subprocess.run([sys.executable, "-c", f"""
+import os, signal, sys
+from spikesim import cli
+save, saves = cli.Checkpoints.save, []
+def killing_save(self):
+    save(self)
+    saves.append(1)
+    if len(saves) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+cli.Checkpoints.save = killing_save
+sys.exit(cli.main({argv!r}))
+"""], capture_output=True, text=True, timeout=300)
+    assert child.returncode == -9, child.stderr[-2000:]
+    status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.6",
+                                                "--checkpoint", ckpt, "--resume"))
+    assert status == 0, err
+    _same_recordings(out, whole)
+
+
+def test_a_finished_run_goes_on_longer_with_resume(tmp_path, capsys):
+    whole = tmp_path / "whole.h5"
+    assert run_cli(capsys, *_ckpt_run(tmp_path, "-o", whole, "--duration", "0.5"))[0] == 0
+    out, ckpt = tmp_path / "a.h5", tmp_path / "a.ckpt.h5"
+    status, stdout, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.3",
+                                                     "--checkpoint", ckpt))
+    assert status == 0 and f"saved {ckpt}" in stdout, err
+    status, stdout, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.5",
+                                                     "--checkpoint", ckpt, "--resume"))
+    assert status == 0 and "from t = 0.3 s" in stdout, err
+    _same_recordings(out, whole)
+    status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.5",
+                                                "--checkpoint", ckpt, "--resume"))
+    assert status == 2 and "nothing to resume" in one_line_error(err, "run")
+
+
+def test_checkpoint_and_resume_argument_errors(tmp_path, capsys):
+    out, ckpt = tmp_path / "a.h5", tmp_path / "a.ckpt.h5"
+    for extra, message in (
+            (["-o", out, "--resume"], "--resume continues the run saved in --checkpoint"),
+            (["-o", out, "--checkpoint", ckpt, "--resume"],
+             f"the checkpoint {ckpt} does not exist")):
+        status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, *extra))
+        assert status == 2 and message in one_line_error(err, "run")
+    assert run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.05"))[0] == 0
+    status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--checkpoint", out,
+                                                "--overwrite"))
+    assert status == 2 and "is the output file" in one_line_error(err, "run")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep")
+    status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--checkpoint", notes,
+                                                "--overwrite"))
+    assert status == 2 and "is not a spikesim checkpoint" in one_line_error(err, "run")
+    assert notes.read_text() == "keep"
