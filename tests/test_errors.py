@@ -48,9 +48,10 @@ def test_network_arguments(kw, match):
     (lambda: ss.RC(5, R=0.0, C=1.0), "RC.R must be > 0.0"),
     (lambda: ss.Leaky(5, beta=1.5), r"Leaky.beta must be >= 0.0 and <= 1.0"),
     (lambda: ss.LIF(4, refractory=-1e-3), "LIF.refractory must be >= 0.0"),
-    (lambda: ss.LIF(4, refractory=2.2e6), r"LIF 'lif0'.refractory must be at most 2147483647 "
+    (lambda: ss.LIF(4, refractory=2.2e6), r"LIF 'lif0'.refractory must be at most 2147483520 "
                                           r"steps of dt = 0.001 s \(2.15e\+06 s: the kernels "
-                                          r"count them in int32\), got 2200000.0 s"),
+                                          r"count them in int32, read as float32 in a float32 "
+                                          r"network\), got 2200000.0 s"),
     (lambda: ss.LIF(4, tau_mem="fast"), "LIF.tau_mem must be a number"),
     # NumPy would read these as numbers: True as 1 s, "0.02" as 0.02, None as NaN, 1+2j as 1
     (lambda: ss.LIF(4, tau_mem=True), r"LIF.tau_mem must be a number, an array or a "
