@@ -24,21 +24,22 @@ def fill_csr(pre, post, w, d, bounds, first, parts, col, wt, dly):
     every synapse): ``wt`` is then left unwritten; ``dly`` may be empty (delays not stored per
     synapse).
 
-    Two stable counting sorts, by part (skipped when the synapses come ordered by target, as
-    the rules draw them) and then by presynaptic unit: O(n_syn + n_pre·P) with small count
-    arrays."""
+    Two stable counting sorts, by part (skipped when each unit's synapses come ordered by
+    part, as every rule but "explicit" draws them: by target, or by presynaptic unit then
+    target; the sort by part would then keep their order) and then by presynaptic unit:
+    O(n_syn + n_pre·P) with small count arrays."""
     n_pre, n_parts, n_syn = parts.shape[0] - 1, parts.shape[1] - 1, pre.shape[0]
     part_of = np.empty(bounds[n_parts], np.int32)
     for k in range(n_parts):
         part_of[bounds[k]:bounds[k + 1]] = k
     by_part = True  # (always, with one part)
-    last = 0
+    last = np.zeros(n_pre if n_parts > 1 else 0, np.int32)  # each unit's latest part
     for s in range(n_syn if n_parts > 1 else 0):
         now = part_of[post[s]]
-        if now < last:
+        if now < last[pre[s]]:
             by_part = False
             break
-        last = now
+        last[pre[s]] = now
     order = np.empty(0 if by_part else n_syn, np.int64)
     if not by_part:
         fill = np.zeros(n_parts + 1, np.int64)

@@ -209,7 +209,7 @@ def indices(name: str, ids: np.ndarray, n: int) -> None:
 
 def steps(name: str, seconds: np.ndarray, dt: float, *, minimum: int = 0) -> np.ndarray:
     """Durations in seconds rounded to whole steps (int64), at least ``minimum`` steps."""
-    n = np.rint(seconds / dt).astype(np.int64)
+    n = np.rint(np.minimum(seconds / dt, 2.0**62)).astype(np.int64)  # (no wrap: 1e30 s)
     if np.any(n < minimum):
         raise ValueError(f"{name} must be at least {minimum} step(s) of dt = {dt!r} s, got "
                          f"{float(seconds.min())!r} s")

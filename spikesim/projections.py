@@ -171,7 +171,8 @@ class Projection:
             keep = m.data != 0
             return (m.row[keep].astype(it), m.col[keep].astype(it),
                     m.data[keep].astype(np.float64))
-        pre, post = np.asarray(self.pre_ids), np.asarray(self.post_ids)
+        pre, post = (np.asarray(x) for x in (self.pre_ids, self.post_ids))
+        pre, post = (x.astype(it) if x.shape == (0,) else x for x in (pre, post))  # ([]: float)
         for name, ids, n in (("pre_ids", pre, n_pre), ("post_ids", post, n_post)):
             if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
                 raise ValueError(f"{name} must be a 1-d integer array, got {ids.dtype} "
@@ -205,8 +206,9 @@ class Projection:
         checks.warn_unless_whole_steps(what, self.delay, dt)
         checks.warn_if_long(what, seconds, 0.1, "a synaptic delay")
         if d.max(initial=1) > MAX_DELAY_STEPS:
-            raise ValueError(f"delay must be at most {MAX_DELAY_STEPS} steps, got "
-                             f"{int(d.max())} steps")
+            raise ValueError(f"delay of the {self._label()} must be at most {MAX_DELAY_STEPS} "
+                             f"steps ({MAX_DELAY_STEPS * dt:g} s at dt = {dt!r} s), got "
+                             f"{float(seconds.max())!r} s")
         return d
 
     def csr(self, dt: float, rng: np.random.Generator,
@@ -287,10 +289,16 @@ def _bernoulli_pairs(rng: np.random.Generator, n_pre: int, n_post: int, p: float
             post = np.concatenate([post[:c], np.empty(m, it)])
         for lo in range(0, m, DRAW_BLOCK):
             size = min(DRAW_BLOCK, m - lo)
+            # a gap is at most total + 1: a tiny p draws gaps up to 2**63 - 1, whose sum would
+            # wrap around to negative positions; so the positions up to the first one beyond
+            # the pairs are exact (below 2·total + 2), and none after it is kept
             pos = (last + np.arange(1, size + 1) if p == 1.0
-                   else last + np.cumsum(rng.geometric(p, size=size)))
-            last = int(pos[-1])
-            pos = pos[pos < total]
+                   else last + np.cumsum(np.minimum(rng.geometric(p, size=size), total + 1)))
+            beyond = pos >= total
+            if beyond.any():
+                pos, last = pos[:beyond.argmax()], total
+            else:
+                last = int(pos[-1])
             pre[c:c + pos.size], post[c:c + pos.size] = np.divmod(pos, n_post)
             c += pos.size
         if p == 1.0:

@@ -93,3 +93,22 @@ def test_tables_hold_each_projections_synapses_and_weights():
         np.testing.assert_array_equal(weights[e0:e0 + col.size], wt)
     assert list(tb.prj[:, KC.J_UNIFORM]) == [1, 0] and tb.prj_w[0] == 0.25
     assert np.all(weights[tb.rowptr[tb.prj[1, KC.J_ROW]]:] >= 1.0)
+
+
+@pytest.mark.parametrize("n_parts", [2, 3])
+def test_rows_drawn_by_unit_then_target_keep_their_order_in_every_part(n_parts):
+    """Rules "random" and "all_to_all" draw synapses by presynaptic unit, then target: each
+    row is ordered by part though the whole list is not, and fill_csr skips its sort by part
+    (the int64 order array, 8 bytes per synapse) for them as for fixed_indegree's, with the
+    same rows as the two sorts give: (part, original index) within each row."""
+    rng = np.random.default_rng(2)
+    n_pre, n_post = 30, 40
+    pairs = np.flatnonzero(rng.random(n_pre * n_post) < 0.3)
+    pre, post = np.divmod(pairs, n_post)
+    bounds = [k * n_post // n_parts for k in range(n_parts + 1)]
+    parts, col, _, dly = build(pre, post, np.array([1.0]), n_pre, bounds, first=0)
+    part = np.searchsorted(bounds, post, side="right") - 1
+    order = np.lexsort((np.arange(pre.size), part, pre))
+    np.testing.assert_array_equal(col, post[order])
+    np.testing.assert_array_equal(dly, order % 7 + 1)
+    np.testing.assert_array_equal(parts[:-1, 0], np.searchsorted(pre, np.arange(n_pre)))

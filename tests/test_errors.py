@@ -469,3 +469,18 @@ def test_arrays_over_realizations_must_agree_on_their_number_where_given():
                                          r"but v_th has 3"):
         ss.LIF(3, v_th=np.ones((3, 3)), v_reset=np.zeros((2, 1)))
     ss.LIF(3, v_th=np.ones((3, 3)), v_reset=np.zeros((3, 1)), tau_mem=np.full((1, 3), 0.01))
+
+
+def test_a_delay_beyond_the_longest_is_refused_as_too_long_whatever_its_size():
+    """1e30 s / dt does not fit int64: it wrapped to a negative number of steps and was
+    refused as shorter than one step."""
+    for delay in (40.0, 1e30):
+        net = ss.Network(dt=1e-3)
+        a = net.add(ss.LIF(3))
+        net.connect(a, a, "all_to_all", delay=delay)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # (typed in milliseconds?)
+            with pytest.raises(ValueError, match=r"delay of the projection 'lif0' -> 'lif0' "
+                                                 r"\('all_to_all'\) must be at most 32767 steps "
+                                                 r"\(32.767 s at dt = 0.001 s\), got "):
+                net.build()

@@ -901,3 +901,26 @@ def test_a_given_array_changed_during_a_run_takes_effect_at_the_next_chunk(n_arr
     net.run(0.012, progress=progress)
     np.testing.assert_array_equal(np.rint(mon.spikes.times / 1e-3), np.arange(6, 12))
     assert set(mon.spikes.ids.tolist()) == {0}
+
+
+def test_a_tiny_connection_probability_draws_no_synapse_out_of_range():
+    """Rule "random" sums geometric gaps (int64): for p below about 1e-18 they reach 2**63 - 1
+    and their sum wrapped around, giving negative presynaptic ids (a crash at build) or, for
+    p <= 1e-20, a loop without end."""
+    pre, post = ss.LIF(100), ss.LIF(100)
+    for p in (1e-19, 1e-300):
+        ids = ss.Projection(pre, post, "random", p=p).pairs(np.random.default_rng(1))
+        assert ids[0].size == ids[1].size == 0
+    ids = ss.Projection(pre, post, "random", p=0.3).pairs(np.random.default_rng(1))
+    assert 0 <= ids[0].min() and ids[0].max() < 100 and abs(ids[0].size - 3000) < 300
+
+
+def test_empty_id_lists_make_a_projection_without_synapses():
+    """An empty list reads as float64 in NumPy; it is the natural "no synapse" (a filtered
+    list of pairs), as checks.index_array accepts it elsewhere."""
+    net = ss.Network(dt=1e-3)
+    a, b = net.add(ss.LIF(3)), net.add(ss.LIF(4))
+    net.connect(a, b, "explicit", pre_ids=[], post_ids=[], weight=[])
+    net.connect(a, b, "explicit", pre_ids=[0, 2], post_ids=[3, 1], weight=0.5)
+    net.build()
+    assert net.tables.col.tolist() == [3, 1]
