@@ -240,11 +240,12 @@ def warn_unless_whole_steps(name: str, value, dt: float, effect: str = "") -> No
     steps of ``dt`` (s), saying what it is rounded to (half to even), or ``effect``: what
     happens to such a time instead; arrays and distributions are rounded per element without a
     word."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
         return
-    steps = value / dt
+    steps = float(value) / dt
     if abs(steps - round(steps)) > 1e-6:
-        warn(f"{name} = {value!r} s is not a whole number of steps of dt = {dt!r} s: "
+        warn(f"{name} = {value} s is not a whole number of steps of dt = {dt!r} s: "
              f"{effect or f'rounded to {round(steps)} steps'}")
 
 

@@ -38,12 +38,21 @@ class Projection:
     Args:
         pre: the presynaptic population or spike source (n_pre units).
         post: the target population (n_post neurons).
-        rule: "one_to_one"; "all_to_all" (``weight`` may be a dense (n_pre, n_post) matrix);
+        rule: "one_to_one"; "all_to_all" (``weight`` may be a dense (n_pre, n_post) matrix:
+            rows are presynaptic, the transpose of NEST's (n_post, n_pre) weight matrices);
             "random" (each pair with probability ``p``); "fixed_indegree" (each target gets
             ``k`` presynaptic units drawn uniformly, with replacement, as NEST's default);
-            "explicit" (``pre_ids``/``post_ids``, or ``matrix``).
+            "explicit" (``pre_ids``/``post_ids``, or ``matrix``). When ``pre`` is ``post``,
+            "all_to_all", "random" and "fixed_indegree" include autapses (j → j), as NEST's
+            and Brian2's defaults do.
         weight: scalar, array over synapses, or Distribution drawn per synapse (unit of the
-            target's input: A, V or 1, see the module docstring); default 1.
+            target's input: A, V or 1, see the module docstring); default 1. An array over
+            synapses (weights or delays) is in the order the rule makes them: one_to_one and
+            all_to_all by presynaptic unit, then target (a matrix's ravel); fixed_indegree by
+            target, then draw; explicit in the order of the ids (a matrix: COO order, once
+            its zeros are dropped); random: unknown before the draw, so use a scalar or a
+            Distribution. The draws depend on the seed and the projection's position in the
+            network: adding a projection before it changes its synapses.
         delay: seconds — scalar, array over synapses or Distribution; default one step.
             Delays longer than one step are supported into the target's main input variable.
         p: connection probability in [0, 1] of each pair (rule "random").
