@@ -409,7 +409,8 @@ class Checkpoints:
         self.last = time.perf_counter()
 
     def __call__(self, done: int, total: int) -> None:
-        if time.perf_counter() - self.last >= self.every and done < total:
+        if (time.perf_counter() - self.last >= self.every and done < total
+                and _between_bins(self.net)):
             self.save()
 
     def save(self) -> None:
@@ -417,6 +418,16 @@ class Checkpoints:
 
         save_checkpoint(self.net, self.path)
         self.last = time.perf_counter()
+
+
+def _between_bins(net: Any) -> bool:
+    """Whether ``net.step`` ends a bin of every RateRecorder: a run killed after a checkpoint
+    inside a bin could not be resumed (the file's count of that bin would hold later spikes,
+    which the recorder refuses), so periodic checkpoints wait for a bin's end."""
+    from .recorders import RateRecorder
+
+    return all((net.step - m._start) % m._bs == 0 for m in net.monitors
+               if isinstance(m, RateRecorder) and getattr(m, "_bs", None))
 
 
 def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = None,
@@ -482,8 +493,8 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
         saved = ""
         if saver:
             saver.save()
-            saved = (f"; {checkpoint} holds the state: add --resume to the same command to "
-                     f"continue")
+            saved = (f"; {checkpoint} holds the state: add --resume to the same command"
+                     f"{' (without --overwrite)' if args.overwrite else ''} to continue")
         raise CliError(f"interrupted at t = {net.t:.4g} s; {out} holds the data up to there "
                        f"(marked as not completed){saved}", status=130) from None
     except Exception as e:
@@ -546,7 +557,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     spec = netfile.read(args.network, args.set)
     out = args.output or Path(args.network.stem + ".h5")
     ckpt = args.checkpoint
-    if ckpt is not None and out.exists() and ckpt.exists() and os.path.samefile(out, ckpt):
+    if ckpt is not None and (ckpt.resolve() == out.resolve() or (
+            out.exists() and ckpt.exists() and os.path.samefile(out, ckpt))):
         raise CliError(f"--checkpoint {ckpt} is the output file: give it a path of its own")
     if args.resume:
         if ckpt is None:

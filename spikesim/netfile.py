@@ -548,7 +548,7 @@ def _groups(item: Item) -> list[str]:
 _INDEXED = re.compile(r"^(population|input|projection|record)\[(\d+)\]$")
 
 
-def apply_setting(doc: dict, setting: str, file: str = "<string>") -> None:
+def apply_setting(doc: dict, setting: str, file: str = "<string>") -> str:
     """Set one value of a parsed network file ``doc`` in place, as ``spikesim run --set``
     does, before the file is checked: ``setting`` is ``KEY=VALUE``. KEY is a key path as
     errors name them (``network.dt``, ``population[1].params.tau_mem``, ``projection[0].weight``)
@@ -576,6 +576,9 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> None:
             count = len(entries) if isinstance(entries, list) else 0
             raise NetFileError(file, where, f"there is no {first}: the file has {count} "
                                             f"[[{section}]] table{'s' if count != 1 else ''}")
+        if not rest:
+            raise NetFileError(file, where, f"{first} is a whole [[{section}]] table: give a "
+                                            f"key inside it, e.g. {first}.name=...")
         table = entries[j]
     elif first in ("network", "description") or not rest:
         table, rest, first = doc, [first, *rest], ""
@@ -587,6 +590,9 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> None:
             raise NetFileError(file, where, f'no population, input or projection named "{first}"'
                                             f" (a key path starts with network, a name, or "
                                             f"population[i], input[i], projection[i], record[i])")
+        if len(named) > 1:
+            raise NetFileError(file, where, f'"{first}" names {", ".join(k for k, _ in named)}:'
+                                            f" start the key path with the one meant instead")
         first, table = named[0]
     *tables, last = rest
     for k in tables:

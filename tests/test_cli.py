@@ -545,3 +545,63 @@ def test_checkpoint_and_resume_argument_errors(tmp_path, capsys):
                                                 "--overwrite"))
     assert status == 2 and "is not a spikesim checkpoint" in one_line_error(err, "run")
     assert notes.read_text() == "keep"
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_with_rate_bins_across_chunks(
+        tmp_path, capsys, monkeypatch):
+    """Bins of 3 steps, chunks of 40: a periodic checkpoint is saved at a bin's end only (one
+    inside a bin, followed by later flushes of the file, could not be resumed: the file's
+    count of that bin holds spikes after the checkpoint)."""
+    net = tmp_path / "rates.toml"
+    net.write_text((EXAMPLES / "lif_tutorial.toml").read_text()
+                   + '\n[[record]]\nkind = "rate"\npopulation = "lif"\nbin_width = 0.003\n')
+    argv = ["run", net, "--quiet", "--set", "lif.n=50", "--set", "input.n=50",
+            "--set", "input.params.p=0.05", "--set", "network.chunk=40", "--duration", "0.6"]
+    whole, out = tmp_path / "whole.h5", tmp_path / "cut.h5"
+    ckpt, first = tmp_path / "cut.ckpt.h5", tmp_path / "first.ckpt.h5"
+    assert run_cli(capsys, *argv, "-o", whole)[0] == 0
+    save = cli.Checkpoints.save
+
+    def keeping_the_first(self):
+        save(self)
+        if not first.exists():
+            first.write_bytes(ckpt.read_bytes())
+
+    monkeypatch.setattr(cli.Checkpoints, "save", keeping_the_first)
+    status, _, err = run_cli(capsys, *argv, "-o", out, "--checkpoint", ckpt,
+                             "--checkpoint-every", "0", "--flush-every", "0")
+    assert status == 0, err
+    monkeypatch.setattr(cli.Checkpoints, "save", save)
+    ckpt.write_bytes(first.read_bytes())  # killed later on: the file goes past that checkpoint
+    status, _, err = run_cli(capsys, *argv, "-o", out, "--checkpoint", ckpt, "--resume")
+    assert status == 0, err
+    _same_recordings(out, whole)
+    np.testing.assert_array_equal(ss.load(out).rate("lif").values,
+                                  ss.load(whole).rate("lif").values)
+
+
+def test_checkpoint_at_the_path_of_an_output_still_to_be_written_is_refused(tmp_path, capsys):
+    out = tmp_path / "a.h5"
+    status, stdout, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.05",
+                                                     "--checkpoint", tmp_path / "." / "a.h5"))
+    assert status == 2 and "is the output file" in one_line_error(err, "run")
+    assert not out.exists() and "simulated" not in stdout
+
+
+def test_the_interrupted_message_says_how_to_resume_a_run_started_with_overwrite(
+        tmp_path, capsys, monkeypatch):
+    out, ckpt = tmp_path / "a.h5", tmp_path / "a.ckpt.h5"
+    argv = _ckpt_run(tmp_path, "-o", out, "--checkpoint", ckpt, "--overwrite")
+
+    run = ss.Network.run
+
+    def interrupted(self, duration, progress=None):  # Ctrl-C half way
+        run(self, round(duration / self.dt) // 2 * self.dt, progress)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ss.Network, "run", interrupted)
+    status, _, err = run_cli(capsys, *argv)
+    assert status == 130 and "(without --overwrite)" in one_line_error(err, "run")
+    monkeypatch.undo()
+    status, _, err = run_cli(capsys, *[a for a in argv if a != "--overwrite"], "--resume")
+    assert status == 0, err

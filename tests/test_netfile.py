@@ -498,6 +498,7 @@ def test_settings_take_toml_values_or_words():
     ("projection[3].p=0.1", r"there is no projection\[3\]: the file has 1 \[\[projection\]\] "
                             r"table$"),
     ("inh.n=3", r'no population, input or projection named "inh"'),
+    ("population[0]=3", r"population\[0\] is a whole \[\[population\]\] table"),
     ("exc.params.tau_mem.low=0", r'"tau_mem" is not a table'),
     # then checked as the file's own values are, the setting named
     ("network.dt=-1", r"network\.dt: .*> 0.* \(given by --set network\.dt=-1\)$"),
@@ -515,3 +516,11 @@ def test_a_value_set_and_refused_at_build_names_the_setting():
                                                    r"LIF\.tau_mem must be > 0.* \(given by "
                                                    r"--set exc\.params\.tau_mem=-1\)$"):
         netfile.build(spec)
+
+
+def test_a_setting_by_a_name_that_several_tables_have_is_refused():
+    text = GOOD + '\n[[input]]\nname = "exc"\nkind = "constant"\ntarget = "exc"\n' \
+                  'params = { amplitude = 1e-9 }\n'
+    netfile.parse(text)  # (a current may be named as its population)
+    with pytest.raises(netfile.NetFileError, match=r'"exc" names population\[0\], input\[1\]'):
+        netfile.parse(text, settings=["exc.params.amplitude=2e-9"])
