@@ -491,7 +491,7 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     except KeyboardInterrupt:
         progress.close()
         saved = ""
-        if saver:
+        if saver and out.exists():  # (no file yet: interrupted before the first step)
             saver.save()
             saved = (f"; {checkpoint} holds the state: add --resume to the same command"
                      f"{' (without --overwrite)' if args.overwrite else ''} to continue")
