@@ -426,8 +426,7 @@ def _between_bins(net: Any) -> bool:
     which the recorder refuses), so periodic checkpoints wait for a bin's end."""
     from .recorders import RateRecorder
 
-    return all((net.step - m._start) % m._bs == 0 for m in net.monitors
-               if isinstance(m, RateRecorder) and getattr(m, "_bs", None))
+    return all(m.ends_bin(net.step) for m in net.monitors if isinstance(m, RateRecorder))
 
 
 def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = None,

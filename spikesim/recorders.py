@@ -1227,6 +1227,12 @@ class RateRecorder(_Recorder, SpikeMonitor):
             self._row0 = rel // bs
             self._pending = counts[self._row0].astype(np.int64)
 
+    def ends_bin(self, step: int) -> bool:
+        """Whether global step ``step`` is the end of one of this recorder's bins (True before
+        its first run: it has no bins yet)."""
+        bs = getattr(self, "_bs", None)
+        return not bs or (step - self._start) % bs == 0
+
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
         """Count a chunk's spikes into their bins (written at the next flush)."""
         with self._losing():
