@@ -103,6 +103,19 @@ def first_firing(key, stream, n_streams, inv_hazard):
     return next_firing(key, -1, stream, n_streams, inv_hazard)
 
 
+@njit(cache=True)
+def redraw_next(nxt, units, streams, inv_hazard, k, key, n_streams):
+    """Draw again, in every realization (network RNG key ``key``), the next firing at or after
+    step ``k`` of constant-probability source units ``units`` (their columns in ``nxt``; RNG
+    ``streams``; new ``inv_hazard``) that have one drawn: as if they had been drawn after step
+    k − 1 (the gaps are memoryless: the new probability's process from step k on)."""
+    for b in range(nxt.shape[0]):
+        kb = realization_key(key, b)
+        for e in range(units.size):
+            if nxt[b, units[e]] >= 0:
+                nxt[b, units[e]] = next_firing(kb, k - 1, streams[e], n_streams, inv_hazard[e])
+
+
 @njit(inline="always", cache=True)
 def source_fires(g, j, b, k, t, src, pbuf, nxt, key, n_streams):
     """Whether unit ``j`` of source group ``g`` fires at global step ``k`` in realization ``b``

@@ -59,13 +59,19 @@ class BernoulliInput(SpikeSource):
     def __init__(self, n: int, p: float | np.ndarray | Sequence[float],
                  name: str | None = None):
         super().__init__(n, name)
-        self.p = checks.finite_array("BernoulliInput.p", p, ndim=(0, 1), low=0.0, high=1.0)
-        if self.p.ndim == 1 and self.p.shape[0] != self.n:
+        self.p = p
+        self.p = self._checked()
+
+    def _checked(self) -> np.ndarray:
+        """``p`` checked (it may have been given anew between runs)."""
+        p = checks.finite_array("BernoulliInput.p", self.p, ndim=(0, 1), low=0.0, high=1.0)
+        if p.ndim == 1 and p.shape[0] != self.n:
             raise ValueError(f"BernoulliInput.p must be a scalar or have shape ({self.n},), got "
-                             f"shape {self.p.shape}")
+                             f"shape {p.shape}")
+        return p
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
-        return self.p.reshape(1, 1, -1)
+        return self._checked().reshape(1, 1, -1)
 
 
 class PoissonInput(SpikeSource):
@@ -84,11 +90,17 @@ class PoissonInput(SpikeSource):
             self.rate = rate
             self.mode = K.SRC_PROB
         else:
-            self.rate = checks.finite_array("PoissonInput.rate", rate, ndim=(0, 1), low=0.0,
-                                            unit="Hz")
-            if self.rate.ndim == 1 and self.rate.shape[0] != self.n:
-                raise ValueError(f"PoissonInput.rate must be a scalar or have shape ({self.n},),"
-                                 f" got shape {self.rate.shape}")
+            self.rate = rate
+            self.rate = self._checked()
+
+    def _checked(self) -> np.ndarray:
+        """A constant ``rate`` checked (it may have been given anew between runs)."""
+        rate = checks.finite_array("PoissonInput.rate", self.rate, ndim=(0, 1), low=0.0,
+                                   unit="Hz")
+        if rate.ndim == 1 and rate.shape[0] != self.n:
+            raise ValueError(f"PoissonInput.rate must be a scalar or have shape ({self.n},),"
+                             f" got shape {rate.shape}")
+        return rate
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
         if callable(self.rate):
@@ -100,7 +112,7 @@ class PoissonInput(SpikeSource):
                                  f"({len(k)}, {self.n}), got shape {rate.shape}")
             rate = rate.reshape(len(k), 1, -1) if rate.ndim else rate.reshape(1, 1, 1)
         else:
-            rate = self.rate.reshape(1, 1, -1)
+            rate = self._checked().reshape(1, 1, -1)
         if np.any(rate * dt > 1.0):
             raise ValueError(f"PoissonInput.rate must be <= 1/dt = {1 / dt!r} Hz, got a "
                              f"maximum of {float(rate.max())!r} Hz")
@@ -272,8 +284,10 @@ class StepCurrent(Current):
     def values(self, k: np.ndarray, dt: float, batch: int,
                rng: RealizationGenerators) -> np.ndarray:
         self._once_per_dt(dt, self._check_grid)
-        t = k * dt
-        m = np.searchsorted(self.times, t + 1e-12 * np.maximum(1.0, np.abs(t)), side="right")
+        # the step each time takes effect at, on the grid that _check_grid warns about: a time
+        # within 1e-6 steps of a step is on it (a float32 time such as 0.003 → 3.000000026
+        # steps), as PulseCurrent's edges; one between two steps moves to the next
+        m = np.searchsorted(_next_step(self.times / dt), k, side="right")
         return np.concatenate([[0.0], self.amplitudes])[m].reshape(-1, 1, 1)
 
 

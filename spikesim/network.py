@@ -123,6 +123,7 @@ class Network:
         self.tables: Tables | None = None
         self.state: dict[str, np.ndarray] = {}
         self._live: _ChunkRunner | None = None  # the runner of the run in progress
+        self._const_p: dict[int, np.ndarray] = {}  # constant sources' p (n,), as last drawn
 
     @property
     def t(self) -> float:
@@ -233,6 +234,7 @@ class Network:
         n_total = int(round(duration / self.dt))
         self.run_steps = n_total
         self.build()
+        self._redraw_changed_sources()
         kernel = self._runner()
         self._live = kernel
         monitors, begun = list(self.monitors), []
@@ -282,6 +284,31 @@ class Network:
                         errors.append(e)
                 if errors:
                     raise errors[0]
+
+    def _redraw_changed_sources(self) -> None:
+        """Constant-probability sources whose probability changed since their next firings
+        were drawn (a rate, p or data given anew between runs) draw them again from the
+        current step with the new one; one made time-varying is refused (its mode is fixed)."""
+        tb, nxt = self.tables, self.state["nxt"]
+        for s, so in enumerate(self.sources):
+            if so.mode != SRC_CONST:
+                continue
+            p = np.asarray(so.probabilities(np.array([self.step, self.step + 1]), self.dt),
+                           np.float64)
+            if p.shape[0] != 1:
+                raise ValueError(f"{type(so).__name__} {so.name!r} was made with a constant "
+                                 f"firing probability and cannot become time-varying: make a "
+                                 f"new source")
+            p = np.broadcast_to(p.reshape(-1), (so.n,)).copy()
+            old = self._const_p.get(s)
+            self._const_p[s] = p
+            changed = np.flatnonzero(old != p) if old is not None else np.zeros(0, np.int64)
+            if changed.size:
+                with np.errstate(divide="ignore"):
+                    inv = -1.0 / np.log1p(-p[changed])  # as chunk_inputs' pbuf
+                first = tb.src[s, KI.UNIT]
+                KI.redraw_next(nxt, first + changed, tb.src[s, KI.SSTREAM] + changed, inv,
+                               self.step, seed_key(self.seed), tb.n_streams)
 
     def _chunk_steps(self, monitors: list) -> int:
         """Steps per kernel call: ``chunk``, or fewer when the state monitors would sample more

@@ -924,3 +924,35 @@ def test_empty_id_lists_make_a_projection_without_synapses():
     net.connect(a, b, "explicit", pre_ids=[0, 2], post_ids=[3, 1], weight=0.5)
     net.build()
     assert net.tables.col.tolist() == [3, 1]
+
+
+def test_a_step_current_time_on_the_grid_up_to_float32_rounding_applies_at_that_step():
+    """np.float32(0.003) is 3.000000026 steps of 1 ms: on the grid for the warning (1e-6
+    steps), so on it for the current too, as PulseCurrent's edges (was: a step late)."""
+    for t0 in (0.003, float(np.float32(0.003)), 0.003 + 3e-11, 0.003 - 3e-11):
+        step = ss.StepCurrent(ss.LIF(1), [t0], [1.0])
+        pulse = ss.PulseCurrent(ss.LIF(1), start=t0, width=2e-3, amplitude=1.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # (on the grid: no warning)
+            got = step.values(np.arange(6), 1e-3, 1, None).reshape(-1)
+            on = pulse.values(np.arange(6), 1e-3, 1, None).reshape(-1)
+        np.testing.assert_array_equal(got, [0, 0, 0, 1, 1, 1], err_msg=repr(t0))
+        np.testing.assert_array_equal(on, [0, 0, 0, 1, 1, 0], err_msg=repr(t0))
+
+
+@pytest.mark.parametrize("before, after, expected", [(0.0, 0.5, 0.5), (0.001, 1.0, 1.0),
+                                                     (0.3, 0.0, 0.0)])
+def test_a_constant_source_given_a_new_probability_between_runs_fires_with_it(before, after,
+                                                                              expected):
+    """A p (or rate) given anew between runs applies from the next run (was: the firings
+    drawn with the old p stayed pending: from p = 0, never again; to p = 0, once more)."""
+    net = ss.Network(dt=1e-3, seed=2, batch=2)
+    src = net.add(ss.BernoulliInput(300, p=before))
+    poisson = net.add(ss.PoissonInput(300, rate=before * 1e3))
+    mons = net.add(ss.SpikeMonitor(src)), net.add(ss.SpikeMonitor(poisson))
+    net.run(0.05)
+    src.p, poisson.rate = after, after * 1e3  # plain floats, as given at first
+    net.run(0.1)
+    for mon in mons:
+        late = np.count_nonzero(mon.spikes.times > 0.05 - 1e-9) / (2 * 300 * 100)
+        assert abs(late - expected) < 0.02, (before, after, late)
