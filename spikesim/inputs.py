@@ -139,8 +139,9 @@ class RateCoded(SpikeSource):
 
 class SpikeTimes(SpikeSource):
     """Given spikes: ``times`` (s, >= 0) and the firing unit ``ids`` (integers in [0, n)), 1-D
-    arrays of the same length, in any order; times are rounded to steps, and several spikes of
-    one unit in one step count once."""
+    arrays of the same length, in any order; times are rounded to the nearest step (half to
+    even), and several spikes of one unit in one step count once (with a warning: Brian2
+    refuses them)."""
 
     mode = K.SRC_EVENTS
 
@@ -154,9 +155,17 @@ class SpikeTimes(SpikeSource):
                              f"{ids.shape}")
         order = np.lexsort((ids, times))
         self.times, self.ids = times[order], ids[order].astype(np.int64)
+        self._checked: set[float] = set()  # the dt whose merged spikes were counted
 
     def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
         k = np.rint(np.minimum(self.times / dt, 2.0**62)).astype(np.int64)  # (1e300 s: never)
+        if dt not in self._checked:
+            self._checked.add(dt)
+            merged = k.size - np.unique(np.stack([k, self.ids]), axis=1).shape[1]
+            if merged:
+                checks.warn(f"SpikeTimes {self.name!r}: {merged} of its {k.size} spikes fall in "
+                            f"a step of dt = {dt!r} s where their unit fires already (times "
+                            f"are rounded to the nearest step) and count once")
         keep = (k >= k0) & (k < k0 + n_steps)
         steps, units = np.unique(np.stack([k[keep] - k0, self.ids[keep]]), axis=1)
         return np.searchsorted(steps, np.arange(n_steps + 1)), units

@@ -61,7 +61,8 @@ def test_spike_times_and_arrays_fire_exactly_where_given():
     a = net.add(ss.SpikeArray(arr))
     net.add(times)
     m1, m2 = net.add(ss.SpikeMonitor(times)), net.add(ss.SpikeMonitor(a))
-    net.run(0.03)
+    with pytest.warns(RuntimeWarning, match="1 of its 4 spikes fall in a step"):  # unit 2's
+        net.run(0.03)
     np.testing.assert_allclose(m1.spikes.times, [0.010, 0.010, 0.020])
     np.testing.assert_array_equal(m1.spikes.ids, [0, 1, 2])
     np.testing.assert_array_equal(spike_matrix(m2.spikes, 30, dt)[0], arr)
@@ -956,3 +957,20 @@ def test_a_constant_source_given_a_new_probability_between_runs_fires_with_it(be
     for mon in mons:
         late = np.count_nonzero(mon.spikes.times > 0.05 - 1e-9) / (2 * 300 * 100)
         assert abs(late - expected) < 0.02, (before, after, late)
+
+
+def test_spike_times_merged_into_one_step_warn_once():
+    """1.5, 2.5, 3.5 and 4.5 ms at dt = 1 ms round (half to even) to steps 2, 2, 4, 4: two
+    spikes are lost, which is said (once), not silent."""
+    net = ss.Network(dt=1e-3)
+    src = net.add(ss.SpikeTimes(2, [1.5e-3, 2.5e-3, 3.5e-3, 4.5e-3, 2.5e-3], [0, 0, 0, 0, 1]),
+                  name="given")
+    mon = net.add(ss.SpikeMonitor(src))
+    with pytest.warns(RuntimeWarning, match=r"SpikeTimes 'given': 2 of its 5 spikes fall in a "
+                                            r"step of dt = 0\.001 s where their unit fires "
+                                            r"already"):
+        net.run(0.003)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.run(0.003)
+    assert mon.spikes.times.tolist() == pytest.approx([0.002, 0.002, 0.004])
