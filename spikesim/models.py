@@ -157,9 +157,12 @@ class Population:
 
     def _check_reset(self, v_th, v_reset) -> None:
         if self.reset != "none" and checks.any_true(v_reset >= v_th):
+            vr, vt = np.broadcast_arrays(v_reset, v_th)  # (drawn values too: name the first)
+            at = np.unravel_index(np.argmax(vr >= vt), vr.shape)
             raise ValueError(f"{type(self).__name__}.v_reset must be below v_th with "
                              f"reset={self.reset!r}, got v_reset={self.v_reset!r}, "
-                             f"v_th={self.v_th!r}")
+                             f"v_th={self.v_th!r} (offending values {float(vr[at])!r} and "
+                             f"{float(vt[at])!r})")
 
     def unit_of(self, variable: str) -> str:
         """Unit of a state variable: "V", "A", "1" or "steps"."""

@@ -443,8 +443,14 @@ def test_every_model_parameter_is_checked_where_the_population_is_made(cls, base
 
 
 def test_reset_order_is_checked_where_the_population_is_made_and_draws_at_build():
-    with pytest.raises(ValueError, match=r"^LIF.v_reset must be below v_th"):
+    with pytest.raises(ValueError, match=r"^LIF.v_reset must be below v_th.* \(offending "
+                                         r"values 0\.2 and 0\.1\)$"):
         ss.LIF(3, v_th=[0.5, 0.1, 0.5], v_reset=0.2)
+    net = ss.Network(dt=1e-3)
+    net.add(ss.LIF(40, v_th=1.0, v_reset=ss.Uniform(0.5, 1.5)))  # drawn: the value is named
+    with pytest.raises(ValueError, match=r"v_reset=Uniform\(low=0\.5, high=1\.5\), v_th=1\.0 "
+                                         r"\(offending values 1\.[0-4]\d* and 1\.0\)$"):
+        net.build()
     ss.LIF(3, v_th=0.1, v_reset=0.2, reset="none")  # no reset, no order needed
     pop = ss.LIF(3, tau_mem=ss.Normal(-1.0, 1e-3))  # drawn, and so checked, at build
     with pytest.raises(ValueError, match=r"^LIF.tau_mem must be > 0.0 \(in s\)"):
