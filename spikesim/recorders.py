@@ -426,6 +426,7 @@ class H5Output:
         set_attrs(g, writer=self._writer)  # this output's from now on (not yet in SWMR mode)
         for cut in cuts:
             cut()
+        _cut_runs(g["runs"], net.t, net.dt)
 
     @contextmanager
     def _writing(self):
@@ -578,6 +579,20 @@ def _cuts(f: h5py.File, net, written: set) -> list:
                 keep = min(max(0, keep), data.shape[0])
                 cuts.append(functools.partial(_keep_rows, data, tm, keep, start, step))
     return cuts
+
+
+def _cut_runs(runs: h5py.Dataset, t: float, dt: float) -> None:
+    """The runs table cut at time ``t`` (s) with the data: a run that began at or after ``t``
+    is dropped, one that went past it ends there (its steps counted to there)."""
+    rows = runs[...]
+    kept = rows[rows[:, 0] < t - dt / 2]
+    late = kept[:, 1] > t + dt / 2
+    if len(kept) == len(rows) and not late.any():
+        return
+    kept[late, 2] -= np.rint((kept[late, 1] - t) / dt)
+    kept[late, 1] = t
+    runs.resize(len(kept), axis=0)
+    runs[...] = kept
 
 
 def _cut_spikes(ts: h5py.Dataset, ni: h5py.Dataset, limit: float) -> None:

@@ -116,7 +116,8 @@ def test_resuming_into_the_recorder_file_continues_it_exactly(tmp_path):
         np.testing.assert_array_equal(a.trace("exc", var).values, b.trace("exc", var).values)
         np.testing.assert_array_equal(a.trace("exc", var).times, b.trace("exc", var).times)
     np.testing.assert_array_equal(a.rate("inh").meta["counts"], b.rate("inh").meta["counts"])
-    assert b.completed and [r["steps"] for r in b.meta["runs"]] == [300, 234, 500]
+    # the runs the data comes from: the second one's, past the checkpoint, was cut
+    assert b.completed and [r["steps"] for r in b.meta["runs"]] == [300, 500]
 
 
 def test_checkpoint_file_contents(tmp_path):
@@ -358,6 +359,14 @@ def test_a_checkpoint_saved_during_a_run_can_continue_its_recording(tmp_path):
     np.testing.assert_array_equal(a.spikes("exc").times, b.spikes("exc").times)
     np.testing.assert_array_equal(a.spikes("exc").ids, b.spikes("exc").ids)
     np.testing.assert_array_equal(a.trace("exc", "v").values, b.trace("exc", "v").values)
+    # the finished file resumed from the same checkpoint: its one run now ends there
+    net = recorded(path, append=True)
+    ss.load_checkpoint(net, tmp_path / "ckpt.h5")
+    net.run(0.08 - net.t)
+    runs = ss.load(path).meta["runs"]
+    assert [(r["t_start"], r["t_stop"], r["steps"]) for r in runs] == [
+        (0.0, pytest.approx(666 * DT), 666), (pytest.approx(666 * DT), pytest.approx(0.08), 134)]
+    np.testing.assert_array_equal(a.spikes("exc").times, ss.load(path).spikes("exc").times)
 
 
 def test_a_checkpoint_is_refused_inside_a_chunk_and_saved_between_chunks(tmp_path):
