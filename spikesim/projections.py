@@ -124,7 +124,7 @@ class Projection:
         if value is None or isinstance(value, (int, float, Distribution)):
             return
         shape = np.shape(value)
-        if len(shape) == 0 or shape == (1,):
+        if len(shape) == 0:
             return
         n_pre, n_post = self.pre.n, self.post.n
         known = self.p in (0.0, 1.0)  # a random rule's count is drawn, but for these two

@@ -499,3 +499,19 @@ def test_a_numpy_scalar_delay_off_the_step_grid_warns_as_a_float_does():
     with pytest.warns(RuntimeWarning, match=r"delay .* = 0\.002[45]\d* s is not a whole number of "
                                             r"steps of dt = 0\.001 s: rounded to 2 steps"):
         net.build()
+
+
+def test_a_one_element_weight_list_is_checked_where_the_projection_is_made():
+    """[w] is one value per synapse, not a scalar: refused at once where the rule says how
+    many synapses there are (it was accepted, then refused at build)."""
+    a, b = ss.LIF(3, units="1"), ss.LIF(4, units="1")
+    with pytest.raises(ValueError, match=r"weight of the projection .* must be a scalar, a "
+                                         r"Distribution, one value per synapse \(12\) or an "
+                                         r"\(n_pre, n_post\) = \(3, 4\) matrix, got shape \(1,\)"):
+        ss.Projection(a, b, "all_to_all", weight=[0.5])
+    with pytest.raises(ValueError, match=r"delay of the projection .* got shape \(1,\)"):
+        ss.Projection(a, b, "fixed_indegree", k=2, delay=[2e-3])
+    net = ss.Network(dt=1e-3)
+    net.connect(net.add(a), net.add(b), "explicit", pre_ids=[0], post_ids=[3], weight=[0.5])
+    net.build()  # one synapse: one value per synapse
+    assert net.tables.weights().tolist() == [0.5]
