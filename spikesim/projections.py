@@ -100,6 +100,8 @@ class Projection:
                              f"{' or '.join(map(repr, USED_BY[unused[0]]))})")
         if matrix is not None:
             self.matrix = _weight_matrix(matrix)
+        if self.rule == "explicit":
+            self._explicit(np.int64)  # (sizes, ranges and shapes: checked now)
         for what, value in (("weight", weight), ("delay", delay)):
             self._check_per_synapse(what, value)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -172,6 +174,12 @@ class Projection:
         if self.rule == "fixed_indegree":
             pre = rng.integers(0, n_pre, size=n_post * self.k, dtype=np.int64).astype(it)
             return pre, np.repeat(np.arange(n_post, dtype=it), self.k), None
+        return self._explicit(it)
+
+    def _explicit(self, it) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Rule "explicit"'s (pre, post) as ``it`` and weights (the matrix's, else None),
+        checked against the sizes of pre and post (also where the projection is made)."""
+        n_pre, n_post = self.pre.n, self.post.n
         if self.matrix is not None:
             m = self.matrix
             if m.shape != (n_pre, n_post):

@@ -515,3 +515,13 @@ def test_a_one_element_weight_list_is_checked_where_the_projection_is_made():
     net.connect(net.add(a), net.add(b), "explicit", pre_ids=[0], post_ids=[3], weight=[0.5])
     net.build()  # one synapse: one value per synapse
     assert net.tables.weights().tolist() == [0.5]
+
+
+def test_explicit_ids_and_matrices_are_checked_where_the_projection_is_made():
+    a, b = ss.LIF(3, units="1"), ss.LIF(4, units="1")
+    with pytest.raises(ValueError, match=r"post_ids"):
+        ss.Projection(a, b, "explicit", pre_ids=[0, 1], post_ids=[3, 4])
+    with pytest.raises(ValueError, match=r"equal length"):
+        ss.Projection(a, b, "explicit", pre_ids=[0, 1], post_ids=[3])
+    with pytest.raises(ValueError, match=r"matrix must have shape \(n_pre, n_post\) = \(3, 4\)"):
+        ss.Projection(a, b, "explicit", matrix=np.ones((4, 3)))
