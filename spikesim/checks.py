@@ -150,9 +150,12 @@ def per_neuron(name: str, value, n: int, batch: int | None, rng: RealizationGene
             arr = arr.reshape(1, n)
         elif not (arr.ndim == 2 and arr.shape[0] in (1, batch or arr.shape[0])
                   and arr.shape[1] in (1, n)):
-            raise ValueError(f"{name} must be a scalar or an array of shape ({n},), ({b}, {n}) "
-                             f"or ({b}, 1) (axes: realizations, neurons), got shape "
-                             f"{arr.shape}")
+            shapes = f"({n},) or ({b}, 1)" if n == 1 else f"({n},), ({b}, {n}) or ({b}, 1)"
+            column = arr.ndim == 1 and (batch is None or arr.shape[0] == batch)
+            raise ValueError(f"{name} must be a scalar or an array of shape {shapes} (axes: "
+                             f"realizations, neurons), got shape {arr.shape}"
+                             + (f": one value per realization is a column, shape ({b}, 1)"
+                                if column else ""))
     _check_range(name, arr, low, high, low_open, unit, value)
     return arr
 

@@ -244,9 +244,7 @@ class ConstantCurrent(Current):
     def __init__(self, target: Population, amplitude: Param):
         super().__init__(target)
         if not isinstance(amplitude, Distribution):  # checked now, but for the batch size
-            shape = np.shape(amplitude)
-            checks.per_neuron("ConstantCurrent.amplitude", amplitude, target.n,
-                              shape[0] if len(shape) == 2 else 1, None)
+            checks.per_neuron("ConstantCurrent.amplitude", amplitude, target.n, None, None)
         self.amplitude = amplitude
         self._drawn: tuple = (None, None)  # a distribution's draws: (what for, values)
 

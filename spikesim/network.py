@@ -151,6 +151,8 @@ class Network:
         elif name is not None:
             obj.name = name
         self._check_members(obj)
+        if kind is Monitor:  # what it reports before a run (``begin`` sets them again)
+            obj.dt, obj.n_realizations = self.dt, self.batch
         items.append(obj)
         return obj
 

@@ -525,3 +525,18 @@ def test_explicit_ids_and_matrices_are_checked_where_the_projection_is_made():
         ss.Projection(a, b, "explicit", pre_ids=[0, 1], post_ids=[3])
     with pytest.raises(ValueError, match=r"matrix must have shape \(n_pre, n_post\) = \(3, 4\)"):
         ss.Projection(a, b, "explicit", matrix=np.ones((4, 3)))
+
+
+def test_a_per_realization_shape_error_names_the_batch_not_one():
+    """ConstantCurrent checked where it is made does not know the batch: it names B (it
+    said a batch of 1, whatever the network's), lists (B, 1) once when n = 1, and a 1-d array
+    of one value per realization is told to be a column."""
+    with pytest.raises(ValueError, match=r"ConstantCurrent.amplitude must be a scalar or an array "
+                                         r"of shape \(5,\), \(B, 5\) or \(B, 1\) .*got shape "
+                                         r"\(2,\): one value per realization is a column"):
+        ss.ConstantCurrent(ss.LIF(5), np.ones(2))
+    with pytest.raises(ValueError, match=r"RC.v_th must be a scalar or an array of shape \(1,\) "
+                                         r"or \(B, 1\) \(axes: realizations, neurons\), got "
+                                         r"shape \(500,\): one value per realization is a "
+                                         r"column, shape \(B, 1\)$"):
+        ss.RC(1, R=1e8, tau=20e-3, v_th=np.full(500, -50e-3))

@@ -974,3 +974,12 @@ def test_spike_times_merged_into_one_step_warn_once():
         warnings.simplefilter("error")
         net.run(0.003)
     assert mon.spikes.times.tolist() == pytest.approx([0.002, 0.002, 0.004])
+
+
+def test_monitors_read_before_any_run_have_the_networks_batch():
+    net = ss.Network(dt=1e-3, batch=4)
+    pop = net.add(ss.LIF(3, units="1"))
+    spikes, states = net.add(ss.SpikeMonitor(pop)), net.add(ss.StateMonitor(pop, "v"))
+    net.compile()
+    assert spikes.spikes.counts().shape == (4, 3)
+    assert states.trace("v").values.shape == (0, 4, 3)
