@@ -39,12 +39,23 @@ def _check_bin_count(name: str, width: float, duration: float, what: str = "bins
 
 
 def _hist_bins(name: str, bins):
-    """``bins`` for numpy's histogram, an integer count checked to be in [1, _MAX_BINS] (a
-    string or a sequence of edges is left to numpy)."""
-    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool) and not (
-            1 <= bins <= _MAX_BINS):
-        raise ValueError(f"{name} must be in [1, {_MAX_BINS}] when an integer, got {bins!r}")
-    return bins
+    """``bins`` for numpy's histogram: an integer count checked to be in [1, _MAX_BINS], or a
+    sequence of at least 2 finite, increasing edges; a string (numpy's estimators) or None
+    is passed on."""
+    if bins is None or isinstance(bins, str):
+        return bins
+    if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
+        if not 1 <= bins <= _MAX_BINS:
+            raise ValueError(f"{name} must be in [1, {_MAX_BINS}] when an integer, got {bins!r}")
+        return bins
+    if isinstance(bins, bool) or np.ndim(bins) == 0:
+        raise TypeError(f"{name} must be an integer number of bins (1 to {_MAX_BINS}) or a "
+                        f"sequence of edges, got {bins!r}")
+    edges = checks.finite_array(name, bins)
+    if edges.size < 2 or np.any(np.diff(edges) < 0):
+        raise ValueError(f"{name} must hold at least 2 edges, in increasing order, got "
+                         f"{bins!r}")
+    return edges
 
 
 def _bin_edges(t_start: float, t_stop: float, width: float) -> np.ndarray:

@@ -176,6 +176,17 @@ def _flush_recordings(net: Network) -> None:
             out._flush(net.step)
 
 
+def _checkpoint_path(path: object) -> str:
+    """``path`` (a non-empty str or os.PathLike) as an absolute path; TypeError or ValueError
+    naming ``path`` otherwise."""
+    name = os.fspath(path) if isinstance(path, os.PathLike) else path
+    if not isinstance(name, str):
+        raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
+    if not name:
+        raise ValueError("path is empty")
+    return os.path.abspath(name)
+
+
 def is_checkpoint(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a file that save_checkpoint wrote (and so may replace)."""
     try:
@@ -196,7 +207,8 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
     during a run (a ``progress`` callback), it first flushes the network's HDF5 recordings, so
     that a run resumed from the checkpoint can append to them. Returns the absolute path."""
     _need_network("save_checkpoint", net)
-    path = os.path.abspath(os.fspath(path))
+    overwrite = checks.flag("overwrite", overwrite)
+    path = _checkpoint_path(path)
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot write checkpoint {path}: the directory {folder} "
@@ -262,7 +274,7 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
     (ValueError naming what is wrong), then copies the state arrays in place and sets
     ``net.step``. Returns the network."""
     _need_network("load_checkpoint", net)
-    path = os.path.abspath(os.fspath(path))
+    path = _checkpoint_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such checkpoint: {path}")
     if net.step:  # its monitors hold the steps it ran: the checkpoint's would follow them

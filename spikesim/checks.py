@@ -142,7 +142,7 @@ def per_neuron(name: str, value, n: int, batch: int | None, rng: RealizationGene
     if isinstance(value, Distribution):
         arr = rng.draw(value, batch, n)
     else:
-        arr = _reals(name, value, "a number, an array or a Distribution", unit)
+        arr = reals(name, value, "a number, an array or a Distribution", unit)
         b = "B" if batch is None else batch
         if arr.ndim == 0:
             arr = arr.reshape(1, 1)
@@ -160,9 +160,10 @@ def per_neuron(name: str, value, n: int, batch: int | None, rng: RealizationGene
     return arr
 
 
-def _reals(name: str, value, what: str, unit: str) -> np.ndarray:
-    """``value`` as a float64 array; TypeError unless it holds integers or reals — not
-    booleans, strings, None or complex numbers, which NumPy would convert or wrap."""
+def reals(name: str, value, what: str, unit: str) -> np.ndarray:
+    """``value`` as a float64 array (NaN and infinities kept); TypeError, saying it must be
+    ``what`` (in ``unit``), unless it holds integers or reals — not booleans, strings, None
+    or complex numbers, which NumPy would convert or wrap."""
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):  # (a ragged list)
@@ -270,7 +271,7 @@ def warn_if_long(name: str, seconds: float | np.ndarray, longest: float, what: s
 def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | None = None,
                  high: float | None = None, unit: str = "") -> np.ndarray:
     """A finite float64 array of one of the given numbers of dimensions."""
-    arr = _reals(name, value, ("a number or " if 0 in ndim else "") + "an array of numbers",
+    arr = reals(name, value, ("a number or " if 0 in ndim else "") + "an array of numbers",
                  unit)
     if arr.ndim not in ndim:
         raise ValueError(f"{name} must have {' or '.join(map(str, ndim))} dimension(s), "

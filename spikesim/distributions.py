@@ -62,6 +62,7 @@ class Distribution:
     """Base class: ``draw(rng, shape)`` returns float64 samples of the given shape."""
 
     def draw(self, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+        """Samples of shape ``shape``, float64, in the unit of the parameter drawn."""
         raise NotImplementedError
 
 

@@ -127,6 +127,9 @@ class RateCoded(SpikeSource):
     def __init__(self, data: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
                  name: str | None = None):
         data = checks.finite_array("RateCoded.data", data, ndim=(1, 2), low=0.0, high=1.0)
+        if data.shape[-1] == 0:
+            raise ValueError(f"RateCoded.data must have at least one unit (shape (n,) or (T, n), "
+                             f"n >= 1), got shape {data.shape}")
         super().__init__(data.shape[-1], name)
         self.data = data
         self.mode = K.SRC_CONST if data.ndim == 1 else K.SRC_PROB
@@ -181,8 +184,9 @@ class SpikeArray(SpikeSource):
 
     def __init__(self, spikes: np.ndarray | Sequence[Sequence[bool]], name: str | None = None):
         spikes = np.asarray(spikes)
-        if spikes.ndim != 2:
-            raise ValueError(f"SpikeArray.spikes must have shape (steps, n), got {spikes.shape}")
+        if spikes.ndim != 2 or spikes.shape[1] == 0:
+            raise ValueError(f"SpikeArray.spikes must have shape (steps, n), n >= 1, got "
+                             f"{spikes.shape}")
         if spikes.dtype != np.bool_ and (spikes.dtype.kind not in "iuf" or not np.all(
                 (spikes == 0) | (spikes == 1))):
             raise ValueError(f"SpikeArray.spikes must hold booleans, or numbers 0 and 1, got "
@@ -225,6 +229,8 @@ class Current:
         raise NotImplementedError
 
     def describe(self) -> dict:
+        """The parameters, for the metadata of recordings (the target and private attributes
+        left out)."""
         return {k: v for k, v in vars(self).items() if k != "target" and not k.startswith("_")}
 
     def _once_per_dt(self, dt: float, check: Callable[[float], None]) -> None:

@@ -486,6 +486,8 @@ class RecordedRun:
 
     @property
     def completed(self) -> bool | None:
+        """Whether the last run ended normally: False after an error, Ctrl-C or a kill; None
+        for a file not written by spikesim (not known)."""
         return self.meta.get("completed")
 
     def __repr__(self) -> str:

@@ -144,8 +144,13 @@ class Network:
                                "projections before the first run (monitors may be added later)")
         if any(o is obj for o in items):
             raise ValueError(f"this {type(obj).__name__} was already added")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, got {name!r}")
         if isinstance(obj, (Population, SpikeSource)):
             obj.name = name or obj.name or f"{type(obj).__name__.lower()}{len(items)}"
+            if not isinstance(obj.name, str):  # (given to its constructor)
+                raise TypeError(f"the {type(obj).__name__}'s name must be a str, got "
+                                f"{obj.name!r}")
             if obj.name in self.names:
                 raise ValueError(f"name {obj.name!r} is already used in this network")
         elif name is not None:
@@ -157,7 +162,7 @@ class Network:
         return obj
 
     @property
-    def names(self) -> dict:
+    def names(self) -> dict[str, Population | SpikeSource]:
         """Populations and spike sources by name."""
         return {o.name: o for o in self.populations + self.sources}
 

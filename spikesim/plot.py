@@ -71,14 +71,16 @@ def _as_trace(obj: TraceLike, population: str | None = None, variable: str = "v"
 
         return load(obj).trace(population=population, variable=variable)
     if isinstance(obj, tuple) and len(obj) == 2:
-        times = np.asarray(obj[0], dtype=np.float64)
-        values = np.asarray(obj[1], dtype=np.float64)
+        times = checks.finite_array("times", obj[0], unit="s")
+        values = checks.reals("values", obj[1], "an array of numbers", "")  # (NaN: gaps)
+        if values.ndim not in (1, 2, 3) or values.shape[0] != times.size:
+            raise ValueError(f"values must have shape (n_samples[, n_realizations], n_selected) "
+                             f"with n_samples = {times.size} (the times), got shape "
+                             f"{values.shape}")
         if values.ndim == 1:
             values = values[:, None, None]
         elif values.ndim == 2:
             values = values[:, None, :]
-        if values.ndim != 3 or values.shape[0] != times.size:
-            raise ValueError("values must have shape (n_samples[, n_realizations], n_selected)")
         return Trace(times, values, np.arange(values.shape[2]), variable,
                      population=population or "")
     raise TypeError(f"cannot read a trace from {type(obj).__name__}")
@@ -349,6 +351,7 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
         cols = np.array([position[n] for n in wanted], dtype=np.int64)
     n_all = tr.values.shape[1]
     reals = np.arange(n_all) if realization is None else check_realizations(realization, n_all)
+    mean = checks.flag("mean", mean, none=True)
     ax = _axes(ax)
     factor, unit = _display_unit(tr.unit, tr.values)
     values = tr.values[:, reals][:, :, cols] * factor
@@ -380,11 +383,13 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
 
 
 def count_histogram(spikes: SpikesLike, ax: Axes | None = None, *,
-                    population: str | None = None, bins: int | str | None = None) -> Axes:
+                    population: str | None = None,
+                    bins: int | Sequence[float] | str | None = None) -> Axes:
     """Histogram of the spike count of each recorded neuron of each realization (B·N entries
     in all when every neuron was recorded).
 
-    ``bins`` defaults to one bin per integer count up to 100, else numpy's "auto". The labels
+    ``bins`` (a count, a sequence of edges or one of numpy's estimators, as numpy's histogram
+    takes it) defaults to one bin per integer count up to 100, else numpy's "auto". The labels
     say what is counted: neurons (one realization), realizations (one neuron) or both.
     """
     bins = analysis._hist_bins("bins", bins)
@@ -411,7 +416,8 @@ def count_histogram(spikes: SpikesLike, ax: Axes | None = None, *,
 
 
 def vm_histograms(trace: TraceLike, times: Sequence[float] | None = None,
-                  ax: Axes | None = None, *, bins: int = 50, population: str | None = None,
+                  ax: Axes | None = None, *, bins: int | Sequence[float] = 50,
+                  population: str | None = None,
                   variable: str = "v") -> Axes:
     """Histograms of the variable across realizations and neurons at chosen times.
 
@@ -529,7 +535,8 @@ def _rate_lines(ax: Axes, t: np.ndarray, rates: np.ndarray, max_lines: int,
     ax.set_ylabel("rate (Hz)")
 
 
-def isi_histogram(spikes: SpikesLike, ax: Axes | None = None, *, bins: int = 50,
+def isi_histogram(spikes: SpikesLike, ax: Axes | None = None, *,
+                  bins: int | Sequence[float] = 50,
                   population: str | None = None, t_unit: str = "s") -> Axes:
     """Histogram of all inter-spike intervals, from 0 to the longest, in ``bins`` bins (1 to
     10**7), or in bins of the edges ``bins`` (in ``t_unit``).
@@ -605,7 +612,7 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     return fig
 
 
-def first_traces(trace: TraceLike, ax: Axes | None = None, **kw) -> Axes:
+def first_traces(trace: TraceLike, ax: Axes | None = None, **kw: object) -> Axes:
     """:func:`traces` of the first :data:`SHEET_NEURONS` (10) neurons of ``trace`` (keywords
     as :func:`traces`'s), the title saying how many there are when more: thousands of lines
     say nothing and take long to draw (about 10 ms each)."""

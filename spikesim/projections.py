@@ -241,6 +241,8 @@ class Projection:
         return (parts[:, 0].copy(), *out)
 
     def describe(self) -> dict:
+        """The rule and its parameters as given (weight and delay: as given, not drawn), for
+        the metadata of recordings."""
         return {"rule": self.rule, "p": self.p, "k": self.k, "weight": self.weight,
                 "delay": self.delay, "receptor": self.receptor}
 

@@ -6,6 +6,7 @@ Every time is in seconds. Neuron ids are indices within their population (0 … 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,7 +14,8 @@ import numpy as np
 from . import checks
 
 
-def check_realizations(realization, n_realizations: int, several: bool = True) -> np.ndarray:
+def check_realizations(realization: int | Sequence[int] | np.ndarray, n_realizations: int,
+                       several: bool = True) -> np.ndarray:
     """``realization``, an index or (with ``several``) a sequence of them, as an int64 array
     of shape (n,); raises unless each is an integer in [0, n_realizations)."""
     return checks.index_array("realization", realization, n_realizations, one=not several)
@@ -82,6 +84,8 @@ class Trace:
         unit: its unit ("V", "A", "1" for dimensionless, ...).
         population: the population's name.
         threshold: the firing threshold in the unit of v, when ``variable == "v"`` (for plots).
+        meta: what else the reader knows (:meth:`spikesim.io.RecordedRun.rate` puts the counts
+            per bin, the bin width (s), each bin's width (s) and n_neurons here); else empty.
     """
 
     times: np.ndarray

@@ -257,3 +257,17 @@ def test_a_group_that_an_appending_run_does_not_record_ends_where_that_run_start
     net3.add(ss.SpikeRecorder(out3, inp3))
     with pytest.raises(ValueError, match="gap"):
         net3.run(0.2)
+
+
+def test_histogram_bins_other_than_a_count_or_edges_get_named_errors():
+    """A float count failed inside NumPy (a TypeError not naming the function's bins), and
+    fewer than 2 edges gave an empty histogram silently."""
+    s = Spikes(np.array([0.1, 0.2, 0.3]), np.array([0, 1, 0]), np.zeros(3, np.int64), 2, 1,
+               0.0, 1.0)
+    with pytest.raises(TypeError, match=r"bins must be an integer number of bins \(1 to"):
+        analysis.rate_histogram(s, 2.5)
+    for edges in ([], [1.0], [2.0, 1.0, 3.0]):
+        with pytest.raises(ValueError, match="bins must hold at least 2 edges, in increasing"):
+            analysis.rate_histogram(s, edges)
+    counts, edges = analysis.rate_histogram(s, [0.0, 1.5, 3.0])
+    assert counts.tolist() == [1, 1] and edges.tolist() == [0.0, 1.5, 3.0]

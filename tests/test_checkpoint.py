@@ -419,3 +419,20 @@ def test_a_checkpoint_never_replaces_a_recording_or_another_file(tmp_path):
     assert (tmp_path / "notes.txt").read_text() == "keep me"
     ss.save_checkpoint(net, tmp_path / "c.h5")
     ss.save_checkpoint(net, tmp_path / "c.h5")  # an earlier checkpoint is replaced
+
+
+def test_save_checkpoint_refuses_a_non_boolean_overwrite_and_a_non_path(tmp_path):
+    """overwrite="no" reads as true: it is refused, not taken as permission to replace the
+    checkpoint; a path that is not a str or os.PathLike is named in the error."""
+    net, exc, inh = network()
+    net.run(0.01)
+    ss.save_checkpoint(net, tmp_path / "c.h5")
+    before = (tmp_path / "c.h5").read_bytes()
+    net.run(0.01)
+    with pytest.raises(TypeError, match="overwrite must be True or False, got 'no'"):
+        ss.save_checkpoint(net, tmp_path / "c.h5", overwrite="no")
+    assert (tmp_path / "c.h5").read_bytes() == before
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike, got 5"):
+        ss.save_checkpoint(net, 5)
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike, got None"):
+        ss.load_checkpoint(network()[0], None)

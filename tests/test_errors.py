@@ -540,3 +540,14 @@ def test_a_per_realization_shape_error_names_the_batch_not_one():
                                          r"shape \(500,\): one value per realization is a "
                                          r"column, shape \(B, 1\)$"):
         ss.RC(1, R=1e8, tau=20e-3, v_th=np.full(500, -50e-3))
+
+
+def test_sources_of_no_unit_name_their_data():
+    """RateCoded and SpikeArray take their size from the data: an array of no column was
+    refused as "n must be an integer >= 1", naming a parameter they do not have."""
+    for data in ([], np.zeros((3, 0))):
+        with pytest.raises(ValueError, match=r"RateCoded.data must have at least one unit"):
+            ss.RateCoded(data)
+    with pytest.raises(ValueError, match=r"SpikeArray.spikes must have shape \(steps, n\), "
+                                         r"n >= 1, got \(3, 0\)"):
+        ss.SpikeArray(np.zeros((3, 0), bool))

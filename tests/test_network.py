@@ -983,3 +983,15 @@ def test_monitors_read_before_any_run_have_the_networks_batch():
     net.compile()
     assert spikes.spikes.counts().shape == (4, 3)
     assert states.trace("v").values.shape == (0, 4, 3)
+
+
+def test_add_refuses_a_name_that_is_not_a_string():
+    """A population named 5 was added, then refused by a recorder of it only when a run
+    started ("SpikeRecorder.name must be a non-empty name")."""
+    net = ss.Network(dt=1e-3)
+    with pytest.raises(TypeError, match="name must be a str or None, got 5"):
+        net.add(ss.LIF(2), name=5)
+    with pytest.raises(TypeError, match="the LIF's name must be a str, got 5"):
+        net.add(ss.LIF(2, name=5))
+    assert not net.populations
+    assert net.add(ss.LIF(2), name="exc").name == "exc"

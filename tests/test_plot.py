@@ -490,3 +490,17 @@ def test_currents_are_drawn_in_na_or_pa(scale, unit, factor):
     ax = plot.traces(tr)
     assert ax.get_ylabel() == f"i ({unit})"
     np.testing.assert_allclose(ax.lines[0].get_ydata(), values[:, 0, 0] * factor)
+
+
+def test_traces_refuse_a_non_boolean_mean_and_bad_tuple_times():
+    """mean="no" is refused (it read as true, drawing the mean), and a tuple's times are
+    checked as raster's are (NaN was drawn silently; a string failed inside NumPy)."""
+    tr = (np.arange(3.0), np.zeros((3, 2, 2)))
+    with pytest.raises(TypeError, match="mean must be True, False or None, got 'no'"):
+        plot.traces(tr, mean="no")
+    with pytest.raises(ValueError, match="times must be finite"):
+        plot.traces((np.array([0.0, np.nan, 2.0]), np.zeros(3)))
+    with pytest.raises(TypeError, match="times must be"):
+        plot.traces((np.array(["a", "b"]), np.zeros(2)))
+    with pytest.raises(ValueError, match=r"n_samples = 3 \(the times\), got shape \(4,\)"):
+        plot.traces((np.arange(3.0), np.zeros(4)))
