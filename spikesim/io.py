@@ -473,7 +473,11 @@ class RecordedRun:
     """
 
     def __init__(self, path: str | os.PathLike):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
         self.path = os.fspath(path)
+        if os.path.isdir(self.path):
+            raise IsADirectoryError(f"{self.path} is a folder, not an HDF5 recording")
         with open_for_reading(self.path) as f:
             self.meta = _read_meta(f)
             self._spikes = _index(f, "spikes")

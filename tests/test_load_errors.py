@@ -320,3 +320,10 @@ def test_a_trace_time_window_selects_its_samples(good):
     tr = ss.load(good).trace("a", "v", t_start=0.01, t_stop=0.02)
     np.testing.assert_allclose(tr.times, [0.01, 0.012, 0.014, 0.016, 0.018, 0.02])
     assert ss.load(good).trace("a", "v", t_start=0.011, t_stop=0.011).values.shape == (0, 1, 4)
+
+
+def test_a_path_that_is_not_one_or_a_folder_is_named(tmp_path):
+    with pytest.raises(TypeError, match=r"^path must be a str or os\.PathLike, got 5$"):
+        ss.load(5)
+    with pytest.raises(IsADirectoryError, match=r"is a folder, not an HDF5 recording$"):
+        ss.load(tmp_path)
