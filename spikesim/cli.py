@@ -455,6 +455,7 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
                           compression=compression, flush_every=getattr(args, "flush_every", 1.0))
     except (OSError, ValueError) as e:
         raise CliError(f"cannot write {out}: {e}") from None
+    t_build = time.perf_counter()
     built = netfile.build(spec, output, seed=seed, duration=duration, threads=args.threads,
                           backend=backend)
     net = built.net
@@ -469,13 +470,15 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
                            f"the run ({end:g} s); give a longer --duration to go on")
     start = net.t
     n_neurons = sum(p.n for p in net.populations)
-    print(f"{spec.description or spec.file}: {n_neurons} neurons"
+    changed = getattr(args, "set", None)
+    changed = f" (with --set {' '.join(changed)})" if changed else ""
+    print(f"{spec.description or spec.file}{changed}: {n_neurons} neurons"
           f"{f' x {net.batch} realizations' if net.batch > 1 else ''}, {end:g} s simulated "
           f"({steps} steps of {_time(net.dt)}{f', from t = {start:g} s' if resume else ''}), "
           f"seed {net.seed}", flush=True)
     print("building the network and loading its compiled kernel (the first run on a machine "
           "compiles it: about a minute) ...", end=" ", flush=True)
-    print(f"{net.compile():.1f} s", flush=True)
+    print(f"{time.perf_counter() - t_build + net.compile():.1f} s", flush=True)
     progress = Progress(net.dt, enabled=not args.quiet and sys.stderr.isatty())
     saver = Checkpoints(net, checkpoint, args.checkpoint_every) if checkpoint else None
 
@@ -531,6 +534,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     out = args.output or Path("spikesim_demo.h5")
     pngs = list(figure_paths(out).values())
+    if args.output is None and any(p.exists() for p in (out, *pngs)):
+        args.overwrite = True  # the demo's own files, at their default names: run again
+        print(f"replacing the files of an earlier demo here ({out} and its figures)")
     _check_outputs([out, *pngs], args.overwrite)
     spec = netfile.parse(DEMO_TOML, "<demo>")
     simulate(spec, out, args)

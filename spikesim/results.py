@@ -50,6 +50,11 @@ class Spikes:
     def __len__(self) -> int:
         return int(self.times.size)
 
+    def __repr__(self) -> str:
+        batch = f" x {self.n_realizations} realizations" if self.n_realizations > 1 else ""
+        return (f"Spikes({self.population or '?'}: {self.times.size} spikes of "
+                f"{self.n_neurons} neurons{batch}, t = {self.t_start:g} to {self.t_stop:g} s)")
+
     @property
     def n_recorded(self) -> int:
         """The number of neurons recorded (per realization)."""
@@ -96,3 +101,10 @@ class Trace:
     population: str = ""
     threshold: float | None = None
     meta: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        n, b, k = self.values.shape
+        span = f", t = {self.times[0]:g} to {self.times[-1]:g} s" if n else ""
+        batch = f" x {b} realizations" if b > 1 else ""
+        return (f"Trace({self.population or '?'}.{self.variable} [{self.unit or '?'}]: "
+                f"{k} neurons x {n} samples{batch}{span})")

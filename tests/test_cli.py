@@ -456,10 +456,11 @@ def test_run_and_check_with_settings(tmp_path, capsys):
     status, out, err = run_cli(capsys, "check", net, "--set", "lif.n=50", "--set", "input.n=50")
     assert status == 0 and "(50 neurons)" in out, err
     out_h5 = tmp_path / "small.h5"
-    status, _, err = run_cli(capsys, "run", net, "-o", out_h5, "--quiet", "--duration", "0.2",
-                             "--set", "lif.n=50", "--set", "input.n=50",
-                             "--set", "input.params.p=0.2", "--set", "network.batch=2")
+    status, stdout, err = run_cli(capsys, "run", net, "-o", out_h5, "--quiet", "--duration",
+                                  "0.2", "--set", "lif.n=50", "--set", "input.n=50",
+                                  "--set", "input.params.p=0.2", "--set", "network.batch=2")
     assert status == 0, err
+    assert "(with --set lif.n=50 input.n=50 input.params.p=0.2 network.batch=2): 50 " in stdout
     data = ss.load(out_h5)
     s = data.spikes("lif")
     assert data.meta["batch"] == 2 and s.n_neurons == 50 and len(s) > 0
@@ -605,3 +606,12 @@ def test_the_interrupted_message_says_how_to_resume_a_run_started_with_overwrite
     monkeypatch.undo()
     status, _, err = run_cli(capsys, *[a for a in argv if a != "--overwrite"], "--resume")
     assert status == 0, err
+
+
+def test_the_demo_run_again_in_its_folder_replaces_its_own_files(tmp_path, capsys,
+                                                                 monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli(capsys, "demo", "--quiet")[0] == 0
+    status, out, err = run_cli(capsys, "demo", "--quiet")
+    assert status == 0 and "replacing the files of an earlier demo here" in out, err
+    assert ss.load(tmp_path / "spikesim_demo.h5").completed

@@ -995,3 +995,15 @@ def test_add_refuses_a_name_that_is_not_a_string():
         net.add(ss.LIF(2, name=5))
     assert not net.populations
     assert net.add(ss.LIF(2), name="exc").name == "exc"
+
+
+def test_spikes_and_traces_print_short():
+    net = ss.Network(dt=1e-3, batch=2)
+    pop = net.add(ss.LIF(20, v_th=0.3, units="1"), name="lif")
+    net.add(ss.ConstantCurrent(pop, 0.5))
+    spikes, states = net.add(ss.SpikeMonitor(pop)), net.add(ss.StateMonitor(pop, "v"))
+    net.run(0.5)
+    s, v = repr(spikes.spikes), repr(states.trace("v"))
+    assert s == (f"Spikes(lif: {len(spikes.spikes)} spikes of 20 neurons x 2 realizations, "
+                 f"t = 0 to 0.5 s)")
+    assert v == "Trace(lif.v [1]: 20 neurons x 500 samples x 2 realizations, t = 0.001 to 0.5 s)"
