@@ -546,7 +546,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if os.environ.get("SPIKESIM_DEBUG"):
             raise
         raise CliError(f"drawing the figures failed: {type(e).__name__}: {e}", 1) from None
-    print("figures:")
+    print(f"figures, in {Path(out).resolve().parent}:")
     for p in paths:
         print(f"  {p}")
     print(f"next: spikesim info {out}   |   spikesim demo --toml > demo.toml; "

@@ -614,4 +614,5 @@ def test_the_demo_run_again_in_its_folder_replaces_its_own_files(tmp_path, capsy
     assert run_cli(capsys, "demo", "--quiet")[0] == 0
     status, out, err = run_cli(capsys, "demo", "--quiet")
     assert status == 0 and "replacing the files of an earlier demo here" in out, err
+    assert f"figures, in {tmp_path.resolve()}:" in out  # (where they are, in full)
     assert ss.load(tmp_path / "spikesim_demo.h5").completed
