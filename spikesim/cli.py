@@ -813,12 +813,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
             f" (its state reports: {reports}; choose one with --variable)"
             if kind == "traces" else ""))
     pop = args.population
-    if pop is None:
+    every = kind == "raster" and pop is None and len(choices) > 1  # one above the other
+    if pop is None and not every:
         if len(choices) != 1:
             raise CliError(f"{args.file} holds {what} of {len(choices)} populations "
                            f"({', '.join(choices) or 'none'}): choose one with --population")
         pop = choices[0]
-    elif pop not in choices:
+    elif pop is not None and pop not in choices:
         have = list(info["reports"]) if kind == "traces" else choices
         raise CliError(f"{args.file} has no {what} of population {pop!r}; it has "
                        f"{'state reports' if kind == 'traces' else what} of: "
@@ -832,7 +833,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
         raise CliError(f"-o: {e}") from None
     data = _open(args.file)
     try:
-        if kind == "traces":
+        if every:
+            fig = plot.rasters([data.spikes(p) for p in choices])
+        elif kind == "traces":
             fig = plot.first_traces(data.trace(pop, args.variable))
         elif kind == "rate" and pop not in info["spikes"]:
             rate = data.rate(pop)
@@ -857,7 +860,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
                                    bin_width=bin_width)
         plot.save(fig, out, dpi=args.dpi)
     except (OSError, ValueError, KeyError) as e:
-        raise CliError(f"cannot draw {kind} of {pop!r} from {args.file}: {e}", 1) from None
+        raise CliError(f"cannot draw {kind} of {pop or ', '.join(choices)} from {args.file}: "
+                       f"{e}", 1) from None
     print(f"wrote {out}")
     return 0
 

@@ -148,12 +148,7 @@ def figures(h5: str | Path) -> list[Path]:
     paths = figure_paths(h5)
     spikes = {pop: data.spikes(pop) for pop in ("exc", "inh")}
 
-    fig = Figure(figsize=(9.0, 6.0), layout="constrained")
-    FigureCanvasAgg(fig)
-    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=(4, 1))
-    plot.raster(spikes["exc"], top)
-    plot.raster(spikes["inh"], bottom)
-    plot.save(fig, paths["raster"])
+    plot.save(plot.rasters(list(spikes.values())), paths["raster"])
 
     ax = plot.traces(data.trace("exc", "v"), t_unit="ms")
     ax.set_xlim(0, 300)

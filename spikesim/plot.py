@@ -612,6 +612,22 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     return fig
 
 
+def rasters(spikes: Sequence[Spikes]) -> Figure:
+    """The rasters of several populations (:func:`raster` each), one above the other on one
+    time axis, each as tall as its rows (neurons × realizations; at least a fifth of the
+    tallest)."""
+    rows = [max(s.n_recorded * s.n_realizations, 1) for s in spikes]
+    if not rows:
+        raise ValueError("rasters needs the spikes of at least one population")
+    fig = Figure(figsize=(9.0, 6.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(rows), 1, sharex=True, squeeze=False,
+                        height_ratios=[max(r, max(rows) / 5) for r in rows])[:, 0]
+    for s, ax in zip(spikes, axes):
+        raster(s, ax)
+    return fig
+
+
 def first_traces(trace: TraceLike, ax: Axes | None = None, **kw: object) -> Axes:
     """:func:`traces` of the first :data:`SHEET_NEURONS` (10) neurons of ``trace`` (keywords
     as :func:`traces`'s), the title saying how many there are when more: thousands of lines

@@ -108,7 +108,7 @@ def test_plot(kind, demo, tmp_path, capsys):
 
 
 def test_plot_errors(demo, tmp_path, capsys):
-    status, _, err = run_cli(capsys, "plot", demo, "--kind", "raster", "-o", tmp_path / "r.png")
+    status, _, err = run_cli(capsys, "plot", demo, "--kind", "rate", "-o", tmp_path / "r.png")
     assert status == 2 and "--population" in one_line_error(err, "plot")  # exc or inh?
     status, _, err = run_cli(capsys, "plot", demo, "--kind", "traces", "-p", "inh")
     assert status == 2 and "exc.v" in one_line_error(err, "plot")
@@ -616,3 +616,10 @@ def test_the_demo_run_again_in_its_folder_replaces_its_own_files(tmp_path, capsy
     assert status == 0 and "replacing the files of an earlier demo here" in out, err
     assert f"figures, in {tmp_path.resolve()}:" in out  # (where they are, in full)
     assert ss.load(tmp_path / "spikesim_demo.h5").completed
+
+
+def test_a_raster_of_a_file_of_several_populations_draws_them_all(demo, tmp_path, capsys):
+    status, out, err = run_cli(capsys, "plot", demo, "--kind", "raster", "-o",
+                               tmp_path / "r.png")
+    assert status == 0 and (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG", err
+

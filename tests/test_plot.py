@@ -504,3 +504,15 @@ def test_traces_refuse_a_non_boolean_mean_and_bad_tuple_times():
         plot.traces((np.array(["a", "b"]), np.zeros(2)))
     with pytest.raises(ValueError, match=r"n_samples = 3 \(the times\), got shape \(4,\)"):
         plot.traces((np.arange(3.0), np.zeros(4)))
+
+
+def test_rasters_stack_populations_on_one_time_axis(tmp_path):
+    fig = plot.rasters([random_spikes(400, n_neurons=40, n_realizations=1),
+                        random_spikes(100, n_neurons=10, n_realizations=1)])
+    top, bottom = fig.axes
+    assert top.get_shared_x_axes().joined(top, bottom)
+    render(fig, tmp_path)
+    heights = [ax.get_position().height for ax in (top, bottom)]
+    assert heights[0] > 2.5 * heights[1]  # 40 rows against 10 (at least a fifth)
+    with pytest.raises(ValueError, match="at least one population"):
+        plot.rasters([])
