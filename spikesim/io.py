@@ -391,7 +391,10 @@ def _superblock(fh) -> int | None:
 def clear_write_flags(path: str | os.PathLike) -> bool:
     """Clear the "open for writing" flags that a killed writer leaves in an HDF5 superblock
     (version 2 or 3; spikesim writes version 3, with the format bounds :data:`LIBVER` =
-    ("v110", "v110")), as ``h5clear -s`` does. Returns whether anything changed."""
+    ("v110", "v110")), as ``h5clear -s`` does, and raise its end-of-file address to the
+    file's size where the writer was killed before recording space it had already written
+    (``h5clear --increment``: HDF5 refuses to read a chunk past that address). Returns
+    whether anything changed."""
     with open(path, "r+b") as fh:
         offset = _superblock(fh)
         if offset is None:
@@ -405,9 +408,15 @@ def clear_write_flags(path: str | os.PathLike) -> bool:
         block = bytearray(fh.read(n + 4))
         if int.from_bytes(block[n:n + 4], "little") != lookup3(bytes(block[:n])):
             raise OSError(f"{path}: the superblock checksum does not match; not repairing")
-        if block[11] == 0:
+        # base address, superblock extension address, end-of-file address (EOA), root
+        base, _, eoa = (int.from_bytes(block[12 + k * size_offsets:12 + (k + 1) * size_offsets],
+                                       "little") for k in range(3))
+        size = os.fstat(fh.fileno()).st_size - base
+        if block[11] == 0 and eoa >= size:
             return False
         block[11] = 0
+        at = 12 + 2 * size_offsets
+        block[at:at + size_offsets] = max(eoa, size).to_bytes(size_offsets, "little")
         block[n:n + 4] = lookup3(bytes(block[:n])).to_bytes(4, "little")
         fh.seek(offset)
         fh.write(block)

@@ -552,6 +552,34 @@ def test_recover_clears_the_superblock_flags(tmp_path):
         np.testing.assert_array_equal(f["x"][:], [0, 1, 2])
 
 
+def test_recover_raises_an_end_of_file_address_left_behind_written_chunks(tmp_path):
+    """A writer killed after writing a chunk but before recording the space in the
+    superblock leaves its end-of-file address (EOA, bytes 28-36) short of the chunk: HDF5
+    then refuses to read it ("addr overflow"; libsonata failed so after a random SIGKILL).
+    recover() raises the EOA to the file's size, as h5clear --increment does."""
+    path = tmp_path / "run.h5"
+    net, exc, _ = network()
+    net.add(ss.SpikeRecorder(ss.H5Output(path), exc))
+    net.run(0.1)
+    with h5py.File(path, "r") as f:
+        ds = f["spikes/exc/timestamps"]
+        want = ds[...]
+        last = max(ds.id.get_chunk_info(i).byte_offset for i in range(ds.id.get_num_chunks()))
+    with open(path, "r+b") as fh:  # the EOA just past the start of the last chunk
+        raw = bytearray(fh.read(48))
+        raw[28:36] = (last + 8).to_bytes(8, "little")
+        raw[44:48] = ssio.lookup3(bytes(raw[:44])).to_bytes(4, "little")
+        fh.seek(0)
+        fh.write(raw)
+    with pytest.raises(OSError, match="addr overflow"), h5py.File(path, "r") as f:
+        f["spikes/exc/timestamps"][...]
+    assert ssio.recover(path)["flags_cleared"]
+    with h5py.File(path, "r") as f, open(path, "rb") as fh:
+        np.testing.assert_array_equal(f["spikes/exc/timestamps"][...], want)
+        eoa = int.from_bytes(fh.read(36)[28:36], "little")
+    assert eoa == path.stat().st_size
+
+
 # --- errors -----------------------------------------------------------------------------------
 def test_an_existing_file_is_not_overwritten_unless_asked(tmp_path):
     path = tmp_path / "run.h5"
