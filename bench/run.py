@@ -511,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{os.cpu_count()} CPUs ({llvm.get_host_cpu_name()}), load average "
           f"{os.getloadavg()[0]:.2f}; ratios = engine speed / reference speed (> 1: engine "
           "faster)", flush=True)
+    print("(the reference kernels compile at their first use on a machine, about a minute in "
+          "all, before anything is timed; later runs load them from Numba's cache)", flush=True)
     print(f"{'':<4} {'variant':<70} {'median':>9} {'throughput':>26}  {'bar':<3}  ratios")
     rows = []
     for name in SUITE_NAMES:

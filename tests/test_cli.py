@@ -351,6 +351,7 @@ def test_bench_header_says_what_runs(capsys, monkeypatch):
         sys.modules.update(saved)
     assert status == 0
     assert out.startswith("spikesim benchmarks (quick: reduced sizes): "), out
+    assert "reference kernels compile at their first use" in out  # (a minute, said why)
 
 
 def test_bench_checks_its_options_before_running(tmp_path, capsys, monkeypatch):
