@@ -605,8 +605,11 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     rows = fig.subfigures(n_rows, 1)  # laid out apart: one row's legend narrows no other
     raster(s, rows[0].add_subplot())
     ax_rate, ax_counts = rows[1].subplots(1, 2)
-    population_rate(s, default_bin_width(s) if bin_width is None else bin_width, ax_rate)
+    width = default_bin_width(s) if bin_width is None else bin_width
+    population_rate(s, width, ax_rate)
+    ax_rate.set_title(f"{s.population}: population rate ({width * 1e3:g} ms bins)")
     count_histogram(s, ax_counts)
+    ax_counts.set_title(f"{s.population}: spike counts")
     if trace is not None:
         first_traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True)
     return fig

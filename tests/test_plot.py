@@ -321,8 +321,10 @@ def test_isi_histogram_and_fi_curve():
 
 def test_summary_and_save_write_only_the_png(tmp_path):
     s = random_spikes(3000)
-    fig = plot.summary(s)
+    fig = plot.summary(s, bin_width=0.02)
     assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert [ax.get_title() for ax in fig.axes[1:]] == [
+        "exc: population rate (20 ms bins)", "exc: spike counts"]  # every panel says what
     fig = plot.summary(s, noisy_trace())
     assert len(fig.axes) == 4
     path = render(fig, tmp_path, "sheet.png")
