@@ -835,8 +835,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     try:
         if every:
             fig = plot.rasters([data.spikes(p) for p in choices])
-        elif kind == "traces":
-            fig = plot.first_traces(data.trace(pop, args.variable))
+        elif kind == "traces":  # (v with its spikes marked, when the file has them)
+            marks = args.variable == "v" and pop in info["spikes"]
+            fig = plot.first_traces(data.trace(pop, args.variable),
+                                    spikes=data.spikes(pop) if marks else None)
         elif kind == "rate" and pop not in info["spikes"]:
             rate = data.rate(pop)
             if args.bin_width and not math.isclose(args.bin_width, rate.meta["bin_width"]):

@@ -150,7 +150,7 @@ def figures(h5: str | Path) -> list[Path]:
 
     plot.save(plot.rasters(list(spikes.values())), paths["raster"])
 
-    ax = plot.traces(data.trace("exc", "v"), t_unit="ms")
+    ax = plot.traces(data.trace("exc", "v"), t_unit="ms", spikes=spikes["exc"])
     ax.set_xlim(0, 300)
     ax.set_title("exc: membrane potential of 3 neurons (first 300 ms)")
     plot.save(ax, paths["traces"])

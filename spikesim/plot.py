@@ -318,7 +318,7 @@ def _trace_title(tr: Trace, cols: np.ndarray, reals: np.ndarray) -> str:
 def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | None = None,
            realization: int | Sequence[int] | None = None, mean: bool | None = None, *,
            samples: int = 3, population: str | None = None, variable: str = "v",
-           t_unit: str = "s") -> Axes:
+           t_unit: str = "s", spikes: SpikesLike | None = None) -> Axes:
     """State-variable traces against time, one colour per neuron.
 
     Args:
@@ -330,6 +330,10 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
         samples: with ``mean``, how many realizations (the first chosen) to draw as well.
         variable: the variable to read when ``trace`` is a file path.
         t_unit: "s" or "ms" on the time axis.
+        spikes: the population's spikes (a SpikeMonitor's, a file's): each drawn neuron's are
+            marked by a stroke in its colour from its value just before the spike to above the
+            threshold (the state is sampled after the reset, so a trace alone never shows a
+            spike). Not with ``mean``.
 
     Volts under 0.2 V in magnitude are drawn in mV, amperes under 1 µA in nA or pA; the y
     label is "variable (unit)". The
@@ -374,12 +378,32 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
                 lines[0].set_label(f"neuron {tr.ids[c]}")
     if tr.threshold is not None and tr.variable == "v" and values.size:
         _threshold_line(ax, tr.threshold * factor, values)
+    if spikes is not None and not mean and values.size:
+        _spike_marks(ax, _as_spikes(spikes), tr, cols, reals, values, factor, scale)
     _time_label(ax, t_unit)
     ax.set_ylabel(_value_label(tr.variable, unit))
     if cols.size <= 10:
         _legend(ax)
     ax.set_title(_trace_title(tr, cols, reals))
     return ax
+
+
+def _spike_marks(ax: Axes, s: Spikes, tr: Trace, cols: np.ndarray, reals: np.ndarray,
+                 values: np.ndarray, factor: float, scale: float) -> None:
+    """:func:`traces`' spike strokes: for drawn column k (neuron ``tr.ids[cols[k]]``) and
+    realization ``reals[r]``, from ``values[sample, r, k]`` at the last sample at or before
+    each spike (shown in ``factor`` units, times × ``scale``) to a fifth of the data's range
+    above the threshold (else above the data)."""
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    top = (tr.threshold * factor if tr.threshold is not None and tr.variable == "v" else hi)
+    top += 0.2 * max(hi - lo, abs(top) * 1e-3, 1e-12)
+    for k, c in enumerate(cols):
+        for r, b in enumerate(reals):
+            t = s.times[(s.ids == tr.ids[c]) & (s.realizations == b)]
+            at = np.searchsorted(tr.times, t, side="right") - 1
+            t, at = t[at >= 0], at[at >= 0]
+            if t.size:
+                ax.vlines(t * scale, values[at, r, k], top, color=f"C{k % 10}", linewidth=0.8)
 
 
 def count_histogram(spikes: SpikesLike, ax: Axes | None = None, *,
@@ -592,8 +616,9 @@ def default_bin_width(spikes: Spikes) -> float:
 def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
             population: str | None = None, bin_width: float | None = None) -> Figure:
     """A sheet with the raster, the population rate, the spike-count histogram and, when
-    ``trace`` is given, the traces of its first 10 neurons (with several realizations, their
-    mean ± std and three of them, see :func:`traces`; the title says when there are more).
+    ``trace`` is given, the traces of its first 10 neurons, their spikes marked (with several
+    realizations, their mean ± std and three of them, see :func:`traces`; the title says when
+    there are more).
 
     ``bin_width`` (s) defaults to 1/100 of the recorded interval (else of the spikes' span, else
     of 1 s).
@@ -611,7 +636,7 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     count_histogram(s, ax_counts)
     ax_counts.set_title(f"{s.population}: spike counts")
     if trace is not None:
-        first_traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True)
+        first_traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True, spikes=s)
     return fig
 
 

@@ -2,7 +2,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 from matplotlib.axes import Axes
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 
@@ -221,7 +221,8 @@ def test_traces_of_many_realizations_show_mean_std_and_samples():
                          noisy_trace(n_realizations=1))
     trace_ax = sheet.axes[-1]
     assert legend_texts(trace_ax) == ["neuron 4", "neuron 7", "neuron 9"]
-    assert not trace_ax.collections
+    assert not [c for c in trace_ax.collections if isinstance(c, PolyCollection)]  # no band
+    assert [c for c in trace_ax.collections if isinstance(c, LineCollection)]  # spikes marked
 
 
 def test_legend_sits_outside_the_axes(tmp_path):
@@ -518,3 +519,25 @@ def test_rasters_stack_populations_on_one_time_axis(tmp_path):
     assert heights[0] > 2.5 * heights[1]  # 40 rows against 10 (at least a fifth)
     with pytest.raises(ValueError, match="at least one population"):
         plot.rasters([])
+
+
+def test_traces_mark_each_drawn_neurons_spikes_from_the_value_before_to_above_threshold():
+    """v is sampled after the reset: a stroke per spike shows it, from the last sample at or
+    before the spike, in the neuron's colour; other neurons' spikes are not drawn."""
+    tr = noisy_trace(n_realizations=1)  # ids 4, 7, 9; samples at 1, 2, ... ms; threshold -50 mV
+    s = Spikes(np.array([0.0105, 0.050, 0.120]), np.array([7, 4, 5]), np.zeros(3, np.int64),
+               10, 1, 0.0, 0.2, "exc")
+    ax = plot.traces(tr, spikes=s)
+    strokes = [c for c in ax.collections if isinstance(c, LineCollection)]
+    got = sorted((seg[0][0], seg[0][1], seg[1][1], tuple(c.get_color()[0]))
+                 for c in strokes for seg in c.get_segments())
+    assert [round(g[0], 4) for g in got] == [0.0105, 0.05]  # neuron 5 is not drawn
+    v = tr.values[:, 0] * 1e3  # mV
+    top = -50 + 0.2 * (v.max() - v.min())
+    (t7, y7, top7, c7), (t4, y4, top4, c4) = got
+    assert y7 == pytest.approx(v[9, 1]) and y4 == pytest.approx(v[49, 0])  # at 10 and 50 ms
+    assert top7 == top4 == pytest.approx(top)
+    assert c7 != c4
+    many = noisy_trace(n_realizations=5)
+    assert not [c for c in plot.traces(many, spikes=s, mean=True).collections
+                if isinstance(c, LineCollection)]  # (no strokes on means)
