@@ -60,9 +60,9 @@ class BernoulliInput(SpikeSource):
                  name: str | None = None):
         super().__init__(n, name)
         self.p = p
-        self.p = self._checked()
+        self.p = self._valid()
 
-    def _checked(self) -> np.ndarray:
+    def _valid(self) -> np.ndarray:
         """``p`` checked (it may have been given anew between runs)."""
         p = checks.finite_array("BernoulliInput.p", self.p, ndim=(0, 1), low=0.0, high=1.0)
         if p.ndim == 1 and p.shape[0] != self.n:
@@ -71,7 +71,7 @@ class BernoulliInput(SpikeSource):
         return p
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
-        return self._checked().reshape(1, 1, -1)
+        return self._valid().reshape(1, 1, -1)
 
 
 class PoissonInput(SpikeSource):
@@ -91,9 +91,9 @@ class PoissonInput(SpikeSource):
             self.mode = K.SRC_PROB
         else:
             self.rate = rate
-            self.rate = self._checked()
+            self.rate = self._valid()
 
-    def _checked(self) -> np.ndarray:
+    def _valid(self) -> np.ndarray:
         """A constant ``rate`` checked (it may have been given anew between runs)."""
         rate = checks.finite_array("PoissonInput.rate", self.rate, ndim=(0, 1), low=0.0,
                                    unit="Hz")
@@ -112,7 +112,7 @@ class PoissonInput(SpikeSource):
                                  f"({len(k)}, {self.n}), got shape {rate.shape}")
             rate = rate.reshape(len(k), 1, -1) if rate.ndim else rate.reshape(1, 1, 1)
         else:
-            rate = self._checked().reshape(1, 1, -1)
+            rate = self._valid().reshape(1, 1, -1)
         if np.any(rate * dt > 1.0):
             raise ValueError(f"PoissonInput.rate must be <= 1/dt = {1 / dt!r} Hz, got a "
                              f"maximum of {float(rate.max())!r} Hz")

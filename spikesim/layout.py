@@ -263,13 +263,20 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
             continue
         p = np.asarray(so.probabilities(k, dt), dtype=np.float64)
         if so.mode == KI.SRC_CONST:
-            with np.errstate(divide="ignore"):  # the constant mode stores -1 / log(1 - p)
-                p = -1.0 / np.log1p(-p)  # (rng.geometric_gap): inf for p = 0, 0 for p = 1
+            p = inv_hazard(p)  # the constant mode stores -1 / log(1 - p)
         row[KI.SBUF], row[KI.SST], row[KI.SSB], row[KI.SSJ] = at, *_strides(p.shape)
         pparts.append(p.ravel())
         at += p.size
     return (_cat(cparts, dtype, 1), _cat(pparts, np.float64, 1), ev_ptr,
             _cat(ev_units, np.int64, 1))
+
+
+def inv_hazard(p: np.ndarray) -> np.ndarray:
+    """−1 / log(1 − p) (steps) of firing probabilities per step ``p``, as the constant mode's
+    geometric gaps read it (:func:`~spikesim.kernels.rng.geometric_gap`): inf for p = 0, 0 for
+    p = 1."""
+    with np.errstate(divide="ignore"):
+        return -1.0 / np.log1p(-p)
 
 
 def _masks(arrays: list[np.ndarray]) -> np.ndarray:

@@ -21,7 +21,7 @@ from .kernels import cpu as KC
 from .kernels import inputs as KI
 from .kernels.inputs import CUR_BUFFER, SRC_CONST, SRC_PROB
 from .kernels.rng import seed_key
-from .layout import Tables, build_tables, chunk_inputs, refresh_masks
+from .layout import Tables, build_tables, chunk_inputs, inv_hazard, refresh_masks
 from .models import Param, Population
 from .monitors import Monitor, SpikeMonitor, StateMonitor
 from .projections import Projection
@@ -311,11 +311,10 @@ class Network:
             self._const_p[s] = p
             changed = np.flatnonzero(old != p) if old is not None else np.zeros(0, np.int64)
             if changed.size:
-                with np.errstate(divide="ignore"):
-                    inv = -1.0 / np.log1p(-p[changed])  # as chunk_inputs' pbuf
                 first = tb.src[s, KI.UNIT]
-                KI.redraw_next(nxt, first + changed, tb.src[s, KI.SSTREAM] + changed, inv,
-                               self.step, seed_key(self.seed), tb.n_streams)
+                KI.redraw_next(nxt, first + changed, tb.src[s, KI.SSTREAM] + changed,
+                               inv_hazard(p[changed]), self.step, seed_key(self.seed),
+                               tb.n_streams)
 
     def _chunk_steps(self, monitors: list) -> int:
         """Steps per kernel call: ``chunk``, or fewer when the state monitors would sample more
