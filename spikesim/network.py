@@ -76,6 +76,10 @@ class Network:
             threaded run warns once).
         threads: number of Numba threads (default: Numba's default, all cores).
         chunk: steps per kernel call (default 1000); monitors receive data once per chunk.
+            Chunks end at whole multiples of ``chunk`` steps from t = 0 (a run from another
+            step starts with a shorter one), so that a run continued from any step still
+            reaches the ends of a ``RateRecorder``'s bins between chunks (where the command
+            line's periodic checkpoints wait for them).
         backend: "cpu" (default) or "cuda": run the kernels on an NVIDIA GPU with numba-cuda
             (``pip install spikesim[cuda]``; or on the CUDA simulator with
             ``NUMBA_ENABLE_CUDASIM=1``). Same seed, same spikes on both (see
@@ -257,7 +261,7 @@ class Network:
             chunk = self._chunk_steps(monitors)
             with no_interrupt() as stop_if_interrupted:  # Ctrl-C waits for the chunk's end:
                 while done < n_total:  # the state, its step and the monitors then agree
-                    n = min(chunk, n_total - done)
+                    n = min(chunk - self.step % chunk, n_total - done)  # (ends at k·chunk)
                     try:
                         kernel.run(self.step, n)
                     except BaseException:

@@ -582,6 +582,34 @@ def test_a_run_killed_after_a_checkpoint_resumes_with_rate_bins_across_chunks(
                                   ss.load(whole).rate("lif").values)
 
 
+def test_periodic_checkpoints_go_on_after_resuming_inside_a_rate_bin(tmp_path, capsys,
+                                                                     monkeypatch):
+    """Bins of 4 steps, chunks of 40: a run resumed at step 41 (saved at its end, inside a bin)
+    still reaches bin ends between chunks, so its periodic checkpoints are saved (chunks of 40
+    steps from step 41 would never end a bin)."""
+    net = tmp_path / "rates.toml"
+    net.write_text((EXAMPLES / "lif_tutorial.toml").read_text()
+                   + '\n[[record]]\nkind = "rate"\npopulation = "lif"\nbin_width = 0.004\n')
+    argv = ["run", net, "--quiet", "--set", "lif.n=50", "--set", "input.n=50",
+            "--set", "input.params.p=0.05", "--set", "network.chunk=40"]
+    whole, out, ckpt = tmp_path / "whole.h5", tmp_path / "cut.h5", tmp_path / "cut.ckpt.h5"
+    assert run_cli(capsys, *argv, "--duration", "0.3", "-o", whole)[0] == 0
+    assert run_cli(capsys, *argv, "--duration", "0.041", "-o", out, "--checkpoint", ckpt)[0] == 0
+    save, steps = cli.Checkpoints.save, []
+
+    def counting(self):
+        steps.append(self.net.step)
+        save(self)
+
+    monkeypatch.setattr(cli.Checkpoints, "save", counting)
+    status, _, err = run_cli(capsys, *argv, "--duration", "0.3", "-o", out, "--checkpoint", ckpt,
+                             "--checkpoint-every", "0", "--resume")
+    assert status == 0, err
+    assert steps == [*range(80, 300, 40), 300]
+    np.testing.assert_array_equal(ss.load(out).rate("lif").values,
+                                  ss.load(whole).rate("lif").values)
+
+
 def test_checkpoint_at_the_path_of_an_output_still_to_be_written_is_refused(tmp_path, capsys):
     out = tmp_path / "a.h5"
     status, stdout, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.05",
