@@ -606,6 +606,8 @@ class RecordedRun:
         """(t_start, t_stop) in s of the recording of a population's spikes: a group recorded
         from a later run on, or not by the last runs, covers less than the file."""
         entry = self._pick(self._spikes, population, "spikes")[0]
+        if self.meta.get("duration") is None:  # another writer's file: to its last spike, as
+            return self._t_start(entry), self.spikes(population).t_stop  # spikes() says
         return self._t_start(entry), self._t_stop(np.zeros(0), entry)
 
     def _t_start(self, entry: dict) -> float:
@@ -647,7 +649,7 @@ class RecordedRun:
             _, recorded, (start, stop, step) = report_datasets(g0)
             if block:
                 recorded = recorded[:recorded.size // n_real]  # realization 0's: the ids
-            n_rows = min(int(round((stop - start) / step)),
+            n_rows = min(n_frames(start, stop, step),
                          min(report_datasets(f[e["path"]])[0].shape[0] for e in parts))
             times = (start + step * np.arange(n_rows)) / MS
             if self.dt:
@@ -802,6 +804,14 @@ def rate_datasets(g: h5py.Group) -> tuple[h5py.Dataset, tuple[float, float, floa
     """The ``counts`` (bins × realizations) of spikesim's rate group ``g`` and its time range
     (``time``: start, stop, bin width in ms), checked."""
     return _dataset(g, "counts", "iu", "integers (spike counts)", 2), time_range(g, "time")
+
+
+def n_frames(start: float, stop: float, step: float) -> int:
+    """The frames of a SONATA time range (start, stop, step in ms): the times start + r·step
+    before stop — the interval is open on the right, and stop need not be on the grid (0, 2.5,
+    1 holds the frames 0, 1 and 2) — counted as libsonata does (a frame less than 1e-6 ms
+    before stop, a rounding of stop itself, is not one)."""
+    return max(0, math.ceil((stop - start - min(1e-6, step / 2)) / step))
 
 
 def time_range(g: h5py.Group, name: str) -> tuple[float, float, float]:
@@ -962,7 +972,7 @@ def _index(f: h5py.File, top: str) -> dict:
     variable, sizes — from spikesim's ``spikesim`` attribute, or from the group name for
     foreign SONATA files (each group its own population)."""
     out = {}
-    if top not in f:
+    if not isinstance(f.get(top), h5py.Group):  # none, or not SONATA's group of populations
         return out
     for name, g in f[top].items():
         if not isinstance(g, h5py.Group):

@@ -327,3 +327,73 @@ def test_a_path_that_is_not_one_or_a_folder_is_named(tmp_path):
         ss.load(5)
     with pytest.raises(IsADirectoryError, match=r"is a folder, not an HDF5 recording$"):
         ss.load(tmp_path)
+
+
+def foreign_report(path, time, rows, ncol=2):
+    with h5py.File(path, "w") as f:
+        f.attrs["magic"] = np.uint32(0x0A7A)
+        f.attrs["version"] = np.array([0, 1], np.uint32)
+        g = f.create_group("report/pop")
+        d = g.create_dataset("data", data=np.arange(rows * ncol, dtype=np.float32)
+                             .reshape(rows, ncol))
+        d.attrs["units"] = "mV"
+        m = g.create_group("mapping")
+        m.create_dataset("node_ids", data=np.arange(ncol, dtype=np.uint64))
+        m.create_dataset("index_pointers", data=np.arange(ncol + 1, dtype=np.uint64))
+        m.create_dataset("element_ids", data=np.zeros(ncol, np.uint32))
+        t = m.create_dataset("time", data=np.array(time, np.float64))
+        t.attrs["units"] = "ms"
+
+
+@pytest.mark.parametrize("time,frames", [
+    ((0.0, 2.5, 1.0), 3),     # frames 0, 1, 2 (< 2.5)
+    ((0.0, 4.5, 1.0), 5),
+    ((0.0, 1.05, 0.1), 11),   # 0.0 ... 1.0
+    ((5.0, 8.5, 1.0), 4),
+    ((0.0, 1.0, 0.1), 10),    # on the grid: stop excluded
+    ((0.0, 1.0000001, 0.1), 10),  # stop a rounding above the grid: as libsonata, excluded
+])
+def test_frames_of_a_foreign_report(tmp_path, time, frames):
+    """SONATA's report frames are start + r·step before stop (open on the right; stop need
+    not be on the grid), as libsonata reads them."""
+    path = tmp_path / "r.h5"
+    foreign_report(path, time, frames)
+    tr = ss.load(path).trace("pop", "v")
+    assert tr.values.shape == (frames, 1, 2)
+    np.testing.assert_allclose(tr.times * 1e3, time[0] + time[2] * np.arange(frames))
+    np.testing.assert_array_equal(tr.values[:, 0, :],
+                                  np.arange(frames * 2, dtype=np.float32).reshape(frames, 2))
+    libsonata = pytest.importorskip("libsonata")
+    assert len(libsonata.ElementReportReader(str(path))["pop"].get().times) == frames
+
+
+
+def test_interval_of_a_foreign_spike_file_agrees_with_its_spikes(tmp_path):
+    path = tmp_path / "s.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("spikes/pop")
+        g.create_dataset("timestamps", data=np.array([100.0, 250.0, 500.0])).attrs["units"] = "ms"
+        g.create_dataset("node_ids", data=np.array([3, 1, 1], np.uint64))
+    data = ss.load(path)
+    s = data.spikes("pop")
+    assert s.t_stop == 0.5
+    assert data.interval("pop") == (s.t_start, s.t_stop) == (0.0, 0.5)
+
+
+
+def test_a_top_level_dataset_named_rates_or_report_is_not_a_crash(tmp_path):
+    path = tmp_path / "f.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("spikes/pop")
+        g.create_dataset("timestamps", data=np.array([1.0, 2.0])).attrs["units"] = "ms"
+        g.create_dataset("node_ids", data=np.array([0, 1], np.uint64))
+        f.create_dataset("rates", data=np.arange(3.0))   # the user's own array
+        f.create_dataset("report", data=np.arange(3.0))
+    data = ss.load(path)
+    assert data.populations == ["pop"]
+    np.testing.assert_array_equal(data.spikes("pop").ids, [0, 1])
+    with pytest.raises(ValueError, match="holds no state reports"):
+        data.trace()
+    with pytest.raises(ValueError, match="holds no population rates"):
+        data.rate()
+
