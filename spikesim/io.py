@@ -590,8 +590,7 @@ class RecordedRun:
         if order is not None:
             t, i, r = t[order], i[order], r[order]
         t_stop = self._t_stop(t, e0)
-        if self.dt and self.meta.get("duration") is not None and t.size and (
-                t[-1] > t_stop - self.dt / 2):  # (an end the file gives, not the last spike)
+        if self._written_end() is not None and t.size and t[-1] > t_stop - self.dt / 2:
             # spikes written past the runs table's end (the writes that would have extended
             # it failed): not part of the recording
             keep = int(np.searchsorted(t, t_stop - self.dt / 2))
@@ -616,6 +615,13 @@ class RecordedRun:
         if entry.get("start_step") is not None and "dt" in self.meta:
             return entry["start_step"] * float(self.meta["dt"])
         return float(self.meta.get("t_start", 0.0))
+
+    def _written_end(self) -> float | None:
+        """The end (s) of the data of a spikesim file, as its runs table gives it (data may
+        go past it when the writes that would have extended the table failed), or None where
+        no end is given (another writer's file)."""
+        end = self.meta.get("duration")
+        return float(end) if self.dt and end is not None else None
 
     def _t_stop(self, times: np.ndarray, entry: dict) -> float:
         t = self.meta.get("duration")
@@ -654,6 +660,10 @@ class RecordedRun:
             times = (start + step * np.arange(n_rows)) / MS
             if self.dt:
                 times = self._times(times * MS)
+            end = self._written_end()
+            if end is not None:  # samples written past the runs table's end (see spikes)
+                n_rows = int(np.searchsorted(times, end + self.dt / 2))
+                times = times[:n_rows]
             lo, hi = 0, n_rows
             if t_start is not None:
                 lo = int(np.searchsorted(times, t_start - 1e-12 * max(1.0, abs(t_start))))
@@ -698,6 +708,9 @@ class RecordedRun:
         # bins begun before stop (ms); a last bin cut short holds at least a step: half of one
         # absorbs rounding, however long the bins
         tol = self.dt * MS / 2 if self.dt else 1e-9 * step
+        end = self._written_end()
+        if end is not None:  # bins written past the runs table's end (see spikes)
+            stop = min(stop, end * MS)
         n_bins = min(counts.shape[0], max(0, math.ceil((stop - start - tol) / step)))
         counts = counts[:n_bins]
         lo = start + step * np.arange(n_bins)

@@ -793,6 +793,47 @@ def test_spikes_written_past_the_runs_table_are_not_read(tmp_path, monkeypatch):
     assert contents(path)["spikes"]["exc"]["spikes"] == len(ref)  # spikesim info agrees
 
 
+def test_samples_and_rate_bins_written_past_the_runs_table_are_not_read(tmp_path,
+                                                                        monkeypatch):
+    """As the spikes above: a report's samples and a rate's bins written past the runs table's
+    end are not read either, so that every group of the file ends at the same time."""
+    real = ssio.write_row
+    calls = []
+
+    def write_row(ds, row, values):
+        if ds.name.endswith("/runs"):
+            calls.append(1)
+            if len(calls) > 2:
+                raise OSError(28, "No space left on device (simulated)")
+        return real(ds, row, values)
+
+    monkeypatch.setattr("spikesim.recorders.write_row", write_row)
+    path = tmp_path / "r.h5"
+    net, exc = _recorded_network()
+    out = ss.H5Output(path, flush_every=0)
+    net.add(ss.StateRecorder(out, exc, ["v", "i"], ids=[1, 5], every=3))
+    net.add(ss.RateRecorder(out, exc, bin_width=4 * DT))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(OSError, match="No space left"):
+            net.run(0.1)
+    run = ss.load(path)
+    t_stop = run.meta["runs"][-1]["t_stop"]
+    assert 0 < t_stop < 0.1
+    with h5py.File(path, "r") as f:  # the later chunks' samples are in the file
+        assert f["report/exc.v/data"].shape[0] * 3 * DT > t_stop + 3 * DT
+    ref_spikes, ref_states = _reference(t_stop)
+    for var in ("v", "i"):
+        got, ref = run.trace("exc", var), ref_states.trace(var)
+        np.testing.assert_allclose(got.times, ref.times)
+        np.testing.assert_array_equal(got.values, ref.values.astype(np.float32))
+    rate = run.rate("exc")
+    steps = np.round(ref_spikes.times / DT).astype(np.int64)
+    np.testing.assert_array_equal(rate.meta["counts"][:, 0],
+                                  np.bincount(steps // 4, minlength=len(rate.times)))
+    assert rate.times[-1] < t_stop <= rate.times[-1] + 4 * DT + 1e-12
+
+
 @pytest.mark.parametrize("stop_ms,expected", [(50_000.5, 50_001), (1e9, 200_000), (-1.0, 0),
                                               (199_999.0, 199_999)])
 def test_count_before_reads_the_suffix_back_from_the_end(tmp_path, stop_ms, expected):
