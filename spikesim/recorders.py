@@ -1017,6 +1017,11 @@ class StateRecorder(_Recorder, StateMonitor):
             raise ValueError(f"StateRecorder.variables must name each variable once (one report "
                              f"each), got {', '.join(map(repr, twice))} more than once in "
                              f"{variables!r}")
+        ids, counts = np.unique(self.ids, return_counts=True)
+        if (counts > 1).any():
+            raise ValueError(f"StateRecorder.ids must name each neuron once (SONATA's "
+                             f"mapping/node_ids are unique), got {ids[counts > 1].tolist()} "
+                             f"more than once")
         self.dtype = checks.float_dtype("StateRecorder.dtype", dtype)
         self._init_recorder(output, name)
         self._file_name = None

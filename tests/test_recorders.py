@@ -897,3 +897,11 @@ def test_a_small_state_monitor_does_not_keep_a_recorders_samples(tmp_path):
     tr = mon.trace("v")
     assert tr.values.shape == (1010, 1, 1)
     assert np.array_equal(tr.times, np.arange(1, 1011) * 1e-3)
+
+
+def test_a_state_recorder_refuses_a_neuron_twice(tmp_path):
+    """A report's mapping/node_ids name each node once."""
+    net = ss.Network(dt=1e-3)
+    lif = net.add(ss.LIF(10, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, units="1"))
+    with pytest.raises(ValueError, match=r"StateRecorder.ids must name each neuron once.*\[3\]"):
+        ss.StateRecorder(ss.H5Output(tmp_path / "r.h5"), lif, "v", ids=[3, 1, 3])
