@@ -423,13 +423,23 @@ def clear_write_flags(path: str | os.PathLike) -> bool:
     return True
 
 
+def recording_path(path: object) -> str:
+    """``path`` (a str or os.PathLike) as a str, checked not to be a folder."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path} is a folder, not an HDF5 recording")
+    return path
+
+
 def recover(path: str | os.PathLike) -> dict:
     """Make a file left by a killed run readable by every HDF5 tool and appendable again:
     clear the superblock's write flags, cut each spike population's ``timestamps`` and
     ``node_ids`` to their common length, shorten each report's ``time`` range to the rows
     present, and set ``/spikesim`` ``duration`` to the end of the last run's flushed data.
     Returns what was done. Only call it when no process is writing the file."""
-    path = os.fspath(path)
+    path = recording_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
     done = {"flags_cleared": clear_write_flags(path), "fixed": []}
@@ -482,11 +492,7 @@ class RecordedRun:
     """
 
     def __init__(self, path: str | os.PathLike):
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str or os.PathLike, got {path!r}")
-        self.path = os.fspath(path)
-        if os.path.isdir(self.path):
-            raise IsADirectoryError(f"{self.path} is a folder, not an HDF5 recording")
+        self.path = recording_path(path)
         with open_for_reading(self.path) as f:
             self.meta = _read_meta(f)
             self._spikes = _index(f, "spikes")

@@ -322,11 +322,12 @@ def test_a_trace_time_window_selects_its_samples(good):
     assert ss.load(good).trace("a", "v", t_start=0.011, t_stop=0.011).values.shape == (0, 1, 4)
 
 
-def test_a_path_that_is_not_one_or_a_folder_is_named(tmp_path):
+@pytest.mark.parametrize("read", [ss.load, ssio.recover])
+def test_a_path_that_is_not_one_or_a_folder_is_named(tmp_path, read):
     with pytest.raises(TypeError, match=r"^path must be a str or os\.PathLike, got 5$"):
-        ss.load(5)
+        read(5)
     with pytest.raises(IsADirectoryError, match=r"is a folder, not an HDF5 recording$"):
-        ss.load(tmp_path)
+        read(tmp_path)
 
 
 def foreign_report(path, time, rows, ncol=2):
