@@ -14,6 +14,7 @@ from spikesim import checks
 from spikesim.results import Spikes
 
 _MAX_BINS = 10**7  # time bins (or windows) per realization at most: 80 MB of float64 each
+_ESTIMATORS = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")  # numpy's
 
 
 def _duration(spikes: Spikes) -> float:
@@ -42,6 +43,10 @@ def _hist_bins(name: str, bins):
     """``bins`` for numpy's histogram: an integer count checked to be in [1, _MAX_BINS], or a
     sequence of at least 2 finite, increasing edges; a string (numpy's estimators) or None
     is passed on."""
+    if isinstance(bins, str) and bins not in _ESTIMATORS:
+        raise ValueError(f"{name} must be an integer number of bins (1 to {_MAX_BINS}), a "
+                         f"sequence of edges or one of numpy's estimators "
+                         f"{', '.join(map(repr, _ESTIMATORS))}, got {bins!r}")
     if bins is None or isinstance(bins, str):
         return bins
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):

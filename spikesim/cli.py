@@ -847,7 +847,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             fig = plot.recorded_rate(rate)
         else:
             spikes = data.spikes(pop)
-            bin_width = args.bin_width or plot.default_bin_width(spikes)
+            bin_width = args.bin_width or plot.default_bin_width(spikes, data.dt)
             if kind == "raster":
                 fig = plot.raster(spikes)
             elif kind == "rate":

@@ -645,7 +645,8 @@ class RecordedRun:
         ``ids``: neuron indices (within the population) to read, among those recorded: an
         integer or a 1-d sequence of them, at least one; only their columns are read from the
         file. ``t_start``/``t_stop`` (s, finite, ``t_start <= t_stop``) limit the samples.
-        ``realization``: read only that one (values of shape (samples, 1, neurons)).
+        ``realization``: read only that one (values of shape (samples, 1, neurons); ``meta``
+        then holds ``realizations`` = [realization], for the plots).
         """
         want = None if ids is None else neuron_ids("ids", ids)
         t_start, t_stop = time_window(t_start, t_stop)
@@ -698,7 +699,8 @@ class RecordedRun:
                     values[:, b, :] = _read_columns(f[e["path"]]["data"], lo, hi, cols)
             unit = attr(g0["data"], "units", "")
         return Trace(times[lo:hi], values, np.asarray(sel, np.int64), variable, unit,
-                     parts[0]["population"], parts[0]["threshold"] if variable == "v" else None)
+                     parts[0]["population"], parts[0]["threshold"] if variable == "v" else None,
+                     {} if realization is None else {"realizations": np.array([first])})
 
     def rate(self, population: str | None = None) -> Trace:
         """Population rate (Hz): spikes per bin / (neurons · bin width), values of shape

@@ -309,10 +309,16 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
 def _trace_title(tr: Trace, cols: np.ndarray, reals: np.ndarray) -> str:
     """The population, then the neuron when only one is drawn, and the realizations drawn."""
     parts = [f"neuron {tr.ids[cols[0]]}"] if cols.size == 1 else []
-    if tr.values.shape[1] > 1:
-        parts.append(f"realization {reals[0]}" if reals.size == 1
+    if tr.values.shape[1] > 1 or "realizations" in tr.meta:
+        parts.append(f"realization {_batch_index(tr, reals[0])}" if reals.size == 1
                      else f"{reals.size} realizations")
     return ": ".join(filter(None, [tr.population, ", ".join(parts)]))
+
+
+def _batch_index(tr: Trace, r: int) -> int:
+    """The batch index of realization ``r`` of ``tr.values`` (a trace read for one
+    realization says which in ``meta``)."""
+    return int(tr.meta["realizations"][r]) if "realizations" in tr.meta else int(r)
 
 
 def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | None = None,
@@ -379,7 +385,8 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
     if tr.threshold is not None and tr.variable == "v" and values.size:
         _threshold_line(ax, tr.threshold * factor, values)
     if spikes is not None and not mean and values.size:
-        _spike_marks(ax, _as_spikes(spikes), tr, cols, reals, values, factor, scale)
+        _spike_marks(ax, _as_spikes(spikes, population or tr.population or None), tr, cols,
+                     reals, values, factor, scale)
     _time_label(ax, t_unit)
     ax.set_ylabel(_value_label(tr.variable, unit))
     if cols.size <= 10:
@@ -399,7 +406,9 @@ def _spike_marks(ax: Axes, s: Spikes, tr: Trace, cols: np.ndarray, reals: np.nda
     top += 0.2 * max(hi - lo, abs(top) * 1e-3, 1e-12)
     for k, c in enumerate(cols):
         for r, b in enumerate(reals):
-            t = s.times[(s.ids == tr.ids[c]) & (s.realizations == b)]
+            # the spikes of the same realization: its batch index, or the only one of both
+            want = 0 if s.n_realizations == 1 == tr.values.shape[1] else _batch_index(tr, b)
+            t = s.times[(s.ids == tr.ids[c]) & (s.realizations == want)]
             at = np.searchsorted(tr.times, t, side="right") - 1
             t, at = t[at >= 0], at[at >= 0]
             if t.size:
@@ -606,11 +615,17 @@ def fi_curve(currents: Sequence[float] | np.ndarray, rates: Sequence[float] | np
     return ax
 
 
-def default_bin_width(spikes: Spikes) -> float:
+def default_bin_width(spikes: Spikes, dt: float | None = None) -> float:
     """The bin width (s) the plots take when none is given: 1/100 of the recorded interval
-    (else of the spikes' span, else of 1 s)."""
+    (else of the spikes' span, else of 1 s); given the time step ``dt`` (s, > 0), rounded to a
+    whole number of steps, at least one, so that every bin holds as many steps (bins of 2.5
+    steps hold 3 and 2 in turn: a constant rate would read 1.2 and 0.8 times itself)."""
     t0, t1 = _time_range(spikes, None)
-    return (t1 - t0) / 100
+    width = (t1 - t0) / 100
+    if dt is not None:
+        dt = checks.number("dt", dt, low=0, low_open=True, unit="s")
+        width = max(1, round(width / dt)) * dt
+    return width
 
 
 def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
@@ -632,18 +647,21 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     ax_rate, ax_counts = rows[1].subplots(1, 2)
     width = default_bin_width(s) if bin_width is None else bin_width
     population_rate(s, width, ax_rate)
-    ax_rate.set_title(f"{s.population}: population rate ({width * 1e3:g} ms bins)")
+    named = f"{s.population}: " if s.population else ""
+    ax_rate.set_title(f"{named}population rate ({width * 1e3:g} ms bins)")
     count_histogram(s, ax_counts)
-    ax_counts.set_title(f"{s.population}: spike counts")
+    ax_counts.set_title(f"{named}spike counts")
     if trace is not None:
         first_traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True, spikes=s)
     return fig
 
 
-def rasters(spikes: Sequence[Spikes]) -> Figure:
+def rasters(spikes: Sequence[SpikesLike]) -> Figure:
     """The rasters of several populations (:func:`raster` each), one above the other on one
     time axis, each as tall as its rows (neurons × realizations; at least a fifth of the
-    tallest)."""
+    tallest). The time axis spans all their recorded intervals (a population recorded from a
+    later run on covers less than the others)."""
+    spikes = [_as_spikes(s) for s in spikes]  # (each a Spikes, a tuple or a file's path)
     rows = [max(s.n_recorded * s.n_realizations, 1) for s in spikes]
     if not rows:
         raise ValueError("rasters needs the spikes of at least one population")
@@ -653,6 +671,8 @@ def rasters(spikes: Sequence[Spikes]) -> Figure:
                         height_ratios=[max(r, max(rows) / 5) for r in rows])[:, 0]
     for s, ax in zip(spikes, axes):
         raster(s, ax)
+    spans = [_time_range(s, None) for s in spikes]  # (shared: each raster set it to its own)
+    axes[-1].set_xlim(min(t0 for t0, _ in spans), max(t1 for _, t1 in spans))
     return fig
 
 

@@ -90,7 +90,10 @@ class Trace:
         population: the population's name.
         threshold: the firing threshold in the unit of v, when ``variable == "v"`` (for plots).
         meta: what else the reader knows (:meth:`spikesim.io.RecordedRun.rate` puts the counts
-            per bin, the bin width (s), each bin's width (s) and n_neurons here); else empty.
+            per bin, the bin width (s), each bin's width (s) and n_neurons here;
+            :meth:`~spikesim.io.RecordedRun.trace` of one realization, ``realizations``: the
+            batch index of each of the values' realizations, shape (n_realizations,)); else
+            empty.
     """
 
     times: np.ndarray

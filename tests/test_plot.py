@@ -1,3 +1,4 @@
+import h5py
 import matplotlib.image
 import numpy as np
 import pytest
@@ -6,7 +7,8 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
 
-from spikesim import plot
+import spikesim as ss
+from spikesim import analysis, cli, plot
 from spikesim.results import Spikes, Trace
 
 
@@ -541,3 +543,111 @@ def test_traces_mark_each_drawn_neurons_spikes_from_the_value_before_to_above_th
     many = noisy_trace(n_realizations=5)
     assert not [c for c in plot.traces(many, spikes=s, mean=True).collections
                 if isinstance(c, LineCollection)]  # (no strokes on means)
+
+
+def regular_spikes(t_start, t_stop, n_neurons=4, period=0.01, population="exc"):
+    times = np.repeat(np.arange(t_start, t_stop, period), n_neurons)
+    ids = np.tile(np.arange(n_neurons), times.size // n_neurons)
+    return Spikes(times, ids, np.zeros(times.size, np.int64), n_neurons, 1, t_start, t_stop,
+                  population)
+
+
+def test_rasters_time_axis_spans_every_populations_interval():
+    """A population recorded from a later run on (t = 0.3 to 0.6 s) must not narrow the shared
+    time axis to its interval, hiding the others' earlier spikes."""
+    exc = regular_spikes(0.0, 0.6, population="exc")
+    inh = regular_spikes(0.3, 0.6, population="inh")
+    fig = plot.rasters([exc, inh])
+    for ax in fig.axes:
+        assert ax.get_xlim() == pytest.approx((0.0, 0.6))
+    top = fig.axes[0]
+    lo, hi = top.get_xlim()
+    shown = sum(int(((line.get_xdata() >= lo) & (line.get_xdata() <= hi)).sum())
+                for line in top.lines)
+    assert shown == len(exc)
+
+
+def test_default_bin_width_is_a_whole_number_of_steps():
+    s = regular_spikes(0.0, 0.25)
+    assert plot.default_bin_width(s) == pytest.approx(0.0025)  # (no dt: as before)
+    for t_stop, dt in [(0.25, 1e-3), (0.05, 1e-3), (0.123, 1e-4)]:
+        w = plot.default_bin_width(regular_spikes(0.0, t_stop), dt=dt)
+        assert w >= dt and w / dt == pytest.approx(round(w / dt), abs=1e-9)
+
+
+def test_plot_rate_default_bins_do_not_alias_the_time_step(tmp_path, monkeypatch):
+    """A constant 50 Hz input over 0.25 s at dt = 1 ms: 1/100 of the run is 2.5 ms, bins that
+    hold 3 and 2 steps in turn and read 60 and 40 Hz; whole-step bins read 50 Hz alike."""
+    path = tmp_path / "short.h5"
+    net = ss.Network(dt=1e-3, seed=3)
+    src = net.add(ss.BernoulliInput(4000, p=0.05), name="src")
+    net.add(ss.SpikeRecorder(ss.H5Output(path), src))
+    net.run(0.25)
+    figs = []
+    monkeypatch.setattr(plot, "save", lambda fig, out, dpi=120: figs.append(fig))
+    assert cli.main(["plot", str(path), "--kind", "rate", "-o", str(tmp_path / "r.png")]) == 0
+    y = figs[0].lines[0].get_ydata()
+    assert y[0::2].mean() == pytest.approx(50, rel=0.05)
+    assert y[1::2].mean() == pytest.approx(50, rel=0.05)
+
+
+def test_traces_read_the_spikes_of_the_trace_population_from_a_file(tmp_path):
+    """spikes= a path, in a file of several populations: the trace's population is read."""
+    path = tmp_path / "two.h5"
+    with h5py.File(path, "w") as f:  # a SONATA file: exc and inh spikes, a report of exc
+        for pop, t, i in (("exc", [10.0, 50.0], [0, 1]), ("inh", [20.0], [0])):
+            g = f.create_group(f"spikes/{pop}")
+            g.create_dataset("timestamps", data=np.array(t)).attrs["units"] = "ms"
+            g.create_dataset("node_ids", data=np.array(i, np.uint64))
+        r = f.create_group("report/exc")
+        r.create_dataset("data", data=np.linspace(0, 1, 200, dtype=np.float32).reshape(100, 2))
+        r.create_dataset("mapping/node_ids", data=np.array([0, 1], np.uint64))
+        r.create_dataset("mapping/time", data=np.array([1.0, 101.0, 1.0])).attrs["units"] = "ms"
+    for ax in (plot.traces(path, population="exc", spikes=path),
+               plot.traces(ss.load(path).trace("exc"), spikes=path),
+               plot.first_traces(path, population="exc", spikes=path)):
+        strokes = [seg for c in ax.collections for seg in c.get_segments()]
+        assert sorted(round(seg[0][0], 6) for seg in strokes) == [0.01, 0.05]
+
+
+def test_summary_titles_of_unnamed_spikes():
+    fig = plot.summary((np.array([0.1, 0.2]), np.array([0, 1])))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert not any(t.startswith(":") for t in titles), titles
+    assert "population rate (2 ms bins)" in titles and "spike counts" in titles
+
+
+@pytest.mark.parametrize("call", [
+    lambda s: plot.count_histogram(s, bins="foo"),
+    lambda s: analysis.rate_histogram(s, bins="foo")])
+def test_unknown_bin_estimator_is_refused_naming_the_choices(call):
+    with pytest.raises(ValueError, match=r"bins must be .*'auto'.*got 'foo'"):
+        call(regular_spikes(0.0, 1.0))
+
+
+def test_rasters_take_every_spike_input():
+    """As every plot: a Spikes, a tuple (times, ids[, realizations]) or a file path."""
+    fig = plot.rasters([(np.array([0.1, 0.2]), np.array([0, 1])),
+                        (np.array([0.15]), np.array([0]))])
+    assert [sum(len(line.get_xdata()) for line in ax.lines) for ax in fig.axes] == [2, 1]
+
+
+def test_traces_of_one_realization_read_from_a_file_mark_that_realizations_spikes(tmp_path):
+    path = tmp_path / "batch.h5"
+    net = ss.Network(dt=1e-3, seed=1, batch=3)
+    lif = net.add(ss.LIF(4, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, units="1"), name="exc")
+    inp = net.add(ss.BernoulliInput(4, p=0.05))
+    net.connect(inp, lif, "one_to_one", weight=1.0)
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, lif))
+    net.add(ss.StateRecorder(out, lif, "v", ids=[3]))
+    net.run(0.3)
+    data = ss.load(path)
+    s = data.spikes("exc")
+    mine = s.times[(s.ids == 3) & (s.realizations == 2)]
+    assert mine.size and not np.array_equal(mine, s.times[(s.ids == 3) & (s.realizations == 0)])
+    for spikes in (s, data.spikes("exc", realization=2)):
+        ax = plot.traces(data.trace("exc", "v", realization=2), spikes=spikes)
+        marked = sorted(seg[0][0] for c in ax.collections for seg in c.get_segments())
+        np.testing.assert_allclose(marked, mine[mine >= 1e-3])  # (none before the 1st sample)
+        assert ax.get_title() == "exc: neuron 3, realization 2"
