@@ -318,6 +318,11 @@ def _time(seconds: float) -> str:
     return f"{seconds * 1e3:.4g} ms" if 0 < abs(seconds) < 1 else f"{seconds:.6g} s"
 
 
+def _many(n: int, word: str) -> str:
+    """``n`` and ``word``, plural unless n is 1 ("1 neuron", "2 neurons")."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 # --- simulating -----------------------------------------------------------------------------
 class Progress:
     """A tqdm bar on stderr fed by ``Network.run(progress=...)``: simulated time, wall time
@@ -770,19 +775,20 @@ def cmd_info(args: argparse.Namespace) -> int:
             rate = f", {e['rate_hz']:.4g} Hz per neuron" if e.get("rate_hz") is not None else ""
             reals = f" x {e['realizations']} realizations" if e["realizations"] > 1 else ""
             some = f" ({e['recorded']} recorded)" if e["recorded"] is not None else ""
-            print(f"  {pop}: {e['n_neurons']} neurons{some}{reals}, {e['spikes']} spikes{rate}")
+            print(f"  {pop}: {_many(e['n_neurons'], 'neuron')}{some}{reals}, "
+                  f"{_many(e['spikes'], 'spike')}{rate}")
     if info["reports"]:
         print("state reports:")
         for key, e in info["reports"].items():
             every = f" every {_time(e['every_s'])}" if e["every_s"] else ""
-            unit = f" ({e['unit']})" if e["unit"] else ""
+            unit = {"": "", "1": " (dimensionless)"}.get(e["unit"], f" ({e['unit']})")
             reals = f" x {e['realizations']} realizations" if e["realizations"] > 1 else ""
-            print(f"  {key}: {e['neurons']} neurons{reals} x {e['samples']} samples{every}"
-                  f"{unit}")
+            print(f"  {key}: {_many(e['neurons'], 'neuron')}{reals} x "
+                  f"{_many(e['samples'], 'sample')}{every}{unit}")
     if info["rates"]:
         print("population rates:")
         for pop, e in info["rates"].items():
-            print(f"  {pop}: {e['bins']} bins of {_time(e['bin_width_s'])}")
+            print(f"  {pop}: {_many(e['bins'], 'bin')} of {_time(e['bin_width_s'])}")
     if not (info["spikes"] or info["reports"] or info["rates"]):
         print("no recorded data")
     return 0
@@ -847,7 +853,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
             fig = plot.recorded_rate(rate)
         else:
             spikes = data.spikes(pop)
-            bin_width = args.bin_width or plot.default_bin_width(spikes, data.dt)
+            bin_width = args.bin_width or plot.default_bin_width(spikes)
             if kind == "raster":
                 fig = plot.raster(spikes)
             elif kind == "rate":

@@ -605,7 +605,7 @@ class RecordedRun:
             int(i.max(initial=-1)), -1 if recorded is None else int(recorded.max(initial=-1)))
         n_real = 1 if realization is not None else n_all
         return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), t_stop,
-                      e0["population"], recorded)
+                      e0["population"], recorded, self.dt)
 
     def interval(self, population: str | None = None) -> tuple[float, float]:
         """(t_start, t_stop) in s of the recording of a population's spikes: a group recorded

@@ -105,7 +105,7 @@ class SpikeMonitor(Monitor):
             real = np.zeros(len(steps), np.int64)
         return Spikes(steps * self.dt, ids, real, self.source.n, self.n_realizations,
                       self.t_start or 0.0, max(self.t_stop, self.t_start or 0.0),
-                      self.source.name or "", self.ids)
+                      self.source.name or "", self.ids, self.dt)
 
 
 class StateMonitor(Monitor):

@@ -617,11 +617,13 @@ def fi_curve(currents: Sequence[float] | np.ndarray, rates: Sequence[float] | np
 
 def default_bin_width(spikes: Spikes, dt: float | None = None) -> float:
     """The bin width (s) the plots take when none is given: 1/100 of the recorded interval
-    (else of the spikes' span, else of 1 s); given the time step ``dt`` (s, > 0), rounded to a
-    whole number of steps, at least one, so that every bin holds as many steps (bins of 2.5
-    steps hold 3 and 2 in turn: a constant rate would read 1.2 and 0.8 times itself)."""
+    (else of the spikes' span, else of 1 s); given the time step ``dt`` (s, > 0; default the
+    spikes' ``dt``), rounded to a whole number of steps, at least one, so that every bin holds
+    as many steps (bins of 2.5 steps hold 3 and 2 in turn: a constant rate would read 1.2 and
+    0.8 times itself)."""
     t0, t1 = _time_range(spikes, None)
     width = (t1 - t0) / 100
+    dt = spikes.dt if dt is None else dt
     if dt is not None:
         dt = checks.number("dt", dt, low=0, low_open=True, unit="s")
         width = max(1, round(width / dt)) * dt
@@ -681,6 +683,10 @@ def first_traces(trace: TraceLike, ax: Axes | None = None, **kw: object) -> Axes
     as :func:`traces`'s), the title saying how many there are when more: thousands of lines
     say nothing and take long to draw (about 10 ms each)."""
     tr = _as_trace(trace, kw.pop("population", None), kw.pop("variable", "v"))
+    if kw.get("neurons") is not None:
+        raise TypeError("first_traces draws the first neurons of the trace: to choose them, "
+                        "call traces(trace, neurons=...)")
+    kw.pop("neurons", None)
     shown = tr.ids[:SHEET_NEURONS]
     ax = traces(tr, ax, neurons=shown, **kw)
     if tr.ids.size > shown.size:

@@ -35,6 +35,8 @@ class Spikes:
         population: the population's name.
         recorded: the ids of the neurons that were recorded, sorted, int64; None when all
             were. Rates per neuron count only these (``n_recorded``).
+        dt: the simulation's time step (s), when known (the plots' default bins are whole
+            steps); None otherwise.
     """
 
     times: np.ndarray
@@ -46,6 +48,7 @@ class Spikes:
     t_stop: float = 0.0
     population: str = ""
     recorded: np.ndarray | None = None
+    dt: float | None = None
 
     def __len__(self) -> int:
         return int(self.times.size)
@@ -67,7 +70,7 @@ class Spikes:
         keep = self.realizations == realization
         return Spikes(self.times[keep], self.ids[keep], np.zeros(int(keep.sum()), np.int64),
                       self.n_neurons, 1, self.t_start, self.t_stop, self.population,
-                      self.recorded)
+                      self.recorded, self.dt)
 
     def counts(self) -> np.ndarray:
         """Spike count per realization and neuron, shape (n_realizations, n_neurons) (0 for

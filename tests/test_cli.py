@@ -70,6 +70,20 @@ def test_info(demo, capsys):
     assert info["reports"]["exc.v"]["samples"] == 10000
 
 
+def test_info_counts_one_in_the_singular_and_names_a_dimensionless_unit(tmp_path, capsys):
+    path = tmp_path / "one.h5"
+    net = ss.Network(dt=1e-3)
+    lif = net.add(ss.LIF(1, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, units="1"), name="one")
+    out = ss.H5Output(path)
+    net.add(ss.StateRecorder(out, lif, "v", every=10))
+    net.add(ss.SpikeRecorder(out, lif))
+    net.run(0.01)
+    status, text, _ = run_cli(capsys, "info", path)
+    assert status == 0
+    assert "one: 1 neuron, 0 spikes" in text and "one.v: 1 neuron x 1 sample every 10 ms " \
+        "(dimensionless)" in text, text
+
+
 def test_info_of_an_interrupted_run(tmp_path, capsys):
     path = tmp_path / "cut.h5"
     net = ss.Network(dt=1e-3, seed=1, chunk=50)

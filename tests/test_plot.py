@@ -575,6 +575,21 @@ def test_default_bin_width_is_a_whole_number_of_steps():
         assert w >= dt and w / dt == pytest.approx(round(w / dt), abs=1e-9)
 
 
+def test_spikes_of_a_run_carry_its_step_for_whole_step_default_bins(tmp_path):
+    """Monitors' and files' spikes know dt, so summary sheets' default bins are whole steps
+    too (0.26 s / 100 = 2.6 steps of 1 ms: 3 ms)."""
+    net = ss.Network(dt=1e-3, seed=3)
+    src = net.add(ss.BernoulliInput(20, p=0.05), name="src")
+    mon = net.add(ss.SpikeMonitor(src))
+    net.add(ss.SpikeRecorder(ss.H5Output(tmp_path / "s.h5"), src))
+    net.run(0.26)
+    for s in (mon.spikes, ss.load(tmp_path / "s.h5").spikes("src"), mon.spikes.select(0)):
+        assert s.dt == 1e-3
+        assert plot.default_bin_width(s) == pytest.approx(3e-3)
+    fig = plot.summary(mon.spikes)
+    assert "(3 ms bins)" in fig.subfigs[1].axes[0].get_title()
+
+
 def test_plot_rate_default_bins_do_not_alias_the_time_step(tmp_path, monkeypatch):
     """A constant 50 Hz input over 0.25 s at dt = 1 ms: 1/100 of the run is 2.5 ms, bins that
     hold 3 and 2 steps in turn and read 60 and 40 Hz; whole-step bins read 50 Hz alike."""
@@ -651,3 +666,10 @@ def test_traces_of_one_realization_read_from_a_file_mark_that_realizations_spike
         marked = sorted(seg[0][0] for c in ax.collections for seg in c.get_segments())
         np.testing.assert_allclose(marked, mine[mine >= 1e-3])  # (none before the 1st sample)
         assert ax.get_title() == "exc: neuron 3, realization 2"
+
+
+def test_first_traces_says_where_to_choose_the_neurons():
+    tr = Trace(np.arange(3.0), np.zeros((3, 1, 12)), np.arange(12), "v", "V", "p")
+    with pytest.raises(TypeError, match=r"call traces\(trace, neurons=\.\.\.\)"):
+        plot.first_traces(tr, neurons=[3])
+    assert len(plot.first_traces(tr, neurons=None).get_lines()) >= 10
