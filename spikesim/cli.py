@@ -434,6 +434,28 @@ def _between_bins(net: Any) -> bool:
     return all(m.ends_bin(net.step) for m in net.monitors if isinstance(m, RateRecorder))
 
 
+def run_duration(spec, duration: float | None) -> float:
+    """The duration (s) to run: ``duration`` (``--duration``), else the file's, checked to be
+    1 to MAX_STEPS steps of dt (the file's too many: by the build, naming its key); one
+    between two steps warns and is rounded to whole steps, so that what is reported is the
+    time simulated."""
+    from .checks import warn_unless_whole_steps
+    from .network import MAX_STEPS
+
+    dt = spec.network["dt"]
+    end = spec.network["duration"] if duration is None else duration
+    source = "--duration" if duration is not None else f"[network] duration of {spec.file}"
+    if duration is not None and end / dt > MAX_STEPS:  # (the file's: named at its key)
+        raise CliError(f"{source} is {end:g} s, {end / dt:.3g} steps of dt = {_time(dt)}: more "
+                       f"than {MAX_STEPS}")
+    if round(end / dt) == 0:
+        raise CliError(f"nothing to simulate: {source} is {end:g} s, 0 steps of dt = "
+                       f"{_time(dt)}; give a duration of at least one step")
+    warn_unless_whole_steps("--duration" if duration is not None else "[network] duration",
+                            end, dt)
+    return round(end / dt) * dt
+
+
 def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = None,
              duration: float | None = None, compression: str | None = None,
              checkpoint: Path | None = None, resume: bool = False) -> Any:
@@ -445,11 +467,7 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     from .checkpoint import load_checkpoint
     from .recorders import H5Output
 
-    end = spec.network["duration"] if duration is None else duration
-    if round(end / spec.network["dt"]) == 0:
-        source = "--duration" if duration is not None else f"[network] duration of {spec.file}"
-        raise CliError(f"nothing to simulate: {source} is {end:g} s, 0 steps of dt = "
-                       f"{_time(spec.network['dt'])}; give a duration of at least one step")
+    end = run_duration(spec, None) if duration is None else duration
     if args.threads is not None and args.backend != "cpu":
         raise CliError(f"--threads sets the Numba threads of the CPU backend: it does not "
                        f"apply to --backend {args.backend}; drop --threads")
@@ -461,8 +479,12 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     except (OSError, ValueError) as e:
         raise CliError(f"cannot write {out}: {e}") from None
     t_build = time.perf_counter()
-    built = netfile.build(spec, output, seed=seed, duration=duration, threads=args.threads,
+    built = netfile.build(spec, output, seed=seed, duration=end, threads=args.threads,
                           backend=backend)
+    if not built.monitors:  # (no [[record]]: the spikes of every population, and there is none)
+        raise CliError(f"nothing to record: {spec.file} has no [[record]] table and no "
+                       f"population whose spikes would be recorded instead; add a [[record]] "
+                       f"(e.g. kind = \"spikes\" of a spike source)")
     net = built.net
     steps = int(round(end / net.dt))
     if resume:
@@ -565,6 +587,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .checkpoint import is_checkpoint
 
     spec = netfile.read(args.network, args.set)
+    duration = run_duration(spec, args.duration)
     out = args.output or Path(args.network.stem + ".h5")
     ckpt = args.checkpoint
     if ckpt is not None and (ckpt.resolve() == out.resolve() or (
@@ -586,7 +609,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if ckpt is not None and ckpt.exists() and not is_checkpoint(ckpt):
             raise CliError(f"--checkpoint {ckpt} exists and is not a spikesim checkpoint, "
                            f"which --overwrite does not replace; choose another path")
-    simulate(spec, out, args, seed=args.seed, duration=args.duration,
+    simulate(spec, out, args, seed=args.seed, duration=duration,
              compression=args.compression, checkpoint=ckpt, resume=args.resume)
     print(f"next: spikesim info {out}   |   spikesim plot {out} --kind summary "
           f"--population {spec.populations[0].fields['name'] if spec.populations else 'P'}")
@@ -607,7 +630,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     """``spikesim check``: read, check and build, without simulating."""
     from . import netfile
 
-    built = netfile.load_network(args.network, settings=args.set)
+    spec = netfile.read(args.network, args.set)
+    run_duration(spec, None)  # (refused by spikesim run as well)
+    built = netfile.build(spec)
     net = built.net
     synapses = int(net.tables.col.shape[0])
     print(f"{args.network}: ok: {len(net.populations)} populations "

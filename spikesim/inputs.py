@@ -209,6 +209,7 @@ class Current:
     summed into every neuron of ``target``."""
 
     kind = K.CUR_BUFFER
+    given = ""  # the parameter that holds a given current's values
     _checked: frozenset = frozenset()  # the dt (s) whose step grids the times were checked on
 
     def __init__(self, target: Population):
@@ -222,6 +223,11 @@ class Current:
         """The current during global steps ``k`` (T,): shape (T or 1, 1 or B, 1 or n).
         ``rng``: the generators of the values drawn from a distribution, keyed by the
         network's seed and the current's place in it (the same at every chunk)."""
+        raise NotImplementedError
+
+    def largest(self, batch: int, rng: RealizationGenerators) -> float:
+        """The largest magnitude of a given (not random) current over all steps, in its unit
+        (checked against the network's float type at build, before anything runs)."""
         raise NotImplementedError
 
     def noise(self, dt: float) -> tuple[float, float, float]:
@@ -247,6 +253,8 @@ class ConstantCurrent(Current):
     :class:`~spikesim.distributions.Distribution` — keyed by the network's seed, so another
     seed draws other values, and realization b's do not depend on the batch size."""
 
+    given = "amplitude"
+
     def __init__(self, target: Population, amplitude: Param):
         super().__init__(target)
         if not isinstance(amplitude, Distribution):  # checked now, but for the batch size
@@ -266,12 +274,17 @@ class ConstantCurrent(Current):
             self._drawn = ((self.amplitude, rng.key, batch), amp)
         return amp
 
+    def largest(self, batch: int, rng: RealizationGenerators) -> float:
+        return float(np.abs(self.values(np.zeros(1, np.int64), 1.0, batch, rng)).max())
+
 
 class StepCurrent(Current):
     """Piecewise-constant current: ``amplitudes[m]`` (A, or model units for a dimensionless
     population) from ``times[m]`` (s) until the next time; zero before the first time.
     ``times`` (increasing) and ``amplitudes`` are 1-D arrays of the same length. A time between
     two steps takes effect at the next one (warns)."""
+
+    given = "amplitudes"
 
     def __init__(self, target: Population, times: np.ndarray | Sequence[float],
                  amplitudes: np.ndarray | Sequence[float]):
@@ -303,6 +316,9 @@ class StepCurrent(Current):
         m = np.searchsorted(_next_step(self.times / dt), k, side="right")
         return np.concatenate([[0.0], self.amplitudes])[m].reshape(-1, 1, 1)
 
+    def largest(self, batch: int, rng: RealizationGenerators) -> float:
+        return float(np.abs(self.amplitudes).max(initial=0.0))
+
 
 class PulseCurrent(Current):
     """Rectangular pulses of ``amplitude`` (A, or model units for a dimensionless population)
@@ -310,6 +326,8 @@ class PulseCurrent(Current):
     every ``period`` (s, from one pulse's start to the next; at least ``width``, and needed
     when ``count`` > 1), ``count`` pulses in all. Times between two steps move the pulse edges
     to the next step (warns)."""
+
+    given = "amplitude"
 
     def __init__(self, target: Population, start: float, width: float, amplitude: float,
                  period: float | None = None, count: int = 1):
@@ -347,6 +365,9 @@ class PulseCurrent(Current):
             on |= (k >= first) & (k < _next_step(start + j * period + width))
         return np.where(on, self.amplitude, 0.0).reshape(-1, 1, 1)
 
+    def largest(self, batch: int, rng: RealizationGenerators) -> float:
+        return abs(self.amplitude)
+
 
 def _next_step(steps: np.ndarray) -> np.ndarray:
     """The first step at or after each time given in steps: a time within 1e-6 of a step is on
@@ -359,6 +380,8 @@ class CurrentArray(Current):
     """A given current per step: ``values`` (A, or model units for a dimensionless population)
     of shape (T,) or (T, n), row k at step k; zero after the last row."""
 
+    given = "values"
+
     def __init__(self, target: Population,
                  values: np.ndarray | Sequence[float] | Sequence[Sequence[float]]):
         super().__init__(target)
@@ -370,6 +393,9 @@ class CurrentArray(Current):
     def values(self, k: np.ndarray, dt: float, batch: int,
                rng: RealizationGenerators) -> np.ndarray:
         return _rows(self.data, k).reshape(len(k), 1, -1)
+
+    def largest(self, batch: int, rng: RealizationGenerators) -> float:
+        return float(np.abs(self.data).max(initial=0.0))
 
 
 class NoiseCurrent(Current):

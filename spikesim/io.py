@@ -999,11 +999,20 @@ def _index(f: h5py.File, top: str) -> dict:
         if not isinstance(g, h5py.Group):
             continue
         info = attr(g, "spikesim", None, as_json=True) if "spikesim" in g.attrs else {}
+        try:  # (a damaged tag, or another tool's attribute of that name)
+            if not isinstance(info, dict):
+                raise TypeError
+            realization = int(info.get("realization", 0))
+            n_realizations = int(info.get("n_realizations", 1))
+        except (TypeError, ValueError):
+            raise ValueError(f"{f.filename}: the spikesim attribute of /{top}/{name} is not "
+                             f"spikesim's (a JSON object with integer realization and "
+                             f"n_realizations): {str(attr(g, 'spikesim', ''))[:80]!r}") from None
         out[name] = {
             "path": f"/{top}/{name}",
             "population": info.get("population", name),
-            "realization": int(info.get("realization", 0)),
-            "n_realizations": int(info.get("n_realizations", 1)),
+            "realization": realization,
+            "n_realizations": n_realizations,
             "variable": info.get("variable", "v" if top == "report" else None),
             "n_neurons": info.get("n_neurons"),
             "block": info.get("nodes_per_realization"),  # node id = realization·block + id

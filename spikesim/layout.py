@@ -124,7 +124,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         rng = RealizationGenerators([seed, 1, q])
         table, sb, sj = p.table(dt, batch, rng)
         what = f"{type(p).__name__} {p.name!r}"
-        _check_fits(table, dtype, f"a parameter of {what} (or a coefficient made from them)")
+        check_fits(table, dtype, f"a parameter of {what} (or a coefficient made from them)", p)
         par_parts.append(table)
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
                          row, sb, sj, cin_lo[q], cin_lo[q + 1] - n_jumps[q],
@@ -133,7 +133,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
                          cin_lo[q + 1], ring_off[q]])
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
-            _check_fits(val, dtype, f"the initial {var} of {what}")
+            check_fits(val, dtype, f"the initial {var} of {what}", p, f"{var}_init")
             if var not in state:
                 state[var] = _state((batch, n_neu), dtype)
             state[var][:, offsets[q]:offsets[q + 1]] = val
@@ -149,7 +149,9 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         src_rows.append([src_off[s], so.n, so.mode, 0, 0, 0, 0, src_off[s]])
     cin_rows, cinf_rows, n_ou = [], [], 0
     for c in ordered_currents:
-        if c.kind == KI.CUR_BUFFER:
+        if c.kind == KI.CUR_BUFFER:  # (its values are checked again at each chunk)
+            check_fits(c.largest(batch, current_rng(seed, currents.index(c))), dtype,
+                       f"the {type(c).__name__} into {c.target.name!r}", c, c.given)
             cin_rows.append([c.kind, 0, 0, 0, 0, 0])
             cinf_rows.append([0.0, 0.0, 0.0])
             continue
@@ -157,7 +159,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         var = c.target.slots[c.receptor] if c.kind == KI.CUR_JUMP else 0  # (in ST)
         cin_rows.append([c.kind, buf, var, 0, 0, n_streams])
         if c.kind == KI.CUR_JUMP:
-            _check_fits(c.weight, dtype, f"the weight of the PoissonDrive into {c.target.name!r}")
+            check_fits(c.weight, dtype, f"the weight of the PoissonDrive into {c.target.name!r}",
+                       c, "weight")
         cinf_rows.append(list(c.noise(dt)))
         n_streams += c.target.n
         if c.kind == KI.CUR_OU:
@@ -188,11 +191,11 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     nnz = row_at = 0
     for pr, (pre, post, w, d), n, d_max in zip(projections, synapses, n_syn, longest):
         if d_max > 1 and pr.receptor != pr.post.channel:
-            raise ValueError(f"delays longer than one step are supported only into "
+            raise BuildError(f"delays longer than one step are supported only into "
                              f"{pr.post.channel!r}, the main input of the target population; "
-                             f"got receptor {pr.receptor!r}")
+                             f"got receptor {pr.receptor!r}", pr, "delay")
         q = pops.index(pr.post)
-        _check_fits(w, dtype, f"a weight of the {pr._label()}")
+        check_fits(w, dtype, f"a weight of the {pr._label()}", pr, "weight")
         at, steps = -1, 0
         if pr.rule == "one_to_one" and isinstance(pr.pre, SpikeArray) and d_max == 1:
             if id(pr.pre) not in masks:
@@ -243,7 +246,7 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
         if c.kind != KI.CUR_BUFFER:
             continue
         vals = np.asarray(c.values(k, dt, batch, current_rng(tables.seed, index)))
-        _check_fits(vals, dtype, f"the {type(c).__name__} into {c.target.name!r}")
+        check_fits(vals, dtype, f"the {type(c).__name__} into {c.target.name!r}", c, c.given)
         vals = vals.astype(dtype, copy=False)
         row[KI.BUF], row[KI.ST], row[KI.SB], row[KI.SJ] = at, *_strides(vals.shape)
         cparts.append(vals.ravel())
@@ -398,16 +401,26 @@ def _part(what: str | Projection) -> str:
     return f"the {what._label()}: {_synapse_estimate(what):.3g} synapses"
 
 
-def _check_fits(values: np.ndarray | float, dtype, what: str) -> None:
-    """Raise ValueError when some of the finite ``values`` would overflow to ±inf as
-    ``dtype`` (float32 holds up to ±3.4e38)."""
+class BuildError(ValueError):
+    """A value the build refuses: ``owner`` is the population, current or projection that
+    holds it, ``parameter`` the name of its parameter (None: one of several)."""
+
+    def __init__(self, message: str, owner: object, parameter: str | None = None):
+        super().__init__(message)
+        self.owner, self.parameter = owner, parameter
+
+
+def check_fits(values: np.ndarray | float, dtype, what: str, owner: object,
+               parameter: str | None = None) -> None:
+    """Raise :class:`BuildError` when some of the finite ``values`` (of ``owner``'s
+    ``parameter``) would overflow to ±inf as ``dtype`` (float32 holds up to ±3.4e38)."""
     if dtype != np.float32 or not np.size(values):
         return
     arr = np.asarray(values)  # (one element, mostly: read without a NumPy reduction)
     peak = abs(float(arr.flat[0])) if arr.size == 1 else float(np.abs(arr).max())
     if peak > F32_MAX:
-        raise ValueError(f"{what} is {peak:.3g} in magnitude, beyond the range of float32 "
-                         f"(±{F32_MAX:.3g}): use dtype=np.float64")
+        raise BuildError(f"{what} is {peak:.3g} in magnitude, beyond the range of float32 "
+                         f"(±{F32_MAX:.3g}): use dtype=np.float64", owner, parameter)
 
 
 def _cat(parts: list, dtype, empty: int = 0) -> np.ndarray:

@@ -92,7 +92,7 @@ from . import distributions as D
 from . import inputs as I
 from . import models as M
 from .checks import MAX_UNITS
-from .layout import current_rng
+from .layout import BuildError, current_rng
 from .monitors import SpikeMonitor, StateMonitor
 from .network import MAX_STEPS, Network
 
@@ -583,6 +583,10 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> str:
     elif first in ("network", "description") or not rest:
         table, rest, first = doc, [first, *rest], ""
     else:
+        for k in ("population", "input", "projection"):  # (as the check of the file says)
+            if not isinstance(doc.get(k, []), list):
+                raise NetFileError(file, k, f"expected an array of tables [[{k}]], got "
+                                            f"{_show(doc[k])}")
         named = [(f"{k}[{j}]", e) for k in ("population", "input", "projection")
                  for j, e in enumerate(doc.get(k, []))
                  if isinstance(e, dict) and e.get("name") == first]
@@ -843,6 +847,10 @@ def build(spec: NetSpec, output: H5Output | None = None, *, seed: int | None = N
         warnings.simplefilter("always")
         try:
             net.build()
+        except BuildError as e:  # a value of one entry of the file
+            item = next(it for it, obj in _entries(spec, net) if obj is e.owner)
+            raise _noted(spec.settings, NetFileError(
+                spec.file, item.param_keys.get(e.parameter, item.key), str(e))) from None
         except (ValueError, TypeError, FloatingPointError, OverflowError) as e:
             _diagnose(spec, net, e)
             raise
@@ -886,6 +894,20 @@ def _monitor(item: Item, target, output, dt: float):
                            dtype=np.dtype(p.get("dtype", "float32")), name=name)
 
 
+def _inputs(spec: NetSpec, net: Network) -> Iterator[tuple[Item, object]]:
+    """Each input entry of the file with the spike source or current it made."""
+    sources, currents = iter(net.sources), iter(net.currents)
+    for item in spec.inputs:
+        yield item, next(sources) if item.fields["kind"] in SOURCES else next(currents)
+
+
+def _entries(spec: NetSpec, net: Network) -> Iterator[tuple[Item, object]]:
+    """Each population, input and projection entry of the file with the object it made."""
+    yield from zip(spec.populations, net.populations)
+    yield from _inputs(spec, net)
+    yield from zip(spec.projections, net.projections)
+
+
 def _prevalidate(spec: NetSpec, net: Network) -> None:
     """Evaluate each population's parameters, each input's first step and each projection's
     given delays, so that errors spikesim would raise at build or run time name the entry of
@@ -896,10 +918,8 @@ def _prevalidate(spec: NetSpec, net: Network) -> None:
             pop.table(net.dt, net.batch, rng)
             pop.initial_state(net.batch, rng)
     k = np.zeros(1, np.int64)
-    sources, currents = iter(net.sources), iter(net.currents)
-    for item in spec.inputs:
+    for item, obj in _inputs(spec, net):
         kind = item.fields["kind"]
-        obj = next(sources) if kind in SOURCES else next(currents)
         with _building(spec, item.key, item.param_keys):
             if kind in ("poisson", "bernoulli", "rate_coded"):
                 obj.probabilities(k, net.dt)

@@ -666,3 +666,103 @@ def test_a_raster_of_a_file_of_several_populations_draws_them_all(demo, tmp_path
                                tmp_path / "r.png")
     assert status == 0 and (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG", err
 
+
+CONSTANT_NET = """\
+[network]
+dt = 1e-3
+duration = 0.01
+
+[[population]]
+name = "p"
+model = "LIF"
+n = 2
+params = { units = "1", tau_mem = 0.01 }
+
+[[input]]
+kind = "constant"
+target = "p"
+params = { amplitude = 5.0 }
+"""
+
+
+@pytest.mark.parametrize("where", ["--duration", "file"])
+def test_a_duration_off_the_step_grid_warns_and_is_reported_as_run(where, tmp_path, capsys):
+    """`spikesim run` with a duration that is not a whole number of steps warns with the
+    rounding used (as Network.run does, and the README promises) and reports the time it
+    simulated — in its summary and in the rates it prints — not the duration typed."""
+    path, out = tmp_path / "net.toml", tmp_path / "out.h5"
+    if where == "file":
+        path.write_text(CONSTANT_NET.replace("duration = 0.01", "duration = 0.0124"))
+        extra = []
+    else:
+        path.write_text(CONSTANT_NET)
+        extra = ["--duration", "0.0124"]
+    status = cli.main(["run", str(path), "-o", str(out), "-q", *extra])
+    stdout, err = capsys.readouterr()
+    assert status == 0, err
+    assert "not a whole number of steps" in err and "rounded to 12 steps" in err, err
+    data = ss.load(out)
+    assert data.meta["duration"] == pytest.approx(0.012)
+    assert "0.012 s simulated (12 steps" in stdout, stdout
+    assert "0.0124" not in stdout, stdout
+    n_spikes = len(data.spikes("p"))
+    m = re.search(r"  p: (\d+) spikes, (\S+) Hz per neuron", stdout)
+    assert m and int(m[1]) == n_spikes > 0, stdout
+    assert float(m[2]) == pytest.approx(n_spikes / (2 * 0.012), rel=1e-2), stdout
+
+
+NO_STEP_NET = ("[network]\ndt = 1e-3\nduration = {d}\n\n[[population]]\nname = \"p\"\n"
+               "model = \"LIF\"\nn = 2\nparams = {{ units = \"1\" }}\n")
+
+
+@pytest.mark.parametrize("duration", ["0.0", "4e-4"])
+def test_check_and_run_agree_on_a_duration_of_no_step(duration, tmp_path, capsys):
+    """`spikesim check` refuses a file that `spikesim run` refuses for its duration (0 steps of
+    dt), with the same one-line error and status 2, instead of saying "ok"."""
+    path = tmp_path / "net.toml"
+    path.write_text(NO_STEP_NET.format(d=duration))
+    statuses = []
+    for command in (["check", str(path)], ["run", str(path), "-o", str(tmp_path / "o.h5")]):
+        statuses.append(cli.main(command))
+        _, err = capsys.readouterr()
+        assert f"nothing to simulate: [network] duration of {path} is" in err, err
+        assert err.count("\n") == 1
+    assert statuses == [2, 2]
+    assert cli.main(["check", str(path), "--set", "network.duration=1e-3"]) == 0
+
+
+SOURCES_ONLY_NET = "[network]\ndt = 1e-3\nduration = 0.01\n" \
+               "[[input]]\nname = \"s\"\nkind = \"poisson\"\nn = 3\nparams = { rate = 100.0 }\n"
+
+
+@pytest.mark.parametrize("text", ["[network]\ndt = 1e-3\nduration = 0.01\n", SOURCES_ONLY_NET])
+def test_a_run_never_claims_a_file_it_did_not_write(text, tmp_path, capsys):
+    """`spikesim run` of a file that records nothing (no [[record]], no population) said "wrote
+    OUT.h5" and suggested `spikesim info OUT.h5`, but wrote no file."""
+    path, out = tmp_path / "net.toml", tmp_path / "out.h5"
+    path.write_text(text)
+    status = cli.main(["run", str(path), "-o", str(out), "-q"])
+    stdout, err = capsys.readouterr()
+    assert out.exists() or f"wrote {out}" not in stdout, stdout
+    if not out.exists():
+        assert status == 2 and "nothing to record" in err and err.count("\n") == 1, err
+    # recording the source works
+    path.write_text(SOURCES_ONLY_NET + "[[record]]\nkind = \"spikes\"\npopulation = \"s\"\n")
+    assert cli.main(["run", str(path), "-o", str(out), "-q", "--overwrite"]) == 0
+    assert out.exists()
+
+
+SHORT_NET = ("[network]\ndt = 1e-3\nduration = 0.01\n\n[[population]]\nname = \"p\"\n"
+             "model = \"LIF\"\nn = 2\nparams = { units = \"1\" }\n")
+
+
+def test_a_too_long_duration_option_is_blamed_on_the_option(tmp_path, capsys):
+    """a --duration of too many steps is reported as --duration's error, not as the network
+    file's `network.duration` key (which the file may give right)."""
+    path = tmp_path / "net.toml"
+    path.write_text(SHORT_NET)
+    status = cli.main(["run", str(path), "-o", str(tmp_path / "o.h5"), "--duration", "1e300"])
+    _, err = capsys.readouterr()
+    assert status == 2 and err.count("\n") == 1, err
+    assert "network.duration" not in err and "--duration" in err, err
+    assert not (tmp_path / "o.h5").exists()

@@ -262,6 +262,23 @@ def test_values_beyond_float32_are_refused_in_a_float32_network(make, match):
         net.run(0.002)
 
 
+@pytest.mark.parametrize("current", [
+    lambda lif: ss.StepCurrent(lif, [0.0, 0.5], [1.0, -1e39]),
+    lambda lif: ss.PulseCurrent(lif, start=0.5, width=0.1, amplitude=1e39),
+    lambda lif: ss.CurrentArray(lif, np.r_[np.zeros(500), 1e39]),
+])
+def test_given_currents_beyond_float32_are_refused_before_the_run(current, tmp_path):
+    """Values that come only later in the run are refused when it starts, not in the chunk
+    that reaches them with a part of the run written."""
+    net = ss.Network(dt=1e-3, dtype=np.float32)
+    lif = net.add(ss.LIF(3))
+    c = net.add(current(lif))
+    net.add(ss.SpikeRecorder(ss.H5Output(tmp_path / "r.h5"), lif))
+    with pytest.raises(ValueError, match=f"the {type(c).__name__} into 'lif0' is 1e"):
+        net.run(1.0)
+    assert net.step == 0 and not (tmp_path / "r.h5").exists()
+
+
 def test_poisson_rate_above_one_per_step():
     net = ss.Network(dt=1e-3)
     net.add(ss.PoissonInput(2, rate=2000.0))

@@ -398,3 +398,20 @@ def test_a_top_level_dataset_named_rates_or_report_is_not_a_crash(tmp_path):
     with pytest.raises(ValueError, match="holds no population rates"):
         data.rate()
 
+
+@pytest.mark.parametrize("tag", ["[1, 2]", '{"realization": null}', '"a string"'])
+def test_a_foreign_spikesim_attribute_is_a_one_line_error(tag, tmp_path, capsys):
+    """a recording whose groups carry a `spikesim` attribute that is not spikesim's tag (a JSON
+    array, or realization null) gives `spikesim info`'s one-line error naming the file and
+    group (status 2), not "AttributeError"/"TypeError" with status 1."""
+    path = tmp_path / "f.h5"
+    with h5py.File(path, "w") as f:
+        g = f.create_group("spikes/pop")
+        g["timestamps"] = np.array([1.0, 2.0])
+        g["node_ids"] = np.array([0, 1])
+        g.attrs["spikesim"] = tag
+    for command in ("info", "plot"):
+        status = cli.main([command, str(path)])
+        _, err = capsys.readouterr()
+        assert status == 2 and err.count("\n") == 1, err
+        assert str(path) in err and "/spikes/pop" in err, err

@@ -524,3 +524,120 @@ def test_a_setting_by_a_name_that_several_tables_have_is_refused():
     netfile.parse(text)  # (a current may be named as its population)
     with pytest.raises(netfile.NetFileError, match=r'"exc" names population\[0\], input\[1\]'):
         netfile.parse(text, settings=["exc.params.amplitude=2e-9"])
+
+
+F32_CURRENT_NET = """\
+[network]
+dt = 1e-3
+duration = 0.01
+dtype = "float32"
+
+[[population]]
+name = "p"
+model = "LIF"
+n = 2
+params = {{ units = "1" }}
+
+[[input]]
+{current}
+target = "p"
+"""
+
+F32_CURRENTS = {  # the first step's value is in range for step and pulse: only later ones are not
+    "constant": ('kind = "constant"\nparams = { amplitude = 1e39 }', "input[0].params.amplitude"),
+    "step": ('kind = "step"\nparams = { times = [0.0, 0.005], amplitudes = [0.0, -1e39] }',
+             "input[0].params.amplitudes"),
+    "pulse": ('kind = "pulse"\nparams = { start = 0.004, width = 0.002, amplitude = 1e39 }',
+              "input[0].params.amplitude"),
+    "current_array": ('kind = "current_array"\nparams = { values = [0.0, 0.0, 1e39] }',
+                      "input[0].params.values"),
+}
+
+
+@pytest.mark.parametrize("kind", list(F32_CURRENTS))
+def test_a_current_beyond_float32_is_refused_by_check_naming_it(kind, tmp_path, capsys):
+    """a float32 network whose given current is beyond float32's range is refused by `spikesim
+    check` (and at build, before any file is written), naming the parameter — not accepted
+    by check and then failing mid-run with status 1 and no key."""
+    current, key = F32_CURRENTS[kind]
+    path = tmp_path / "net.toml"
+    path.write_text(F32_CURRENT_NET.format(current=current))
+    status = cli.main(["check", str(path)])
+    _, err = capsys.readouterr()
+    assert status == 2, err
+    assert f"{path}: {key}: " in err and "float32" in err, err
+    out = tmp_path / "out.h5"
+    status = cli.main(["run", str(path), "-o", str(out), "-q"])
+    _, err = capsys.readouterr()
+    assert status == 2 and f"{key}: " in err, err
+    assert not out.exists()  # refused before anything was written
+    # float64 holds it
+    netfile.build(netfile.read(path, settings=["network.dtype=float64"]))
+
+
+NOT_A_LIST_NET = "{section} = 3\n[network]\ndt = 1e-3\nduration = 0.01\n"
+
+
+@pytest.mark.parametrize("section", ["population", "input", "projection"])
+def test_a_setting_by_name_in_a_malformed_file_is_a_one_line_error(section, tmp_path, capsys):
+    """--set by a name, in a file whose [[population]] (or input, projection) is not an array
+    of tables, gives the file's one-line error (status 2), not a TypeError (status 1)."""
+    path = tmp_path / "net.toml"
+    path.write_text(NOT_A_LIST_NET.format(section=section))
+    with pytest.raises(netfile.NetFileError, match=rf"{section}: expected an array of tables"):
+        netfile.read(path, settings=["exc.n=3"])
+    status = cli.main(["check", str(path), "--set", "exc.n=3"])
+    _, err = capsys.readouterr()
+    assert status == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"spikesim check: error: {path}: {section}: expected an array"), err
+
+
+BUILD_KEYS_NET = """\
+[network]
+dt = 1e-4
+duration = 0.01
+dtype = "float32"
+
+[[population]]
+name = "p"
+model = "LIF"
+n = 4
+params = { tau_syn_inh = 0.01, units = "1" }
+
+[[projection]]
+pre = "p"
+post = "p"
+rule = "all_to_all"
+weight = 0.1
+"""
+
+BUILD_KEYS = {  # setting: the key the error must name
+    "p.params.v_th=1e39": "population[0]",
+    "p.v_init=1e39": "population[0].v_init",
+    'projection[0].weight={ distribution = "normal", mean = 1e39, std = 1.0 }':
+        "projection[0].weight",
+    'projection[0].delay={ distribution = "uniform", low = 2e-4, high = 5e-4 }':
+        "projection[0].delay",
+}
+
+
+@pytest.mark.parametrize("setting", list(BUILD_KEYS))
+def test_a_value_refused_at_build_names_its_entry(setting):
+    """values refused when the network is built (beyond float32's range; drawn delays of more
+    than one step into a second input) are reported at the key of the entry that gave them,
+    not at "network"."""
+    settings = [setting]
+    if "delay" in setting:
+        settings += ['projection[0].receptor="i_inh"', "network.dtype=float64"]
+    spec = netfile.parse(BUILD_KEYS_NET, "net.toml", settings=settings)
+    with pytest.raises(netfile.NetFileError) as e:
+        netfile.build(spec)
+    assert e.value.key == BUILD_KEYS[setting], str(e.value)
+
+
+def test_a_poisson_drive_weight_beyond_float32_names_it():
+    text = BUILD_KEYS_NET + '[[input]]\nkind = "poisson_drive"\ntarget = "p"\n' \
+                 'params = { rate = 100.0, weight = 1e39 }\n'
+    with pytest.raises(netfile.NetFileError) as e:
+        netfile.build(netfile.parse(text, "net.toml"))
+    assert e.value.key == "input[0].params.weight", str(e.value)
