@@ -88,13 +88,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     if n_neu + src_off[-1] > checks.MAX_UNITS:
         raise ValueError(f"a network holds at most {checks.MAX_UNITS} neurons and spike-source "
                          f"units in all, got {n_neu} + {src_off[-1]}")
-    item = np.dtype(dtype).itemsize
-    parts = [("the neuron state", 4 * batch * n_neu * item)]  # v, i, w, refc (at least)
-    for pr in projections:
-        per_synapse = (12 + (8 + item if not _scalar(pr.weight) else 0)
-                       + (18 if pr.delay is not None and not _scalar(pr.delay) else 0))
-        parts.append((pr, _synapse_estimate(pr) * per_synapse))
-    _check_memory("building this network", parts)
+    check_build_memory(pops, projections, batch, dtype)
     synapses = [pr.synapses(dt, generator([seed, 2, j]))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
@@ -108,8 +102,9 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         _check_memory("the delay ring buffer", [
             (f"{batch} × {max_delay} steps (the longest delay, of the {slow._label()}) × "
              f"{ring_off[-1]} neurons (those of the populations receiving delayed input)",
-             batch * max_delay * ring_off[-1] * item)], sum(d.size for d in delays) * 2 + sum(
-            pre.nbytes + post.nbytes + w.nbytes for pre, post, w, _ in synapses))
+             batch * max_delay * ring_off[-1] * np.dtype(dtype).itemsize)],
+            sum(d.size for d in delays) * 2
+            + sum(pre.nbytes + post.nbytes + w.nbytes for pre, post, w, _ in synapses))
 
     # neurons: parameter tables and the population table
     par_parts, pop_rows, state = [], [], {}
@@ -374,6 +369,20 @@ def _available_bytes() -> int | None:
     except (ImportError, OSError, ValueError):
         pass
     return avail
+
+
+def check_build_memory(pops: list[Population], projections: list[Projection], batch: int,
+                       dtype) -> None:
+    """Raise MemoryError (:func:`_check_memory`) when building a network of these populations
+    and projections would need more memory than is available, before anything is drawn."""
+    item = np.dtype(dtype).itemsize
+    n_neu = sum(p.n for p in pops)
+    parts = [("the neuron state", 4 * batch * n_neu * item)]  # v, i, w, refc (at least)
+    for pr in projections:
+        per_synapse = (12 + (8 + item if not _scalar(pr.weight) else 0)
+                       + (18 if pr.delay is not None and not _scalar(pr.delay) else 0))
+        parts.append((pr, _synapse_estimate(pr) * per_synapse))
+    _check_memory("building this network", parts)
 
 
 def _check_memory(what: str, parts: list[tuple[str | Projection, int]], freed: int = 0) -> None:

@@ -92,7 +92,7 @@ from . import distributions as D
 from . import inputs as I
 from . import models as M
 from .checks import MAX_UNITS
-from .layout import BuildError, current_rng
+from .layout import BuildError, check_build_memory, current_rng
 from .monitors import SpikeMonitor, StateMonitor
 from .network import MAX_STEPS, Network
 
@@ -911,7 +911,10 @@ def _entries(spec: NetSpec, net: Network) -> Iterator[tuple[Item, object]]:
 def _prevalidate(spec: NetSpec, net: Network) -> None:
     """Evaluate each population's parameters, each input's first step and each projection's
     given delays, so that errors spikesim would raise at build or run time name the entry of
-    the file (the build repeats their warnings: ``build`` shows each once)."""
+    the file (the build repeats their warnings: ``build`` shows each once). First, as the
+    build does, the memory the network needs is checked: a MemoryError before any draw."""
+    with _building(spec, "network"):
+        check_build_memory(net.populations, net.projections, net.batch, net.dtype)
     for q, (item, pop) in enumerate(zip(spec.populations, net.populations)):
         with _building(spec, item.key, item.param_keys):
             rng = D.RealizationGenerators([net.seed, 1, q])

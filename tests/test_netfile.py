@@ -464,6 +464,25 @@ def test_a_projection_beyond_int32_synapses_is_left_to_the_memory_check(monkeypa
         netfile.build(spec)
 
 
+def test_the_memory_check_comes_before_any_parameter_is_drawn(monkeypatch):
+    """A file's parameters are drawn before the build to name errors at their keys: the
+    memory check comes first, or 2e8 neurons' drawn v_init would take GBs before it."""
+    monkeypatch.setattr(layout, "_available_bytes", lambda: 2 << 30)  # 2 GiB
+    spec = netfile.parse('[network]\ndt = 1e-3\nduration = 0.01\n'
+                         '[[population]]\nname = "big"\nmodel = "LIF"\nn = 200000000\n'
+                         'v_init = { distribution = "uniform", low = 0.0, high = 0.5 }\n'
+                         'params = { units = "1" }\n')
+
+    def drawn(*args, **kw):
+        raise AssertionError("a parameter was drawn before the memory check")
+
+    monkeypatch.setattr(ss.LIF, "initial_state", drawn)
+    monkeypatch.setattr(ss.LIF, "table", drawn)
+    with pytest.raises(netfile.NetFileError, match=r"MemoryError: building this network needs "
+                                                   r"about 6\.0 GiB.*the neuron state: 6\.0"):
+        netfile.build(spec)
+
+
 def test_settings_equal_the_file_edited_by_hand():
     edited = GOOD.replace("n = 40\n", "n = 25\n").replace("tau_mem = 20e-3", "tau_mem = 0.03")
     edited = edited.replace("p = 0.1\n", "p = 0.3\n").replace("seed = 1\n", "seed = 4\n")
