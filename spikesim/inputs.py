@@ -461,8 +461,8 @@ class PoissonDrive(Current):
         super().__init__(target)
         self.rate = checks.number("PoissonDrive.rate", rate, low=0.0, unit="Hz")
         self.weight = checks.number("PoissonDrive.weight", weight)
-        self.receptor = checks.choice("PoissonDrive.receptor", receptor or target.channel,
-                                      target.inputs)
+        self.receptor = checks.choice("PoissonDrive.receptor", target.channel
+                                      if receptor is None else receptor, target.inputs)
 
     def noise(self, dt: float) -> tuple[float, float, float]:
         """(weight, mean count per step, exp(−mean)): the kernel's row."""

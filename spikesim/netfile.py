@@ -621,7 +621,7 @@ def read(path: str | os.PathLike, settings: Sequence[str] = ()) -> NetSpec:
     except OSError as e:
         raise NetFileError(file, "", f"cannot read: {e.strerror or e}") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # (a byte-order mark, as some editors write, dropped)
     except UnicodeDecodeError as e:
         raise NetFileError(file, "", f"not UTF-8 text (byte {e.start}): not a TOML file") from None
     return parse(text, file, settings)
@@ -849,8 +849,9 @@ def build(spec: NetSpec, output: H5Output | None = None, *, seed: int | None = N
             net.build()
         except BuildError as e:  # a value of one entry of the file
             item = next(it for it, obj in _entries(spec, net) if obj is e.owner)
+            message = str(e).replace("use dtype=np.float64", 'use dtype = "float64" in [network]')
             raise _noted(spec.settings, NetFileError(
-                spec.file, item.param_keys.get(e.parameter, item.key), str(e))) from None
+                spec.file, item.param_keys.get(e.parameter, item.key), message)) from None
         except (ValueError, TypeError, FloatingPointError, OverflowError) as e:
             _diagnose(spec, net, e)
             raise

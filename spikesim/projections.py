@@ -83,7 +83,8 @@ class Projection:
         self.p = None if p is None else checks.number("p", p, low=0.0, high=1.0)
         self.k = None if k is None else checks.count("k", k)
         self.pre_ids, self.post_ids, self.matrix = pre_ids, post_ids, matrix
-        self.receptor = checks.choice("receptor", receptor or post.channel, post.inputs)
+        self.receptor = checks.choice("receptor", post.channel if receptor is None else receptor,
+                                      post.inputs)
         if rule == "one_to_one" and pre.n != post.n:
             raise ValueError(f"rule 'one_to_one' needs pre and post of equal size, got "
                              f"{pre.n} and {post.n}")

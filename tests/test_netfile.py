@@ -590,8 +590,22 @@ def test_a_current_beyond_float32_is_refused_by_check_naming_it(kind, tmp_path, 
     _, err = capsys.readouterr()
     assert status == 2 and f"{key}: " in err, err
     assert not out.exists()  # refused before anything was written
+    assert 'use dtype = "float64" in [network]' in err  # (the file's words, not Python's)
     # float64 holds it
     netfile.build(netfile.read(path, settings=["network.dtype=float64"]))
+
+
+def test_a_file_with_a_byte_order_mark_reads_as_without(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
+    assert netfile.read(path).network == netfile.parse(GOOD).network
+
+
+def test_an_empty_receptor_is_refused_not_read_as_the_default():
+    bad = GOOD.replace('rule = "random"', 'rule = "random"\nreceptor = ""', 1)
+    assert bad != GOOD
+    with pytest.raises(netfile.NetFileError, match=r"receptor must be one of 'i', got ''"):
+        netfile.build(netfile.parse(bad))
 
 
 NOT_A_LIST_NET = "{section} = 3\n[network]\ndt = 1e-3\nduration = 0.01\n"
