@@ -29,7 +29,11 @@ through ``math.log``/``math.exp`` (ziggurat tails and wedges) may differ in the 
 Subnormal values: the CPU kernels flush them to zero (see :mod:`spikesim.kernels.fpu`); the CUDA
 kernels keep them (a GPU has no flush-to-zero for float64). So a variable that decays below
 float64's smallest normal number (2.2e-308; a neuron silent for thousands of time constants)
-is 0 on the CPU and a tiny number here; spikes are not affected.
+is 0 on the CPU and a tiny number here. Spikes are affected only where such a number decides a
+threshold: a threshold at 0 (or within the subnormal range) that a decaying v approaches from
+above, e.g. ``Leaky(1, beta=0.5, v_th=0.0, reset="none", v_init=1.0)``, which fires at steps
+0 … 1021 on the CPU and 0 … 1073 here (float64; float32's subnormals, below 1.2e-38, are
+reached after a few hundred steps of decay).
 
 NaN and infinity: ``Network.run`` checks the state every FINITE_CHECK_STEPS steps; here the
 values are counted on the device (:func:`~spikesim.kernels.cuda.count_nonfinite`) and only

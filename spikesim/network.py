@@ -73,8 +73,9 @@ class Network:
             neurons with deterministic input, 4,000 with random currents, more for several
             populations and projections: see ``_parallel``; about 25 times as many where
             Numba threads with its slow "workqueue" layer for want of OpenMP or TBB, where a
-            threaded run warns once).
-        threads: number of Numba threads (default: Numba's default, all cores).
+            threaded run warns once). CPU backend only (refused with ``backend="cuda"``).
+        threads: number of Numba threads (default: Numba's default, all cores). CPU backend
+            only (refused with ``backend="cuda"``).
         chunk: steps per kernel call (default 1000); monitors receive data once per chunk.
             Chunks end at whole multiples of ``chunk`` steps from t = 0 (a run from another
             step starts with a shorter one), so that a run continued from any step still
@@ -114,6 +115,10 @@ class Network:
         if self.threads is not None and self.backend != "cpu":
             raise ValueError(f"threads sets the Numba threads of the CPU backend: it does not "
                              f"apply to backend={self.backend!r}")
+        if self.parallel is not None and self.backend != "cpu":
+            raise ValueError(f"parallel chooses the threaded or the serial kernel of the CPU "
+                             f"backend: it does not apply to backend={self.backend!r}, got "
+                             f"parallel={self.parallel!r}; leave it None")
         if self.backend == "cuda":
             from .cuda import require_cuda
             require_cuda()
@@ -332,7 +337,9 @@ class Network:
 
     def sync_state(self) -> None:
         """Bring ``net.state`` up to ``net.step`` during a run (from a progress callback or a
-        monitor): the CUDA backend copies the device state back; nothing to do on the CPU."""
+        monitor): the CUDA backend copies the device state back; nothing to do on the CPU.
+        Change the state between runs, not during one: the CUDA backend does not copy it to
+        the device again before the run ends."""
         if self._live is not None:
             self._live.sync_to_host()
 

@@ -568,3 +568,11 @@ def test_sources_of_no_unit_name_their_data():
     with pytest.raises(ValueError, match=r"SpikeArray.spikes must have shape \(steps, n\), "
                                          r"n >= 1, got \(3, 0\)"):
         ss.SpikeArray(np.zeros((3, 0), bool))
+
+
+@pytest.mark.parametrize("parallel", [True, False])
+def test_cuda_refuses_parallel_as_it_refuses_threads(parallel):
+    """parallel chooses the CPU backend's threaded or serial kernel: with backend='cuda' it is
+    refused, naming it (checked before the GPU is looked for)."""
+    with pytest.raises(ValueError, match=r"parallel .*backend='cuda'"):
+        ss.Network(dt=1e-3, parallel=parallel, backend="cuda")
