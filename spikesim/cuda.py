@@ -48,6 +48,7 @@ import numpy as np
 
 from .kernels import cpu as KC
 from .kernels.csr import by_target
+from .layout import check_memory
 from .network import _ChunkRunner
 
 MESSAGE = ("backend='cuda' needs an NVIDIA GPU with a CUDA driver, or NUMBA_ENABLE_CUDASIM=1 "
@@ -83,6 +84,13 @@ def _to_device(a: np.ndarray):
     from numba import cuda
 
     return cuda.to_device(_pad(a))
+
+
+def free_device_bytes() -> float:
+    """The free memory of the current CUDA device, bytes (inf on the CUDA simulator)."""
+    from numba import cuda
+
+    return float(cuda.current_context().get_memory_info().free)
 
 
 class DeviceNetwork:
@@ -138,6 +146,13 @@ class DeviceNetwork:
         cptr = by_target(self.n_neu, syn_post, syn_late, syn_pre, syn_code, tb.weights(), cpre,
                          ccode, cwt)
         self.n_rows, self.nnz = n_rows, nnz
+        check_memory("putting this network on the GPU", [
+            ("its synapses", sum(a.nbytes for a in (tb.rowptr, tb.col, row_unit, row_post, cptr,
+                                                    cpre, cwt, ccode))),
+            ("its state and delay ring", sum(a.nbytes for a in net.state.values())),
+            ("its parameter tables", sum(a.nbytes for a in (tb.pops, tb.par, tb.cin, tb.cinf,
+                                                           tb.src, self.group_of)))],
+            available=free_device_bytes())
         self.pops, self.par = _to_device(tb.pops), _to_device(tb.par)
         self.cin, self.cinf, self.src = _to_device(tb.cin), _to_device(tb.cinf), _to_device(tb.src)
         self.d_group_of = _to_device(self.group_of)

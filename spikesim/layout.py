@@ -99,7 +99,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     ring_off = list(accumulate((p.n if dl else 0 for p, dl in zip(pops, delayed)), initial=0))
     if max_delay > 1:
         slow = max(zip(longest, projections), key=lambda x: x[0])[1]
-        _check_memory("the delay ring buffer", [
+        check_memory("the delay ring buffer", [
             (f"{batch} × {max_delay} steps (the longest delay, of the {slow._label()}) × "
              f"{ring_off[-1]} neurons (those of the populations receiving delayed input)",
              batch * max_delay * ring_off[-1] * np.dtype(dtype).itemsize)],
@@ -373,7 +373,7 @@ def _available_bytes() -> int | None:
 
 def check_build_memory(pops: list[Population], projections: list[Projection], batch: int,
                        dtype) -> None:
-    """Raise MemoryError (:func:`_check_memory`) when building a network of these populations
+    """Raise MemoryError (:func:`check_memory`) when building a network of these populations
     and projections would need more memory than is available, before anything is drawn."""
     item = np.dtype(dtype).itemsize
     n_neu = sum(p.n for p in pops)
@@ -382,29 +382,31 @@ def check_build_memory(pops: list[Population], projections: list[Projection], ba
         per_synapse = (12 + (8 + item if not _scalar(pr.weight) else 0)
                        + (18 if pr.delay is not None and not _scalar(pr.delay) else 0))
         parts.append((pr, _synapse_estimate(pr) * per_synapse))
-    _check_memory("building this network", parts)
+    check_memory("building this network", parts)
 
 
-def _check_memory(what: str, parts: list[tuple[str | Projection, int]], freed: int = 0) -> None:
+def check_memory(what: str, parts: list[tuple[str | Projection, int]], freed: int = 0,
+                 available: float | None = None) -> None:
     """Raise MemoryError, naming the largest ``parts`` (what — a label, or a projection's
-    synapses —, bytes), when their sum is more than the memory available (plus ``freed``,
-    bytes that will be released before then): before allocating, rather than an opaque
-    failure, or swapping, tens of GB later."""
+    synapses —, bytes), when their sum is more than the memory ``available`` (bytes; default
+    the host's) plus ``freed`` (bytes that will be released before then): before allocating,
+    rather than an opaque failure, or swapping, tens of GB later."""
     need = sum(b for _, b in parts)
-    if need < 1 << 30:  # (no file read for the usual, small network)
-        return
-    avail = _available_bytes()
-    if avail is None or need <= avail + freed:
+    if available is None:
+        if need < 1 << 30:  # (no file read for the usual, small network)
+            return
+        available = _available_bytes()
+    if available is None or need <= available + freed:
         return
     big = sorted(parts, key=lambda x: -x[1])[:3]
     raise MemoryError(f"{what} needs about {need / 2**30:.1f} GiB, more than the "
-                      f"{(avail + freed) / 2**30:.1f} GiB of memory available: "
+                      f"{(available + freed) / 2**30:.1f} GiB of memory available: "
                       + "; ".join(f"{_part(label)}: {b / 2**30:.1f} GiB" for label, b in big)
                       + ("; ..." if len(parts) > 3 else ""))
 
 
 def _part(what: str | Projection) -> str:
-    """A part of :func:`_check_memory`'s message: a label, or a projection and its synapses."""
+    """A part of :func:`check_memory`'s message: a label, or a projection and its synapses."""
     if isinstance(what, str):
         return what
     return f"the {what._label()}: {_synapse_estimate(what):.3g} synapses"

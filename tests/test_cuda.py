@@ -611,6 +611,28 @@ def test_numba_cuda_failing_on_a_new_numpy_says_what_to_do():
         KG.launch(Kernel(), 10)
 
 
+def test_a_network_too_large_for_the_gpu_is_refused_before_it_is_uploaded(monkeypatch):
+    """The device's free memory is checked before any upload, as the host's is at build: a
+    MemoryError naming the parts, not numba's out-of-memory error halfway."""
+    pytest.importorskip("numba.cuda")
+    from spikesim import cuda as SC
+
+    net = ss.Network(dt=1e-3)
+    lif = net.add(ss.LIF(200, units="1"))
+    net.connect(lif, lif, "all_to_all", weight=0.1)  # 40,000 synapses
+    net.build()
+    uploaded = []
+    monkeypatch.setattr(SC, "_to_device", uploaded.append)
+    monkeypatch.setattr(SC, "free_device_bytes", lambda: 100e3)
+    with pytest.raises(MemoryError, match=r"putting this network on the GPU needs about .* "
+                                          r"GiB of memory available: its synapses"):
+        SC.DeviceNetwork(net)
+    assert not uploaded
+    monkeypatch.setattr(SC, "free_device_bytes", lambda: 10e6)
+    SC.DeviceNetwork(net)
+    assert uploaded
+
+
 def test_unknown_backend_is_refused():
     with pytest.raises(ValueError, match="backend"):
         ss.Network(dt=1e-3, backend="gpu")

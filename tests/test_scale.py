@@ -147,7 +147,7 @@ def test_weights_drawn_per_synapse_count_in_the_memory_estimate(monkeypatch):
     """A weight Distribution keeps a weight per synapse: the estimate says so (12 bytes per
     synapse without, 28 with float64 weights)."""
     seen = []
-    monkeypatch.setattr(layout, "_check_memory", lambda what, parts, freed=0: seen.append(parts))
+    monkeypatch.setattr(layout, "check_memory", lambda what, parts, freed=0: seen.append(parts))
     for weight in (0.1, ss.Normal(0.1, 0.01)):
         net = ss.Network(dt=1e-3)
         a = net.add(ss.LIF(100, units="1"))
