@@ -55,7 +55,8 @@ MESSAGE = ("backend='cuda' needs an NVIDIA GPU with a CUDA driver, or NUMBA_ENAB
            "to run the CUDA kernels on the CPU simulator; install with pip install "
            "spikesim[cuda]")
 REC_CAP = 1 << 24
-"""Records (spikes) the device buffer holds at most, unless one step may record more."""
+"""Records (spikes, 16 bytes each: 256 MiB) the device buffer holds at most, unless two steps
+may record more (then room for two steps' worth)."""
 MARK_MIN_SYNAPSES = 1 << 20
 """With at least this many synapses, targets that receive a spike are marked first and only
 they gather (one more launch per step); below it, every target scans its incoming synapses."""
@@ -165,7 +166,7 @@ class DeviceNetwork:
 
     def record_buffers(self, cap: int) -> tuple:
         """Device buffers for ``cap`` spike records — step (int64), realization and unit
-        (int32) — kept for the next run (up to 256 MiB: not allocated again per run)."""
+        (int32), 16 bytes each — kept for the next run (not allocated again per run)."""
         from numba import cuda
 
         if not self._records or self._records[0].shape[0] != cap:
