@@ -145,6 +145,8 @@ class StateMonitor(Monitor):
 
     def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Receive a chunk's samples: global sample steps (k+1), values (rows, B, vars·ids)."""
+        if not len(steps):  # (a chunk shorter than ``every``: nothing kept for it)
+            return
         if values.base is not None and values.base.nbytes > values.nbytes:
             # a view of the chunk's buffer of every state monitor's and recorder's samples:
             # kept as it is, it would keep all of them alive (a recorder's too, which streams

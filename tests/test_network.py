@@ -1007,3 +1007,11 @@ def test_spikes_and_traces_print_short():
     assert s == (f"Spikes(lif: {len(spikes.spikes)} spikes of 20 neurons x 2 realizations, "
                  f"t = 0 to 0.5 s)")
     assert v == "Trace(lif.v [1]: 20 neurons x 500 samples x 2 realizations, t = 0.001 to 0.5 s)"
+
+
+def test_a_state_monitor_keeps_nothing_for_chunks_without_a_sample():
+    net = ss.Network(dt=1e-3, chunk=3)
+    lif = net.add(ss.LIF(2, units="1"))
+    mon = net.add(ss.StateMonitor(lif, "v", every=30))
+    net.run(0.09)  # 30 chunks, 3 samples
+    assert len(mon._values) == 3 and mon.trace("v").values.shape == (3, 1, 2)
