@@ -611,7 +611,7 @@ class RecordedRun:
         """(t_start, t_stop) in s of the recording of a population's spikes: a group recorded
         from a later run on, or not by the last runs, covers less than the file."""
         entry = self._pick(self._spikes, population, "spikes")[0]
-        if self.meta.get("duration") is None:  # another writer's file: to its last spike, as
+        if self._written_end() is None:  # another writer's file: to its last spike, as
             return self._t_start(entry), self.spikes(population).t_stop  # spikes() says
         return self._t_start(entry), self._t_stop(np.zeros(0), entry)
 

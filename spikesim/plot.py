@@ -683,10 +683,9 @@ def first_traces(trace: TraceLike, ax: Axes | None = None, **kw: object) -> Axes
     as :func:`traces`'s), the title saying how many there are when more: thousands of lines
     say nothing and take long to draw (about 10 ms each)."""
     tr = _as_trace(trace, kw.pop("population", None), kw.pop("variable", "v"))
-    if kw.get("neurons") is not None:
+    if kw.pop("neurons", None) is not None:
         raise TypeError("first_traces draws the first neurons of the trace: to choose them, "
                         "call traces(trace, neurons=...)")
-    kw.pop("neurons", None)
     shown = tr.ids[:SHEET_NEURONS]
     ax = traces(tr, ax, neurons=shown, **kw)
     if tr.ids.size > shown.size:
