@@ -763,11 +763,8 @@ def test_a_recorder_that_cannot_keep_a_chunk_ends_the_files_data_before_it(tmp_p
         net.run(0.04)
 
 
-def test_spikes_written_past_the_runs_table_are_not_read(tmp_path, monkeypatch):
-    """The spikes reach the file but every later write of the runs table fails (the flushes
-    and the close that retries them): the file's data ends where the table does, and
-    ``spikes()`` and ``spikesim info`` give the spikes up to there only — those of a run of
-    that length."""
+def _runs_table_fails_after_two_writes(monkeypatch) -> None:
+    """Every write of a runs table after the first two fails (a full disk, simulated)."""
     real = ssio.write_row
     calls = []
 
@@ -779,6 +776,14 @@ def test_spikes_written_past_the_runs_table_are_not_read(tmp_path, monkeypatch):
         return real(ds, row, values)
 
     monkeypatch.setattr("spikesim.recorders.write_row", write_row)
+
+
+def test_spikes_written_past_the_runs_table_are_not_read(tmp_path, monkeypatch):
+    """The spikes reach the file but every later write of the runs table fails (the flushes
+    and the close that retries them): the file's data ends where the table does, and
+    ``spikes()`` and ``spikesim info`` give the spikes up to there only — those of a run of
+    that length."""
+    _runs_table_fails_after_two_writes(monkeypatch)
     path = tmp_path / "r.h5"
     _run_into_a_full_disk(path)
     run = ss.load(path)
@@ -797,17 +802,7 @@ def test_samples_and_rate_bins_written_past_the_runs_table_are_not_read(tmp_path
                                                                         monkeypatch):
     """As the spikes above: a report's samples and a rate's bins written past the runs table's
     end are not read either, so that every group of the file ends at the same time."""
-    real = ssio.write_row
-    calls = []
-
-    def write_row(ds, row, values):
-        if ds.name.endswith("/runs"):
-            calls.append(1)
-            if len(calls) > 2:
-                raise OSError(28, "No space left on device (simulated)")
-        return real(ds, row, values)
-
-    monkeypatch.setattr("spikesim.recorders.write_row", write_row)
+    _runs_table_fails_after_two_writes(monkeypatch)
     path = tmp_path / "r.h5"
     net, exc = _recorded_network()
     out = ss.H5Output(path, flush_every=0)
