@@ -129,7 +129,8 @@ class DeviceNetwork:
         syn_post = np.zeros(nnz, np.int64)
         syn_code = np.zeros(nnz, np.int64)
         syn_late = np.ones(nnz, bool)  # False: the CPU adds it first (a given array's mask)
-        for (g, q, r0, delay, var), at in zip(tb.prj[:, :KC.J_UNIFORM], tb.prj[:, KC.J_MASK]):
+        for g, q, r0, delay, var, at in tb.prj[:, [KC.J_PRE, KC.J_POST, KC.J_ROW, KC.J_DELAY,
+                                                    KC.J_VAR, KC.J_MASK]]:
             first, n_pre = tb.groups[g]
             off = tb.pops[q, KC.P_OFF]
             row_unit[r0:r0 + n_pre] = first + np.arange(n_pre)

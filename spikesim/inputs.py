@@ -178,7 +178,8 @@ class SpikeArray(SpikeSource):
     """Given spikes as a boolean array (T, n) (or numbers 0 and 1, as snnTorch's spike
     tensors): unit j fires at step k where ``spikes[k, j]``; silent from step T on. The array
     is not copied when it is already a C-ordered boolean one: it is read as the network runs,
-    so a change between two runs applies from the next one, to every use alike."""
+    so a change of its values between two runs applies from the next one, to every use alike
+    (``spikes`` itself cannot be replaced: the network's tables hold it)."""
 
     mode = K.SRC_EVENTS
 
@@ -194,6 +195,13 @@ class SpikeArray(SpikeSource):
                              + ("" if spikes.dtype.kind not in "iuf" else " other than 0 and 1"))
         super().__init__(spikes.shape[1], name)
         self.spikes = np.ascontiguousarray(spikes, dtype=bool)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "spikes" and "spikes" in vars(self):  # (the built tables read this array)
+            raise AttributeError("SpikeArray.spikes is read as the network runs: change its "
+                                 "values in place (spikes[k, j] = True), or add a new "
+                                 "SpikeArray for another array")
+        super().__setattr__(name, value)
 
     def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
         rows = self.spikes[k0:k0 + n_steps]  # (fewer past the end of the array)

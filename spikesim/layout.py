@@ -35,7 +35,10 @@ _MADVISE = getattr(ctypes.CDLL(None), "madvise", None) if sys.platform == "linux
 
 @dataclass
 class Tables:
-    """The fixed (per build) kernel arguments."""
+    """The kernel arguments made once per build (``cin`` and ``src`` get the strides of each
+    chunk's buffers from :func:`chunk_inputs`). P populations, Q spike sources, C current
+    rows, J projections, R CSR rows (each projection's presynaptic units, then one end row),
+    K target parts (threads) of every row."""
 
     pops: np.ndarray      # (P, N_POP_COLUMNS) int64
     par: np.ndarray       # (N_COLUMNS, rows) dtype: by column (kernels.neurons.params)
@@ -45,19 +48,18 @@ class Tables:
     groups: np.ndarray    # (P+Q, 2) int64: first global unit, size
     prj: np.ndarray       # (J, N_PRJ_COLUMNS) int64
     prj_w: np.ndarray     # (J,) dtype: the weight of a projection whose synapses share it
-    parts: np.ndarray     # (R, P+1) int64: row r's synapses of target part k (kernels.csr)
+    parts: np.ndarray     # (R, K+1) int64: row r's synapses of target part k (kernels.csr)
     rowptr: np.ndarray    # (R,) int64: parts[:, 0], the first synapse of each row (the rows of
                           # a projection: its presynaptic units, then one end row)
-    col: np.ndarray       # int32
-    wt: np.ndarray        # dtype: per synapse, written only for projections without prj_w
+    col: np.ndarray       # (n_syn,) int32: target, counted from the post population's first
+    wt: np.ndarray        # (n_syn,) or (0,) dtype: per synapse, written only for projections
+                          # without prj_w
     dly: np.ndarray       # int16, empty unless some projection has per-synapse delays
     mask: np.ndarray      # uint8: the given spike arrays read as masks (J_MASK), flat
     given: tuple          # those arrays (T, n) bool, in the order of ``mask``
     cur_index: tuple      # per current row: the current's place in the network (current_rng)
     seed: int
     n_streams: int
-    n_ou: int
-    max_delay: int
 
     def weights(self) -> np.ndarray:
         """(n_syn,) the weight of every synapse (``wt``, with the shared weight of the
@@ -153,10 +155,14 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         buf = n_ou if c.kind == KI.CUR_OU else 0
         var = c.target.slots[c.receptor] if c.kind == KI.CUR_JUMP else 0  # (in ST)
         cin_rows.append([c.kind, buf, var, 0, 0, n_streams])
+        noise = c.noise(dt)  # (mean, scale, decay); a drive's (weight, mean count, exp(−mean))
         if c.kind == KI.CUR_JUMP:
             check_fits(c.weight, dtype, f"the weight of the PoissonDrive into {c.target.name!r}",
                        c, "weight")
-        cinf_rows.append(list(c.noise(dt)))
+        else:  # the draws are made in float64 and stored as dtype: refuse an inf there
+            check_fits(np.array(noise[:2]), dtype, f"the mean or scale of the "
+                       f"{type(c).__name__} into {c.target.name!r}", c)
+        cinf_rows.append(list(noise))
         n_streams += c.target.n
         if c.kind == KI.CUR_OU:
             n_ou += c.target.n
@@ -217,7 +223,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         mask=_masks([given for _, given in masks.values()]),
         given=tuple(given for _, given in masks.values()),
         cur_index=tuple(currents.index(c) for c in ordered_currents), seed=seed,
-        n_streams=max(n_streams, 1), n_ou=n_ou, max_delay=max_delay)
+        n_streams=max(n_streams, 1))
     state["ring"] = _state((batch, max_delay, ring_off[-1]) if max_delay > 1 else (batch, 1, 1),
                            dtype)
     return tables, state
@@ -231,9 +237,14 @@ def current_rng(seed: int, index: int) -> RealizationGenerators:
 
 def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: list[Current],
                  k0: int, n_steps: int, dt: float, batch: int, dtype,
-                 unlisted: frozenset = frozenset()):
-    """Per-chunk buffers: (cbuf, pbuf, ev_ptr, ev_unit); fills the strides of ``tables.cin``
-    and ``tables.src`` in place. Sources whose index is in ``unlisted`` get no events (given
+                 unlisted: frozenset = frozenset()
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-chunk buffers for global steps k0 … k0+n_steps−1 (``dt`` in s): ``cbuf`` (flat,
+    ``dtype``) the given currents' values, ``pbuf`` (flat, float64) the sources' firing
+    probabilities (constant ones as −1/log(1 − p)), ``ev_ptr`` (Q, n_steps+1) int64 and
+    ``ev_unit`` (E,) int64: event source s fires the global units ``ev_unit[ev_ptr[s, t]:
+    ev_ptr[s, t+1]]`` (ascending) at chunk step t. Fills the strides of ``tables.cin`` and
+    ``tables.src`` in place. Sources whose index is in ``unlisted`` get no events (given
     arrays that the kernel reads only as masks)."""
     k = np.arange(k0, k0 + n_steps, dtype=np.int64)
     cparts, at = [], 0

@@ -465,10 +465,12 @@ class _ChunkRunner:
             first = (k0 + m.every) // m.every
             rows.append((k0 + n_steps) // m.every - first + 1)
             row[KC.M_ROW0] = first
-            row[KC.M_OFF] = sum(r * net.batch * c for r, c in zip(rows[:-1], self.mons[:, 3]))
+            row[KC.M_OFF] = sum(r * net.batch * c
+                                for r, c in zip(rows[:-1], self.mons[:, KC.M_NCOL]))
         # every element is written by the kernel; np.empty (unlike np.zeros) gets memory that
         # the first writes fault in quickly (huge pages), which matters for large recordings
-        traces = np.empty(max(1, sum(r * net.batch * c for r, c in zip(rows, self.mons[:, 3]))))
+        traces = np.empty(max(1, sum(r * net.batch * c
+                                    for r, c in zip(rows, self.mons[:, KC.M_NCOL]))))
         errors = []
         drawn = self.draws_per_chunk and self.const_sources  # (nxt drawn on to k0+n_steps)
         nxt0 = net.state["nxt"].copy() if drawn else None

@@ -254,6 +254,10 @@ def test_a_run_refuses_a_progress_that_is_not_callable_before_it_starts():
      r"a weight of the projection 'lif0' -> 'lif0' \('all_to_all'\) is 1e\+39"),
     (lambda net: net.add(ss.ConstantCurrent(net.add(ss.LIF(3)), 1e39)),
      "the ConstantCurrent into 'lif0' is 1e"),
+    (lambda net: net.add(ss.NoiseCurrent(net.add(ss.LIF(3)), mean=-1e39, std=1.0)),
+     "the mean or scale of the NoiseCurrent into 'lif0' is 1e"),
+    (lambda net: net.add(ss.OUCurrent(net.add(ss.LIF(3)), std=1e39)),
+     "the mean or scale of the OUCurrent into 'lif0' is "),
 ])
 def test_values_beyond_float32_are_refused_in_a_float32_network(make, match):
     net = ss.Network(dt=1e-3, dtype=np.float32)
@@ -576,3 +580,18 @@ def test_cuda_refuses_parallel_as_it_refuses_threads(parallel):
     refused, naming it (checked before the GPU is looked for)."""
     with pytest.raises(ValueError, match=r"parallel .*backend='cuda'"):
         ss.Network(dt=1e-3, parallel=parallel, backend="cuda")
+
+
+def test_a_spike_array_is_changed_in_place_not_replaced():
+    """The built tables read the array itself (a replaced one of another width made the
+    kernel write past its event pointers)."""
+    net = ss.Network(dt=1e-3)
+    given = np.zeros((10, 3), bool)
+    src = net.add(ss.SpikeArray(given))
+    mon = net.add(ss.SpikeMonitor(src))
+    net.run(0.005)
+    with pytest.raises(AttributeError, match=r"change its values in place"):
+        src.spikes = np.ones((10, 5), bool)
+    src.spikes[7, 2] = True
+    net.run(0.005)
+    assert mon.spikes.ids.tolist() == [2] and mon.spikes.times.tolist() == [7e-3]
