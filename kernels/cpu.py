@@ -21,7 +21,8 @@ Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel
      (the rows' parts, :mod:`spikesim.kernels.csr`), so each target's sum keeps one order.
      Exception: a given spike array (``SpikeArray``) projected one to one with a delay of one
      step is read as a dense mask per step right after its targets' pass in step 1
-     (:func:`given_block`), before any other input of the step: the same arrival time, with
+     (:func:`given_block`), after the Poisson drives' jumps and before any other input of the
+     step: the same arrival time, with
      neither an event list nor CSR rows to walk;
   5. populations with delayed input receive the ring-buffer slot due at the end of step k;
   6. state monitors sample the state at t_k+1.
@@ -87,8 +88,8 @@ def current_block(q, b, j0, j1, k, t, pops, cur, cin, cinf, cbuf, ou, key, n_str
     """The summed current inputs of neurons j0 … j1−1 of population q, realization b, as
     (per_neuron, x): (False, x) when every neuron of the block gets x — no current (x = 0), or
     only currents with one value for the whole population (their sum, in order); else (True,
-    0) with the sums in ``cur[:j1-j0]``. (A uniform current written into ``cur`` to be read
-    back cost W2 a fifth of its step.)"""
+    unspecified) with the sums in ``cur[:j1-j0]``. (A uniform current written into ``cur``
+    to be read back cost W2 a fifth of its step.)"""
     c_lo, c_hi = pops[q, P_CIN_LO], pops[q, P_CIN_HI]
     n_blk = j1 - j0  # ranges from 0 keep indices provably non-negative (see neuron_block)
     total = cur.dtype.type(0)  # the sum of the currents so far while they are all uniform
@@ -503,8 +504,18 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
     """Run steps k0+t for t in [t_start, t_stop) (t indexes the chunk's input buffers).
     Returns (t reached, spikes recorded): stops early, before a step, when fewer than
     ``rec_room`` (the most spikes one step can record) places are left in the recording
-    buffers ``rec_k, rec_b, rec_u``. ``listed``, ``left`` (B, S, LIST_MAX) and ``n_listed``
-    (B, S) int32, S = N // BLOCK + populations + 1 block slots: scratch for the lists of
+    buffers ``rec_k`` (int64 steps), ``rec_b``, ``rec_u`` (int32 realizations, global units).
+
+    Shapes: state ``v, i, w`` (B, N) dtype, ``refc`` (B, N) int32; the tables of
+    :class:`spikesim.layout.Tables`; the chunk's buffers of
+    :func:`spikesim.layout.chunk_inputs` (``ev_ptr`` (S, B, T+1), ``ev_unit`` flat int64);
+    ``nxt`` (B, source units) int64; ``ring`` (B, D, ring neurons) dtype; ``key`` uint64;
+    ``rec_flag`` (G,) int64 for the G groups (populations, then sources); ``mons`` (M, 5)
+    and ``probes`` (C, 2) int64, ``traces`` flat float64 (see ``_ChunkRunner``); scratch:
+    ``spk`` (B, U) int32 (a step's spikes per group from ``spk_ptr`` (B, G+1) int64),
+    ``blk_cnt`` (B × blocks,) int64, ``scratch_cur`` (B × neuron blocks, BLOCK) dtype,
+    ``scratch_flags`` (the same) bool; ``listed``, ``left`` (B, S, LIST_MAX) and
+    ``n_listed`` (B, S) int32, S = N // BLOCK + populations + 1 block slots: the lists of
     refractory neurons, made from ``refc`` at the start of the call and written back at its
     end."""
     n_real = v.shape[0]
@@ -602,10 +613,14 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                 slot = k % ring.shape[1]
                 off, r_off, n = pops[q, P_OFF], pops[q, P_RING], pops[q, P_N]
                 into_v = pops[q, P_CHAN] == VAR_V
-                for b in range(n_real):
-                    tgt = (v[b] if into_v else i[b])[off:off + n]
-                    due = ring[b, slot, r_off:r_off + n]
-                    for j in prange(n):
+                nblk = (n + BLOCK - 1) // BLOCK
+                for blk in prange(n_real * nblk):  # (one parallel loop, whatever the batch)
+                    b = blk // nblk
+                    j0 = (blk % nblk) * BLOCK
+                    j1 = min(j0 + BLOCK, n)
+                    tgt = (v[b] if into_v else i[b])[off + j0:off + j1]
+                    due = ring[b, slot, r_off + j0:r_off + j1]
+                    for j in range(j1 - j0):
                         tgt[j] += due[j]
                         due[j] = zero
         # 6. sample state at t_{k+1}

@@ -13,7 +13,9 @@ Current input table ``cin`` (int64, one row per current input) and ``cinf`` (flo
   A Poisson drive (CUR_JUMP, rows after the population's currents) holds its target variable
   in ST, its weight in MEAN, its mean count per step in SCALE and exp(−SCALE) in DECAY.
 Spike source table ``src`` (int64, one row per source group):
-  UNIT (first global unit id), N, MODE, BUF, ST, SB, SJ (strides in ``pbuf``), STREAM
+  UNIT (the group's first column in ``nxt``, counted among the sources' units), N, MODE, SBUF,
+  SST, SSB, SSJ (offset and strides in ``pbuf``), SSTREAM (first RNG stream: UNIT too, the
+  sources taking streams 0 … S−1 before the random currents)
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def buffer_at(c, j, b, t, cin):
 def draw_counter(c, j, k, cin, n_streams):
     """The counter (uint64) of random current ``c``'s draw for neuron ``j`` at global step
     ``k``: consecutive over the neurons of a step."""
-    return counter(k, 0, cin[c, STREAM] + j, 1, n_streams)
+    return counter(k, cin[c, STREAM] + j, n_streams)
 
 
 @njit(inline="always", cache=True)
@@ -94,7 +96,7 @@ def random_current(kind, mean, scale, decay, state, at, key, ctr):
 def next_firing(key, k, stream, n_streams, inv_hazard):
     """The firing step after step k of a constant-probability unit: k plus a gap drawn with
     counter step k+1."""
-    return k + geometric_gap(key, counter(k + 1, 0, stream, 1, n_streams), inv_hazard)
+    return k + geometric_gap(key, counter(k + 1, stream, n_streams), inv_hazard)
 
 
 @njit(inline="always", cache=True)
@@ -137,7 +139,7 @@ def source_fires(g, j, b, k, t, src, pbuf, nxt, key, n_streams):
     p = pbuf[p_at]
     if p >= 1.0:
         return True
-    return p > 0.0 and uniform(key, counter(k, 0, stream, 1, n_streams)) < p
+    return p > 0.0 and uniform(key, counter(k, stream, n_streams)) < p
 
 
 @njit(cache=True, error_model="numpy", _nrt=False)

@@ -4,9 +4,10 @@ These functions are the single definition of every model's equations: the CPU ke
 (:mod:`spikesim.kernels.cpu`) calls them inside its ``prange`` loops and the CUDA kernel
 (:mod:`spikesim.kernels.cuda`) compiles the very same functions as device functions.
 
-Each takes the neuron's state ``(v, i, w, refc)``, the external current ``cur`` of this step and
-the neuron's parameters ``prm`` (a row of the parameter table as a tuple, from :func:`params`),
-and returns the new state and whether it fired. The equations, units and the meaning of each
+:func:`update` takes the neuron's state ``(v, i, w, refc)``, the external current ``cur`` of
+this step and the neuron's parameters ``prm`` (a row of the parameter table as a tuple, from
+:func:`params`), and returns the new state and whether it fired; the other functions are its
+parts. The equations, units and the meaning of each
 table column are documented beside the user-facing model classes in :mod:`spikesim.models`,
 which build the tables; the column indices are the constants below.
 

@@ -1,10 +1,10 @@
 """Counter-based random numbers for the fused CPU and CUDA kernels.
 
-There is no generator state. Every draw is a pure function of ``(seed, step, realization,
+There is no generator state. Every draw is a pure function of ``(seed, realization, step,
 stream)``::
 
-    key  = seed_key(seed)                                   # once, in Python
-    ctr  = counter(step, realization, stream, n_realizations, n_streams)
+    key  = realization_key(seed_key(seed), b)               # per realization b (kernels.inputs)
+    ctr  = counter(step, stream, n_streams)
     bits = mix64(key + (ctr + 1) * 0x9E3779B97F4A7C15)      # SplitMix64 output number ctr
 
 ``uniform``, ``uniform_open``, ``normal``, ``exponential``, ``geometric_gap`` and ``poisson``
@@ -179,10 +179,10 @@ def mix64(x):
 
 
 @numba.njit(inline="always", cache=True)
-def counter(step, realization, stream, n_realizations, n_streams):
-    """Unique draw index (step * n_realizations + realization) * n_streams + stream, uint64."""
-    c = np.uint64(step) * np.uint64(n_realizations) + np.uint64(realization)
-    return c * np.uint64(n_streams) + np.uint64(stream)
+def counter(step, stream, n_streams):
+    """Unique draw index step * n_streams + stream, uint64 (the realization is in the key;
+    the index wraps past 2**64, after about 8.6e9 steps of 2**31 streams)."""
+    return np.uint64(step) * np.uint64(n_streams) + np.uint64(stream)
 
 
 @numba.njit(inline="always", cache=True)
