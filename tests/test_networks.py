@@ -31,6 +31,22 @@ def test_cuba_structure():
     assert scaled.tables.col.size == 40_000 * 80  # fixed in-degree 64 + 16
 
 
+def test_cuba_has_the_published_parameters():
+    """Brette et al. 2007 / Vogels & Abbott 2005 in SI units: the rate band below would pass
+    either weight 20 % off, so the parameters themselves are pinned."""
+    net = networks.cuba(4000)
+    exc, inh = net.names["exc"], net.names["inh"]
+    for pop in (exc, inh):
+        assert (pop.tau_mem, pop.tau_syn, pop.tau_syn_inh) == (20e-3, 5e-3, 10e-3)
+        assert (pop.v_th, pop.v_reset, pop.v_leak, pop.refractory) == (-50e-3, -60e-3, -49e-3,
+                                                                       5e-3)
+        assert pop.method == "exact"
+    weights = {(pr.pre.name, pr.receptor): pr.weight for pr in net.projections}
+    assert weights == {("exc", "i"): pytest.approx(60 * 0.27 / 10 * 1e-3),
+                       ("inh", "i_inh"): pytest.approx(-20 * 4.5 / 10 * 1e-3)}
+    assert {pr.p for pr in net.projections} == {0.02}
+
+
 def test_cuba_rate_irregularity_and_balance(cuba_run):
     net, (exc, inh), syn = cuba_run
     steady = [ss.Spikes(s.times[s.times >= 0.5], s.ids[s.times >= 0.5],
