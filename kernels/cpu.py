@@ -59,7 +59,19 @@ from .inputs import (
     realization_key,
     source_fires,
 )
-from .neurons import LEAKY, LIF, LIF_W, RC, REF_STEPS, SYNAPTIC, V_RESET, adapt, params, update
+from .neurons import (
+    LEAKY,
+    LIF,
+    LIF_W,
+    RC,
+    REF_STEPS,
+    SYNAPTIC,
+    V_RESET,
+    adapt,
+    clamp,
+    params,
+    update,
+)
 
 BLOCK = 2048  # neurons per parallel work item (a multiple of 8: see compact)
 LIST_MAX = BLOCK // 16  # refractory neurons a block lists at most (see refractory_block)
@@ -209,9 +221,10 @@ def refractory_block(q, lo, n_blk, row, stride, has_w, par, vs, ws, rb, flags, s
                      left, n_listed):
     """After :func:`neuron_block`'s loop (which integrated every neuron and thresholded it as
     if none were refractory): clamp the refractory neurons' v at v_reset, undo their spikes
-    and count their steps down, as :func:`~spikesim.kernels.neurons.fire` does; compact the
-    spikes into ``sp[lo:]``; start the refractory periods of the neurons that fire (and add
-    LIF_W's adaptation, which ``update`` left out). Returns the number of spikes.
+    and count their steps down (:func:`~spikesim.kernels.neurons.clamp`, as ``fire`` does);
+    compact the spikes into ``sp[lo:]``; start the refractory periods of the neurons that
+    fire (and add LIF_W's adaptation, which ``update`` left out). Returns the number of
+    spikes.
 
     Neuron jj of the block (state ``vs, ws`` from index 0, counters ``rb`` from ``lo``) has
     its parameters in row ``row + stride·jj`` of ``par``. The block's slot in ``n_listed``
@@ -227,18 +240,14 @@ def refractory_block(q, lo, n_blk, row, stride, has_w, par, vs, ws, rb, flags, s
         rs, v_reset = rb[lo:lo + n_blk], par[V_RESET, row:row + n_blk]
         v_shared = par[V_RESET, row]
         for jj in range(n_blk):  # branch-free, so that it vectorises
-            r = rs[jj]
-            ref = r > 0
-            vs[jj] = (v_reset[jj] if stride else v_shared) if ref else vs[jj]
-            flags[jj] = flags[jj] & (not ref)
-            rs[jj] = r - 1 if ref else r
+            vs[jj], flags[jj], rs[jj] = clamp(vs[jj], flags[jj], rs[jj],
+                                              v_reset[jj] if stride else v_shared)
     else:
         n_was, keep = keep, 0
         for x in range(n_was):
-            jj = listed[slot, x]
-            vs[jj] = par[V_RESET, row + stride * jj]
-            flags[jj] = False
-            count = left[slot, x] - 1
+            jj = listed[slot, x]  # (its counter is > 0: clamped)
+            vs[jj], flags[jj], count = clamp(vs[jj], flags[jj], left[slot, x],
+                                             par[V_RESET, row + stride * jj])
             if count > 0:
                 listed[slot, keep] = jj
                 left[slot, keep] = count

@@ -47,21 +47,30 @@ def params(par, row):
 
 
 @njit(inline="always", cache=True)
+def clamp(v, spiked, refc, v_reset):
+    """The refractory clamp of a thresholded, reset neuron -> (v, spiked, refc): while its
+    counter ``refc`` (steps left) is > 0, v is held at ``v_reset``, a spike is undone and the
+    counter counts down. (The CPU kernel also applies it on its own, after a loop that left
+    the counters out: :func:`~spikesim.kernels.cpu.refractory_block`.)"""
+    refractory = refc > 0
+    return ((v_reset if refractory else v), spiked & (not refractory),
+            (refc - 1 if refractory else refc))
+
+
+@njit(inline="always", cache=True)
 def fire(v, refc, prm):
-    """Refractory clamp, threshold and reset of an integrated v -> (v, refc, spiked).
+    """Threshold, reset and refractory clamp of an integrated v -> (v, refc, spiked); a spike
+    starts a refractory period of REF_STEPS steps.
 
     The reset mode is two coefficients, v·RESET_MUL + RESET_ADD: "value" (0, v_reset),
     "subtract" (1, −(v_th − v_reset)), "none" (1, 0). Everything is computed unconditionally and
     then selected: branch-free, so that the neuron loops vectorise (a conversion inside a branch
     stops LLVM's if-conversion)."""
-    v_th, v_reset = prm[V_TH], prm[V_RESET]
     n_ref = np.int32(prm[REF_STEPS])
-    refractory = refc > 0
-    spiked = (v > v_th) & (not refractory)
+    spiked = v > prm[V_TH]
     after = v * prm[RESET_MUL] + prm[RESET_ADD]
-    v = v_reset if refractory else (after if spiked else v)
-    refc = refc - 1 if refractory else (n_ref if spiked else refc)
-    return v, refc, spiked
+    v, spiked, refc = clamp(after if spiked else v, spiked, refc, prm[V_RESET])
+    return v, (n_ref if spiked else refc), spiked
 
 
 @njit(inline="always", cache=True)
