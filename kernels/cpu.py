@@ -488,6 +488,30 @@ def source_block(sg, first, lo, hi, b, k, t, src, pbuf, nxt, key, n_streams, out
     return pos
 
 
+@njit(inline="always", cache=True)
+def sample_at(mons, m, k, b, col, n_real):
+    """Where in ``traces`` column ``col`` of state monitor m puts realization b's sample at
+    t_k+1; −1 when m does not sample at step k. (CPU and CUDA kernels.)"""
+    every = mons[m, M_EVERY]
+    if (k + 1) % every != 0:
+        return -1
+    row = (k + 1) // every - mons[m, M_ROW0]
+    return mons[m, M_OFF] + (row * n_real + b) * mons[m, M_NCOL] + col
+
+
+@njit(inline="always", cache=True)
+def state_of(var, vv, ii, ww, rr):
+    """The variable a probe samples: VAR_V, VAR_I or VAR_W of (vv, ii, ww), else the
+    refractory counter rr. (CPU and CUDA kernels.)"""
+    if var == VAR_V:
+        return vv
+    if var == VAR_I:
+        return ii
+    if var == VAR_W:
+        return ww
+    return rr
+
+
 @njit(cache=True, error_model="numpy", _nrt=False)
 def gather_blocks(spk, spk_ptr, g, first, n_blocks, blk_cnt):
     """Move the spikes of group g, which each block of BLOCK units wrote from its first unit's
@@ -634,23 +658,13 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                         due[j] = zero
         # 6. sample state at t_{k+1}
         for m in range(mons.shape[0]):
-            every = mons[m, M_EVERY]
-            if (k + 1) % every == 0:
-                row = (k + 1) // every - mons[m, M_ROW0]
-                ncol = mons[m, M_NCOL]
-                for b in range(n_real):
-                    base = mons[m, M_OFF] + (row * n_real + b) * ncol
-                    for c in range(ncol):
-                        var = probes[mons[m, M_PROBE] + c, 0]
-                        j = probes[mons[m, M_PROBE] + c, 1]
-                        if var == VAR_V:
-                            traces[base + c] = v[b, j]
-                        elif var == VAR_I:
-                            traces[base + c] = i[b, j]
-                        elif var == VAR_W:
-                            traces[base + c] = w[b, j]
-                        else:
-                            traces[base + c] = refc[b, j]
+            for b in range(n_real):
+                base = sample_at(mons, m, k, b, 0, n_real)
+                if base < 0:
+                    break
+                for c in range(mons[m, M_NCOL]):
+                    var, j = probes[mons[m, M_PROBE] + c, 0], probes[mons[m, M_PROBE] + c, 1]
+                    traces[base + c] = state_of(var, v[b, j], i[b, j], w[b, j], refc[b, j])
     for q in range(n_pop):
         if pops[q, P_REFRACTORY]:
             nblk = (pops[q, P_N] + BLOCK - 1) // BLOCK

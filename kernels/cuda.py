@@ -75,11 +75,7 @@ import numpy as np
 from numba import cuda
 
 from .cpu import (
-    M_EVERY,
-    M_NCOL,
-    M_OFF,
     M_PROBE,
-    M_ROW0,
     P_CHAN,
     P_CIN_HI,
     P_CIN_LO,
@@ -94,7 +90,8 @@ from .cpu import (
     P_SJ,
     VAR_I,
     VAR_V,
-    VAR_W,
+    sample_at,
+    state_of,
 )
 from .inputs import MODE, SRC_EVENTS, ST, UNIT, current, jump, realization_key, source_fires
 from .neurons import LEAKY, LIF_W, RC, params, update
@@ -231,19 +228,9 @@ def _sample(k, b, p_lo, p_hi, vv, ii, ww, rr, probe_idx, probes, probe_mon, mons
     for x in range(p_lo, p_hi):
         c = probe_idx[x]
         m = probe_mon[c]
-        every = mons[m, M_EVERY]
-        if (k + 1) % every == 0:
-            row = (k + 1) // every - mons[m, M_ROW0]
-            at = mons[m, M_OFF] + (row * n_real + b) * mons[m, M_NCOL] + c - mons[m, M_PROBE]
-            var = probes[c, 0]
-            if var == VAR_V:
-                traces[at] = vv
-            elif var == VAR_I:
-                traces[at] = ii
-            elif var == VAR_W:
-                traces[at] = ww
-            else:
-                traces[at] = rr
+        at = sample_at(mons, m, k, b, c - mons[m, M_PROBE], n_real)
+        if at >= 0:
+            traces[at] = state_of(probes[c, 0], vv, ii, ww, rr)
 
 
 @cuda.jit(device=True)
