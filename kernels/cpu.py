@@ -489,6 +489,19 @@ def source_block(sg, first, lo, hi, b, k, t, src, pbuf, nxt, key, n_streams, out
 
 
 @njit(inline="always", cache=True)
+def n_blocks(n):
+    """The work items of BLOCK units that cover n units."""
+    return (n + BLOCK - 1) // BLOCK
+
+
+@njit(inline="always", cache=True)
+def block_at(blk, nblk):
+    """(realization b, first unit j0) of work item ``blk`` of a loop over B × ``nblk``
+    blocks."""
+    return blk // nblk, (blk % nblk) * BLOCK
+
+
+@njit(inline="always", cache=True)
 def sample_at(mons, m, k, b, col, n_real):
     """Where in ``traces`` column ``col`` of state monitor m puts realization b's sample at
     t_k+1; −1 when m does not sample at step k. (CPU and CUDA kernels.)"""
@@ -564,10 +577,9 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
         live |= probes[c, 0] == VAR_REFC
     for q in range(n_pop):
         if pops[q, P_REFRACTORY]:
-            nblk = (pops[q, P_N] + BLOCK - 1) // BLOCK
+            nblk = n_blocks(pops[q, P_N])
             for blk in prange(n_real * nblk):
-                b = blk // nblk
-                j0 = (blk % nblk) * BLOCK
+                b, j0 = block_at(blk, nblk)
                 list_refractory(q, j0, min(j0 + BLOCK, pops[q, P_N]), pops, live, refc[b],
                                 listed[b], left[b], n_listed[b])
     reached = t_stop
@@ -582,10 +594,9 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
             n = pops[q, P_N]
             model = pops[q, P_MODEL]
             has_cin = pops[q, P_CIN_HI] > pops[q, P_CIN_LO]
-            nblk = (n + BLOCK - 1) // BLOCK
+            nblk = n_blocks(n)
             for blk in prange(n_real * nblk):
-                b = blk // nblk
-                j0 = (blk % nblk) * BLOCK
+                b, j0 = block_at(blk, nblk)
                 j1 = min(j0 + BLOCK, n)
                 fpu_word = flush_subnormals()  # per work item: each thread has its own MXCSR
                 cur = scratch_cur[blk]
@@ -616,10 +627,9 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                         pos += 1
                     spk_ptr[b, g + 1] = pos
                 continue
-            nblk = (n + BLOCK - 1) // BLOCK
+            nblk = n_blocks(n)
             for blk in prange(n_real * nblk):
-                b = blk // nblk
-                j0 = (blk % nblk) * BLOCK
+                b, j0 = block_at(blk, nblk)
                 blk_cnt[blk] = source_block(
                     sg, first, j0, min(j0 + BLOCK, n), b, k, t, src, pbuf, nxt,
                     realization_key(key, b), n_streams, spk[b], first + j0) - (first + j0)
@@ -646,10 +656,9 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                 slot = k % ring.shape[1]
                 off, r_off, n = pops[q, P_OFF], pops[q, P_RING], pops[q, P_N]
                 into_v = pops[q, P_CHAN] == VAR_V
-                nblk = (n + BLOCK - 1) // BLOCK
+                nblk = n_blocks(n)
                 for blk in prange(n_real * nblk):  # (one parallel loop, whatever the batch)
-                    b = blk // nblk
-                    j0 = (blk % nblk) * BLOCK
+                    b, j0 = block_at(blk, nblk)
                     j1 = min(j0 + BLOCK, n)
                     tgt = (v[b] if into_v else i[b])[off + j0:off + j1]
                     due = ring[b, slot, r_off + j0:r_off + j1]
@@ -667,10 +676,10 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
                     traces[base + c] = state_of(var, v[b, j], i[b, j], w[b, j], refc[b, j])
     for q in range(n_pop):
         if pops[q, P_REFRACTORY]:
-            nblk = (pops[q, P_N] + BLOCK - 1) // BLOCK
+            nblk = n_blocks(pops[q, P_N])
             for blk in prange(n_real * nblk):
-                b = blk // nblk
-                store_refractory(q, (blk % nblk) * BLOCK, pops, refc[b], listed[b], left[b],
+                b, j0 = block_at(blk, nblk)
+                store_refractory(q, j0, pops, refc[b], listed[b], left[b],
                                  n_listed[b])
     return reached, n_rec
 

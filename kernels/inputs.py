@@ -275,7 +275,8 @@ def _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real, 
 
 @njit(inline="always", cache=True)
 def _inv_hazard(g, j, b, src, pbuf):
-    """−1 / log(1 − p) of unit j of constant-probability source group g, realization b."""
+    """−1 / log(1 − p) of unit j of constant-probability source group g, realization b (the
+    same at every step of the chunk: no step stride)."""
     return pbuf[src[g, SBUF] + b * src[g, SSB] + j * src[g, SSJ]]
 
 
