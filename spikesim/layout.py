@@ -90,7 +90,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     if n_neu + src_off[-1] > checks.MAX_UNITS:
         raise ValueError(f"a network holds at most {checks.MAX_UNITS} neurons and spike-source "
                          f"units in all, got {n_neu} + {src_off[-1]}")
-    check_build_memory(pops, projections, batch, dtype)
+    check_build_memory(pops, projections, batch, dtype, sources)
     synapses = [pr.synapses(dt, generator([seed, 2, j]))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
@@ -383,12 +383,19 @@ def _available_bytes() -> int | None:
 
 
 def check_build_memory(pops: list[Population], projections: list[Projection], batch: int,
-                       dtype) -> None:
-    """Raise MemoryError (:func:`check_memory`) when building a network of these populations
-    and projections would need more memory than is available, before anything is drawn."""
+                       dtype, sources: list[SpikeSource] = ()) -> None:
+    """Raise MemoryError (:func:`check_memory`) when building a network of these populations,
+    spike sources and projections would need more memory than is available, before anything
+    is drawn."""
     item = np.dtype(dtype).itemsize
     n_neu = sum(p.n for p in pops)
-    parts = [("the neuron state", 4 * batch * n_neu * item)]  # v, i, w, refc (at least)
+    # per neuron and realization: v, i, w, refc, the step's spike ids and the blocks' scratch
+    # (a current and a flag); per source unit: its spike ids and next firing
+    parts = [("the neuron state", batch * (n_neu * (4 * item + 9)
+                                           + sum(s.n for s in sources) * 12))]
+    rows = sum(p.parameter_rows(batch) for p in pops)
+    if rows > len(pops):  # the float64 table and its copy as dtype
+        parts.append(("the per-neuron parameter tables", rows * K.N_COLUMNS * (8 + item)))
     for pr in projections:
         per_synapse = (12 + (8 + item if not _scalar(pr.weight) else 0)
                        + (18 if pr.delay is not None and not _scalar(pr.delay) else 0))

@@ -236,6 +236,21 @@ class Population:
     def _model_coefficients(self, dt: float, batch: int, rng: RealizationGenerators) -> dict:
         raise NotImplementedError
 
+    def parameter_rows(self, batch: int) -> int:
+        """The rows of the population's parameter table (:meth:`table`) in a network of
+        ``batch`` realizations, from the parameters as given (nothing drawn): 1 when every
+        parameter is one number, n when one varies over neurons, up to batch·n when one is
+        drawn (a Distribution) or given per realization."""
+        b = j = 1
+        for name in self.limits:
+            value = getattr(self, name)
+            if name.endswith("_init") or value is None or isinstance(value, (int, float)):
+                continue
+            shape = (batch, self.n) if isinstance(value, Distribution) else np.shape(value)
+            b = max(b, shape[0] if len(shape) == 2 else 1)
+            j = max(j, shape[-1] if shape else 1)
+        return b * j
+
     def table(self, dt: float, batch: int,
               rng: RealizationGenerators) -> tuple[np.ndarray, int, int]:
         """The parameter table (rows, N_COLUMNS) float64 and its strides (sb, sj): the row of

@@ -915,7 +915,8 @@ def _prevalidate(spec: NetSpec, net: Network) -> None:
     the file (the build repeats their warnings: ``build`` shows each once). First, as the
     build does, the memory the network needs is checked: a MemoryError before any draw."""
     with _building(spec, "network"):
-        check_build_memory(net.populations, net.projections, net.batch, net.dtype)
+        check_build_memory(net.populations, net.projections, net.batch, net.dtype,
+                           net.sources)
     for q, (item, pop) in enumerate(zip(spec.populations, net.populations)):
         with _building(spec, item.key, item.param_keys):
             rng = D.RealizationGenerators([net.seed, 1, q])

@@ -479,7 +479,7 @@ def test_the_memory_check_comes_before_any_parameter_is_drawn(monkeypatch):
     monkeypatch.setattr(ss.LIF, "initial_state", drawn)
     monkeypatch.setattr(ss.LIF, "table", drawn)
     with pytest.raises(netfile.NetFileError, match=r"MemoryError: building this network needs "
-                                                   r"about 6\.0 GiB.*the neuron state: 6\.0"):
+                                                   r"about 7\.6 GiB.*the neuron state: 7\.6"):
         netfile.build(spec)
 
 

@@ -118,6 +118,31 @@ def test_a_network_that_cannot_fit_is_refused_naming_its_largest_part(monkeypatc
         net.build()
 
 
+def test_per_neuron_parameters_and_sources_count_in_the_memory_estimate(monkeypatch):
+    """The estimate holds the step's buffers and spike sources beside v, i, w and refc, and
+    the parameter table when a parameter varies over neurons (13 float64 columns and their
+    copy per neuron and realization: 5e7 drawn time constants need 9.7 GiB, not nothing)."""
+    monkeypatch.setattr(layout, "_available_bytes", lambda: 2 << 30)  # 2 GiB
+    net = ss.Network(dt=1e-3)
+    net.add(ss.LIF(50_000_000, tau_mem=ss.Uniform(0.01, 0.02), units="1"), name="big")
+    with pytest.raises(MemoryError, match=r"needs about 11\.6 GiB.*the per-neuron parameter "
+                                          r"tables: 9\.7 GiB; the neuron state: 1\.9 GiB"):
+        net.build()
+    seen = []
+    monkeypatch.setattr(layout, "check_memory", lambda what, parts, freed=0: seen.append(parts))
+    for tau in (0.01, np.full(100, 0.01), np.full((3, 100), 0.01), ss.Uniform(0.01, 0.02)):
+        net = ss.Network(dt=1e-3, batch=3, dtype=np.float32)
+        lif = net.add(ss.LIF(100, tau_syn=tau, units="1"))
+        net.connect(net.add(ss.PoissonInput(20, rate=5.0)), lif, "all_to_all")
+        net.build()
+    state = 3 * (100 * (4 * 4 + 9) + 20 * 12)
+    assert [parts[:-1] for parts in seen] == [
+        [("the neuron state", state)],
+        [("the neuron state", state), ("the per-neuron parameter tables", 100 * 13 * 12)],
+        *[[("the neuron state", state), ("the per-neuron parameter tables", 300 * 13 * 12)]]
+        * 2]
+
+
 def test_a_delay_ring_that_cannot_fit_is_refused_naming_the_delay(monkeypatch):
     net = ss.Network(dt=1e-4)
     big = net.add(ss.LIF(20_000, units="1"), name="big")
