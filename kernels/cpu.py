@@ -554,8 +554,9 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
 
     Shapes: state ``v, i, w`` (B, N) dtype, ``refc`` (B, N) int32; the tables of
     :class:`spikesim.layout.Tables`; the chunk's buffers of
-    :func:`spikesim.layout.chunk_inputs` (``ev_ptr`` (S, B, T+1), ``ev_unit`` flat int64);
-    ``nxt`` (B, source units) int64; ``ring`` (B, D, ring neurons) dtype; ``key`` uint64;
+    :func:`spikesim.layout.chunk_inputs` (``ev_ptr`` (Q, B, T+1) for the Q sources,
+    ``ev_unit`` flat int64); ``nxt`` (B, source units) int64; ``ring`` (B, D, ring neurons)
+    dtype; ``key`` uint64;
     ``rec_flag`` (G,) int64 for the G groups (populations, then sources); ``mons`` (M, 5)
     and ``probes`` (C, 2) int64, ``traces`` flat float64 (see ``_ChunkRunner``); scratch:
     ``spk`` (B, U) int32 (a step's spikes per group from ``spk_ptr`` (B, G+1) int64),

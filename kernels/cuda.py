@@ -14,8 +14,8 @@ probes of every neuron.
 Schedule of one step k (t = k − k0 within the chunk), as on the CPU:
   :func:`step_units` (one launch, grid-stride over B realizations × U units, neurons then
   sources)
-    1. neurons: summed current inputs, ``update`` (integrate, refractory clamp, threshold,
-       reset); the spike flag ``spk[b, u]``;
+    1. neurons: summed current inputs, ``update`` (integrate, threshold, reset, refractory
+       clamp), then the Poisson drives' jumps; the spike flag ``spk[b, u]``;
     2. spike sources: ``source_fires``, or a binary search of the chunk's sorted event list;
     3. recording: a spike of a recorded group takes a slot of the chunk's record buffer with an
        atomic increment; the host sorts the records by (step, group, realization, unit), the

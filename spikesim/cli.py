@@ -134,7 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  spikesim plot cuba.h5 --kind raster --population exc -o raster.png\n"
                "  spikesim bench --quick\n\n"
                "exit status: 0 ok, 2 bad input (one line on stderr), 1 failure while running,\n"
-               "130 interrupted. `spikesim COMMAND --help` for each command.")
+               "130 interrupted, 141 stdout closed early. `spikesim COMMAND --help` for\n"
+               "each command.")
     from . import __version__
     parser.add_argument("--version", action="version", version=f"spikesim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
@@ -182,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wall seconds between flushes of the file (default 1; 0: after every "
                         "chunk of steps): a killed run keeps what was flushed")
     p.add_argument("--checkpoint", type=Path, metavar="CKPT.h5",
-                   help="save the run's state there every --checkpoint-every wall seconds, "
+                   help="save the run's state there each time --checkpoint-every wall "
+                        "seconds have passed (at the next end of a chunk that ends every rate "
+                        "bin), "
                         "when it ends and when it is interrupted (Ctrl-C), to --resume it")
     p.add_argument("--checkpoint-every", type=_seconds, default=600.0, metavar="T",
                    help="wall seconds between checkpoints (default 600)")
@@ -225,10 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "FILE_KIND[_POPULATION].png beside FILE)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing figure")
     p.add_argument("-p", "--population", metavar="P",
-                   help="the population (needed when the file holds several)")
+                   help="the population (needed when the file holds several, but for "
+                        "raster, which then draws them all)")
     p.add_argument("--variable", default="v", help="traces: the state variable (default v)")
     p.add_argument("--bin-width", type=_positive_seconds, metavar="S",
-                   help="rate, summary: bin width in s (default: 1/100 of the duration)")
+                   help="rate, summary: bin width in s (default: 1/100 of the recorded "
+                        "interval, in whole steps)")
     p.add_argument("--dpi", type=_dpi, default=120,
                    help=f"resolution in dots per inch, 1 to {MAX_DPI} (default 120)")
     p.set_defaults(func=cmd_plot)
@@ -246,7 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reduced sizes (seconds; about a minute when the kernels compile)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.add_argument("--only", metavar="SUITES", help="comma-separated suites (e.g. W1,W3)")
-    p.add_argument("--repeats", type=_positive_int, metavar="N", help="timed repeats")
+    p.add_argument("--repeats", type=_positive_int, metavar="N",
+                   help="timed repeats (default 3)")
     p.add_argument("--bench-dir", type=Path, metavar="DIR",
                    help="the repository (or its bench/ folder) holding bench/run.py")
     p.set_defaults(func=cmd_bench)
@@ -635,10 +641,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     built = netfile.build(spec)
     net = built.net
     synapses = int(net.tables.col.shape[0])
-    print(f"{args.network}: ok: {len(net.populations)} populations "
-          f"({sum(p.n for p in net.populations)} neurons), {len(net.sources)} spike sources, "
-          f"{len(net.currents)} currents, {len(net.projections)} projections ({synapses} "
-          f"synapses), {len(built.monitors)} records; dt {_time(net.dt)}, "
+    print(f"{args.network}: ok: {_many(len(net.populations), 'population')} "
+          f"({_many(sum(p.n for p in net.populations), 'neuron')}), "
+          f"{_many(len(net.sources), 'spike source')}, {_many(len(net.currents), 'current')}, "
+          f"{_many(len(net.projections), 'projection')} ({_many(synapses, 'synapse')}), "
+          f"{_many(len(built.monitors), 'record')}; dt {_time(net.dt)}, "
           f"{_time(built.duration)}, "
           f"batch {net.batch}, seed {net.seed}")
     return 0

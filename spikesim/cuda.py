@@ -99,7 +99,7 @@ class DeviceNetwork:
     recorded spikes. They are kept, for the network's next runs, as long as the network lives
     (:func:`device_network`): drop the network to free the device memory.
 
-    Beyond the CPU tables (``pops, par, cinf, groups``; ``cin`` and ``src``, whose strides
+    Beyond the CPU tables (``pops, par, cinf``; ``cin`` and ``src``, whose strides
     change per chunk, are re-sent each chunk):
 
     * ``group_of`` (U,) int32: the group of every unit (populations, then sources);

@@ -435,10 +435,12 @@ def recording_path(path: object) -> str:
 
 def recover(path: str | os.PathLike) -> dict:
     """Make a file left by a killed run readable by every HDF5 tool and appendable again:
-    clear the superblock's write flags, cut each spike population's ``timestamps`` and
+    clear the superblock's write flags and raise its end-of-file address to the file's size
+    (:func:`clear_write_flags`), cut each spike population's ``timestamps`` and
     ``node_ids`` to their common length, shorten each report's ``time`` range to the rows
-    present, and set ``/spikesim`` ``duration`` to the end of the last run's flushed data.
-    Returns what was done. Only call it when no process is writing the file."""
+    present, and set ``/spikesim`` ``duration`` to the end of the last run's flushed data
+    (and, when any of this was needed, ``recovered`` = True). Returns what was done
+    (``flags_cleared``, ``fixed``). Only call it when no process is writing the file."""
     path = recording_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
@@ -468,7 +470,8 @@ def recover(path: str | os.PathLike) -> dict:
             if end is not None and end != attr(g, "duration"):
                 set_attrs(g, duration=end)
                 done["fixed"].append("/spikesim duration")
-            set_attrs(g, recovered=True)
+            if done["flags_cleared"] or done["fixed"]:
+                set_attrs(g, recovered=True)
     return done
 
 

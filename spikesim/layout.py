@@ -2,7 +2,7 @@
 the per-chunk input buffers.
 
 Neurons of all populations share state arrays (B, N); population q owns columns
-``offsets[q] … offsets[q]+n_q``. Spike sources are units N … N+S−1. Groups (spiking things) are
+``offsets[q] … offsets[q]+n_q−1``. Spike sources are units N … N+S−1. Groups (spiking things) are
 the populations followed by the sources. See :mod:`spikesim.kernels.cpu` for column meanings.
 """
 

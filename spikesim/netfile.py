@@ -12,7 +12,7 @@ Schema (times in s, voltages in V, currents in A, rates in Hz — or the model's
 
     [network]
     dt = 1e-4                            # required, > 0
-    duration = 1.0                       # required, >= 0 (spikesim run --duration overrides)
+    duration = 1.0                       # required, >= 0 (run, check: >= 1 step; --duration)
     seed = 1                             # default 0 (spikesim run --seed overrides)
     batch = 1                            # realizations, default 1
     dtype = "float64"                    # or "float32"
@@ -42,7 +42,7 @@ Schema (times in s, voltages in V, currents in A, rates in Hz — or the model's
     p = 0.02                             # random only; fixed_indegree: k; explicit: pre_ids,
                                          # post_ids (arrays of indices)
     weight = 1.62e-3                     # number, array, or a distribution table
-    delay = 1e-4                         # optional: number or distribution (default one step)
+    delay = 1e-4                         # optional: number, array or distribution (one step)
     receptor = "i"                       # optional: the target variable (e.g. "i_inh")
 
     [[record]]                           # none: the spikes of every population
@@ -56,9 +56,8 @@ Schema (times in s, voltages in V, currents in A, rates in Hz — or the model's
 Per-neuron parameters (model params, v_init) take a number, an array of n numbers (or batch
 rows of n), or a distribution table: ``{distribution = "uniform", low, high}``,
 ``{distribution = "normal", mean, std, low?, high?}`` (clipped to [low, high]) or
-``{distribution = "lognormal", mu, sigma}``. Weights and delays take a number or a
-distribution (weights also an array over synapses, or an (n_pre, n_post) matrix for
-all_to_all).
+``{distribution = "lognormal", mu, sigma}``. Weights and delays take a number, an array
+over synapses or a distribution (weights also an (n_pre, n_post) matrix for all_to_all).
 
 INPUTS (``params`` keys): spike sources ``poisson`` (rate), ``bernoulli`` (p), ``rate_coded``
 (data: n values or T rows of n values, each a per-step probability), ``spike_times`` (times,

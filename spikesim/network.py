@@ -63,7 +63,7 @@ class Network:
 
     Args:
         dt: time step (s), > 0.
-        seed: non-negative integer; the same seed gives bit-identical results whatever the
+        seed: an integer in [0, 2**63); the same seed gives bit-identical results whatever the
             chunk size and thread count.
         dtype: float64 (default) or float32 state and parameters.
         batch: number B of independent realizations run together; each has its own random

@@ -2,10 +2,11 @@
 
 Every plot draws into ``ax`` when given, or else into a new :class:`~matplotlib.figure.Figure`
 with an Agg canvas (pyplot is never used, so no display is needed), and returns the Axes
-(:func:`summary` returns the Figure). Spike inputs may be a :class:`~spikesim.results.Spikes`,
-a tuple ``(times, ids)`` or ``(times, ids, realizations)``, or the path of an HDF5 result file;
-trace inputs a :class:`~spikesim.results.Trace`, a tuple ``(times, values)`` or a path. Times
-are in seconds unless ``t_unit="ms"`` asks for milliseconds on the axis.
+(:func:`summary` and :func:`rasters` return the Figure). Spike inputs may be a
+:class:`~spikesim.results.Spikes`, a tuple ``(times, ids)`` or ``(times, ids, realizations)``,
+or the path of an HDF5 result file; trace inputs a :class:`~spikesim.results.Trace`, a tuple
+``(times, values)`` or a path. Times are in seconds unless ``t_unit="ms"`` asks for
+milliseconds on the axis.
 """
 
 from __future__ import annotations
@@ -637,8 +638,8 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     realizations, their mean ± std and three of them, see :func:`traces`; the title says when
     there are more).
 
-    ``bin_width`` (s) defaults to 1/100 of the recorded interval (else of the spikes' span, else
-    of 1 s).
+    ``bin_width`` (s) defaults to :func:`default_bin_width` (1/100 of the recorded interval,
+    rounded to whole steps where the spikes' ``dt`` is known).
     """
     s = _as_spikes(spikes, population)
     n_rows = 2 if trace is None else 3

@@ -469,7 +469,7 @@ def test_plot_rate_of_a_file_holding_only_rates(tmp_path, capsys):
 def test_run_and_check_with_settings(tmp_path, capsys):
     net = EXAMPLES / "lif_tutorial.toml"
     status, out, err = run_cli(capsys, "check", net, "--set", "lif.n=50", "--set", "input.n=50")
-    assert status == 0 and "(50 neurons)" in out, err
+    assert status == 0 and "ok: 1 population (50 neurons), 1 spike source, " in out, err
     out_h5 = tmp_path / "small.h5"
     status, stdout, err = run_cli(capsys, "run", net, "-o", out_h5, "--quiet", "--duration",
                                   "0.2", "--set", "lif.n=50", "--set", "input.n=50",
@@ -525,6 +525,7 @@ sys.exit(cli.main({argv!r}))
                                                 "--checkpoint", ckpt, "--resume"))
     assert status == 0, err
     _same_recordings(out, whole)
+    assert ss.load(out).meta["recovered"] is True  # the killed writer's flags were cleared
 
 
 def test_a_finished_run_goes_on_longer_with_resume(tmp_path, capsys):
@@ -538,6 +539,7 @@ def test_a_finished_run_goes_on_longer_with_resume(tmp_path, capsys):
                                                      "--checkpoint", ckpt, "--resume"))
     assert status == 0 and "from t = 0.3 s" in stdout, err
     _same_recordings(out, whole)
+    assert "recovered" not in ss.load(out).meta  # a file closed normally needs no recovery
     status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.5",
                                                 "--checkpoint", ckpt, "--resume"))
     assert status == 2 and "nothing to resume" in one_line_error(err, "run")
