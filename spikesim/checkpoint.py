@@ -35,7 +35,7 @@ import h5py
 import numpy as np
 
 from . import checks
-from .io import attr, set_attrs
+from .io import CHECKPOINT_FORMAT, attr, set_attrs
 from .kernels import cpu as KC
 from .kernels import inputs as KI
 from .kernels.csr import synapse_hash
@@ -43,7 +43,7 @@ from .kernels.csr import synapse_hash
 if TYPE_CHECKING:
     from .network import Network
 
-FORMAT = "spikesim-checkpoint"
+FORMAT = CHECKPOINT_FORMAT  # "spikesim-checkpoint"
 FORMAT_VERSION = 2
 
 

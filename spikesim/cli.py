@@ -7,8 +7,8 @@ source checkout). ``spikesim COMMAND --help`` shows each command's options and e
 
 Exit status: 0 success; 2 bad input (arguments, network file, output path, unreadable
 recording) — reported in one line on stderr, never a traceback; 1 a failure while simulating
-or plotting; 130 interrupted (Ctrl-C); 141 stdout closed early (``spikesim info f.h5 | head``),
-quietly. Set ``SPIKESIM_DEBUG=1`` for tracebacks.
+or plotting; 130 interrupted (Ctrl-C, or SIGTERM during a run); 141 stdout closed early
+(``spikesim info f.h5 | head``), quietly. Set ``SPIKESIM_DEBUG=1`` for tracebacks.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ import inspect
 import json
 import math
 import os
+import signal
 import sys
 import time
 import types
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -185,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", type=Path, metavar="CKPT.h5",
                    help="save the run's state there each time --checkpoint-every wall "
                         "seconds have passed (at the next end of a chunk that ends every rate "
-                        "bin), "
-                        "when it ends and when it is interrupted (Ctrl-C), to --resume it")
+                        "bin), when it ends and when it is interrupted (Ctrl-C or SIGTERM), "
+                        "to --resume it")
     p.add_argument("--checkpoint-every", type=_seconds, default=600.0, metavar="T",
                    help="wall seconds between checkpoints (default 600)")
     p.add_argument("--resume", action="store_true",
@@ -440,6 +442,28 @@ def _between_bins(net: Any) -> bool:
     return all(m.ends_bin(net.step) for m in net.monitors if isinstance(m, RateRecorder))
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM — ``kill``, ``timeout``, a batch scheduler's end of job (SLURM, PBS), ``docker
+    stop`` — stops the run as Ctrl-C does: after the chunk in progress, with the checkpoint
+    saved and the file consistent (``spikesim.io.no_interrupt`` holds it back within a
+    chunk), so that ``--resume`` goes on from there rather than from the last periodic
+    checkpoint, or from nothing."""
+    try:
+        old = signal.signal(signal.SIGTERM, _interrupted)
+    except (ValueError, OSError, AttributeError):  # not the main thread; no SIGTERM here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 def run_duration(spec, duration: float | None) -> float:
     """The duration (s) to run: ``duration`` (``--duration``), else the file's, checked to be
     1 to MAX_STEPS steps of dt (the file's too many: by the build, naming its key); one
@@ -522,7 +546,8 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
 
     t0 = time.perf_counter()
     try:
-        net.run((steps - net.step) * net.dt, progress=on_chunk)
+        with _terminate_as_interrupt():
+            net.run((steps - net.step) * net.dt, progress=on_chunk)
     except KeyboardInterrupt:
         progress.close()
         saved = ""
@@ -758,8 +783,43 @@ def _describe_group(info: dict, top: str, name: str, g, data) -> None:
         info["rates"][pop] = {"bins": int(g["counts"].shape[0]), "bin_width_s": step}
 
 
+def _checkpoint_info(args: argparse.Namespace) -> int:
+    """``spikesim info`` of a checkpoint (``--checkpoint``'s file): where its run stands and
+    how to go on, instead of the contents of a recording, which it is not."""
+    import h5py
+
+    from .io import attr
+
+    with h5py.File(args.file, "r") as f:
+        info = {k: attr(f, k) for k in ("step", "t", "dt", "seed", "dtype", "batch",
+                                         "created")}
+        structure = attr(f, "structure", {}, as_json=True) or {}
+        info["versions"] = attr(f, "versions", {}, as_json=True)
+    info.update(file=str(args.file), kind="checkpoint",
+                populations=structure.get("populations", []),
+                n_synapses=structure.get("n_synapses"))
+    if args.json:
+        print(json.dumps(info, indent=1, default=str))
+        return 0
+    print(f"{args.file}  ({args.file.stat().st_size / 1e6:.3g} MB, spikesim checkpoint"
+          f"{', created ' + str(info['created'])[:19] if info.get('created') else ''})")
+    print(f"state at t = {float(info['t']):g} s (step {int(info['step'])}), dt "
+          f"{_time(float(info['dt']))}, seed {info['seed']}, batch {info['batch']}, "
+          f"{info['dtype']}")
+    pops = ", ".join(f"{name} ({cls}, {n})" for name, cls, n in info["populations"])
+    print(f"populations: {pops or 'none'}; {info['n_synapses']} synapses")
+    print(f"not a recording: continue the run with spikesim run FILE.toml -o OUT.h5 "
+          f"--checkpoint {args.file} --resume [--duration T] (the same file, --set and "
+          f"--seed), or spikesim.load_checkpoint(net, path); its data is in OUT.h5")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     """``spikesim info``."""
+    from .checkpoint import is_checkpoint
+
+    if args.file.is_file() and is_checkpoint(args.file):
+        return _checkpoint_info(args)
     info = contents(args.file)
     if args.json:
         print(json.dumps(info, indent=1, default=str))

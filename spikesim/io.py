@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike
 
 MS = 1e3  # SONATA times are in milliseconds; spikesim's in seconds
+CHECKPOINT_FORMAT = "spikesim-checkpoint"  # the ``format`` attribute of a checkpoint file
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
 MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
@@ -293,15 +294,22 @@ def no_interrupt() -> Iterator[Callable[[], None]]:
     the function this yields, at a point of its choosing (where SIGINT was ignored or left to
     the system's default, it is ignored or delivered as before). Only in the main thread
     (elsewhere signals go to the main thread), and only where Python set the SIGINT handler
-    (one set by a C library could not be put back)."""
+    (one set by a C library could not be put back). SIGTERM is held back the same way where
+    a Python function handles it (``spikesim run`` sets one that stops the run as Ctrl-C
+    does); left to the system's default, it still ends the process at once."""
     if threading.current_thread() is not threading.main_thread() or _get_handler(
             signal.SIGINT) is None:  # (None: set outside Python, it could not be restored)
         yield _nothing
         return
     caught: list = []
+    old: dict = {}
     try:
-        old = _set_handler(signal.SIGINT, lambda *a: caught.append(a))
+        old[signal.SIGINT] = _set_handler(signal.SIGINT, lambda *a: caught.append(a))
+        if callable(_get_handler(signal.SIGTERM)):
+            old[signal.SIGTERM] = _set_handler(signal.SIGTERM, lambda *a: caught.append(a))
     except (ValueError, TypeError):  # no signal support here
+        for sig, handler in old.items():
+            _set_handler(sig, handler)
         yield _nothing
         return
 
@@ -309,12 +317,13 @@ def no_interrupt() -> Iterator[Callable[[], None]]:
         if caught:
             args = caught[0]
             caught.clear()
-            _hand_over(old, args)
+            _hand_over(old[args[0]], args)
 
     try:
         yield deliver
     finally:
-        _set_handler(signal.SIGINT, old)
+        for sig, handler in old.items():
+            _set_handler(sig, handler)
         deliver()
 
 
@@ -323,16 +332,17 @@ def _nothing() -> None:
 
 
 def _hand_over(handler, args: tuple) -> None:
-    """Act on a held-back SIGINT as ``handler``, the handler before it was held back, would
-    have: call it (Python's default raises KeyboardInterrupt), ignore it, or (the system's
-    default) deliver it again with that handler in place."""
+    """Act on a held-back signal (SIGINT or SIGTERM, ``args[0]``) as ``handler``, the handler
+    before it was held back, would have: call it (Python's default for SIGINT raises
+    KeyboardInterrupt), ignore it, or (the system's default) deliver it again with that
+    handler in place."""
     if not callable(handler) and handler == signal.SIG_IGN:
         return
     if callable(handler):
         handler(*args)
         return
-    _set_handler(signal.SIGINT, handler)
-    signal.raise_signal(signal.SIGINT)
+    _set_handler(args[0], handler)
+    signal.raise_signal(args[0])
 
 
 # --- recovery after a crash -----------------------------------------------------------------
@@ -497,6 +507,13 @@ class RecordedRun:
     def __init__(self, path: str | os.PathLike):
         self.path = recording_path(path)
         with open_for_reading(self.path) as f:
+            if attr(f, "format", None) == CHECKPOINT_FORMAT:
+                raise ValueError(
+                    f"{self.path} is a spikesim checkpoint (the state of a network at t = "
+                    f"{float(attr(f, 't', float('nan'))):g} s), not a recording: continue it "
+                    f"with spikesim.load_checkpoint(net, path) or spikesim run ... "
+                    f"--checkpoint {os.path.basename(self.path)} --resume; the data it "
+                    f"recorded is in that run's output file (-o)")
             self.meta = _read_meta(f)
             self._spikes = _index(f, "spikes")
             self._reports = _index(f, "report")

@@ -15,6 +15,7 @@ import numpy as np
 from numba import config, get_num_threads, set_num_threads, threading_layer
 
 from . import checks
+from .distributions import generator
 from .inputs import Current, SpikeSource
 from .io import no_interrupt
 from .kernels import cpu as KC
@@ -192,6 +193,28 @@ class Network:
                 ) -> Projection:
         """Add a :class:`~spikesim.projections.Projection` (see there for rules and args)."""
         return self.add(Projection(pre, post, rule, **kw))
+
+    def connections(self, projection: Projection) -> tuple[np.ndarray, np.ndarray,
+                                                            np.ndarray, np.ndarray]:
+        """The synapses of ``projection`` (one of this network's) as the network builds them:
+        ``(pre, post, weight, delay)``, one value per synapse — the presynaptic unit and the
+        target neuron (int64 indices within ``projection.pre`` and ``projection.post``), the
+        weight (in the target's input unit, rounded to the network's dtype) and the delay (s,
+        whole steps of dt, at least one) — in the order of the rule (see
+        :class:`~spikesim.projections.Projection`'s ``weight``). They are drawn again from the
+        network's seed and the projection's place, the draws of the build, so they can be
+        read before or after a run (for in-degrees, a weight matrix:
+        ``scipy.sparse.coo_matrix((weight, (pre, post)), (pre_n, post_n))``, or to save the
+        connectivity); a network of many synapses holds them twice meanwhile."""
+        j = next((j for j, pr in enumerate(self.projections) if pr is projection), None)
+        if j is None:
+            raise ValueError(f"the {type(projection).__name__} is not in this network: "
+                             f"connect it first (Network.connect or Network.add)")
+        pre, post, w, d = projection.synapses(self.dt, generator([self.seed, 2, j]))
+        n = pre.shape[0]
+        return (pre.astype(np.int64), post.astype(np.int64),
+                np.broadcast_to(np.asarray(w, self.dtype), (n,)).astype(np.float64),
+                np.broadcast_to(d, (n,)) * self.dt)
 
     # -- running --------------------------------------------------------------------------
     def build(self) -> None:

@@ -528,6 +528,35 @@ sys.exit(cli.main({argv!r}))
     assert ss.load(out).meta["recovered"] is True  # the killed writer's flags were cleared
 
 
+def test_run_terminated_saves_its_checkpoint_and_resumes_to_one_run(tmp_path, capsys):
+    """SIGTERM (kill, timeout, a batch scheduler's time limit) stops a run as Ctrl-C does:
+    after the chunk in progress, with the checkpoint saved (here long before the first
+    periodic one), exit status 130; ``--resume`` then gives the run never stopped."""
+    whole = tmp_path / "whole.h5"
+    assert run_cli(capsys, *_ckpt_run(tmp_path, "-o", whole, "--duration", "0.6"))[0] == 0
+    out, ckpt = tmp_path / "cut.h5", tmp_path / "cut.ckpt.h5"
+    argv = [str(a) for a in _ckpt_run(tmp_path, "-o", out, "--duration", "0.6",
+                                      "--checkpoint", ckpt)]
+    child = subprocess.run([sys.executable, "-c", f"""
+import os, signal, sys
+from spikesim import cli
+call, calls = cli.Checkpoints.__call__, []
+def terminating(self, done, total):
+    call(self, done, total)
+    calls.append(1)
+    if len(calls) == 3:
+        os.kill(os.getpid(), signal.SIGTERM)
+cli.Checkpoints.__call__ = terminating
+sys.exit(cli.main({argv!r}))
+"""], capture_output=True, text=True, timeout=300)
+    assert child.returncode == 130, (child.returncode, child.stderr[-2000:])
+    assert ckpt.exists() and "add --resume" in child.stderr
+    status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.6",
+                                                "--checkpoint", ckpt, "--resume"))
+    assert status == 0, err
+    _same_recordings(out, whole)
+
+
 def test_a_finished_run_goes_on_longer_with_resume(tmp_path, capsys):
     whole = tmp_path / "whole.h5"
     assert run_cli(capsys, *_ckpt_run(tmp_path, "-o", whole, "--duration", "0.5"))[0] == 0
@@ -768,3 +797,21 @@ def test_a_too_long_duration_option_is_blamed_on_the_option(tmp_path, capsys):
     assert status == 2 and err.count("\n") == 1, err
     assert "network.duration" not in err and "--duration" in err, err
     assert not (tmp_path / "o.h5").exists()
+
+
+def test_info_of_a_checkpoint_says_what_it_is_and_load_refuses_it(tmp_path, capsys):
+    """A checkpoint (``--checkpoint``'s file) is not a recording: ``spikesim info`` says where
+    its run stands and how to resume it, ``spikesim.load`` refuses it by name; neither reads
+    it as an empty SONATA file "not written by spikesim"."""
+    out, ckpt = tmp_path / "a.h5", tmp_path / "a.ckpt.h5"
+    assert run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.2",
+                                      "--checkpoint", ckpt))[0] == 0
+    status, stdout, err = run_cli(capsys, "info", ckpt)
+    assert status == 0 and "spikesim checkpoint" in stdout and "t = 0.2 s" in stdout, err
+    assert "not written by spikesim" not in stdout and "--resume" in stdout
+    status, stdout, _ = run_cli(capsys, "info", ckpt, "--json")
+    assert status == 0 and json.loads(stdout)["kind"] == "checkpoint"
+    with pytest.raises(ValueError, match="is a spikesim checkpoint"):
+        ss.load(ckpt)
+    status, _, err = run_cli(capsys, "plot", ckpt, "-o", tmp_path / "x.png")
+    assert status == 2 and "is a spikesim checkpoint" in one_line_error(err, "plot")

@@ -1113,3 +1113,30 @@ def test_a_neuron_exactly_at_threshold_does_not_fire(model):
     assert np.all(vm.trace("v").values[:, 0, 0] == 0.5)  # exactly on the threshold
     f = _fired(mon, steps, 2)
     assert not f[:, 0].any() and f[:, 1].all()
+
+
+def test_connections_are_the_synapses_the_kernel_uses():
+    """Network.connections lists the drawn synapses (pre, post, weight, delay): one spike of
+    each presynaptic unit, 10 steps apart, moves each target's v by the weights, at the
+    delays, that it lists — before and after a run alike."""
+    dt, n_pre, n_post = 1e-3, 12, 30
+    net = ss.Network(dt=dt, seed=4)
+    src = net.add(ss.SpikeTimes(n_pre, np.arange(n_pre) * 10 * dt, np.arange(n_pre)),
+                  name="src")
+    rc = net.add(ss.RC(n_post, tau=1e4, R=1.0, v_th=1e9, units="1"), name="rc")
+    proj = net.connect(src, rc, "random", p=0.4, weight=ss.Normal(1.0, 0.3),
+                       delay=ss.Uniform(1e-3, 5e-3))
+    pre, post, w, d = net.connections(proj)
+    mon = net.add(ss.StateMonitor(rc, "v"))
+    net.run(n_pre * 10 * dt + 0.01)
+    v = mon.trace("v").values[:, 0, :]
+    jumps = np.diff(np.vstack([np.zeros((1, n_post)), v]), axis=0)  # row k: step k's change
+    steps = np.rint(d / dt).astype(np.int64)
+    want = np.zeros_like(jumps)
+    np.add.at(want, (pre * 10 + steps - 1, post), w)  # spike at step s arrives at s + d − 1
+    np.testing.assert_allclose(jumps, want, atol=1e-5)
+    assert pre.size > 50 and np.unique(steps).size > 1 and np.unique(w).size == w.size
+    for a, b in zip((pre, post, w, d), net.connections(proj)):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="not in this network"):
+        net.connections(ss.Projection(src, rc, "all_to_all"))
