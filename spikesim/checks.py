@@ -268,6 +268,19 @@ def warn_if_long(name: str, seconds: float | np.ndarray, longest: float, what: s
              f"is {top / 1e3:g} s{hint})")
 
 
+def warn_if_not_volts(name: str, volts: float | np.ndarray, largest: float = 2.0,
+                      deliberate: float = 1e3) -> None:
+    """Warn when a membrane voltage ``volts`` (V; a value or an array, its largest magnitude
+    counts) exceeds ``largest`` (V) in magnitude: the sign of a voltage typed in millivolts.
+    From ``deliberate`` (V) on it is taken as meant (a threshold of 1e9 V: a neuron that never
+    fires) and stays quiet."""
+    top = abs(float(volts)) if np.ndim(volts) == 0 else float(np.abs(volts).max(initial=0.0))
+    if largest < top < deliberate:
+        warn(f"{name} reaches {top:g} V in magnitude, more than the {largest:g} V of a membrane "
+             f"voltage: spikesim takes voltages in volts (−65 mV is −0.065 V; {deliberate:g} V "
+             f"or more reads as meant); a model in other units takes units=\"1\"")
+
+
 def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | None = None,
                  high: float | None = None, unit: str = "") -> np.ndarray:
     """A finite float64 array of one of the given numbers of dimensions."""

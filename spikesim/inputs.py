@@ -121,8 +121,10 @@ class PoissonInput(SpikeSource):
 
 class RateCoded(SpikeSource):
     """Rate coding of data (as snnTorch's ``spikegen.rate``): each value in [0, 1] is a per-step
-    firing probability. ``data`` of shape (n,) applies at every step; of shape (T, n), row k
-    applies at step k and nothing fires after the last row."""
+    firing probability, so the rate it gives (value / dt, Hz) scales with dt (rates in Hz:
+    ``PoissonInput(n, rate=data * max_rate)``). ``data`` of shape (n,) applies at every step;
+    of shape (T, n), row k applies at step k and nothing fires after the last row. Rows are
+    steps, not realizations: every realization of a batch draws from the same data."""
 
     def __init__(self, data: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
                  name: str | None = None):
@@ -179,7 +181,8 @@ class SpikeArray(SpikeSource):
     tensors): unit j fires at step k where ``spikes[k, j]``; silent from step T on. The array
     is not copied when it is already a C-ordered boolean one: it is read as the network runs,
     so a change of its values between two runs applies from the next one, to every use alike
-    (``spikes`` itself cannot be replaced: the network's tables hold it)."""
+    (``spikes`` itself cannot be replaced: the network's tables hold it). Rows are steps, not
+    realizations: every realization of a batch receives the same spikes."""
 
     mode = K.SRC_EVENTS
 

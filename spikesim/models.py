@@ -189,13 +189,18 @@ class Population:
         scalar when one value serves every neuron and realization (the arithmetic on it is
         then cheap), else a float64 array of shape (1 or B, 1 or n)."""
         limits = self.limits[name] if limits is None else limits
+        volts = limits is VOLTAGE and self.units == "V" and batch is not None  # (at build)
         if limits is VOLTAGE or limits is CURRENT:  # (the unit of the population's v or i)
             limits = {"unit": self.unit_of(limits["unit"])}
-        name = f"{type(self).__name__}.{name}"
+        full = f"{type(self).__name__}.{name}"
         if isinstance(value, (int, float)) and not isinstance(value, bool):  # the usual case
-            return np.float64(checks.number(name, value, **limits))
-        arr = checks.per_neuron(name, value, self.n, batch, rng, **limits)
-        return arr[0, 0] if arr.size == 1 else arr
+            x = np.float64(checks.number(full, value, **limits))
+        else:
+            x = checks.per_neuron(full, value, self.n, batch, rng, **limits)
+            x = x[0, 0] if x.size == 1 else x
+        if volts:
+            checks.warn_if_not_volts(f"{self._label}.{name}", x)
+        return x
 
     def _tau(self, name, value, dt, batch, rng, longest: float | None = 1.0) -> np.ndarray:
         tau = self._param(name, value, batch, rng, TIME_CONSTANT)

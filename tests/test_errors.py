@@ -383,6 +383,23 @@ def test_times_typed_in_milliseconds_warn():
         build(ss.RC(3, tau=1e3), dt=1e-4)
 
 
+def test_voltages_typed_in_millivolts_warn():
+    with pytest.warns(RuntimeWarning, match=r"LIF 'lif0'.v_reset reaches 65 V in magnitude, "
+                                            r"more than the 2 V .* volts \(−65 mV is −0.065 V; "
+                                            r"1000 V or more reads as meant\)"):
+        build(ss.LIF(3, v_th=-50e-3, v_reset=-65.0, v_leak=-65e-3), dt=1e-4)
+    with pytest.warns(RuntimeWarning, match=r"RC 'rc0'.E_L reaches 70 V"):
+        build(ss.RC(3, tau=20e-3, E_L=np.full(3, -70.0), v_th=1.0), dt=1e-4)
+    with pytest.warns(RuntimeWarning, match=r"LIF 'lif0'.v_init reaches"):
+        build(ss.LIF(3, v_init=ss.Uniform(-70.0, -60.0)), dt=1e-4)
+    with warnings.catch_warnings():  # volts; a threshold never reached; dimensionless: silent
+        warnings.simplefilter("error")
+        build(ss.LIF(3, v_th=-50e-3, v_reset=-65e-3, v_leak=-65e-3), dt=1e-4)
+        build(ss.LIF(3, v_th=ss.Normal(1.0, 0.2)), dt=1e-4)  # Norse's numbers, read in V
+        build(ss.RC(3, tau=20e-3, v_th=1e9), dt=1e-4)
+        build(ss.LIF(3, v_th=-50.0, v_reset=-65.0, v_leak=-65.0, units="1"), dt=1e-4)
+
+
 def test_a_long_list_parameter_is_summarised_in_the_error():
     tau = [0.01] * 4999 + [-1.0]
     with pytest.raises(ValueError, match=r"tau_mem must be > 0.0 \(in s\), got a list of 5000 "

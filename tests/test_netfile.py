@@ -378,7 +378,7 @@ def test_good_file_checks(tmp_path, capsys):
     path.write_text(GOOD)
     status, out, err = check(path, capsys)
     assert status == 0 and err == ""
-    assert "ok: 1 populations (40 neurons), 1 spike sources" in out
+    assert "ok: 1 population (40 neurons), 1 spike source, " in out
 
 
 @pytest.mark.parametrize("what", ["missing", "folder", "binary"])
