@@ -78,11 +78,12 @@ LIST_MAX = BLOCK // 16  # refractory neurons a block lists at most (see refracto
 TOUCH_MIN_SYNAPSES = 1 << 18  # synapses (1 MiB of targets) from which rows are touched first
 # population table columns
 (P_OFF, P_N, P_MODEL, P_EXACT, P_ROW, P_SB, P_SJ, P_CIN_LO, P_CIN_HI, P_CHAN, P_DELAYED,
- P_REFRACTORY, P_JUMP_HI, P_RING) = range(14)  # P_REFRACTORY: whether any neuron has a
-# refractory period; rows P_CIN_LO … P_CIN_HI−1 of ``cin`` are the population's currents,
-# P_CIN_HI … P_JUMP_HI−1 its Poisson drives; P_RING: where a population with delayed input
-# (P_DELAYED) starts in the ring buffer's last axis, which holds only such populations
-N_POP_COLUMNS = 14
+ P_REFRACTORY, P_JUMP_HI, P_RING, P_RING_VARS) = range(15)  # P_REFRACTORY: whether any
+# neuron has a refractory period; rows P_CIN_LO … P_CIN_HI−1 of ``cin`` are the population's
+# currents, P_CIN_HI … P_JUMP_HI−1 its Poisson drives; P_RING: where a population with delayed
+# input (P_DELAYED) starts in the ring buffer's last axis, which holds only such populations:
+# n columns for each variable with delayed input (bit VAR_x of P_RING_VARS), in the order v, i, w
+N_POP_COLUMNS = 15
 # projection table columns: pre group, post population, first row (in ``parts``), delay (0: per
 # synapse), target variable (VAR_V, VAR_I or VAR_W), whether all synapses have the weight
 # ``prj_w[p]`` (else ``wt`` holds one per synapse), and for a one-to-one projection of a given
@@ -400,7 +401,7 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
         var = prj[p, J_VAR]
         tgt = v[b] if var == VAR_V else (i[b] if var == VAR_I else w[b])
         off = pops[prj[p, J_POST], P_OFF]
-        r_off = pops[prj[p, J_POST], P_RING]
+        r_off = ring_at(pops, prj[p, J_POST], var)
         row0 = prj[p, J_ROW] - groups[g, 0]
         delay = prj[p, J_DELAY]
         uniform = prj[p, J_UNIFORM] != 0
@@ -418,7 +419,7 @@ def propagate(part, b, k, spk, spk_ptr, groups, pops, prj, prj_w, parts, col, wt
                 r = row0 + spk[b, s]
                 for e in range(parts[r, part], parts[r, part + 1]):
                     tgt[off + col[e]] += wt[e]
-        else:  # only into the population's main input variable (P_CHAN)
+        else:  # delays per synapse or longer than one step: d > 1 through the ring
             k_slot = k % n_slots
             for s in range(lo, hi):
                 r = row0 + spk[b, s]
@@ -499,6 +500,15 @@ def block_at(blk, nblk):
     """(realization b, first unit j0) of work item ``blk`` of a loop over B × ``nblk``
     blocks."""
     return blk // nblk, (blk % nblk) * BLOCK
+
+
+@njit(inline="always", cache=True)
+def ring_at(pops, q, var):
+    """Where the ring buffer's columns of population q's delayed input into variable ``var``
+    begin: after those of its variables before ``var`` (v, i, w) with delayed input. (CPU and
+    CUDA kernels.)"""
+    below = pops[q, P_RING_VARS] & ((1 << var) - 1)
+    return pops[q, P_RING] + ((below & 1) + ((below >> 1) & 1)) * pops[q, P_N]
 
 
 @njit(inline="always", cache=True)
@@ -655,17 +665,21 @@ def _run_chunk(k0, t_start, t_stop, pops, par, v, i, w, refc,
         for q in range(n_pop):
             if pops[q, P_DELAYED]:
                 slot = k % ring.shape[1]
-                off, r_off, n = pops[q, P_OFF], pops[q, P_RING], pops[q, P_N]
-                into_v = pops[q, P_CHAN] == VAR_V
+                off, n = pops[q, P_OFF], pops[q, P_N]
                 nblk = n_blocks(n)
                 for blk in prange(n_real * nblk):  # (one parallel loop, whatever the batch)
                     b, j0 = block_at(blk, nblk)
                     j1 = min(j0 + BLOCK, n)
-                    tgt = (v[b] if into_v else i[b])[off + j0:off + j1]
-                    due = ring[b, slot, r_off + j0:r_off + j1]
-                    for j in range(j1 - j0):
-                        tgt[j] += due[j]
-                        due[j] = zero
+                    for var in range(VAR_REFC):  # v, i, w: those with delayed input
+                        if not (pops[q, P_RING_VARS] >> var) & 1:
+                            continue
+                        tgt = (v[b] if var == VAR_V else (i[b] if var == VAR_I else w[b]))[
+                            off + j0:off + j1]
+                        r_off = ring_at(pops, q, var)
+                        due = ring[b, slot, r_off + j0:r_off + j1]
+                        for j in range(j1 - j0):
+                            tgt[j] += due[j]
+                            due[j] = zero
         # 6. sample state at t_{k+1}
         for m in range(mons.shape[0]):
             for b in range(n_real):

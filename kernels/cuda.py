@@ -76,7 +76,6 @@ from numba import cuda
 
 from .cpu import (
     M_PROBE,
-    P_CHAN,
     P_CIN_HI,
     P_CIN_LO,
     P_DELAYED,
@@ -84,12 +83,14 @@ from .cpu import (
     P_JUMP_HI,
     P_MODEL,
     P_OFF,
-    P_RING,
+    P_RING_VARS,
     P_ROW,
     P_SB,
     P_SJ,
     VAR_I,
+    VAR_REFC,
     VAR_V,
+    ring_at,
     sample_at,
     state_of,
 )
@@ -372,7 +373,8 @@ def gather_deliver(k, marked, sample, pops, group_of, v, i, w, refc, ring, spk, 
     addition (masks first, then ascending CSR index): presynaptic unit (int32), weight (float), and
     delay << DELAY_SHIFT | target variable. A synapse whose presynaptic unit spiked (``spk``) adds
     its weight to the variable (delay 1) or to ring slot (k + d − 1) mod D (delay d > 1) of ``ring``
-    (B, D, the neurons of the populations with delayed input, each from its ``P_RING``). With
+    (B, D, the ring's columns: per population with delayed input, n per variable receiving it,
+    from its ``P_RING``; :func:`~spikesim.kernels.cpu.ring_at`). With
     ``marked``, only targets flagged in ``recv`` (B, N) uint8 are visited and their flags
     cleared. Then delayed populations receive ring slot k mod D (and it is zeroed), and with
     ``sample`` the neuron's probes are written as in :func:`step_units`.
@@ -384,7 +386,7 @@ def gather_deliver(k, marked, sample, pops, group_of, v, i, w, refc, ring, spk, 
         b = idx // n_neu
         j = idx - b * n_neu
         q = group_of[j]
-        r = pops[q, P_RING] + j - pops[q, P_OFF]  # j's place in the ring (if it has one)
+        jq = j - pops[q, P_OFF]  # j within its population: its column in each ring segment
         if marked == 0 or recv[b, j] != 0:
             if marked:
                 recv[b, j] = 0
@@ -397,8 +399,8 @@ def gather_deliver(k, marked, sample, pops, group_of, v, i, w, refc, ring, spk, 
                         vv, ii, ww = v[b, j], i[b, j], w[b, j]
                     d = ccode[x] >> DELAY_SHIFT
                     var = ccode[x] & ((1 << DELAY_SHIFT) - 1)
-                    if d > 1:  # only into the population's main input variable (P_CHAN)
-                        ring[b, (k + d - 1) % n_slots, r] += cwt[x]
+                    if d > 1:
+                        ring[b, (k + d - 1) % n_slots, ring_at(pops, q, var) + jq] += cwt[x]
                     elif var == VAR_V:
                         vv += cwt[x]
                     elif var == VAR_I:
@@ -411,11 +413,16 @@ def gather_deliver(k, marked, sample, pops, group_of, v, i, w, refc, ring, spk, 
                 w[b, j] = ww
         if pops[q, P_DELAYED]:
             slot = k % n_slots
-            if pops[q, P_CHAN] == VAR_V:
-                v[b, j] += ring[b, slot, r]
-            else:
-                i[b, j] += ring[b, slot, r]
-            ring[b, slot, r] = zero
+            for var in range(VAR_REFC):  # v, i, w: those with delayed input
+                if (pops[q, P_RING_VARS] >> var) & 1:
+                    r = ring_at(pops, q, var) + jq
+                    if var == VAR_V:
+                        v[b, j] += ring[b, slot, r]
+                    elif var == VAR_I:
+                        i[b, j] += ring[b, slot, r]
+                    else:
+                        w[b, j] += ring[b, slot, r]
+                    ring[b, slot, r] = zero
         if sample:
             p_lo, p_hi = probe_ptr[j], probe_ptr[j + 1]
             if p_hi > p_lo:

@@ -150,7 +150,8 @@ def _ring_columns(net: Network) -> np.ndarray:
     where to find them in the ring of checkpoints from before it left the others out."""
     rows = net.tables.pops
     return np.concatenate([np.arange(r[KC.P_OFF], r[KC.P_OFF] + r[KC.P_N]) for r in rows
-                           if r[KC.P_DELAYED]] + [np.zeros(0, np.int64)])
+                           for _ in range(bin(int(r[KC.P_RING_VARS])).count("1"))]
+                          + [np.zeros(0, np.int64)])
 
 
 def _need_network(caller: str, net) -> None:

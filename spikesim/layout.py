@@ -96,14 +96,19 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
     longest = [int(d[0] if d.size == 1 else d.max(initial=1)) for d in delays]  # (steps)
     max_delay = max(longest + [1])
-    # the ring buffer holds the populations with delayed input, one after the other
-    delayed = [any(pr.post is p and d > 1 for pr, d in zip(projections, longest)) for p in pops]
-    ring_off = list(accumulate((p.n if dl else 0 for p, dl in zip(pops, delayed)), initial=0))
+    # the ring buffer holds the populations with delayed input, one after the other: n columns
+    # for each variable that receives it (bit VAR_x of ``ring_vars``, KC.P_RING_VARS)
+    ring_vars = [0] * len(pops)
+    for pr, d in zip(projections, longest):
+        if d > 1:
+            ring_vars[pops.index(pr.post)] |= 1 << pr.post.slots[pr.receptor]
+    ring_off = list(accumulate((p.n * bin(m).count("1") for p, m in zip(pops, ring_vars)),
+                               initial=0))
     if max_delay > 1:
         slow = max(zip(longest, projections), key=lambda x: x[0])[1]
         check_memory("the delay ring buffer", [
             (f"{batch} × {max_delay} steps (the longest delay, of the {slow._label()}) × "
-             f"{ring_off[-1]} neurons (those of the populations receiving delayed input)",
+             f"{ring_off[-1]} neurons (those receiving delayed input, once per variable)",
              batch * max_delay * ring_off[-1] * np.dtype(dtype).itemsize)],
             sum(d.size for d in delays) * 2
             + sum(pre.nbytes + post.nbytes + w.nbytes for pre, post, w, _ in synapses))
@@ -125,9 +130,9 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         par_parts.append(table)
         pop_rows.append([offsets[q], p.n, p.model_id, p.method == "exact",
                          row, sb, sj, cin_lo[q], cin_lo[q + 1] - n_jumps[q],
-                         p.slots[p.channel], delayed[q],
+                         p.slots[p.channel], ring_vars[q] != 0,
                          np.count_nonzero(table[:, K.REF_STEPS]) > 0,  # (>= 0)
-                         cin_lo[q + 1], ring_off[q]])
+                         cin_lo[q + 1], ring_off[q], ring_vars[q]])
         row += table.shape[0]
         for var, val in p.initial_state(batch, rng).items():
             check_fits(val, dtype, f"the initial {var} of {what}", p, f"{var}_init")
@@ -191,10 +196,6 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     mask_size = 0
     nnz = row_at = 0
     for pr, (pre, post, w, d), n, d_max in zip(projections, synapses, n_syn, longest):
-        if d_max > 1 and pr.receptor != pr.post.channel:
-            raise BuildError(f"delays longer than one step are supported only into "
-                             f"{pr.post.channel!r}, the main input of the target population; "
-                             f"got receptor {pr.receptor!r}", pr, "delay")
         q = pops.index(pr.post)
         check_fits(w, dtype, f"a weight of the {pr._label()}", pr, "weight")
         at, steps = -1, 0

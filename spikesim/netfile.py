@@ -937,12 +937,7 @@ def _prevalidate(spec: NetSpec, net: Network) -> None:
         if not isinstance(delay, (float, np.ndarray)):
             continue  # one step, or drawn when the network is built
         with _building(spec, item.key, item.param_keys):
-            steps = prj.delay_steps(np.atleast_1d(delay), net.dt)
-        if prj.receptor != prj.post.channel and steps.max(initial=1) > 1:
-            raise NetFileError(spec.file, item.param_keys["delay"],
-                               f"delays longer than one step are supported only into "
-                               f'"{prj.post.channel}" (the main input), not receptor '
-                               f'"{prj.receptor}"')
+            prj.delay_steps(np.atleast_1d(delay), net.dt)
 
 
 def _diagnose(spec: NetSpec, net: Network, error: Exception) -> None:

@@ -53,8 +53,8 @@ class Projection:
             its zeros are dropped); random: unknown before the draw, so use a scalar or a
             Distribution. The draws depend on the seed and the projection's position in the
             network: adding a projection before it changes its synapses.
-        delay: seconds — scalar, array over synapses or Distribution; default one step.
-            Delays longer than one step are supported into the target's main input variable.
+        delay: seconds — scalar, array over synapses or Distribution; default one step
+            (into any receptor).
         p: connection probability in [0, 1] of each pair (rule "random").
         k: in-degree, an integer >= 1 (rule "fixed_indegree").
         pre_ids, post_ids: 1-D integer arrays of the same length, the presynaptic unit and

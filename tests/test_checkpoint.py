@@ -17,13 +17,14 @@ DT = 1e-4
 
 def network(seed=7, batch=2, n_exc=80, dtype=np.float64, chunk=333, parallel=None):
     """Every kind of state: v, i, w (adaptation), refractory counters, an OU current, Poisson
-    sources (next firing steps), given spike times, and delayed recurrent spikes in flight."""
+    sources (next firing steps), given spike times, and delayed recurrent spikes in flight
+    (into inh's two currents too: two parts of the ring)."""
     net = ss.Network(dt=DT, seed=seed, batch=batch, dtype=dtype, chunk=chunk, parallel=parallel)
     exc = net.add(ss.AdaptiveLIF(n_exc, tau_mem=20e-3, tau_syn=5e-3, tau_w=50e-3, b=0.02,
                                  v_th=1.0, refractory=2e-3, v_init=ss.Uniform(0.0, 0.9),
                                  method="exact"), name="exc")
-    inh = net.add(ss.LIF(20, tau_mem=10e-3, tau_syn=5e-3, v_th=1.0, refractory=1e-3),
-                  name="inh")
+    inh = net.add(ss.LIF(20, tau_mem=10e-3, tau_syn=5e-3, tau_syn_inh=8e-3, v_th=1.0,
+                         refractory=1e-3), name="inh")
     net.add(ss.OUCurrent(exc, mean=40.0, std=30.0, tau=5e-3))
     net.add(ss.NoiseCurrent(inh, mean=20.0, std=40.0))
     poisson = net.add(ss.PoissonInput(50, rate=80.0), name="poisson")
@@ -33,6 +34,8 @@ def network(seed=7, batch=2, n_exc=80, dtype=np.float64, chunk=333, parallel=Non
     net.connect(exc, exc, "random", p=0.1, weight=1.0, delay=1.5e-3)
     net.connect(exc, inh, "random", p=0.2, weight=2.0, delay=0.5e-3)
     net.connect(inh, exc, "random", p=0.3, weight=-4.0, delay=ss.Uniform(1e-4, 3e-3))
+    net.connect(inh, inh, "random", p=0.3, weight=-2.0, delay=ss.Uniform(1e-4, 2e-3),
+                receptor="i_inh")
     return net, exc, inh
 
 
@@ -69,6 +72,7 @@ def test_resumed_run_is_bit_identical_to_an_uninterrupted_one(tmp_path, dtype):
     part1 = monitors(first, exc, inh)
     first.run(0.0437)  # stops mid-chunk, mid-sampling period, with spikes in flight
     assert np.any(first.state["ring"] != 0) and np.any(first.state["refc"] != 0)
+    assert first.state["ring"].shape[2] == 80 + 2 * 20 and np.any(first.state["ring"][..., 100:])
     assert first.tables.parts.shape[1] == numba.get_num_threads() + 1  # one part per thread
     ss.save_checkpoint(first, tmp_path / "ckpt.h5")
 

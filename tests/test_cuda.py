@@ -217,6 +217,27 @@ def case_two_currents(backend, dtype):
     return net, mons
 
 
+def case_delays_into_every_receptor(backend, dtype):
+    """Delays over one step into both currents of a LIF (i and i_inh: the ring holds two
+    segments of it) and into the v of an RC population after it; per-synapse delays into
+    i_inh; batch 2."""
+    net = ss.Network(dt=DT, seed=23, dtype=dtype, batch=2, backend=backend, chunk=7)
+    lif = net.add(_lif(10, tau_syn_inh=8e-3, method="exact"))
+    rc = net.add(ss.RC(6, R=1.0, tau=5e-3, v_th=0.5, method="exact"))
+    exc = net.add(ss.BernoulliInput(10, p=0.4))
+    inh = net.add(ss.BernoulliInput(5, p=0.3))
+    net.connect(exc, lif, "random", p=0.5, weight=0.6, delay=2 * DT)
+    net.connect(inh, lif, "all_to_all", weight=-0.3, receptor="i_inh", delay=3 * DT)
+    net.connect(lif, lif, "random", p=0.3, weight=-0.1, receptor="i_inh",
+                delay=ss.Uniform(DT, 4 * DT))
+    net.connect(exc, rc, "random", p=0.4, weight=0.3, delay=ss.Uniform(DT, 3 * DT))
+    mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.SpikeMonitor(rc)),
+            net.add(ss.StateMonitor(lif, ["v", "i", "i_inh"])), net.add(ss.StateMonitor(rc, "v"))]
+    net.run(25 * DT)
+    assert net.state["ring"].shape[2] == 2 * 10 + 6
+    return net, mons
+
+
 def case_uncoupled_flushes(backend, dtype):
     """Independent neurons and sources (one launch per chunk), batch 2, recording a subset
     every 3 steps, two runs, and a spike buffer so small that it is emptied mid-chunk."""

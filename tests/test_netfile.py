@@ -649,19 +649,17 @@ BUILD_KEYS = {  # setting: the key the error must name
     "p.v_init=1e39": "population[0].v_init",
     'projection[0].weight={ distribution = "normal", mean = 1e39, std = 1.0 }':
         "projection[0].weight",
-    'projection[0].delay={ distribution = "uniform", low = 2e-4, high = 5e-4 }':
+    'projection[0].delay={ distribution = "uniform", low = 2e-4, high = 10.0 }':
         "projection[0].delay",
 }
 
 
 @pytest.mark.parametrize("setting", list(BUILD_KEYS))
 def test_a_value_refused_at_build_names_its_entry(setting):
-    """values refused when the network is built (beyond float32's range; drawn delays of more
-    than one step into a second input) are reported at the key of the entry that gave them,
-    not at "network"."""
+    """values refused when the network is built (beyond float32's range; drawn delays beyond
+    the longest, 32767 steps) are reported at the key of the entry that gave them, not at
+    "network"."""
     settings = [setting]
-    if "delay" in setting:
-        settings += ['projection[0].receptor="i_inh"', "network.dtype=float64"]
     spec = netfile.parse(BUILD_KEYS_NET, "net.toml", settings=settings)
     with pytest.raises(netfile.NetFileError) as e:
         netfile.build(spec)

@@ -130,6 +130,50 @@ def test_delays_into_populations_placed_anywhere_arrive_on_the_right_step():
         assert np.all(v[:jump] == 0) and np.allclose(v[jump:], w, rtol=1e-4)  # (tau 1000 s)
 
 
+def test_delays_into_each_current_equal_spikes_moved_later_with_one_step():
+    """Delays over one step reach any receptor: into i and into i_inh of a LIF with two
+    currents (each its own part of the ring), per synapse into i_inh, and into the v of an RC
+    population placed after it. A spike at t with delay d arrives at the end of step
+    k + d − 1: the same traces, bit for bit, as the spike sent at t + (d − 1)·dt with a delay
+    of one step."""
+    dt, steps = 1e-3, 40
+    times, ids = [2e-3, 5e-3, 9e-3, 14e-3, 20e-3], [0, 2, 1, 3, 2]
+    d_inh = np.array([2, 5, 3, 4, 6, 1, 3, 2, 4, 5, 3, 2])  # steps, one per synapse (4 × 3)
+    traces = []
+    for delayed in (True, False):
+        net = ss.Network(dt=dt)
+        lif = net.add(ss.LIF(3, tau_syn_inh=8e-3, v_th=1e9, method="exact"))
+        rc = net.add(ss.RC(3, R=1.0, tau=5e-3, v_th=1e9, method="exact"))
+
+        def source(shift, net=net):  # the spikes moved ``shift`` steps later
+            return net.add(ss.SpikeTimes(4, np.add(times, shift * dt), ids))
+
+        if delayed:
+            src = source(0)
+            net.connect(src, lif, "all_to_all", weight=0.5, delay=3 * dt)
+            net.connect(src, lif, "all_to_all", weight=-0.25, delay=d_inh * dt,
+                        receptor="i_inh")
+            net.connect(src, rc, "all_to_all", weight=0.125, delay=4 * dt)
+        else:  # one source per shift, delay one step
+            net.connect(source(2), lif, "all_to_all", weight=0.5)
+            for pre in range(4):
+                for post in range(3):
+                    shifted = source(d_inh[pre * 3 + post] - 1)
+                    net.connect(shifted, lif, "explicit", pre_ids=[pre], post_ids=[post],
+                                weight=-0.25, receptor="i_inh")
+            net.connect(source(3), rc, "all_to_all", weight=0.125)
+        mons = [net.add(ss.StateMonitor(lif, ["i", "i_inh", "v"])),
+                net.add(ss.StateMonitor(rc, "v"))]
+        net.run(steps * dt)
+        if delayed:
+            assert net.state["ring"].shape == (1, 6, 2 * 3 + 3)
+        traces.append([m.trace(var).values for m, var in
+                       ((mons[0], "i"), (mons[0], "i_inh"), (mons[0], "v"), (mons[1], "v"))])
+    for got, want in zip(*traces):
+        assert np.count_nonzero(want) > 10
+        np.testing.assert_array_equal(got, want)
+
+
 def test_uniform_long_delay_via_ring_buffer_into_v():
     dt = 1e-3
     net = ss.Network(dt=dt)

@@ -34,7 +34,7 @@ Cases (key prefixes):
     NEST ``iaf_psc_exp`` (tau_m 20 ms, tau_syn_ex 5 ms, tau_syn_in 10 ms, C_m 250 pF,
     E_L -70 mV, V_th -55 mV, V_reset -70 mV, t_ref 2 ms, resolution 0.1 ms), 3 neurons with
     I_e 0 / 376 / 150 pA, driven by 4 ``spike_generator`` units (two excitatory, two
-    inhibitory; weights in pA, delays 0.1-1.5 ms excitatory, 0.1 ms inhibitory), 120 ms. A
+    inhibitory; weights in pA, delays 0.1-1.5 ms excitatory, 0.1-2 ms inhibitory), 120 ms. A
     multimeter records V_m (mV), I_syn_ex and I_syn_in (pA) every step (times 0.1 ... 120.0 ms:
     row k is the state at (k+1)*h, after update step k); a spike_recorder the spike times (ms,
     NEST stamps a spike with the end of the step in which V_m crossed V_th).
@@ -179,11 +179,11 @@ def nest_case(out: dict) -> None:
     gens = nest.Create("spike_generator", len(rates))
     for u in range(len(rates)):
         gens[u].spike_times = [round(float(k) * h, 1) for k in src_steps[src_ids == u]]
-    # connections (pre unit, post neuron, weight pA, delay ms); inhibitory ones with delay h
+    # connections (pre unit, post neuron, weight pA, delay ms)
     conn = [(0, 0, 350.0, 1.0), (0, 1, 120.0, 1.5), (0, 2, 300.0, 0.1),
             (1, 0, 500.0, 1.5), (1, 2, 250.0, 1.0),
-            (2, 0, -300.0, 0.1), (2, 1, -200.0, 0.1), (2, 2, -250.0, 0.1),
-            (3, 0, -450.0, 0.1), (3, 2, -150.0, 0.1)]
+            (2, 0, -300.0, 0.8), (2, 1, -200.0, 2.0), (2, 2, -250.0, 0.1),
+            (3, 0, -450.0, 1.2), (3, 2, -150.0, 0.5)]
     for pre, post, wt, d in conn:
         nest.Connect(gens[pre], nrn[post], syn_spec={"weight": wt, "delay": d})
     mm = nest.Create("multimeter", params={"record_from": ["V_m", "I_syn_ex", "I_syn_in"],
