@@ -104,17 +104,24 @@ def by_target(n_post, post, late, pre, code, wt, cpre, ccode, cwt):
 
 
 @njit(cache=True)
-def synapse_hash(parts, col, wt_bits, dly):
-    """A 64-bit checksum of the synapses (row, target, weight bits ``wt_bits`` — ``wt`` viewed
-    as unsigned integers —, delay if stored): a sum over synapses, so the same for any order of
-    the synapses within a row, that is for any number of parts."""
-    h = np.uint64(0)
+def synapse_hash(parts, col, wt_bits, dly, row_ends):
+    """64-bit checksums of the synapses (row, target, weight bits ``wt_bits`` — ``wt`` viewed
+    as unsigned integers —, delay if stored) of each range of rows ending at ``row_ends``
+    (ascending; one range per projection): sums over synapses, so the same for any order of
+    the synapses within a row, that is for any number of parts. Their sum (wrapping) is the
+    checksum of all the synapses."""
+    out = np.zeros(row_ends.shape[0], np.uint64)
     last = parts.shape[1] - 1
-    for r in range(parts.shape[0]):
-        for e in range(parts[r, 0], parts[r, last]):
-            x = mix64(np.uint64(r) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(col[e]))
-            x = mix64(x + np.uint64(wt_bits[e]))
-            if dly.shape[0] > 0:
-                x = mix64(x + np.uint64(dly[e]))
-            h += x
-    return h
+    r = 0
+    for p in range(row_ends.shape[0]):
+        h = np.uint64(0)
+        while r < row_ends[p]:
+            for e in range(parts[r, 0], parts[r, last]):
+                x = mix64(np.uint64(r) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(col[e]))
+                x = mix64(x + np.uint64(wt_bits[e]))
+                if dly.shape[0] > 0:
+                    x = mix64(x + np.uint64(dly[e]))
+                h += x
+            r += 1
+        out[p] = h
+    return out

@@ -104,17 +104,18 @@ def _members(net: Network) -> tuple[list, list]:
     return pops, inputs
 
 
-# keys of ``structure`` that checkpoints of earlier versions lack (checked when present)
-_LATER_KEYS = ("population_parameters", "inputs")
+# keys of ``structure`` that checkpoints of earlier versions lack (checked when present), and
+# what differs when the checksum of one of their entries does
+_LATER_KEYS = {"population_parameters": "parameters", "inputs": "arguments",
+               "projection_synapses": "synapses"}
 
 
 def _show_difference(key: str, have, want) -> str:
-    """One differing entry of ``structure`` for a message: for the lists of [name, CRC-32],
+    """One differing entry of ``structure`` for a message: for the lists of [name, checksum],
     the names whose checksums differ."""
     if key in _LATER_KEYS and isinstance(have, list) and len(have) == len(want):
         names = [w[0] for h, w in zip(have, want) if list(h) != list(w)]
-        what = "parameters" if key == "population_parameters" else "arguments"
-        return f"{what} of {', '.join(names)} differ"
+        return f"{_LATER_KEYS[key]} of {', '.join(names)} differ"
     return f"{key}: checkpoint {have!r}, network {want!r}"
 
 
@@ -129,6 +130,9 @@ def _structure(net: Network) -> dict:
     # checkpoints from before it still load; with them, also each drive's target variable (the
     # ring offsets, P_RING, are derived: left out)
     pops = tb.pops[:, :KC.P_RING if drives.any() else KC.P_JUMP_HI]
+    ends = np.append(tb.prj[1:, KC.J_ROW], tb.parts.shape[0]).astype(np.int64)  # per projection
+    hashes = synapse_hash(tb.parts, tb.col, tb.weights().view(f"u{tb.wt.itemsize}"), tb.dly,
+                          ends)
     return {
         "populations": [[p.name, type(p).__name__, p.n] for p in net.populations],
         "sources": [[s.name, type(s).__name__, s.n] for s in net.sources],
@@ -138,10 +142,10 @@ def _structure(net: Network) -> dict:
         # (the projection columns from J_MASK on are derived: how the kernel reads a given
         # array, left out so that checkpoints from before those columns still load)
         "connectivity_crc32": _crc(tb.prj[:, :KC.J_MASK], tb.prj_w, tb.rowptr),
-        "synapses_hash": int(synapse_hash(tb.parts, tb.col,
-                                          tb.weights().view(f"u{tb.wt.itemsize}"), tb.dly)),
+        "synapses_hash": int(hashes.sum(dtype=np.uint64)),  # (wrapping)
         "n_synapses": int(tb.col.shape[0]),
         **dict(zip(_LATER_KEYS, _members(net))),
+        "projection_synapses": [[pr._label(), int(h)] for pr, h in zip(net.projections, hashes)],
     }
 
 
@@ -313,6 +317,8 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
             if "parameters_crc32" in diff and ("population_parameters" in diff
                                                or "inputs" in diff):
                 diff.remove("parameters_crc32")  # (what differs is named instead)
+            if "projection_synapses" in diff:
+                diff = [k for k in diff if k not in ("connectivity_crc32", "synapses_hash")]
             detail = "; ".join(_show_difference(k, have.get(k), want[k]) for k in diff)
             raise ValueError(f"checkpoint {path} was saved from a different network "
                              f"({detail}); build the same network (code, parameters, seed)")

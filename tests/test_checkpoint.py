@@ -1,6 +1,7 @@
 """Checkpoint and resume: a run stopped, saved, restored into a freshly built network and
 continued is bit-identical to one uninterrupted run; mismatched networks are refused."""
 
+import json
 import re
 import shutil
 
@@ -167,6 +168,25 @@ def test_a_checkpoint_is_refused_for_other_parameters_or_dt(tmp_path):
         ss.load_checkpoint(other, tmp_path / "c.h5")
     with pytest.raises(FileNotFoundError, match="no such checkpoint"):
         ss.load_checkpoint(other, tmp_path / "missing.h5")
+
+
+def test_a_checkpoint_names_the_projection_whose_synapses_differ(tmp_path):
+    """A weight, probability or delay changed since the save is named by its projection, not
+    by the whole network's checksums."""
+    net, _, _ = network()
+    ss.save_checkpoint(net, tmp_path / "c.h5")
+    other, exc, _ = network()
+    other.projections[2].weight = 1.5  # exc -> exc
+    with pytest.raises(ValueError, match=r"\(synapses of projection 'exc' -> 'exc' \('random'\) "
+                                         r"differ\); build the same network"):
+        ss.load_checkpoint(other, tmp_path / "c.h5")
+    with h5py.File(tmp_path / "c.h5", "r+") as f:  # saved before the list: still refused
+        structure = json.loads(f.attrs["structure"])
+        del structure["projection_synapses"]
+        f.attrs["structure"] = json.dumps(structure)
+    with pytest.raises(ValueError, match=r"connectivity_crc32: checkpoint"):
+        ss.load_checkpoint(other, tmp_path / "c.h5")
+    ss.load_checkpoint(network()[0], tmp_path / "c.h5")  # the same network loads it
 
 
 def test_a_checkpoint_is_refused_by_a_network_that_has_run_from_another_format_or_not_hdf5(

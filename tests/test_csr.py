@@ -65,14 +65,18 @@ def test_a_shared_weight_is_not_written_and_the_hash_ignores_the_split():
     one, four = (build(pre, post, np.array([0.5]), 20, bounds, first=0)
                  for bounds in ([0, 50], [0, 10, 25, 40, 50]))
     assert np.isnan(one[2]).all()  # left unwritten
-    hashes = [synapse_hash(p, c, np.full(c.size, 0.5).view(np.uint64), d)
+    rows = np.array([7, 21])  # two ranges of rows: units 0-6 and 7-19 (and the end row)
+    hashes = [synapse_hash(p, c, np.full(c.size, 0.5).view(np.uint64), d, rows)
               for p, c, _, d in (one, four)]
-    assert hashes[0] == hashes[1]
+    np.testing.assert_array_equal(hashes[0], hashes[1])
     assert not np.array_equal(one[1], four[1])  # the order within rows differs
+    whole = synapse_hash(one[0], one[1], np.full(one[1].size, 0.5).view(np.uint64), one[3],
+                         np.array([21]))
+    assert whole[0] == hashes[0].sum(dtype=np.uint64)  # the ranges' sums add up
     moved = four[1].copy()
-    moved[0] = (moved[0] + 1) % 50
-    assert synapse_hash(four[0], moved, np.full(moved.size, 0.5).view(np.uint64),
-                        four[3]) != hashes[1]
+    moved[four[0][8, 0]] = (moved[four[0][8, 0]] + 1) % 50  # a synapse of unit 8's row
+    got = synapse_hash(four[0], moved, np.full(moved.size, 0.5).view(np.uint64), four[3], rows)
+    assert got[0] == hashes[1][0] and got[1] != hashes[1][1]
 
 
 def test_tables_hold_each_projections_synapses_and_weights():
