@@ -590,9 +590,14 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> str:
                  for j, e in enumerate(doc.get(k, []))
                  if isinstance(e, dict) and e.get("name") == first]
         if not named:
+            names = [e["name"] for k in ("population", "input", "projection")
+                     for e in doc.get(k, []) if isinstance(e, dict)
+                     and isinstance(e.get("name"), str)] + ["network"]
+            near = difflib.get_close_matches(first, names, 1)
             raise NetFileError(file, where, f'no population, input or projection named "{first}"'
-                                            f" (a key path starts with network, a name, or "
-                                            f"population[i], input[i], projection[i], record[i])")
+                                            + (f' (did you mean "{near[0]}"?)' if near else "")
+                                            + "; a key path starts with network, a name, or "
+                                              "population[i], input[i], projection[i], record[i]")
         if len(named) > 1:
             raise NetFileError(file, where, f'"{first}" names {", ".join(k for k, _ in named)}:'
                                             f" start the key path with the one meant instead")

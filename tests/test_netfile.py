@@ -516,7 +516,9 @@ def test_settings_take_toml_values_or_words():
     ("=3", r"expected KEY=VALUE"),
     ("projection[3].p=0.1", r"there is no projection\[3\]: the file has 1 \[\[projection\]\] "
                             r"table$"),
-    ("inh.n=3", r'no population, input or projection named "inh"'),
+    ("inh.n=3", r'no population, input or projection named "inh"; a key path starts'),
+    ("ecx.n=3", r'named "ecx" \(did you mean "exc"\?\)'),
+    ("netwrok.dt=1e-4", r'named "netwrok" \(did you mean "network"\?\)'),
     ("population[0]=3", r"population\[0\] is a whole \[\[population\]\] table"),
     ("exc.params.tau_mem.low=0", r'"tau_mem" is not a table'),
     # then checked as the file's own values are, the setting named
