@@ -43,7 +43,9 @@ def pulse(start: int, length: int, amplitude: float) -> np.ndarray:
 
 def main() -> None:
     out = output_dir(__doc__)
-    small = dict(R=5.0, C=1e-3, v_th=10.0)  # threshold out of reach: subthreshold studies
+    # threshold out of reach, for subthreshold studies (1000 V reads as meant: 10 V would warn
+    # that it was typed in millivolts)
+    small = dict(R=5.0, C=1e-3, v_th=1e3)
     fig, axes = figure(2, 2)
     v, _ = run(None, v_init=0.9, **small)
     plot.traces(v, axes[0], t_unit="ms")

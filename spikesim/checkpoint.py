@@ -110,6 +110,15 @@ _LATER_KEYS = {"population_parameters": "parameters", "inputs": "arguments",
                "projection_synapses": "synapses"}
 
 
+def _checksums(key: str, value):
+    """``value`` of ``structure`` as compared: for the lists of [name, checksum], the checksums
+    (names are compared where ``populations``, ``sources`` and ``projections`` list them; a
+    projection's label, which says more, is shown only)."""
+    if key in _LATER_KEYS and isinstance(value, list):
+        return [e[1] if isinstance(e, list) and len(e) == 2 else e for e in value]
+    return value
+
+
 def _show_difference(key: str, have, want) -> str:
     """One differing entry of ``structure`` for a message: for the lists of [name, checksum],
     the names whose checksums differ."""
@@ -312,7 +321,7 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
                              + "; ".join(diff))
         have, want = json.loads(attr(f, "structure")), _structure(net)
         diff = [k for k in want if (k in have or k not in _LATER_KEYS)
-                and have.get(k) != want[k]]
+                and _checksums(k, have.get(k)) != _checksums(k, want[k])]
         if diff:
             if "parameters_crc32" in diff and ("population_parameters" in diff
                                                or "inputs" in diff):

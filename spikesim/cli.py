@@ -454,8 +454,15 @@ def _terminate_as_interrupt() -> Iterator[None]:
     chunk), so that ``--resume`` goes on from there rather than from the last periodic
     checkpoint, or from nothing."""
     try:
-        old = signal.signal(signal.SIGTERM, _interrupted)
+        old = signal.getsignal(signal.SIGTERM)
+        # left as is when set outside Python (None: it could not be put back) or ignored on
+        # purpose by whoever started the run (trap '' TERM; a launcher shielding its workers)
+        installed = old is not None and old != signal.SIG_IGN
+        if installed:
+            signal.signal(signal.SIGTERM, _interrupted)
     except (ValueError, OSError, AttributeError):  # not the main thread; no SIGTERM here
+        installed = False
+    if not installed:
         yield
         return
     try:

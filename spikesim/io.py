@@ -314,16 +314,19 @@ def no_interrupt() -> Iterator[Callable[[], None]]:
         return
 
     def deliver() -> None:
-        if caught:
-            args = caught[0]
-            caught.clear()
+        while caught:  # each signal held back, once (repeats of it are one), in turn: an
+            args = caught.pop(0)  # ignored SIGINT must not swallow the SIGTERM after it
+            caught[:] = [a for a in caught if a[0] != args[0]]
             _hand_over(old[args[0]], args)
 
     try:
         yield deliver
     finally:
-        for sig, handler in old.items():
-            _set_handler(sig, handler)
+        try:  # (nested: a Ctrl-C right after the first is put back still puts back the other)
+            _set_handler(signal.SIGINT, old[signal.SIGINT])
+        finally:
+            if signal.SIGTERM in old:
+                _set_handler(signal.SIGTERM, old[signal.SIGTERM])
         deliver()
 
 

@@ -251,7 +251,10 @@ class Population:
             value = getattr(self, name)
             if name.endswith("_init") or value is None or isinstance(value, (int, float)):
                 continue
-            shape = (batch, self.n) if isinstance(value, Distribution) else np.shape(value)
+            try:
+                shape = (batch, self.n) if isinstance(value, Distribution) else np.shape(value)
+            except ValueError:  # a ragged list: refused, naming it, when the table is built
+                continue
             b = max(b, shape[0] if len(shape) == 2 else 1)
             j = max(j, shape[-1] if shape else 1)
         return b * j

@@ -111,10 +111,13 @@ class Projection:
                 checks.finite_array(what, value, ndim=(0, 1, 2), **LIMITS[what])
 
     def _label(self) -> str:
-        """The projection as a user knows it, for messages: pre -> post (rule)."""
+        """The projection as a user knows it, for messages: its name if it has one, pre -> post
+        (rule, and the receptor unless it is the target's main input)."""
         def named(o) -> str:
             return repr(o.name) if o.name else f"a {type(o).__name__} of {o.n}"
-        return f"projection {named(self.pre)} -> {named(self.post)} ({self.rule!r})"
+        into = f", into {self.receptor!r}" if self.receptor != self.post.channel else ""
+        core = f"{named(self.pre)} -> {named(self.post)} ({self.rule!r}{into})"
+        return f"projection {self.name!r}: {core}" if self.name else f"projection {core}"
 
     def _check_per_synapse(self, name: str, value) -> None:
         """Raise now, before the projection joins a network, when ``value`` is an array whose

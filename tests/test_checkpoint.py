@@ -171,8 +171,9 @@ def test_a_checkpoint_is_refused_for_other_parameters_or_dt(tmp_path):
 
 
 def test_a_checkpoint_names_the_projection_whose_synapses_differ(tmp_path):
-    """A weight, probability or delay changed since the save is named by its projection, not
-    by the whole network's checksums."""
+    """A weight, probability or per-synapse delay changed since the save is named by its
+    projection, not by the whole network's checksums; a projection renamed (its label only)
+    still loads."""
     net, _, _ = network()
     ss.save_checkpoint(net, tmp_path / "c.h5")
     other, exc, _ = network()
@@ -180,6 +181,12 @@ def test_a_checkpoint_names_the_projection_whose_synapses_differ(tmp_path):
     with pytest.raises(ValueError, match=r"\(synapses of projection 'exc' -> 'exc' \('random'\) "
                                          r"differ\); build the same network"):
         ss.load_checkpoint(other, tmp_path / "c.h5")
+    other.projections[2].name = "recurrent"
+    with pytest.raises(ValueError, match=r"synapses of projection 'recurrent': 'exc' -> 'exc' "):
+        ss.load_checkpoint(other, tmp_path / "c.h5")
+    renamed, _, _ = network()
+    renamed.projections[2].name = "recurrent"
+    ss.load_checkpoint(renamed, tmp_path / "c.h5")
     with h5py.File(tmp_path / "c.h5", "r+") as f:  # saved before the list: still refused
         structure = json.loads(f.attrs["structure"])
         del structure["projection_synapses"]

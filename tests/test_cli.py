@@ -4,6 +4,7 @@ plot, bench, progress bar, help texts, one-line errors."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -815,3 +816,19 @@ def test_info_of_a_checkpoint_says_what_it_is_and_load_refuses_it(tmp_path, caps
         ss.load(ckpt)
     status, _, err = run_cli(capsys, "plot", ckpt, "-o", tmp_path / "x.png")
     assert status == 2 and "is a spikesim checkpoint" in one_line_error(err, "plot")
+
+
+def test_a_sigterm_ignored_by_whoever_started_the_run_stays_ignored():
+    """``trap '' TERM`` (or a launcher shielding its workers from a group-wide SIGTERM) is
+    respected, as an ignored SIGINT is: the run does not turn that SIGTERM into a stop."""
+    old = signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        with cli._terminate_as_interrupt():
+            assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the default: stopped as by Ctrl-C
+        with cli._terminate_as_interrupt():
+            assert signal.getsignal(signal.SIGTERM) is cli._interrupted
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, old)

@@ -1,6 +1,10 @@
 """Bad input: a clear ValueError/TypeError naming the parameter — never a Numba error or NaN."""
 
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -398,6 +402,31 @@ def test_voltages_typed_in_millivolts_warn():
         build(ss.LIF(3, v_th=ss.Normal(1.0, 0.2)), dt=1e-4)  # Norse's numbers, read in V
         build(ss.RC(3, tau=20e-3, v_th=1e9), dt=1e-4)
         build(ss.LIF(3, v_th=-50.0, v_reset=-65.0, v_leak=-65.0, units="1"), dt=1e-4)
+
+
+@pytest.mark.parametrize("script", ["lif_tutorial.py", "lapicque_tutorial.py", "noisy_lif.py"])
+def test_the_example_scripts_run_without_a_warning(script, tmp_path):
+    """The shipped scripts run with RuntimeWarnings as errors: none of their values sets off a
+    warning meant for mistakes (lapicque_tutorial's threshold out of reach once read as a
+    voltage typed in millivolts)."""
+    path = Path(__file__).resolve().parents[1] / "examples" / script
+    root = os.path.dirname(os.path.dirname(os.path.abspath(ss.__file__)))
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", str(path), "--out",
+                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list(tmp_path.glob("*.png"))
+
+
+def test_a_ragged_parameter_set_after_construction_is_named_at_build():
+    """The memory estimate, which reads the parameters' shapes first, leaves a ragged list to
+    the build's check, which names it (not NumPy's "inhomogeneous shape")."""
+    pop = ss.LIF(3)
+    pop.tau_mem = [0.01, [0.02, 0.03], 0.01]
+    with pytest.raises(TypeError, match=r"LIF.tau_mem must be a number, an array or a "
+                                        r"Distribution \(in s\)"):
+        build(pop)
 
 
 def test_a_long_list_parameter_is_summarised_in_the_error():

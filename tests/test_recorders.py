@@ -366,6 +366,25 @@ def test_ctrl_c_during_a_write_is_held_until_the_write_is_done(before):
         signal.signal(signal.SIGINT, old)
 
 
+def test_a_signal_held_back_after_another_is_not_lost():
+    """A SIGINT and then a SIGTERM in one block: each goes where it went before, the SIGINT
+    ignored (a job started with ``&`` from a script) and the SIGTERM to its handler — the
+    ignored SIGINT does not swallow the SIGTERM (which ``spikesim run`` turns into a stop)."""
+    calls = []
+    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    old_term = signal.signal(signal.SIGTERM, lambda *a: calls.append("term"))
+    try:
+        with ssio.no_interrupt():
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+            calls.append("block done")
+        assert calls == ["block done", "term"]
+    finally:
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+
+
 CHILD = textwrap.dedent("""
     import sys
     import numpy as np
