@@ -154,7 +154,11 @@ def _structure(net: Network) -> dict:
         "synapses_hash": int(hashes.sum(dtype=np.uint64)),  # (wrapping)
         "n_synapses": int(tb.col.shape[0]),
         **dict(zip(_LATER_KEYS, _members(net))),
-        "projection_synapses": [[pr._label(), int(h)] for pr, h in zip(net.projections, hashes)],
+        # per projection: its synapses' hash and its row of the projection table (a delay or
+        # weight shared by all its synapses is stored there)
+        "projection_synapses": [[pr._label(), int(h) ^ _crc(tb.prj[j, :KC.J_MASK],
+                                                              tb.prj_w[j:j + 1])]
+                                for j, (pr, h) in enumerate(zip(net.projections, hashes))],
     }
 
 

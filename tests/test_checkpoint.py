@@ -187,6 +187,11 @@ def test_a_checkpoint_names_the_projection_whose_synapses_differ(tmp_path):
     renamed, _, _ = network()
     renamed.projections[2].name = "recurrent"
     ss.load_checkpoint(renamed, tmp_path / "c.h5")
+    later, _, _ = network()
+    later.projections[3].delay = 0.6e-3  # exc -> inh, one delay for all its synapses
+    with pytest.raises(ValueError, match=r"\(synapses of projection 'exc' -> 'inh' \('random'\) "
+                                         r"differ\)"):
+        ss.load_checkpoint(later, tmp_path / "c.h5")
     with h5py.File(tmp_path / "c.h5", "r+") as f:  # saved before the list: still refused
         structure = json.loads(f.attrs["structure"])
         del structure["projection_synapses"]
