@@ -39,8 +39,13 @@ class SpikeSource:
         self.name = name
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
-        """Per-step firing probability, shape (T or 1, 1, n or 1), at global steps ``k`` (T,)."""
+        """Per-step firing probability, shape (T or 1, 1 or B, n or 1), at global steps ``k``
+        (T,)."""
         raise NotImplementedError
+
+    def realizations(self) -> int:
+        """The realizations its values are given for: 1 (the same in all), or B."""
+        return 1
 
     def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
         """Spikes in steps k0 … k0+n_steps−1 as (ptr, units): the units (int64) firing at
@@ -123,15 +128,14 @@ class RateCoded(SpikeSource):
     """Rate coding of data (as snnTorch's ``spikegen.rate``): each value in [0, 1] is a per-step
     firing probability, so the rate it gives (value / dt, Hz) scales with dt (rates in Hz:
     ``PoissonInput(n, rate=data * max_rate)``). ``data`` of shape (n,) applies at every step;
-    of shape (T, n), row k applies at step k and nothing fires after the last row. Rows are
-    steps, not realizations: every realization of a batch draws from the same data."""
+    of shape (T, n), row k applies at step k and nothing fires after the last row; of shape
+    (T, B, n), row k of realization b (B: the network's batch — a batch of B images, say)."""
 
-    def __init__(self, data: np.ndarray | Sequence[float] | Sequence[Sequence[float]],
-                 name: str | None = None):
-        data = checks.finite_array("RateCoded.data", data, ndim=(1, 2), low=0.0, high=1.0)
+    def __init__(self, data: np.ndarray | Sequence, name: str | None = None):
+        data = checks.finite_array("RateCoded.data", data, ndim=(1, 2, 3), low=0.0, high=1.0)
         if data.shape[-1] == 0:
-            raise ValueError(f"RateCoded.data must have at least one unit (shape (n,) or (T, n), "
-                             f"n >= 1), got shape {data.shape}")
+            raise ValueError(f"RateCoded.data must have at least one unit (shape (n,), (T, n) or "
+                             f"(T, B, n), n >= 1), got shape {data.shape}")
         super().__init__(data.shape[-1], name)
         self.data = data
         self.mode = K.SRC_CONST if data.ndim == 1 else K.SRC_PROB
@@ -139,7 +143,10 @@ class RateCoded(SpikeSource):
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
         if self.data.ndim == 1:
             return self.data.reshape(1, 1, -1)
-        return _rows(self.data, k).reshape(len(k), 1, self.n)
+        return _rows(self.data, k).reshape(len(k), self.realizations(), self.n)
+
+    def realizations(self) -> int:
+        return self.data.shape[1] if self.data.ndim == 3 else 1
 
 
 class SpikeTimes(SpikeSource):

@@ -148,6 +148,10 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     n_streams = src_off[-1]
     src_rows = []
     for s, so in enumerate(sources):
+        if so.realizations() not in (1, batch):
+            raise BuildError(f"{type(so).__name__} {so.name!r} has data for "
+                             f"{so.realizations()} realizations, but the network runs "
+                             f"batch = {batch}", so)
         src_rows.append([src_off[s], so.n, so.mode, 0, 0, 0, 0, src_off[s]])
     cin_rows, cinf_rows, n_ou = [], [], 0
     for c in ordered_currents:

@@ -240,13 +240,16 @@ def case_delays_into_every_receptor(backend, dtype):
 
 def case_uncoupled_flushes(backend, dtype):
     """Independent neurons and sources (one launch per chunk), batch 2, recording a subset
-    every 3 steps, two runs, and a spike buffer so small that it is emptied mid-chunk."""
+    every 3 steps, two runs, and a spike buffer so small that it is emptied mid-chunk; a
+    RateCoded source with data per realization."""
     net = ss.Network(dt=DT, seed=19, dtype=dtype, batch=2, backend=backend, chunk=7)
     lif = net.add(_lif(10, method="exact"))
     net.add(ss.NoiseCurrent(lif, mean=0.5, std=0.5))
     src = net.add(ss.BernoulliInput(6, p=0.5))
+    coded = net.add(ss.RateCoded(np.random.default_rng(2).random((16, 2, 5)) * 0.7))
     mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.SpikeMonitor(src, ids=[1, 4])),
-            net.add(ss.StateMonitor(lif, ["v", "i"], ids=[2, 5], every=3))]
+            net.add(ss.StateMonitor(lif, ["v", "i"], ids=[2, 5], every=3)),
+            net.add(ss.SpikeMonitor(coded))]
     net.run(12 * DT)
     net.run(9 * DT)
     return net, mons

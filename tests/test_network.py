@@ -1102,6 +1102,29 @@ def test_time_varying_sources_fire_exactly_where_their_rate_or_row_is_certain():
     np.testing.assert_array_equal(_fired(m_poisson, steps, 2), want)
 
 
+def test_rate_coded_data_per_realization_fires_in_its_own_realization():
+    """RateCoded (T, B, n): realization b draws from its own rows — here certain ones, unit b
+    at every step of realization b (a batch of B different inputs) — and nothing past T; data
+    for another number of realizations than the batch is refused, naming the source."""
+    steps, batch, n, rows = 20, 3, 4, 12
+    data = np.zeros((rows, batch, n))
+    data[:, np.arange(batch), np.arange(batch)] = 1.0
+    net = ss.Network(dt=DT, seed=0, batch=batch, chunk=7)
+    coded = net.add(ss.RateCoded(data), name="images")
+    mon = net.add(ss.SpikeMonitor(coded))
+    net.run(steps * DT)
+    s = mon.spikes
+    for b in range(batch):
+        mine = s.realizations == b
+        assert set(s.ids[mine].tolist()) == {b}
+        np.testing.assert_allclose(np.sort(s.times[mine]), np.arange(rows) * DT)
+    wrong = ss.Network(dt=DT, batch=2)
+    wrong.add(ss.RateCoded(data), name="images")
+    with pytest.raises(ValueError, match=r"RateCoded 'images' has data for 3 realizations, but "
+                                         r"the network runs batch = 2"):
+        wrong.build()
+
+
 def test_a_time_varying_poisson_rate_gives_rate_of_t_times_dt_per_step():
     """A ramp rate(t) = 400 Hz/s·t... up to 200 Hz: the count of 1000 units in each 0.1 s
     window is Binomial with the sum of rate(t_k)·dt over the window's steps (Brian2's
