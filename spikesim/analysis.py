@@ -13,6 +13,7 @@ import numpy as np
 from spikesim import checks
 from spikesim.results import Spikes
 
+BLOCK = 1 << 20  # spikes binned at a time
 _MAX_BINS = 10**7  # time bins (or windows) per realization at most: 80 MB of float64 each
 _ESTIMATORS = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", "sqrt")  # numpy's
 
@@ -135,10 +136,14 @@ def population_rate(spikes: Spikes, bin_width: float,
                          f"got {smooth!r}")
     edges = _bin_edges(spikes.t_start, spikes.t_stop, bin_width)
     n_bins = edges.size - 1
-    keep = (spikes.times >= edges[0]) & (spikes.times <= edges[-1])
-    idx = np.clip(_bin_index(spikes.times[keep], spikes.t_start, bin_width), 0, n_bins - 1)
-    flat = spikes.realizations[keep] * n_bins + idx
-    counts = np.bincount(flat, minlength=spikes.n_realizations * n_bins)
+    counts = np.zeros(spikes.n_realizations * n_bins, np.int64)
+    step = max(BLOCK, counts.size)  # (a block at a time, no smaller than the bins: whole-
+    for a in range(0, len(spikes), step):  # array temporaries took several times the
+        times = spikes.times[a:a + step]  # memory of the spikes)
+        keep = (times >= edges[0]) & (times <= edges[-1])
+        idx = np.clip(_bin_index(times[keep], spikes.t_start, bin_width), 0, n_bins - 1)
+        flat = spikes.realizations[a:a + step][keep] * n_bins + idx
+        counts += np.bincount(flat, minlength=spikes.n_realizations * n_bins)
     rates = counts.reshape(spikes.n_realizations, n_bins) / (np.diff(edges) * spikes.n_recorded)
     if smooth:
         rates = _gaussian_smooth(rates, smooth / bin_width)

@@ -940,10 +940,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
     try:
         if every:
             fig = plot.rasters([data.spikes(p) for p in choices])
-        elif kind == "traces":  # (v with its spikes marked, when the file has them)
-            marks = args.variable == "v" and pop in info["spikes"]
-            fig = plot.first_traces(data.trace(pop, args.variable),
-                                    spikes=data.spikes(pop) if marks else None)
+        elif kind == "traces":  # (v with its spikes marked, when the file has them; only
+            marks = args.variable == "v" and pop in info["spikes"]  # the neurons drawn read)
+            fig = plot.first_traces(args.file, population=pop, variable=args.variable,
+                                    spikes=args.file if marks else None)
         elif kind == "rate" and pop not in info["spikes"]:
             rate = data.rate(pop)
             if args.bin_width and not math.isclose(args.bin_width, rate.meta["bin_width"]):
@@ -963,7 +963,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
                 fig.set_title(f"{pop}: spike counts")
             else:
                 has_v = f"{pop}.v" in info["reports"]
-                fig = plot.summary(spikes, data.trace(pop, "v") if has_v else None,
+                fig = plot.summary(spikes, args.file if has_v else None, population=pop,
                                    bin_width=bin_width)
         plot.save(fig, out, dpi=args.dpi)
     except (OSError, ValueError, KeyError) as e:

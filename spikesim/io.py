@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, DTypeLike
 
 MS = 1e3  # SONATA times are in milliseconds; spikesim's in seconds
+SPIKE_READ_BLOCK = 1 << 22  # spikes read at a time when only some are kept (ids, window)
+ORDER_BLOCK = 1 << 20  # pairs of spikes compared at a time by the check of their order
 CHECKPOINT_FORMAT = "spikesim-checkpoint"  # the ``format`` attribute of a checkpoint file
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
 MAGIC = 0x0A7A
@@ -176,6 +178,27 @@ def append(ds: h5py.Dataset, rows: np.ndarray) -> None:
         ds.id.write(h5py.h5s.create_simple(rows.shape), space, rows)
     except BaseException:  # no unwritten rows (read as data) left behind; a retry appends
         ds.id.set_extent(shape)  # where this write would have gone
+        raise
+
+
+def append_all(ds: h5py.Dataset, parts: Sequence[np.ndarray]) -> None:
+    """:func:`append` of the rows of all ``parts`` in turn, each written where it goes: the
+    dataset is extended once, and no joined copy of the parts is made."""
+    total = sum(len(p) for p in parts)
+    if total == 0:
+        return
+    shape = ds.id.shape
+    ds.id.set_extent((shape[0] + total,) + tuple(shape[1:]))
+    try:
+        space, at = ds.id.get_space(), shape[0]
+        for part in parts:
+            part = np.ascontiguousarray(part)
+            if len(part):
+                space.select_hyperslab((at,) + (0,) * (len(shape) - 1), part.shape)
+                ds.id.write(h5py.h5s.create_simple(part.shape), space, part)
+                at += len(part)
+    except BaseException:  # as append: no unwritten rows left behind
+        ds.id.set_extent(shape)
         raise
 
 
@@ -578,57 +601,120 @@ class RecordedRun:
         ms /= MS
         return ms
 
-    def spikes(self, population: str | None = None, realization: int | None = None) -> Spikes:
+    def spikes(self, population: str | None = None, realization: int | None = None, *,
+               ids: int | np.ndarray | Sequence[int] | None = None,
+               t_start: float | None = None, t_stop: float | None = None) -> Spikes:
         """The spikes of a population (all realizations, or one), times in seconds, sorted by
         time, then realization, then neuron id. In a file of another writer that does not give
         the population's size, ``n_neurons`` is the largest node id + 1 (SONATA numbers a
-        population's nodes from 0), which rates per neuron divide by."""
+        population's nodes from 0), which rates per neuron divide by.
+
+        ``ids`` (neuron indices within the population, at least one) keeps only those neurons'
+        spikes (``recorded`` then lists them, so rates per neuron count only them);
+        ``t_start``/``t_stop`` (s, finite, ``t_start <= t_stop``) keep the spikes at
+        t_start <= t < t_stop and narrow the interval the result covers to them. A spikesim
+        file (its spikes sorted by time) is read only from the first spike of the window to
+        its last, found by bisection; a selection is read block by block, so that memory
+        follows what is kept, not the file."""
         parts = self._pick(self._spikes, population, "spikes")
         n_all = parts[0]["n_realizations"]
         if realization is not None:
             check_realizations(realization, n_all, several=False)
             if not parts[0]["block"]:  # one group per realization (earlier spikesim files)
                 parts = [e for e in parts if e["realization"] == realization]
-        times, ids, reals = [], [], []
+        want = None if ids is None else np.unique(neuron_ids("ids", ids))
+        lo_t, hi_t = time_window(t_start, t_stop)
+        # whole-dataset reads when everything is kept (no copy of blocks to join); else blocks
+        blocked = (lo_t is not None or hi_t is not None or want is not None
+                   or (realization is not None and parts[0]["block"]))
+        times, node_ids, reals = [], [], []
         with open_for_reading(self.path) as f:
             g0 = f[parts[0]["path"]]
             recorded = (np.unique(g0["recorded_ids"][:].astype(np.int64))  # (foreign: as given)
                         if "recorded_ids" in g0 else None)
             for e in parts:
-                ts, ni, n = spike_datasets(f[e["path"]])
-                ms = finite(ts, ts.astype(np.float64)[:n])  # (converted by HDF5 as it reads)
+                g = f[e["path"]]
+                ts, ni, n = spike_datasets(g)
                 to_ms = _to_ms(ts)
-                if to_ms != 1.0:
-                    ms *= to_ms
-                node = checked_node_ids(ni, ni.astype(np.int64)[:n])
-                if e["block"]:  # node ids b·block + j: realization b's neurons are a block
-                    real = node // e["block"]
-                    node -= real * e["block"]
-                else:
-                    real = np.full(n, e["realization"], np.int64)
-                if realization is not None:
-                    keep = real == realization
-                    ms, node, real = ms[keep], node[keep], np.zeros(np.count_nonzero(keep),
-                                                                    np.int64)
-                times.append(self._times(ms))
-                ids.append(node)
-                reals.append(real)
+                first, last = self._window_rows(g, ts, n, lo_t, hi_t, to_ms)
+                step = SPIKE_READ_BLOCK if blocked else max(last - first, 1)
+                for a in range(first, last, step):
+                    b = min(last, a + step)
+                    ms = finite(ts, ts.astype(np.float64)[a:b])  # (converted by HDF5 as it reads)
+                    if to_ms != 1.0:
+                        ms *= to_ms
+                    node = checked_node_ids(ni, ni.astype(np.int64)[a:b])
+                    if e["block"]:  # node ids b·block + j: realization b's neurons are a block
+                        real = node // e["block"]
+                        node -= real * e["block"]
+                    else:
+                        real = np.full(b - a, e["realization"], np.int64)
+                    t = self._times(ms)
+                    kept = [c for c in (None if realization is None else real == realization,
+                                        None if want is None else np.isin(node, want),
+                                        None if lo_t is None else t >= lo_t,
+                                        None if hi_t is None else t < hi_t) if c is not None]
+                    if kept:
+                        keep = np.logical_and.reduce(kept)
+                        t, node, real = t[keep], node[keep], real[keep]
+                    if realization is not None:
+                        real = np.zeros(len(t), np.int64)
+                    times.append(t)
+                    node_ids.append(node)
+                    reals.append(real)
         e0 = parts[0]
-        t, i, r = (a[0] if len(a) == 1 else np.concatenate(a) for a in (times, ids, reals))
+        if not times:  # (no spike in the window)
+            times, node_ids, reals = [np.zeros(0)], [np.zeros(0, np.int64)], [np.zeros(0,
+                                                                                     np.int64)]
+        t, i, r = (a[0] if len(a) == 1 else np.concatenate(a) for a in (times, node_ids, reals))
         order = _time_order(t, r, i)
         if order is not None:
             t, i, r = t[order], i[order], r[order]
-        t_stop = self._t_stop(t, e0)
-        if self._written_end() is not None and t.size and t[-1] > t_stop - self.dt / 2:
+        t_stop_rec = self._t_stop(t, e0)
+        if self._written_end() is not None and t.size and t[-1] > t_stop_rec - self.dt / 2:
             # spikes written past the runs table's end (the writes that would have extended
             # it failed): not part of the recording
-            keep = int(np.searchsorted(t, t_stop - self.dt / 2))
+            keep = int(np.searchsorted(t, t_stop_rec - self.dt / 2))
             t, i, r = t[:keep], i[:keep], r[:keep]
+        if want is not None:  # the neurons the result holds the spikes of
+            recorded = want if recorded is None else np.intersect1d(recorded, want)
         n_neurons = e0["n_neurons"] if e0["n_neurons"] is not None else 1 + max(
             int(i.max(initial=-1)), -1 if recorded is None else int(recorded.max(initial=-1)))
+        t0, t1 = self._t_start(e0), t_stop_rec
+        if lo_t is not None:
+            t0 = max(t0, lo_t)
+        if hi_t is not None:
+            t1 = hi_t if self._written_end() is None else min(t1, hi_t)
         n_real = 1 if realization is not None else n_all
-        return Spikes(t, i, r, n_neurons, n_real, self._t_start(e0), t_stop,
-                      e0["population"], recorded, self.dt)
+        return Spikes(t, i, r, n_neurons, n_real, t0, max(t0, t1), e0["population"],
+                      recorded, self.dt)
+
+    def _window_rows(self, g: h5py.Group, ts: h5py.Dataset, n: int, lo_t: float | None,
+                     hi_t: float | None, to_ms: float) -> tuple[int, int]:
+        """Rows [first, last) of the ``n`` spikes of group ``g`` (times ``ts``, ``to_ms`` ms
+        per unit) that may fall in lo_t <= t < hi_t (s; None: unbounded): found by bisection
+        where the group says its spikes are sorted by time, a step wider on each side (the
+        times are rounded to whole steps once read); else all of them."""
+        if (lo_t is None and hi_t is None) or not _sorted_by_time(g):
+            return 0, n
+
+        def ms(sec: float, side: int) -> float:  # (in the dataset's unit)
+            return (sec + side * ((self.dt or 0.0) + 1e-9 * max(1.0, abs(sec)))) * MS / to_ms
+
+        first = 0 if lo_t is None else _first_at_least(ts, 0, n, ms(lo_t, -1))
+        last = n if hi_t is None else _first_at_least(ts, first, n, ms(hi_t, +1))
+        return first, last
+
+    def trace_ids(self, population: str | None = None, variable: str = "v") -> np.ndarray:
+        """The neurons (indices within the population) a state report recorded, in the order
+        of its columns (one realization's), without reading its data: to read a few of them
+        with :meth:`trace` (``ids=``)."""
+        parts = self._pick(self._reports, population, "state reports", variable)
+        with open_for_reading(self.path) as f:
+            _, recorded, _ = report_datasets(f[parts[0]["path"]])
+        if parts[0]["block"]:  # columns b·n + j: realization 0's give the ids
+            recorded = recorded[:recorded.size // parts[0]["n_realizations"]]
+        return recorded
 
     def interval(self, population: str | None = None) -> tuple[float, float]:
         """(t_start, t_stop) in s of the recording of a population's spikes: a group recorded
@@ -938,18 +1024,46 @@ def _time_order(t: np.ndarray, r: np.ndarray, i: np.ndarray) -> np.ndarray | Non
 
 
 def _in_order(t: np.ndarray, r: np.ndarray, i: np.ndarray) -> bool:
-    """Whether the spikes are sorted by time, then realization, then id."""
-    step = np.diff(t)
-    if not np.all(step >= 0):
-        return False
-    tie = step == 0
-    if not tie.any():
-        return True
-    dr = r[1:][tie] - r[:-1][tie]
-    if np.any(dr < 0):
-        return False
-    same = dr == 0
-    return bool(np.all(i[1:][tie][same] >= i[:-1][tie][same]))
+    """Whether the spikes are sorted by time, then realization, then id: compared pairwise,
+    block by block (ORDER_BLOCK pairs), with no fancy indexing — whole-array temporaries and
+    boolean selections of ties made this check 10 times slower than reading the spikes, and
+    doubled the memory a read took."""
+    n = t.size
+    for lo in range(0, max(n - 1, 0), ORDER_BLOCK):
+        hi = min(lo + ORDER_BLOCK, n - 1)
+        t0, t1 = t[lo:hi], t[lo + 1:hi + 1]
+        later = t1 > t0
+        if later.all():
+            continue
+        if not (later | (t1 == t0)).all():
+            return False
+        r0, r1, i0, i1 = r[lo:hi], r[lo + 1:hi + 1], i[lo:hi], i[lo + 1:hi + 1]
+        if not (later | (r1 > r0) | ((r1 == r0) & (i1 >= i0))).all():
+            return False
+    return True
+
+
+def _sorted_by_time(g: h5py.Group) -> bool:
+    """Whether the SONATA spike population ``g`` says its spikes are sorted by time
+    (attribute ``sorting`` = by_time, as spikesim writes it)."""
+    value = g.attrs.get("sorting")
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    if isinstance(value, bytes):
+        value = value.decode()
+    return value in (2, "by_time")
+
+
+def _first_at_least(ds: h5py.Dataset, lo: int, hi: int, value: float) -> int:
+    """The first index in [lo, hi) of the sorted dataset ``ds`` whose element is >= ``value``
+    (``hi`` if none), by bisection: O(log n) single-element reads."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if float(ds[mid]) < value:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 def show_ids(a: np.ndarray) -> str:

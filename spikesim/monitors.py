@@ -160,8 +160,9 @@ class StateMonitor(Monitor):
         c = self.variables.index(checks.choice("variable", variable, self.variables))
         n = len(self.ids)
         steps = np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
-        vals = (np.concatenate(self._values)[:, :, c * n:(c + 1) * n] if self._values
-                else np.zeros((0, self.n_realizations, n)))
+        vals = (np.concatenate([v[:, :, c * n:(c + 1) * n] for v in self._values])
+                if self._values else np.zeros((0, self.n_realizations, n)))  # (this variable's
+        # columns only: a view of all of them kept every variable's samples alive, twice)
         pop = self.population
         return Trace(steps * self.dt, vals, self.ids, variable, pop.unit_of(variable),
                      pop.name or "", _threshold(pop) if variable == "v" else None)

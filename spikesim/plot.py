@@ -29,11 +29,14 @@ TraceLike = Trace | tuple | str | os.PathLike
 
 _T_SCALE = {"s": 1.0, "ms": 1e3}
 SHEET_NEURONS = 10  # the traces a summary sheet (and ``spikesim plot``) draws at most
+RASTER_BLOCK = 1 << 20  # spikes a raster image bins at a time
 _STEPS = [1, 2, 5, 10]  # tick spacings: 1, 2 or 5 times a power of ten
 
 
-def _as_spikes(obj: SpikesLike, population: str | None = None) -> Spikes:
-    """A ``Spikes`` from a ``Spikes``, a tuple of arrays or an HDF5 file path.
+def _as_spikes(obj: SpikesLike, population: str | None = None,
+               ids: np.ndarray | None = None) -> Spikes:
+    """A ``Spikes`` from a ``Spikes``, a tuple of arrays or an HDF5 file path (of which only
+    the spikes of neurons ``ids`` are read, when given).
 
     A tuple gives n_neurons = max id + 1, n_realizations = max realization + 1 and the
     interval [min(0, first spike), last spike].
@@ -43,7 +46,7 @@ def _as_spikes(obj: SpikesLike, population: str | None = None) -> Spikes:
     if isinstance(obj, (str, os.PathLike)):
         from spikesim.io import load
 
-        return load(obj).spikes(population=population)
+        return load(obj).spikes(population=population, ids=ids)
     if isinstance(obj, tuple) and len(obj) in (2, 3):
         times = checks.finite_array("times", obj[0], unit="s")
         ids = checks.index_array("ids", obj[1])
@@ -59,8 +62,10 @@ def _as_spikes(obj: SpikesLike, population: str | None = None) -> Spikes:
     raise TypeError(f"cannot read spikes from {type(obj).__name__}")
 
 
-def _as_trace(obj: TraceLike, population: str | None = None, variable: str = "v") -> Trace:
-    """A ``Trace`` from a ``Trace``, a tuple ``(times, values)`` or an HDF5 file path.
+def _as_trace(obj: TraceLike, population: str | None = None, variable: str = "v",
+              ids: Sequence[int] | None = None) -> Trace:
+    """A ``Trace`` from a ``Trace``, a tuple ``(times, values)`` or an HDF5 file path (of
+    which only the columns of neurons ``ids`` are read, when given).
 
     Tuple values may have shape (n_samples,), (n_samples, n_selected) or
     (n_samples, n_realizations, n_selected); they are taken as dimensionless.
@@ -70,7 +75,7 @@ def _as_trace(obj: TraceLike, population: str | None = None, variable: str = "v"
     if isinstance(obj, (str, os.PathLike)):
         from spikesim.io import load
 
-        return load(obj).trace(population=population, variable=variable)
+        return load(obj).trace(population=population, variable=variable, ids=ids)
     if isinstance(obj, tuple) and len(obj) == 2:
         times = checks.finite_array("times", obj[0], unit="s")
         values = checks.reals("values", obj[1], "an array of numbers", "")  # (NaN: gaps)
@@ -274,13 +279,17 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
     t0, t1 = _time_range(s, t_range)
     ax = _axes(ax)
     blocks, within, n_blocks, size, row, block = _row_layout(s)
-    keep = (s.times >= t0) & (s.times <= t1)
-    times, blocks = s.times[keep], blocks[keep]
-    rows = blocks * size + within[keep]
     n_rows = max(n_blocks * size, 1)
+    step = max(RASTER_BLOCK, n_t * n_y)  # (spikes taken a block at a time: temporaries of
+    parts = range(0, len(s), step)  # several arrays per spike took 2-3 times their memory)
     if mode == "auto":
-        mode = "image" if times.size > max_points else "points"
+        shown = sum(int(np.count_nonzero((s.times[a:a + step] >= t0)
+                                         & (s.times[a:a + step] <= t1))) for a in parts)
+        mode = "image" if shown > max_points else "points"
     if mode == "points":
+        keep = (s.times >= t0) & (s.times <= t1)
+        times, blocks = s.times[keep], blocks[keep]
+        rows = blocks * size + within[keep]
         marker_size = float(np.clip(300.0 / n_rows, 1.0, 12.0))
         for b in np.unique(blocks):
             mine = blocks == b
@@ -290,10 +299,17 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
     elif mode == "image":
         n_y = min(n_y, n_rows)
         span = t1 - t0 if t1 > t0 else 1.0
-        # as analysis bins: a time on an edge (up to rounding) opens the bin starting there
-        it = np.clip(analysis._bin_index(times, t0, span / n_t), 0, n_t - 1)
-        iy = rows * n_y // n_rows
-        counts = np.bincount(iy * n_t + it, minlength=n_y * n_t).reshape(n_y, n_t)
+        counts = np.zeros(n_y * n_t, np.int64)
+        for a in parts:
+            times = s.times[a:a + step]
+            keep = (times >= t0) & (times <= t1)
+            times = times[keep]
+            rows = blocks[a:a + step][keep] * size + within[a:a + step][keep]
+            # as analysis bins: a time on an edge (up to rounding) opens the bin starting there
+            it = np.clip(analysis._bin_index(times, t0, span / n_t), 0, n_t - 1)
+            iy = rows * n_y // n_rows
+            counts += np.bincount(iy * n_t + it, minlength=n_y * n_t)
+        counts = counts.reshape(n_y, n_t)
         ax.imshow(counts, origin="lower", aspect="auto", interpolation="nearest", cmap="Greys",
                   extent=(t0 * scale, t1 * scale, -0.5, n_rows - 0.5))
     else:
@@ -350,7 +366,7 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
     only one is drawn, and the realizations drawn when there are several.
     """
     samples = checks.count("samples", samples, low=0)
-    tr = _as_trace(trace, population, variable)
+    tr = _as_trace(trace, population, variable, neurons)  # (a file: their columns only)
     scale = _t_scale(t_unit)
     cols = np.arange(tr.ids.size)
     if neurons is not None:
@@ -385,9 +401,9 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
                 lines[0].set_label(f"neuron {tr.ids[c]}")
     if tr.threshold is not None and tr.variable == "v" and values.size:
         _threshold_line(ax, tr.threshold * factor, values)
-    if spikes is not None and not mean and values.size:
-        _spike_marks(ax, _as_spikes(spikes, population or tr.population or None), tr, cols,
-                     reals, values, factor, scale)
+    if spikes is not None and not mean and values.size:  # (a file: the drawn neurons' only)
+        _spike_marks(ax, _as_spikes(spikes, population or tr.population or None,
+                                    tr.ids[cols]), tr, cols, reals, values, factor, scale)
     _time_label(ax, t_unit)
     ax.set_ylabel(_value_label(tr.variable, unit))
     if cols.size <= 10:
@@ -654,8 +670,8 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     ax_rate.set_title(f"{named}population rate ({width * 1e3:g} ms bins)")
     count_histogram(s, ax_counts)
     ax_counts.set_title(f"{named}spike counts")
-    if trace is not None:
-        first_traces(_as_trace(trace, population), rows[2].add_subplot(), mean=True, spikes=s)
+    if trace is not None:  # (a file: only the neurons drawn are read)
+        first_traces(trace, rows[2].add_subplot(), population=population, mean=True, spikes=s)
     return fig
 
 
@@ -682,15 +698,25 @@ def rasters(spikes: Sequence[SpikesLike]) -> Figure:
 def first_traces(trace: TraceLike, ax: Axes | None = None, **kw: object) -> Axes:
     """:func:`traces` of the first :data:`SHEET_NEURONS` (10) neurons of ``trace`` (keywords
     as :func:`traces`'s), the title saying how many there are when more: thousands of lines
-    say nothing and take long to draw (about 10 ms each)."""
-    tr = _as_trace(trace, kw.pop("population", None), kw.pop("variable", "v"))
+    say nothing and take long to draw (about 10 ms each). From a file's path, only their
+    columns are read."""
+    population, variable = kw.pop("population", None), kw.pop("variable", "v")
     if kw.pop("neurons", None) is not None:
         raise TypeError("first_traces draws the first neurons of the trace: to choose them, "
                         "call traces(trace, neurons=...)")
+    if isinstance(trace, (str, os.PathLike)):
+        from spikesim.io import load
+
+        data = load(trace)
+        recorded = data.trace_ids(population, variable)
+        tr = data.trace(population, variable, ids=recorded[:SHEET_NEURONS])
+    else:
+        tr = _as_trace(trace, population, variable)
+        recorded = tr.ids
     shown = tr.ids[:SHEET_NEURONS]
     ax = traces(tr, ax, neurons=shown, **kw)
-    if tr.ids.size > shown.size:
-        ax.set_title(f"{ax.get_title()} (first {shown.size} of {tr.ids.size} neurons)")
+    if recorded.size > shown.size:
+        ax.set_title(f"{ax.get_title()} (first {shown.size} of {recorded.size} neurons)")
     return ax
 
 

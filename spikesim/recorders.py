@@ -4,7 +4,9 @@ network runs.
 Recorders share one :class:`H5Output` (a file). They keep the chunks of steps the network
 hands them until the output flushes, at the end of a chunk once ``flush_every`` seconds of wall
 time have passed (default 1 s; 0: every chunk) or FLUSH_BYTES are held: memory stays bounded
-(about FLUSH_BYTES plus a chunk's data) whatever the duration, and a run killed at any moment
+(about FLUSH_BYTES plus a chunk's samples, or for spikes SPILL_BYTES plus a kernel call's: a
+SpikeRecorder writes out what it holds from SPILL_BYTES on, within a chunk, without flushing)
+whatever the duration, and a run killed at any moment
 leaves a file holding everything up to its last flush, every recorder up to the same step
 (HDF5 single-writer/multiple-reader mode; see :mod:`spikesim.io` for reading such a file).
 Reading the file during a run (e.g. ``load`` in a progress callback) shows that much too.
@@ -90,6 +92,7 @@ from .io import (
     SONATA_VERSION,
     SORTING,
     append,
+    append_all,
     attr,
     create_file,
     data_end,
@@ -123,6 +126,12 @@ SPIKE_CHUNK = 8192  # most elements per chunk of a spike dataset (64 KiB of floa
 SPIKE_CHUNK_MIN = 256  # fewest (2 KiB of float64)
 SPIKE_CHUNK_MIN_STEPS = 64  # sized for at least this many steps of spikes
 FLUSH_BYTES = 1 << 18  # bytes held by an output's recorders from which the next chunk flushes
+SPILL_BYTES = 1 << 24  # bytes of spikes a SpikeRecorder holds from which it writes them out
+# at once, within a chunk of steps: a chunk of a large population holds tens of millions of
+# spikes (2e6 neurons at 20 Hz: 40e6 in a chunk of 1000 steps of 1 ms), which held until the
+# chunk's end took 1.5 GB
+JOIN_BYTES = 1 << 22  # held arrays joined into one before they are written, up to this size
+# (larger ones are written one by one: joining them would copy them all)
 HELD_ARRAY_BYTES = 256  # what holding one more array costs besides its data (bytes, about)
 EXPECTED_RATE = 20.0  # Hz: the firing rate per neuron that spike chunks are sized for
 REPORT_CHUNK_COLS = 128  # neurons per HDF5 chunk of a report: reading one neuron reads <= 128
@@ -462,6 +471,15 @@ class H5Output:
         for r in self._begun:
             r._drain()
         self._held = 0
+
+    def _spill(self, rec, nbytes: int) -> None:
+        """Write what recorder ``rec`` holds (``nbytes``) now, within a chunk of steps, without
+        flushing the file or extending its runs table: readers take data past the table's
+        end as not recorded (as after a killed run), and the flush at the chunk's end makes
+        it part of the recording."""
+        with self._writing():
+            rec._drain()
+        self._held = max(0, self._held - nbytes)
 
     def _lost(self, step: int) -> None:
         """A recorder failed to take a chunk's data from ``step`` on: the runs table ends
@@ -900,6 +918,7 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
         SpikeMonitor.__init__(self, source, ids)
         self._init_recorder(output, name)
         self.n_written = 0  # spikes recorded (written, or held for the next flush), all runs
+        self._held_bytes = 0  # what it holds now (bytes, as told to the output)
         self._file_name = None
 
     def _prepare(self, f: h5py.File, net, dry: bool = False) -> None:
@@ -955,7 +974,7 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
             ni = new_dataset(g, "node_ids", (0,), np.uint64, chunks, self.output.filters)
             if self.ids is not None:
                 new_dataset(g, "recorded_ids", self.ids.shape, np.uint64, data=self.ids)
-        self._sets, self._held = (ts, ni), []
+        self._sets, self._held, self._held_bytes = (ts, ni), [], 0
 
     def spikes_in(self, steps: np.ndarray, realizations: np.ndarray, ids: np.ndarray) -> None:
         """Keep a chunk's spikes (global steps, realizations, neuron ids) for the next flush.
@@ -974,13 +993,19 @@ class SpikeRecorder(_Recorder, SpikeMonitor):
                 self._held.append((steps * self._dt_ms, nodes))
                 self.n_written += len(steps)
             self.output._hold(16 * len(steps))
+            self._held_bytes += 16 * len(steps) + HELD_ARRAY_BYTES
+            if self._held_bytes >= SPILL_BYTES:  # memory follows a kernel call's spikes,
+                self.output._spill(self, self._held_bytes)  # not a whole chunk's
 
     def _drain(self) -> None:
         if self._held:
-            times, nodes = (np.concatenate(a) for a in zip(*self._held))
-            append(self._sets[0], times)
-            append(self._sets[1], nodes)
+            for ds, parts in zip(self._sets, zip(*self._held)):
+                if self._held_bytes <= JOIN_BYTES:
+                    append(ds, np.concatenate(parts))
+                else:
+                    append_all(ds, parts)
             self._held = []
+        self._held_bytes = 0
 
     @property
     def spikes(self) -> Spikes:

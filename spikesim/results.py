@@ -13,6 +13,8 @@ import numpy as np
 
 from . import checks
 
+COUNT_BLOCK = 1 << 22  # spikes counted at a time by Spikes.counts
+
 
 def check_realizations(realization: int | Sequence[int] | np.ndarray, n_realizations: int,
                        several: bool = True) -> np.ndarray:
@@ -75,9 +77,13 @@ class Spikes:
     def counts(self) -> np.ndarray:
         """Spike count per realization and neuron, shape (n_realizations, n_neurons) (0 for
         the neurons not ``recorded``)."""
-        flat = self.realizations * self.n_neurons + self.ids
-        return np.bincount(flat, minlength=self.n_realizations * self.n_neurons).reshape(
-            self.n_realizations, self.n_neurons)
+        size = self.n_realizations * self.n_neurons
+        counts = np.zeros(size, np.int64)
+        step = max(COUNT_BLOCK, size)  # (a block at a time: bounded temporaries)
+        for a in range(0, len(self), step):
+            flat = self.realizations[a:a + step] * self.n_neurons + self.ids[a:a + step]
+            counts += np.bincount(flat, minlength=size)
+        return counts.reshape(self.n_realizations, self.n_neurons)
 
 
 @dataclass

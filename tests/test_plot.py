@@ -157,18 +157,18 @@ def test_path_inputs_go_through_io_load(tmp_path, monkeypatch):
     calls = []
 
     class Fake:
-        def spikes(self, population=None):
-            calls.append(("spikes", population))
+        def spikes(self, population=None, ids=None):
+            calls.append(("spikes", population, ids))
             return random_spikes(10)
 
-        def trace(self, population=None, variable="v"):
-            calls.append(("trace", population, variable))
+        def trace(self, population=None, variable="v", ids=None):
+            calls.append(("trace", population, variable, ids))
             return noisy_trace()
 
     monkeypatch.setattr(io, "load", lambda path: Fake())
     assert marker_count(plot.raster(tmp_path / "run.h5", population="exc")) == 10
     plot.traces(str(tmp_path / "run.h5"), variable="v")
-    assert calls == [("spikes", "exc"), ("trace", None, "v")]
+    assert calls == [("spikes", "exc", None), ("trace", None, "v", None)]
 
 
 def test_traces_labels_threshold_and_lines(tmp_path):
