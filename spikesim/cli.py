@@ -486,7 +486,8 @@ def run_duration(spec, duration: float | None) -> float:
         raise CliError(f"{source} is {end:g} s, {end / dt:.3g} steps of dt = {_time(dt)}: more "
                        f"than {MAX_STEPS}")
     if round(end / dt) == 0:
-        raise CliError(f"nothing to simulate: {source} is {end:g} s, 0 steps of dt = "
+        where = "" if duration is not None else f"{spec.file}: network.duration: "
+        raise CliError(f"{where}nothing to simulate: {source} is {end:g} s, 0 steps of dt = "
                        f"{_time(dt)}; give a duration of at least one step")
     warn_unless_whole_steps("--duration" if duration is not None else "[network] duration",
                             end, dt)

@@ -41,18 +41,25 @@ def test_quick_bench_writes_json_rows(tmp_path, monkeypatch):
 
 def test_w1b_numpy_reference_draws_the_same_workload(monkeypatch):
     """W1b's NumPy reference draws its own Bernoulli input: its spike count must match the
-    given-input run's in law (Poisson-like spread of ~2600 spikes, so well within 10 %), and
-    another seed must give other spikes (the input is really drawn)."""
+    given-input run's in law, and another seed must give other spikes (the input is really
+    drawn). Over 4000 steps (~10,000 spikes each), within 5 standard errors of the difference,
+    taken from the per-neuron counts (the neurons are independent): the former bound, 10 % of
+    ~2600 spikes over 1000 steps, was only 2.9 standard errors (the counts are overdispersed)
+    and failed for 0.4 % of seeds."""
     from dataclasses import replace
+
+    import numpy as np
 
     monkeypatch.syspath_prepend(str(ROOT))
     from bench import references as R
     from bench import workloads as W
 
-    w = W.W1()
-    given = R.w1_numpy(w, w.given_input()).sum()
+    w = replace(W.W1(), steps=4 * W.W1().steps)
+    given = R.w1_numpy(w, w.given_input()).sum(axis=0)  # spikes per neuron
     drawn = R.w1_numpy_drawn(w)
-    assert abs(drawn.sum() - given) < 0.1 * given
+    per_neuron = drawn.sum(axis=0)
+    se = np.sqrt(w.n * (given.var(ddof=1) + per_neuron.var(ddof=1)))
+    assert abs(per_neuron.sum() - given.sum()) < 5 * se, (per_neuron.sum(), given.sum(), se)
     assert (R.w1_numpy_drawn(replace(w, seed=2)) != drawn).any()
 
 

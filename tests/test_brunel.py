@@ -34,6 +34,7 @@ NEST_STEPS = [1003, 1411, 1863, 2103, 2333, 2560, 3026, 3382, 3692, 4617, 4958, 
 NEST_RATE_E, NEST_RATE_E_SD = 71.702, 0.135  # Hz
 NEST_RATE_I, NEST_RATE_I_SD = 71.976, 0.078  # Hz
 NEST_CV = 0.174  # mean ISI CV of E and of I, sd 0.001
+N_NEST_SEEDS = 48
 
 
 def inputs(n_steps: int = 20000, seed: int = 7) -> list[np.ndarray]:
@@ -111,10 +112,14 @@ def brunel(seed: int, drive: bool, ne: int = 2500, g: float = 5.0, eta: float = 
 
 @pytest.mark.parametrize("drive", [True, False])
 def test_brunels_network_fires_as_nests(drive):
-    """One seed's rates within 2.5 of NEST's seed-to-seed sd of NEST's mean (seed 1: 0.12 and
-    0.05 Hz below with drives), CVs within 0.01: unscaled weights give 71.29 / 71.55 Hz,
-    3.1 / 5.5 NEST sd below."""
-    rate_e, cv_e, rate_i, cv_i = brunel(seed=1, drive=drive)
-    assert abs(rate_e - NEST_RATE_E) < 2.5 * NEST_RATE_E_SD
-    assert abs(rate_i - NEST_RATE_I) < 2.5 * NEST_RATE_I_SD
+    """The mean rates over k seeds within 5 standard errors of NEST's mean over its 48 seeds
+    (the seed-to-seed sd is NEST's for both: the F-test above), the mean CVs within 0.01. (One
+    seed held within 2.5 NEST sd failed for about 3 % of seeds per case.) Unscaled weights
+    (71.29 / 71.55 Hz for seed 1) fall 5.5 / 11.0 standard errors below with drives (k = 4),
+    4.8 / 9.1 with Poisson units (k = 3: each seed costs five times a drive's)."""
+    seeds = range(1, 5) if drive else range(1, 4)
+    rate_e, cv_e, rate_i, cv_i = np.mean([brunel(seed=s, drive=drive) for s in seeds], axis=0)
+    se = np.sqrt(1 / len(seeds) + 1 / N_NEST_SEEDS)  # of the difference, in seed-to-seed sd
+    assert abs(rate_e - NEST_RATE_E) < 5 * se * NEST_RATE_E_SD, rate_e
+    assert abs(rate_i - NEST_RATE_I) < 5 * se * NEST_RATE_I_SD, rate_i
     assert abs(cv_e - NEST_CV) < 0.01 and abs(cv_i - NEST_CV) < 0.01

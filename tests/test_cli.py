@@ -757,7 +757,8 @@ def test_check_and_run_agree_on_a_duration_of_no_step(duration, tmp_path, capsys
     for command in (["check", str(path)], ["run", str(path), "-o", str(tmp_path / "o.h5")]):
         statuses.append(cli.main(command))
         _, err = capsys.readouterr()
-        assert f"nothing to simulate: [network] duration of {path} is" in err, err
+        assert f"error: {path}: network.duration: nothing to simulate: [network] duration of " \
+            f"{path} is" in err, err  # (starts "FILE: KEY:", as every error of a file)
         assert err.count("\n") == 1
     assert statuses == [2, 2]
     assert cli.main(["check", str(path), "--set", "network.duration=1e-3"]) == 0
