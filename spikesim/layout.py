@@ -91,7 +91,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         raise ValueError(f"a network holds at most {checks.MAX_UNITS} neurons and spike-source "
                          f"units in all, got {n_neu} + {src_off[-1]}")
     check_build_memory(pops, projections, batch, dtype, sources)
-    synapses = [pr.synapses(dt, generator([seed, 2, j]))
+    synapses = [pr.synapses(dt, generator(projection_key(seed, j)))
                 for j, pr in enumerate(projections)]
     delays = [d for _, _, _, d in synapses]  # steps: one per synapse, or one for all
     longest = [int(d[0] if d.size == 1 else d.max(initial=1)) for d in delays]  # (steps)
@@ -232,6 +232,13 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     state["ring"] = _state((batch, max_delay, ring_off[-1]) if max_delay > 1 else (batch, 1, 1),
                            dtype)
     return tables, state
+
+
+def projection_key(seed: int, index: int) -> list[int]:
+    """The key of the generator that draws the synapses of projection ``index`` (its place in
+    the network's projections): the build, ``Network.connections`` and a recording's metadata
+    (``connectivity_seed``) use the same one."""
+    return [seed, 2, index]
 
 
 def current_rng(seed: int, index: int) -> RealizationGenerators:

@@ -91,7 +91,7 @@ from . import distributions as D
 from . import inputs as I
 from . import models as M
 from .checks import MAX_UNITS
-from .layout import BuildError, check_build_memory, current_rng
+from .layout import BuildError, check_build_memory, current_rng, projection_key
 from .monitors import SpikeMonitor, StateMonitor
 from .network import MAX_STEPS, Network
 
@@ -949,7 +949,7 @@ def _diagnose(spec: NetSpec, net: Network, error: Exception) -> None:
     """After ``Network.build`` failed: find the projection that fails on its own."""
     for j, (item, prj) in enumerate(zip(spec.projections, net.projections)):
         with _building(spec, item.key, item.param_keys):
-            prj.csr(net.dt, D.generator([net.seed, 2, j]))
+            prj.csr(net.dt, D.generator(projection_key(net.seed, j)))
 
 
 def load_network(path: str | os.PathLike, output: H5Output | None = None,

@@ -22,7 +22,14 @@ from .kernels import cpu as KC
 from .kernels import inputs as KI
 from .kernels.inputs import CUR_BUFFER, SRC_CONST, SRC_PROB
 from .kernels.rng import seed_key
-from .layout import Tables, build_tables, chunk_inputs, inv_hazard, refresh_masks
+from .layout import (
+    Tables,
+    build_tables,
+    chunk_inputs,
+    inv_hazard,
+    projection_key,
+    refresh_masks,
+)
 from .models import Param, Population
 from .monitors import Monitor, SpikeMonitor, StateMonitor
 from .projections import Projection
@@ -210,7 +217,7 @@ class Network:
         if j is None:
             raise ValueError(f"the {type(projection).__name__} is not in this network: "
                              f"connect it first (Network.connect or Network.add)")
-        pre, post, w, d = projection.synapses(self.dt, generator([self.seed, 2, j]))
+        pre, post, w, d = projection.synapses(self.dt, generator(projection_key(self.seed, j)))
         n = pre.shape[0]
         return (pre.astype(np.int64), post.astype(np.int64),
                 np.broadcast_to(np.asarray(w, self.dtype), (n,)).astype(np.float64),

@@ -109,6 +109,7 @@ from .io import (
     write_row,
 )
 from .kernels import cpu as KC
+from .layout import projection_key
 from .models import Population
 from .monitors import Ids, Monitor, SpikeMonitor, StateMonitor, _threshold
 from .results import Spikes, Trace
@@ -741,7 +742,7 @@ def _network_meta(net, arrays: dict) -> dict:
         nnz = (int(tb.rowptr[row_at + pr.pre.n] - tb.rowptr[row_at]) if tb is not None
                else None)
         prjs.append({"index": j, "name": pr.name, "pre": pr.pre.name, "post": pr.post.name,
-                     "connectivity_seed": [seed, 2, j], "n_synapses": nnz,
+                     "connectivity_seed": projection_key(seed, j), "n_synapses": nnz,
                      "parameters": _plain(d, arrays, f"projection.{j}")})
     return {"populations": pops, "sources": srcs, "currents": curs, "projections": prjs,
             "chunk": net.chunk, "units": "SI (s, V, A, ohm, F, Hz)"}
