@@ -291,3 +291,14 @@ def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | N
                          f"got shape {arr.shape}")
     _check_range(name, arr, low, high, False, unit)
     return arr
+
+
+def time_window(t_start: object, t_stop: object) -> tuple[float | None, float | None]:
+    """``t_start`` and ``t_stop`` (s; None: unbounded) checked: finite numbers, ``t_start
+    <= t_stop``."""
+    lo = None if t_start is None else number("t_start", t_start, unit="s")
+    hi = None if t_stop is None else number("t_stop", t_stop, unit="s")
+    if lo is not None and hi is not None and lo > hi:
+        raise ValueError(f"t_start must be <= t_stop, got t_start = {t_start!r} s > t_stop = "
+                         f"{t_stop!r} s")
+    return lo, hi

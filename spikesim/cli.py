@@ -222,7 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  spikesim plot cuba.h5 --kind raster --population exc -o raster.png\n"
                "  spikesim plot cuba.h5 --kind traces --population exc --variable v\n"
-               "  spikesim plot cuba.h5 --kind rate --population inh --bin-width 0.002")
+               "  spikesim plot cuba.h5 --kind rate --population inh --bin-width 0.002\n"
+               "  spikesim plot cuba.h5 --kind summary -p exc --t-start 0.2 --t-stop 0.3")
     p.add_argument("file", type=Path, metavar="FILE.h5", help="a recording")
     p.add_argument("--kind", choices=PLOTS, default="raster", help="the figure (default raster)")
     p.add_argument("-o", "--output", type=Path, metavar="OUT.png",
@@ -236,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bin-width", type=_positive_seconds, metavar="S",
                    help="rate, summary: bin width in s (default: 1/100 of the recorded "
                         "interval, in whole steps)")
+    p.add_argument("--t-start", type=_seconds, metavar="S",
+                   help="draw from this time on (s; default the recording's start): only "
+                        "that part of the file is read")
+    p.add_argument("--t-stop", type=_seconds, metavar="S",
+                   help="draw up to this time (s; default the recording's end)")
     p.add_argument("--dpi", type=_dpi, default=120,
                    help=f"resolution in dots per inch, 1 to {MAX_DPI} (default 120)")
     p.set_defaults(func=cmd_plot)
@@ -937,22 +943,24 @@ def cmd_plot(args: argparse.Namespace) -> int:
         plot.figure_format(out)
     except ValueError as e:
         raise CliError(f"-o: {e}") from None
+    window = _plot_window(args, info)
     data = _open(args.file)
     try:
         if every:
-            fig = plot.rasters([data.spikes(p) for p in choices])
+            fig = plot.rasters([data.spikes(p, t_start=args.t_start, t_stop=args.t_stop)
+                                for p in choices])
         elif kind == "traces":  # (v with its spikes marked, when the file has them; only
             marks = args.variable == "v" and pop in info["spikes"]  # the neurons drawn read)
             fig = plot.first_traces(args.file, population=pop, variable=args.variable,
-                                    spikes=args.file if marks else None)
+                                    spikes=args.file if marks else None, t_range=window)
         elif kind == "rate" and pop not in info["spikes"]:
             rate = data.rate(pop)
             if args.bin_width and not math.isclose(args.bin_width, rate.meta["bin_width"]):
                 raise CliError(f"--bin-width: {args.file} holds the rates of {pop!r} in bins "
                                f"of {rate.meta['bin_width']:g} s, not its spikes, to bin anew")
-            fig = plot.recorded_rate(rate)
+            fig = plot.recorded_rate(rate, t_range=window)
         else:
-            spikes = data.spikes(pop)
+            spikes = data.spikes(pop, t_start=args.t_start, t_stop=args.t_stop)
             bin_width = args.bin_width or plot.default_bin_width(spikes)
             if kind == "raster":
                 fig = plot.raster(spikes)
@@ -965,13 +973,29 @@ def cmd_plot(args: argparse.Namespace) -> int:
             else:
                 has_v = f"{pop}.v" in info["reports"]
                 fig = plot.summary(spikes, args.file if has_v else None, population=pop,
-                                   bin_width=bin_width)
+                                   bin_width=bin_width, t_range=window)
         plot.save(fig, out, dpi=args.dpi)
     except (OSError, ValueError, KeyError) as e:
         raise CliError(f"cannot draw {kind} of {pop or ', '.join(choices)} from {args.file}: "
                        f"{e}", 1) from None
     print(f"wrote {out}")
     return 0
+
+
+def _plot_window(args: argparse.Namespace, info: dict) -> tuple | None:
+    """(--t-start, --t-stop) for the plots (None: neither given), checked against each other
+    and against the recorded interval, where the file gives it."""
+    lo, hi = args.t_start, args.t_stop
+    if lo is None and hi is None:
+        return None
+    if lo is not None and hi is not None and not lo < hi:
+        raise CliError(f"--t-start must be before --t-stop, got {lo:g} s and {hi:g} s")
+    start, end = info.get("t_start", 0.0), info.get("duration")
+    if end is not None and ((lo is not None and lo >= end) or (hi is not None and hi <= start)):
+        raise CliError(f"--t-start/--t-stop: {args.file} holds [{start:g}, {end:g}] s, "
+                       f"which the window [{'' if lo is None else f'{lo:g}'}, "
+                       f"{'' if hi is None else f'{hi:g}'}] s leaves out")
+    return lo, hi
 
 
 def find_bench(bench_dir: Path | None = None) -> Path | None:

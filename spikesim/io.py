@@ -623,7 +623,7 @@ class RecordedRun:
             if not parts[0]["block"]:  # one group per realization (earlier spikesim files)
                 parts = [e for e in parts if e["realization"] == realization]
         want = None if ids is None else np.unique(neuron_ids("ids", ids))
-        lo_t, hi_t = time_window(t_start, t_stop)
+        lo_t, hi_t = checks.time_window(t_start, t_stop)
         # whole-dataset reads when everything is kept (no copy of blocks to join); else blocks
         blocked = (lo_t is not None or hi_t is not None or want is not None
                    or (realization is not None and parts[0]["block"]))
@@ -758,7 +758,7 @@ class RecordedRun:
         then holds ``realizations`` = [realization], for the plots).
         """
         want = None if ids is None else neuron_ids("ids", ids)
-        t_start, t_stop = time_window(t_start, t_stop)
+        t_start, t_stop = checks.time_window(t_start, t_stop)
         parts = self._pick(self._reports, population, "state reports", variable)
         block = parts[0]["block"]  # columns b·n + c (else one report per realization)
         n_real = parts[0]["n_realizations"] if block else len(parts)
@@ -848,17 +848,6 @@ def neuron_ids(name: str, ids: object) -> np.ndarray:
     if arr.size == 0:
         raise ValueError(f"{name} selects no neuron: give at least one index, or None for all")
     return arr
-
-
-def time_window(t_start: object, t_stop: object) -> tuple[float | None, float | None]:
-    """``t_start`` and ``t_stop`` (s; None: unbounded) checked: finite numbers, ``t_start
-    <= t_stop``."""
-    lo = None if t_start is None else checks.number("t_start", t_start, unit="s")
-    hi = None if t_stop is None else checks.number("t_stop", t_stop, unit="s")
-    if lo is not None and hi is not None and lo > hi:
-        raise ValueError(f"t_start must be <= t_stop, got t_start = {t_start!r} s > t_stop = "
-                         f"{t_stop!r} s")
-    return lo, hi
 
 
 def load(path: str | os.PathLike) -> RecordedRun:

@@ -26,6 +26,7 @@ from spikesim.results import Spikes, Trace, check_realizations
 
 SpikesLike = Spikes | tuple | str | os.PathLike
 TraceLike = Trace | tuple | str | os.PathLike
+TimeRange = tuple[float | None, float | None]  # (start, stop) in s; None: unbounded
 
 _T_SCALE = {"s": 1.0, "ms": 1e3}
 SHEET_NEURONS = 10  # the traces a summary sheet (and ``spikesim plot``) draws at most
@@ -34,19 +35,22 @@ _STEPS = [1, 2, 5, 10]  # tick spacings: 1, 2 or 5 times a power of ten
 
 
 def _as_spikes(obj: SpikesLike, population: str | None = None,
-               ids: np.ndarray | None = None) -> Spikes:
+               ids: np.ndarray | None = None,
+               t_range: TimeRange | None = None) -> Spikes:
     """A ``Spikes`` from a ``Spikes``, a tuple of arrays or an HDF5 file path (of which only
-    the spikes of neurons ``ids`` are read, when given).
+    the spikes of neurons ``ids`` are read, when given), in the window ``t_range`` (s; see
+    :meth:`~spikesim.results.Spikes.window`) when given (from a file, only it is read).
 
     A tuple gives n_neurons = max id + 1, n_realizations = max realization + 1 and the
     interval [min(0, first spike), last spike].
     """
-    if isinstance(obj, Spikes):
-        return obj
+    lo, hi = (None, None) if t_range is None else _t_range(t_range)
     if isinstance(obj, (str, os.PathLike)):
         from spikesim.io import load
 
-        return load(obj).spikes(population=population, ids=ids)
+        return load(obj).spikes(population=population, ids=ids, t_start=lo, t_stop=hi)
+    if isinstance(obj, Spikes):
+        return obj if t_range is None else obj.window(lo, hi)
     if isinstance(obj, tuple) and len(obj) in (2, 3):
         times = checks.finite_array("times", obj[0], unit="s")
         ids = checks.index_array("ids", obj[1])
@@ -54,28 +58,35 @@ def _as_spikes(obj: SpikesLike, population: str | None = None,
         if not times.shape == ids.shape == reals.shape:
             raise ValueError("times, ids and realizations must have the same shape")
         order = np.argsort(times, kind="stable")
-        return Spikes(times[order], ids[order], reals[order],
-                      n_neurons=int(ids.max(initial=-1)) + 1,
-                      n_realizations=int(reals.max(initial=0)) + 1,
-                      t_start=min(0.0, float(times.min(initial=0.0))),
-                      t_stop=float(times.max(initial=0.0)), population=population or "")
+        s = Spikes(times[order], ids[order], reals[order],
+                   n_neurons=int(ids.max(initial=-1)) + 1,
+                   n_realizations=int(reals.max(initial=0)) + 1,
+                   t_start=min(0.0, float(times.min(initial=0.0))),
+                   t_stop=float(times.max(initial=0.0)), population=population or "")
+        return s if t_range is None else s.window(lo, hi)
     raise TypeError(f"cannot read spikes from {type(obj).__name__}")
 
 
 def _as_trace(obj: TraceLike, population: str | None = None, variable: str = "v",
-              ids: Sequence[int] | None = None) -> Trace:
+              ids: Sequence[int] | None = None,
+              t_range: TimeRange | None = None) -> Trace:
     """A ``Trace`` from a ``Trace``, a tuple ``(times, values)`` or an HDF5 file path (of
-    which only the columns of neurons ``ids`` are read, when given).
+    which only the columns of neurons ``ids`` are read, when given), with only its samples at
+    start <= t <= stop when ``t_range`` = (start, stop) is given (from a file, only those are
+    read).
 
     Tuple values may have shape (n_samples,), (n_samples, n_selected) or
     (n_samples, n_realizations, n_selected); they are taken as dimensionless.
     """
+    window = None if t_range is None else _t_range(t_range)
     if isinstance(obj, Trace):
-        return obj
+        return obj if window is None else _trace_window(obj, *window)
     if isinstance(obj, (str, os.PathLike)):
         from spikesim.io import load
 
-        return load(obj).trace(population=population, variable=variable, ids=ids)
+        lo, hi = (None, None) if window is None else window
+        return load(obj).trace(population=population, variable=variable, ids=ids,
+                               t_start=lo, t_stop=hi)
     if isinstance(obj, tuple) and len(obj) == 2:
         times = checks.finite_array("times", obj[0], unit="s")
         values = checks.reals("values", obj[1], "an array of numbers", "")  # (NaN: gaps)
@@ -87,8 +98,9 @@ def _as_trace(obj: TraceLike, population: str | None = None, variable: str = "v"
             values = values[:, None, None]
         elif values.ndim == 2:
             values = values[:, None, :]
-        return Trace(times, values, np.arange(values.shape[2]), variable,
-                     population=population or "")
+        tr = Trace(times, values, np.arange(values.shape[2]), variable,
+                   population=population or "")
+        return tr if window is None else _trace_window(tr, *window)
     raise TypeError(f"cannot read a trace from {type(obj).__name__}")
 
 
@@ -171,15 +183,37 @@ def _padded_range(data: np.ndarray) -> tuple[float, float]:
     return lo, hi
 
 
-def _time_range(spikes: Spikes, t_range: tuple[float, float] | None) -> tuple[float, float]:
-    """``t_range``, else the recorded interval, else the span of the spikes, else 1 s from the
-    first spike or 0 (s)."""
+def _t_range(t_range: TimeRange) -> TimeRange:
+    """``t_range`` checked: (start, stop) in s, each finite or None (unbounded), start < stop."""
+    if not isinstance(t_range, (tuple, list, np.ndarray)) or len(t_range) != 2:
+        raise ValueError(f"t_range must be (start, stop) with start < stop (in s), "
+                         f"got {t_range!r}")
+    lo, hi = (None if t is None else checks.number("t_range", t, unit="s") for t in t_range)
+    if lo is not None and hi is not None and not lo < hi:
+        raise ValueError(f"t_range must be (start, stop) with start < stop (in s), "
+                         f"got {t_range!r}")
+    return lo, hi
+
+
+def _trace_window(tr: Trace, lo: float | None, hi: float | None) -> Trace:
+    """``tr`` with only its samples at lo <= t <= hi (s; None: unbounded), up to rounding, as
+    the file reader selects them (sample times are whole steps, k·dt, not exact)."""
+    keep = ((tr.times >= (-np.inf if lo is None else lo - 1e-12 * max(1.0, abs(lo))))
+            & (tr.times <= (np.inf if hi is None else hi + 1e-12 * max(1.0, abs(hi)))))
+    return dataclasses.replace(tr, times=tr.times[keep], values=tr.values[keep])
+
+
+def _time_range(spikes: Spikes, t_range: TimeRange | None) -> tuple[float, float]:
+    """``t_range`` (an end None: as without it), else the recorded interval, else the span of
+    the spikes, else 1 s from the first spike or 0 (s)."""
     if t_range is not None:
-        t = checks.finite_array("t_range", t_range, unit="s")
-        if t.shape != (2,) or not t[0] < t[1]:
-            raise ValueError(f"t_range must be (start, stop) with start < stop (in s), "
-                             f"got {t_range!r}")
-        return float(t[0]), float(t[1])
+        lo, hi = _t_range(t_range)
+        t0, t1 = _time_range(spikes, None)
+        lo, hi = (t0 if lo is None else lo), (t1 if hi is None else hi)
+        if not lo < hi:
+            raise ValueError(f"t_range {t_range!r} leaves no time: the spikes' interval is "
+                             f"[{t0:g}, {t1:g}] s")
+        return lo, hi
     if spikes.t_stop > spikes.t_start:
         return float(spikes.t_start), float(spikes.t_stop)
     if len(spikes) and spikes.times.max() > spikes.times.min():
@@ -250,7 +284,7 @@ def _image_bins(image_bins) -> tuple[int, int]:
 
 
 def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None = None,
-           t_range: tuple[float, float] | None = None, mode: str = "auto",
+           t_range: TimeRange | None = None, mode: str = "auto",
            max_points: int = 200_000, image_bins: tuple[int, int] = (1000, 1000),
            t_unit: str = "s") -> Axes:
     """Spike raster: time on x, one row per neuron or per realization on y.
@@ -264,7 +298,8 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
     up to 20 blocks.
 
     Args:
-        t_range: (start, stop) in s; defaults to [t_start, t_stop]. Spikes outside are dropped.
+        t_range: (start, stop) in s (an end None: t_start or t_stop); defaults to
+            [t_start, t_stop]. Spikes outside are dropped.
         mode: "points" draws one "|" marker per spike (one Line2D per block, coloured
             C0, C1, ..., rasterized in vector output above 10 000 markers); "image" draws a
             2-D histogram of spike counts (imshow, darker = more spikes) with at most
@@ -341,7 +376,8 @@ def _batch_index(tr: Trace, r: int) -> int:
 def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | None = None,
            realization: int | Sequence[int] | None = None, mean: bool | None = None, *,
            samples: int = 3, population: str | None = None, variable: str = "v",
-           t_unit: str = "s", spikes: SpikesLike | None = None) -> Axes:
+           t_unit: str = "s", spikes: SpikesLike | None = None,
+           t_range: TimeRange | None = None) -> Axes:
     """State-variable traces against time, one colour per neuron.
 
     Args:
@@ -357,6 +393,8 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
             marked by a stroke in its colour from its value just before the spike to above the
             threshold (the state is sampled after the reset, so a trace alone never shows a
             spike). Not with ``mean``.
+        t_range: (start, stop) in s, an end None for unbounded: only the samples at
+            start <= t <= stop (from a file, only those are read), and the axis spans it.
 
     Volts under 0.2 V in magnitude are drawn in mV, amperes under 1 µA in nA or pA; the y
     label is "variable (unit)". The
@@ -366,7 +404,7 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
     only one is drawn, and the realizations drawn when there are several.
     """
     samples = checks.count("samples", samples, low=0)
-    tr = _as_trace(trace, population, variable, neurons)  # (a file: their columns only)
+    tr = _as_trace(trace, population, variable, neurons, t_range)  # (a file: what is drawn)
     scale = _t_scale(t_unit)
     cols = np.arange(tr.ids.size)
     if neurons is not None:
@@ -402,8 +440,10 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
     if tr.threshold is not None and tr.variable == "v" and values.size:
         _threshold_line(ax, tr.threshold * factor, values)
     if spikes is not None and not mean and values.size:  # (a file: the drawn neurons' only)
-        _spike_marks(ax, _as_spikes(spikes, population or tr.population or None,
-                                    tr.ids[cols]), tr, cols, reals, values, factor, scale)
+        _spike_marks(ax, _as_spikes(spikes, population or tr.population or None, tr.ids[cols],
+                                    t_range), tr, cols, reals, values, factor, scale)
+    if t_range is not None:
+        ax.set_xlim(*(None if t is None else t * scale for t in _t_range(t_range)))
     _time_label(ax, t_unit)
     ax.set_ylabel(_value_label(tr.variable, unit))
     if cols.size <= 10:
@@ -508,7 +548,7 @@ def vm_histograms(trace: TraceLike, times: Sequence[float] | None = None,
 def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None,
                     smooth: float | None = None, *, population: str | None = None,
                     t_unit: str = "s", max_lines: int = 20,
-                    t_range: tuple[float, float] | None = None) -> Axes:
+                    t_range: TimeRange | None = None) -> Axes:
     """Population rate per neuron (Hz) in bins of ``bin_width`` s, optionally Gaussian-smoothed
     (``smooth``: the kernel's standard deviation, s).
 
@@ -542,11 +582,12 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
 
 def recorded_rate(rate: Trace | str | os.PathLike, ax: Axes | None = None, *,
                   population: str | None = None, t_unit: str = "s",
-                  max_lines: int = 20) -> Axes:
+                  max_lines: int = 20, t_range: TimeRange | None = None) -> Axes:
     """The population rate per neuron (Hz) a :class:`~spikesim.RateRecorder` wrote, as
     :meth:`spikesim.io.RecordedRun.rate` reads it (or the path of its file), drawn as
     :func:`population_rate` draws rates: at the centres of the bins (of a last bin cut short
-    too), one line per realization, their average and spread."""
+    too), one line per realization, their average and spread. ``t_range`` (start, stop) in s:
+    only the bins whose centre lies in it, and the axis spans it."""
     max_lines = checks.count("max_lines", max_lines, low=0)
     if isinstance(rate, (str, os.PathLike)):
         from spikesim.io import load
@@ -558,8 +599,13 @@ def recorded_rate(rate: Trace | str | os.PathLike, ax: Axes | None = None, *,
     scale = _t_scale(t_unit)
     width = float(rate.meta["bin_width"])
     centers = rate.times + 0.5 * rate.meta["widths"]  # (the last bin may be cut short)
+    lo, hi = (None, None) if t_range is None else _t_range(t_range)
+    keep = ((centers >= (-np.inf if lo is None else lo))
+            & (centers < (np.inf if hi is None else hi)))
     ax = _axes(ax)
-    _rate_lines(ax, centers * scale, rate.values[:, :, 0].T, max_lines, t_unit)
+    _rate_lines(ax, centers[keep] * scale, rate.values[keep, :, 0].T, max_lines, t_unit)
+    if t_range is not None:
+        ax.set_xlim(*(None if t is None else t * scale for t in (lo, hi)))
     if rate.population:
         ax.set_title(f"{rate.population}: population rate ({width * 1e3:g} ms bins)")
     return ax
@@ -648,16 +694,19 @@ def default_bin_width(spikes: Spikes, dt: float | None = None) -> float:
 
 
 def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
-            population: str | None = None, bin_width: float | None = None) -> Figure:
+            population: str | None = None, bin_width: float | None = None,
+            t_range: TimeRange | None = None) -> Figure:
     """A sheet with the raster, the population rate, the spike-count histogram and, when
     ``trace`` is given, the traces of its first 10 neurons, their spikes marked (with several
     realizations, their mean ± std and three of them, see :func:`traces`; the title says when
     there are more).
 
     ``bin_width`` (s) defaults to :func:`default_bin_width` (1/100 of the recorded interval,
-    rounded to whole steps where the spikes' ``dt`` is known).
+    rounded to whole steps where the spikes' ``dt`` is known). ``t_range`` (start, stop) in s:
+    the sheet shows that window only (:meth:`~spikesim.results.Spikes.window`; from a file,
+    only the window is read).
     """
-    s = _as_spikes(spikes, population)
+    s = _as_spikes(spikes, population, t_range=t_range)
     n_rows = 2 if trace is None else 3
     fig = Figure(figsize=(9.0, 3.0 * n_rows), layout="constrained")
     FigureCanvasAgg(fig)
@@ -671,7 +720,8 @@ def summary(spikes: SpikesLike, trace: TraceLike | None = None, *,
     count_histogram(s, ax_counts)
     ax_counts.set_title(f"{named}spike counts")
     if trace is not None:  # (a file: only the neurons drawn are read)
-        first_traces(trace, rows[2].add_subplot(), population=population, mean=True, spikes=s)
+        first_traces(trace, rows[2].add_subplot(), population=population, mean=True, spikes=s,
+                     t_range=t_range)
     return fig
 
 
@@ -699,7 +749,7 @@ def first_traces(trace: TraceLike, ax: Axes | None = None, **kw: object) -> Axes
     """:func:`traces` of the first :data:`SHEET_NEURONS` (10) neurons of ``trace`` (keywords
     as :func:`traces`'s), the title saying how many there are when more: thousands of lines
     say nothing and take long to draw (about 10 ms each). From a file's path, only their
-    columns are read."""
+    columns are read (within ``t_range``, when given)."""
     population, variable = kw.pop("population", None), kw.pop("variable", "v")
     if kw.pop("neurons", None) is not None:
         raise TypeError("first_traces draws the first neurons of the trace: to choose them, "
@@ -707,9 +757,8 @@ def first_traces(trace: TraceLike, ax: Axes | None = None, **kw: object) -> Axes
     if isinstance(trace, (str, os.PathLike)):
         from spikesim.io import load
 
-        data = load(trace)
-        recorded = data.trace_ids(population, variable)
-        tr = data.trace(population, variable, ids=recorded[:SHEET_NEURONS])
+        recorded = load(trace).trace_ids(population, variable)
+        tr = _as_trace(trace, population, variable, recorded[:SHEET_NEURONS], kw.get("t_range"))
     else:
         tr = _as_trace(trace, population, variable)
         recorded = tr.ids

@@ -74,6 +74,24 @@ class Spikes:
                       self.n_neurons, 1, self.t_start, self.t_stop, self.population,
                       self.recorded, self.dt)
 
+    def window(self, t_start: float | None = None, t_stop: float | None = None) -> Spikes:
+        """The spikes at ``t_start <= t < t_stop`` (s; None: unbounded), over the recorded
+        interval narrowed to them — as :meth:`spikesim.io.RecordedRun.spikes` reads a window
+        from a file: rates and counts then cover the window only (to leave out a transient,
+        say)."""
+        lo, hi = checks.time_window(t_start, t_stop)
+        keep = np.ones(self.times.size, bool)
+        t0, t1 = self.t_start, self.t_stop
+        if lo is not None:
+            keep &= self.times >= lo
+            t0 = max(t0, lo)
+        if hi is not None:
+            keep &= self.times < hi
+            t1 = min(t1, hi)
+        return Spikes(self.times[keep], self.ids[keep], self.realizations[keep], self.n_neurons,
+                      self.n_realizations, t0, max(t0, t1), self.population, self.recorded,
+                      self.dt)
+
     def counts(self) -> np.ndarray:
         """Spike count per realization and neuron, shape (n_realizations, n_neurons) (0 for
         the neurons not ``recorded``)."""

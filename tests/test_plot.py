@@ -157,18 +157,18 @@ def test_path_inputs_go_through_io_load(tmp_path, monkeypatch):
     calls = []
 
     class Fake:
-        def spikes(self, population=None, ids=None):
-            calls.append(("spikes", population, ids))
+        def spikes(self, population=None, ids=None, t_start=None, t_stop=None):
+            calls.append(("spikes", population, ids, t_start, t_stop))
             return random_spikes(10)
 
-        def trace(self, population=None, variable="v", ids=None):
-            calls.append(("trace", population, variable, ids))
+        def trace(self, population=None, variable="v", ids=None, t_start=None, t_stop=None):
+            calls.append(("trace", population, variable, ids, t_start, t_stop))
             return noisy_trace()
 
     monkeypatch.setattr(io, "load", lambda path: Fake())
     assert marker_count(plot.raster(tmp_path / "run.h5", population="exc")) == 10
-    plot.traces(str(tmp_path / "run.h5"), variable="v")
-    assert calls == [("spikes", "exc", None), ("trace", None, "v", None)]
+    plot.traces(str(tmp_path / "run.h5"), variable="v", t_range=(0.1, None))
+    assert calls == [("spikes", "exc", None, None, None), ("trace", None, "v", None, 0.1, None)]
 
 
 def test_traces_labels_threshold_and_lines(tmp_path):
@@ -673,3 +673,78 @@ def test_first_traces_says_where_to_choose_the_neurons():
     with pytest.raises(TypeError, match=r"call traces\(trace, neurons=\.\.\.\)"):
         plot.first_traces(tr, neurons=[3])
     assert len(plot.first_traces(tr, neurons=None).get_lines()) >= 10
+
+
+def test_a_time_window_draws_that_part_only_from_memory_and_from_a_file(tmp_path):
+    """t_range on traces (samples at start <= t <= stop, spike strokes inside only, the axis
+    spanning it), on recorded rates (bins centred inside) and on the summary sheet; a file's
+    trace is read for the window only and draws what the same window of the trace in memory
+    draws; an end None is unbounded."""
+    path = tmp_path / "w.h5"
+    net = ss.Network(dt=1e-3, seed=1)
+    pop = net.add(ss.LIF(3, tau_mem=20e-3, v_leak=1.5, units="1"), name="a")
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, pop))
+    net.add(ss.StateRecorder(out, pop, "v"))
+    net.add(ss.RateRecorder(out, pop, bin_width=0.01))
+    mon = net.add(ss.StateMonitor(pop, "v"))
+    spk = net.add(ss.SpikeMonitor(pop))
+    net.run(0.2)
+    window = (0.05, 0.1)
+    mem = plot.traces(mon.trace("v"), spikes=spk.spikes, t_range=window)
+    disk = plot.traces(path, population="a", spikes=path, t_range=window)
+    for ax in (mem, disk):
+        x = ax.lines[0].get_xdata()
+        assert x[0] == pytest.approx(0.05) and x[-1] == pytest.approx(0.1) and x.size == 51
+        assert ax.get_xlim() == pytest.approx(window)
+        strokes = [seg[0][0] for c in ax.collections for seg in c.get_segments()]
+        inside = spk.spikes.times[(spk.spikes.times >= 0.05) & (spk.spikes.times < 0.1)]
+        assert sorted(strokes) == pytest.approx(np.sort(inside)) and len(strokes) > 2
+    np.testing.assert_allclose(mem.lines[0].get_ydata(), disk.lines[0].get_ydata())
+    open_end = plot.traces(mon.trace("v"), t_range=(0.15, None))
+    assert open_end.lines[0].get_xdata()[[0, -1]] == pytest.approx([0.15, 0.2])
+    rate = plot.recorded_rate(path, t_range=window)
+    np.testing.assert_allclose(rate.lines[0].get_xdata(), [0.055, 0.065, 0.075, 0.085, 0.095])
+    fig = plot.summary(path, path, population="a", t_range=window)
+    raster_ax = fig.axes[0]
+    assert raster_ax.get_xlim() == pytest.approx(window)
+    assert marker_count(raster_ax) == inside.size
+    with pytest.raises(ValueError, match=r"t_range must be \(start, stop\) with start < stop"):
+        plot.traces(mon.trace("v"), t_range=(0.1, 0.05))
+    with pytest.raises(ValueError, match=r"t_range must be \(start, stop\)"):
+        plot.traces(mon.trace("v"), t_range=0.1)
+
+
+def test_plot_command_draws_a_time_window(tmp_path, monkeypatch, capsys):
+    """--t-start/--t-stop: every kind draws that window only; a window outside the recording
+    or backwards is refused naming the options."""
+    path = tmp_path / "w.h5"
+    net = ss.Network(dt=1e-3, seed=2)
+    pop = net.add(ss.LIF(20, tau_mem=20e-3, v_leak=1.5, units="1",
+                         v_init=ss.Uniform(0.0, 1.0)), name="a")
+    out = ss.H5Output(path)
+    net.add(ss.SpikeRecorder(out, pop))
+    net.add(ss.StateRecorder(out, pop, "v", ids=[0, 1]))
+    net.run(0.3)
+    whole = ss.load(path).spikes("a")
+    figs = []
+    monkeypatch.setattr(plot, "save", lambda fig, out, dpi=120: figs.append(fig))
+    for kind in cli.PLOTS:
+        assert cli.main(["plot", str(path), "--kind", kind, "--t-start", "0.1", "--t-stop",
+                         "0.2", "-o", str(tmp_path / "x.png")]) == 0
+    raster, traces, rate, hist, summary = (f.get_figure(root=True).axes for f in figs)
+    assert raster[0].get_xlim() == pytest.approx((0.1, 0.2))
+    assert traces[0].get_xlim() == pytest.approx((0.1, 0.2))
+    assert rate[0].lines[0].get_xdata()[[0, -1]] == pytest.approx([0.1005, 0.1995])
+    counts = np.concatenate([p.get_data().values for p in hist[0].patches
+                             if isinstance(p, StepPatch)])
+    inside = ((whole.times >= 0.1) & (whole.times < 0.2)).sum()
+    assert (counts * np.arange(counts.size)).sum() == inside  # spikes counted in the window
+    assert summary[0].get_xlim() == pytest.approx((0.1, 0.2))
+    for args, says in ((["--t-start", "0.5"], "holds [0, 0.3] s, which the window [0.5, ] s "
+                                              "leaves out"),
+                       (["--t-start", "0.2", "--t-stop", "0.1"],
+                        "--t-start must be before --t-stop"),
+                       (["--t-stop", "inf"], "argument --t-stop: expected a finite number")):
+        assert cli.main(["plot", str(path), *args, "-o", str(tmp_path / "y.png")]) == 2
+        assert says in capsys.readouterr().err

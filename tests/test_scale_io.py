@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import spikesim as ss
-from spikesim import io, plot, recorders
+from spikesim import analysis, io, plot, recorders
 
 
 def _firing_net(n=1000, batch=1, chunk=1000):
@@ -159,3 +159,31 @@ def test_a_state_monitor_trace_holds_its_variable_only():
     assert v.values.std() > 0
     np.testing.assert_array_equal(v.values, np.concatenate(mon._values)[:, :, :40])
     np.testing.assert_array_equal(mon.trace("i").values, np.concatenate(mon._values)[:, :, 40:])
+
+
+def test_a_window_of_spikes_in_memory_is_what_the_file_reads_for_it(tmp_path):
+    """``Spikes.window`` (of a monitor's spikes) keeps t_start <= t < t_stop and narrows the
+    interval as ``spikes(t_start=, t_stop=)`` does from the file, so rates cover the window;
+    a spike on a bound belongs to the window it opens."""
+    net = ss.Network(dt=1e-3, seed=4)
+    src = net.add(ss.SpikeTimes(3, [0.1, 0.2, 0.2, 0.3, 0.5], [0, 1, 2, 0, 1]), name="a")
+    mon = net.add(ss.SpikeMonitor(src))
+    net.add(ss.SpikeRecorder(ss.H5Output(tmp_path / "w.h5"), src))
+    net.run(0.6)
+    data = ss.load(tmp_path / "w.h5")
+    for lo, hi in ((0.2, 0.5), (None, 0.2), (0.3, None), (0.25, 0.26), (0.7, None)):
+        w = mon.spikes.window(lo, hi)
+        f = data.spikes("a", t_start=lo, t_stop=hi)
+        for got in (w, f):
+            inside = [t for t in (0.1, 0.2, 0.2, 0.3, 0.5)
+                      if (lo is None or t >= lo) and (hi is None or t < hi)]
+            np.testing.assert_allclose(got.times, inside, atol=1e-12)
+            assert got.t_start == (0.0 if lo is None else lo)
+            assert got.t_stop == max(got.t_start, min(0.6, 0.6 if hi is None else hi))
+        np.testing.assert_array_equal(w.ids, f.ids)
+    np.testing.assert_allclose(analysis.firing_rates(mon.spikes.window(0.2, 0.4)),
+                               [[5.0, 5.0, 5.0]])  # one spike each in 0.2 s
+    with pytest.raises(ValueError, match="t_start must be <= t_stop"):
+        mon.spikes.window(0.4, 0.2)
+    with pytest.raises(ValueError, match="t_stop must be finite"):
+        mon.spikes.window(None, np.nan)
