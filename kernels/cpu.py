@@ -19,11 +19,11 @@ Schedule of one step k (time t_k = k·dt to t_k+1), the same for the CUDA kernel
      arrives at the end of step k+d−1, i.e. at time t_k + d·dt; delay 1 adds straight into the
      target variable, longer delays go through the ring buffer. Threads split the targets
      (the rows' parts, :mod:`spikesim.kernels.csr`), so each target's sum keeps one order.
-     Exception: a given spike array (``SpikeArray``) projected one to one with a delay of one
-     step is read as a dense mask per step right after its targets' pass in step 1
-     (:func:`given_block`), after the Poisson drives' jumps and before any other input of the
-     step: the same arrival time, with
-     neither an event list nor CSR rows to walk;
+     Exception: a given spike array (``SpikeArray``, the same in every realization) projected
+     one to one with a delay of one step is read as a dense mask per step right after its
+     targets' pass in step 1 (:func:`given_block`), after the Poisson drives' jumps and before
+     any other input of the step: the same arrival time, with neither an event list nor CSR
+     rows to walk;
   5. populations with delayed input receive the ring-buffer slot due at the end of step k;
   6. state monitors sample the state at t_k+1.
 

@@ -266,9 +266,9 @@ def step_units(k0, t0, t1, flags, sample, n_neu, n_pop, pops, par, v, i, w, refc
     Records go to ``rec_k, rec_b, rec_u`` (capacity C) through the counter ``rec_n`` (1,) int64.
     With ``sample`` (only for runs of independent neurons), neuron u writes its probes
     ``probe_idx[probe_ptr[u]:probe_ptr[u+1]]`` into ``traces`` (float64). Other arguments as
-    for the CPU kernel, but ``ev_ptr`` (S, T+1) (one event list for every realization: given
-    spikes only), and constant-probability sources advance ``nxt`` step by step instead of
-    reading drawn event lists; ``key`` (uint64) the network's RNG key.
+    for the CPU kernel, but the event lists ``ev_ptr`` (S, B, T+1) hold given spikes only:
+    constant-probability sources advance ``nxt`` step by step instead of reading drawn event
+    lists; ``key`` (uint64) the network's RNG key.
     """
     n_real = v.shape[0]
     n_units = group_of.shape[0]
@@ -332,7 +332,7 @@ def step_units(k0, t0, t1, flags, sample, n_neu, n_pop, pops, par, v, i, w, refc
             for t in range(t0, t1):
                 k = k0 + t
                 if events:
-                    fired = _has_event(ev_unit, ev_ptr[sg, t], ev_ptr[sg, t + 1], u)
+                    fired = _has_event(ev_unit, ev_ptr[sg, b, t], ev_ptr[sg, b, t + 1], u)
                 else:
                     fired = source_fires(sg, j, b, k, t, src, pbuf, nxt, kb, n_streams)
                 if fired and rec:

@@ -184,26 +184,27 @@ class SpikeTimes(SpikeSource):
 
 
 class SpikeArray(SpikeSource):
-    """Given spikes as a boolean array (T, n) (or numbers 0 and 1, as snnTorch's spike
-    tensors): unit j fires at step k where ``spikes[k, j]``; silent from step T on. The array
-    is not copied when it is already a C-ordered boolean one: it is read as the network runs,
-    so a change of its values between two runs applies from the next one, to every use alike
-    (``spikes`` itself cannot be replaced: the network's tables hold it). Rows are steps, not
-    realizations: every realization of a batch receives the same spikes."""
+    """Given spikes as a boolean array (T, n), or (T, B, n) with one set of spikes per
+    realization of a batch of B (or numbers 0 and 1, as snnTorch's spike tensors): unit j
+    fires at step k where ``spikes[k, j]`` (``spikes[k, b, j]`` in realization b); silent from
+    step T on. A (T, n) array gives every realization the same spikes. The array is not copied
+    when it is already a C-ordered boolean one: it is read as the network runs, so a change of
+    its values between two runs applies from the next one, to every use alike (``spikes``
+    itself cannot be replaced: the network's tables hold it)."""
 
     mode = K.SRC_EVENTS
 
     def __init__(self, spikes: np.ndarray | Sequence[Sequence[bool]], name: str | None = None):
         spikes = np.asarray(spikes)
-        if spikes.ndim != 2 or spikes.shape[1] == 0:
-            raise ValueError(f"SpikeArray.spikes must have shape (steps, n), n >= 1, got "
-                             f"{spikes.shape}")
+        if spikes.ndim not in (2, 3) or spikes.shape[-1] == 0 or 0 in spikes.shape[1:-1]:
+            raise ValueError(f"SpikeArray.spikes must have shape (steps, n) or (steps, B, n), "
+                             f"n >= 1, B >= 1, got {spikes.shape}")
         if spikes.dtype != np.bool_ and (spikes.dtype.kind not in "iuf" or not np.all(
                 (spikes == 0) | (spikes == 1))):
             raise ValueError(f"SpikeArray.spikes must hold booleans, or numbers 0 and 1, got "
                              f"{spikes.dtype} values"
                              + ("" if spikes.dtype.kind not in "iuf" else " other than 0 and 1"))
-        super().__init__(spikes.shape[1], name)
+        super().__init__(spikes.shape[-1], name)
         self.spikes = np.ascontiguousarray(spikes, dtype=bool)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -213,12 +214,24 @@ class SpikeArray(SpikeSource):
                                  "SpikeArray for another array")
         super().__setattr__(name, value)
 
+    def realizations(self) -> int:
+        return self.spikes.shape[1] if self.spikes.ndim == 3 else 1
+
     def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """As :meth:`SpikeSource.events`; for a (T, B, n) array, ``ptr`` is (B, n_steps+1):
+        realization b's units at step t are ``units[ptr[b, t]:ptr[b, t+1]]``."""
         rows = self.spikes[k0:k0 + n_steps]  # (fewer past the end of the array)
+        per_real = rows.reshape(len(rows), self.realizations(), self.n).transpose(1, 0, 2)
         units = np.empty(np.count_nonzero(rows), np.int64)
-        ptr = np.empty(n_steps + 1, np.int64)
-        K.array_events(rows.reshape(-1).view(np.uint8), self.n, units, ptr)
-        return ptr, units
+        ptr = np.empty((per_real.shape[0], n_steps + 1), np.int64)
+        at = 0
+        for b, r in enumerate(per_real):
+            n_b = np.count_nonzero(r)
+            K.array_events(np.ascontiguousarray(r).reshape(-1).view(np.uint8), self.n,
+                           units[at:at + n_b], ptr[b])
+            ptr[b] += at
+            at += n_b
+        return (ptr[0] if self.spikes.ndim == 2 else ptr), units
 
 
 # --- currents -----------------------------------------------------------------------------

@@ -203,7 +203,8 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         q = pops.index(pr.post)
         check_fits(w, dtype, f"a weight of the {pr._label()}", pr, "weight")
         at, steps = -1, 0
-        if pr.rule == "one_to_one" and isinstance(pr.pre, SpikeArray) and d_max == 1:
+        if (pr.rule == "one_to_one" and isinstance(pr.pre, SpikeArray) and d_max == 1
+                and pr.pre.realizations() == 1):
             if id(pr.pre) not in masks:
                 masks[id(pr.pre)] = (mask_size, pr.pre.spikes)
                 mask_size += pr.pre.spikes.size
@@ -253,11 +254,11 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-chunk buffers for global steps k0 … k0+n_steps−1 (``dt`` in s): ``cbuf`` (flat,
     ``dtype``) the given currents' values, ``pbuf`` (flat, float64) the sources' firing
-    probabilities (constant ones as −1/log(1 − p)), ``ev_ptr`` (Q, n_steps+1) int64 and
-    ``ev_unit`` (E,) int64: event source s fires the global units ``ev_unit[ev_ptr[s, t]:
-    ev_ptr[s, t+1]]`` (ascending) at chunk step t. Fills the strides of ``tables.cin`` and
-    ``tables.src`` in place. Sources whose index is in ``unlisted`` get no events (given
-    arrays that the kernel reads only as masks)."""
+    probabilities (constant ones as −1/log(1 − p)), ``ev_ptr`` (Q, B, n_steps+1) int64 and
+    ``ev_unit`` (E,) int64: event source s fires the global units ``ev_unit[ev_ptr[s, b, t]:
+    ev_ptr[s, b, t+1]]`` (ascending) at chunk step t in realization b. Fills the strides of
+    ``tables.cin`` and ``tables.src`` in place. Sources whose index is in ``unlisted`` get no
+    events (given arrays that the kernel reads only as masks)."""
     k = np.arange(k0, k0 + n_steps, dtype=np.int64)
     cparts, at = [], 0
     for c, row, index in zip(currents_in_order, tables.cin, tables.cur_index):
@@ -270,14 +271,14 @@ def chunk_inputs(tables: Tables, sources: list[SpikeSource], currents_in_order: 
         cparts.append(vals.ravel())
         at += vals.size
     pparts, at = [], 0
-    ev_ptr = np.zeros((len(sources), n_steps + 1), np.int64)
+    ev_ptr = np.zeros((len(sources), batch, n_steps + 1), np.int64)
     ev_units = []
     n_ev = 0
     for s, (so, row) in enumerate(zip(sources, tables.src)):
         if s in unlisted:
             continue  # its ev_ptr row stays 0: no events
         if so.mode == KI.SRC_EVENTS:
-            ptr, j = so.events(k0, n_steps, dt)
+            ptr, j = so.events(k0, n_steps, dt)  # ptr (n_steps+1,): in every realization
             ev_ptr[s] = n_ev + ptr
             ev_units.append(tables.groups[len(tables.pops) + s, 0] + j)  # global unit ids
             n_ev += len(j)

@@ -522,14 +522,10 @@ class _ChunkRunner:
             raise errors[0]
 
     def _with_drawn_events(self, k0: int, n_steps: int, inputs: tuple) -> tuple:
-        """``inputs`` with the event lists per realization, ev_ptr (S, B, n_steps+1): the given
-        spikes (the same in every realization) and the chunk's firings of the
-        constant-probability sources, drawn here (``nxt`` advances to the chunk's end)."""
-        net = self.net
-        cbuf, pbuf, ev_ptr, ev_unit = inputs
-        ptr = ev_ptr[:, None, :]  # (a view, written below, for one realization)
-        if net.batch > 1:
-            ptr = np.repeat(ptr, net.batch, axis=1)
+        """``inputs`` with the chunk's firings of the constant-probability sources, drawn here
+        (``nxt`` advances to the chunk's end), joined to the given spikes' event lists
+        (ev_ptr (S, B, n_steps+1), written in place)."""
+        cbuf, pbuf, ptr, ev_unit = inputs
         units, at = [ev_unit], len(ev_unit)
         for s, first in self.const_sources:
             p, u = self._draw(s, first, k0, n_steps, pbuf)

@@ -241,15 +241,16 @@ def case_delays_into_every_receptor(backend, dtype):
 def case_uncoupled_flushes(backend, dtype):
     """Independent neurons and sources (one launch per chunk), batch 2, recording a subset
     every 3 steps, two runs, and a spike buffer so small that it is emptied mid-chunk; a
-    RateCoded source with data per realization."""
+    RateCoded source and a SpikeArray with data per realization."""
     net = ss.Network(dt=DT, seed=19, dtype=dtype, batch=2, backend=backend, chunk=7)
     lif = net.add(_lif(10, method="exact"))
     net.add(ss.NoiseCurrent(lif, mean=0.5, std=0.5))
     src = net.add(ss.BernoulliInput(6, p=0.5))
     coded = net.add(ss.RateCoded(np.random.default_rng(2).random((16, 2, 5)) * 0.7))
+    given = net.add(ss.SpikeArray(np.random.default_rng(3).random((18, 2, 5)) < 0.4))
     mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.SpikeMonitor(src, ids=[1, 4])),
             net.add(ss.StateMonitor(lif, ["v", "i"], ids=[2, 5], every=3)),
-            net.add(ss.SpikeMonitor(coded))]
+            net.add(ss.SpikeMonitor(coded)), net.add(ss.SpikeMonitor(given))]
     net.run(12 * DT)
     net.run(9 * DT)
     return net, mons
@@ -257,7 +258,8 @@ def case_uncoupled_flushes(backend, dtype):
 
 def case_poisson_drives(backend, dtype):
     """Poisson drives into v (RC, refractory, independent: one launch per chunk) and into i and
-    i_inh of a coupled LIF with a given array read as a mask (the order of arrivals), batch 2."""
+    i_inh of a coupled LIF with a given array read as a mask (the order of arrivals) and one
+    given per realization, batch 2."""
     net = ss.Network(dt=DT, seed=23, dtype=dtype, batch=2, backend=backend, chunk=6)
     rc = net.add(ss.RC(9, R=1.0, tau=5e-3, v_th=0.6, refractory=2e-3, method="exact"))
     net.add(ss.PoissonDrive(rc, rate=900.0, weight=0.15))
@@ -267,7 +269,9 @@ def case_poisson_drives(backend, dtype):
     net.add(ss.PoissonDrive(lif, rate=700.0, weight=-0.2, receptor="i_inh"))
     given = net.add(ss.SpikeArray(np.random.default_rng(4).random((20, 8)) < 0.3))
     net.connect(given, lif, "one_to_one", weight=0.25)
-    net.connect(lif, lif, "random", p=0.4, weight=0.1)
+    each = net.add(ss.SpikeArray(np.random.default_rng(5).random((20, 2, 8)) < 0.3))
+    net.connect(each, lif, "one_to_one", weight=-0.2, receptor="i_inh")  # (its own spikes
+    net.connect(lif, lif, "random", p=0.4, weight=0.1)  # in each realization: event lists)
     mons = [net.add(ss.SpikeMonitor(rc)), net.add(ss.SpikeMonitor(lif)),
             net.add(ss.StateMonitor(lif, ["v", "i", "i_inh"], every=2))]
     net.run(20 * DT)

@@ -1,6 +1,7 @@
 """Bad input: a clear ValueError/TypeError naming the parameter — never a Numba error or NaN."""
 
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -393,7 +394,7 @@ def test_voltages_typed_in_millivolts_warn():
                                             r"1000 V or more reads as meant\)"):
         build(ss.LIF(3, v_th=-50e-3, v_reset=-65.0, v_leak=-65e-3), dt=1e-4)
     with pytest.warns(RuntimeWarning, match=r"RC 'rc0'.E_L reaches 70 V"):
-        build(ss.RC(3, tau=20e-3, E_L=np.full(3, -70.0), v_th=1.0), dt=1e-4)
+        build(ss.RC(3, tau=20e-3, E_L=np.full(3, -70.0), v_init=-0.07, v_th=1.0), dt=1e-4)
     with pytest.warns(RuntimeWarning, match=r"LIF 'lif0'.v_init reaches"):
         build(ss.LIF(3, v_init=ss.Uniform(-70.0, -60.0)), dt=1e-4)
     with warnings.catch_warnings():  # volts; a threshold never reached; dimensionless: silent
@@ -615,9 +616,11 @@ def test_sources_of_no_unit_name_their_data():
     for data in ([], np.zeros((3, 0))):
         with pytest.raises(ValueError, match=r"RateCoded.data must have at least one unit"):
             ss.RateCoded(data)
-    with pytest.raises(ValueError, match=r"SpikeArray.spikes must have shape \(steps, n\), "
-                                         r"n >= 1, got \(3, 0\)"):
-        ss.SpikeArray(np.zeros((3, 0), bool))
+    for shape in ((3, 0), (3, 2, 0), (3, 0, 4), (3,), (3, 1, 1, 1)):
+        with pytest.raises(ValueError, match=r"SpikeArray.spikes must have shape \(steps, n\) "
+                                             rf"or \(steps, B, n\), n >= 1, B >= 1, got "
+                                             rf"{re.escape(str(shape))}"):
+            ss.SpikeArray(np.zeros(shape, bool))
 
 
 @pytest.mark.parametrize("parallel", [True, False])

@@ -86,6 +86,48 @@ def test_spike_array_events_per_step_equal_numpys_nonzero(steps, n, p):
         np.testing.assert_array_equal(ptr, np.searchsorted(k[sel] - k0, np.arange(m + 1)))
 
 
+def test_spike_array_events_per_realization_equal_numpys_nonzero():
+    spikes = np.random.default_rng(1).random((13, 3, 9)) < 0.3
+    ptr, units = ss.SpikeArray(spikes).events(2, 15, 1e-3)
+    assert ptr.shape == (3, 16)
+    for b in range(3):
+        k, j = np.nonzero(spikes[2:, b])
+        np.testing.assert_array_equal(units[ptr[b, 0]:ptr[b, -1]], j)
+        np.testing.assert_array_equal(ptr[b] - ptr[b, 0], np.searchsorted(k, np.arange(16)))
+
+
+def test_a_spike_array_per_realization_drives_each_as_its_own_run_would():
+    """SpikeArray (T, B, n): realization b of a batch is, bit for bit, the run of batch 1 given
+    rows [:, b] (spikes of the source and v of the neurons it drives one to one, or through a
+    random projection); another number of realizations than the batch is refused, naming the
+    source."""
+    steps, batch, n = 40, 3, 7
+    given = np.random.default_rng(0).random((steps - 5, batch, n)) < 0.25
+
+    def run(spikes, b):
+        net = ss.Network(dt=DT, seed=0, batch=b, chunk=9)
+        lif = net.add(ss.LIF(n, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, units="1"))
+        src = net.add(ss.SpikeArray(spikes))
+        net.connect(src, lif, "one_to_one", weight=0.5)
+        net.connect(src, lif, "random", p=0.5, weight=0.1, delay=2 * DT)
+        mons = net.add(ss.SpikeMonitor(src)), net.add(ss.StateMonitor(lif, "v"))
+        net.run(steps * DT)
+        return mons[0].spikes, mons[1].trace("v").values
+
+    s, v = run(given, batch)
+    for b in range(batch):
+        s1, v1 = run(given[:, b], 1)
+        np.testing.assert_array_equal(s.select(b).times, s1.times)
+        np.testing.assert_array_equal(s.select(b).ids, s1.ids)
+        np.testing.assert_array_equal(v[:, b], v1[:, 0])
+    assert len(s) == given.sum()
+    wrong = ss.Network(dt=DT, batch=2)
+    wrong.add(ss.SpikeArray(given), name="trains")
+    with pytest.raises(ValueError, match=r"SpikeArray 'trains' has data for 3 realizations, "
+                                         r"but the network runs batch = 2"):
+        wrong.build()
+
+
 def test_a_block_sees_no_spike_flags_of_a_longer_block_before_it():
     """Populations share scratch rows for their spike flags: a 13-neuron population stepped
     after a 20-neuron one whose neurons 13-15 fire must not report those as its own."""
@@ -105,7 +147,7 @@ def test_delays_arrive_on_the_right_step():
     """A spike at t_k with delay d arrives at the end of step k+d-1: i jumps at sample k+d-1."""
     dt = 1e-4
     net = ss.Network(dt=dt)
-    pop = net.add(ss.LIF(4, tau_mem=10e-3, tau_syn=5e-3, v_th=10.0))
+    pop = net.add(ss.LIF(4, tau_mem=10e-3, tau_syn=5e-3, v_th=10.0, units="1"))
     src = net.add(ss.SpikeTimes(1, [0.001], [0]))
     net.connect(src, pop, "all_to_all", weight=1.0, delay=np.array([1e-4, 3e-4, 5e-4, 5.04e-4]))
     mon = net.add(ss.StateMonitor(pop, "i"))
@@ -119,7 +161,7 @@ def test_delays_into_populations_placed_anywhere_arrive_on_the_right_step():
     (here the second and fourth, after ones without): a spike at step 10 with delay d jumps v
     at sample 10 + d − 1 in each, and only there."""
     net = ss.Network(dt=1e-3)
-    pops = [net.add(ss.RC(n, R=1.0, tau=1e3, v_th=10.0, method="exact"), name=f"p{q}")
+    pops = [net.add(ss.RC(n, R=1.0, tau=1e3, v_th=10.0, method="exact", units="1"), name=f"p{q}")
             for q, n in enumerate((3, 4, 2, 5))]
     src = net.add(ss.SpikeTimes(1, [0.010], [0]))
     delays = (None, 6e-3, None, 3e-3)
@@ -181,7 +223,7 @@ def test_delays_into_each_current_equal_spikes_moved_later_with_one_step():
 def test_uniform_long_delay_via_ring_buffer_into_v():
     dt = 1e-3
     net = ss.Network(dt=dt)
-    pop = net.add(ss.RC(2, R=1.0, tau=1e3, v_th=10.0, method="exact"))
+    pop = net.add(ss.RC(2, R=1.0, tau=1e3, v_th=10.0, method="exact", units="1"))
     src = net.add(ss.SpikeTimes(2, [0.0, 0.002], [0, 1]))
     net.connect(src, pop, "one_to_one", weight=[0.5, 0.25], delay=4e-3)
     mon = net.add(ss.StateMonitor(pop, "v"))
@@ -251,7 +293,8 @@ def test_a_given_array_is_read_as_the_network_runs_by_every_use_alike():
     dt = 1e-3
     a, b = np.zeros((10, 3), bool), np.zeros((10, 3), bool)
     net = ss.Network(dt=dt)
-    pops = [net.add(ss.RC(3, R=1.0, tau=1e3, v_th=10.0, method="exact")) for _ in range(3)]
+    pops = [net.add(ss.RC(3, R=1.0, tau=1e3, v_th=10.0, method="exact", units="1"))
+            for _ in range(3)]
     sa, sb = net.add(ss.SpikeArray(a)), net.add(ss.SpikeArray(b))
     net.connect(sa, pops[0], "one_to_one", weight=1.0)
     net.connect(sb, pops[1], "one_to_one", weight=1.0)
@@ -270,7 +313,8 @@ def test_a_given_array_is_read_as_the_network_runs_by_every_use_alike():
 
 def test_rc_given_by_capacitance_takes_arrays_with_a_batch():
     net = ss.Network(dt=1e-3, batch=2)
-    rc = net.add(ss.RC(3, R=np.array([1.0, 2.0, 4.0]), C=1e-2, v_th=10.0, method="exact"))
+    rc = net.add(ss.RC(3, R=np.array([1.0, 2.0, 4.0]), C=1e-2, v_th=10.0, method="exact",
+                       units="1"))
     net.add(ss.ConstantCurrent(rc, 1.0))
     net.run(0.5)
     expected = np.array([1.0, 2.0, 4.0]) * -np.expm1(-0.5 / (np.array([1.0, 2.0, 4.0]) * 1e-2))
@@ -662,7 +706,7 @@ def test_decaying_state_is_flushed_to_zero_inside_and_ieee_outside_the_kernel():
     still computes subnormals. (v can stop at ~1e-37, where its decrement would be subnormal.)"""
     tiny = np.finfo(np.float32).tiny
     net = ss.Network(dt=1e-3, dtype=np.float32)
-    pop = net.add(ss.LIF(1, tau_mem=10e-3, tau_syn=5e-3, v_th=10.0))
+    pop = net.add(ss.LIF(1, tau_mem=10e-3, tau_syn=5e-3, v_th=10.0, units="1"))
     src = net.add(ss.SpikeTimes(1, [0.0], [0]))
     net.connect(src, pop, "all_to_all", weight=1.0)
     mon = net.add(ss.StateMonitor(pop, ("v", "i")))
@@ -816,8 +860,12 @@ def _interrupted_network(monitor):
 
 def test_ctrl_c_during_a_chunk_stops_after_it_with_state_step_and_monitors_agreeing():
     net, mon, vmon = _interrupted_network(_CtrlCWhileHandedSpikes)
-    with pytest.raises(KeyboardInterrupt):
-        net.run(0.1)
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)  # (a background job
+    try:  # starts with SIGINT ignored)
+        with pytest.raises(KeyboardInterrupt):
+            net.run(0.1)
+    finally:
+        signal.signal(signal.SIGINT, old)
     assert net.step == 20  # the chunk was booked whole
     assert mon.spikes.times.max() < net.t and vmon.trace("v").times[-1] == pytest.approx(net.t)
     net.run(0.08)  # resumed: as if never interrupted
