@@ -129,6 +129,7 @@ def population_rate(spikes: Spikes, bin_width: float,
             shape (B, n_bins).
     """
     bin_width, smooth = _widths(bin_width, smooth)
+    spikes.check_values()
     duration = _duration(spikes)
     _check_bin_count("bin_width", bin_width, duration)
     if smooth > duration:
@@ -152,7 +153,7 @@ def population_rate(spikes: Spikes, bin_width: float,
 
 def trial_average(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation (ddof=0) across realizations, the first axis of ``values``."""
-    values = np.asarray(values, dtype=float)
+    values = checks.reals("values", values, "an array of numbers", "")
     if values.ndim == 0 or values.shape[0] == 0:
         raise ValueError(f"values must have at least 1 realization (first axis), got shape "
                          f"{values.shape}")
@@ -164,6 +165,7 @@ def _intervals(spikes: Spikes) -> tuple[np.ndarray, np.ndarray]:
 
     Both have shape (n_intervals,) and are ordered by realization, neuron, then time.
     """
+    spikes.check_values()
     order = np.lexsort((spikes.times, spikes.ids, spikes.realizations))
     flat = (spikes.realizations * spikes.n_neurons + spikes.ids)[order]
     same = flat[1:] == flat[:-1]
@@ -208,6 +210,7 @@ def fano_factor(spikes: Spikes, window: float) -> np.ndarray:
     than 2 windows fit.
     """
     window = checks.number("window", window, low=0, low_open=True, unit="s")
+    spikes.check_values()
     duration = _duration(spikes)
     _check_bin_count("window", window, duration, "windows")
     n_windows = int(np.floor(duration / window + 1e-9))
@@ -252,5 +255,13 @@ def fi_curve(simulate: Callable[[float], float | np.ndarray],
         rates: shape (n_currents, ...), stacking what ``simulate`` returns (a scalar or, e.g.,
         one rate per realization).
     """
+    if not callable(simulate):
+        raise TypeError(f"simulate must be a function of the current returning a rate (Hz), "
+                        f"got {simulate!r}")
     currents = checks.finite_array("currents", currents)
-    return currents, np.array([np.asarray(simulate(i), dtype=float) for i in currents])
+    rates = [checks.reals(f"simulate({float(i)!r})", simulate(i), "a rate (Hz): a number or an "
+                          "array of numbers", "") for i in currents]
+    if len({r.shape for r in rates}) > 1:
+        raise ValueError(f"simulate must return the same shape for every current, got "
+                         f"{sorted({r.shape for r in rates})}")
+    return currents, np.array(rates)

@@ -336,7 +336,7 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
             raise ValueError(f"checkpoint {path} was saved from a different network "
                              f"({detail}); build the same network (code, parameters, seed)")
         try:
-            step = checks.count("step", attr(f, "step"), low=0)
+            step = checks.count("step", attr(f, "step"), low=0, high=2**62)  # (int64 steps)
         except ValueError as e:
             raise ValueError(f"checkpoint {path}: {e}") from None
         g = f["state"]

@@ -160,10 +160,20 @@ def per_neuron(name: str, value, n: int, batch: int | None, rng: RealizationGene
     return arr
 
 
+def not_masked(name: str, value) -> None:
+    """TypeError for a NumPy masked array with masked elements: NumPy's conversions drop the
+    mask, so the values under it would be used."""
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):
+        raise TypeError(f"{name} must not be a masked array with masked elements (their values "
+                        f"would be used: the mask is ignored), got {value.count()} of "
+                        f"{value.size} unmasked; fill or drop them first")
+
+
 def reals(name: str, value, what: str, unit: str) -> np.ndarray:
     """``value`` as a float64 array (NaN and infinities kept); TypeError, saying it must be
     ``what`` (in ``unit``), unless it holds integers or reals — not booleans, strings, None
     or complex numbers, which NumPy would convert or wrap."""
+    not_masked(name, value)
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):  # (a ragged list)
@@ -175,11 +185,30 @@ def reals(name: str, value, what: str, unit: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+def drawn(name: str, dist, values, shape: tuple) -> np.ndarray:
+    """What ``dist.draw(rng, shape)`` returned for the parameter ``name``, checked: real
+    numbers (not booleans, strings or complex numbers) of exactly ``shape``, as float64. A
+    draw of another length would be read past its end by the kernels' tables."""
+    what = f"{type(dist).__name__}.draw(rng, {shape}) (drawn for {name})"
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError):  # (a ragged list)
+        arr = None
+    if arr is None or arr.dtype.kind not in "iuf":
+        shown = _show(values) if arr is None or arr.ndim == 0 else (
+            f"an array of {arr.dtype} of shape {arr.shape}")
+        raise TypeError(f"{what} must return real numbers, got {shown}")
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{what} must return shape {tuple(shape)}, got shape {arr.shape}")
+    return arr.astype(np.float64, copy=False)
+
+
 def index_array(name: str, value, n: int | None = None, *, one: bool = False) -> np.ndarray:
     """Indices — an integer or (unless ``one``) a 1-d sequence of them, possibly empty — as a
     1-d int64 array: TypeError unless integers (not booleans, floats or strings), ValueError
     unless each is in [0, n − 1] (>= 0 when n is None)."""
     what = "an integer" + ("" if one else " or a 1-d sequence of integers")
+    not_masked(name, value)
     arr = None
     if not isinstance(value, (bool, np.bool_, str, bytes)):
         try:
@@ -213,7 +242,8 @@ def indices(name: str, ids: np.ndarray, n: int) -> None:
 
 def steps(name: str, seconds: np.ndarray, dt: float, *, minimum: int = 0) -> np.ndarray:
     """Durations in seconds rounded to whole steps (int64), at least ``minimum`` steps."""
-    n = np.rint(np.minimum(seconds / dt, 2.0**62)).astype(np.int64)  # (no wrap: 1e30 s)
+    with np.errstate(over="ignore"):  # (1e308 s / 1 ms: inf, capped)
+        n = np.rint(np.minimum(seconds / dt, 2.0**62)).astype(np.int64)  # (no wrap: 1e30 s)
     if np.any(n < minimum):
         raise ValueError(f"{name} must be at least {minimum} step(s) of dt = {dt!r} s, got "
                          f"{float(seconds.min())!r} s")
@@ -248,7 +278,8 @@ def warn_unless_whole_steps(name: str, value, dt: float, effect: str = "") -> No
             value, (int, float, np.integer, np.floating)):
         return
     steps = float(value) / dt
-    if abs(steps - round(steps)) > 1e-6:
+    if math.isfinite(steps) and abs(steps - round(steps)) > 1e-6:  # (beyond float64's range:
+        # 1e308 s at dt = 1 ms, or any time at a subnormal dt, refused by the caller if at all)
         warn(f"{name} = {value} s is not a whole number of steps of dt = {dt!r} s: "
              f"{effect or f'rounded to {round(steps)} steps'}")
 
@@ -302,3 +333,26 @@ def time_window(t_start: object, t_stop: object) -> tuple[float | None, float | 
         raise ValueError(f"t_start must be <= t_stop, got t_start = {t_start!r} s > t_stop = "
                          f"{t_stop!r} s")
     return lo, hi
+
+
+class FixedOnceBuilt:
+    """Mixin of what a network is built from: once built (``Network.build`` sets ``_built``),
+    assigning a public attribute other than those in ``_live`` (read anew at every run)
+    raises AttributeError naming it — the kernel's tables hold the value it had, so the change
+    would be ignored without a word."""
+
+    _live: frozenset[str] = frozenset()
+    _built = False
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if self._built and not name.startswith("_") and name not in self._live:
+            label = type(self).__name__ + (f" {self.name!r}" if getattr(self, "name", None)
+                                           else "")
+            raise AttributeError(
+                f"{label}: {name} cannot change once its network is built (the kernel's tables "
+                f"hold it); build a new network. What may change between runs: a source's "
+                f"rate, p or data, a given current's values, a SpikeArray's values in place, "
+                f"and the state (net.state)"
+                + (f"; {type(self).__name__} may change {', '.join(sorted(self._live))}"
+                   if self._live else ""))
+        super().__setattr__(name, value)

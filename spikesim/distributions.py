@@ -44,13 +44,11 @@ class RealizationGenerators:
 
     def draw(self, dist: Distribution, batch: int, n: int) -> np.ndarray:
         """(batch, n) float64: row b is realization b's next n draws from ``dist``."""
-        rows = [np.asarray(dist.draw(self._generator(b), (n,)), np.float64)
-                for b in range(batch)]
-        for r in rows:
-            if r.shape != (n,):
-                raise ValueError(f"{type(dist).__name__}.draw(rng, ({n},)) must return shape "
-                                 f"({n},), got {r.shape}")
-        return np.stack(rows)
+        from .checks import drawn  # (checks imports this module)
+
+        return np.stack([drawn("a parameter per neuron", dist,
+                               dist.draw(self._generator(b), (n,)), (n,))
+                         for b in range(batch)])
 
     def _generator(self, b: int) -> np.random.Generator:
         if b not in self._gens:

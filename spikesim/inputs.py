@@ -29,7 +29,7 @@ def _rows(data: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 # --- spike sources ----------------------------------------------------------------------------
-class SpikeSource:
+class SpikeSource(checks.FixedOnceBuilt):
     """Base of all spike generators: ``n`` units that fire spikes and can be connected."""
 
     mode = K.SRC_CONST
@@ -37,6 +37,11 @@ class SpikeSource:
     def __init__(self, n: int, name: str | None = None):
         self.n = checks.count("n", n, high=checks.MAX_UNITS)
         self.name = name
+
+    def recheck(self) -> None:
+        """The constructor's checks again, for what was assigned since (``Network.run`` calls
+        this before every run)."""
+        checks.count(f"{type(self).__name__}.n", self.n, high=checks.MAX_UNITS)
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
         """Per-step firing probability, shape (T or 1, 1 or B, n or 1), at global steps ``k``
@@ -59,7 +64,10 @@ class SpikeSource:
 
 
 class BernoulliInput(SpikeSource):
-    """Each unit fires at each step independently with probability ``p`` (scalar or (n,))."""
+    """Each unit fires at each step independently with probability ``p`` (scalar or (n,)),
+    which may be given anew between runs."""
+
+    _live = frozenset({"p"})
 
     def __init__(self, n: int, p: float | np.ndarray | Sequence[float],
                  name: str | None = None):
@@ -87,7 +95,9 @@ class PoissonInput(SpikeSource):
     rate·dt = 0.9, a tenth of it). A Poisson drive of one target as NEST's poisson_generator
     sends it (several spikes a step) is a :class:`PoissonDrive` (or K units of rate/K each
     projected to that target, rule "explicit", K large enough that rate·dt/K is small: variance
-    factor 1 − rate·dt/K)."""
+    factor 1 − rate·dt/K). ``rate`` may be given anew between runs."""
+
+    _live = frozenset({"rate"})
 
     def __init__(self, n: int, rate: float | np.ndarray | Callable, name: str | None = None):
         super().__init__(n, name)
@@ -129,7 +139,10 @@ class RateCoded(SpikeSource):
     firing probability, so the rate it gives (value / dt, Hz) scales with dt (rates in Hz:
     ``PoissonInput(n, rate=data * max_rate)``). ``data`` of shape (n,) applies at every step;
     of shape (T, n), row k applies at step k and nothing fires after the last row; of shape
-    (T, B, n), row k of realization b (B: the network's batch — a batch of B images, say)."""
+    (T, B, n), row k of realization b (B: the network's batch — a batch of B images, say).
+    ``data`` may be given anew between runs (a constant one stays constant)."""
+
+    _live = frozenset({"data"})
 
     def __init__(self, data: np.ndarray | Sequence, name: str | None = None):
         data = checks.finite_array("RateCoded.data", data, ndim=(1, 2, 3), low=0.0, high=1.0)
@@ -139,6 +152,14 @@ class RateCoded(SpikeSource):
         super().__init__(data.shape[-1], name)
         self.data = data
         self.mode = K.SRC_CONST if data.ndim == 1 else K.SRC_PROB
+
+    def recheck(self) -> None:
+        super().recheck()
+        data = checks.finite_array("RateCoded.data", self.data, ndim=(self.data.ndim,),
+                                   low=0.0, high=1.0)
+        if data.shape[-1] != self.n:
+            raise ValueError(f"RateCoded.data must keep its {self.n} units (its last axis), got "
+                             f"shape {data.shape}")
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
         if self.data.ndim == 1:
@@ -153,21 +174,28 @@ class SpikeTimes(SpikeSource):
     """Given spikes: ``times`` (s, >= 0) and the firing unit ``ids`` (integers in [0, n)), 1-D
     arrays of the same length, in any order; times are rounded to the nearest step (half to
     even), and several spikes of one unit in one step count once (with a warning: Brian2
-    refuses them)."""
+    refuses them). ``times`` and ``ids`` may be given anew between runs."""
 
     mode = K.SRC_EVENTS
+    _live = frozenset({"times", "ids"})
 
     def __init__(self, n: int, times: np.ndarray | Sequence[float],
                  ids: np.ndarray | Sequence[int], name: str | None = None):
         super().__init__(n, name)
-        times = checks.finite_array("SpikeTimes.times", times, low=0.0, unit="s")
-        ids = checks.index_array("SpikeTimes.ids", ids, n)
+        self.times, self.ids = times, ids
+        self.recheck()
+        self._checked: set[float] = set()  # the dt whose merged spikes were counted
+
+    def recheck(self) -> None:
+        """``times`` and ``ids`` checked (they may have been given anew) and sorted by time."""
+        super().recheck()
+        times = checks.finite_array("SpikeTimes.times", self.times, low=0.0, unit="s")
+        ids = checks.index_array("SpikeTimes.ids", self.ids, self.n)
         if ids.shape != times.shape:
             raise ValueError(f"SpikeTimes.ids must have the shape of times {times.shape}, got "
                              f"{ids.shape}")
         order = np.lexsort((ids, times))
-        self.times, self.ids = times[order], ids[order].astype(np.int64)
-        self._checked: set[float] = set()  # the dt whose merged spikes were counted
+        self.times, self.ids = times[order], ids[order]
 
     def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
         k = np.rint(np.minimum(self.times / dt, 2.0**62)).astype(np.int64)  # (1e300 s: never)
@@ -235,12 +263,15 @@ class SpikeArray(SpikeSource):
 
 
 # --- currents -----------------------------------------------------------------------------
-class Current:
+class Current(checks.FixedOnceBuilt):
     """Base of all injected currents (A, or model units for a dimensionless population),
     summed into every neuron of ``target``."""
 
     kind = K.CUR_BUFFER
     given = ""  # the parameter that holds a given current's values
+    # the constructor's parameters (after the target) and the attributes that hold them, for
+    # :meth:`recheck` (empty: nothing to check again; ConstantCurrent checks at every chunk)
+    _arguments: dict[str, str] = {}
     _checked: frozenset = frozenset()  # the dt (s) whose step grids the times were checked on
 
     def __init__(self, target: Population):
@@ -248,6 +279,15 @@ class Current:
             raise TypeError(f"{type(self).__name__}.target must be a population, got "
                             f"{type(target).__name__}")
         self.target = target
+
+    def recheck(self) -> None:
+        """The constructor's checks again, for what was assigned since (``Network.run`` calls
+        this before every run): on a new current made of the same values, which is dropped."""
+        if not isinstance(self.target, Population):
+            raise TypeError(f"{type(self).__name__}.target must be a population, got "
+                            f"{type(self.target).__name__}")
+        if self._arguments:
+            type(self)(self.target, **{a: getattr(self, at) for a, at in self._arguments.items()})
 
     def values(self, k: np.ndarray, dt: float, batch: int,
                rng: RealizationGenerators) -> np.ndarray:
@@ -282,9 +322,12 @@ class ConstantCurrent(Current):
     """A constant current (A, or model units): scalar, per neuron (n,), per realization and
     neuron (B, n), or drawn per neuron (and realization) from a
     :class:`~spikesim.distributions.Distribution` — keyed by the network's seed, so another
-    seed draws other values, and realization b's do not depend on the batch size."""
+    seed draws other values, and realization b's do not depend on the batch size. It may be
+    given anew between runs (as may the values of the other given currents: StepCurrent,
+    PulseCurrent, CurrentArray)."""
 
     given = "amplitude"
+    _live = frozenset({"amplitude"})
 
     def __init__(self, target: Population, amplitude: Param):
         super().__init__(target)
@@ -316,6 +359,9 @@ class StepCurrent(Current):
     two steps takes effect at the next one (warns)."""
 
     given = "amplitudes"
+
+    _arguments = {"times": "times", "amplitudes": "amplitudes"}
+    _live = frozenset(_arguments.values())  # (read at every chunk)
 
     def __init__(self, target: Population, times: np.ndarray | Sequence[float],
                  amplitudes: np.ndarray | Sequence[float]):
@@ -360,6 +406,9 @@ class PulseCurrent(Current):
 
     given = "amplitude"
 
+    _arguments = {a: a for a in ("start", "width", "amplitude", "period", "count")}
+    _live = frozenset(_arguments.values())
+
     def __init__(self, target: Population, start: float, width: float, amplitude: float,
                  period: float | None = None, count: int = 1):
         super().__init__(target)
@@ -386,7 +435,8 @@ class PulseCurrent(Current):
     def values(self, k: np.ndarray, dt: float, batch: int,
                rng: RealizationGenerators) -> np.ndarray:
         self._once_per_dt(dt, self._check_grid)
-        start, width, period = self.start / dt, self.width / dt, self.period / dt  # in steps
+        start, width, period = (min(x / dt, 2.0**62)  # in steps (a time beyond float64's
+                                for x in (self.start, self.width, self.period))  # range: never)
         k = np.asarray(k)
         near = np.floor((k - start) / period)  # the pulse begun by step k, give or take one
         on = np.zeros(k.shape, bool)
@@ -412,6 +462,9 @@ class CurrentArray(Current):
     of shape (T,) or (T, n), row k at step k; zero after the last row."""
 
     given = "values"
+
+    _arguments = {"values": "data"}
+    _live = frozenset(_arguments.values())
 
     def __init__(self, target: Population,
                  values: np.ndarray | Sequence[float] | Sequence[Sequence[float]]):
@@ -441,6 +494,8 @@ class NoiseCurrent(Current):
 
     kind = K.CUR_GAUSS
 
+    _arguments = {a: a for a in ("mean", "std", "sigma")}
+
     def __init__(self, target: Population, mean: float = 0.0, std: float | None = None, *,
                  sigma: float | None = None):
         super().__init__(target)
@@ -464,6 +519,8 @@ class UniformNoiseCurrent(Current):
 
     kind = K.CUR_UNIFORM
 
+    _arguments = {a: a for a in ("mean", "half_width")}
+
     def __init__(self, target: Population, mean: float = 0.0, half_width: float = 1.0):
         super().__init__(target)
         self.mean = checks.number("UniformNoiseCurrent.mean", mean)
@@ -486,6 +543,8 @@ class PoissonDrive(Current):
     rate·dt is at most 30 (a faster drive is several drives)."""
 
     kind = K.CUR_JUMP
+
+    _arguments = {a: a for a in ("rate", "weight", "receptor")}
 
     def __init__(self, target: Population, rate: float, weight: float = 1.0,
                  receptor: str | None = None):
@@ -511,6 +570,8 @@ class OUCurrent(Current):
     x ← mean + (x − mean)·e^(−dt/tau) + std·√(1 − e^(−2dt/tau))·N. It starts at the mean."""
 
     kind = K.CUR_OU
+
+    _arguments = {a: a for a in ("mean", "std", "tau")}
 
     def __init__(self, target: Population, mean: float = 0.0, std: float = 1.0,
                  tau: float = 10e-3):

@@ -709,7 +709,7 @@ class RecordedRun:
         """The neurons (indices within the population) a state report recorded, in the order
         of its columns (one realization's), without reading its data: to read a few of them
         with :meth:`trace` (``ids=``)."""
-        parts = self._pick(self._reports, population, "state reports", variable)
+        parts = self._pick(self._reports, population, "state reports", _variable(variable))
         with open_for_reading(self.path) as f:
             _, recorded, _ = report_datasets(f[parts[0]["path"]])
         if parts[0]["block"]:  # columns b·n + j: realization 0's give the ids
@@ -759,7 +759,7 @@ class RecordedRun:
         """
         want = None if ids is None else neuron_ids("ids", ids)
         t_start, t_stop = checks.time_window(t_start, t_stop)
-        parts = self._pick(self._reports, population, "state reports", variable)
+        parts = self._pick(self._reports, population, "state reports", _variable(variable))
         block = parts[0]["block"]  # columns b·n + c (else one report per realization)
         n_real = parts[0]["n_realizations"] if block else len(parts)
         first = 0  # the first realization read
@@ -839,6 +839,14 @@ class RecordedRun:
                      e["population"], None,
                      {"counts": counts, "bin_width": step / MS, "widths": width,
                       "n_neurons": n})
+
+
+def _variable(variable: object) -> str:
+    """A state variable's name, checked to be a string (None would pick any report)."""
+    if not isinstance(variable, str):
+        raise TypeError(f"variable must be the name of a recorded state variable (a str such as "
+                        f"'v'), got {variable!r}")
+    return variable
 
 
 def neuron_ids(name: str, ids: object) -> np.ndarray:

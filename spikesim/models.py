@@ -41,6 +41,7 @@ METHODS = ("euler", "exact")
 # parameter table, float32 in a float32 network, where 2**31 - 1 rounds up to 2**31 (np.int32 of
 # it is -2**31: never refractory); 2**31 - 128 is the largest float32 below 2**31
 REF_MAX_STEPS = 2**31 - 128
+_F64_MAX = float(np.finfo(np.float64).max)
 
 TIME_CONSTANT = {"low": 0.0, "low_open": True, "unit": "s"}
 POSITIVE = {"low": 0.0, "low_open": True}
@@ -81,7 +82,7 @@ def _keywords(cls: type) -> set[str]:
             if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)} - {"self", "n"}
 
 
-class Population:
+class Population(checks.FixedOnceBuilt):
     """Base class of all neuron populations (see the module docstring for shared mechanics).
 
     Every numeric parameter, here and in the models, accepts a scalar, an array over neurons
@@ -155,6 +156,15 @@ class Population:
         if "v_th" in given and "v_reset" in given:
             self._check_reset(given["v_th"], given["v_reset"])
 
+    def recheck(self) -> None:
+        """The constructor's checks of the size and the choices again, for what was assigned
+        since (``Network.build`` calls this; numbers are checked as the tables are built)."""
+        name = type(self).__name__
+        checks.count(f"{name}.n", self.n, high=checks.MAX_UNITS)
+        checks.choice(f"{name}.reset", self.reset, RESETS)
+        checks.choice(f"{name}.method", self.method, METHODS)
+        checks.choice(f"{name}.units", self.units, ("V", "1"))
+
     def _check_reset(self, v_th, v_reset) -> None:
         if self.reset != "none" and checks.any_true(v_reset >= v_th):
             vr, vt = np.broadcast_arrays(v_reset, v_th)  # (drawn values too: name the first)
@@ -204,6 +214,13 @@ class Population:
 
     def _tau(self, name, value, dt, batch, rng, longest: float | None = 1.0) -> np.ndarray:
         tau = self._param(name, value, batch, rng, TIME_CONSTANT)
+        if self.method == "euler" and dt > 0 and checks.any_true(tau < dt / _F64_MAX):
+            # forward Euler's coefficient dt/tau would be infinite: NaN in the state
+            raise ValueError(f"{type(self).__name__}.{name} must be at least dt/1.8e308 = "
+                             f"{dt / _F64_MAX!r} s with method='euler' (its coefficient "
+                             f"dt/{name.split()[0]} overflows below that), got "
+                             f"{float(np.min(tau))!r} s; method='exact' takes any time "
+                             f"constant > 0")
         if longest is not None:
             checks.warn_if_long(f"{self._label}.{name}", tau, longest,
                                 "a membrane or synaptic time constant", deliberate=1000.0)

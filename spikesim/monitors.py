@@ -83,6 +83,12 @@ class SpikeMonitor(Monitor):
         # per spike (16 in a batch); ``spikes`` makes the 24-byte-per-spike arrays on demand
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
 
+    def recheck(self) -> None:
+        """The constructor's checks of ``ids`` again, for what was assigned since (a run
+        calls this)."""
+        ids = _select(f"{type(self).__name__}.ids", self.ids, self.source.n)
+        self.ids = None if ids is None else np.unique(ids)
+
     def keep(self, ids: np.ndarray) -> np.ndarray | None:
         """Mask of the spikes (given their neuron ids) that this monitor records; None when
         it records all."""
@@ -142,6 +148,24 @@ class StateMonitor(Monitor):
             raise ValueError(f"{owner}.every must be below 2**62 steps, got {every}")
         self._steps: list[np.ndarray] = []
         self._values: list[np.ndarray] = []
+
+    def recheck(self) -> None:
+        """The constructor's checks of the variables, ``ids`` and ``every`` again, for what
+        was assigned since (a run calls this: the kernel reads the state at these ids)."""
+        owner, pop = type(self).__name__, self.population
+        variables = (self.variables,) if isinstance(self.variables, str) else self.variables
+        if not isinstance(variables, (Sequence, np.ndarray)) or not len(variables):
+            raise TypeError(f"{owner}.variables must be a variable name or a non-empty sequence "
+                            f"of them; got {self.variables!r}")
+        for var in variables:
+            checks.choice(f"{owner}.variables", var, pop.variables + ("refc",))
+        self.variables = tuple(variables)
+        self.ids = _select(f"{owner}.ids", self.ids, pop.n)
+        if self.ids is None:
+            self.ids = np.arange(pop.n)
+        every = checks.count(f"{owner}.every", self.every)
+        if every >= 2**62:
+            raise ValueError(f"{owner}.every must be below 2**62 steps, got {every}")
 
     def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Receive a chunk's samples: global sample steps (k+1), values (rows, B, vars·ids)."""

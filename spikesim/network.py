@@ -8,6 +8,7 @@ and samples go to the monitors / recorders.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -173,7 +174,13 @@ class Network:
         elif name is not None:
             obj.name = name
         self._check_members(obj)
-        if kind is Monitor:  # what it reports before a run (``begin`` sets them again)
+        if kind is Monitor:
+            owner = getattr(obj, "_network", None)
+            if owner is not None and owner() is not self:  # (its data would mix both)
+                raise ValueError(f"this {type(obj).__name__} was added to another network: a "
+                                 f"monitor records one network; make a new one for this one")
+            obj._network = weakref.ref(self)
+            # what it reports before a run (``begin`` sets them again)
             obj.dt, obj.n_realizations = self.dt, self.batch
         items.append(obj)
         return obj
@@ -229,11 +236,22 @@ class Network:
         The threaded kernel splits spike propagation into one target range per thread (the
         results do not depend on the split)."""
         if self.tables is None:
+            members = (*self.populations, *self.sources, *self.currents, *self.projections)
+            self._recheck(members)
             threaded = self._parallel() and self.backend == "cpu"
             self.tables, self.state = build_tables(
                 self.populations, self.sources, self.currents, self.projections, self.dt,
                 self.batch, self.dtype, self.seed,
                 (self.threads or get_num_threads()) if threaded else 1)
+            for obj in members:  # (from now on, assigning what the tables hold raises)
+                obj._built = True
+
+    def _recheck(self, members) -> None:
+        """The constructor's checks of each member again, for attributes assigned since it was
+        made: it refers to members of this network, and its own values."""
+        for obj in members:
+            self._check_members(obj)
+            obj.recheck()
 
     def _parallel(self) -> bool:
         """Whether the CPU kernel runs threaded: ``parallel``, or by default when the estimated
@@ -279,6 +297,8 @@ class Network:
                              f"({MAX_STEPS * self.dt:.3g} s), got {duration!r} s")
         n_total = int(round(duration / self.dt))
         self.run_steps = n_total
+        if self.tables is not None:  # what may change between runs (build checks it all)
+            self._recheck([*self.sources, *self.currents])
         self.build()
         self._redraw_changed_sources()
         kernel = self._runner()
@@ -379,7 +399,9 @@ class Network:
         the dtype (on the CUDA device too, where the values are counted before any come
         back; ``run`` calls this at most FINITE_CHECK_STEPS steps apart)."""
         state = kernel.host_state()
-        if state is None:
+        if state is None:  # (all finite)
+            if kernel.sample_error is not None:  # but a monitor sampled NaN or infinity
+                raise kernel.sample_error
             return
         arrays = {KC.VAR_V: state["v"], KC.VAR_I: state["i"], KC.VAR_W: state["w"]}
         for q, p in enumerate(self.populations):
@@ -392,6 +414,8 @@ class Network:
                         f"{np.count_nonzero(~np.isfinite(values))} neuron(s) by t = "
                         f"{self.t:g} s — a weight, current or noise too large for "
                         f"{self.dtype.name}? The run stops; its data up to here is kept")
+        if kernel.sample_error is not None:  # the state is finite, but a monitor sampled NaN
+            raise kernel.sample_error
 
     def _runner(self) -> _ChunkRunner:
         if self.backend == "cuda":
@@ -427,6 +451,11 @@ class _ChunkRunner:
     draws_per_chunk = True  # constant-probability firings drawn per chunk (nxt: its end)
 
     def __init__(self, net: Network, kernel):
+        for m in net.monitors:  # (they may be added or changed between runs)
+            net._check_members(m)
+            recheck = getattr(m, "recheck", None)  # (a Monitor of the user's may have none)
+            if recheck is not None:
+                recheck()
         self.net, self.kernel = net, kernel
         self.reached = net.step  # the step the state has reached (Network.run, after an error)
         self.key = seed_key(net.seed)  # the network's RNG key (uint64)
@@ -472,6 +501,7 @@ class _ChunkRunner:
         self.mons = np.array(mons, np.int64).reshape(-1, 5)
         self.unit_offsets = tb.groups[:, 0].tolist()
         self.ordered_currents = [net.currents[c] for c in tb.cur_index]  # (cin's rows)
+        self.sample_error: FloatingPointError | None = None  # a NaN or inf sampled
 
     @staticmethod
     def _mask_only(net: Network, recorded: set) -> frozenset:
@@ -518,8 +548,26 @@ class _ChunkRunner:
             vals = traces[row[KC.M_OFF]:row[KC.M_OFF] + r * net.batch * row[KC.M_NCOL]]
             _deliver(errors, m.samples, (row[KC.M_ROW0] + np.arange(r)) * m.every,
                      vals.reshape(r, net.batch, row[KC.M_NCOL]))
+            if self.sample_error is None and not np.isfinite(vals).all():
+                # raised where the state is checked (a reset or a refractory clamp may have
+                # made the state finite again by then, its samples staying NaN)
+                self.sample_error = self._nonfinite_sample(m, vals, r)
         if errors:
             raise errors[0]
+
+    def _nonfinite_sample(self, m: StateMonitor, vals: np.ndarray, r: int) -> FloatingPointError:
+        """The error for a state monitor's ``r`` samples ``vals`` of which some are NaN or
+        infinite, naming the population, the variable and the first sample's time."""
+        net = self.net
+        bad = ~np.isfinite(vals.reshape(r, net.batch, len(m.variables), len(m.ids)))
+        row, _, var, _ = np.unravel_index(np.argmax(bad), bad.shape)
+        pop = m.population
+        t = (int(self.mons[self.state_monitors.index(m), KC.M_ROW0]) + int(row)) * m.every
+        return FloatingPointError(
+            f"{type(pop).__name__} {pop.name!r}: {m.variables[var]} was sampled NaN or "
+            f"infinite at t = {t * net.dt:g} s (by a {type(m).__name__}; {int(bad.sum())} "
+            f"value(s) in this chunk) — a weight, current or parameter too large for "
+            f"{net.dtype.name}? The run stops; its data up to here is kept")
 
     def _with_drawn_events(self, k0: int, n_steps: int, inputs: tuple) -> tuple:
         """``inputs`` with the chunk's firings of the constant-probability sources, drawn here

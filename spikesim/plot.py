@@ -12,6 +12,7 @@ milliseconds on the axis.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Sequence
 
@@ -107,6 +108,8 @@ def _as_trace(obj: TraceLike, population: str | None = None, variable: str = "v"
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.0)) -> Axes:
     """``ax``, or the Axes of a new Agg-backed Figure."""
     if ax is not None:
+        if not isinstance(ax, Axes):
+            raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
         return ax
     fig = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(fig)
@@ -237,6 +240,7 @@ def _row_layout(s: Spikes) -> tuple[np.ndarray, np.ndarray, int, int, str, str]:
     Blocks are realizations of neuron rows, unless there are more realizations than neurons:
     then they are neurons of realization rows (a single block for a single neuron).
     """
+    s.check_values()
     if s.n_realizations > max(s.n_neurons, 1):
         return s.ids, s.realizations, s.n_neurons, s.n_realizations, "realization", "neuron"
     return s.realizations, s.ids, s.n_realizations, s.n_neurons, "neuron", "realization"
@@ -689,7 +693,8 @@ def default_bin_width(spikes: Spikes, dt: float | None = None) -> float:
     dt = spikes.dt if dt is None else dt
     if dt is not None:
         dt = checks.number("dt", dt, low=0, low_open=True, unit="s")
-        width = max(1, round(width / dt)) * dt
+        steps = width / dt  # (infinite at a subnormal dt: the width stays as it is)
+        width = max(1, round(steps)) * dt if math.isfinite(steps) else width
     return width
 
 
@@ -730,6 +735,9 @@ def rasters(spikes: Sequence[SpikesLike]) -> Figure:
     time axis, each as tall as its rows (neurons × realizations; at least a fifth of the
     tallest). The time axis spans all their recorded intervals (a population recorded from a
     later run on covers less than the others)."""
+    if isinstance(spikes, (Spikes, str, os.PathLike)) or not isinstance(spikes, Sequence):
+        raise TypeError(f"rasters takes a list of spikes (a Spikes, a tuple or a file's path "
+                        f"each), got {type(spikes).__name__}: for one population, call raster")
     spikes = [_as_spikes(s) for s in spikes]  # (each a Spikes, a tuple or a file's path)
     rows = [max(s.n_recorded * s.n_realizations, 1) for s in spikes]
     if not rows:
@@ -774,6 +782,9 @@ def save(fig_or_ax: Figure | Axes, path: str | os.PathLike, dpi: float = 120) ->
     .pdf, .svg, ...: those matplotlib writes), PNG when it has none; ``dpi``: dots per inch,
     > 0. No directory is created."""
     dpi = checks.number("dpi", dpi, low=0, low_open=True)
+    if not isinstance(fig_or_ax, (Figure, Axes)):
+        raise TypeError(f"fig_or_ax must be a matplotlib Figure or Axes, got "
+                        f"{type(fig_or_ax).__name__}")
     fmt = figure_format(path)
     fig_or_ax.get_figure(root=True).savefig(path, dpi=dpi, format=fmt)
 

@@ -32,7 +32,7 @@ MAX_DELAY_STEPS = int(np.iinfo(np.int16).max)  # delays are stored as int16 step
 LIMITS = {"weight": {}, "delay": {"low": 0.0, "unit": "s"}}  # accepted values, as given
 
 
-class Projection:
+class Projection(checks.FixedOnceBuilt):
     """Connections from ``pre`` (a population or spike source) to ``post`` (a population).
 
     Args:
@@ -72,33 +72,18 @@ class Projection:
                  post_ids: np.ndarray | Sequence[int] | None = None,
                  matrix: scipy.sparse.spmatrix | scipy.sparse.sparray | np.ndarray | None = None,
                  receptor: str | None = None, name: str | None = None):
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a str or None, got {name!r}")
         if not isinstance(pre, (Population, SpikeSource)):
             raise TypeError(f"pre must be a population or a spike source, got "
                             f"{type(pre).__name__}")
         if not isinstance(post, Population):
             raise TypeError(f"post must be a population, got {type(post).__name__}")
         self.pre, self.post, self.name = pre, post, name
-        self.rule = checks.choice("rule", rule, RULES)
-        self.weight, self.delay = weight, delay
-        self.p = None if p is None else checks.number("p", p, low=0.0, high=1.0)
-        self.k = None if k is None else checks.count("k", k)
+        self.rule, self.weight, self.delay, self.p, self.k = rule, weight, delay, p, k
         self.pre_ids, self.post_ids, self.matrix = pre_ids, post_ids, matrix
-        self.receptor = checks.choice("receptor", post.channel if receptor is None else receptor,
-                                      post.inputs)
-        if rule == "one_to_one" and pre.n != post.n:
-            raise ValueError(f"rule 'one_to_one' needs pre and post of equal size, got "
-                             f"{pre.n} and {post.n}")
-        if rule == "random" and self.p is None:
-            raise ValueError("rule 'random' needs p, the connection probability in [0, 1]")
-        if rule == "fixed_indegree" and self.k is None:
-            raise ValueError("rule 'fixed_indegree' needs k, the in-degree (an integer >= 1)")
-        if rule == "explicit" and (matrix is None) == (pre_ids is None or post_ids is None):
-            raise ValueError("rule 'explicit' needs either matrix or both pre_ids and post_ids")
-        given = {"p": p, "k": k, "pre_ids": pre_ids, "post_ids": post_ids, "matrix": matrix}
-        unused = [a for a, v in given.items() if v is not None and self.rule not in USED_BY[a]]
-        if unused:
-            raise ValueError(f"rule {self.rule!r} takes no {' or '.join(unused)} (used by rule "
-                             f"{' or '.join(map(repr, USED_BY[unused[0]]))})")
+        self.receptor = post.channel if receptor is None else receptor
+        self._check_rule()
         if matrix is not None:
             self.matrix = _weight_matrix(matrix)
         if self.rule == "explicit":
@@ -109,6 +94,41 @@ class Projection:
                 checks.number(what, value, **LIMITS[what])
             elif value is not None and not isinstance(value, Distribution):  # (drawn at build)
                 checks.finite_array(what, value, ndim=(0, 1, 2), **LIMITS[what])
+
+    def _check_rule(self) -> None:
+        """The rule and the arguments it reads (p, k, the ids or matrix, the receptor)
+        checked; p and k stored as float and int."""
+        pre, post, rule = self.pre, self.post, checks.choice("rule", self.rule, RULES)
+        self.p = None if self.p is None else checks.number("p", self.p, low=0.0, high=1.0)
+        self.k = None if self.k is None else checks.count("k", self.k)
+        checks.choice("receptor", self.receptor, post.inputs)
+        if rule == "one_to_one" and pre.n != post.n:
+            raise ValueError(f"rule 'one_to_one' needs pre and post of equal size, got "
+                             f"{pre.n} and {post.n}")
+        if rule == "random" and self.p is None:
+            raise ValueError("rule 'random' needs p, the connection probability in [0, 1]")
+        if rule == "fixed_indegree" and self.k is None:
+            raise ValueError("rule 'fixed_indegree' needs k, the in-degree (an integer >= 1)")
+        if rule == "explicit" and (self.matrix is None) == (self.pre_ids is None
+                                                            or self.post_ids is None):
+            raise ValueError("rule 'explicit' needs either matrix or both pre_ids and post_ids")
+        given = {"p": self.p, "k": self.k, "pre_ids": self.pre_ids, "post_ids": self.post_ids,
+                 "matrix": self.matrix}
+        unused = [a for a, v in given.items() if v is not None and rule not in USED_BY[a]]
+        if unused:
+            raise ValueError(f"rule {rule!r} takes no {' or '.join(unused)} (used by rule "
+                             f"{' or '.join(map(repr, USED_BY[unused[0]]))})")
+
+    def recheck(self) -> None:
+        """The constructor's checks of the rule and its arguments again, for what was assigned
+        since (``Network.build`` calls this; weights, delays and ids are checked as the
+        synapses are made)."""
+        if not isinstance(self.pre, (Population, SpikeSource)) or not isinstance(
+                self.post, Population):
+            raise TypeError(f"pre must be a population or a spike source and post a "
+                            f"population, got {type(self.pre).__name__} and "
+                            f"{type(self.post).__name__}")
+        self._check_rule()
 
     def _label(self) -> str:
         """The projection as a user knows it, for messages: its name if it has one, pre -> post
@@ -192,6 +212,8 @@ class Projection:
             keep = m.data != 0
             return (m.row[keep].astype(it), m.col[keep].astype(it),
                     m.data[keep].astype(np.float64))
+        checks.not_masked("pre_ids", self.pre_ids)
+        checks.not_masked("post_ids", self.post_ids)
         pre, post = (np.asarray(x) for x in (self.pre_ids, self.post_ids))
         pre, post = (x.astype(it) if x.shape == (0,) else x for x in (pre, post))  # ([]: float)
         for name, ids, n in (("pre_ids", pre, n_pre), ("post_ids", post, n_post)):
@@ -260,6 +282,7 @@ def _shown(value) -> str:
 def _weight_matrix(matrix) -> scipy.sparse.coo_matrix:
     """An explicit rule's ``matrix`` (scipy.sparse or array-like, 2-d) as a COO matrix of
     finite float64 weights (booleans read as 0 and 1)."""
+    checks.not_masked("matrix", matrix)
     m = matrix if scipy.sparse.issparse(matrix) else np.asarray(matrix)
     if m.ndim != 2 or m.dtype.kind not in "biuf":
         raise TypeError(f"matrix must be a 2-d scipy.sparse matrix or array of real weights, "
@@ -280,8 +303,8 @@ def _per_synapse(name, value, n, rng, **limits) -> np.ndarray:
     if isinstance(value, (int, float)) and not isinstance(value, bool):  # the usual case
         return np.array([checks.number(name, value, **limits)])
     if isinstance(value, Distribution):
-        arr = np.asarray(value.draw(rng, (n,)), np.float64)
-        checks.finite_array(name, arr, ndim=(0, 1), **limits)
+        arr = checks.drawn(f"a {name} per synapse", value, value.draw(rng, (n,)), (n,))
+        checks.finite_array(name, arr, ndim=(1,), **limits)
     else:
         arr = checks.finite_array(name, value, ndim=(0, 1), **limits)
         if arr.ndim == 1 and arr.shape[0] != n:

@@ -767,9 +767,9 @@ class _Recorder:
 
     def _checked_name(self, nm, default: bool) -> str:
         """``nm`` checked as the name of a group in the file (``default``: the source's)."""
-        if not isinstance(nm, str) or not nm or "/" in nm or nm in (".", ".."):
+        if not isinstance(nm, str) or not nm or "/" in nm or "\0" in nm or nm in (".", ".."):
             raise ValueError(f"{type(self).__name__}.name must be a non-empty name without "
-                             f"'/', other than '.' and '..', got {nm!r}"
+                             f"'/' or NUL, other than '.' and '..', got {nm!r}"
                              + (" (the source's name: pass name=)" if default else ""))
         return nm
 

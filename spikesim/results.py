@@ -23,6 +23,25 @@ def check_realizations(realization: int | Sequence[int] | np.ndarray, n_realizat
     return checks.index_array("realization", realization, n_realizations, one=not several)
 
 
+def _spike_array(name: str, value: object, kinds: str) -> np.ndarray:
+    """``value`` as the 1-d array ``Spikes.name`` holds (dtype kind in ``kinds``; an empty
+    sequence as float64 times or int64 indices); TypeError otherwise."""
+    arr = None
+    if not isinstance(value, (str, bytes)):
+        try:
+            arr = np.asarray(value)
+        except (TypeError, ValueError):  # (a ragged list)
+            pass
+    if arr is not None and arr.size == 0 and arr.ndim == 1 and arr.dtype.kind in "iuf":
+        arr = arr.astype(np.float64 if name == "times" else np.int64)
+    if arr is None or arr.ndim != 1 or arr.dtype.kind not in kinds:
+        shown = (checks._show(value) if arr is None or arr.ndim == 0 else
+                 f"an array of {arr.dtype} of shape {arr.shape}")
+        raise TypeError(f"Spikes.{name} must be a 1-d array of "
+                        f"{'numbers (s)' if name == 'times' else 'integers'}, got {shown}")
+    return arr
+
+
 @dataclass
 class Spikes:
     """Spikes of one population.
@@ -51,6 +70,40 @@ class Spikes:
     population: str = ""
     recorded: np.ndarray | None = None
     dt: float | None = None
+
+    def __post_init__(self) -> None:
+        """Checks of a ``Spikes`` made by hand, which cost nothing per spike: 1-d arrays of the
+        same length (times: numbers; ids, realizations: integers), the sizes and the interval.
+        The values are checked where they are counted (:meth:`check_values`)."""
+        for name, kinds in (("times", "iuf"), ("ids", "iu"), ("realizations", "iu")):
+            value = getattr(self, name)
+            if type(value) is not np.ndarray or value.ndim != 1 or value.dtype.kind not in kinds:
+                setattr(self, name, _spike_array(name, value, kinds))
+        if not self.times.shape == self.ids.shape == self.realizations.shape:
+            raise ValueError(f"Spikes.times, ids and realizations must have the same length, got "
+                             f"{self.times.size}, {self.ids.size} and {self.realizations.size}")
+        self.n_neurons = checks.count("Spikes.n_neurons", self.n_neurons, low=0)
+        self.n_realizations = checks.count("Spikes.n_realizations", self.n_realizations)
+        self.t_start = checks.number("Spikes.t_start", self.t_start, unit="s")
+        self.t_stop = checks.number("Spikes.t_stop", self.t_stop, low=self.t_start, unit="s")
+        if self.recorded is not None:
+            self.recorded = checks.index_array("Spikes.recorded", self.recorded,
+                                               max(self.n_neurons, 1))
+        if self.dt is not None:
+            self.dt = checks.number("Spikes.dt", self.dt, low=0.0, low_open=True, unit="s")
+
+    def check_values(self, times: bool = True) -> None:
+        """Raise ValueError unless every id is in [0, n_neurons), every realization in
+        [0, n_realizations) and (``times``) every time finite: what the counts and rates per
+        neuron and realization assume (an id beyond n_neurons would count as another
+        realization's neuron). A pass over the spikes, run where they are counted."""
+        if not len(self):
+            return
+        checks.indices("Spikes.ids", self.ids, self.n_neurons)
+        checks.indices("Spikes.realizations", self.realizations, self.n_realizations)
+        if times and not np.isfinite(self.times).all():
+            raise ValueError(f"Spikes.times must be finite, got "
+                             f"{np.count_nonzero(~np.isfinite(self.times))} NaN or infinite")
 
     def __len__(self) -> int:
         return int(self.times.size)
@@ -95,6 +148,7 @@ class Spikes:
     def counts(self) -> np.ndarray:
         """Spike count per realization and neuron, shape (n_realizations, n_neurons) (0 for
         the neurons not ``recorded``)."""
+        self.check_values(times=False)
         size = self.n_realizations * self.n_neurons
         counts = np.zeros(size, np.int64)
         step = max(COUNT_BLOCK, size)  # (a block at a time: bounded temporaries)

@@ -181,6 +181,8 @@ def test_a_checkpoint_names_the_projection_whose_synapses_differ(tmp_path):
     with pytest.raises(ValueError, match=r"\(synapses of projection 'exc' -> 'exc' \('random'\) "
                                          r"differ\); build the same network"):
         ss.load_checkpoint(other, tmp_path / "c.h5")
+    other, exc, _ = network()
+    other.projections[2].weight = 1.5
     other.projections[2].name = "recurrent"
     with pytest.raises(ValueError, match=r"synapses of projection 'recurrent': 'exc' -> 'exc' "):
         ss.load_checkpoint(other, tmp_path / "c.h5")
@@ -228,8 +230,10 @@ def test_a_checkpoint_is_refused_by_a_network_that_has_run_from_another_format_o
      "state 'v' holds 3 non-finite values (NaN or infinite)"),
     (lambda f: f["state/ring"].__setitem__((1, 0, 0), -np.inf),
      "state 'ring' holds 1 non-finite values (NaN or infinite)"),
-    (lambda f: f.attrs.__setitem__("step", -5), "step must be an integer >= 0, got -5"),
-    (lambda f: f.attrs.__setitem__("step", 2.5), "step must be an integer >= 0, got 2.5"),
+    (lambda f: f.attrs.__setitem__("step", -5),
+     "step must be an integer >= 0 and <= 4611686018427387904, got -5"),
+    (lambda f: f.attrs.__setitem__("step", 2.5),
+     "step must be an integer >= 0 and <= 4611686018427387904, got 2.5"),
 ])
 def test_a_checkpoint_with_invalid_values_is_refused_before_any_state_is_copied(
         tmp_path, edit, match):

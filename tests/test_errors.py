@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 import spikesim as ss
+from spikesim import analysis, plot
+from spikesim.distributions import Distribution
+from spikesim.results import Spikes
 
 
 def build(pop, **net_kw):
@@ -644,3 +647,255 @@ def test_a_spike_array_is_changed_in_place_not_replaced():
     src.spikes[7, 2] = True
     net.run(0.005)
     assert mon.spikes.ids.tolist() == [2] and mon.spikes.times.tolist() == [7e-3]
+
+
+# --- found by fuzzing the Python API (session 29) ---------------------------------------
+class _Three(Distribution):
+    """A Distribution of the user's whose draw ignores the shape asked for."""
+
+    def draw(self, rng, shape):
+        return np.array([1e-3, 2e-3, 3e-3])
+
+
+class _Complex(Distribution):
+    def draw(self, rng, shape):
+        return np.full(shape, 1e-3 + 1j)
+
+
+# p1: a Distribution's draw per synapse was used unchecked: a draw of 3 values for 16 synapses
+# filled the CSR tables from past its end (weights of 1e305, delays of -29112 steps)
+@pytest.mark.parametrize("param", ["weight", "delay"])
+def test_a_draw_per_synapse_of_the_wrong_shape_is_refused(param):
+    net = ss.Network(dt=1e-3)
+    p = net.add(ss.LIF(4, units="1"))
+    net.connect(p, p, "all_to_all", **{param: _Three()})
+    with pytest.raises(ValueError, match=rf"_Three.draw\(rng, \(16,\)\) \(drawn for a {param} "
+                                         rf"per synapse\) must return shape \(16,\), got "
+                                         rf"shape \(3,\)"):
+        net.build()
+
+
+@pytest.mark.parametrize("param", ["weight", "tau_mem"])
+def test_a_draw_of_complex_numbers_is_refused_not_cut_to_its_real_part(param):
+    net = ss.Network(dt=1e-3)
+    if param == "weight":
+        p = net.add(ss.LIF(4, units="1"))
+        net.connect(p, p, weight=_Complex())
+    else:
+        net.add(ss.LIF(4, units="1", tau_mem=_Complex()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (NumPy's ComplexWarning before)
+        with pytest.raises(TypeError, match=r"_Complex.draw\(rng, \(\d+,\)\) .* must return "
+                                            r"real numbers, got an array of complex128"):
+            net.build()
+
+
+# p2: NaN in the results without an error
+@pytest.mark.parametrize("make", [lambda: ss.RC(2, R=5.0, tau=1e-320, units="1", refractory=1e-3),
+                                  lambda: ss.LIF(2, tau_mem=1e-320, units="1")])
+def test_a_time_constant_whose_euler_coefficient_overflows_is_refused(make):
+    net = ss.Network(dt=1e-3)
+    net.add(make())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (tau shorter than dt warns first)
+        with pytest.raises(ValueError, match=r"\.tau(_mem)? must be at least dt/1.8e308 = "
+                                             r"5.56\d*e-312 s with method='euler'"):
+            net.build()
+
+
+def test_nan_samples_stop_the_run_even_when_a_reset_makes_the_state_finite_again():
+    """R·I overflows to inf within a step; the reset and the refractory clamp put v back to
+    v_reset by the chunk's end, where the state is checked: the samples were NaN, silently."""
+    net = ss.Network(dt=1e-3, chunk=10)
+    p = net.add(ss.RC(2, R=1e300, tau=1e-2, units="1", refractory=1e-3))
+    net.add(ss.ConstantCurrent(p, 1e10))
+    net.add(ss.StateMonitor(p, "v"))
+    with pytest.raises(FloatingPointError, match=r"RC 'rc0': v was sampled NaN or infinite at "
+                                                 r"t = 0.001 s \(by a StateMonitor"):
+        net.run(0.05)
+    assert net.step == 50  # (checked where the state is: at the run's end here)
+
+
+# p3: OverflowError "cannot convert float infinity to integer" (time / dt beyond float64)
+@pytest.mark.parametrize("act,match", [
+    (lambda net, p: net.run(1.7e308), r"duration must be at most 9007199254740992 steps"),
+    (lambda net, p: (net.connect(p, p, delay=1.7e308), net.build()),
+     r"delay of the projection 'lif0' -> 'lif0' \('all_to_all'\) must be at most 32767 steps"),
+])
+@pytest.mark.filterwarnings("ignore:delay .* is longer than 0.1 s")
+def test_times_beyond_float64_in_steps_get_the_range_error(act, match):
+    net = ss.Network(dt=1e-3)
+    p = net.add(ss.LIF(2))
+    with pytest.raises(ValueError, match=match):
+        act(net, p)
+
+
+def test_a_subnormal_dt_gets_the_range_error_and_a_pulse_of_1e308_s_stays_on():
+    net = ss.Network(dt=1e-320)
+    net.add(ss.LIF(2))
+    with pytest.raises(ValueError, match=r"duration must be at most 9007199254740992 steps of "
+                                         r"dt = 1e-320 s"):
+        net.run(0.01)
+    pulse = ss.PulseCurrent(ss.LIF(1), start=0.0, width=1.7e308, amplitude=1.0)
+    assert pulse.values(np.arange(3), 1e-3, 1, None).ravel().tolist() == [1.0, 1.0, 1.0]
+
+
+# p4: one monitor in two networks mixed their data, timed with the last one's dt
+def test_a_monitor_is_refused_by_a_second_network():
+    pop = ss.LIF(2, units="1", v_th=0.1)
+    a, b = ss.Network(dt=1e-3), ss.Network(dt=1e-4)
+    a.add(pop)
+    b.add(pop)
+    m = a.add(ss.SpikeMonitor(pop))
+    with pytest.raises(ValueError, match=r"this SpikeMonitor was added to another network: a "
+                                         r"monitor records one network"):
+        b.add(m)
+
+
+# p5: attributes assigned after construction skipped the constructor's checks
+@pytest.mark.parametrize("change,match", [
+    (lambda net, p: setattr(net.add(ss.StateMonitor(p, "v")), "ids", np.array([5])),
+     r"StateMonitor.ids must be in \[0, 1\], got 5"),  # (read the next population's v)
+    (lambda net, p: setattr(net.add(ss.StateMonitor(p, "v")), "every", 0),
+     r"StateMonitor.every must be an integer >= 1, got 0"),  # (ZeroDivisionError)
+    (lambda net, p: setattr(p, "reset", "zero"), r"LIF.reset must be one of"),  # (read: none)
+    (lambda net, p: setattr(p, "method", "rk4"), r"LIF.method must be one of"),  # (exact)
+    (lambda net, p: setattr(p, "n", 0), r"LIF.n must be an integer >= 1"),
+    (lambda net, p: setattr(net.connect(p, p), "receptor", "w"), r"receptor must be one of 'i'"),
+    (lambda net, p: setattr(net.add(ss.OUCurrent(p)), "tau", 0.0), r"OUCurrent.tau must be > 0"),
+    (lambda net, p: setattr(net.add(ss.PoissonDrive(p, 10.0)), "rate", -5.0),
+     r"PoissonDrive.rate must be >= 0.0"),
+    (lambda net, p: setattr(net.add(ss.NoiseCurrent(p, 0.0, 0.1)), "mean", "x"),
+     r"NoiseCurrent.mean must be a real number, got 'x'"),
+])
+def test_attributes_assigned_after_construction_are_checked_again_at_the_run(change, match):
+    net = ss.Network(dt=1e-3)
+    p = net.add(ss.LIF(2, units="1"))
+    net.add(ss.LIF(3, units="1"))
+    change(net, p)
+    with pytest.raises((ValueError, TypeError), match=match):
+        net.run(0.002)
+
+
+def test_spike_times_ids_assigned_after_construction_are_refused_not_a_segfault():
+    """An id beyond the source, set after construction, went into the event lists unchecked:
+    the kernel wrote past its arrays (Segmentation fault, exit code -11)."""
+    code = ("import numpy as np, spikesim as ss\n"
+            "net = ss.Network(dt=1e-3); p = net.add(ss.LIF(2, units='1'))\n"
+            "st = net.add(ss.SpikeTimes(2, [0.001], [0])); net.connect(st, p)\n"
+            "st.ids = np.array([10**9]); net.run(0.003)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
+    assert "ValueError: SpikeTimes.ids must be in [0, 1], got 1000000000" in proc.stderr
+
+
+# p6: a Spikes made by hand: an id beyond n_neurons counted as another realization's neuron
+def test_a_handmade_spikes_with_ids_beyond_its_neurons_is_refused_where_counted():
+    s = Spikes(np.array([0.01, 0.02]), np.array([5, 1]), np.array([0, 0]), 3, 2, 0.0, 0.1)
+    for count in (analysis.spike_counts, analysis.firing_rates, analysis.cv_isi,
+                  lambda s: analysis.population_rate(s, 0.01), plot.raster):
+        with pytest.raises(ValueError, match=r"Spikes.ids must be in \[0, 2\], got 5"):
+            count(s)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: Spikes(np.array([0.1, 0.2]), np.array([1]), np.array([0]), 3), "same length"),
+    (lambda: Spikes(np.array([0.1]), np.array([1.0]), np.array([0]), 3),
+     r"Spikes.ids must be a 1-d array of integers, got an array of float64"),
+    (lambda: Spikes(np.array([0.1]), np.array([1]), np.array([0]), 3, 1, 0.1, 0.0),
+     r"Spikes.t_stop must be >= 0.1"),
+])
+def test_a_handmade_spikes_is_checked_where_it_is_made(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+# p7: smaller ones
+def test_a_recorded_trace_needs_a_variable_name(tmp_path):
+    net = ss.Network(dt=1e-3)
+    p = net.add(ss.LIF(2, units="1"))
+    out = ss.H5Output(tmp_path / "r.h5")
+    net.add(ss.StateRecorder(out, p, ["i", "v"]))
+    net.run(0.005)
+    data = ss.load(out.path)
+    for read in (data.trace, data.trace_ids):  # (None read whichever report came first)
+        with pytest.raises(TypeError, match=r"variable must be the name of a recorded state "
+                                            r"variable \(a str such as 'v'\), got None"):
+            read(variable=None)
+
+
+def test_a_recorder_name_with_a_nul_is_refused(tmp_path):
+    out = ss.H5Output(tmp_path / "r.h5")  # (HDF5 cuts the name at the NUL: group 'a')
+    with pytest.raises(ValueError, match=r"SpikeRecorder.name must be a non-empty name without "
+                                         r"'/' or NUL"):
+        ss.SpikeRecorder(out, ss.LIF(2), name="a\0b")
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: ss.Projection(ss.LIF(2), ss.LIF(2), name=5), r"name must be a str or None, got 5"),
+    (lambda: ss.LIF(4, tau_mem=np.ma.masked_array([0.02] * 4, mask=[1, 0, 0, 0])),
+     r"LIF.tau_mem must not be a masked array with masked elements"),
+    (lambda: ss.SpikeMonitor(ss.LIF(4), ids=np.ma.masked_array([0, 1], mask=[0, 1])),
+     r"SpikeMonitor.ids must not be a masked array"),
+    (lambda: ss.Projection(ss.LIF(2), ss.LIF(2), "explicit",
+                           pre_ids=np.ma.masked_array([0, 1], mask=[0, 1]), post_ids=[0, 1]),
+     r"pre_ids must not be a masked array"),
+    (lambda: analysis.trial_average(["a", "b"]), r"values must be an array of numbers, got an "
+                                                 r"array of <U1"),
+    (lambda: analysis.fi_curve(None, [1.0]), r"simulate must be a function of the current"),
+    (lambda: analysis.fi_curve(lambda i: "x", [1.0]), r"simulate\(1.0\) must be a rate"),
+    (lambda: plot.raster((np.array([0.1]), np.array([0])), ax=3),
+     r"ax must be a matplotlib Axes or None, got int"),
+    (lambda: plot.save(None, "x.png"), r"fig_or_ax must be a matplotlib Figure or Axes"),
+    (lambda: plot.rasters(Spikes(np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), 1)),
+     r"rasters takes a list of spikes .* for one population, call raster"),
+])
+def test_small_ones_name_the_parameter(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make()
+
+
+def test_a_checkpoint_step_beyond_int64_steps_is_refused(tmp_path):
+    import h5py
+
+    net = ss.Network(dt=1e-3)
+    net.add(ss.LIF(2))
+    net.run(0.002)
+    path = ss.save_checkpoint(net, tmp_path / "c.h5")
+    with h5py.File(path, "r+") as f:
+        f.attrs["step"] = np.uint64(2**63)  # (OverflowError at the next run before)
+    fresh = ss.Network(dt=1e-3)
+    fresh.add(ss.LIF(2))
+    with pytest.raises(ValueError, match=r"step must be <= 4611686018427387904"):
+        ss.load_checkpoint(fresh, path)
+
+
+def test_what_the_tables_hold_cannot_change_once_built_and_what_is_read_anew_can():
+    """A parameter, weight or noise level assigned after the build was ignored without a word
+    (the kernel's tables hold the old value): it raises, naming it; a source's rate, p, times
+    and ids and a given current's values may change, and are checked again at the next run
+    (a SpikeTimes id out of range used to reach the kernel: a segmentation fault)."""
+    net = ss.Network(dt=1e-3)
+    pop = net.add(ss.LIF(3, units="1"), name="exc")
+    noise = net.add(ss.NoiseCurrent(pop, std=0.1))
+    amp = net.add(ss.ConstantCurrent(pop, 0.5))
+    src = net.add(ss.PoissonInput(3, rate=10.0))
+    given = net.add(ss.SpikeTimes(3, [0.001], [0]))
+    proj = net.connect(src, pop, weight=0.1)
+    pop.tau_mem = 0.02  # before the build: taken
+    net.run(0.002)
+    for obj, attr, value in ((pop, "tau_mem", 0.03), (pop, "name", "e"), (proj, "weight", 0.2),
+                             (noise, "std", 0.2), (src, "n", 4)):
+        with pytest.raises(AttributeError, match=rf"{attr} cannot change once its network is "
+                                                 rf"built \(the kernel's tables hold it\)"):
+            setattr(obj, attr, value)
+    src.rate, amp.amplitude = 20.0, 0.25
+    given.times, given.ids = [0.004, 0.003], [2, 1]
+    mon = net.add(ss.SpikeMonitor(given))
+    net.run(0.003)
+    np.testing.assert_allclose(mon.spikes.times, [0.003, 0.004])
+    np.testing.assert_array_equal(mon.spikes.ids, [1, 2])
+    given.ids = [7, 1]
+    with pytest.raises(ValueError, match=r"SpikeTimes.ids must be in \[0, 2\], got 7"):
+        net.run(0.001)

@@ -573,7 +573,7 @@ def test_recorder_names_must_be_group_names(tmp_path, name):
     net, a = regular()
     out = ss.H5Output(tmp_path / "a.h5")
     with pytest.raises(ValueError, match=r"SpikeRecorder.name must be a non-empty name without "
-                                         r"'/', other than '\.' and '\.\.', got"):
+                                         r"'/' or NUL, other than '\.' and '\.\.', got"):
         ss.SpikeRecorder(out, a, name=name)
     net.add(ss.SpikeRecorder(out, a), name=name)
     with pytest.raises(ValueError, match="SpikeRecorder.name must be a non-empty name"):
