@@ -20,6 +20,58 @@ if not os.path.isdir(os.path.join(__path__[0], "kernels")) and os.path.isfile(
     sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
     _spec.loader.exec_module(sys.modules[_spec.name])
 
+
+def _ensure_numba_cache() -> None:
+    """Give Numba a folder for the kernels' on-disk cache where it would find none: the
+    install's ``__pycache__`` read-only (a shared or container install) and the user's cache
+    folder (``~/.cache/numba``) not writable either (a read-only or missing HOME, as in many
+    batch jobs and containers) — Numba then refuses every ``cache=True`` function at import.
+    Here the kernels cache in a private folder of the temporary directory instead, with a
+    warning; ``NUMBA_CACHE_DIR`` chooses the folder (and is left alone where set)."""
+    try:
+        from numba.core import caching, config
+    except ImportError:  # (numba missing: the import of the kernels says so)
+        return
+    if config.CACHE_DIR or getattr(config, "CACHE_LOCATOR_CLASSES", None) or config.DISABLE_JIT:
+        return
+    here = os.path.join(__path__[0], "kernels")
+    probe = os.path.join(here if os.path.isdir(here) else _kernels, "cpu.py")
+    if not os.path.isfile(probe):
+        return
+
+    def probe_function():  # (the locators read only its line number)
+        pass
+
+    for locator in (caching.InTreeCacheLocator, caching.UserWideCacheLocator):
+        if locator.from_function(probe_function, probe) is not None:
+            return  # Numba caches there, as always
+    import tempfile
+    import warnings
+
+    uid = getattr(os, "getuid", lambda: None)()
+    folder = os.path.join(tempfile.gettempdir(), f"spikesim-numba-cache-{uid}")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.lstat(folder)
+        private = uid is None or (st.st_uid == uid and not st.st_mode & 0o022
+                                  and os.path.isdir(folder) and not os.path.islink(folder))
+    except OSError:
+        private = False
+    if not private:
+        raise ImportError(
+            f"spikesim: Numba has nowhere to cache the compiled kernels: neither the "
+            f"installation ({os.path.dirname(probe)}) nor the user cache (~/.cache/numba, "
+            f"HOME={os.environ.get('HOME')!r}) is writable, and {folder} is not a private "
+            f"folder of this user; set NUMBA_CACHE_DIR to a writable folder")
+    config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"] = folder  # (child processes too)
+    warnings.warn(f"spikesim: neither the installation's __pycache__ nor ~/.cache/numba is "
+                  f"writable: the compiled kernels are cached in {folder} (set NUMBA_CACHE_DIR "
+                  f"to choose a folder, e.g. one shared by your jobs)", RuntimeWarning,
+                  stacklevel=2)
+
+
+_ensure_numba_cache()
+
 from .checkpoint import load_checkpoint, save_checkpoint
 from .distributions import LogNormal, Normal, Uniform
 from .inputs import (

@@ -414,6 +414,13 @@ def _check_outputs(paths: Sequence[Path], overwrite: bool, inputs: Sequence[Path
             raise CliError(f"cannot write {path}: it is the input file {same[0]}, which "
                            f"--overwrite does not replace; choose another path with -o")
     existing = [str(p) for p in paths if p.exists()]
+    from .io import writer_active
+    busy = [p for p in existing if writer_active(p)]
+    if busy:
+        raise CliError(f"{', '.join(busy)}: open in another process (a run writing "
+                       f"{'it' if len(busy) == 1 else 'them'}, or a program reading "
+                       f"{'it' if len(busy) == 1 else 'them'}), which --overwrite does not "
+                       f"interrupt; wait for it to end, or choose another path")
     if existing and not overwrite:
         raise CliError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}"
                        f"; pass --overwrite to replace, or choose another path with -o")
@@ -520,8 +527,8 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     try:
         output = H5Output(out, overwrite=args.overwrite and not resume, append=resume,
                           compression=compression, flush_every=getattr(args, "flush_every", 1.0))
-    except (OSError, ValueError) as e:
-        raise CliError(f"cannot write {out}: {e}") from None
+    except (OSError, ValueError) as e:  # (the messages of H5Output's checks name the file)
+        raise CliError(str(e) if str(out) in str(e) else f"cannot write {out}: {e}") from None
     t_build = time.perf_counter()
     built = netfile.build(spec, output, seed=seed, duration=end, threads=args.threads,
                           backend=backend)
@@ -575,6 +582,8 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
         progress.close()
         if os.environ.get("SPIKESIM_DEBUG"):
             raise
+        if isinstance(e, FileExistsError) and net.t == start:  # lost a race for -o: refused
+            raise CliError(f"cannot write {out}: {e}") from None
         raise CliError(f"the simulation failed at t = {net.t:.4g} s: {type(e).__name__}: {e}",
                        status=1) from None
     progress.close()
@@ -646,6 +655,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 raise CliError(f"cannot resume: the {what} {path} does not exist")
         if args.overwrite:
             raise CliError("--resume appends to the output; drop --overwrite")
+        from .io import writer_active
+        if writer_active(out):
+            raise CliError(f"cannot resume: {out} is open in another process (still written by "
+                           f"the run that saves {ckpt}, or read by a program); --resume once "
+                           f"that run has stopped (SIGTERM stops it after saving the "
+                           f"checkpoint) or the file is closed")
         if _recover(out)["flags_cleared"]:
             print(f"{out} was left open for writing by the run that stopped: recovered "
                   f"(spikesim.io.recover)")

@@ -424,6 +424,61 @@ def _superblock(fh) -> int | None:
     return None
 
 
+def hold_writer_lock(path: str | os.PathLike) -> int | None:
+    """Mark ``path`` as written by this process for as long as the returned descriptor stays
+    open (:func:`release_writer_lock`): a shared ``flock`` on the file, taken once HDF5 itself
+    no longer locks it (in SWMR mode). HDF5 readers still open the file; another writer, an
+    ``overwrite`` replacing it and :func:`recover` see it in use (:func:`writer_active`). The
+    kernel drops the lock when the process ends, however it ends. None where the file system
+    has no locks (some NFS and Lustre mounts): then nothing is marked."""
+    try:
+        import fcntl
+    except ImportError:  # (Windows)
+        return None
+    try:
+        fd = os.open(os.fspath(path), os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release_writer_lock(fd: int | None) -> None:
+    """Close the descriptor of :func:`hold_writer_lock` (and so release its lock)."""
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def writer_active(path: str | os.PathLike) -> bool:
+    """Whether another open of ``path`` locks it now: a running process writes it (it holds
+    :func:`hold_writer_lock`, or HDF5's own lock of a file open for writing), or HDF5 reads it
+    (a file open for reading holds a shared lock). False for a file left by a killed run, a
+    missing file, or where the file system has no locks."""
+    try:
+        import errno
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fd = os.open(os.fspath(path), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        return e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+    finally:
+        os.close(fd)  # (releases the probe's lock, if it got one)
+    return False
+
+
 def clear_write_flags(path: str | os.PathLike) -> bool:
     """Clear the "open for writing" flags that a killed writer leaves in an HDF5 superblock
     (version 2 or 3; spikesim writes version 3, with the format bounds :data:`LIBVER` =
@@ -480,6 +535,10 @@ def recover(path: str | os.PathLike) -> dict:
     path = recording_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
+    if writer_active(path):
+        raise OSError(f"{path} is open in another process (a run writing it, or a program "
+                      f"reading it): recover it only once that run has stopped (it is not "
+                      f"changed)")
     done = {"flags_cleared": clear_write_flags(path), "fixed": []}
     with h5py.File(path, "r+", libver=LIBVER) as f:
         for name, g in f.get("spikes", {}).items():

@@ -7,9 +7,11 @@ and samples go to the monitors / recorders.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -280,8 +282,9 @@ class Network:
         in about a second; the CUDA backend compiles its kernels at their first launch, in
         ``run``.)"""
         t0 = time.perf_counter()
-        self.build()
-        self._runner().compile()
+        with _compile_lock():
+            self.build()
+            self._runner().compile()
         return time.perf_counter() - t0
 
     def run(self, duration: float, progress: Callable[[int, int], object] | None = None) -> None:
@@ -425,6 +428,32 @@ class Network:
             return _ChunkRunner(self, KC.run_chunk_serial)
         _warn_if_workqueue()
         return _ChunkRunner(self, KC.run_chunk_parallel)
+
+
+@contextlib.contextmanager
+def _compile_lock() -> Iterator[None]:
+    """Hold an exclusive lock on a file in the kernels' cache folder: processes started
+    together on a cold cache (a batch of jobs) then compile the kernels one after the other,
+    and those that wait load what the first saved, in a second, instead of each compiling
+    them on cores the others need. Nothing is locked where the folder is not writable or the
+    file system has no locks (each process then compiles as before)."""
+    try:
+        import fcntl
+
+        from .kernels import _cache_folder, _here
+        folder = _cache_folder(_here)
+        fd = os.open(folder / "spikesim-compile.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # no locks here
+            pass
+        yield
+    finally:
+        os.close(fd)  # (releases the lock)
 
 
 def _threading_layer() -> str:

@@ -96,17 +96,20 @@ from .io import (
     attr,
     create_file,
     data_end,
+    hold_writer_lock,
     load,
     modify_attrs,
     new_dataset,
     new_group,
     no_interrupt,
     rate_datasets,
+    release_writer_lock,
     report_datasets,
     set_attrs,
     show_ids,
     spike_datasets,
     write_row,
+    writer_active,
 )
 from .kernels import cpu as KC
 from .layout import projection_key
@@ -250,6 +253,7 @@ class H5Output:
         self._runs = None
         self._upto = None  # a recorder lost data from this step on (its hook raised)
         self._writer = uuid.uuid4().hex  # kept in the file: who wrote it last (see _reopen)
+        self._lock = None  # while a run writes: the descriptor of io.hold_writer_lock
 
     def __repr__(self) -> str:
         state = "open" if self._file is not None else "closed"
@@ -302,7 +306,7 @@ class H5Output:
         self._take()
         active = [m for m in net.monitors if any(m is r for r in self._recorders)]
         fresh = not self._made and not (self.append and os.path.exists(self.path))
-        tmp = None
+        tmp = lock = None
         self._written = set()
         if fresh:
             f, tmp = self._create(net)
@@ -317,15 +321,18 @@ class H5Output:
                 r._prepare(f, net)
             self._runs = f["spikesim/runs"]
             append(self._runs, np.array([[net.t, net.t, 0, 0, 0.0]]))
-            f.swmr_mode = True
+            f.swmr_mode = True  # (HDF5 no longer locks the file: this output marks it in use)
+            lock = hold_writer_lock(tmp if tmp is not None else self.path)
             if tmp is not None:
                 self._publish(tmp)
         except BaseException:
+            release_writer_lock(lock)
             f.close()
             if tmp is not None and os.path.exists(tmp):
                 os.remove(tmp)
             raise
         self._file, self._net, self._active, self._made = f, net, active, True
+        self._lock = lock
         self._begun, self._ended, self._held, self._upto = [], [], 0, None
         self._run = {"t_start": net.t, "step": net.step, "wall": time.perf_counter()}
         self._flushed_at = self._run["wall"]
@@ -374,6 +381,12 @@ class H5Output:
 
     def _publish(self, tmp: str) -> None:
         if self.overwrite:
+            if writer_active(self.path):  # its writer would go on into a file no longer here
+                raise FileExistsError(f"{self.path} is open in another process (a run writing "
+                                      f"it, or a program reading it): not replaced "
+                                      f"(overwrite=True replaces the file of a run that "
+                                      f"ended or was killed); wait for that run to end, or "
+                                      f"write another path")
             os.replace(tmp, self.path)
             return
         try:
@@ -389,6 +402,9 @@ class H5Output:
         os.remove(tmp)
 
     def _reopen(self, net) -> h5py.File:
+        if writer_active(self.path):
+            raise OSError(f"{self.path} is open in another process (a run writing it, or a "
+                          f"program reading it): cannot append to it until it is closed")
         try:
             f = h5py.File(self.path, "r+", libver=LIBVER)
         except OSError as e:
@@ -524,6 +540,9 @@ class H5Output:
             f.close()
         except BaseException as e:
             errors.append(e)
+        finally:
+            release_writer_lock(self._lock)
+            self._lock = None
         self._runs = None
         if errors:
             err = errors[0]

@@ -833,3 +833,31 @@ def test_a_sigterm_ignored_by_whoever_started_the_run_stays_ignored():
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+def test_a_file_open_in_another_process_is_neither_overwritten_nor_resumed(tmp_path, capsys):
+    """A run's output while another holds it (a shared lock, as a running writer holds one):
+    --overwrite used to replace it under the running writer, whose data then went into a
+    deleted file, and --resume cleared its write flags and cut its datasets, then failed.
+    Both are refused, and the file is left as it was; once it is closed, both go on."""
+    out, ckpt = tmp_path / "a.h5", tmp_path / "a.ckpt.h5"
+    assert run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--duration", "0.1",
+                                      "--checkpoint", ckpt))[0] == 0
+    before = out.read_bytes()
+    held = ss.io.hold_writer_lock(out)
+    try:
+        for extra, says in ((["--overwrite"], f"{out}: open in another process (a run writing "
+                                              f"it, or a program reading it), which --overwrite "
+                                              f"does not interrupt"),
+                            (["--checkpoint", ckpt, "--resume", "--duration", "0.2"],
+                             f"cannot resume: {out} is open in another process")):
+            status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, *extra))
+            assert status == 2 and says in one_line_error(err, "run")
+        with pytest.raises(OSError, match="open in another process"):
+            ss.io.recover(out)
+        assert out.read_bytes() == before
+    finally:
+        ss.io.release_writer_lock(held)
+    status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--checkpoint", ckpt,
+                                                "--resume", "--duration", "0.2"))
+    assert status == 0, err

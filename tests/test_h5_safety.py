@@ -853,3 +853,62 @@ def test_a_file_that_gives_no_end_keeps_every_spike(tmp_path):
         n = f["spikes/a/timestamps"].shape[0]
     assert n == 20
     assert len(ss.load(path).spikes("a")) == n and contents(path)["spikes"]["a"]["spikes"] == n
+
+
+def test_a_running_output_is_marked_in_use_and_not_replaced_by_another(tmp_path):
+    """While a run writes its file (SWMR: HDF5 no longer locks it), the output holds a shared
+    lock: another output with overwrite=True refuses to replace it (its writer would go on
+    into a deleted file), a reader still reads it, and the lock ends with the run."""
+    path = tmp_path / "a.h5"
+    seen = []
+
+    other = ("import sys, spikesim as ss\n"
+             "net = ss.Network(dt=1e-3); pop = net.add(ss.LIF(2, units='1'), name='b')\n"
+             "net.add(ss.SpikeRecorder(ss.H5Output(sys.argv[1], overwrite=True), pop))\n"
+             "net.run(0.002)\n")
+
+    def during(done, total):
+        seen.append(ssio.writer_active(path))
+        if len(seen) == 1:  # another process: its overwrite is refused
+            proc = subprocess.run([sys.executable, "-c", other, str(path)], capture_output=True,
+                                  text=True, timeout=300)
+            assert proc.returncode == 1 and re.search(r"FileExistsError: .* is open in another "
+                                                      r"process .*: not replaced", proc.stderr)
+            assert ss.load(path).populations == ["a"]  # (readable while written)
+
+    net = ss.Network(dt=1e-3, chunk=5)
+    pop = net.add(ss.LIF(3, units="1", v_leak=1.5), name="a")
+    net.add(ss.SpikeRecorder(ss.H5Output(path), pop))
+    net.run(0.02, progress=during)
+    assert seen and all(seen)
+    assert not ssio.writer_active(path) and ss.load(path).completed
+    assert len(ss.load(path).spikes("a")) > 0
+
+
+def test_without_a_writable_cache_folder_the_kernels_cache_in_a_private_temporary_one(
+        tmp_path, monkeypatch):
+    """A read-only install whose user has no writable ~/.cache either (containers, batch
+    jobs): Numba refused every cached kernel at import. The package points NUMBA_CACHE_DIR at
+    a private folder of the temporary directory instead, with a warning; a folder others may
+    write is refused, naming NUMBA_CACHE_DIR."""
+    import tempfile
+
+    from numba.core import caching, config
+
+    import spikesim
+
+    for locator in (caching.InTreeCacheLocator, caching.UserWideCacheLocator):
+        monkeypatch.setattr(locator, "from_function", classmethod(lambda cls, f, src: None))
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    with pytest.warns(RuntimeWarning, match=r"the compiled kernels are cached in .*spikesim-"
+                                            r"numba-cache"):
+        spikesim._ensure_numba_cache()
+    folder = config.CACHE_DIR
+    assert os.environ["NUMBA_CACHE_DIR"] == folder and os.path.dirname(folder) == str(tmp_path)
+    assert os.stat(folder).st_mode & 0o777 == 0o700
+    os.chmod(folder, 0o777)  # another user could plant cache files there
+    monkeypatch.setattr(config, "CACHE_DIR", "")
+    with pytest.raises(ImportError, match="set NUMBA_CACHE_DIR to a writable folder"):
+        spikesim._ensure_numba_cache()
