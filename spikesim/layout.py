@@ -98,10 +98,11 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     max_delay = max(longest + [1])
     # the ring buffer holds the populations with delayed input, one after the other: n columns
     # for each variable that receives it (bit VAR_x of ``ring_vars``, KC.P_RING_VARS)
+    pop_of = {id(p): q for q, p in enumerate(pops)}  # (not pops.index: O(P) per projection)
     ring_vars = [0] * len(pops)
     for pr, d in zip(projections, longest):
         if d > 1:
-            ring_vars[pops.index(pr.post)] |= 1 << pr.post.slots[pr.receptor]
+            ring_vars[pop_of[id(pr.post)]] |= 1 << pr.post.slots[pr.receptor]
     ring_off = list(accumulate((p.n * bin(m).count("1") for p, m in zip(pops, ring_vars)),
                                initial=0))
     if max_delay > 1:
@@ -117,8 +118,14 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     par_parts, pop_rows, state = [], [], {}
     row = 0
     # each population's currents, then its Poisson drives (KC.P_CIN_HI, KC.P_JUMP_HI)
-    currents_of = {id(p): sorted((c for c in currents if c.target is p),
-                                 key=lambda c: c.kind == KI.CUR_JUMP) for p in pops}
+    # (one pass over the currents, not one per population: O(P·C) with many of both)
+    currents_of = {id(p): [] for p in pops}
+    for c in currents:
+        if id(c.target) in currents_of:
+            currents_of[id(c.target)].append(c)
+    for cs in currents_of.values():
+        cs.sort(key=lambda c: c.kind == KI.CUR_JUMP)
+    current_at = {id(c): j for j, c in enumerate(currents)}  # (not currents.index: O(C))
     ordered_currents = [c for p in pops for c in currents_of[id(p)]]
     cin_lo = list(accumulate((len(currents_of[id(p)]) for p in pops), initial=0))
     n_jumps = [sum(c.kind == KI.CUR_JUMP for c in currents_of[id(p)]) for p in pops]
@@ -156,7 +163,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     cin_rows, cinf_rows, n_ou = [], [], 0
     for c in ordered_currents:
         if c.kind == KI.CUR_BUFFER:  # (its values are checked again at each chunk)
-            check_fits(c.largest(batch, current_rng(seed, currents.index(c))), dtype,
+            check_fits(c.largest(batch, current_rng(seed, current_at[id(c)])), dtype,
                        f"the {type(c).__name__} into {c.target.name!r}", c, c.given)
             cin_rows.append([c.kind, 0, 0, 0, 0, 0])
             cinf_rows.append([0.0, 0.0, 0.0])
@@ -200,7 +207,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
     mask_size = 0
     nnz = row_at = 0
     for pr, (pre, post, w, d), n, d_max in zip(projections, synapses, n_syn, longest):
-        q = pops.index(pr.post)
+        q = pop_of[id(pr.post)]
         check_fits(w, dtype, f"a weight of the {pr._label()}", pr, "weight")
         at, steps = -1, 0
         if (pr.rule == "one_to_one" and isinstance(pr.pre, SpikeArray) and d_max == 1
@@ -228,7 +235,7 @@ def build_tables(pops: list[Population], sources: list[SpikeSource], currents: l
         parts=parts, rowptr=np.ascontiguousarray(parts[:, 0]), col=col, wt=wt, dly=dly,
         mask=_masks([given for _, given in masks.values()]),
         given=tuple(given for _, given in masks.values()),
-        cur_index=tuple(currents.index(c) for c in ordered_currents), seed=seed,
+        cur_index=tuple(current_at[id(c)] for c in ordered_currents), seed=seed,
         n_streams=max(n_streams, 1))
     state["ring"] = _state((batch, max_delay, ring_off[-1]) if max_delay > 1 else (batch, 1, 1),
                            dtype)
@@ -466,8 +473,14 @@ def check_fits(values: np.ndarray | float, dtype, what: str, owner: object,
 
 
 def _cat(parts: list, dtype, empty: int = 0) -> np.ndarray:
-    """Concatenation as ``dtype``; ``empty`` zeros when there are no parts."""
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(empty, dtype)
+    """Concatenation as ``dtype``, a new array written once (not a concatenation, then its
+    conversion: two copies of every chunk's given currents and probabilities); ``empty``
+    zeros when there are no parts."""
+    if not parts:
+        return np.zeros(empty, dtype)
+    if len(parts) == 1:
+        return np.asarray(parts[0]).astype(dtype)
+    return np.concatenate(parts, dtype=dtype, casting="unsafe")
 
 
 def _strides(shape: tuple[int, int, int]) -> tuple[int, int, int]:

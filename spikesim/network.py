@@ -65,6 +65,8 @@ SAMPLE_CHUNK_BYTES = 1 << 26  # the most bytes of state samples (float64) one ke
 # holds: a call writes a chunk's samples into one buffer, so a StateMonitor or StateRecorder of
 # 1e6 neurons every step would otherwise hold 8 GB per chunk of 1000 steps (and the recorder
 # as much again while converting it); with more, the call covers fewer steps
+REC_SPIKES = 1 << 18  # spikes (16 bytes each) the recording buffers hold at least, beyond one
+# step's worth (see _ChunkRunner; 4 MiB, under NumPy's 4 MiB huge-page threshold per array)
 FINITE_CHECK_STEPS = 1000  # the state is checked for NaN and inf at most this many steps apart
 # (and at a run's end): a check reads the whole state, as much as a step of a simple model
 
@@ -138,11 +140,17 @@ class Network:
         self.currents: list[Current] = []
         self.projections: list[Projection] = []
         self.monitors: list[Monitor] = []
+        # id() of everything added, and of the populations and spike sources (the lists keep
+        # them alive): ``add`` and ``_check_members`` test membership in O(1) rather than by a
+        # scan of the lists, which made adding J projections O(J²) (10,000: 1.9 s)
+        self._added: set[int] = set()
+        self._unit_ids: set[int] = set()
         self.step = 0  # global steps done
         self.run_steps = 0  # steps of the run in progress (or of the last one)
         self.tables: Tables | None = None
         self.state: dict[str, np.ndarray] = {}
         self._live: _ChunkRunner | None = None  # the runner of the run in progress
+        self._last_runner: _ChunkRunner | None = None  # the CPU runner of the last run
         self._const_p: dict[int, np.ndarray] = {}  # constant sources' p (n,), as last drawn
 
     @property
@@ -162,7 +170,7 @@ class Network:
         if self.tables is not None and kind is not Monitor:
             raise RuntimeError("the network has already run: add populations, inputs and "
                                "projections before the first run (monitors may be added later)")
-        if any(o is obj for o in items):
+        if id(obj) in self._added and any(o is obj for o in items):
             raise ValueError(f"this {type(obj).__name__} was already added")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {name!r}")
@@ -185,6 +193,9 @@ class Network:
             # what it reports before a run (``begin`` sets them again)
             obj.dt, obj.n_realizations = self.dt, self.batch
         items.append(obj)
+        self._added.add(id(obj))
+        if isinstance(obj, (Population, SpikeSource)):
+            self._unit_ids.add(id(obj))
         return obj
 
     @property
@@ -198,9 +209,8 @@ class Network:
     def _check_members(self, obj) -> None:
         """Raise unless the populations and sources that ``obj`` refers to are in the network."""
         attrs = next((a for kind, a in self._REFS if isinstance(obj, kind)), ())
-        members = {id(m) for m in self.populations + self.sources} if attrs else ()
         for a in attrs:
-            if id(getattr(obj, a)) not in members:
+            if id(getattr(obj, a)) not in self._unit_ids:
                 raise ValueError(f"the {type(obj).__name__}'s {a} is not in this network: "
                                  f"add it first")
 
@@ -425,9 +435,19 @@ class Network:
             from .cuda import CudaChunkRunner
             return CudaChunkRunner(self)
         if not self._parallel():
-            return _ChunkRunner(self, KC.run_chunk_serial)
-        _warn_if_workqueue()
-        return _ChunkRunner(self, KC.run_chunk_parallel)
+            kernel = KC.run_chunk_serial
+        else:
+            _warn_if_workqueue()
+            kernel = KC.run_chunk_parallel
+        # the last run's runner again, when nothing it was made from changed: its buffers are
+        # scratch (the state is net.state), and making it anew was most of the cost of a
+        # short run (a closed loop's net.run(dt): 90 µs a call for 1000 neurons)
+        last = self._last_runner
+        if last is not None and last.kernel is kernel and last.still_fits(self):
+            last.reached, last.sample_error = self.step, None
+            return last
+        self._last_runner = _ChunkRunner(self, kernel)
+        return self._last_runner
 
 
 @contextlib.contextmanager
@@ -480,11 +500,8 @@ class _ChunkRunner:
     draws_per_chunk = True  # constant-probability firings drawn per chunk (nxt: its end)
 
     def __init__(self, net: Network, kernel):
-        for m in net.monitors:  # (they may be added or changed between runs)
-            net._check_members(m)
-            recheck = getattr(m, "recheck", None)  # (a Monitor of the user's may have none)
-            if recheck is not None:
-                recheck()
+        self._recheck_monitors(net)
+        self.made_from = _made_from(net)
         self.net, self.kernel = net, kernel
         self.reached = net.step  # the step the state has reached (Network.run, after an error)
         self.key = seed_key(net.seed)  # the network's RNG key (uint64)
@@ -503,7 +520,11 @@ class _ChunkRunner:
         self.rec_room = sum(sizes[g] for g in recorded) * net.batch
         self.unlisted = self._mask_only(net, recorded)
         self.one_group = len(recorded) == 1  # every recorded spike is its monitors'
-        cap = max(2 * self.rec_room, 1 << 14)
+        # the kernel returns when fewer than rec_room places are left, and each return costs a
+        # pass over the spike monitors in Python: with room for 2·rec_room it returned every
+        # 1/(rate·dt) steps whatever the network's size (every 25 steps at 40 Hz), which with
+        # 1000 monitors took most of the run; np.empty maps pages never written for free
+        cap = self.rec_room + max(self.rec_room, REC_SPIKES)
         self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
         self.spk = np.zeros((net.batch, max(sum(sizes), 1)), np.int32)
         self.spk_ptr = np.zeros((net.batch, len(self.groups) + 1), np.int64)
@@ -521,7 +542,7 @@ class _ChunkRunner:
                         np.zeros(lists[:2], np.int32))
         probes, mons = [], []
         for m in self.state_monitors:
-            q = net.populations.index(m.population)
+            q = self.group_of[id(m.population)]  # (populations are the first groups)
             first = len(probes)
             probes += [(m.population.slots[var], tb.pops[q, KC.P_OFF] + j)
                        for var in m.variables for j in m.ids]
@@ -531,6 +552,28 @@ class _ChunkRunner:
         self.unit_offsets = tb.groups[:, 0].tolist()
         self.ordered_currents = [net.currents[c] for c in tb.cur_index]  # (cin's rows)
         self.sample_error: FloatingPointError | None = None  # a NaN or inf sampled
+
+    @staticmethod
+    def _recheck_monitors(net: Network) -> None:
+        for m in net.monitors:  # (they may be added or changed between runs)
+            net._check_members(m)
+            recheck = getattr(m, "recheck", None)  # (a Monitor of the user's may have none)
+            if recheck is not None:
+                recheck()
+
+    def still_fits(self, net: Network) -> bool:
+        """Whether this runner, made for an earlier run, runs ``net`` as a new one would: the
+        monitors checked again, the same tables, seed, monitors and their settings."""
+        self._recheck_monitors(net)
+        now, then = _made_from(net), self.made_from
+        if now[:2] != then[:2] or len(now[2]) != len(then[2]):
+            return False
+        for a, b in zip(now[2], then[2]):
+            if any(x is not y for x, y in zip(a[:3], b[:3])) or a[3:5] != b[3:5] or (
+                    (a[5] is None) != (b[5] is None)) or (
+                    a[5] is not None and not np.array_equal(a[5], b[5])):
+                return False
+        return True
 
     @staticmethod
     def _mask_only(net: Network, recorded: set) -> frozenset:
@@ -549,17 +592,16 @@ class _ChunkRunner:
         refresh_masks(net.tables, k0, n_steps)  # given arrays changed since the last chunk
         inputs = chunk_inputs(net.tables, net.sources, self.ordered_currents, k0, n_steps,
                               net.dt, net.batch, net.dtype, self.unlisted)
-        rows = []
+        rows, size = [], 0  # (size: a running sum; a sum per monitor was O(monitors²))
         for m, row in zip(self.state_monitors, self.mons):
             first = (k0 + m.every) // m.every
             rows.append((k0 + n_steps) // m.every - first + 1)
             row[KC.M_ROW0] = first
-            row[KC.M_OFF] = sum(r * net.batch * c
-                                for r, c in zip(rows[:-1], self.mons[:, KC.M_NCOL]))
+            row[KC.M_OFF] = size
+            size += rows[-1] * net.batch * int(row[KC.M_NCOL])
         # every element is written by the kernel; np.empty (unlike np.zeros) gets memory that
         # the first writes fault in quickly (huge pages), which matters for large recordings
-        traces = np.empty(max(1, sum(r * net.batch * c
-                                    for r, c in zip(rows, self.mons[:, KC.M_NCOL]))))
+        traces = np.empty(max(1, size))
         errors = []
         drawn = self.draws_per_chunk and self.const_sources  # (nxt drawn on to k0+n_steps)
         nxt0 = net.state["nxt"].copy() if drawn else None
@@ -695,6 +737,16 @@ class _ChunkRunner:
                 _deliver(errors, m.spikes_in, steps[sel], real[sel].astype(np.int64), ids)
         if errors:
             raise errors[0]
+
+
+def _made_from(net: Network) -> tuple:
+    """What a :class:`_ChunkRunner` is made from, besides the tables' contents: the tables,
+    the seed and each monitor (its source or population, ``every``, variables and ids)."""
+    return (id(net.tables), net.seed, [
+        (m, getattr(m, "source", None), getattr(m, "population", None), getattr(m, "every", None),
+         getattr(m, "variables", None),
+         None if getattr(m, "ids", None) is None else np.array(m.ids, copy=True))
+        for m in net.monitors])
 
 
 def _deliver(errors: list, hook, *args) -> None:

@@ -949,10 +949,11 @@ def test_an_error_in_a_chunk_leaves_the_state_at_net_step_and_a_later_run_contin
     np.testing.assert_array_equal(mon.spikes.ids[steps >= 20], ref_mon.spikes.ids[later])
 
 
-def test_an_error_in_the_middle_of_a_chunk_keeps_the_sources_later_firings():
+def test_an_error_in_the_middle_of_a_chunk_keeps_the_sources_later_firings(monkeypatch):
     """The spike buffer fills mid-chunk and a monitor raises there: the Bernoulli source's
     firings drawn for the rest of the chunk are drawn again when the run continues, so the
     continued run equals one uninterrupted run."""
+    monkeypatch.setattr(network_module, "REC_SPIKES", 1 << 14)  # (it fills mid-chunk)
     class FailsOnce(ss.SpikeMonitor):
         calls = 0
 
@@ -1259,3 +1260,39 @@ def test_connections_are_the_synapses_the_kernel_uses():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="not in this network"):
         net.connections(ss.Projection(src, rc, "all_to_all"))
+
+
+def test_a_closed_loop_of_short_runs_equals_one_run_with_monitors_added_or_changed_between():
+    """run(dt) again and again (the last run's kernel set-up is reused while nothing it was
+    made from changed): the same spikes as one run; a monitor added on another population, or
+    given other ids, between two runs is served from the next run on."""
+    def network():
+        net = ss.Network(dt=1e-3, seed=3)
+        a = net.add(ss.LIF(20, units="1", v_th=0.3), name="a")
+        b = net.add(ss.LIF(10, units="1", v_th=0.3), name="b")
+        src = net.add(ss.BernoulliInput(20, p=0.3))
+        net.connect(src, a, "one_to_one", weight=0.5)
+        net.connect(a, b, "random", p=0.5, weight=0.4)
+        return net, a, b
+
+    ref, ra, rb = network()
+    ref_a, ref_b = ref.add(ss.SpikeMonitor(ra)), ref.add(ss.SpikeMonitor(rb))
+    ref.run(0.06)
+    net, a, b = network()
+    on_a = net.add(ss.SpikeMonitor(a, ids=[0, 1, 2]))
+    on_b = None
+    for k in range(60):
+        if k == 20:
+            on_b = net.add(ss.SpikeMonitor(b))
+        if k == 40:
+            on_a.ids = np.array([3, 4])
+        net.run(1e-3)
+    s, r = on_a.spikes, ref_a.spikes
+    first = np.isin(r.ids, [0, 1, 2]) & (r.times < 0.0395)
+    later = np.isin(r.ids, [3, 4]) & (r.times > 0.0395)
+    np.testing.assert_allclose(s.times, r.times[first | later])
+    np.testing.assert_array_equal(s.ids, r.ids[first | later])
+    assert later.any() and first.any()
+    late = ref_b.spikes.times > 0.0195  # (spikes of step 20 on, stamped t_20)
+    np.testing.assert_allclose(on_b.spikes.times, ref_b.spikes.times[late])
+    assert late.any()
