@@ -129,7 +129,7 @@ def population_rate(spikes: Spikes, bin_width: float,
             shape (B, n_bins).
     """
     bin_width, smooth = _widths(bin_width, smooth)
-    spikes.check_values()
+    spikes.check()
     duration = _duration(spikes)
     _check_bin_count("bin_width", bin_width, duration)
     if smooth > duration:
@@ -165,7 +165,7 @@ def _intervals(spikes: Spikes) -> tuple[np.ndarray, np.ndarray]:
 
     Both have shape (n_intervals,) and are ordered by realization, neuron, then time.
     """
-    spikes.check_values()
+    spikes.check()
     order = np.lexsort((spikes.times, spikes.ids, spikes.realizations))
     flat = (spikes.realizations * spikes.n_neurons + spikes.ids)[order]
     same = flat[1:] == flat[:-1]
@@ -210,7 +210,7 @@ def fano_factor(spikes: Spikes, window: float) -> np.ndarray:
     than 2 windows fit.
     """
     window = checks.number("window", window, low=0, low_open=True, unit="s")
-    spikes.check_values()
+    spikes.check()
     duration = _duration(spikes)
     _check_bin_count("window", window, duration, "windows")
     n_windows = int(np.floor(duration / window + 1e-9))

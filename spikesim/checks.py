@@ -336,16 +336,19 @@ def time_window(t_start: object, t_stop: object) -> tuple[float | None, float | 
 
 
 class FixedOnceBuilt:
-    """Mixin of what a network is built from: once built (``Network.build`` sets ``_built``),
-    assigning a public attribute other than those in ``_live`` (read anew at every run)
-    raises AttributeError naming it — the kernel's tables hold the value it had, so the change
-    would be ignored without a word."""
+    """Mixin of what a network is built from. Once added to a network (``Network.add`` sets
+    ``_in_network``), assigning a public attribute marks it ``_dirty``: the network checks it again
+    before it is used. Once built (``Network.build`` sets ``_built``), assigning one other than
+    those in ``_live`` (read anew at every run) raises AttributeError naming it — the kernel's
+    tables hold the value it had, so the change would be ignored without a word."""
 
     _live: frozenset[str] = frozenset()
-    _built = False
+    _in_network = _built = _dirty = False
 
     def __setattr__(self, name: str, value: object) -> None:
-        if self._built and not name.startswith("_") and name not in self._live:
+        if self._in_network and name[0] != "_":
+            object.__setattr__(self, "_dirty", True)
+        if self._built and name[0] != "_" and name not in self._live:
             label = type(self).__name__ + (f" {self.name!r}" if getattr(self, "name", None)
                                            else "")
             raise AttributeError(
@@ -355,4 +358,4 @@ class FixedOnceBuilt:
                 f"and the state (net.state)"
                 + (f"; {type(self).__name__} may change {', '.join(sorted(self._live))}"
                    if self._live else ""))
-        super().__setattr__(name, value)
+        object.__setattr__(self, name, value)

@@ -86,8 +86,8 @@ class SpikeMonitor(Monitor):
     def recheck(self) -> None:
         """The constructor's checks of ``ids`` again, for what was assigned since (a run
         calls this)."""
-        ids = _select(f"{type(self).__name__}.ids", self.ids, self.source.n)
-        self.ids = None if ids is None else np.unique(ids)
+        if self.ids is not None:  # (None: all)
+            self.ids = np.unique(_select(f"{type(self).__name__}.ids", self.ids, self.source.n))
 
     def keep(self, ids: np.ndarray) -> np.ndarray | None:
         """Mask of the spikes (given their neuron ids) that this monitor records; None when

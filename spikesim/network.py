@@ -65,8 +65,9 @@ SAMPLE_CHUNK_BYTES = 1 << 26  # the most bytes of state samples (float64) one ke
 # holds: a call writes a chunk's samples into one buffer, so a StateMonitor or StateRecorder of
 # 1e6 neurons every step would otherwise hold 8 GB per chunk of 1000 steps (and the recorder
 # as much again while converting it); with more, the call covers fewer steps
-REC_SPIKES = 1 << 18  # spikes (16 bytes each) the recording buffers hold at least, beyond one
-# step's worth (see _ChunkRunner; 4 MiB, under NumPy's 4 MiB huge-page threshold per array)
+REC_SPIKES = 1 << 14  # spikes (16 bytes each) the recording buffers hold beyond one step's
+# worth, per spike monitor, up to REC_SPIKES_MAX (see _ChunkRunner)
+REC_SPIKES_MAX = 1 << 18  # (4 MiB: under NumPy's 4 MiB huge-page threshold per array)
 FINITE_CHECK_STEPS = 1000  # the state is checked for NaN and inf at most this many steps apart
 # (and at a run's end): a check reads the whole state, as much as a step of a simple model
 
@@ -196,6 +197,8 @@ class Network:
         self._added.add(id(obj))
         if isinstance(obj, (Population, SpikeSource)):
             self._unit_ids.add(id(obj))
+        if kind is not Monitor:  # (assignments from now on are checked again: _recheck)
+            obj._in_network = True
         return obj
 
     @property
@@ -249,7 +252,7 @@ class Network:
         results do not depend on the split)."""
         if self.tables is None:
             members = (*self.populations, *self.sources, *self.currents, *self.projections)
-            self._recheck(members)
+            self._recheck(members)  # (those assigned since they were added)
             threaded = self._parallel() and self.backend == "cpu"
             self.tables, self.state = build_tables(
                 self.populations, self.sources, self.currents, self.projections, self.dt,
@@ -259,11 +262,14 @@ class Network:
                 obj._built = True
 
     def _recheck(self, members) -> None:
-        """The constructor's checks of each member again, for attributes assigned since it was
-        made: it refers to members of this network, and its own values."""
+        """The constructor's checks again of each member that had an attribute assigned since
+        it was added (or last checked): it refers to members of this network, and its own
+        values."""
         for obj in members:
-            self._check_members(obj)
-            obj.recheck()
+            if obj._dirty:
+                self._check_members(obj)
+                obj.recheck()
+                obj._dirty = False
 
     def _parallel(self) -> bool:
         """Whether the CPU kernel runs threaded: ``parallel``, or by default when the estimated
@@ -310,7 +316,7 @@ class Network:
                              f"({MAX_STEPS * self.dt:.3g} s), got {duration!r} s")
         n_total = int(round(duration / self.dt))
         self.run_steps = n_total
-        if self.tables is not None:  # what may change between runs (build checks it all)
+        if self.tables is not None:  # what may change between runs (build checks the rest)
             self._recheck([*self.sources, *self.currents])
         self.build()
         self._redraw_changed_sources()
@@ -521,10 +527,12 @@ class _ChunkRunner:
         self.unlisted = self._mask_only(net, recorded)
         self.one_group = len(recorded) == 1  # every recorded spike is its monitors'
         # the kernel returns when fewer than rec_room places are left, and each return costs a
-        # pass over the spike monitors in Python: with room for 2·rec_room it returned every
+        # pass over the spike monitors in Python: room for 2·rec_room returned every
         # 1/(rate·dt) steps whatever the network's size (every 25 steps at 40 Hz), which with
-        # 1000 monitors took most of the run; np.empty maps pages never written for free
-        cap = self.rec_room + max(self.rec_room, REC_SPIKES)
+        # 1000 monitors took most of the run. The room grows with the monitors: a small
+        # network runs in well under 1 ms, where mapping 4 MiB of buffers costs 20 µs
+        extra = min(REC_SPIKES * max(len(self.spike_monitors), 1), REC_SPIKES_MAX)
+        cap = self.rec_room + max(self.rec_room, extra)
         self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
         self.spk = np.zeros((net.batch, max(sum(sizes), 1)), np.int32)
         self.spk_ptr = np.zeros((net.batch, len(self.groups) + 1), np.int64)

@@ -240,7 +240,7 @@ def _row_layout(s: Spikes) -> tuple[np.ndarray, np.ndarray, int, int, str, str]:
     Blocks are realizations of neuron rows, unless there are more realizations than neurons:
     then they are neurons of realization rows (a single block for a single neuron).
     """
-    s.check_values()
+    s.check()
     if s.n_realizations > max(s.n_neurons, 1):
         return s.ids, s.realizations, s.n_neurons, s.n_realizations, "realization", "neuron"
     return s.realizations, s.ids, s.n_realizations, s.n_neurons, "neuron", "realization"

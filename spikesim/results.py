@@ -71,10 +71,14 @@ class Spikes:
     recorded: np.ndarray | None = None
     dt: float | None = None
 
-    def __post_init__(self) -> None:
-        """Checks of a ``Spikes`` made by hand, which cost nothing per spike: 1-d arrays of the
-        same length (times: numbers; ids, realizations: integers), the sizes and the interval.
-        The values are checked where they are counted (:meth:`check_values`)."""
+    def check(self, times: bool = True) -> None:
+        """Raise TypeError or ValueError unless this is a valid ``Spikes`` (one made by hand
+        may not be): 1-d arrays of one length (times: numbers; ids, realizations: integers),
+        sizes and interval, every id in [0, n_neurons), every realization in
+        [0, n_realizations) and (``times``) every time finite — what counts and rates per
+        neuron and realization assume (an id beyond n_neurons would count as another
+        realization's neuron). A pass over the spikes, run where they are counted or binned,
+        not where they are made (a monitor's or a file's spikes are valid)."""
         for name, kinds in (("times", "iuf"), ("ids", "iu"), ("realizations", "iu")):
             value = getattr(self, name)
             if type(value) is not np.ndarray or value.ndim != 1 or value.dtype.kind not in kinds:
@@ -91,12 +95,6 @@ class Spikes:
                                                max(self.n_neurons, 1))
         if self.dt is not None:
             self.dt = checks.number("Spikes.dt", self.dt, low=0.0, low_open=True, unit="s")
-
-    def check_values(self, times: bool = True) -> None:
-        """Raise ValueError unless every id is in [0, n_neurons), every realization in
-        [0, n_realizations) and (``times``) every time finite: what the counts and rates per
-        neuron and realization assume (an id beyond n_neurons would count as another
-        realization's neuron). A pass over the spikes, run where they are counted."""
         if not len(self):
             return
         checks.indices("Spikes.ids", self.ids, self.n_neurons)
@@ -148,7 +146,7 @@ class Spikes:
     def counts(self) -> np.ndarray:
         """Spike count per realization and neuron, shape (n_realizations, n_neurons) (0 for
         the neurons not ``recorded``)."""
-        self.check_values(times=False)
+        self.check(times=False)
         size = self.n_realizations * self.n_neurons
         counts = np.zeros(size, np.int64)
         step = max(COUNT_BLOCK, size)  # (a block at a time: bounded temporaries)

@@ -806,9 +806,12 @@ def test_a_handmade_spikes_with_ids_beyond_its_neurons_is_refused_where_counted(
     (lambda: Spikes(np.array([0.1]), np.array([1]), np.array([0]), 3, 1, 0.1, 0.0),
      r"Spikes.t_stop must be >= 0.1"),
 ])
-def test_a_handmade_spikes_is_checked_where_it_is_made(make, match):
-    with pytest.raises((ValueError, TypeError), match=match):
-        make()
+def test_a_handmade_spikes_is_checked_where_it_is_used(make, match):
+    """(Not where it is made: a monitor's or a file's spikes are valid, and a check there
+    would cost every run that returns spikes.)"""
+    for use in (analysis.spike_counts, analysis.cv_isi, plot.raster):
+        with pytest.raises((ValueError, TypeError), match=match):
+            use(make())
 
 
 # p7: smaller ones

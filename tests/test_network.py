@@ -953,7 +953,7 @@ def test_an_error_in_the_middle_of_a_chunk_keeps_the_sources_later_firings(monke
     """The spike buffer fills mid-chunk and a monitor raises there: the Bernoulli source's
     firings drawn for the rest of the chunk are drawn again when the run continues, so the
     continued run equals one uninterrupted run."""
-    monkeypatch.setattr(network_module, "REC_SPIKES", 1 << 14)  # (it fills mid-chunk)
+    monkeypatch.setattr(network_module, "REC_SPIKES_MAX", 1 << 14)  # (it fills mid-chunk)
     class FailsOnce(ss.SpikeMonitor):
         calls = 0
 

@@ -25,7 +25,7 @@ def test_a_spike_recorder_writes_out_a_chunk_as_it_comes(monkeypatch, tmp_path):
     the kernel hands over in calls of 16 steps; the recorder writes them out from
     SPILL_BYTES held, and the file holds every spike, as a SpikeMonitor's."""
     monkeypatch.setattr(recorders, "SPILL_BYTES", 1 << 16)
-    monkeypatch.setattr(network, "REC_SPIKES", 1 << 14)  # (calls of 16 steps)
+    monkeypatch.setattr(network, "REC_SPIKES_MAX", 1 << 14)  # (calls of 16 steps)
     net, pop = _firing_net()
     net.add(ss.SpikeRecorder(ss.H5Output(tmp_path / "r.h5"), pop))
     mon = net.add(ss.SpikeMonitor(pop))
