@@ -20,6 +20,7 @@ import inspect
 import json
 import math
 import os
+import shlex
 import signal
 import sys
 import time
@@ -289,6 +290,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # (run tags its files with it)
     debug = bool(os.environ.get("SPIKESIM_DEBUG"))
     with warnings.catch_warnings():
         warnings.showwarning = _one_line_warning
@@ -526,7 +528,8 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     _check_threads(args.threads)
     try:
         output = H5Output(out, overwrite=args.overwrite and not resume, append=resume,
-                          compression=compression, flush_every=getattr(args, "flush_every", 1.0))
+                          compression=compression, flush_every=getattr(args, "flush_every", 1.0),
+                          tags={"command": shlex.join(["spikesim", *map(str, args.argv)])})
     except (OSError, ValueError) as e:  # (the messages of H5Output's checks name the file)
         raise CliError(str(e) if str(out) in str(e) else f"cannot write {out}: {e}") from None
     t_build = time.perf_counter()
@@ -738,7 +741,7 @@ def contents(path: Path) -> dict:
     info: dict[str, Any] = {
         "file": str(path), "bytes": path.stat().st_size, "completed": data.completed,
         "populations": list(data.populations), "spikes": {}, "reports": {}, "rates": {}}
-    for k in ("dt", "seed", "batch", "dtype", "t_start", "duration", "wall_time"):
+    for k in ("dt", "seed", "batch", "dtype", "t_start", "duration", "wall_time", "tags"):
         if k in meta:
             info[k] = meta[k]
     if isinstance(meta.get("info"), dict):
@@ -874,6 +877,10 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"{f'; wall time {wall:.3g} s' if wall else ''}{ratio}")
     else:
         print("not written by spikesim (no /spikesim metadata): SONATA data only")
+    tags = info.get("tags")
+    if isinstance(tags, dict) and tags:
+        print("tags: " + ", ".join(f"{k} = {v if isinstance(v, str) else json.dumps(v)}"
+                                   for k, v in tags.items()))
     net = info.get("network")
     if net:
         pops = ", ".join(f"{p['name']} ({p['class']}, {p['n']})" for p in net.get(

@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import math
 import os
 import platform
@@ -194,6 +195,10 @@ class H5Output:
             (the kernel tables: ``prj`` with columns J_* of :mod:`spikesim.kernels.cpu`,
             ``prj_w``, and the CSR ``rowptr``, ``col``, ``wt``, ``dly``; within a row the
             synapses are grouped by target range); they can be rebuilt from the seed anyway.
+        tags: labels of your own for the file, a dict of what JSON holds (the point of a
+            parameter sweep, say: ``{"sweep": "tau", "tau_mem": 0.03}``), written when the file
+            is made and read back as ``load(path).meta["tags"]``; ``spikesim info`` shows them
+            (``spikesim run`` tags its files with its command line).
 
     ``/spikesim`` attributes: ``dt`` (s), ``seed``, ``dtype``, ``batch``, ``t_start`` (s, the
     first run's start), ``network`` (JSON: every population, spike source, current and
@@ -203,7 +208,8 @@ class H5Output:
     index]`` for amplitudes drawn from a distribution; arrays with more than 64
     elements are datasets under
     ``/spikesim/arrays``), ``info`` (JSON: versions of spikesim, numba, numpy, h5py, HDF5 and
-    Python, creation time, this layout), and, updated when a run ends, ``completed`` (False
+    Python, creation time, this layout), ``tags`` (JSON: the ``tags`` given, when any), and,
+    updated when a run ends, ``completed`` (False
     from the start of a run until it ends normally), ``duration`` (s, the simulated time
     reached), ``wall_time`` (s, all runs) and ``writer`` (the id of the output that wrote it
     last). Dataset ``/spikesim/runs`` has a row per run —
@@ -218,8 +224,10 @@ class H5Output:
 
     def __init__(self, path: str | os.PathLike, overwrite: bool = False, append: bool = False,
                  compression: str | None = None, compression_level: int | None = None,
-                 connectivity: bool = False, flush_every: float = 1.0):
+                 connectivity: bool = False, flush_every: float = 1.0,
+                 tags: dict | None = None):
         self.path = _checked_path(path)
+        self.tags = _tags(tags)
         self.flush_every = checks.number("H5Output.flush_every", flush_every, low=0.0,
                                          unit="s")
         self.overwrite = checks.flag("H5Output.overwrite", overwrite)
@@ -367,7 +375,7 @@ class H5Output:
             set_attrs(g, _new=True, dt=float(net.dt), seed=int(net.seed), dtype=str(net.dtype),
                       batch=int(net.batch), t_start=float(net.t), duration=float(net.t),
                       completed=False, wall_time=0.0, network=network, info=info,
-                      writer=self._writer)
+                      writer=self._writer, **({"tags": self.tags} if self.tags else {}))
             if arrays:
                 a = new_group(g, "arrays")
                 for key, arr in arrays.items():
@@ -706,6 +714,22 @@ def _path_error(path: str, what: str, e: OSError) -> OSError:
 
 
 # --- metadata -------------------------------------------------------------------------------
+def _tags(tags: object) -> dict | None:
+    """``H5Output.tags`` checked: None, or a dict with str keys that JSON holds as it is."""
+    if tags is None:
+        return None
+    if not isinstance(tags, dict) or not all(isinstance(k, str) for k in tags):
+        raise TypeError(f"H5Output.tags must be a dict with str keys (or None), got {tags!r}")
+    try:
+        same = json.loads(json.dumps(tags, allow_nan=False)) == tags
+    except (TypeError, ValueError):
+        same = False
+    if not same:
+        raise TypeError(f"H5Output.tags must hold what JSON keeps as it is (str, finite int and "
+                        f"float, bool, None, lists and dicts of them), got {tags!r}")
+    return tags
+
+
 def _versions() -> dict:
     import numba
 

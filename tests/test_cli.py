@@ -861,3 +861,16 @@ def test_a_file_open_in_another_process_is_neither_overwritten_nor_resumed(tmp_p
     status, _, err = run_cli(capsys, *_ckpt_run(tmp_path, "-o", out, "--checkpoint", ckpt,
                                                 "--resume", "--duration", "0.2"))
     assert status == 0, err
+
+
+def test_a_run_tags_its_file_with_its_command_line(tmp_path, capsys):
+    """The points of a sweep (--set, --seed) tell apart in spikesim info."""
+    out = tmp_path / "a.h5"
+    argv = ("run", str(EXAMPLES / "cuba.toml"), "-o", str(out), "--set",
+            "network.duration=0.01", "--set", "exc.params.tau_mem=0.03", "--seed", "4")
+    assert run_cli(capsys, *argv)[0] == 0
+    command = ss.load(out).meta["tags"]["command"]
+    assert command.startswith("spikesim run ") and command.endswith(
+        "--set network.duration=0.01 --set exc.params.tau_mem=0.03 --seed 4")
+    status, text, _ = run_cli(capsys, "info", out)
+    assert status == 0 and f"tags: command = {command}" in text

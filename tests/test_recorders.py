@@ -924,3 +924,18 @@ def test_a_state_recorder_refuses_a_neuron_twice(tmp_path):
     lif = net.add(ss.LIF(10, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, units="1"))
     with pytest.raises(ValueError, match=r"StateRecorder.ids must name each neuron once.*\[3\]"):
         ss.StateRecorder(ss.H5Output(tmp_path / "r.h5"), lif, "v", ids=[3, 1, 3])
+
+
+def test_tags_of_ones_own_are_kept_in_the_file_and_checked(tmp_path):
+    """H5Output(tags=...): labels of the user's (a sweep's point) read back as given; what
+    JSON would not keep as it is (a tuple, NaN, an array, a non-str key) is refused, naming
+    the parameter."""
+    tags = {"sweep": "tau", "tau_mem": 0.03, "seeds": [1, 2], "note": None, "ok": True}
+    net = ss.Network(dt=1e-3)
+    pop = net.add(ss.LIF(2, units="1"), name="a")
+    net.add(ss.SpikeRecorder(ss.H5Output(tmp_path / "t.h5", tags=tags), pop))
+    net.run(0.002)
+    assert ss.load(tmp_path / "t.h5").meta["tags"] == tags
+    for bad in ({"x": (1, 2)}, {"x": float("nan")}, {"x": np.arange(2)}, {1: "a"}, ["a"]):
+        with pytest.raises(TypeError, match=r"H5Output.tags must"):
+            ss.H5Output(tmp_path / "u.h5", tags=bad)
