@@ -346,16 +346,16 @@ class FixedOnceBuilt:
     _in_network = _built = _dirty = False
 
     def __setattr__(self, name: str, value: object) -> None:
-        if self._in_network and name[0] != "_":
-            object.__setattr__(self, "_dirty", True)
         if self._built and name[0] != "_" and name not in self._live:
             label = type(self).__name__ + (f" {self.name!r}" if getattr(self, "name", None)
                                            else "")
             raise AttributeError(
                 f"{label}: {name} cannot change once its network is built (the kernel's tables "
                 f"hold it); build a new network. What may change between runs: a source's "
-                f"rate, p or data, a given current's values, a SpikeArray's values in place, "
-                f"and the state (net.state)"
+                f"rate, p, data, times and ids, a given current's values, a SpikeArray's "
+                f"values in place, the monitors, and the state's values in place"
                 + (f"; {type(self).__name__} may change {', '.join(sorted(self._live))}"
                    if self._live else ""))
+        if self._in_network and name[0] != "_":
+            object.__setattr__(self, "_dirty", True)
         object.__setattr__(self, name, value)

@@ -115,7 +115,8 @@ def _set_option(p: argparse.ArgumentParser) -> None:
 def _simulation_options(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("-o", "--output", metavar="OUT.h5", type=Path,
                    help=f"the HDF5 recording to write (default: {default_out})")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing output files (not one another process has open)")
     p.add_argument("--backend", choices=("cpu", "cuda"), default="cpu",
                    help="where to simulate (default: cpu)")
     p.add_argument("--threads", type=_positive_int, metavar="N",
@@ -236,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "raster, which then draws them all)")
     p.add_argument("--variable", default="v", help="traces: the state variable (default v)")
     p.add_argument("--bin-width", type=_positive_seconds, metavar="S",
-                   help="rate, summary: bin width in s (default: 1/100 of the recorded "
-                        "interval, in whole steps)")
+                   help="rate, summary: bin width in s (default: 1/100 of the interval "
+                        "drawn, in whole steps)")
     p.add_argument("--t-start", type=_seconds, metavar="S",
                    help="draw from this time on (s; default the recording's start): only "
                         "that part of the file is read")

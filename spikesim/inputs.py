@@ -165,12 +165,16 @@ class RateCoded(SpikeSource):
         self.mode = K.SRC_CONST if data.ndim == 1 else K.SRC_PROB
 
     def recheck(self) -> None:
+        """``data`` checked (it may have been given anew) and stored as an array: the same
+        units, and constant (1-d) or per step (2-d, 3-d) as it was made."""
         super().recheck()
-        data = checks.finite_array("RateCoded.data", self.data, ndim=(self.data.ndim,),
+        const = self.mode == K.SRC_CONST
+        data = checks.finite_array("RateCoded.data", self.data, ndim=(1,) if const else (2, 3),
                                    low=0.0, high=1.0)
         if data.shape[-1] != self.n:
             raise ValueError(f"RateCoded.data must keep its {self.n} units (its last axis), got "
                              f"shape {data.shape}")
+        self.data = data
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
         if self.data.ndim == 1:
@@ -293,12 +297,17 @@ class Current(checks.FixedOnceBuilt):
 
     def recheck(self) -> None:
         """The constructor's checks again, for what was assigned since (``Network.run`` calls
-        this before every run): on a new current made of the same values, which is dropped."""
+        this before every run): a new current is made of the same values, and its attributes,
+        checked and converted, replace these."""
         if not isinstance(self.target, Population):
             raise TypeError(f"{type(self).__name__}.target must be a population, got "
                             f"{type(self.target).__name__}")
         if self._arguments:
-            type(self)(self.target, **{a: getattr(self, at) for a, at in self._arguments.items()})
+            fresh = type(self)(self.target,
+                               **{a: getattr(self, at) for a, at in self._arguments.items()})
+            for at in self._arguments.values():
+                setattr(self, at, getattr(fresh, at))
+            self._checked = frozenset()  # (new times: on the step grid?)
 
     def values(self, k: np.ndarray, dt: float, batch: int,
                rng: RealizationGenerators) -> np.ndarray:
@@ -470,7 +479,8 @@ def _next_step(steps: np.ndarray) -> np.ndarray:
 
 class CurrentArray(Current):
     """A given current per step: ``values`` (A, or model units for a dimensionless population)
-    of shape (T,) or (T, n), row k at step k; zero after the last row."""
+    of shape (T,) or (T, n), row k at step k; zero after the last row. The attribute ``data``
+    holds them and may be given anew between runs (``values`` is a method)."""
 
     given = "values"
 

@@ -531,7 +531,8 @@ def recover(path: str | os.PathLike) -> dict:
     ``node_ids`` to their common length, shorten each report's ``time`` range to the rows
     present, and set ``/spikesim`` ``duration`` to the end of the last run's flushed data
     (and, when any of this was needed, ``recovered`` = True). Returns what was done
-    (``flags_cleared``, ``fixed``). Only call it when no process is writing the file."""
+    (``flags_cleared``, ``fixed``). A file that another process has open (a run writing it, or
+    a program reading it: :func:`writer_active`) is refused with OSError and left unchanged."""
     path = recording_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")

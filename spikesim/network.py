@@ -260,6 +260,21 @@ class Network:
                 (self.threads or get_num_threads()) if threaded else 1)
             for obj in members:  # (from now on, assigning what the tables hold raises)
                 obj._built = True
+            self._state_layout = {k: (a.shape, a.dtype) for k, a in self.state.items()}
+
+    def _check_state(self) -> None:
+        """Raise unless ``state`` holds the arrays the build made, of their shapes and dtypes
+        (its values may change between runs; an array of another shape would be read past its
+        end by the kernel)."""
+        for name, (shape, dtype) in self._state_layout.items():
+            a = self.state.get(name)
+            if (type(a) is not np.ndarray or a.shape != shape or a.dtype != dtype
+                    or not a.flags.c_contiguous):
+                got = (f"shape {a.shape}, dtype {a.dtype}" if isinstance(a, np.ndarray)
+                       else repr(type(a).__name__))
+                raise ValueError(f"net.state[{name!r}] must stay a C-ordered array of shape "
+                                 f"{shape} and dtype {dtype} (change its values in place: "
+                                 f"net.state[{name!r}][...] = ...), got {got}")
 
     def _recheck(self, members) -> None:
         """The constructor's checks again of each member that had an attribute assigned since
@@ -318,6 +333,7 @@ class Network:
         self.run_steps = n_total
         if self.tables is not None:  # what may change between runs (build checks the rest)
             self._recheck([*self.sources, *self.currents])
+            self._check_state()
         self.build()
         self._redraw_changed_sources()
         kernel = self._runner()

@@ -173,8 +173,10 @@ class H5Output:
     Args:
         path: the file to write (a str or os.PathLike). Its directory must exist and be
             writable.
-        overwrite: replace an existing file (default: refuse with FileExistsError). This and
-            the other flags take True or False only (a NumPy bool too).
+        overwrite: replace an existing file (default: refuse with FileExistsError), unless
+            another process has it open — a run writing it or a program reading it
+            (:func:`~spikesim.io.writer_active`): FileExistsError too. This and the other flags
+            take True or False only (a NumPy bool too).
         append: add to an existing file written by spikesim for the same network (populations
             and spike sources: names, classes, sizes), dt, batch and dtype — e.g. to continue a
             run from a checkpoint; data the file holds past the network's time is cut first,

@@ -902,3 +902,31 @@ def test_what_the_tables_hold_cannot_change_once_built_and_what_is_read_anew_can
     given.ids = [7, 1]
     with pytest.raises(ValueError, match=r"SpikeTimes.ids must be in \[0, 2\], got 7"):
         net.run(0.001)
+
+
+def test_lists_given_between_runs_are_taken_and_a_replaced_state_array_is_refused():
+    """RateCoded.data and CurrentArray.data given anew as lists (a list failed inside, on
+    .ndim or .shape); net.state['v'] replaced by an array of another shape reached the kernel,
+    which read past its end (an LLVM assertion at exit)."""
+    net = ss.Network(dt=1e-3)
+    pop = net.add(ss.RC(4, tau=1e-2, R=1.0, v_th=10.0, units="1"))
+    coded = net.add(ss.RateCoded(np.zeros(4)))
+    given = net.add(ss.CurrentArray(pop, np.zeros((5, 4))))
+    mon = net.add(ss.SpikeMonitor(coded))
+    v = net.add(ss.StateMonitor(pop, "v"))
+    net.run(0.002)
+    coded.data, given.data = [1.0] * 4, [[2.0] * 4] * 5
+    net.run(0.003)
+    assert len(mon.spikes) == 12 and v.trace("v").values[-1, 0, 0] > 0  # (3 steps × 4 units)
+    coded.data = [[0.5] * 4]
+    with pytest.raises(ValueError, match=r"RateCoded.data must have 1 dimension"):
+        net.run(0.001)
+    coded.data = np.zeros(4)
+    v_state = net.state["v"]
+    net.state["v"] = np.zeros((1, 2))
+    with pytest.raises(ValueError, match=r"net.state\['v'\] must stay a C-ordered array of shape "
+                                         r"\(1, 4\) and dtype float64 .* got shape \(1, 2\)"):
+        net.run(0.001)
+    net.state["v"] = v_state
+    net.state["v"][...] = 0.5  # in place: taken
+    net.run(0.001)
