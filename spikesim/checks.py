@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import os
 import sys
@@ -324,6 +325,16 @@ def finite_array(name: str, value, *, ndim: Sequence[int] = (1,), low: float | N
     return arr
 
 
+def window_edges(lo: float | None, hi: float | None) -> tuple[float, float]:
+    """The bounds to compare spike times (s) with for the window lo <= t < hi (None:
+    unbounded): each end moved down by far less than a step, since a spike's time is its step
+    times dt in floating point (step 10 of dt = 3e-4 s is at 0.0029999999999999996 s, and
+    belongs to a window starting at 3 ms, not to one ending there)."""
+    def edge(t: float | None, default: float) -> float:
+        return default if t is None else t - 1e-12 * max(1.0, abs(t))
+    return edge(lo, -math.inf), edge(hi, math.inf)
+
+
 def time_window(t_start: object, t_stop: object) -> tuple[float | None, float | None]:
     """``t_start`` and ``t_stop`` (s; None: unbounded) checked: finite numbers, ``t_start
     <= t_stop``."""
@@ -336,14 +347,28 @@ def time_window(t_start: object, t_stop: object) -> tuple[float | None, float | 
 
 
 class FixedOnceBuilt:
-    """Mixin of what a network is built from. Once added to a network (``Network.add`` sets
-    ``_in_network``), assigning a public attribute marks it ``_dirty``: the network checks it again
-    before it is used. Once built (``Network.build`` sets ``_built``), assigning one other than
-    those in ``_live`` (read anew at every run) raises AttributeError naming it — the kernel's
-    tables hold the value it had, so the change would be ignored without a word."""
+    """Mixin of what a network is built from. Once its constructor has returned (before
+    ``Network.add`` too), assigning a public attribute marks it ``_dirty``: the network checks
+    it again before it is used. Once built (``Network.build`` sets ``_built``), assigning one
+    other than those in ``_live`` (read anew at every run) raises AttributeError naming it —
+    the kernel's tables hold the value it had, so the change would be ignored without a word."""
 
     _live: frozenset[str] = frozenset()
-    _in_network = _built = _dirty = False
+    _built = _dirty = False
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def __init__(self, *args: object, **kw: object) -> None:
+            init(self, *args, **kw)
+            if type(self).__init__ is __init__:  # the outermost constructor: checked as made
+                object.__setattr__(self, "_dirty", False)
+
+        cls.__init__ = __init__
 
     def __setattr__(self, name: str, value: object) -> None:
         if self._built and name[0] != "_" and name not in self._live:
@@ -356,6 +381,6 @@ class FixedOnceBuilt:
                 f"values in place, the monitors, and the state's values in place"
                 + (f"; {type(self).__name__} may change {', '.join(sorted(self._live))}"
                    if self._live else ""))
-        if self._in_network and name[0] != "_":
+        if name[0] != "_":  # (from construction on: an assignment before add counts)
             object.__setattr__(self, "_dirty", True)
         object.__setattr__(self, name, value)

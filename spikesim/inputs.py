@@ -50,8 +50,8 @@ class SpikeSource(checks.FixedOnceBuilt):
         self.name = name
 
     def recheck(self) -> None:
-        """The constructor's checks again, for what was assigned since (``Network.run`` calls
-        this before every run)."""
+        """The constructor's checks again, for what was assigned since it was made (the network
+        calls this, at its build or before a run, when an attribute was assigned)."""
         checks.count(f"{type(self).__name__}.n", self.n, high=checks.MAX_UNITS)
 
     def probabilities(self, k: np.ndarray, dt: float) -> np.ndarray:
@@ -296,9 +296,10 @@ class Current(checks.FixedOnceBuilt):
         self.target = target
 
     def recheck(self) -> None:
-        """The constructor's checks again, for what was assigned since (``Network.run`` calls
-        this before every run): a new current is made of the same values, and its attributes,
-        checked and converted, replace these."""
+        """The constructor's checks again, for what was assigned since it was made (the network
+        calls this, at its build or before a run, when an attribute was assigned): a new
+        current is made of the same values, and its attributes, checked and converted, replace
+        these."""
         if not isinstance(self.target, Population):
             raise TypeError(f"{type(self).__name__}.target must be a population, got "
                             f"{type(self.target).__name__}")

@@ -439,12 +439,16 @@ def hold_writer_lock(path: str | os.PathLike) -> int | None:
         fd = os.open(os.fspath(path), os.O_RDONLY)
     except OSError:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
+    for _ in range(100):  # (another process's writer_active probe holds it for an instant)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            time.sleep(0.001)
+        except OSError:
+            break
+    os.close(fd)
+    return None
 
 
 def release_writer_lock(fd: int | None) -> None:
@@ -684,6 +688,7 @@ class RecordedRun:
                 parts = [e for e in parts if e["realization"] == realization]
         want = None if ids is None else np.unique(neuron_ids("ids", ids))
         lo_t, hi_t = checks.time_window(t_start, t_stop)
+        first_t, end_t = checks.window_edges(lo_t, hi_t)  # (spike times: steps·dt, rounded)
         # whole-dataset reads when everything is kept (no copy of blocks to join); else blocks
         blocked = (lo_t is not None or hi_t is not None or want is not None
                    or (realization is not None and parts[0]["block"]))
@@ -712,8 +717,8 @@ class RecordedRun:
                     t = self._times(ms)
                     kept = [c for c in (None if realization is None else real == realization,
                                         None if want is None else np.isin(node, want),
-                                        None if lo_t is None else t >= lo_t,
-                                        None if hi_t is None else t < hi_t) if c is not None]
+                                        None if lo_t is None else t >= first_t,
+                                        None if hi_t is None else t < end_t) if c is not None]
                     if kept:
                         keep = np.logical_and.reduce(kept)
                         t, node, real = t[keep], node[keep], real[keep]

@@ -56,7 +56,7 @@ class Tables:
                           # without prj_w
     dly: np.ndarray       # int16, empty unless some projection has per-synapse delays
     mask: np.ndarray      # uint8: the given spike arrays read as masks (J_MASK), flat
-    given: tuple          # those arrays (T, n) bool, in the order of ``mask``
+    given: tuple          # those arrays (T, n) or (T, 1, n) bool, in the order of ``mask``
     cur_index: tuple      # per current row: the current's place in the network (current_rng)
     seed: int
     n_streams: int
@@ -323,7 +323,7 @@ def refresh_masks(tables: Tables, k0: int = 0, n_steps: int | None = None) -> No
         return
     at = 0
     for a in tables.given:
-        steps, n = a.shape
+        steps, n = a.shape[0], a.shape[-1]  # ((T, n), or (T, 1, n): the same bytes)
         lo = min(k0, steps)
         hi = steps if n_steps is None else min(k0 + n_steps, steps)
         tables.mask[at + lo * n:at + hi * n] = a[lo:hi].reshape(-1).view(np.uint8)

@@ -176,7 +176,9 @@ class Network:
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {name!r}")
         if isinstance(obj, (Population, SpikeSource)):
-            obj.name = name or obj.name or f"{type(obj).__name__.lower()}{len(items)}"
+            given = name or obj.name or f"{type(obj).__name__.lower()}{len(items)}"
+            if given != obj.name:  # (one built in another network keeps its name: refused)
+                obj.name = given
             if not isinstance(obj.name, str):  # (given to its constructor)
                 raise TypeError(f"the {type(obj).__name__}'s name must be a str, got "
                                 f"{obj.name!r}")
@@ -197,8 +199,6 @@ class Network:
         self._added.add(id(obj))
         if isinstance(obj, (Population, SpikeSource)):
             self._unit_ids.add(id(obj))
-        if kind is not Monitor:  # (assignments from now on are checked again: _recheck)
-            obj._in_network = True
         return obj
 
     @property
@@ -284,6 +284,12 @@ class Network:
             if obj._dirty:
                 self._check_members(obj)
                 obj.recheck()
+                if isinstance(obj, SpikeSource) and obj.realizations() not in (1, self.batch):
+                    # (build_tables checks it once; data given anew between runs is read with
+                    # the network's batch: another count reads other realizations' rows)
+                    raise ValueError(f"{type(obj).__name__} {obj.name!r} has data for "
+                                     f"{obj.realizations()} realizations, but the network runs "
+                                     f"batch = {self.batch}")
                 obj._dirty = False
 
     def _parallel(self) -> bool:
@@ -337,6 +343,9 @@ class Network:
         self.build()
         self._redraw_changed_sources()
         kernel = self._runner()
+        if kernel.kernel is not None and not kernel.kernel.signatures:  # not loaded yet
+            with _compile_lock():  # (a cold cache: one process compiles, the others load)
+                kernel.compile()
         self._live = kernel
         monitors, begun = list(self.monitors), []
         completed = False
@@ -453,6 +462,13 @@ class Network:
             raise kernel.sample_error
 
     def _runner(self) -> _ChunkRunner:
+        """The runner of the next run (the monitors, which may change between runs, checked
+        again first)."""
+        for m in self.monitors:
+            self._check_members(m)
+            recheck = getattr(m, "recheck", None)  # (a Monitor of the user's may have none)
+            if recheck is not None:
+                recheck()
         if self.backend == "cuda":
             from .cuda import CudaChunkRunner
             return CudaChunkRunner(self)
@@ -483,8 +499,13 @@ def _compile_lock() -> Iterator[None]:
         import fcntl
 
         from .kernels import _cache_folder, _here
-        folder = _cache_folder(_here)
-        fd = os.open(folder / "spikesim-compile.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        # the folder Numba caches the kernels in: the installation's __pycache__, or
+        # ~/.cache/numba/... where that is read-only (a shared install), or NUMBA_CACHE_DIR's
+        folder = getattr(getattr(KC.run_chunk_serial, "_cache", None), "_cache_path", None)
+        folder = _cache_folder(_here) if folder is None else folder
+        os.makedirs(folder, exist_ok=True)
+        fd = os.open(os.path.join(folder, "spikesim-compile.lock"), os.O_RDWR | os.O_CREAT,
+                     0o644)
     except (ImportError, OSError):
         yield
         return
@@ -522,7 +543,6 @@ class _ChunkRunner:
     draws_per_chunk = True  # constant-probability firings drawn per chunk (nxt: its end)
 
     def __init__(self, net: Network, kernel):
-        self._recheck_monitors(net)
         self.made_from = _made_from(net)
         self.net, self.kernel = net, kernel
         self.reached = net.step  # the step the state has reached (Network.run, after an error)
@@ -577,18 +597,9 @@ class _ChunkRunner:
         self.ordered_currents = [net.currents[c] for c in tb.cur_index]  # (cin's rows)
         self.sample_error: FloatingPointError | None = None  # a NaN or inf sampled
 
-    @staticmethod
-    def _recheck_monitors(net: Network) -> None:
-        for m in net.monitors:  # (they may be added or changed between runs)
-            net._check_members(m)
-            recheck = getattr(m, "recheck", None)  # (a Monitor of the user's may have none)
-            if recheck is not None:
-                recheck()
-
     def still_fits(self, net: Network) -> bool:
         """Whether this runner, made for an earlier run, runs ``net`` as a new one would: the
-        monitors checked again, the same tables, seed, monitors and their settings."""
-        self._recheck_monitors(net)
+        same tables, seed, monitors and their settings."""
         now, then = _made_from(net), self.made_from
         if now[:2] != then[:2] or len(now[2]) != len(then[2]):
             return False

@@ -254,7 +254,6 @@ class H5Output:
         self._claims: dict = {}
         self._written: set = set()  # the groups ("spikes/exc", ...) the starting run writes
         self._begun: list = []
-        self._ended: list = []
         # id() of the recorders begun, and of those of them not ended yet (they are in
         # _begun): a recorder's begin and end test membership in O(1), not by scans of the
         # lists, which made the end of a run O(recorders³) (1000 recorders: 5 s a run)
@@ -351,7 +350,7 @@ class H5Output:
             raise
         self._file, self._net, self._active, self._made = f, net, active, True
         self._lock = lock
-        self._begun, self._ended, self._held, self._upto = [], [], 0, None
+        self._begun, self._held, self._upto = [], 0, None
         self._begun_ids, self._waiting = set(), set()
         self._run = {"t_start": net.t, "step": net.step, "wall": time.perf_counter()}
         self._flushed_at = self._run["wall"]
@@ -533,7 +532,6 @@ class H5Output:
     def _end(self, rec, completed: bool, t: float) -> None:
         if self._file is None:
             return
-        self._ended.append(rec)
         self._waiting.discard(id(rec))
         self._run.setdefault("completed", True)
         self._run["completed"] &= bool(completed)

@@ -131,13 +131,12 @@ class Spikes:
         from a file: rates and counts then cover the window only (to leave out a transient,
         say)."""
         lo, hi = checks.time_window(t_start, t_stop)
-        keep = np.ones(self.times.size, bool)
+        first, end = checks.window_edges(lo, hi)
+        keep = (self.times >= first) & (self.times < end)
         t0, t1 = self.t_start, self.t_stop
         if lo is not None:
-            keep &= self.times >= lo
             t0 = max(t0, lo)
         if hi is not None:
-            keep &= self.times < hi
             t1 = min(t1, hi)
         return Spikes(self.times[keep], self.ids[keep], self.realizations[keep], self.n_neurons,
                       self.n_realizations, t0, max(t0, t1), self.population, self.recorded,

@@ -1,7 +1,9 @@
 """The kernels' on-disk Numba cache is emptied when any kernel source changes (Numba itself
 checks only the file of each compiled function, not the files of what it inlines)."""
 
-from spikesim import kernels
+from spikesim.kernels import cpu as KC
+
+from spikesim import kernels, network
 
 
 def test_the_cache_is_emptied_when_any_kernel_source_changes(tmp_path):
@@ -40,3 +42,12 @@ def test_a_cache_that_cannot_be_written_is_left_alone(tmp_path):
 def test_the_package_stamped_its_own_cache():
     folder = kernels._cache_folder(kernels._here)
     assert (folder / kernels.STAMP).read_text() == kernels._digest(kernels._here)
+
+
+# (The compile lock is taken in the folder Numba caches the kernels in.)
+def test_compile_lock_in_numba_cache_folder(tmp_path, monkeypatch):
+    # (a read-only install: Numba caches in ~/.cache/numba/..., not in its __pycache__)
+    monkeypatch.setattr(KC.run_chunk_serial._cache, "_cache_path", str(tmp_path / "user"))
+    with network._compile_lock():
+        pass
+    assert (tmp_path / "user" / "spikesim-compile.lock").exists()

@@ -930,3 +930,33 @@ def test_lists_given_between_runs_are_taken_and_a_replaced_state_array_is_refuse
     net.state["v"] = v_state
     net.state["v"][...] = 0.5  # in place: taken
     net.run(0.001)
+
+
+# (An attribute assigned between a member's construction and Network.add is checked again.)
+def test_assigned_before_add_is_checked_at_build():
+    net = ss.Network(dt=1e-3, parallel=False)
+    pop = net.add(ss.LIF(3, units="1"), name="pop")
+    st = ss.SpikeTimes(2, times=[0.001, 0.002], ids=[0, 1])
+    st.ids = np.array([0, 7])  # (the constructor refuses 7: the kernel would read past the units)
+    net.add(st, name="st")
+    net.connect(st, pop, "all_to_all", weight=0.1)
+    with pytest.raises(ValueError, match=r"SpikeTimes.ids must be in \[0, 1\]"):
+        net.build()  # (not run: the unchecked id segfaults the kernel)
+
+
+def test_constructed_members_are_not_dirty():
+    pop = ss.LIF(3, units="1")
+    assert not pop._dirty and not ss.SpikeTimes(2, [0.001], [1])._dirty
+    pop.tau_mem = 0.02
+    assert pop._dirty
+
+
+# (RateCoded data given anew between runs is checked against the network's batch.)
+def test_rate_coded_data_of_another_batch_refused_between_runs():
+    net = ss.Network(dt=1e-3, batch=3, parallel=False)
+    src = net.add(ss.RateCoded(np.zeros((10, 3, 4))), name="rc")
+    net.add(ss.SpikeMonitor(src))
+    net.run(0.001)
+    src.data = np.ones((10, 2, 4))  # 2 realizations: realization 2 would read step k+1's rows
+    with pytest.raises(ValueError, match="2 realizations, but the network runs batch = 3"):
+        net.run(0.005)

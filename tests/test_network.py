@@ -1296,3 +1296,33 @@ def test_a_closed_loop_of_short_runs_equals_one_run_with_monitors_added_or_chang
     late = ref_b.spikes.times > 0.0195  # (spikes of step 20 on, stamped t_20)
     np.testing.assert_allclose(on_b.spikes.times, ref_b.spikes.times[late])
     assert late.any()
+    assert net._runner() is net._runner()  # (reused while nothing changed)
+
+
+# (A population or source built in one network can still be added to another.)
+def test_add_population_built_elsewhere():
+    pop = ss.LIF(3, units="1", name="exc")
+    a = ss.Network(dt=1e-3, parallel=False)
+    a.add(pop)
+    a.build()
+    b = ss.Network(dt=1e-3, parallel=False)
+    assert b.add(pop) is pop and pop.name == "exc"
+    b.run(0.002)
+
+
+# (A SpikeArray of shape (T, 1, n) is read as a mask as a (T, n) one is.)
+def _two_masks(first, second):
+    net = ss.Network(dt=1e-3, seed=1, batch=2, parallel=False)
+    pop = net.add(ss.LIF(3, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, units="1"), name="pop")
+    a = net.add(ss.SpikeArray(first), name="a")
+    b = net.add(ss.SpikeArray(second), name="b")
+    net.connect(a, pop, "one_to_one", weight=0.1)
+    net.connect(b, pop, "one_to_one", weight=0.1)
+    net.run(0.01)
+    return net.state["v"].copy()
+
+
+def test_two_masks_one_of_shape_t_1_n():
+    rng = np.random.default_rng(0)
+    first, second = rng.random((20, 3)) < 0.3, rng.random((20, 3)) < 0.3
+    assert np.array_equal(_two_masks(first[:, None, :], second), _two_masks(first, second))

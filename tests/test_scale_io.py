@@ -188,3 +188,18 @@ def test_a_window_of_spikes_in_memory_is_what_the_file_reads_for_it(tmp_path):
         mon.spikes.window(0.4, 0.2)
     with pytest.raises(ValueError, match="t_stop must be finite"):
         mon.spikes.window(None, np.nan)
+
+
+# (Spikes.window and RecordedRun.spikes(t_start, t_stop) keep a spike at a window's first)
+def test_window_edges_in_whole_steps(tmp_path):
+    dt = 3e-4  # step 10: 10 * 3e-4 = 0.0029999999999999996 s, "3 ms"
+    net = ss.Network(dt=dt, parallel=False)
+    st = net.add(ss.SpikeTimes(1, times=[10 * dt], ids=[0]), name="st")
+    mon = net.add(ss.SpikeMonitor(st))
+    out = ss.H5Output(tmp_path / "w.h5")
+    net.add(ss.SpikeRecorder(out, st))
+    net.run(20 * dt)
+    s, f = mon.spikes, ss.load(tmp_path / "w.h5")
+    assert len(s.window(0.003, 0.006)) == 1 and len(s.window(0.0, 0.003)) == 0
+    assert len(f.spikes("st", t_start=0.003, t_stop=0.006)) == 1
+    assert len(f.spikes("st", t_start=0.0, t_stop=0.003)) == 0
