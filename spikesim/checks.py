@@ -366,21 +366,24 @@ class FixedOnceBuilt:
         def __init__(self, *args: object, **kw: object) -> None:
             init(self, *args, **kw)
             if type(self).__init__ is __init__:  # the outermost constructor: checked as made
-                object.__setattr__(self, "_dirty", False)
+                self.__dict__["_dirty"] = False
 
         cls.__init__ = __init__
 
     def __setattr__(self, name: str, value: object) -> None:
-        if self._built and name[0] != "_" and name not in self._live:
-            label = type(self).__name__ + (f" {self.name!r}" if getattr(self, "name", None)
-                                           else "")
-            raise AttributeError(
-                f"{label}: {name} cannot change once its network is built (the kernel's tables "
-                f"hold it); build a new network. What may change between runs: a source's "
-                f"rate, p, data, times and ids, a given current's values, a SpikeArray's "
-                f"values in place, the monitors, and the state's values in place"
-                + (f"; {type(self).__name__} may change {', '.join(sorted(self._live))}"
-                   if self._live else ""))
         if name[0] != "_":  # (from construction on: an assignment before add counts)
-            object.__setattr__(self, "_dirty", True)
+            if self._built and name not in self._live:
+                self._refuse(name)
+            self.__dict__["_dirty"] = True
         object.__setattr__(self, name, value)
+
+    def _refuse(self, name: str) -> None:
+        """Raise the AttributeError of an assignment to ``name`` once built."""
+        label = type(self).__name__ + (f" {self.name!r}" if getattr(self, "name", None) else "")
+        raise AttributeError(
+            f"{label}: {name} cannot change once its network is built (the kernel's tables "
+            f"hold it); build a new network. What may change between runs: a source's rate, p, "
+            f"data, times and ids, a given current's values, a SpikeArray's values in place, "
+            f"the monitors, and the state's values in place"
+            + (f"; {type(self).__name__} may change {', '.join(sorted(self._live))}"
+               if self._live else ""))

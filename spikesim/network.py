@@ -65,9 +65,10 @@ SAMPLE_CHUNK_BYTES = 1 << 26  # the most bytes of state samples (float64) one ke
 # holds: a call writes a chunk's samples into one buffer, so a StateMonitor or StateRecorder of
 # 1e6 neurons every step would otherwise hold 8 GB per chunk of 1000 steps (and the recorder
 # as much again while converting it); with more, the call covers fewer steps
-REC_SPIKES = 1 << 14  # spikes (16 bytes each) the recording buffers hold beyond one step's
-# worth, per spike monitor, up to REC_SPIKES_MAX (see _ChunkRunner)
+REC_SPIKES = 1 << 13  # spikes (16 bytes each) the recording buffers hold per spike monitor,
+# at least two steps' worth, up to REC_SPIKES_MAX (see _ChunkRunner)
 REC_SPIKES_MAX = 1 << 18  # (4 MiB: under NumPy's 4 MiB huge-page threshold per array)
+_LOADED: set = set()  # (id of a chunk kernel, dtype) loaded or compiled in this process
 FINITE_CHECK_STEPS = 1000  # the state is checked for NaN and inf at most this many steps apart
 # (and at a run's end): a check reads the whole state, as much as a step of a simple model
 
@@ -343,9 +344,11 @@ class Network:
         self.build()
         self._redraw_changed_sources()
         kernel = self._runner()
-        if kernel.kernel is not None and not kernel.kernel.signatures:  # not loaded yet
+        loaded = (id(kernel.kernel), self.dtype)  # (Dispatcher.signatures costs 50 µs)
+        if kernel.kernel is not None and loaded not in _LOADED:  # not loaded in this process
             with _compile_lock():  # (a cold cache: one process compiles, the others load)
                 kernel.compile()
+            _LOADED.add(loaded)
         self._live = kernel
         monitors, begun = list(self.monitors), []
         completed = False
@@ -386,6 +389,8 @@ class Network:
                     kernel.close()
             finally:
                 self._live = None
+                if kernel is self._last_runner:  # kept for the next run, without a reference
+                    kernel.net = None  # back (a cycle: the network's arrays freed by the GC)
                 errors = []  # every monitor ends (a recorder closes its file); then the first
                 for m in begun:  # error is raised
                     try:
@@ -482,7 +487,7 @@ class Network:
         # short run (a closed loop's net.run(dt): 90 µs a call for 1000 neurons)
         last = self._last_runner
         if last is not None and last.kernel is kernel and last.still_fits(self):
-            last.reached, last.sample_error = self.step, None
+            last.net, last.reached, last.sample_error = self, self.step, None
             return last
         self._last_runner = _ChunkRunner(self, kernel)
         return self._last_runner
@@ -567,8 +572,8 @@ class _ChunkRunner:
         # 1/(rate·dt) steps whatever the network's size (every 25 steps at 40 Hz), which with
         # 1000 monitors took most of the run. The room grows with the monitors: a small
         # network runs in well under 1 ms, where mapping 4 MiB of buffers costs 20 µs
-        extra = min(REC_SPIKES * max(len(self.spike_monitors), 1), REC_SPIKES_MAX)
-        cap = self.rec_room + max(self.rec_room, extra)
+        cap = max(2 * self.rec_room,
+                  min(REC_SPIKES * max(len(self.spike_monitors), 1), REC_SPIKES_MAX))
         self.rec = (np.empty(cap, np.int64), np.empty(cap, np.int32), np.empty(cap, np.int32))
         self.spk = np.zeros((net.batch, max(sum(sizes), 1)), np.int32)
         self.spk_ptr = np.zeros((net.batch, len(self.groups) + 1), np.int64)
