@@ -350,10 +350,10 @@ class FixedOnceBuilt:
     """Mixin of what a network is built from. Once its constructor has returned (before
     ``Network.add`` too), assigning a public attribute marks it ``_dirty``: the network checks
     it again before it is used. Once built (``Network.build`` sets ``_built``), assigning one
-    other than those in ``_live`` (read anew at every run) raises AttributeError naming it —
+    other than those in ``_changeable`` (read anew at every run) raises AttributeError naming it —
     the kernel's tables hold the value it had, so the change would be ignored without a word."""
 
-    _live: frozenset[str] = frozenset()
+    _changeable: frozenset[str] = frozenset()
     _built = _dirty = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -372,7 +372,7 @@ class FixedOnceBuilt:
 
     def __setattr__(self, name: str, value: object) -> None:
         if name[0] != "_":  # (from construction on: an assignment before add counts)
-            if self._built and name not in self._live:
+            if self._built and name not in self._changeable:
                 self._refuse(name)
             self.__dict__["_dirty"] = True
         object.__setattr__(self, name, value)
@@ -385,5 +385,5 @@ class FixedOnceBuilt:
             f"hold it); build a new network. What may change between runs: a source's rate, p, "
             f"data, times and ids, a given current's values, a SpikeArray's values in place, "
             f"the monitors, and the state's values in place"
-            + (f"; {type(self).__name__} may change {', '.join(sorted(self._live))}"
-               if self._live else ""))
+            + (f"; {type(self).__name__} may change {', '.join(sorted(self._changeable))}"
+               if self._changeable else ""))

@@ -78,7 +78,7 @@ class BernoulliInput(SpikeSource):
     """Each unit fires at each step independently with probability ``p`` (scalar or (n,)),
     which may be given anew between runs."""
 
-    _live = frozenset({"p"})
+    _changeable = frozenset({"p"})
 
     def __init__(self, n: int, p: float | np.ndarray | Sequence[float],
                  name: str | None = None):
@@ -108,7 +108,7 @@ class PoissonInput(SpikeSource):
     projected to that target, rule "explicit", K large enough that rate·dt/K is small: variance
     factor 1 − rate·dt/K). ``rate`` may be given anew between runs."""
 
-    _live = frozenset({"rate"})
+    _changeable = frozenset({"rate"})
 
     def __init__(self, n: int, rate: float | np.ndarray | Callable, name: str | None = None):
         super().__init__(n, name)
@@ -153,7 +153,7 @@ class RateCoded(SpikeSource):
     (T, B, n), row k of realization b (B: the network's batch — a batch of B images, say).
     ``data`` may be given anew between runs (a constant one stays constant)."""
 
-    _live = frozenset({"data"})
+    _changeable = frozenset({"data"})
 
     def __init__(self, data: np.ndarray | Sequence, name: str | None = None):
         data = checks.finite_array("RateCoded.data", data, ndim=(1, 2, 3), low=0.0, high=1.0)
@@ -192,7 +192,7 @@ class SpikeTimes(SpikeSource):
     refuses them). ``times`` and ``ids`` may be given anew between runs."""
 
     mode = K.SRC_EVENTS
-    _live = frozenset({"times", "ids"})
+    _changeable = frozenset({"times", "ids"})
 
     def __init__(self, n: int, times: np.ndarray | Sequence[float],
                  ids: np.ndarray | Sequence[int], name: str | None = None):
@@ -348,7 +348,7 @@ class ConstantCurrent(Current):
     PulseCurrent, CurrentArray)."""
 
     given = "amplitude"
-    _live = frozenset({"amplitude"})
+    _changeable = frozenset({"amplitude"})
 
     def __init__(self, target: Population, amplitude: Param):
         super().__init__(target)
@@ -382,7 +382,7 @@ class StepCurrent(Current):
     given = "amplitudes"
 
     _arguments = {"times": "times", "amplitudes": "amplitudes"}
-    _live = frozenset(_arguments.values())  # (read at every chunk)
+    _changeable = frozenset(_arguments.values())  # (read at every chunk)
 
     def __init__(self, target: Population, times: np.ndarray | Sequence[float],
                  amplitudes: np.ndarray | Sequence[float]):
@@ -428,7 +428,7 @@ class PulseCurrent(Current):
     given = "amplitude"
 
     _arguments = {a: a for a in ("start", "width", "amplitude", "period", "count")}
-    _live = frozenset(_arguments.values())
+    _changeable = frozenset(_arguments.values())
 
     def __init__(self, target: Population, start: float, width: float, amplitude: float,
                  period: float | None = None, count: int = 1):
@@ -486,7 +486,7 @@ class CurrentArray(Current):
     given = "values"
 
     _arguments = {"values": "data"}
-    _live = frozenset(_arguments.values())
+    _changeable = frozenset(_arguments.values())
 
     def __init__(self, target: Population,
                  values: np.ndarray | Sequence[float] | Sequence[Sequence[float]]):
