@@ -191,17 +191,10 @@ def drawn(name: str, dist, values, shape: tuple) -> np.ndarray:
     numbers (not booleans, strings or complex numbers) of exactly ``shape``, as float64. A
     draw of another length would be read past its end by the kernels' tables."""
     what = f"{type(dist).__name__}.draw(rng, {shape}) (drawn for {name})"
-    try:
-        arr = np.asarray(values)
-    except (TypeError, ValueError):  # (a ragged list)
-        arr = None
-    if arr is None or arr.dtype.kind not in "iuf":
-        shown = _show(values) if arr is None or arr.ndim == 0 else (
-            f"an array of {arr.dtype} of shape {arr.shape}")
-        raise TypeError(f"{what} must return real numbers, got {shown}")
+    arr = reals(f"what {what} returned", values, "real numbers", "")
     if arr.shape != tuple(shape):
         raise ValueError(f"{what} must return shape {tuple(shape)}, got shape {arr.shape}")
-    return arr.astype(np.float64, copy=False)
+    return arr
 
 
 def index_array(name: str, value, n: int | None = None, *, one: bool = False) -> np.ndarray:

@@ -685,8 +685,8 @@ def test_a_draw_of_complex_numbers_is_refused_not_cut_to_its_real_part(param):
         net.add(ss.LIF(4, units="1", tau_mem=_Complex()))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # (NumPy's ComplexWarning before)
-        with pytest.raises(TypeError, match=r"_Complex.draw\(rng, \(\d+,\)\) .* must return "
-                                            r"real numbers, got an array of complex128"):
+        with pytest.raises(TypeError, match=r"_Complex.draw\(rng, \(\d+,\)\) .* returned must "
+                                            r"be real numbers, got an array of complex128"):
             net.build()
 
 
