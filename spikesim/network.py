@@ -172,7 +172,7 @@ class Network:
         if self.tables is not None and kind is not Monitor:
             raise RuntimeError("the network has already run: add populations, inputs and "
                                "projections before the first run (monitors may be added later)")
-        if id(obj) in self._added and any(o is obj for o in items):
+        if id(obj) in self._added:
             raise ValueError(f"this {type(obj).__name__} was already added")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {name!r}")
