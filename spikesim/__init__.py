@@ -64,6 +64,9 @@ def _ensure_numba_cache() -> None:
             f"HOME={os.environ.get('HOME')!r}) is writable, and {folder} is not a private "
             f"folder of this user; set NUMBA_CACHE_DIR to a writable folder")
     config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"] = folder  # (child processes too)
+    kernels = sys.modules.get(f"{__name__}.kernels")  # (a checkout loads them before this:
+    if kernels is not None:  # the stale-cache check of the folder they now cache in)
+        kernels.drop_stale_cache(kernels._here, kernels._cache_folder(kernels._here))
     warnings.warn(f"spikesim: neither the installation's __pycache__ nor ~/.cache/numba is "
                   f"writable: the compiled kernels are cached in {folder} (set NUMBA_CACHE_DIR "
                   f"to choose a folder, e.g. one shared by your jobs)", RuntimeWarning,

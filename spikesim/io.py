@@ -470,9 +470,14 @@ def writer_active(path: str | os.PathLike) -> bool:
         import fcntl
     except ImportError:
         return False
-    try:
-        fd = os.open(os.fspath(path), os.O_RDONLY)
-    except OSError:
+    fd = None
+    for mode in (os.O_RDWR, os.O_RDONLY):  # (NFS emulates flock with POSIX locks, whose
+        try:  # exclusive lock needs a descriptor open for writing: EBADF on a read-only one)
+            fd = os.open(os.fspath(path), mode)
+            break
+        except OSError:
+            pass
+    if fd is None:
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -908,6 +908,8 @@ def test_without_a_writable_cache_folder_the_kernels_cache_in_a_private_temporar
     folder = config.CACHE_DIR
     assert os.environ["NUMBA_CACHE_DIR"] == folder and os.path.dirname(folder) == str(tmp_path)
     assert os.stat(folder).st_mode & 0o777 == 0o700
+    from pathlib import Path  # the stale-cache check stamped the folder the kernels now use
+    assert list(Path(folder).rglob("sources.sha256"))
     os.chmod(folder, 0o777)  # another user could plant cache files there
     monkeypatch.setattr(config, "CACHE_DIR", "")
     with pytest.raises(ImportError, match="set NUMBA_CACHE_DIR to a writable folder"):
