@@ -352,8 +352,8 @@ class FixedOnceBuilt:
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
-        if init is None:
-            return
+        if init is None or cls.__module__.partition(".")[0] != __name__.partition(".")[0]:
+            return  # (a user's subclass: what its constructor assigns is checked at the build)
 
         @functools.wraps(init)
         def __init__(self, *args: object, **kw: object) -> None:

@@ -304,8 +304,10 @@ class Current(checks.FixedOnceBuilt):
             raise TypeError(f"{type(self).__name__}.target must be a population, got "
                             f"{type(self.target).__name__}")
         if self._arguments:
-            fresh = type(self)(self.target,
-                               **{a: getattr(self, at) for a, at in self._arguments.items()})
+            made = next(c for c in type(self).__mro__ if c.__module__ == __name__)  # (not a
+            # user's subclass, whose constructor may take other arguments)
+            fresh = made(self.target,
+                         **{a: getattr(self, at) for a, at in self._arguments.items()})
             for at in self._arguments.values():
                 setattr(self, at, getattr(fresh, at))
             self._checked = frozenset()  # (new times: on the step grid?)

@@ -172,7 +172,8 @@ class Network:
         if self.tables is not None and kind is not Monitor:
             raise RuntimeError("the network has already run: add populations, inputs and "
                                "projections before the first run (monitors may be added later)")
-        if id(obj) in self._added:
+        if id(obj) in self._added and any(o is obj for o in items):  # (a monitor removed from
+            # net.monitors may be added again, and a new object may take a freed one's id)
             raise ValueError(f"this {type(obj).__name__} was already added")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"name must be a str or None, got {name!r}")
@@ -349,7 +350,7 @@ class Network:
             with _compile_lock():  # (a cold cache: one process compiles, the others load)
                 kernel.compile()
             _LOADED.add(loaded)
-        self._live = kernel
+        outer, self._live = self._live, kernel  # (outer: a run that called this one)
         monitors, begun = list(self.monitors), []
         completed = False
         old_threads = None if self.threads is None else get_num_threads()
@@ -388,9 +389,10 @@ class Network:
                 with no_interrupt():  # the state comes back whole (CUDA: device -> host)
                     kernel.close()
             finally:
-                self._live = None
-                if kernel is self._last_runner:  # kept for the next run, without a reference
-                    kernel.net = None  # back (a cycle: the network's arrays freed by the GC)
+                self._live = outer
+                if kernel is self._last_runner and kernel is not outer:  # kept for the next
+                    kernel.net = None  # run, without a reference back (a cycle: the network's
+                    # arrays freed by the GC); not while a run that called this one uses it
                 errors = []  # every monitor ends (a recorder closes its file); then the first
                 for m in begun:  # error is raised
                     try:

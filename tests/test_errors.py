@@ -960,3 +960,33 @@ def test_rate_coded_data_of_another_batch_refused_between_runs():
     src.data = np.ones((10, 2, 4))  # 2 realizations: realization 2 would read step k+1's rows
     with pytest.raises(ValueError, match="2 realizations, but the network runs batch = 3"):
         net.run(0.005)
+
+
+# (A user's subclass: what its constructor assigns after the base constructor is checked.)
+def test_what_a_subclass_constructor_assigns_is_checked_at_build():
+    class Mine(ss.SpikeTimes):
+        def __init__(self, n, name=None):
+            super().__init__(n, [], [], name)
+            self.times, self.ids = np.array([0.002]), np.array([3])  # 3: not in [0, 3)
+
+    net = ss.Network(dt=1e-3, parallel=False)
+    src = net.add(Mine(3, name="mine"))
+    net.connect(src, net.add(ss.LIF(2, units="1"), name="pop"), "all_to_all", weight=1.0)
+    with pytest.raises(ValueError, match=r"SpikeTimes.ids must be in \[0, 2\]"):
+        net.build()  # (not run: the kernel writes the spike past the source's units)
+
+
+def test_a_current_subclass_of_its_own_arguments_is_checked_again():
+    class Ramp(ss.StepCurrent):
+        def __init__(self, target, top):
+            super().__init__(target, [0.0, 0.001], [top / 2, top])
+
+    net = ss.Network(dt=1e-3, parallel=False)
+    pop = net.add(ss.LIF(2, units="1"), name="pop")
+    ramp = net.add(Ramp(pop, 0.2))
+    ramp.amplitudes = [0.1, 0.3]  # (a list: converted by the check)
+    net.build()
+    assert isinstance(ramp.amplitudes, np.ndarray) and not ramp._dirty
+    ramp.amplitudes = [0.1]  # (times has 2)
+    with pytest.raises(ValueError, match="must be increasing and match amplitudes"):
+        net.run(0.002)

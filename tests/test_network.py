@@ -1349,3 +1349,33 @@ def test_a_network_that_ran_is_freed_when_its_last_reference_goes():
         assert gone() is None
     finally:
         gc.enable()
+
+
+def test_a_removed_monitor_can_be_added_again():
+    net = ss.Network(dt=1e-3, parallel=False)
+    pop = net.add(ss.LIF(3, units="1"), name="p")
+    mon = net.add(ss.SpikeMonitor(pop))
+    net.run(0.002)
+    net.monitors.remove(mon)
+    net.run(0.002)
+    assert net.add(mon) is mon and net.monitors == [mon]
+    with pytest.raises(ValueError, match="already added"):
+        net.add(mon)
+
+
+def test_a_run_from_a_progress_callback_leaves_the_outer_run_whole():
+    net = ss.Network(dt=1e-3, chunk=5, parallel=False)
+    pop = net.add(ss.LIF(3, units="1", v_th=0.3), name="p")
+    net.connect(net.add(ss.BernoulliInput(3, p=0.5), name="b"), pop, "one_to_one", weight=1.0)
+    mon = net.add(ss.SpikeMonitor(pop))
+    net.run(0.005)  # (the runner kept for the next runs)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if len(calls) == 1:
+            net.run(0.005)
+
+    net.run(0.02, progress=progress)
+    assert net.step == 30 and net._live is None and net._last_runner.net is None
+    assert mon.spikes.times.max() < 0.03
