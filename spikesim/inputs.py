@@ -199,7 +199,6 @@ class SpikeTimes(SpikeSource):
         super().__init__(n, name)
         self.times, self.ids = times, ids
         self.recheck()
-        self._checked: set[float] = set()  # the dt whose merged spikes were counted
 
     def recheck(self) -> None:
         """``times`` and ``ids`` checked (they may have been given anew) and sorted by time."""
@@ -211,6 +210,7 @@ class SpikeTimes(SpikeSource):
                              f"{ids.shape}")
         order = np.lexsort((ids, times))
         self.times, self.ids = times[order], ids[order]
+        self._checked: set[float] = set()  # the dt whose merged spikes were counted
 
     def events(self, k0: int, n_steps: int, dt: float) -> tuple[np.ndarray, np.ndarray]:
         k = np.rint(np.minimum(self.times / dt, 2.0**62)).astype(np.int64)  # (1e300 s: never)
