@@ -111,6 +111,7 @@ class Population(checks.FixedOnceBuilt):
     # population is made (:meth:`check`) and again, on the values drawn, when a network is built
     limits: dict[str, dict] = {"v_th": VOLTAGE, "v_reset": VOLTAGE, "v_init": VOLTAGE,
                                "refractory": {"low": 0.0, "unit": "s"}}
+    optional = frozenset({"v_init"})  # the parameters that may be None (not given)
 
     @property
     def channel(self) -> str:
@@ -139,8 +140,8 @@ class Population(checks.FixedOnceBuilt):
         given, batch = {}, None  # batch: (name, B) of the first array over B > 1 realizations
         for name, limits in self.limits.items():
             value = getattr(self, name)
-            if value is None or isinstance(value, Distribution):
-                continue
+            if (value is None and name in self.optional) or isinstance(value, Distribution):
+                continue  # (None elsewhere: refused by _param, naming what it takes)
             if type(value) is float and checks.within(value, value, **limits):
                 given[name] = value  # the usual case: no array, no message to format
                 continue
@@ -346,6 +347,7 @@ class LIF(Population):
     limits = {**Population.limits, "tau_mem": TIME_CONSTANT, "tau_syn": TIME_CONSTANT,
               "tau_syn_inh": TIME_CONSTANT, "v_leak": VOLTAGE, "i_init": CURRENT,
               "R": {**POSITIVE, "unit": "ohm"}}
+    optional = Population.optional | {"tau_syn_inh"}
 
     def __init__(self, n: int, *, tau_mem: Param = 10e-3, tau_syn: Param = 5e-3,
                  v_leak: Param = 0.0, v_th: Param = 1.0, v_reset: Param = 0.0, R: Param = 1.0,
@@ -431,6 +433,7 @@ class RC(Population):
     variables = ("v",)
     limits = {**Population.limits, "R": {**POSITIVE, "unit": "ohm"},
               "C": {**POSITIVE, "unit": "F"}, "tau": TIME_CONSTANT, "E_L": VOLTAGE}
+    optional = Population.optional | {"C", "tau"}
 
     def __init__(self, n: int, *, R: Param = 5.0, C: Param | None = None,
                  tau: Param | None = None, E_L: Param = 0.0, v_th: Param = 1.0,

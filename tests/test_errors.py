@@ -990,3 +990,19 @@ def test_a_current_subclass_of_its_own_arguments_is_checked_again():
     ramp.amplitudes = [0.1]  # (times has 2)
     with pytest.raises(ValueError, match="must be increasing and match amplitudes"):
         net.run(0.002)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: ss.LIF(3, tau_mem=None), r"LIF.tau_mem must be a number, an array or a "
+                                      r"Distribution \(in s\), got None"),
+    (lambda: ss.RC(3, tau=0.01, R=None), r"RC.R must be a number"),
+    (lambda: ss.Leaky(3, beta=None), r"Leaky.beta must be a number"),
+    (lambda: ss.AdaptiveLIF(3, b=None), r"AdaptiveLIF.b must be a number"),
+])
+def test_a_parameter_given_as_none_is_refused_where_given_unless_optional(make, match):
+    """None passed where the population is made, as a number is checked: it was refused only
+    at the build; the optional ones (v_init, tau_syn_inh, RC's C or tau) still take None."""
+    with pytest.raises(TypeError, match=match):
+        make()
+    ss.LIF(3, tau_syn_inh=None, v_init=None)
+    ss.RC(3, tau=0.01, C=None)
