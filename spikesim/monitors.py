@@ -76,16 +76,15 @@ class SpikeMonitor(Monitor):
         if not isinstance(source, (Population, SpikeSource)):
             raise TypeError(f"{owner}.source must be a population or spike source, got "
                             f"{type(source).__name__}")
-        self.source = source
-        ids = _select(f"{owner}.ids", ids, source.n)
-        self.ids = None if ids is None else np.unique(ids)  # each neuron once, sorted
+        self.source, self.ids = source, ids
+        self.recheck()  # (ids: each neuron once, sorted)
         # per chunk: steps (int64), ids (int32) and, in a batch, realizations (int32): 12 bytes
         # per spike (16 in a batch); ``spikes`` makes the 24-byte-per-spike arrays on demand
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
 
     def recheck(self) -> None:
-        """The constructor's checks of ``ids`` again, for what was assigned since (a run
-        calls this)."""
+        """``ids`` checked (also after a new assignment: a run calls this) and made each
+        neuron once, sorted."""
         if self.ids is not None:  # (None: all)
             self.ids = np.unique(_select(f"{type(self).__name__}.ids", self.ids, self.source.n))
 
@@ -131,8 +130,17 @@ class StateMonitor(Monitor):
         if not isinstance(population, Population):
             raise TypeError(f"{owner}.population must be a population, got "
                             f"{type(population).__name__}")
-        self.population = population
-        accepted = population.variables + ("refc",)
+        self.population, self.variables, self.ids, self.every = population, variables, ids, every
+        self.recheck()
+        self._steps: list[np.ndarray] = []
+        self._values: list[np.ndarray] = []
+
+    def recheck(self) -> None:
+        """The variables, ``ids`` and ``every`` checked and converted (also after a new
+        assignment: a run calls this, since the kernel reads the state at these ids)."""
+        owner, pop = type(self).__name__, self.population
+        accepted = pop.variables + ("refc",)
+        variables = self.variables
         if not isinstance(variables, str) and not (
                 isinstance(variables, (Sequence, np.ndarray)) and len(variables)):
             raise TypeError(f"{owner}.variables must be a variable name or a non-empty sequence "
@@ -140,32 +148,11 @@ class StateMonitor(Monitor):
         self.variables = (variables,) if isinstance(variables, str) else tuple(variables)
         for var in self.variables:
             checks.choice(f"{owner}.variables", var, accepted)
-        self.ids = _select(f"{owner}.ids", ids, population.n)
-        if self.ids is None:
-            self.ids = np.arange(population.n)
-        self.every = checks.count(f"{owner}.every", every)
+        ids = _select(f"{owner}.ids", self.ids, pop.n)
+        self.ids = np.arange(pop.n) if ids is None else ids
+        self.every = checks.count(f"{owner}.every", self.every)
         if self.every >= 2**62:  # (the kernel counts steps in int64)
-            raise ValueError(f"{owner}.every must be below 2**62 steps, got {every}")
-        self._steps: list[np.ndarray] = []
-        self._values: list[np.ndarray] = []
-
-    def recheck(self) -> None:
-        """The constructor's checks of the variables, ``ids`` and ``every`` again, for what
-        was assigned since (a run calls this: the kernel reads the state at these ids)."""
-        owner, pop = type(self).__name__, self.population
-        variables = (self.variables,) if isinstance(self.variables, str) else self.variables
-        if not isinstance(variables, (Sequence, np.ndarray)) or not len(variables):
-            raise TypeError(f"{owner}.variables must be a variable name or a non-empty sequence "
-                            f"of them; got {self.variables!r}")
-        for var in variables:
-            checks.choice(f"{owner}.variables", var, pop.variables + ("refc",))
-        self.variables = tuple(variables)
-        self.ids = _select(f"{owner}.ids", self.ids, pop.n)
-        if self.ids is None:
-            self.ids = np.arange(pop.n)
-        every = checks.count(f"{owner}.every", self.every)
-        if every >= 2**62:
-            raise ValueError(f"{owner}.every must be below 2**62 steps, got {every}")
+            raise ValueError(f"{owner}.every must be below 2**62 steps, got {self.every}")
 
     def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Receive a chunk's samples: global sample steps (k+1), values (rows, B, vars·ids)."""
