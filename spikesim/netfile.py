@@ -30,7 +30,8 @@ Schema (times in s, voltages in V, currents in A, rates in Hz — or the model's
     [[input]]
     name = "noise"                       # spike sources need a name (unique with populations)
     kind = "poisson"                     # see INPUTS below
-    n = 100                              # spike sources (rate_coded: from data)
+    n = 100                              # spike sources (rate_coded, spike_array: from
+                                         # the data)
     target = "exc"                       # currents: the population they are injected into
     params = { rate = 10.0 }
 
@@ -59,13 +60,19 @@ rows of n), or a distribution table: ``{distribution = "uniform", low, high}``,
 ``{distribution = "lognormal", mu, sigma}``. Weights and delays take a number, an array
 over synapses or a distribution (weights also an (n_pre, n_post) matrix for all_to_all).
 
+Any array may instead be read from a NumPy file: ``data = { file = "images.npy" }``, or
+``{ file = "set.npz", key = "train" }`` (key optional when the file holds one array); a
+relative path is read from the network file's folder. Pickled objects are never loaded.
+
 INPUTS (``params`` keys): spike sources ``poisson`` (rate), ``bernoulli`` (p), ``rate_coded``
-(data: n values or T rows of n values, each a per-step probability), ``spike_times`` (times,
-ids); currents ``constant`` (amplitude), ``step`` (times, amplitudes), ``pulse`` (start, width,
-amplitude, period? — needed when count > 1 —, count?), ``noise`` (mean, std per step or sigma
-in A·√s: white noise), ``uniform_noise`` (mean, half_width), ``ou`` (mean, std, tau),
-``current_array`` (values: T numbers or T rows of n numbers, one per step); the Poisson
-drive ``poisson_drive`` (rate, weight?, receptor?), jumps into each target neuron as spikes.
+(data: n values, T rows of n, or T × B × n for a batch of B, each a per-step probability),
+``spike_times`` (times, ids), ``spike_array`` (spikes: T × n or T × B × n, booleans or 0 and 1,
+as :class:`~spikesim.inputs.SpikeArray`); currents ``constant`` (amplitude), ``step`` (times,
+amplitudes), ``pulse`` (start, width, amplitude, period? — needed when count > 1 —,
+count?), ``noise`` (mean, std per step or sigma in A·√s: white noise), ``uniform_noise``
+(mean, half_width), ``ou`` (mean, std, tau), ``current_array`` (values: T numbers or T rows of
+n numbers, one per step); the Poisson drive ``poisson_drive`` (rate, weight?, receptor?),
+jumps into each target neuron as spikes.
 
 ``spikesim run --set KEY=VALUE`` changes a value before the checks (:func:`apply_setting`).
 
@@ -112,8 +119,9 @@ MODELS: dict[str, type[M.Population]] = {
 }
 SOURCES: dict[str, type[I.SpikeSource]] = {
     "poisson": I.PoissonInput, "bernoulli": I.BernoulliInput, "rate_coded": I.RateCoded,
-    "spike_times": I.SpikeTimes,
+    "spike_times": I.SpikeTimes, "spike_array": I.SpikeArray,
 }
+DATA_SOURCES = {"rate_coded": "data", "spike_array": "spikes"}  # n from the data's last axis
 CURRENTS: dict[str, type[I.Current]] = {
     "constant": I.ConstantCurrent, "step": I.StepCurrent, "pulse": I.PulseCurrent,
     "noise": I.NoiseCurrent, "uniform_noise": I.UniformNoiseCurrent, "ou": I.OUCurrent,
@@ -143,6 +151,8 @@ def _show(value: Any) -> str:
         text = '"' + value + '"'
     elif isinstance(value, list):
         text = "an array " + repr(value)
+    elif isinstance(value, np.ndarray):
+        text = f"an array of shape {value.shape} ({value.dtype}) from a file"
     else:
         text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
@@ -217,39 +227,71 @@ class Text(_Check):
 
 
 def _numbers(value: Any, ndim: tuple[int, ...], integer: bool = False) -> np.ndarray | None:
-    """A TOML array of numbers (nested to one of ``ndim`` levels, rectangular) as an array,
-    or None if it is not one."""
+    """A TOML array of numbers (nested to one of ``ndim`` levels, rectangular) or an array read
+    from a file (:func:`_read_arrays`) as a float64 (``integer``: int64) array, or None if it is
+    not one."""
+    if isinstance(value, np.ndarray):  # (booleans stay booleans: spikes, 1 byte each)
+        if value.dtype.kind not in ("iu" if integer else "biuf") or value.ndim not in ndim:
+            return None
+        if integer and value.dtype.kind == "u" and value.size and value.max() > 2**63 - 1:
+            return None
+        if value.dtype.kind == "b":
+            return value
+        arr = value.astype(np.int64 if integer else np.float64, copy=False)
+        return arr if integer or np.all(np.isfinite(arr)) else None
+    shape = _nested_shape(value, max(ndim))
+    if shape is None or len(shape) not in ndim or len(shape) == 0:
+        return None
+    flat = list(_leaves(value))
+    if integer:
+        if not all(isinstance(x, int) and -2**63 <= x < 2**63 for x in flat):
+            return None
+        return np.array(flat, np.int64).reshape(shape)
+    try:
+        arr = np.array(flat, np.float64).reshape(shape)
+    except OverflowError:  # an integer beyond float64
+        return None
+    return arr if np.all(np.isfinite(arr)) else None
+
+
+def _nested_shape(value: Any, depth: int) -> tuple[int, ...] | None:
+    """The shape of ``value``, numbers nested in at most ``depth`` levels of lists of equal
+    lengths; None if it is not that."""
     if not isinstance(value, list):
+        return () if _is_number(value) else None
+    if depth == 0:
         return None
-    rows = value if value and all(isinstance(r, list) for r in value) else None
-    flat = [x for r in rows for x in r] if rows is not None else value
-    if not all((isinstance(x, int) and not isinstance(x, bool)) if integer else _is_number(x)
-               for x in flat):
+    shapes = {_nested_shape(x, depth - 1) for x in value}
+    if None in shapes or len(shapes) > 1:
         return None
-    if rows is not None:
-        if 2 not in ndim or len({len(r) for r in rows}) != 1:
-            return None
-        arr = np.array(rows, dtype=np.int64 if integer else np.float64)
+    return (len(value), *(shapes.pop() if shapes else ()))
+
+
+def _leaves(value: Any) -> Iterator[Any]:
+    """The numbers of a nested list, in order."""
+    if isinstance(value, list):
+        for x in value:
+            yield from _leaves(x)
     else:
-        if 1 not in ndim:
-            return None
-        arr = np.array(value, dtype=np.int64 if integer else np.float64)
-    if not integer and not np.all(np.isfinite(arr)):
-        return None
-    return arr
+        yield value
+
+
+FROM_FILE = '{ file = "data.npy" }'
 
 
 class Array(_Check):
-    """A (rectangular) array of finite numbers or integers, of 1 or 2 dimensions."""
+    """A (rectangular) array of finite numbers or integers, of 1 to 3 dimensions, given
+    inline or read from a file."""
 
     def __init__(self, ndim: tuple[int, ...] = (1,), integer: bool = False,
                  low: float | None = None, unit: str = ""):
         self.ndim, self.integer, self.low = ndim, integer, low
         kind = "integers" if integer else "finite numbers"
-        shape = " or ".join({1: "an array", 2: "an array of equal-length arrays"}[d]
-                            for d in ndim)
+        shape = "an array" if ndim == (1,) else (
+            f"a rectangular array ({', '.join(map(str, ndim[:-1]))} or {ndim[-1]} levels of "
+            f"nesting)")
         self.desc = f"{shape} of {kind}" + (f" >= {low:g}" if low is not None else "") + (
-            f" ({unit})" if unit else "")
+            f" ({unit})" if unit else "") + f" or {FROM_FILE}"
 
     def __call__(self, value: Any) -> np.ndarray:
         arr = _numbers(value, self.ndim, self.integer)
@@ -296,7 +338,9 @@ class Values(_Check):
                  distributions: bool = True):
         self.arrays, self.distributions = arrays, distributions
         self.desc = "a number" + (", an array of numbers" if arrays else "") + (
-            " or a distribution table" if distributions else "") + (f" ({unit})" if unit else "")
+            f", {FROM_FILE}" if arrays and distributions else f" or {FROM_FILE}" if arrays
+            else "") + (" or a distribution table" if distributions else "") + (
+            f" ({unit})" if unit else "")
 
     def __call__(self, value: Any) -> float | np.ndarray | D.Distribution:
         if _is_number(value):
@@ -332,6 +376,79 @@ class Table(_Check):
         if not isinstance(value, dict):
             raise _expected(self.desc, value)
         return value
+
+
+# --- arrays from files ----------------------------------------------------------------------
+def _read_arrays(doc: dict, file: str, folder: str) -> None:
+    """Replace, in the parsed file ``doc``, every value given as ``{ file = "x.npy" }`` (or
+    ``{ file = "x.npz", key = "name" }``; the key may be left out when the file holds one
+    array) by the array that file holds, read by NumPy without pickles; a relative path is
+    read from ``folder``."""
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, dict) and "file" in node:
+            return _array_file(node, file, folder, path)
+        children = node.items() if isinstance(node, dict) else (
+            enumerate(node) if isinstance(node, list) else ())
+        for k, v in list(children):
+            if isinstance(v, (dict, list)):
+                node[k] = walk(v, f"{path}.{k}" if isinstance(k, str) else f"{path}[{k}]")
+        return node
+
+    for section, entries in doc.items():  # (the tables of the file themselves are no values)
+        tables = entries if isinstance(entries, list) else [entries]
+        for j, table in enumerate(tables):
+            if isinstance(table, dict):
+                key = f"{section}[{j}]" if isinstance(entries, list) else section
+                for k, v in table.items():
+                    if isinstance(v, (dict, list)):
+                        table[k] = walk(v, f"{key}.{k}")
+
+
+def _array_file(table: dict, file: str, folder: str, key: str) -> np.ndarray:
+    """The array a ``{ file = ..., key = ... }`` table at ``key`` names."""
+    for k in table:
+        if k not in ("file", "key"):
+            raise NetFileError(file, f"{key}.{k}", "unknown key in an array file table; "
+                                                   "expected file (a .npy or .npz path) and, "
+                                                   "for .npz, key (the array's name)")
+    name, member = table["file"], table.get("key")
+    if not isinstance(name, str) or not name.lower().endswith((".npy", ".npz")):
+        raise NetFileError(file, f"{key}.file", f"expected the path of a .npy or .npz file, "
+                                                f"got {_show(name)}")
+    npz = name.lower().endswith(".npz")
+    if member is not None and (not isinstance(member, str) or not npz):
+        raise NetFileError(file, f"{key}.key", f"expected the name of an array in the .npz "
+                                               f"file, got {_show(member)}" if npz else
+                           "key names an array of a .npz file; a .npy file holds one array")
+    path = os.path.join(folder, os.path.expanduser(name))
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+        if magic[:2] != b"PK" and magic != b"\x93NUMPY":  # (NumPy would try it as a pickle)
+            raise ValueError("not a file NumPy writes (np.save: .npy, np.savez: .npz)")
+        loaded = np.load(path, allow_pickle=False)
+        if not npz:
+            return loaded
+        with loaded:
+            names = loaded.files
+            if member is None and len(names) != 1:
+                raise NetFileError(file, f"{key}.key", f"{path} holds {len(names)} arrays: give "
+                                                       f"key = one of {', '.join(names)}")
+            if member is not None and member not in names:
+                near = difflib.get_close_matches(member, names, 1)
+                raise NetFileError(file, f"{key}.key", f'no array "{member}" in {path}'
+                                   + (f' (did you mean "{near[0]}"?)' if near else "")
+                                   + f"; it holds: {', '.join(names) or 'none'}")
+            return loaded[member or names[0]]
+    except NetFileError:
+        raise
+    except FileNotFoundError:
+        where = "" if os.path.isabs(os.path.expanduser(name)) else (
+            f" (a relative path is read from {os.path.abspath(folder)})")
+        raise NetFileError(file, f"{key}.file", f"no such file: {path}{where}") from None
+    except (OSError, ValueError, EOFError) as e:  # (object arrays: a ValueError)
+        raise NetFileError(file, f"{key}.file", f"cannot read {path} as a NumPy array: "
+                                                f"{e}") from None
 
 
 # --- tables ---------------------------------------------------------------------------------
@@ -436,7 +553,8 @@ _TIMES = Array(low=0.0, unit="s")
 INPUT_PARAMS: dict[str, dict[str, tuple[_Check, bool]]] = {
     "poisson": {"rate": (_RATE, True)},
     "bernoulli": {"p": (_PROB, True)},
-    "rate_coded": {"data": (Array((1, 2)), True)},
+    "rate_coded": {"data": (Array((1, 2, 3)), True)},
+    "spike_array": {"spikes": (Array((2, 3)), True)},
     "spike_times": {"times": (_TIMES, True), "ids": (Array(integer=True, low=0), True)},
     "constant": {"amplitude": (Values(arrays=(1, 2), distributions=False), True)},
     "step": {"times": (_TIMES, True), "amplitudes": (Array(), True)},
@@ -460,15 +578,18 @@ _NAME = Text(pattern=NAME, desc="a name of letters, digits, _ and - (starting wi
 _COUNT = Number(low=1, high=MAX_INDEX, integer=True)
 
 
-def parse(text: str, file: str = "<string>", settings: Sequence[str] = ()) -> NetSpec:
+def parse(text: str, file: str = "<string>", settings: Sequence[str] = (),
+          folder: str | os.PathLike | None = None) -> NetSpec:
     """Check a network description given as TOML text (see the module docstring), with the
-    ``settings`` applied first (see :func:`apply_setting`)."""
+    ``settings`` applied first (see :func:`apply_setting`); array files named with a relative
+    path are read from ``folder`` (default: the current directory)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise NetFileError(file, "", f"not valid TOML: {e}") from None
     set_by = {apply_setting(doc, setting, file): setting for setting in settings}
     try:
+        _read_arrays(doc, file, os.fspath(folder) if folder is not None else os.curdir)
         spec = _checked(doc, file)
     except NetFileError as e:
         raise _noted(set_by, e) from None
@@ -554,7 +675,8 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> str:
     or starts with the name of a population, input or projection instead
     (``exc.params.tau_mem``, ``noise.params.rate``); tables on the way are created. VALUE is a
     TOML value (``0.02``, ``[1, 2]``, ``{ distribution = "normal", mean = 1e-3, std = 1e-4 }``,
-    ``"RC"``), or else read as a string (``RC``). Returns the key path it set, in the form
+    ``"RC"``, ``{ file = "rates.npy" }``: a relative path from the current directory), or
+    else read as a string (``RC``). Returns the key path it set, in the form
     errors name it (``population[0].params.tau_mem``)."""
     key, eq, text = setting.partition("=")
     key = key.strip()
@@ -566,6 +688,8 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> str:
         value = tomllib.loads(f"value = {text.strip()}")["value"]
     except tomllib.TOMLDecodeError:
         value = text.strip()  # a bare word: a string
+    if isinstance(value, dict) and isinstance(value.get("file"), str):  # an array file, named
+        value["file"] = os.path.abspath(os.path.expanduser(value["file"]))  # from where run
     first, *rest = key.split(".")
     indexed = _INDEXED.match(first)
     if indexed:
@@ -628,7 +752,7 @@ def read(path: str | os.PathLike, settings: Sequence[str] = ()) -> NetSpec:
         text = raw.decode("utf-8-sig")  # (a byte-order mark, as some editors write, dropped)
     except UnicodeDecodeError as e:
         raise NetFileError(file, "", f"not UTF-8 text (byte {e.start}): not a TOML file") from None
-    return parse(text, file, settings)
+    return parse(text, file, settings, folder=os.path.dirname(os.path.abspath(file)))
 
 
 def _params(r: _Reader, checks: dict[str, _Check | tuple[_Check, bool]], owner: str,
@@ -666,7 +790,7 @@ def _input(r: _Reader, spec: NetSpec) -> Item:
     item = Item(r.path, {"kind": kind})
     if kind in SOURCES:
         item.fields["name"] = r.get("name", _NAME, required=True)
-        item.fields["n"] = r.get("n", _COUNT, required=kind != "rate_coded")
+        item.fields["n"] = r.get("n", _COUNT, required=kind not in DATA_SOURCES)
     else:
         item.fields["name"] = r.get("name", _NAME)
         item.fields["target"] = _ref(r, "target", spec, populations_only=True)
@@ -821,11 +945,12 @@ def build(spec: NetSpec, output: H5Output | None = None, *, seed: int | None = N
     for item in spec.inputs:
         f, kind = item.fields, item.fields["kind"]
         with _building(spec, item.key, item.param_keys):
-            if kind == "rate_coded":
-                src = I.RateCoded(item.params["data"])
+            if kind in DATA_SOURCES:
+                src = SOURCES[kind](item.params[DATA_SOURCES[kind]])
                 if f["n"] is not None and f["n"] != src.n:
                     raise NetFileError(spec.file, f"{item.key}.n", f"n = {f['n']} but "
-                                       f"params.data has {src.n} columns")
+                                       f"params.{DATA_SOURCES[kind]} has {src.n} units (its "
+                                       f"last axis)")
                 objects[f["name"]] = net.add(src, name=f["name"])
             elif kind in SOURCES:
                 objects[f["name"]] = net.add(SOURCES[kind](f["n"], **item.params),

@@ -274,8 +274,9 @@ BROKEN = {  # name: (replace this, by this, expected key path, words of the mess
                                   'no population or spike source named "exd" (did you mean '
                                   '"exc"?); defined: "exc", "noise"'),
     "misspelled required key": ("weight = 1e-3", "wieght = 1e-3", "projection[0].weight",
-                                'missing required key: expected a number, an array of numbers '
-                                'or a distribution table; unknown key "wieght" (did you mean '
+                                'missing required key: expected a number, an array of numbers, '
+                                '{ file = "data.npy" } or a distribution table; unknown key '
+                                '"wieght" (did you mean '
                                 '"weight"?)'),
     "misspelled record population": ('population = "exc"', 'populaton = "exc"',
                                      "record[0].population",
