@@ -184,16 +184,20 @@ def const_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real, 
     The CPU kernel reads these lists instead of scanning every unit on every step: the cost is
     one exponential draw per spike and nothing per silent unit-step. The lists start with
     ``cap`` places (0: 10 % more than the expected firings) and grow when full."""
-    n = src[g, N]
+    n, k_end = src[g, N], k0 + n_steps
     if cap == 0:
-        expected = 0.0  # firings per step: p <= −log(1 − p) = 1 / inv_hazard per unit
+        expected = 0.0  # firings in the chunk: p <= −log(1 − p) = 1 / inv_hazard per step
         for b in range(n_real):
             for j in range(n):
-                expected += min(1.0 / _inv_hazard(g, j, b, src, pbuf), 1.0)
-        cap = int(1.1 * expected * n_steps) + 1024
+                k = nxt[b, src[g, UNIT] + j]  # (−1: not drawn yet)
+                if k < k_end:  # (else none: cheap for run(dt) in a closed loop)
+                    per_step = min(1.0 / _inv_hazard(g, j, b, src, pbuf), 1.0)
+                    expected += per_step * n_steps if k < 0 else (
+                        1.0 + per_step * (k_end - 1 - max(k, k0)))
+        cap = int(1.1 * expected) + 1024
     t_of, u_of = np.empty(cap, np.int32), np.empty(cap, np.int64)
     ptr = np.zeros((n_real, n_steps + 1), np.int64)
-    lanes, hazards = np.empty((LANES, LANE_CAP + 2), np.int64), np.empty(LANES)
+    lanes, hazards = np.empty((LANES, LANE_CAP + 3), np.int64), np.empty(LANES)
     c, b, j = _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real,
                            t_of, u_of, ptr, 0, 0, 0, lanes, hazards)
     while b < n_real:  # the lists filled up at unit j of realization b: grow, go on from there
@@ -228,48 +232,50 @@ def _draw_events(g, first, k0, n_steps, src, pbuf, nxt, key, n_streams, n_real, 
 
     Each unit's gaps form a chain (the next draw's counter is the step just reached), one
     draw's latency after the other. So LANES units are drawn together, in turns, into their
-    rows of ``lanes`` (LANES, LANE_CAP+2: next step, count, steps; their inverse hazards in
-    ``hazards``), where the chains' latencies overlap; then their firings are listed unit by
-    unit, in order."""
+    rows of ``lanes`` (LANES, LANE_CAP+3: unit, next step, count, steps; their inverse hazards
+    in ``hazards``), where the chains' latencies overlap; then their firings are listed unit by
+    unit, in order. Units whose next firing is past the chunk take no lane (run(dt) in a
+    closed loop would otherwise visit every unit at every step)."""
     n, unit0, stream0 = src[g, N], src[g, UNIT], src[g, SSTREAM]  # (loads kept out of loops)
     k_end = k0 + n_steps
     for b in range(b0, n_real):
         kb = realization_key(key, b)
         j = j0 if b == b0 else 0
         while j < n:
-            m = min(LANES, n - j)
-            for ln in range(m):  # each lane's first firing at or after k0
-                hazards[ln] = _inv_hazard(g, j + ln, b, src, pbuf)
-                k = nxt[b, unit0 + j + ln]
-                if k < 0:
-                    k = first_firing(kb, stream0 + j + ln, n_streams, hazards[ln])
-                lanes[ln, 0], lanes[ln, 1] = max(k, k0), 0
+            m = 0
+            while m < LANES and j < n:  # the next units that may fire in the chunk
+                k = nxt[b, unit0 + j]  # (−1: not drawn yet)
+                if k < k_end:
+                    hazards[m] = _inv_hazard(g, j, b, src, pbuf)
+                    if k < 0:
+                        k = first_firing(kb, stream0 + j, n_streams, hazards[m])
+                    lanes[m, 0], lanes[m, 1], lanes[m, 2] = j, max(k, k0), 0
+                    m += 1
+                j += 1
             busy = True
             while busy:
                 busy = False
                 for ln in range(m):
-                    k, cnt = lanes[ln, 0], lanes[ln, 1]
+                    u, k, cnt = lanes[ln, 0], lanes[ln, 1], lanes[ln, 2]
                     if k < k_end and cnt < LANE_CAP:
-                        lanes[ln, 2 + cnt] = k
-                        lanes[ln, 1] = cnt + 1
-                        lanes[ln, 0] = next_firing(kb, k, stream0 + j + ln, n_streams,
-                                                   hazards[ln])
+                        lanes[ln, 3 + cnt] = k
+                        lanes[ln, 2] = cnt + 1
+                        lanes[ln, 1] = next_firing(kb, k, stream0 + u, n_streams, hazards[ln])
                         busy = True
-            for ln in range(m):  # list unit j+ln: its buffered firings, then any beyond
-                cnt = lanes[ln, 1]
+            for ln in range(m):  # list unit u: its buffered firings, then any beyond
+                u, cnt = lanes[ln, 0], lanes[ln, 2]
                 if c + cnt > t_of.size:
-                    return c, b, j + ln  # its nxt untouched: drawn again after growing
+                    return c, b, u  # its nxt untouched: drawn again after growing
                 for e in range(cnt):
-                    c = _listed(t_of, u_of, ptr, c, b, lanes[ln, 2 + e] - k0, first + j + ln)
-                k = lanes[ln, 0]
+                    c = _listed(t_of, u_of, ptr, c, b, lanes[ln, 3 + e] - k0, first + u)
+                k = lanes[ln, 1]
                 while k < k_end:
                     if c == t_of.size:
-                        nxt[b, unit0 + j + ln] = k
-                        return c, b, j + ln
-                    c = _listed(t_of, u_of, ptr, c, b, k - k0, first + j + ln)
-                    k = next_firing(kb, k, stream0 + j + ln, n_streams, hazards[ln])
-                nxt[b, unit0 + j + ln] = k
-            j += m
+                        nxt[b, unit0 + u] = k
+                        return c, b, u
+                    c = _listed(t_of, u_of, ptr, c, b, k - k0, first + u)
+                    k = next_firing(kb, k, stream0 + u, n_streams, hazards[ln])
+                nxt[b, unit0 + u] = k
     return c, n_real, 0
 
 
