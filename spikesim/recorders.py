@@ -1087,7 +1087,8 @@ class StateRecorder(_Recorder, StateMonitor):
         every: record the state at the end of every ``every``-th step (steps k with (k+1)
             divisible by ``every``, i.e. at times (k+1)·dt).
         dtype: stored value type: float32 (default; what libsonata reads) or float64 (exact
-            for float64 networks; libsonata refuses it, h5py and spikesim.io read it).
+            for float64 networks; libsonata refuses it, h5py and spikesim.io read it). A
+            value beyond float32's range (±3.4e38) stops the run with an OverflowError.
         name: the population's name in the file (default the population's name).
 
     ``.trace(variable)`` reads a variable back as a :class:`~spikesim.results.Trace`.
@@ -1207,12 +1208,27 @@ class StateRecorder(_Recorder, StateMonitor):
             # are then contiguous
             n_var = len(self._sets)
             # a copy: a view would keep the chunk's whole sample buffer alive
-            blocks = np.array(values.reshape(r, values.shape[1], n_var, -1)
-                              .transpose(2, 0, 1, 3), self.dtype, order="C")
+            with np.errstate(over="ignore"):  # (refused below, naming the variable)
+                blocks = np.array(values.reshape(r, values.shape[1], n_var, -1)
+                                  .transpose(2, 0, 1, 3), self.dtype, order="C")
+            if self.dtype.itemsize < values.dtype.itemsize and not np.isfinite(blocks).all():
+                self._beyond_dtype(steps, blocks)
             with no_interrupt():
                 self._held.append(blocks.reshape(n_var, r, -1))
                 self._rows = (first, r0 + r)
             self.output._hold(blocks.nbytes)
+
+    def _beyond_dtype(self, steps: np.ndarray, blocks: np.ndarray) -> None:
+        """Raise OverflowError naming the variable and time at which the samples ``blocks``
+        (variables, rows, columns; rows at global ``steps``) first became infinite in this
+        recorder's dtype (they were finite in the state: the run checks that itself)."""
+        bad = ~np.isfinite(blocks).reshape(len(blocks), len(steps), -1).all(axis=2)
+        var, row = np.argwhere(bad)[0]
+        raise OverflowError(f"StateRecorder {self.population.name!r}: "
+                            f"{self.variables[var]} went beyond {self.dtype.name}'s range "
+                            f"(±{float(np.finfo(self.dtype).max):.3g}) at t = "
+                            f"{int(steps[row]) * self._net.dt:g} s; record it with "
+                            f"dtype=np.float64")
 
     def _drain(self) -> None:
         if self._held:

@@ -13,6 +13,7 @@ import textwrap
 import threading
 import time
 import tracemalloc
+import warnings
 
 import h5py
 import numpy as np
@@ -939,3 +940,24 @@ def test_tags_of_ones_own_are_kept_in_the_file_and_checked(tmp_path):
     for bad in ({"x": (1, 2)}, {"x": float("nan")}, {"x": np.arange(2)}, {1: "a"}, ["a"]):
         with pytest.raises(TypeError, match=r"H5Output.tags must"):
             ss.H5Output(tmp_path / "u.h5", tags=bad)
+
+
+def test_a_value_beyond_float32_is_refused_naming_the_variable_and_time(tmp_path):
+    """v = I·(1 − exp(−t/τ)) passes float32's largest value (3.4e38) at t = 4.16 ms: the
+    sample at 5 ms is refused (it was stored as inf with NumPy's warning), the file keeps
+    the chunks before it."""
+    net = ss.Network(dt=1e-3, chunk=3)
+    pop = net.add(ss.LIF(3, tau_mem=0.01, v_th=1e300, units="1", method="exact"), name="big")
+    net.add(ss.ConstantCurrent(pop, 1e39))
+    out = ss.H5Output(tmp_path / "big.h5")
+    net.add(ss.StateRecorder(out, pop, ["i", "v"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(OverflowError, match=r"StateRecorder 'big': v went beyond float32's "
+                                                r"range \(±3.4e\+38\) at t = 0.005 s; record it "
+                                                r"with dtype=np.float64"):
+            net.run(0.02)
+    data = ss.load(tmp_path / "big.h5")
+    assert not data.completed and data.meta["duration"] == pytest.approx(0.003)
+    v = data.trace("big", "v").values
+    assert v.shape[0] == 3 and np.isfinite(v).all()
