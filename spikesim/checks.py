@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import inspect
 import math
 import os
 import sys
@@ -339,6 +340,50 @@ def time_window(t_start: object, t_stop: object) -> tuple[float | None, float | 
     return lo, hi
 
 
+def short(value) -> str:
+    """A parameter for a ``repr``: a number as ``%g``, an array by its shape (never its
+    values), a function by its name, anything else by its own repr, cut to 60 characters."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, (bool, np.bool_, str)) or value is None:
+        return repr(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return f"{value:g}"
+    if isinstance(value, (np.ndarray, list, tuple)) or hasattr(value, "toarray"):
+        shape = getattr(value, "shape", None) or (len(value),)
+        return f"array{tuple(shape)}".replace(",)", ")")
+    if callable(value) and not hasattr(value, "draw"):
+        return getattr(value, "__name__", type(value).__name__)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def given_parameters(obj, values: dict) -> str:
+    """``values`` (name -> value, as given to ``obj``'s constructor) for a ``repr``: those
+    that differ from the constructors' defaults, as ``name=value`` (see :func:`short`)."""
+    defaults: dict = {}
+    for cls in type(obj).__mro__:
+        init = cls.__dict__.get("__init__")
+        try:
+            params = inspect.signature(init).parameters.values() if init else ()
+        except (TypeError, ValueError):
+            params = ()
+        for p in params:
+            if p.default is not p.empty:
+                defaults.setdefault(p.name, p.default)
+    shown = []
+    for name, value in values.items():
+        default = defaults.get(name, inspect.Parameter.empty)
+        try:
+            same = value is default or (np.ndim(value) == 0 and np.ndim(default) == 0
+                                         and not hasattr(value, "draw") and value == default)
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            shown.append(f"{name}={short(value)}")
+    return ", ".join(shown)
+
+
 class FixedOnceBuilt:
     """Mixin of what a network is built from. Once its constructor has returned (before
     ``Network.add`` too), assigning a public attribute marks it ``_dirty``: the network checks
@@ -348,6 +393,19 @@ class FixedOnceBuilt:
 
     _changeable: frozenset[str] = frozenset()
     _built = _dirty = False
+
+    def __repr__(self) -> str:
+        try:
+            values = self.describe()
+        except Exception:  # (a user's subclass may not describe itself)
+            values = {}
+        name = getattr(self, "name", None)
+        head = [repr(name)] if isinstance(name, str) else []
+        target = getattr(self, "target", None)
+        if target is not None:  # a current: the population it goes into
+            head.append(f"into {getattr(target, 'name', None) or '?'!r}")
+        body = given_parameters(self, {k: v for k, v in values.items() if k != "mode"})
+        return f"{type(self).__name__}({', '.join(head + ([body] if body else []))})"
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

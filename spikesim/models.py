@@ -309,6 +309,22 @@ class Population(checks.FixedOnceBuilt):
         given = _keywords(type(self)) - {"name"}
         return {k: v for k, v in vars(self).items() if k == "n" or k in given}
 
+    def __repr__(self) -> str:
+        """The name, size and the model's parameters (those of :class:`Population`, such as
+        refractory and reset, where not the default); arrays by their shape."""
+        values = self.describe()
+        own = [p.name for c in type(self).__mro__ if c is not Population and "__init__" in vars(c)
+               and issubclass(c, Population)
+               for p in inspect.signature(c.__init__).parameters.values()
+               if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name in values
+               and p.name != "n"]
+        shown = [f"{k}={checks.short(values.pop(k))}" for k in dict.fromkeys(own)
+                 if values.get(k) is not None]
+        values.pop("n", None)
+        rest = checks.given_parameters(self, values)
+        head = ([repr(self.name)] if isinstance(self.name, str) else []) + [f"n={self.n}"]
+        return f"{type(self).__name__}({', '.join(head + shown + ([rest] if rest else []))})"
+
 
 class LIF(Population):
     r"""Current-based leaky integrate-and-fire neuron with an exponential synaptic current.

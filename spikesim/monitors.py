@@ -34,6 +34,10 @@ class Monitor:
     n_realizations = 1
     t_start: float | None = None  # s: the start of the first run the monitor took part in
     t_stop = 0.0
+    # whether it keeps what it receives in memory, as one series from t_start to t_stop (the
+    # HDF5 recorders check the same against their file)
+    _in_memory = False
+    _held_as: tuple | None = None  # the selection its data was recorded with (_selection())
 
     def begin(self, net: Network) -> None:
         """Called when a run starts (the network is built)."""
@@ -41,6 +45,49 @@ class Monitor:
         self.n_realizations = net.batch
         if self.t_start is None:  # added after the network ran, or after a checkpoint load
             self.t_start = net.t
+        if self._held_as is None:
+            self._held_as = self._selection()
+
+    def _selection(self) -> tuple | None:
+        """What the data it holds was recorded of (neurons, variables); None: nothing."""
+        return None
+
+    def _refuse_other_selection(self) -> None:
+        """Raise (``_selection_fixed``) or warn when it is to record other ``ids`` or
+        ``variables`` (given anew between runs) than those of the data it holds: one series
+        would mix two selections (a trace's columns would change meaning; the ``recorded``
+        neurons of spikes, which rates per neuron count, would name the new ones only)."""
+        held, now = self._held_as, self._selection()
+        if not self._in_memory or held is None or _same(held, now):
+            return
+        what = ", ".join(f"{k} = {_show_selection(v)}"
+                         for k, v in zip(self._selection_names, held))
+        if self._selection_fixed:
+            raise ValueError(
+                f"this {type(self).__name__} holds data recorded with {what}: it cannot record "
+                f"other {' or '.join(self._selection_names)} in the same series (its data would "
+                f"mix both); add a new {type(self).__name__} for them, or give back the old ones")
+        self._held_as = now
+        checks.warn(
+            f"this {type(self).__name__} holds data recorded with {what} up to t = "
+            f"{self.t_stop:g} s and records {_show_selection(now[0])} from now on: its spikes "
+            f"mix both, and the neurons it reports as recorded (which rates per neuron count) "
+            f"are the new ones only; add a new {type(self).__name__} to compare rates")
+
+    _selection_names: tuple[str, ...] = ()
+    _selection_fixed = True  # (other ids or variables: refused; else a warning)
+
+    def __repr__(self) -> str:
+        of = getattr(self, "source", None) or getattr(self, "population", None)
+        name = getattr(of, "name", None) or "?"
+        if self.t_start is None:
+            held = "no run yet"
+        else:
+            held = f"t = {self.t_start:g} to {max(self.t_stop, self.t_start):g} s"
+        return f"{type(self).__name__}({name}{self._repr_details()}, {held})"
+
+    def _repr_details(self) -> str:
+        return ""
 
     def chunk_end(self, step: int) -> None:
         """Called after each chunk of steps; ``step``: the global steps done."""
@@ -49,6 +96,35 @@ class Monitor:
         """Called once per run, after its last chunk or when it is interrupted; ``t`` (s) is
         the simulated time reached."""
         self.t_stop = t
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(
+        (x is None) == (y is None) and (x is None or np.array_equal(x, y)) for x, y in zip(a, b))
+
+
+def _show_selection(value) -> str:
+    if value is None:
+        return "None (all neurons)"
+    value = np.asarray(value)
+    if value.dtype.kind in "iu":
+        from .io import show_ids
+        return show_ids(value)
+    return "(" + ", ".join(map(repr, value.tolist())) + ")"
+
+
+def check_continues(m: Monitor, t: float, dt: float) -> None:
+    """Warn when monitor ``m`` holds in-memory data of earlier runs that ends before the
+    network's time ``t`` (s): one removed from ``net.monitors`` and added back after runs it
+    missed has a gap in its data, which its interval (t_start to t_stop), and so every rate
+    computed over it, counts as recorded."""
+    if not m._in_memory or m.t_start is None or abs(m.t_stop - t) <= dt / 2:
+        return
+    checks.warn(
+        f"this {type(m).__name__} holds data up to t = {m.t_stop:g} s but the network is at "
+        f"t = {t:g} s: its data will miss the {t - m.t_stop:g} s between, which its interval "
+        f"(t_start to t_stop, and so the rates computed over it) counts as recorded; add a new "
+        f"{type(m).__name__} for a series of its own")
 
 
 def _select(name: str, ids: Ids, n: int) -> np.ndarray | None:
@@ -82,11 +158,25 @@ class SpikeMonitor(Monitor):
         # per spike (16 in a batch); ``spikes`` makes the 24-byte-per-spike arrays on demand
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
 
+    _in_memory = True
+    _selection_names = ("ids",)
+    _selection_fixed = False  # (other ids record from the next run on, with a warning)
+
     def recheck(self) -> None:
         """``ids`` checked (also after a new assignment: a run calls this) and made each
-        neuron once, sorted."""
+        neuron once, sorted; other ids than those of the spikes it holds warn that rates
+        per neuron over all of them would be wrong."""
         if self.ids is not None:  # (None: all)
             self.ids = np.unique(_select(f"{type(self).__name__}.ids", self.ids, self.source.n))
+        self._refuse_other_selection()
+
+    def _selection(self) -> tuple:
+        return (self.ids,)
+
+    def _repr_details(self) -> str:
+        n = self.source.n
+        which = f"all {n}" if self.ids is None else f"{self.ids.size} of {n}"
+        return f", {which} neurons"
 
     def keep(self, ids: np.ndarray) -> np.ndarray | None:
         """Mask of the spikes (given their neuron ids) that this monitor records; None when
@@ -137,7 +227,8 @@ class StateMonitor(Monitor):
 
     def recheck(self) -> None:
         """The variables, ``ids`` and ``every`` checked and converted (also after a new
-        assignment: a run calls this, since the kernel reads the state at these ids)."""
+        assignment: a run calls this, since the kernel reads the state at these ids); other
+        ids or variables than those of the samples it holds are refused."""
         owner, pop = type(self).__name__, self.population
         accepted = pop.variables + ("refc",)
         variables = self.variables
@@ -153,6 +244,20 @@ class StateMonitor(Monitor):
         self.every = checks.count(f"{owner}.every", self.every)
         if self.every >= 2**62:  # (the kernel counts steps in int64)
             raise ValueError(f"{owner}.every must be below 2**62 steps, got {self.every}")
+        self._refuse_other_selection()
+
+    _in_memory = True
+    _selection_names = ("ids", "variables")
+
+    def _selection(self) -> tuple:
+        return (self.ids, np.array(self.variables))
+
+    def _repr_details(self) -> str:
+        ids, n = self.ids, self.population.n
+        which = f"all {n}" if ids.size == n and np.array_equal(ids, np.arange(n)) else (
+            f"{ids.size} of {n}")
+        every = f", every {self.every} steps" if self.every > 1 else ""
+        return f", {list(self.variables)}, {which} neurons{every}"
 
     def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Receive a chunk's samples: global sample steps (k+1), values (rows, B, vars·ids)."""

@@ -34,7 +34,7 @@ from .layout import (
     refresh_masks,
 )
 from .models import Param, Population
-from .monitors import Monitor, SpikeMonitor, StateMonitor
+from .monitors import Monitor, SpikeMonitor, StateMonitor, check_continues
 from .projections import Projection
 
 if TYPE_CHECKING:
@@ -155,6 +155,47 @@ class Network:
         self._last_runner: _ChunkRunner | None = None  # the CPU runner of the last run
         self._const_p: dict[int, np.ndarray] = {}  # constant sources' p (n,), as last drawn
 
+    # what the build reads: the kernel's tables, the state and every monitor's times (kept as
+    # steps, read as steps·dt) depend on them, so they are fixed once the network is built
+    _FIXED_ONCE_BUILT = frozenset({"dt", "seed", "dtype", "batch", "backend"})
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in self._FIXED_ONCE_BUILT and self.__dict__.get("tables") is not None:
+            raise AttributeError(
+                f"Network.{name} cannot change once the network is built (its first run or "
+                f"compile): the kernel's tables and state were made with {name} = "
+                f"{getattr(self, name)!r}, and the times of the data recorded so far are steps "
+                f"of dt; build a new Network. What may change between runs: chunk, threads, "
+                f"parallel, a source's rate, p, data, times and ids, a given current's values, "
+                f"the monitors, and the state's values in place")
+        object.__setattr__(self, name, value)
+
+    def __repr__(self) -> str:
+        def listed(items, limit: int = 4) -> str:
+            shown = [f"{o.name} ({type(o).__name__}, {o.n})" for o in items[:limit]]
+            more = [f"+{len(items) - limit} more"] if len(items) > limit else []
+            return ", ".join(shown + more)
+
+        head = [f"dt={self.dt:g} s", f"seed={self.seed}"]
+        if self.dtype != np.float64:
+            head.append(f"dtype={self.dtype.name}")
+        if self.batch > 1:
+            head.append(f"batch={self.batch}")
+        if self.backend != "cpu":
+            head.append(f"backend={self.backend!r}")
+        head.append(f"t={round(self.t, 12):g} s" if self.tables is not None else "not built")
+        parts = [", ".join(head)]
+        if self.populations:
+            parts.append(f"populations: {listed(self.populations)}")
+        if self.sources:
+            parts.append(f"sources: {listed(self.sources)}")
+        counts = [f"{len(items)} {what}" for items, what in (
+            (self.currents, "currents"), (self.projections, "projections"),
+            (self.monitors, "monitors")) if items]
+        if counts:
+            parts.append(", ".join(counts))
+        return f"Network({'; '.join(parts)})"
+
     @property
     def t(self) -> float:
         """Simulated time reached (s)."""
@@ -194,6 +235,7 @@ class Network:
             if owner is not None and owner() is not self:  # (its data would mix both)
                 raise ValueError(f"this {type(obj).__name__} was added to another network: a "
                                  f"monitor records one network; make a new one for this one")
+            check_continues(obj, self.t, self.dt)  # (one removed and added back later)
             obj._network = weakref.ref(self)
             # what it reports before a run (``begin`` sets them again)
             obj.dt, obj.n_realizations = self.dt, self.batch

@@ -266,6 +266,22 @@ class Projection(checks.FixedOnceBuilt):
         fill_csr(pre, post, w, d, np.array([0, self.post.n]), 0, parts, *out)
         return (parts[:, 0].copy(), *out)
 
+    def __repr__(self) -> str:
+        d = {k: v for k, v in self.describe().items()
+             if v is not None or k == "delay"}
+        d.pop("rule")
+        if d.get("delay") is None:
+            d["delay"] = "1 step"
+        if self.rule == "explicit":
+            n = None if self.pre_ids is None else np.shape(self.pre_ids)[0]
+            d.update({"synapses": n} if n is not None else {"matrix": self.matrix})
+        body = ", ".join(f"{k}={v if k == 'delay' and isinstance(v, str) else checks.short(v)}"
+                         for k, v in d.items())
+        names = (f"{getattr(self.pre, 'name', None) or '?'} -> "
+                 f"{getattr(self.post, 'name', None) or '?'}")
+        label = f"{self.name!r}, " if self.name else ""
+        return f"Projection({label}{names}, {self.rule!r}, {body})"
+
     def describe(self) -> dict:
         """The rule and its parameters as given (weight and delay: as given, not drawn), for
         the metadata of recordings."""

@@ -262,12 +262,20 @@ class H5Output:
         self._active: list = []
         self._held = 0  # bytes the recorders keep until the next flush
         self._flushed_at = 0.0  # time.perf_counter() of the last flush
-        self._net = None  # the network recorded (set by the first run)
+        # the network recorded (set by the first run), by a weak reference: the network holds
+        # its recorders, which hold this output, so a strong one made a cycle that kept every
+        # network recorded alive (its tables and state) until Python's cyclic GC ran
+        self._net_ref: weakref.ref | None = None
         self._run: dict = {}
         self._runs = None
         self._upto = None  # a recorder lost data from this step on (its hook raised)
         self._writer = uuid.uuid4().hex  # kept in the file: who wrote it last (see _reopen)
         self._lock = None  # while a run writes: the descriptor of io.hold_writer_lock
+
+    @property
+    def _net(self):
+        """The network recorded (None before the first run, or once it is gone)."""
+        return None if self._net_ref is None else self._net_ref()
 
     def __repr__(self) -> str:
         state = "open" if self._file is not None else "closed"
@@ -314,7 +322,7 @@ class H5Output:
         self._waiting.add(id(rec))
 
     def _start(self, net) -> None:
-        if self._net is not None and net is not self._net:
+        if self._net_ref is not None and net is not self._net:
             raise ValueError(f"{self.path}: this H5Output records another Network (the one of "
                              f"its first run); adding a second network's data would mix two "
                              f"networks in one file: make a new H5Output (overwrite=True to "
@@ -348,7 +356,7 @@ class H5Output:
             if tmp is not None and os.path.exists(tmp):
                 os.remove(tmp)
             raise
-        self._file, self._net, self._active, self._made = f, net, active, True
+        self._file, self._net_ref, self._active, self._made = f, weakref.ref(net), active, True
         self._lock = lock
         self._begun, self._held, self._upto = [], 0, None
         self._begun_ids, self._waiting = set(), set()
@@ -807,6 +815,7 @@ class _Recorder:
 
     output: H5Output
     name: str | None
+    _in_memory = False  # (what it recorded is checked against the file instead)
 
     def _init_recorder(self, output, name) -> None:
         if not isinstance(output, H5Output):
@@ -815,8 +824,13 @@ class _Recorder:
         if name is not None:
             self._checked_name(name, default=False)
         self.output, self.name = output, name
-        self._net = None
+        self._net_ref = None  # (weak: the network holds this recorder)
         output._attach(self)
+
+    @property
+    def _net(self):
+        """The network of the run in progress (or of the last one, while it lives)."""
+        return None if self._net_ref is None else self._net_ref()
 
     def _checked_name(self, nm, default: bool) -> str:
         """``nm`` checked as the name of a group in the file (``default``: the source's)."""
@@ -835,7 +849,7 @@ class _Recorder:
         """Called when a run starts: the output opens (or creates) the file at the first
         recorder's begin."""
         Monitor.begin(self, net)
-        self._net = net
+        self._net_ref = weakref.ref(net)
         self.output._begin(self, net)
 
     def chunk_end(self, step: int) -> None:
@@ -866,6 +880,9 @@ class _Recorder:
 
     def _final(self, t: float) -> None:
         """Write what is pending at the end of a run."""
+
+    def _repr_details(self) -> str:
+        return f"{super()._repr_details()} -> {os.path.basename(self.output.path)}"
 
 
 def _top(f: h5py.File, name: str) -> h5py.Group:
@@ -1262,6 +1279,9 @@ class RateRecorder(_Recorder, SpikeMonitor):
         ids: neurons counted, as :class:`~spikesim.monitors.SpikeMonitor`'s (default all).
         name: the population's name in the file.
     """
+
+    def _repr_details(self) -> str:
+        return f", {self.bin_width:g} s bins{super()._repr_details()}"
 
     def __init__(self, output: H5Output, population: Population | SpikeSource, bin_width: float,
                  ids: Ids = None, name: str | None = None):

@@ -108,8 +108,10 @@ class Spikes:
 
     def __repr__(self) -> str:
         batch = f" x {self.n_realizations} realizations" if self.n_realizations > 1 else ""
-        return (f"Spikes({self.population or '?'}: {self.times.size} spikes of "
-                f"{self.n_neurons} neurons{batch}, t = {self.t_start:g} to {self.t_stop:g} s)")
+        of = f"{self.n_neurons} neurons" + (
+            "" if self.recorded is None else f" ({np.size(self.recorded)} recorded)")
+        return (f"Spikes({self.population or '?'}: {np.size(self.times)} spikes of "
+                f"{of}{batch}, t = {self.t_start:g} to {self.t_stop:g} s)")
 
     @property
     def n_recorded(self) -> int:
@@ -184,8 +186,14 @@ class Trace:
     meta: dict = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        n, b, k = self.values.shape
-        span = f", t = {self.times[0]:g} to {self.times[-1]:g} s" if n else ""
+        shape = np.shape(self.values)
+        if len(shape) == 3:
+            n, b, k = shape
+            size = f"{k} neuron{'s' * (k != 1)} x {n} samples"
+        else:  # (one made by hand, not of the documented shape)
+            n, b, size = (shape[0] if shape else 0), 1, f"values of shape {shape}"
+        span = (f", t = {self.times[0]:g} to {self.times[-1]:g} s"
+                if n and np.size(self.times) else "")
         batch = f" x {b} realizations" if b > 1 else ""
         return (f"Trace({self.population or '?'}.{self.variable} [{self.unit or '?'}]: "
-                f"{k} neurons x {n} samples{batch}{span})")
+                f"{size}{batch}{span})")

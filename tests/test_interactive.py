@@ -1,0 +1,180 @@
+"""What a user working interactively (a notebook, re-running cells) meets: the printed form of
+every object, what may change between two runs, and memory released when a cell is re-run."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import spikesim as ss
+
+
+def _net(n=10, **kw):
+    net = ss.Network(dt=1e-3, seed=0, parallel=False, **kw)
+    pop = net.add(ss.LIF(n, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, units="1"), name="exc")
+    src = net.add(ss.PoissonInput(n, rate=100.0), name="drive")
+    net.connect(src, pop, "one_to_one", weight=1.0)
+    return net, pop, src
+
+
+# -- Network.dt, seed, dtype, batch: fixed once built ----------------------------------------
+@pytest.mark.parametrize("name, value", [("dt", 1e-4), ("seed", 5), ("batch", 2),
+                                         ("dtype", np.dtype(np.float32))])
+def test_network_settings_the_build_read_cannot_change_after_it(name, value):
+    net, pop, _ = _net()
+    mon = net.add(ss.SpikeMonitor(pop))
+    net.run(0.05)
+    times = mon.spikes.times.copy()
+    with pytest.raises(AttributeError, match=f"Network.{name} cannot change once"):
+        setattr(net, name, value)
+    assert net.t == pytest.approx(0.05)  # (dt = 1e-4 made it 0.005, and the spikes' times)
+    np.testing.assert_array_equal(mon.spikes.times, times)
+
+
+def test_network_settings_may_change_before_the_build():
+    net, pop, _ = _net()
+    net.dt = 5e-4
+    net.seed = 3
+    mon = net.add(ss.SpikeMonitor(pop))
+    net.run(0.01)
+    assert net.step == 20 and mon.spikes.dt == 5e-4
+    net.chunk = 7  # (what the build does not read may still change)
+    net.run(0.01)
+    assert net.step == 40
+
+
+# -- a StateMonitor's ids and variables: fixed once it holds samples -------------------------
+def test_state_monitor_refuses_other_ids_once_it_holds_samples():
+    net, pop, _ = _net()
+    vm = net.add(ss.StateMonitor(pop, ["v", "i"], ids=[0, 1]))
+    net.run(0.01)
+    vm.ids = [8, 9]  # (the same count: its trace mixed neurons 0, 1 and 8, 9 as 8, 9)
+    with pytest.raises(ValueError, match=r"StateMonitor holds data recorded with ids = \[0, 1\]"):
+        net.run(0.01)
+    vm.ids = [0, 1, 2]  # (another count: every later trace() raised NumPy's concatenate error)
+    with pytest.raises(ValueError, match="add a new StateMonitor"):
+        net.run(0.01)
+    vm.ids = [0, 1]  # given back: it records on
+    net.run(0.01)
+    assert vm.trace("v").values.shape == (20, 1, 2)
+
+
+def test_state_monitor_refuses_other_variables_once_it_holds_samples():
+    net, pop, _ = _net()
+    vm = net.add(ss.StateMonitor(pop, ["v", "i"], ids=[0]))
+    net.run(0.01)
+    vm.variables = ["i", "v"]  # (trace("v") returned i for the earlier samples)
+    with pytest.raises(ValueError, match=r"variables = \('v', 'i'\)"):
+        net.run(0.01)
+    vm.variables = ("v", "i")
+    vm.every = 2  # (the sample steps are kept: every may change)
+    net.run(0.01)
+    tr = vm.trace("v")
+    assert tr.values.shape == (15, 1, 1)
+    np.testing.assert_allclose(tr.values[-1, 0, 0], net.state["v"][0, 0])
+
+
+def test_a_state_monitor_added_after_a_run_records_any_selection():
+    net, pop, _ = _net()
+    net.run(0.01)
+    vm = net.add(ss.StateMonitor(pop, "v", ids=[3]))
+    vm.ids = [4, 5]  # (nothing recorded yet)
+    net.run(0.01)
+    assert vm.trace().values.shape == (10, 1, 2)
+
+
+def test_a_monitor_added_back_after_runs_it_missed_warns_of_the_gap():
+    net, pop, _ = _net()
+    sm = net.add(ss.SpikeMonitor(pop))
+    net.run(0.05)
+    net.monitors.remove(sm)
+    net.run(0.05)
+    with pytest.warns(RuntimeWarning, match="its data will miss the 0.05 s between"):
+        net.add(sm)
+    net.monitors.remove(sm)
+    net.add(sm2 := ss.SpikeMonitor(pop))  # (a new one: no warning, as at once)
+    assert sm2 in net.monitors
+
+
+# -- the printed form of every object ----------------------------------------------------------
+def test_reprs_name_the_object_and_its_settings_without_data(tmp_path):
+    net, pop, src = _net(n=1000)
+    assert repr(net) == "Network(dt=0.001 s, seed=0, not built; populations: exc (LIF, 1000); " \
+                        "sources: drive (PoissonInput, 1000); 1 projections)"
+    cur = net.add(ss.ConstantCurrent(pop, np.linspace(0, 0.1, 1000)))
+    prj = net.connect(pop, pop, "random", p=0.01, weight=ss.Normal(0.01, 0.001), delay=2e-3)
+    sm = net.add(ss.SpikeMonitor(pop, ids=range(10)))
+    vm = net.add(ss.StateMonitor(pop, ["v", "i"], ids=[0, 1, 2], every=2))
+    out = ss.H5Output(tmp_path / "r.h5")
+    rec = net.add(ss.SpikeRecorder(out, pop))
+    for text in map(repr, (net, pop, src, cur, prj, sm, vm, rec)):
+        assert " object at 0x" not in text and len(text) < 400, text
+        assert "0.0001001" not in text  # (no array's values)
+    assert repr(pop) == ("LIF('exc', n=1000, tau_mem=0.01, tau_syn=0.005, v_leak=0, v_th=0.3, "
+                         "v_reset=0, R=1, i_init=0, units='1')")
+    assert repr(src) == "PoissonInput('drive', n=1000, rate=100)"
+    assert repr(cur) == "ConstantCurrent(into 'exc', amplitude=array(1000))"
+    assert repr(prj) == ("Projection(exc -> exc, 'random', p=0.01, weight=Normal(mean=0.01, "
+                         "std=0.001, low=None, high=None), delay=0.002, receptor='i')")
+    assert repr(sm) == "SpikeMonitor(exc, 10 of 1000 neurons, no run yet)"
+    assert repr(vm) == "StateMonitor(exc, ['v', 'i'], 3 of 1000 neurons, every 2 steps, no run yet)"
+    assert repr(rec) == "SpikeRecorder(exc, all 1000 neurons -> r.h5, no run yet)"
+    net.run(0.02)
+    assert repr(net).startswith("Network(dt=0.001 s, seed=0, t=0.02 s; populations: exc (LIF")
+    assert repr(sm) == "SpikeMonitor(exc, 10 of 1000 neurons, t = 0 to 0.02 s)"
+    assert "of 1000 neurons (10 recorded), t = 0 to 0.02 s)" in repr(sm.spikes)
+
+
+def test_trace_repr_of_values_of_another_shape():
+    tr = ss.Trace(np.arange(3.0), np.zeros((3, 2)), np.arange(2), "v")
+    assert repr(tr) == "Trace(?.v [?]: values of shape (3, 2), t = 0 to 2 s)"
+    one = ss.Trace(np.arange(3.0), np.zeros((3, 1, 1)), np.arange(1), "rate", "Hz")
+    assert repr(one) == "Trace(?.rate [Hz]: 1 neuron x 3 samples, t = 0 to 2 s)"
+
+
+# -- re-running a cell that records to HDF5 ----------------------------------------------------
+def test_a_network_recorded_to_hdf5_is_freed_without_the_cyclic_gc(tmp_path):
+    """The output and its recorders refer to the network weakly: no cycle keeps a network
+    (its tables and state) alive after a notebook cell that made it is run again."""
+    def cell():
+        net, pop, _ = _net()
+        net.add(ss.SpikeRecorder(ss.H5Output(tmp_path / "cell.h5", overwrite=True), pop))
+        net.add(ss.StateRecorder(ss.H5Output(tmp_path / "v.h5", overwrite=True), pop, "v"))
+        net.run(0.01)
+        return weakref.ref(net)
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        ref = cell()
+        assert ref() is None
+    finally:
+        if enabled:
+            gc.enable()
+    assert ss.load(tmp_path / "cell.h5").completed
+
+
+def test_an_output_still_refuses_a_second_network_after_the_first_is_gone(tmp_path):
+    out = ss.H5Output(tmp_path / "one.h5")
+    net, pop, _ = _net()
+    net.add(ss.SpikeRecorder(out, pop))
+    net.run(0.01)
+    del net, pop
+    gc.collect()
+    other, pop2, _ = _net()
+    other.add(ss.SpikeRecorder(out, pop2))
+    with pytest.raises(ValueError, match="records another Network"):
+        other.run(0.01)
+
+
+def test_a_spike_monitor_given_other_ids_warns_that_rates_would_mix_them():
+    net, pop, _ = _net(n=100)
+    sm = net.add(ss.SpikeMonitor(pop))
+    net.run(0.05)
+    sm.ids = [0]
+    with pytest.warns(RuntimeWarning, match=r"ids = None \(all neurons\) up to t = 0.05 s and "
+                                            r"records \[0\] from now on"):
+        net.run(0.05)
+    net.run(0.05)  # (warned once per change)
+    assert sm.spikes.recorded.tolist() == [0] and (sm.spikes.ids != 0).any()
