@@ -223,7 +223,10 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
     destroys the previous checkpoint. ``overwrite=False`` refuses to replace a file; an
     existing file that is not a checkpoint (a recording, say) is never replaced. Called
     during a run (a ``progress`` callback), it first flushes the network's HDF5 recordings, so
-    that a run resumed from the checkpoint can append to them. Returns the absolute path."""
+    that a run resumed from the checkpoint can append to them. A rate or probability given
+    anew since the last run (``PoissonInput.rate``, ``BernoulliInput.p``, a constant
+    ``RateCoded.data``) is applied first, as the next run would apply it (and inputs given
+    anew are checked, as there). Returns the absolute path."""
     _need_network("save_checkpoint", net)
     overwrite = checks.flag("overwrite", overwrite)
     path = _checkpoint_path(path)
@@ -245,6 +248,13 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
                            f"is {net.step} (a monitor's spikes_in or samples); save it between "
                            f"chunks, from a progress callback or a monitor's chunk_end")
     net.sync_state()  # during a run (CUDA): the device state at net.step
+    if live is None:  # what was given anew since the last run, as that run would take it
+        # first: checked and converted (SpikeTimes sorted: the checksums of the arguments
+        # below are those of the network rebuilt with them), and a changed rate or p drawing
+        # its next firings again (the checkpoint records the new rate, so nxt must belong to
+        # it: load_checkpoint cannot tell what changed)
+        net._recheck([*net.sources, *net.currents])
+        net._redraw_changed_sources()
     _flush_recordings(net)  # (before the checkpoint: a file may go past it, never end before)
     for name, arr in net.state.items():  # what load_checkpoint would refuse is not written
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
@@ -363,4 +373,8 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
             elif arr.size:
                 g[name].read_direct(arr)
         net.step = step
+    # the constant sources' next firings were drawn with the probabilities the network has
+    # now (checked above): a rate or p given anew before the next run draws them again
+    net._const_p.clear()
+    net._redraw_changed_sources()
     return net

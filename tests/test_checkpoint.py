@@ -476,3 +476,65 @@ def test_save_checkpoint_refuses_a_non_boolean_overwrite_and_a_non_path(tmp_path
         ss.save_checkpoint(net, 5)
     with pytest.raises(TypeError, match="path must be a str or os.PathLike, got None"):
         ss.load_checkpoint(network()[0], None)
+
+
+@pytest.mark.parametrize("when", ["before saving", "after loading"])
+def test_a_rate_given_anew_next_to_a_checkpoint_applies_as_in_an_uninterrupted_run(tmp_path,
+                                                                                   when):
+    """A constant rate (or p) given anew between two runs applies from the next run on (its
+    firings drawn with the old one are drawn again): also when the checkpoint is saved after
+    the rate was given and before that run, or loaded and the rate then given."""
+    def build(rate, p):
+        net = ss.Network(dt=1e-3, seed=1, batch=2)
+        poisson = net.add(ss.PoissonInput(50, rate=rate), name="poisson")
+        bern = net.add(ss.BernoulliInput(30, p=p), name="bern")
+        return net, poisson, bern, [net.add(ss.SpikeMonitor(s)) for s in (poisson, bern)]
+
+    def firings(mons, t):
+        return [(s.times[s.times >= t - 1e-9], s.ids[s.times >= t - 1e-9],
+                 s.realizations[s.times >= t - 1e-9]) for s in (m.spikes for m in mons)]
+
+    path = tmp_path / "ckpt.h5"
+    net, poisson, bern, mons = build(5.0, 0.01)
+    net.run(0.1)
+    if when == "after loading":
+        ss.save_checkpoint(net, path)
+    poisson.rate, bern.p = 200.0, 0.2
+    if when == "before saving":
+        ss.save_checkpoint(net, path)
+    net.run(0.1)
+    want = firings(mons, 0.1)
+    net2, poisson2, bern2, mons2 = build(*((200.0, 0.2) if when == "before saving"
+                                           else (5.0, 0.01)))
+    ss.load_checkpoint(net2, path)
+    poisson2.rate, bern2.p = 200.0, 0.2
+    net2.run(0.1)
+    got = firings(mons2, 0.1)
+    assert len(want[0][0]) > 1000  # (the new rate: about 2000 firings, the old one's 50)
+    for w, g in zip(want, got):
+        for a, b in zip(w, g):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_spike_times_given_anew_before_a_checkpoint_load_into_the_network_rebuilt_with_them(
+        tmp_path):
+    """SpikeTimes given new (unsorted) times between runs and saved before the next run: the
+    network rebuilt with those times loads the checkpoint and continues as the first one."""
+    def build(times, ids):
+        net = ss.Network(dt=1e-3, seed=1)
+        src = net.add(ss.SpikeTimes(2, times, ids), name="src")
+        pop = net.add(ss.LIF(2, units="1"), name="pop")
+        net.connect(src, pop, "one_to_one", weight=2.0)
+        return net, src, net.add(ss.StateMonitor(pop, "v"))
+
+    path = tmp_path / "ckpt.h5"
+    net, src, _ = build([0.001], [0])
+    net.run(0.01)
+    src.times, src.ids = [0.030, 0.020], [1, 0]
+    ss.save_checkpoint(net, path)
+    net2, _, mon2 = build([0.030, 0.020], [1, 0])
+    ss.load_checkpoint(net2, path)
+    net.run(0.03)
+    net2.run(0.03)
+    np.testing.assert_array_equal(net2.state["v"], net.state["v"])
+    assert mon2.trace("v").values.max() > 0.1  # (both given spikes arrived)
