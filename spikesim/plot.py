@@ -549,12 +549,13 @@ def vm_histograms(trace: TraceLike, times: Sequence[float] | None = None,
     return ax
 
 
-def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None,
+def population_rate(spikes: SpikesLike, bin_width: float | None = None, ax: Axes | None = None,
                     smooth: float | None = None, *, population: str | None = None,
                     t_unit: str = "s", max_lines: int = 20,
                     t_range: TimeRange | None = None) -> Axes:
-    """Population rate per neuron (Hz) in bins of ``bin_width`` s, optionally Gaussian-smoothed
-    (``smooth``: the kernel's standard deviation, s).
+    """Population rate per neuron (Hz) in bins of ``bin_width`` s (default
+    :func:`default_bin_width`: 1/100 of the interval, in whole steps), optionally
+    Gaussian-smoothed (``smooth``: the kernel's standard deviation, s).
 
     ``t_range`` (start, stop) in s: the interval to bin, spikes outside dropped; default the
     recorded interval [t_start, t_stop]. Give it where the end of the recording is not known:
@@ -574,6 +575,8 @@ def population_rate(spikes: SpikesLike, bin_width: float, ax: Axes | None = None
     if t_range is not None:
         t0, t1 = _time_range(s, t_range)
         s = dataclasses.replace(s, t_start=t0, t_stop=t1)  # (spikes outside: not binned)
+    if bin_width is None:
+        bin_width = default_bin_width(s)
     if s.t_stop > s.t_start:
         centers, rates = analysis.population_rate(s, bin_width, smooth)
     else:  # nothing recorded: empty axes, as the other plots draw for no data

@@ -1,3 +1,5 @@
+import dataclasses
+
 import h5py
 import matplotlib.image
 import numpy as np
@@ -295,6 +297,13 @@ def test_population_rate_plot_has_realizations_and_average():
     assert len(ax.lines) == 1
     # Unsmoothed: mean rate per neuron = spikes / (N · duration).
     assert np.mean(ax.lines[0].get_ydata()) == pytest.approx(len(s.select(0)) / 20)
+
+
+def test_population_rate_plot_takes_the_summarys_bin_width_by_default():
+    s = dataclasses.replace(random_spikes(2000, n_neurons=20), dt=1e-3)
+    x = plot.population_rate(s).lines[0].get_xdata()
+    assert np.diff(x) == pytest.approx(plot.default_bin_width(s))
+    assert plot.default_bin_width(s) == pytest.approx(round((s.t_stop - s.t_start) / 100, 3))
 
 
 def test_population_rate_band_is_clipped_at_zero():
