@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import spikesim as ss
-from spikesim import analysis
+from spikesim import analysis, networks
 from spikesim.results import Spikes
 
 DT, TAU = 1e-4, 20e-3  # s
@@ -85,26 +85,20 @@ def test_weights_as_nests_make_another_model():
 
 def brunel(seed: int, drive: bool, ne: int = 2500, g: float = 5.0, eta: float = 2.0,
            t: float = 1.2) -> list[float]:
-    """Brunel's network as NEST's brunel_delta_nest (V_reset 10 mV): [rate, CV] of E, then I.
-    External input: a PoissonDrive per population (``drive``: NEST's poisson_generator), else
-    C_E Poisson units of its own per neuron (Brunel's external population)."""
-    ni, ce = ne // 4, ne // 10
-    j = 0.1e-3 * exp(DT / TAU)
-    nu_ext = eta * 20e-3 / (0.1e-3 * ce * TAU)  # Hz per external unit: eta·nu_thr
-    net = ss.Network(dt=DT, seed=seed)
-    kw = dict(tau=TAU, E_L=0.0, v_th=20e-3, v_reset=10e-3, refractory=2e-3, method="exact",
-              v_init=0.0)
-    exc, inh = net.add(ss.RC(ne, **kw)), net.add(ss.RC(ni, **kw))
-    for pre, k, w in ((exc, ce, j), (inh, ni // 10, -g * j)):
+    """Brunel's network as NEST's brunel_delta_nest (:func:`spikesim.networks.brunel`):
+    [rate, CV] of E, then I. External input: a PoissonDrive per population (``drive``: NEST's
+    poisson_generator), else C_E Poisson units of its own per neuron (Brunel's external
+    population)."""
+    net = networks.brunel(ne, g=g, eta=eta, seed=seed, external=drive)
+    exc, inh = net.populations
+    assert (net.dt, inh.n, exc.tau, exc.refractory) == (DT, ne // 4, TAU, 2e-3)
+    if not drive:
+        ce, j = ne // 10, 0.1e-3 * exp(DT / TAU)
+        nu_ext = eta * 20e-3 / (0.1e-3 * ce * TAU)  # Hz per external unit: eta·nu_thr
         for post in (exc, inh):
-            net.connect(pre, post, "fixed_indegree", k=k, weight=w, delay=1.5e-3)
-    for post in (exc, inh):
-        if drive:
-            net.add(ss.PoissonDrive(post, rate=nu_ext * ce, weight=j))
-            continue
-        src = net.add(ss.PoissonInput(post.n * ce, rate=nu_ext))
-        net.connect(src, post, "explicit", pre_ids=np.arange(post.n * ce),
-                    post_ids=np.repeat(np.arange(post.n), ce), weight=j, delay=1.5e-3)
+            src = net.add(ss.PoissonInput(post.n * ce, rate=nu_ext))
+            net.connect(src, post, "explicit", pre_ids=np.arange(post.n * ce),
+                        post_ids=np.repeat(np.arange(post.n), ce), weight=j, delay=1.5e-3)
     mons = [net.add(ss.SpikeMonitor(p)) for p in (exc, inh)]
     net.run(t)
     return [x for m in mons for x in statistics(m.spikes.times, m.spikes.ids, m.source.n, t)]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import spikesim as ss
-from spikesim import cli, layout, netfile
+from spikesim import cli, layout, netfile, networks
 from spikesim.demo import DEMO_TOML
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -32,7 +32,8 @@ def same_spikes(a: ss.Spikes, b: ss.Spikes) -> None:
 
 def test_examples_are_shipped_and_build():
     names = {p.name for p in TOMLS}
-    assert {"lif_tutorial.toml", "lapicque.toml", "noisy_lif.toml", "cuba.toml"} <= names
+    assert {"lif_tutorial.toml", "lapicque.toml", "noisy_lif.toml", "cuba.toml",
+            "brunel.toml"} <= names
     for path in TOMLS:
         built = netfile.load_network(path)
         assert built.net.tables is not None and built.monitors
@@ -675,3 +676,17 @@ def test_a_poisson_drive_weight_beyond_float32_names_it():
     with pytest.raises(netfile.NetFileError) as e:
         netfile.build(netfile.parse(text, "net.toml"))
     assert e.value.key == "input[0].params.weight", str(e.value)
+
+
+def test_brunel_file_equals_the_built_in_network():
+    """examples/brunel.toml shrunk by --set (400 + 100 neurons, C_E = 40, C_I = 10; the
+    drive, C_E·ν_ext = η·θ/(J·τ), does not depend on C_E) against networks.brunel(400)."""
+    shrink = ["exc.n=400", "inh.n=100", "projection[0].k=40", "projection[1].k=40",
+              "projection[2].k=10", "projection[3].k=10"]
+    built = netfile.build(netfile.read(EXAMPLES / "brunel.toml", shrink))
+    built.net.run(0.1)
+    net = networks.brunel(400, seed=0)
+    mons = [net.add(ss.SpikeMonitor(p)) for p in net.populations]
+    net.run(0.1)
+    for (_, got), want in zip(built.monitors, mons):
+        same_spikes(got.spikes, want.spikes)

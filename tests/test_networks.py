@@ -1,4 +1,5 @@
-"""The built-in CUBA network (Brette et al. 2007, benchmark 2) against its known statistics."""
+"""The built-in networks: CUBA (Brette et al. 2007, benchmark 2) against its known statistics,
+Brunel (2000) against its published parameters."""
 
 import re
 
@@ -89,3 +90,38 @@ def test_cuba_at_the_smallest_n_has_both_populations(n, exc_fraction, sizes):
     net = networks.cuba(n, exc_fraction=exc_fraction)
     assert [p.n for p in net.populations] == sizes
     net.build()
+
+
+def test_brunel_has_the_published_parameters():
+    """Brunel (2000), model A, at its published size: N_E = 10,000, N_I = 2,500, C_E = 1000,
+    C_I = 250; ν_thr = θ/(J·C_E·τ) = 20 mV / (0.1 mV · 1000 · 20 ms) = 10 Hz, so η = 2 drives
+    each neuron with 1000 inputs of 20 Hz. The statistics against NEST: tests/test_brunel.py."""
+    net = networks.brunel(g=4.5, eta=0.9, seed=3)
+    exc, inh = net.names["exc"], net.names["inh"]
+    assert (exc.n, inh.n, net.dt, net.seed) == (10_000, 2_500, 1e-4, 3)
+    for pop in (exc, inh):
+        assert (pop.tau, pop.E_L, pop.v_th, pop.v_reset, pop.refractory, pop.v_init) == (
+            20e-3, 0.0, 20e-3, 10e-3, 2e-3, 0.0)
+        assert pop.method == "exact"
+    j = 0.1e-3 * np.exp(1e-4 / 20e-3)  # J as NEST's iaf_psc_delta sees it
+    assert [(pr.pre.name, pr.post.name, pr.k, pr.delay) for pr in net.projections] == [
+        ("exc", "exc", 1000, 1.5e-3), ("exc", "inh", 1000, 1.5e-3),
+        ("inh", "exc", 250, 1.5e-3), ("inh", "inh", 250, 1.5e-3)]
+    assert [pr.weight for pr in net.projections] == pytest.approx([j, j, -4.5 * j, -4.5 * j])
+    drives = {c.target.name: c for c in net.currents}
+    assert set(drives) == {"exc", "inh"}
+    for c in drives.values():
+        assert isinstance(c, ss.PoissonDrive)
+        assert (c.rate, c.weight) == (pytest.approx(0.9 * 10.0 * 1000), pytest.approx(j))
+    assert not networks.brunel(400, external=False).currents
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"n_exc": 3}, "n_exc must be an integer >= 4, got 3"),
+    ({"epsilon": 1.5}, r"epsilon must be <= 1 \(the connection probability\), got 1.5"),
+    ({"J": 0.0}, "J must be > 0"),
+    ({"g": -1.0}, "g must be >= 0"),
+])
+def test_brunel_refuses_bad_arguments_naming_them(kw, match):
+    with pytest.raises(ValueError, match=match):
+        networks.brunel(**{"n_exc": 400, **kw})
