@@ -151,6 +151,66 @@ def population_rate(spikes: Spikes, bin_width: float,
     return 0.5 * (edges[:-1] + edges[1:]), rates
 
 
+def _whole_bins(bin_width: float, duration: float) -> int:
+    """The whole bins of ``bin_width`` s in ``duration`` s: at least 2, else ValueError."""
+    n = int(np.floor(duration / bin_width + 1e-9))
+    if n < 2:
+        raise ValueError(f"bin_width must leave at least 2 whole bins in the recorded interval "
+                         f"of {duration:g} s, got {bin_width!r}")
+    return n
+
+
+def rate_spectrum(spikes: Spikes, bin_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectral density of the population rate (:func:`population_rate`, Hz per
+    neuron, mean removed): a one-sided periodogram per realization, over the whole bins of
+    ``bin_width`` s that fit in [t_start, t_stop] (a last, shorter bin is dropped).
+
+    Returns:
+        freqs: frequencies, Hz, from 0 to 1 / (2·bin_width), shape (n_bins // 2 + 1,).
+        power: Hz²/Hz, shape (B, n_freqs); ``power.sum(axis=1) * (freqs[1] - freqs[0])`` is
+            the variance of the binned rate (Parseval).
+    """
+    _, rates = population_rate(spikes, bin_width)
+    bin_width = float(bin_width)
+    n = _whole_bins(bin_width, _duration(spikes))
+    x = rates[:, :n] - rates[:, :n].mean(axis=1, keepdims=True)
+    power = np.abs(np.fft.rfft(x, axis=1)) ** 2 * (2 * bin_width / n)
+    power[:, 0] /= 2
+    if n % 2 == 0:
+        power[:, -1] /= 2
+    return np.fft.rfftfreq(n, bin_width), power
+
+
+def synchrony(spikes: Spikes, bin_width: float) -> np.ndarray:
+    """Golomb's synchrony measure χ per realization, shape (B,): the standard deviation of the
+    population rate over that of the single neurons' rates (root mean of their variances), in
+    the whole bins of ``bin_width`` s that fit in [t_start, t_stop]. About 1/√N for N
+    independent neurons, 1 for neurons firing together; NaN without spikes. Only the recorded
+    neurons count."""
+    bin_width = checks.number("bin_width", bin_width, low=0, low_open=True, unit="s")
+    spikes.check()
+    duration = _duration(spikes)
+    _check_bin_count("bin_width", bin_width, duration)
+    n = _whole_bins(bin_width, duration)
+    b = _bin_index(spikes.times, spikes.t_start, bin_width)
+    keep = (b >= 0) & (b < n)
+    b, r = b[keep], spikes.realizations[keep]
+    cell = r * spikes.n_neurons + spikes.ids[keep]
+    B, N = spikes.n_realizations, spikes.n_recorded
+    # single neurons' counts per bin: only the non-empty ones enter the sums (O(n_spikes))
+    keys, counts = np.unique(cell * n + b, return_counts=True)
+    counts = counts.astype(float)
+    per_cell = np.bincount(keys // n, counts, minlength=B * spikes.n_neurons)  # spikes
+    real = np.arange(B * spikes.n_neurons) // spikes.n_neurons
+    sum_squares = np.bincount(keys // n // spikes.n_neurons, counts**2, minlength=B)
+    neuron_var = (sum_squares / n - np.bincount(real, per_cell**2, minlength=B) / n**2) / N
+    population = np.bincount(r * n + b, minlength=B * n).reshape(B, n) / N
+    with np.errstate(invalid="ignore", divide="ignore"):
+        chi = np.sqrt(population.var(axis=1) / neuron_var)
+    chi[np.bincount(real, per_cell, minlength=B) == 0] = np.nan
+    return chi
+
+
 def trial_average(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation (ddof=0) across realizations, the first axis of ``values``."""
     values = checks.reals("values", values, "an array of numbers", "")

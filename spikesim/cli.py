@@ -510,6 +510,25 @@ def run_duration(spec, duration: float | None) -> float:
     return round(end / dt) * dt
 
 
+def _set_tags(settings: Sequence[str] | None) -> dict:
+    """The ``--set`` values of a run as a tag, ``{"set": {KEY: VALUE}}`` (KEY as given, VALUE
+    as TOML reads it, or the text where JSON would not keep it: a date, inf), so that the
+    point of a sweep reads back as ``load(path).meta["tags"]["set"]["exc.params.tau_mem"]``;
+    empty without ``--set``."""
+    from .netfile import setting_value
+
+    values = {}
+    for setting in settings or ():
+        key, _, text = setting.partition("=")
+        value = setting_value(text)
+        try:
+            kept = json.loads(json.dumps(value, allow_nan=False)) == value
+        except (TypeError, ValueError):
+            kept = False
+        values[key.strip()] = value if kept else text.strip()
+    return {"set": values} if values else {}
+
+
 def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = None,
              duration: float | None = None, compression: str | None = None,
              checkpoint: Path | None = None, resume: bool = False) -> Any:
@@ -530,7 +549,8 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     try:
         output = H5Output(out, overwrite=args.overwrite and not resume, append=resume,
                           compression=compression, flush_every=getattr(args, "flush_every", 1.0),
-                          tags={"command": shlex.join(["spikesim", *map(str, args.argv)])})
+                          tags={"command": shlex.join(["spikesim", *map(str, args.argv)]),
+                                **_set_tags(getattr(args, "set", None))})
     except (OSError, ValueError) as e:  # (the messages of H5Output's checks name the file)
         raise CliError(str(e) if str(out) in str(e) else f"cannot write {out}: {e}") from None
     t_build = time.perf_counter()

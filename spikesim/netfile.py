@@ -684,10 +684,7 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> str:
     if not eq or not key:
         raise NetFileError(file, where, "expected KEY=VALUE, e.g. network.dt=1e-4 or "
                                         "exc.params.tau_mem=0.02")
-    try:
-        value = tomllib.loads(f"value = {text.strip()}")["value"]
-    except tomllib.TOMLDecodeError:
-        value = text.strip()  # a bare word: a string
+    value = setting_value(text)
     if isinstance(value, dict) and isinstance(value.get("file"), str):  # an array file, named
         value["file"] = os.path.abspath(os.path.expanduser(value["file"]))  # from where run
     first, *rest = key.split(".")
@@ -733,6 +730,15 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> str:
             raise NetFileError(file, where, f'"{k}" is not a table')
     table[last] = value
     return ".".join(filter(None, (first, *rest)))
+
+
+def setting_value(text: str) -> Any:
+    """The VALUE of a ``--set KEY=VALUE``: as TOML reads it, or else the text, stripped (a
+    bare word: a string)."""
+    try:
+        return tomllib.loads(f"value = {text.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text.strip()
 
 
 def read(path: str | os.PathLike, settings: Sequence[str] = ()) -> NetSpec:

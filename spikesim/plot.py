@@ -570,11 +570,16 @@ def population_rate(spikes: SpikesLike, bin_width: float | None = None, ax: Axes
     an empty recorded interval (t_stop <= t_start) gives empty axes.
     """
     max_lines = checks.count("max_lines", max_lines, low=0)
-    s = _as_spikes(spikes, population)
+    from_file = isinstance(spikes, (str, os.PathLike))  # (a file: only the window is read)
+    s = _as_spikes(spikes, population, t_range=t_range if from_file else None)
     scale = _t_scale(t_unit)
     if t_range is not None:
         t0, t1 = _time_range(s, t_range)
-        s = dataclasses.replace(s, t_start=t0, t_stop=t1)  # (spikes outside: not binned)
+        # the spikes at t0 <= t < t1, as Spikes.window and a file's window keep them (a spike
+        # at t1 counted in the last bin read it too high), over [t0, t1] even where that
+        # reaches past the spikes' own interval (a tuple's or another writer's file's)
+        s.check(times=False)  # (arrays, for the window)
+        s = dataclasses.replace(s.window(t0, t1), t_start=t0, t_stop=t1)
     if bin_width is None:
         bin_width = default_bin_width(s)
     if s.t_stop > s.t_start:

@@ -200,7 +200,8 @@ class H5Output:
         tags: labels of your own for the file, a dict of what JSON holds (the point of a
             parameter sweep, say: ``{"sweep": "tau", "tau_mem": 0.03}``), written when the file
             is made and read back as ``load(path).meta["tags"]``; ``spikesim info`` shows them
-            (``spikesim run`` tags its files with its command line).
+            (``spikesim run`` tags its files with its command line, ``command``, and its
+            ``--set`` values, ``set``).
 
     ``/spikesim`` attributes: ``dt`` (s), ``seed``, ``dtype``, ``batch``, ``t_start`` (s, the
     first run's start), ``network`` (JSON: every population, spike source, current and

@@ -271,3 +271,36 @@ def test_histogram_bins_other_than_a_count_or_edges_get_named_errors():
             analysis.rate_histogram(s, edges)
     counts, edges = analysis.rate_histogram(s, [0.0, 1.5, 3.0])
     assert counts.tolist() == [1, 1] and edges.tolist() == [0.0, 1.5, 3.0]
+
+
+def test_synchrony_is_one_for_neurons_firing_together_and_small_for_independent_ones():
+    """Golomb's chi: sqrt(var of the population rate / mean var of the single rates)."""
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.uniform(0, 2.0, 40))
+    together = make_spikes([[t] * 20, [t[:20]] * 20], t_stop=2.0)
+    np.testing.assert_allclose(analysis.synchrony(together, 0.01), 1.0)
+    apart = make_spikes(poisson_trains(rng, 20.0, 2.0, 400), t_stop=2.0)
+    chi = analysis.synchrony(apart, 0.01)[0]
+    assert 0.5 / np.sqrt(400) < chi < 2 / np.sqrt(400)
+    counts = np.zeros((400, 200))  # the definition, with every (neuron, bin) count
+    np.add.at(counts, (apart.ids, (apart.times / 0.01).astype(int)), 1)
+    assert chi == pytest.approx(np.sqrt(counts.mean(0).var() / counts.var(1).mean()))
+    silent = make_spikes([[[]] * 3], t_stop=1.0)
+    assert np.isnan(analysis.synchrony(silent, 0.1)).all()
+
+
+def test_rate_spectrum_peaks_at_the_oscillation_and_keeps_parseval():
+    rng = np.random.default_rng(4)
+    # 200 neurons firing with probability 0.05 + 0.05 sin(2 pi 25 t) per 1 ms step, 4 s
+    steps = np.arange(4000)
+    p = 0.05 * (1 + np.sin(2 * np.pi * 25 * steps * 1e-3))
+    fire = rng.random((4000, 200)) < p[:, None]
+    k, n = np.nonzero(fire)
+    s = Spikes(k * 1e-3, n.astype(np.int64), np.zeros(k.size, np.int64), 200, 1, 0.0, 4.0)
+    freqs, power = analysis.rate_spectrum(s, 2e-3)
+    assert freqs[-1] == pytest.approx(250.0) and power.shape == (1, freqs.size)
+    assert freqs[1:][power[0, 1:].argmax()] == pytest.approx(25.0)
+    _, rates = analysis.population_rate(s, 2e-3)
+    assert power.sum() * (freqs[1] - freqs[0]) == pytest.approx(rates.var())
+    with pytest.raises(ValueError, match="at least 2 whole bins"):
+        analysis.rate_spectrum(s, 3.0)

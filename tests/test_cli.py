@@ -863,6 +863,25 @@ def test_a_file_open_in_another_process_is_neither_overwritten_nor_resumed(tmp_p
     assert status == 0, err
 
 
+def test_a_run_tags_its_file_with_the_values_of_its_set_options(tmp_path, capsys):
+    """The point of a sweep reads back as values, not only inside the command line: --set
+    KEY=VALUE gives meta["tags"]["set"][KEY], VALUE as TOML reads it (the last one of a key)."""
+    out = tmp_path / "a.h5"
+    argv = ("run", str(EXAMPLES / "lif_tutorial.toml"), "-o", str(out), "--quiet",
+            "--set", "network.duration=0.01", "--set", "population[0].params.tau_mem=0.02",
+            "--set", "population[0].params.tau_mem=0.03", "--set", "population[0].params.v_th="
+            "{ distribution = \"uniform\", low = 0.2, high = 0.4 }")
+    assert run_cli(capsys, *argv)[0] == 0
+    tags = ss.load(out).meta["tags"]
+    assert tags["set"] == {"network.duration": 0.01, "population[0].params.tau_mem": 0.03,
+                           "population[0].params.v_th": {"distribution": "uniform",
+                                                         "low": 0.2, "high": 0.4}}
+    assert tags["command"].startswith("spikesim run ")
+    assert run_cli(capsys, "run", str(EXAMPLES / "lif_tutorial.toml"), "-o",
+                   str(tmp_path / "b.h5"), "--quiet", "--duration", "0.01")[0] == 0
+    assert "set" not in ss.load(tmp_path / "b.h5").meta["tags"]
+
+
 def test_a_run_tags_its_file_with_its_command_line(tmp_path, capsys):
     """The points of a sweep (--set, --seed) tell apart in spikesim info."""
     out = tmp_path / "a.h5"

@@ -435,6 +435,27 @@ def test_population_rate_t_range_sets_the_interval_binned():
     np.testing.assert_allclose(ax.lines[0].get_ydata(), 10.0)
 
 
+def test_population_rate_t_range_leaves_out_the_spikes_at_its_stop(tmp_path):
+    """t_range = (start, stop) bins the spikes at start <= t < stop, as Spikes.window and a
+    file's window keep them: a spike at exactly stop was counted in the last bin (10 neurons,
+    10 ms bins: that bin read 30 Hz instead of 20)."""
+    net = ss.Network(dt=1e-3, seed=0)
+    arr = np.zeros((30, 10), bool)
+    arr[[5, 15, 20, 25], [0, 1, 2, 3]] = True  # spikes at 5, 15, 20 and 25 ms
+    src = net.add(ss.SpikeArray(arr), name="a")
+    net.add(ss.SpikeRecorder(ss.H5Output(tmp_path / "r.h5"), src))
+    mon = net.add(ss.SpikeMonitor(src))
+    net.run(0.03)
+    s = mon.spikes
+    np.testing.assert_allclose(s.times, [0.005, 0.015, 0.020, 0.025])
+    window = (0.005, 0.025)  # 2 bins of 10 ms; the spike at 25 ms is at its stop
+    _, rates = analysis.population_rate(s.window(*window), 0.01)
+    np.testing.assert_allclose(rates[0], [10.0, 20.0])
+    for spikes in (s, tmp_path / "r.h5"):
+        ax = plot.population_rate(spikes, 0.01, population="a", t_range=window)
+        np.testing.assert_allclose(ax.lines[0].get_ydata(), [10.0, 20.0])
+
+
 def test_raster_image_puts_spikes_on_bin_edges_in_the_bin_they_open():
     # one spike per step of dt = 1/30 ms, 60000 steps, one time bin per step: (k·dt)/span·n_t
     # rounds below k for some k, which fell into bin k − 1
