@@ -97,7 +97,7 @@ import numpy as np
 from . import distributions as D
 from . import inputs as I
 from . import models as M
-from .checks import MAX_UNITS
+from .checks import MAX_UNITS, warn
 from .layout import BuildError, check_build_memory, current_rng, projection_key
 from .monitors import SpikeMonitor, StateMonitor
 from .network import MAX_STEPS, Network
@@ -127,6 +127,7 @@ CURRENTS: dict[str, type[I.Current]] = {
     "noise": I.NoiseCurrent, "uniform_noise": I.UniformNoiseCurrent, "ou": I.OUCurrent,
     "current_array": I.CurrentArray, "poisson_drive": I.PoissonDrive,
 }
+TOO_DEEP = "arrays or tables nested too deeply for the TOML reader"  # (a RecursionError)
 RULES = ("one_to_one", "all_to_all", "random", "fixed_indegree", "explicit")
 RECORDS = ("spikes", "state", "rate")
 
@@ -296,8 +297,27 @@ class Array(_Check):
     def __call__(self, value: Any) -> np.ndarray:
         arr = _numbers(value, self.ndim, self.integer)
         if arr is None or (self.low is not None and arr.size and arr.min() < self.low):
-            raise _expected(self.desc, value)
+            raise _Bad(f"expected {self.desc}, got {_show(value)}"
+                       f"{_offending(value, self.ndim, self.integer, self.low)}")
         return arr
+
+
+def _offending(value: Any, ndim: tuple[int, ...], integer: bool = False,
+               low: float | None = None) -> str:
+    """For an array read from a file of an accepted kind and shape, what is refused in it:
+    ' (offending value nan at [3, 1])', its first value not finite or below ``low``; else ''."""
+    if (not isinstance(value, np.ndarray) or value.ndim not in ndim or not value.size
+            or value.dtype.kind not in ("iu" if integer else "iuf")):
+        return ""
+    with np.errstate(over="ignore"):  # (float128 beyond float64: inf, refused)
+        arr = value.astype(np.float64)
+    bad = ~np.isfinite(arr)
+    if not bad.any() and low is not None:
+        bad = arr < low
+    if not bad.any():
+        return ""
+    at = np.unravel_index(np.argmax(bad), arr.shape)
+    return f" (offending value {value[at]} at {[int(i) for i in at]})"
 
 
 def _distribution(value: dict) -> D.Distribution:
@@ -351,7 +371,8 @@ class Values(_Check):
             return _distribution(value)
         arr = _numbers(value, self.arrays) if self.arrays else None
         if arr is None:
-            raise _expected(self.desc, value)
+            raise _Bad(f"expected {self.desc}, got {_show(value)}"
+                       f"{_offending(value, self.arrays)}")
         return arr
 
 
@@ -426,29 +447,44 @@ def _array_file(table: dict, file: str, folder: str, key: str) -> np.ndarray:
             magic = fh.read(6)
         if magic[:2] != b"PK" and magic != b"\x93NUMPY":  # (NumPy would try it as a pickle)
             raise ValueError("not a file NumPy writes (np.save: .npy, np.savez: .npz)")
+        if npz != (magic[:2] == b"PK"):  # (np.load goes by the content, not the name)
+            raise ValueError("it holds one array (np.save): name it .npy" if npz else
+                             "it is an .npz archive (np.savez): name it .npz")
         loaded = np.load(path, allow_pickle=False)
         if not npz:
             return loaded
         with loaded:
             names = loaded.files
+            if not names:
+                raise NetFileError(file, f"{key}.file", f"{path} holds no arrays")
             if member is None and len(names) != 1:
                 raise NetFileError(file, f"{key}.key", f"{path} holds {len(names)} arrays: give "
-                                                       f"key = one of {', '.join(names)}")
+                                                       f"key = one of {_some(names)}")
             if member is not None and member not in names:
                 near = difflib.get_close_matches(member, names, 1)
                 raise NetFileError(file, f"{key}.key", f'no array "{member}" in {path}'
                                    + (f' (did you mean "{near[0]}"?)' if near else "")
-                                   + f"; it holds: {', '.join(names) or 'none'}")
-            return loaded[member or names[0]]
+                                   + f"; it holds: {_some(names) or 'none'}")
+            arr = loaded[member or names[0]]
+            if not isinstance(arr, np.ndarray):  # (a member np.savez did not write: bytes)
+                raise ValueError(f"{member or names[0]} is not an array np.savez wrote")
+            return arr
     except NetFileError:
         raise
     except FileNotFoundError:
         where = "" if os.path.isabs(os.path.expanduser(name)) else (
             f" (a relative path is read from {os.path.abspath(folder)})")
         raise NetFileError(file, f"{key}.file", f"no such file: {path}{where}") from None
-    except (OSError, ValueError, EOFError) as e:  # (object arrays: a ValueError)
+    except Exception as e:  # (object arrays: a ValueError; a damaged .npz: BadZipFile; a
+        # header with a shape far larger than the memory: MemoryError)
         raise NetFileError(file, f"{key}.file", f"cannot read {path} as a NumPy array: "
-                                                f"{e}") from None
+                                                f"{e or type(e).__name__}") from None
+
+
+def _some(names: list[str], most: int = 10) -> str:
+    """The first ``most`` of ``names``, joined, and how many there are when not all."""
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown}, ... ({len(names)} in all)"
 
 
 # --- tables ---------------------------------------------------------------------------------
@@ -587,6 +623,8 @@ def parse(text: str, file: str = "<string>", settings: Sequence[str] = (),
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise NetFileError(file, "", f"not valid TOML: {e}") from None
+    except RecursionError:  # (tomllib parses nested arrays and tables recursively)
+        raise NetFileError(file, "", TOO_DEEP) from None
     set_by = {apply_setting(doc, setting, file): setting for setting in settings}
     try:
         _read_arrays(doc, file, os.fspath(folder) if folder is not None else os.curdir)
@@ -684,9 +722,11 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> str:
     if not eq or not key:
         raise NetFileError(file, where, "expected KEY=VALUE, e.g. network.dt=1e-4 or "
                                         "exc.params.tau_mem=0.02")
-    value = setting_value(text)
-    if isinstance(value, dict) and isinstance(value.get("file"), str):  # an array file, named
-        value["file"] = os.path.abspath(os.path.expanduser(value["file"]))  # from where run
+    try:
+        value = setting_value(text)
+    except RecursionError:
+        raise NetFileError(file, where, TOO_DEEP) from None
+    value = _files_from_here(value)  # array files it names: read from where spikesim runs
     first, *rest = key.split(".")
     indexed = _INDEXED.match(first)
     if indexed:
@@ -724,6 +764,8 @@ def apply_setting(doc: dict, setting: str, file: str = "<string>") -> str:
                                             f" start the key path with the one meant instead")
         first, table = named[0]
     *tables, last = rest
+    if last == "file" and tables and isinstance(value, str):  # the path of an array file table
+        value = os.path.abspath(os.path.expanduser(value))
     for k in tables:
         table = table.setdefault(k, {})
         if not isinstance(table, dict):
@@ -739,6 +781,19 @@ def setting_value(text: str) -> Any:
         return tomllib.loads(f"value = {text.strip()}")["value"]
     except tomllib.TOMLDecodeError:
         return text.strip()
+
+
+def _files_from_here(value: Any) -> Any:
+    """``value`` of a ``--set``, with the path of every array file table in it (``{ file =
+    ... }``, at any depth: ``params = { data = { file = "x.npy" } }``) made absolute from the
+    current directory."""
+    if isinstance(value, dict):
+        if isinstance(value.get("file"), str):
+            return {**value, "file": os.path.abspath(os.path.expanduser(value["file"]))}
+        return {k: _files_from_here(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_files_from_here(v) for v in value]
+    return value
 
 
 def read(path: str | os.PathLike, settings: Sequence[str] = ()) -> NetSpec:
@@ -953,10 +1008,24 @@ def build(spec: NetSpec, output: H5Output | None = None, *, seed: int | None = N
         with _building(spec, item.key, item.param_keys):
             if kind in DATA_SOURCES:
                 src = SOURCES[kind](item.params[DATA_SOURCES[kind]])
+                if src.realizations() not in (1, nw["batch"]):
+                    shape = np.shape(item.params[DATA_SOURCES[kind]])
+                    raise _noted(spec.settings, NetFileError(
+                        spec.file, item.param_keys[DATA_SOURCES[kind]],
+                        f"shape {shape} holds {src.realizations()} realizations (its axis 1) "
+                        f"but network.batch = {nw['batch']}: give (T, {nw['batch']}, n), or "
+                        f"(T, n) for every realization alike"))
                 if f["n"] is not None and f["n"] != src.n:
                     raise NetFileError(spec.file, f"{item.key}.n", f"n = {f['n']} but "
                                        f"params.{DATA_SOURCES[kind]} has {src.n} units (its "
                                        f"last axis)")
+                rows = np.shape(item.params[DATA_SOURCES[kind]])
+                if len(rows) == 2 and rows[0] == nw["batch"] > 1:  # (B, n): a batch of images?
+                    warn(f"{spec.file}: {item.param_keys[DATA_SOURCES[kind]]}: shape "
+                                f"{rows} is read as {rows[0]} steps of {rows[1]} units, the "
+                                f"same for every realization, then silence; for one row per "
+                                f"realization give (T, {rows[0]}, {rows[1]}), e.g. "
+                                f"np.broadcast_to(data, (T, {rows[0]}, {rows[1]}))")
                 objects[f["name"]] = net.add(src, name=f["name"])
             elif kind in SOURCES:
                 objects[f["name"]] = net.add(SOURCES[kind](f["n"], **item.params),

@@ -1,7 +1,11 @@
 """Network files: arrays read from NumPy files (``{ file = "x.npy" }``) and the ``spike_array``
 input."""
 
+import io
+import zipfile
+
 import numpy as np
+import numpy.lib.format as npformat
 import pytest
 
 import spikesim as ss
@@ -191,3 +195,243 @@ def test_ids_beyond_int64_or_nested_deep_are_refused_in_one_line(ids, words):
     text = NET.format(spikes=spikes.astype(int).tolist(), data=data.tolist())
     with pytest.raises(netfile.NetFileError, match=r"record\[1\]\.ids: " + words):
         netfile.parse(text.replace('population = "given"', f'population = "given"\nids = {ids}'))
+
+
+# --- Array files that are misnamed, damaged or far too large: one line naming the key, never a
+# traceback or an error without it (review of the NumPy-file feature).
+NET_DAMAGED = """
+[network]
+dt = 1e-3
+duration = 0.01
+
+[[population]]
+name = "p"
+model = "LIF"
+n = 2
+params = {{ v_th = 0.3, units = "1" }}
+
+[[input]]
+name = "coded"
+kind = "rate_coded"
+params = {{ data = {data} }}
+"""
+
+
+def npy_bytes(header_shape=None) -> bytes:
+    """A .npy of 3 values; ``header_shape``: the shape its header claims instead."""
+    buf = io.BytesIO()
+    if header_shape is None:
+        np.save(buf, np.full(3, 0.1))
+    else:
+        npformat.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False,
+                                              "shape": header_shape})
+        buf.write(b"\0" * 64)
+    return buf.getvalue()
+
+
+def zip_bytes(members: dict) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+CASES = {  # value of params.data, bytes of the file, key path, words of the message
+    "npy named .npz": ('{ file = "a.npz" }', npy_bytes(), "data.file", "name it .npy"),
+    "npz named .npy": ('{ file = "a.npy" }', zip_bytes({"x.npy": npy_bytes()}), "data.file",
+                       "name it .npz"),
+    "damaged npz": ('{ file = "a.npz" }', b"PK\x03\x04" + b"\0" * 40, "data.file",
+                    "cannot read"),
+    "npy shape beyond memory": ('{ file = "a.npy" }', npy_bytes((10**13, 3)), "data.file",
+                                "cannot read"),
+    "npz shape beyond memory": ('{ file = "a.npz" }', zip_bytes({"x.npy": npy_bytes((10**13, 3))}),
+                                "data.file", "cannot read"),
+    "npz member not npy": ('{ file = "a.npz", key = "notes.txt" }',
+                           zip_bytes({"notes.txt": b"hello", "x.npy": npy_bytes()}),
+                           "data.file", "notes.txt is not an array np.savez wrote"),
+    "npz of many arrays": ('{ file = "a.npz" }',
+                           zip_bytes({f"arr_{i}.npy": npy_bytes() for i in range(500)}),
+                           "data.key", "arr_9, ... (500 in all)"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_damaged_or_misnamed_array_files_give_one_short_line(case, tmp_path, capsys):
+    data, content, key, words = CASES[case]
+    (tmp_path / data.split('"')[1]).write_bytes(content)
+    path = tmp_path / "net.toml"
+    path.write_text(NET_DAMAGED.format(data=data))
+    status = cli.main(["check", str(path)])
+    out, err = capsys.readouterr()
+    assert status == 2, (out, err)
+    assert err.count("\n") == 1 and len(err) < 600, err
+    assert f"{path}: input[0].params.{key}: " in err, err
+    assert words in err, err
+
+
+# --- A (T, B, n) spike_array or rate_coded of another B than the network's batch: the error
+# names the data's key, not [network] (review of the NumPy-file feature).
+NET_BATCH = """
+[network]
+dt = 1e-3
+duration = 0.01
+batch = 2
+
+[[population]]
+name = "p"
+model = "LIF"
+n = 2
+params = {{ v_th = 0.3, units = "1" }}
+
+[[input]]
+name = "src"
+kind = "{kind}"
+params = {{ {param} = {{ file = "x.npy" }} }}
+"""
+
+
+@pytest.mark.parametrize("kind, param, data", [
+    ("spike_array", "spikes", np.zeros((5, 3, 4), bool)),
+    ("rate_coded", "data", np.full((5, 3, 4), 0.1)),
+])
+def test_data_of_another_batch_names_its_key(kind, param, data, tmp_path):
+    np.save(tmp_path / "x.npy", data)
+    path = tmp_path / "net.toml"
+    path.write_text(NET_BATCH.format(kind=kind, param=param))
+    with pytest.raises(netfile.NetFileError,
+                       match=rf"input\[0\]\.params\.{param}: shape \(5, 3, 4\) holds 3 "
+                             r"realizations .* network\.batch = 2"):
+        netfile.build(netfile.read(path))
+    assert netfile.build(netfile.read(path, ["network.batch=3"])).net.batch == 3
+
+
+# --- Arrays or tables nested beyond what tomllib can parse: one line, not a RecursionError
+# (review of the NumPy-file feature).
+NET_DEEP = """
+[network]
+dt = 1e-3
+duration = 0.01
+
+[[population]]
+name = "p"
+model = "LIF"
+n = 2
+params = {{ v_th = {value}, units = "1" }}
+"""
+
+
+@pytest.mark.parametrize("value", ["[" * 3000 + "1" + "]" * 3000,
+                                   "{ a = " * 3000 + "1" + " }" * 3000])
+@pytest.mark.parametrize("where", ["file", "set"])
+def test_deep_nesting_is_refused_in_one_line(value, where, tmp_path, capsys):
+    path = tmp_path / "net.toml"
+    path.write_text(NET_DEEP.format(value=value if where == "file" else 0.3))
+    extra = ["--set", f"p.params.v_th={value}"] if where == "set" else []
+    status = cli.main(["check", str(path), *extra])
+    out, err = capsys.readouterr()
+    assert status == 2, (out, err)
+    assert err.count("\n") == 1 and "nested too deeply" in err and str(path) in err, err
+
+
+# --- An array from a file refused for one of its values (not finite, below the least accepted):
+# the error says which and where (review of the NumPy-file feature).
+NET_OFFENDING = """
+[network]
+dt = 1e-3
+duration = 0.01
+
+[[population]]
+name = "p"
+model = "LIF"
+n = 4
+params = { v_th = VTH, units = "1" }
+
+[[input]]
+name = "coded"
+kind = "rate_coded"
+params = { data = DATA }
+
+[[projection]]
+pre = "coded"
+post = "p"
+rule = "explicit"
+pre_ids = PRE
+post_ids = [0, 1]
+weight = 0.1
+"""
+GOOD = {"VTH": "0.3", "DATA": "[0.1, 0.2]", "PRE": "[0, 1]"}
+
+
+@pytest.mark.parametrize("key, array, path, words", [
+    ("VTH", np.array([0.3, 0.3, np.nan, 0.3]), r"population\[0\]\.params\.v_th",
+     r"\(offending value nan at \[2\]\)"),
+    ("DATA", np.array([[0.1, 0.2], [0.1, np.inf]]), r"input\[0\]\.params\.data",
+     r"\(offending value inf at \[1, 1\]\)"),
+    ("PRE", np.array([0, -1]), r"projection\[0\]\.pre_ids", r"\(offending value -1 at \[1\]\)"),
+])
+def test_a_refused_value_of_an_array_file_is_named(key, array, path, words, tmp_path):
+    np.save(tmp_path / "x.npy", array)
+    text = NET_OFFENDING
+    for k, v in {**GOOD, key: '{ file = "x.npy" }'}.items():
+        text = text.replace(k, v)
+    (tmp_path / "net.toml").write_text(text)
+    with pytest.raises(netfile.NetFileError, match=path + ": .*from a file " + words):
+        netfile.read(tmp_path / "net.toml")
+
+
+# --- --set: array files it names are read from the current directory, however the value names
+# them (review of the NumPy-file feature).
+NET_SET_PATHS = """
+[network]
+dt = 1e-3
+duration = 0.01
+
+[[population]]
+name = "p"
+model = "LIF"
+n = 2
+params = { v_th = 0.3, units = "1" }
+
+[[input]]
+name = "coded"
+kind = "rate_coded"
+params = { data = { file = "rates.npy" } }
+"""
+
+
+@pytest.mark.parametrize("setting", [
+    'coded.params.data={ file = "rates.npy" }',
+    'coded.params={ data = { file = "rates.npy" } }',
+    "coded.params.data.file=rates.npy",
+    'input[0].params.data.file="rates.npy"',
+])
+def test_set_reads_array_files_from_the_current_directory(setting, tmp_path, monkeypatch):
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "net.toml").write_text(NET_SET_PATHS)
+    np.save(tmp_path / "net" / "rates.npy", np.full(3, 0.1))  # beside the file: not this one
+    (tmp_path / "here").mkdir()
+    np.save(tmp_path / "here" / "rates.npy", np.full(5, 0.2))
+    monkeypatch.chdir(tmp_path / "here")
+    spec = netfile.read(tmp_path / "net" / "net.toml", [setting])
+    np.testing.assert_array_equal(spec.inputs[0].params["data"], np.full(5, 0.2))
+
+
+def test_without_set_the_file_beside_the_network_file_is_read(tmp_path, monkeypatch):
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "net.toml").write_text(NET_SET_PATHS)
+    np.save(tmp_path / "net" / "rates.npy", np.full(3, 0.1))
+    monkeypatch.chdir(tmp_path)
+    spec = netfile.read(tmp_path / "net" / "net.toml")
+    np.testing.assert_array_equal(spec.inputs[0].params["data"], np.full(3, 0.1))
+
+
+def test_a_batch_of_rows_given_as_steps_warns_naming_the_key():
+    """Rate-coded (B, n) data with batch = B is read as B steps of one image each, the same in
+    every realization (then silence): a warning names the key and the (T, B, n) to give."""
+    spikes, data = arrays()
+    images = data[:2]  # (2, 4): two "images", batch = 2
+    text = NET.format(spikes=spikes.astype(int).tolist(), data=images.tolist())
+    with pytest.warns(RuntimeWarning, match=r"input\[1\]\.params\.data: shape \(2, 4\) is read "
+                                            r"as 2 steps of 4 units.*give \(T, 2, 4\)"):
+        netfile.build(netfile.parse(text))
