@@ -73,6 +73,29 @@ FINITE_CHECK_STEPS = 1000  # the state is checked for NaN and inf at most this m
 # (and at a run's end): a check reads the whole state, as much as a step of a simple model
 
 
+class _BuildSetting:
+    """A setting of :class:`Network` that its build reads (dt, seed, dtype, batch, backend):
+    the kernel's tables, the state and every monitor's times (kept as steps, read as steps·dt)
+    depend on it, so assigning it once the network is built raises AttributeError."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, net: Network | None, owner: type | None = None) -> object:
+        return self if net is None else net.__dict__[self.name]
+
+    def __set__(self, net: Network, value: object) -> None:
+        if net.__dict__.get("tables") is not None:
+            raise AttributeError(
+                f"Network.{self.name} cannot change once the network is built (its first run "
+                f"or compile): the kernel's tables and state were made with {self.name} = "
+                f"{net.__dict__[self.name]!r}, and the times of the data recorded so far are "
+                f"steps of dt; build a new Network. What may change between runs: chunk, "
+                f"threads, parallel, a source's rate, p, data, times and ids, a given current's "
+                f"values, the monitors, and the state's values in place")
+        net.__dict__[self.name] = value
+
+
 class Network:
     """A simulation: add populations, inputs, projections and monitors, then ``run``.
 
@@ -111,6 +134,8 @@ class Network:
         net.run(1.0)
         mon.spikes.times
     """
+
+    dt, seed, dtype, batch, backend = (_BuildSetting() for _ in range(5))
 
     def __init__(self, dt: float, seed: int = 0, dtype: DTypeLike = np.float64, batch: int = 1,
                  parallel: bool | None = None, threads: int | None = None, chunk: int = 1000,
@@ -154,21 +179,6 @@ class Network:
         self._live: _ChunkRunner | None = None  # the runner of the run in progress
         self._last_runner: _ChunkRunner | None = None  # the CPU runner of the last run
         self._const_p: dict[int, np.ndarray] = {}  # constant sources' p (n,), as last drawn
-
-    # what the build reads: the kernel's tables, the state and every monitor's times (kept as
-    # steps, read as steps·dt) depend on them, so they are fixed once the network is built
-    _FIXED_ONCE_BUILT = frozenset({"dt", "seed", "dtype", "batch", "backend"})
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name in self._FIXED_ONCE_BUILT and self.__dict__.get("tables") is not None:
-            raise AttributeError(
-                f"Network.{name} cannot change once the network is built (its first run or "
-                f"compile): the kernel's tables and state were made with {name} = "
-                f"{getattr(self, name)!r}, and the times of the data recorded so far are steps "
-                f"of dt; build a new Network. What may change between runs: chunk, threads, "
-                f"parallel, a source's rate, p, data, times and ids, a given current's values, "
-                f"the monitors, and the state's values in place")
-        object.__setattr__(self, name, value)
 
     def __repr__(self) -> str:
         def listed(items, limit: int = 4) -> str:
