@@ -212,8 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="what an HDF5 recording holds", description=(
         "Show what a recording holds: populations, spike counts and rates, state reports,\n"
         "duration, metadata, and whether the run completed."),
-        epilog="examples:\n  spikesim info cuba.h5\n  spikesim info cuba.h5 --json")
-    p.add_argument("file", type=Path, metavar="FILE.h5", help="a recording")
+        epilog="examples:\n  spikesim info cuba.h5\n  spikesim info sweep/*.h5\n"
+               "  spikesim info cuba.h5 --json   # several files: a list")
+    p.add_argument("files", type=Path, nargs="+", metavar="FILE.h5",
+                   help="recordings (or checkpoints)")
     p.add_argument("--json", action="store_true", help="print the information as JSON")
     p.set_defaults(func=cmd_info)
 
@@ -836,25 +838,27 @@ def _describe_group(info: dict, top: str, name: str, g, data) -> None:
         info["rates"][pop] = {"bins": int(g["counts"].shape[0]), "bin_width_s": step}
 
 
-def _checkpoint_info(args: argparse.Namespace) -> int:
-    """``spikesim info`` of a checkpoint (``--checkpoint``'s file): where its run stands and
-    how to go on, instead of the contents of a recording, which it is not."""
+def _checkpoint_contents(path: Path) -> dict:
+    """What ``spikesim info`` says of a checkpoint (``--checkpoint``'s file): where its run
+    stands, instead of the contents of a recording, which it is not."""
     import h5py
 
     from .io import attr
 
-    with h5py.File(args.file, "r") as f:
+    with h5py.File(path, "r") as f:
         info = {k: attr(f, k) for k in ("step", "t", "dt", "seed", "dtype", "batch",
                                          "created")}
         structure = attr(f, "structure", {}, as_json=True) or {}
         info["versions"] = attr(f, "versions", {}, as_json=True)
-    info.update(file=str(args.file), kind="checkpoint",
+    info.update(file=str(path), kind="checkpoint", bytes=path.stat().st_size,
                 populations=structure.get("populations", []),
                 n_synapses=structure.get("n_synapses"))
-    if args.json:
-        print(json.dumps(info, indent=1, default=str))
-        return 0
-    print(f"{args.file}  ({args.file.stat().st_size / 1e6:.3g} MB, spikesim checkpoint"
+    return info
+
+
+def _show_checkpoint(info: dict) -> None:
+    """Print :func:`_checkpoint_contents`, with how to go on."""
+    print(f"{info['file']}  ({info['bytes'] / 1e6:.3g} MB, spikesim checkpoint"
           f"{', created ' + str(info['created'])[:19] if info.get('created') else ''})")
     print(f"state at t = {float(info['t']):g} s (step {int(info['step'])}), dt "
           f"{_time(float(info['dt']))}, seed {info['seed']}, batch {info['batch']}, "
@@ -862,21 +866,29 @@ def _checkpoint_info(args: argparse.Namespace) -> int:
     pops = ", ".join(f"{name} ({cls}, {n})" for name, cls, n in info["populations"])
     print(f"populations: {pops or 'none'}; {info['n_synapses']} synapses")
     print(f"not a recording: continue the run with spikesim run FILE.toml -o OUT.h5 "
-          f"--checkpoint {args.file} --resume [--duration T] (the same file, --set and "
+          f"--checkpoint {info['file']} --resume [--duration T] (the same file, --set and "
           f"--seed), or spikesim.load_checkpoint(net, path); its data is in OUT.h5")
-    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    """``spikesim info``."""
+    """``spikesim info``: each file in turn (a blank line between), or, with ``--json``, one
+    object (a list of them for several files)."""
     from .checkpoint import is_checkpoint
 
-    if args.file.is_file() and is_checkpoint(args.file):
-        return _checkpoint_info(args)
-    info = contents(args.file)
+    infos = [_checkpoint_contents(path) if path.is_file() and is_checkpoint(path)
+             else contents(path) for path in args.files]
     if args.json:
-        print(json.dumps(info, indent=1, default=str))
+        print(json.dumps(infos[0] if len(infos) == 1 else infos, indent=1, default=str))
         return 0
+    for j, info in enumerate(infos):
+        if j:
+            print()
+        (_show_checkpoint if info.get("kind") == "checkpoint" else _show_recording)(info)
+    return 0
+
+
+def _show_recording(info: dict) -> None:
+    """Print :func:`contents` of a recording."""
     size = info["bytes"]
     versions = info.get("versions") or {}
     made = f", spikesim {versions['spikesim']}" if "spikesim" in versions else ""
@@ -940,7 +952,6 @@ def cmd_info(args: argparse.Namespace) -> int:
             print(f"  {pop}: {_many(e['bins'], 'bin')} of {_time(e['bin_width_s'])}")
     if not (info["spikes"] or info["reports"] or info["rates"]):
         print("no recorded data")
-    return 0
 
 
 PLOTS = ("raster", "traces", "rate", "hist", "summary")

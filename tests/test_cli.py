@@ -817,6 +817,13 @@ def test_info_of_a_checkpoint_says_what_it_is_and_load_refuses_it(tmp_path, caps
         ss.load(ckpt)
     status, _, err = run_cli(capsys, "plot", ckpt, "-o", tmp_path / "x.png")
     assert status == 2 and "is a spikesim checkpoint" in one_line_error(err, "plot")
+    # several files, as a sweep's: each in turn, a list in JSON
+    status, stdout, _ = run_cli(capsys, "info", out, ckpt)
+    recording, checkpoint = stdout.split("\n\n")
+    assert status == 0 and recording.startswith(str(out)) and "run: completed" in recording
+    assert checkpoint.startswith(str(ckpt)) and "spikesim checkpoint" in checkpoint
+    status, stdout, _ = run_cli(capsys, "info", out, ckpt, "--json")
+    assert [i.get("kind") for i in json.loads(stdout)] == [None, "checkpoint"]
 
 
 def test_a_sigterm_ignored_by_whoever_started_the_run_stays_ignored():
