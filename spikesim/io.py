@@ -881,10 +881,13 @@ class RecordedRun:
                      parts[0]["population"], parts[0]["threshold"] if variable == "v" else None,
                      {} if realization is None else {"realizations": np.array([first])})
 
-    def rate(self, population: str | None = None) -> Trace:
+    def rate(self, population: str | None = None, realization: int | None = None, *,
+             t_start: float | None = None, t_stop: float | None = None) -> Trace:
         """Population rate (Hz): spikes per bin / (neurons · bin width), values of shape
-        (bins, realizations, 1); ``times`` are the bins' start times (s). A last bin cut short
-        by the end of the run is divided by its actual width. ``meta`` holds ``counts``
+        (bins, realizations, 1) — one realization's only when ``realization`` is given;
+        ``times`` are the bins' start times (s), and ``t_start``/``t_stop`` (s) keep the bins
+        that start at t_start <= t < t_stop (to leave out a transient, say). A last bin cut
+        short by the end of the run is divided by its actual width. ``meta`` holds ``counts``
         (bins, realizations), ``bin_width`` (s), ``widths`` (s, each bin's: the last one's
         may be shorter) and ``n_neurons``."""
         e = self._pick(self._rates, population, "population rates")[0]
@@ -902,6 +905,11 @@ class RecordedRun:
         counts = counts[:n_bins]
         lo = start + step * np.arange(n_bins)
         width = (np.minimum(lo + step, stop) - lo) / MS
+        first, end = checks.window_edges(*checks.time_window(t_start, t_stop))
+        keep = (lo / MS >= first) & (lo / MS < end)
+        reals = slice(None) if realization is None else check_realizations(
+            realization, counts.shape[1], several=False)
+        lo, width, counts = lo[keep], width[keep], counts[keep][:, reals]
         n = e["n_neurons"]
         with np.errstate(invalid="ignore", divide="ignore"):
             rate = counts / (n * np.maximum(width, 1e-300))[:, None]

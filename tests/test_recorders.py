@@ -965,3 +965,25 @@ def test_a_value_beyond_float32_is_refused_naming_the_variable_and_time(tmp_path
     assert not data.completed and data.meta["duration"] == pytest.approx(0.003)
     v = data.trace("big", "v").values
     assert v.shape[0] == 3 and np.isfinite(v).all()
+
+
+def test_a_recorded_rate_is_read_for_a_window_and_a_realization(tmp_path):
+    """rate(t_start=, t_stop=, realization=) keeps the bins starting in the window, of that
+    realization: the counts of the spikes binned by hand."""
+    net = ss.Network(dt=1e-3, seed=4, batch=3)
+    src = net.add(ss.PoissonInput(20, rate=80.0), name="src")
+    out = ss.H5Output(tmp_path / "r.h5")
+    net.add(ss.RateRecorder(out, src, bin_width=5e-3))
+    mon = net.add(ss.SpikeMonitor(src))
+    net.run(0.1)
+    data = ss.load(tmp_path / "r.h5")
+    rate = data.rate("src", 2, t_start=0.02, t_stop=0.05)
+    np.testing.assert_allclose(rate.times, [0.02, 0.025, 0.03, 0.035, 0.04, 0.045])
+    s = mon.spikes.select(2)
+    want = np.histogram(s.times, np.arange(0.02, 0.0501, 5e-3) - 1e-9)[0]
+    np.testing.assert_array_equal(rate.meta["counts"][:, 0], want)
+    assert rate.values.shape == (6, 1, 1) and want.sum() > 20
+    np.testing.assert_allclose(rate.values[:, 0, 0], want / (20 * 5e-3))
+    assert data.rate("src").values.shape == (20, 3, 1)
+    with pytest.raises(ValueError, match="t_start must be <= t_stop"):
+        data.rate("src", t_start=0.05, t_stop=0.02)
