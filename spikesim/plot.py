@@ -433,9 +433,12 @@ def traces(trace: TraceLike, ax: Axes | None = None, neurons: Sequence[int] | No
             mu, sd = values[:, :, k].mean(axis=1), values[:, :, k].std(axis=1)
             ax.fill_between(t, mu - sd, mu + sd, color=color, alpha=0.25, linewidth=0)
             shown = values[:, :samples, k]
-            if shown.shape[1]:
+            if shown.shape[1] and k == 0:  # (one entry for all: the legend stays short)
                 ax.plot(t, shown, color=color, linewidth=0.6, alpha=0.6)[0].set_label(
-                    f"{prefix}{shown.shape[1]} sample realizations")
+                    f"{shown.shape[1]} sample realizations" + (
+                        " each (thin)" if cols.size > 1 else ""))
+            elif shown.shape[1]:
+                ax.plot(t, shown, color=color, linewidth=0.6, alpha=0.6)
             ax.plot(t, mu, color=color, linewidth=2, label=f"{prefix}mean ± std")
         else:
             lines = ax.plot(t, values[:, :, k], color=color, linewidth=0.8)

@@ -778,3 +778,12 @@ def test_plot_command_draws_a_time_window(tmp_path, monkeypatch, capsys):
                        (["--t-stop", "inf"], "argument --t-stop: expected a finite number")):
         assert cli.main(["plot", str(path), *args, "-o", str(tmp_path / "y.png")]) == 2
         assert says in capsys.readouterr().err
+
+
+def test_traces_of_several_neurons_and_realizations_list_each_neuron_once():
+    """Mean ± std of 3 neurons over 40 realizations: one legend entry per neuron and one for
+    the sample lines (two per neuron overflowed a summary sheet's row)."""
+    ax = plot.traces(noisy_trace(n_realizations=40, n_selected=3))
+    assert legend_texts(ax) == ["3 sample realizations each (thin)", "neuron 4: mean ± std",
+                                "neuron 7: mean ± std", "neuron 9: mean ± std"]
+    assert len(ax.lines) == 3 * (3 + 1) + 1  # samples and mean per neuron, threshold
