@@ -8,14 +8,21 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 
-def output_dir(description: str) -> Path:
-    """Parse ``--out DIR`` (default ``out/<script>``) and create it."""
-    parser = argparse.ArgumentParser(description=description)
+def arguments(description: str, parser: argparse.ArgumentParser | None = None
+              ) -> argparse.Namespace:
+    """Parse ``--out DIR`` (default ``out/<script>``; created) and the options of ``parser``,
+    if the script has its own."""
+    parser = parser or argparse.ArgumentParser(description=description)
     parser.add_argument("--out", type=Path, default=None, help="folder for the PNG figures")
     args = parser.parse_args()
-    out = args.out or Path("out") / Path(__import__("__main__").__file__).stem
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    args.out = args.out or Path("out") / Path(__import__("__main__").__file__).stem
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def output_dir(description: str) -> Path:
+    """Parse ``--out DIR`` (default ``out/<script>``) and create it."""
+    return arguments(description).out
 
 
 def figure(rows: int = 1, cols: int = 1, size=(6.4, 3.6)) -> tuple[Figure, list]:

@@ -233,34 +233,49 @@ def _integer_ticks(n: int, nbins: int) -> np.ndarray:
     return ticks[(ticks >= 0) & (ticks < n)].astype(np.int64)
 
 
-def _row_layout(s: Spikes) -> tuple[np.ndarray, np.ndarray, int, int, str, str]:
+def _row_layout(s: Spikes) -> tuple[np.ndarray, np.ndarray, int, int, str, str,
+                                     np.ndarray | None]:
     """How a raster stacks rows: each spike's block and row within its block, the number of
-    blocks, the rows per block, and what a row and a block are.
+    blocks, the rows per block, what a row and a block are, and the neuron ids of the neuron
+    places (None: the places are the ids).
 
     Blocks are realizations of neuron rows, unless there are more realizations than neurons:
-    then they are neurons of realization rows (a single block for a single neuron).
+    then they are neurons of realization rows (a single block for a single neuron). Spikes
+    recorded of a subset of neurons (``recorded``) take a place for each of those only.
     """
     s.check()
-    if s.n_realizations > max(s.n_neurons, 1):
-        return s.ids, s.realizations, s.n_neurons, s.n_realizations, "realization", "neuron"
-    return s.realizations, s.ids, s.n_realizations, s.n_neurons, "neuron", "realization"
+    places, n, names = s.ids, s.n_neurons, None
+    if s.recorded is not None and np.size(s.recorded) < s.n_neurons:
+        names = np.asarray(s.recorded, np.int64)
+        order = np.argsort(names, kind="stable")
+        places, n = order[np.searchsorted(names, s.ids, sorter=order)], names.size
+    if s.n_realizations > max(n, 1):
+        return places, s.realizations, n, s.n_realizations, "realization", "neuron", names
+    return s.realizations, places, s.n_realizations, n, "neuron", "realization", names
 
 
-def _row_axis(ax: Axes, n_blocks: int, size: int, row: str, block: str) -> None:
+def _row_axis(ax: Axes, n_blocks: int, size: int, row: str, block: str,
+              names: np.ndarray | None = None) -> None:
     """Y ticks, label, block names and separators of a raster of ``n_blocks`` blocks of
-    ``size`` rows, as described in :func:`raster`."""
+    ``size`` rows, as described in :func:`raster`; ``names``: the neuron ids of the neuron
+    places (rows or blocks), None where the places are the ids."""
+    def named(k: int, what: str) -> str:
+        return str(k if names is None or what != "neuron" else names[k])
+
     if n_blocks > 8:
         index = _integer_ticks(n_blocks, 8)
-        ax.set_yticks(index * size + (size - 1) / 2, [str(b) for b in index])
+        ax.set_yticks(index * size + (size - 1) / 2, [named(b, block) for b in index])
         ax.set_ylabel(f"{block} ({size} {row}s each)")
     else:
         within = _integer_ticks(size, max(1, 8 // max(n_blocks, 1)))
         ax.set_yticks((np.arange(n_blocks)[:, None] * size + within).ravel(),
-                      [str(k) for k in np.tile(within, n_blocks)])
-        ax.set_ylabel(row)
+                      [named(k, row) for k in np.tile(within, n_blocks)])
+        ax.set_ylabel(row if names is None or row != "neuron" else
+                      f"neuron ({size} recorded)")
         for b in range(n_blocks if n_blocks > 1 else 0):
-            ax.text(1.005, (b + 0.5) * size - 0.5, f"{block[0]}{b}", va="center",
-                    transform=ax.get_yaxis_transform(), fontsize="small", color="0.4")
+            ax.text(1.005, (b + 0.5) * size - 0.5, f"{block[0]}{named(b, block)}",
+                    va="center", transform=ax.get_yaxis_transform(), fontsize="small",
+                    color="0.4")
     if 1 < n_blocks <= 20:
         ax.hlines(np.arange(1, n_blocks) * size - 0.5, 0, 1, transform=ax.get_yaxis_transform(),
                   colors="0.6", linewidths=0.5)
@@ -293,7 +308,8 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
            t_unit: str = "s") -> Axes:
     """Spike raster: time on x, one row per neuron or per realization on y.
 
-    One realization: a row per neuron. Several: blocks of rows, one per realization
+    One realization: a row per neuron (per recorded neuron when the spikes were recorded of a
+    subset, ``recorded``: the ticks give their ids). Several: blocks of rows, one per realization
     (row = realization·N + neuron), or, when there are more realizations than neurons, one per
     neuron (row = neuron·B + realization), so that one neuron's realizations form one block and
     the y label says "realization". Up to 8 blocks, ticks number the rows within each block and
@@ -317,7 +333,7 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
     scale = _t_scale(t_unit)
     t0, t1 = _time_range(s, t_range)
     ax = _axes(ax)
-    blocks, within, n_blocks, size, row, block = _row_layout(s)
+    blocks, within, n_blocks, size, row, block, names = _row_layout(s)
     n_rows = max(n_blocks * size, 1)
     step = max(RASTER_BLOCK, n_t * n_y)  # (spikes taken a block at a time: temporaries of
     parts = range(0, len(s), step)  # several arrays per spike took 2-3 times their memory)
@@ -353,7 +369,7 @@ def raster(spikes: SpikesLike, ax: Axes | None = None, *, population: str | None
                   extent=(t0 * scale, t1 * scale, -0.5, n_rows - 0.5))
     else:
         raise ValueError(f"mode must be 'auto', 'points' or 'image', got {mode!r}")
-    _row_axis(ax, n_blocks, size, row, block)
+    _row_axis(ax, n_blocks, size, row, block, names)
     ax.set_xlim(t0 * scale, t1 * scale)
     ax.set_ylim(-0.5, n_rows - 0.5)
     _time_label(ax, t_unit)

@@ -408,8 +408,11 @@ def test_voltages_typed_in_millivolts_warn():
         build(ss.LIF(3, v_th=-50.0, v_reset=-65.0, v_leak=-65.0, units="1"), dt=1e-4)
 
 
-@pytest.mark.parametrize("script", ["lif_tutorial.py", "lapicque_tutorial.py", "noisy_lif.py"])
-def test_the_example_scripts_run_without_a_warning(script, tmp_path):
+@pytest.mark.parametrize("script, options", [
+    ("lif_tutorial.py", []), ("lapicque_tutorial.py", []), ("noisy_lif.py", []),
+    ("brunel_regimes.py", ["--n-exc", "2000", "--duration", "0.2"]),  # (smaller: 2 s, not 15)
+])
+def test_the_example_scripts_run_without_a_warning(script, options, tmp_path):
     """The shipped scripts run with RuntimeWarnings as errors: none of their values sets off a
     warning meant for mistakes (lapicque_tutorial's threshold out of reach once read as a
     voltage typed in millivolts)."""
@@ -418,7 +421,8 @@ def test_the_example_scripts_run_without_a_warning(script, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg",
                PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", str(path), "--out",
-                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=600)
+                           str(tmp_path), *options], capture_output=True, text=True, env=env,
+                          timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert list(tmp_path.glob("*.png"))
 

@@ -787,3 +787,25 @@ def test_traces_of_several_neurons_and_realizations_list_each_neuron_once():
     assert legend_texts(ax) == ["3 sample realizations each (thin)", "neuron 4: mean ± std",
                                 "neuron 7: mean ± std", "neuron 9: mean ± std"]
     assert len(ax.lines) == 3 * (3 + 1) + 1  # samples and mean per neuron, threshold
+
+
+def test_a_raster_of_a_recorded_subset_has_a_row_per_recorded_neuron():
+    """50 of 10,000 neurons recorded: 50 rows (they were a thin band at the bottom of 10,000),
+    ticked with the neurons' ids; with more realizations than neurons, the blocks are named
+    by id."""
+    rng = np.random.default_rng(0)
+    recorded = np.array([3, 50, 700])
+    ids = rng.choice(recorded, 300)
+    s = Spikes(np.sort(rng.uniform(0, 1, 300)), ids, np.zeros(300, np.int64), 10_000, 1,
+               0.0, 1.0, "exc", recorded)
+    ax = plot.raster(s, mode="points")
+    assert ax.get_ylim() == (-0.5, 2.5)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["3", "50", "700"]
+    rows = np.concatenate([line.get_ydata() for line in ax.lines])
+    assert sorted(set(rows.tolist())) == [0, 1, 2]
+    assert ax.get_ylabel() == "neuron (3 recorded)"
+    batch = Spikes(np.sort(rng.uniform(0, 1, 300)), ids, rng.integers(0, 5, 300), 10_000, 5,
+                   0.0, 1.0, "exc", recorded)
+    ax = plot.raster(batch, mode="points")
+    assert [t.get_text() for t in ax.texts] == ["n3", "n50", "n700"]
+    assert ax.get_ylim() == (-0.5, 14.5)
