@@ -373,6 +373,10 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
             elif arr.size:
                 g[name].read_direct(arr)
         net.step = step
+    for m in net.monitors:  # begun by a run(0) before, holding nothing: they start here (their
+        # interval from 0 counted the steps skipped as recorded, and the rates over it)
+        if getattr(m, "_in_memory", False) and m.t_start is not None and m.t_stop <= m.t_start:
+            m.t_start = None
     # the constant sources' next firings were drawn with the probabilities the network has
     # now (checked above): a rate or p given anew before the next run draws them again
     net._const_p.clear()

@@ -52,6 +52,10 @@ class Monitor:
         """What the data it holds was recorded of (neurons, variables); None: nothing."""
         return None
 
+    def _holds_data(self) -> bool:
+        """Whether it holds data of a run: a recorded interval (spikes: even with none)."""
+        return self.t_start is not None and self.t_stop > self.t_start
+
     def _refuse_other_selection(self) -> None:
         """Raise (``_selection_fixed``) or warn when it is to record other ``ids`` or
         ``variables`` (given anew between runs) than those of the data it holds: one series
@@ -59,6 +63,9 @@ class Monitor:
         neurons of spikes, which rates per neuron count, would name the new ones only)."""
         held, now = self._held_as, self._selection()
         if not self._in_memory or held is None or _same(held, now):
+            return
+        if not self._holds_data():  # (nothing recorded yet: nothing to mix)
+            self._held_as = now
             return
         what = ", ".join(f"{k} = {_show_selection(v)}"
                          for k, v in zip(self._selection_names, held))
@@ -110,7 +117,17 @@ def _show_selection(value) -> str:
     if value.dtype.kind in "iu":
         from .io import show_ids
         return show_ids(value)
-    return "(" + ", ".join(map(repr, value.tolist())) + ")"
+    return "[" + ", ".join(map(repr, value.tolist())) + "]"
+
+
+def _neurons(ids, n: int) -> str:
+    """The neurons a monitor records, for its ``repr``: ``ids`` as checked (None: all), or as
+    assigned since (a list, slice or number: checked at the next run)."""
+    if ids is None:
+        return f"all {n} neurons"
+    if not isinstance(ids, np.ndarray) or ids.ndim != 1:
+        return f"ids={checks.short(ids)} of {n} neurons"
+    return f"all {n} neurons" if np.array_equal(ids, np.arange(n)) else f"{ids.size} of {n} neurons"
 
 
 def check_continues(m: Monitor, t: float, dt: float) -> None:
@@ -171,12 +188,11 @@ class SpikeMonitor(Monitor):
         self._refuse_other_selection()
 
     def _selection(self) -> tuple:
-        return (self.ids,)
+        all_of_them = self.ids is None or np.size(self.ids) == self.source.n  # (ids: unique)
+        return (None if all_of_them else self.ids,)
 
     def _repr_details(self) -> str:
-        n = self.source.n
-        which = f"all {n}" if self.ids is None else f"{self.ids.size} of {n}"
-        return f", {which} neurons"
+        return f", {_neurons(self.ids, self.source.n)}"
 
     def keep(self, ids: np.ndarray) -> np.ndarray | None:
         """Mask of the spikes (given their neuron ids) that this monitor records; None when
@@ -253,11 +269,12 @@ class StateMonitor(Monitor):
         return (self.ids, np.array(self.variables))
 
     def _repr_details(self) -> str:
-        ids, n = self.ids, self.population.n
-        which = f"all {n}" if ids.size == n and np.array_equal(ids, np.arange(n)) else (
-            f"{ids.size} of {n}")
-        every = f", every {self.every} steps" if self.every > 1 else ""
-        return f", {list(self.variables)}, {which} neurons{every}"
+        variables = [self.variables] if isinstance(self.variables, str) else self.variables
+        every = f", every {checks.short(self.every)} steps" if self.every != 1 else ""
+        return f", {list(variables)}, {_neurons(self.ids, self.population.n)}{every}"
+
+    def _holds_data(self) -> bool:
+        return bool(self._steps)
 
     def samples(self, steps: np.ndarray, values: np.ndarray) -> None:
         """Receive a chunk's samples: global sample steps (k+1), values (rows, B, vars·ids)."""
@@ -273,14 +290,18 @@ class StateMonitor(Monitor):
 
     def trace(self, variable: str = "v") -> Trace:
         """One variable's samples as a :class:`~spikesim.results.Trace`."""
-        c = self.variables.index(checks.choice("variable", variable, self.variables))
-        n = len(self.ids)
+        # the selection the samples were recorded with: ids or variables assigned since (refused
+        # at the next run) do not relabel them
+        ids, variables = ((self._held_as[0], tuple(self._held_as[1].tolist()))
+                          if self._held_as is not None else (self.ids, self.variables))
+        c = variables.index(checks.choice("variable", variable, variables))
+        n = len(ids)
         steps = np.concatenate(self._steps) if self._steps else np.zeros(0, np.int64)
         vals = (np.concatenate([v[:, :, c * n:(c + 1) * n] for v in self._values])
                 if self._values else np.zeros((0, self.n_realizations, n)))  # (this variable's
         # columns only: a view of all of them kept every variable's samples alive, twice)
         pop = self.population
-        return Trace(steps * self.dt, vals, self.ids, variable, pop.unit_of(variable),
+        return Trace(steps * self.dt, vals, ids, variable, pop.unit_of(variable),
                      pop.name or "", _threshold(pop) if variable == "v" else None)
 
     def __getitem__(self, variable: str) -> Trace:

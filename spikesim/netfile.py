@@ -305,13 +305,16 @@ class Array(_Check):
 def _offending(value: Any, ndim: tuple[int, ...], integer: bool = False,
                low: float | None = None) -> str:
     """For an array read from a file of an accepted kind and shape, what is refused in it:
-    ' (offending value nan at [3, 1])', its first value not finite or below ``low``; else ''."""
+    ' (offending value nan at [3, 1])', its first value not finite, beyond int64 (integers)
+    or below ``low``; else ''."""
     if (not isinstance(value, np.ndarray) or value.ndim not in ndim or not value.size
             or value.dtype.kind not in ("iu" if integer else "iuf")):
         return ""
     with np.errstate(over="ignore"):  # (float128 beyond float64: inf, refused)
         arr = value.astype(np.float64)
     bad = ~np.isfinite(arr)
+    if not bad.any() and integer and value.dtype.kind == "u":  # (beyond int64: refused)
+        bad = value > np.iinfo(np.int64).max
     if not bad.any() and low is not None:
         bad = arr < low
     if not bad.any():
@@ -1007,26 +1010,8 @@ def build(spec: NetSpec, output: H5Output | None = None, *, seed: int | None = N
         f, kind = item.fields, item.fields["kind"]
         with _building(spec, item.key, item.param_keys):
             if kind in DATA_SOURCES:
-                src = SOURCES[kind](item.params[DATA_SOURCES[kind]])
-                if src.realizations() not in (1, nw["batch"]):
-                    shape = np.shape(item.params[DATA_SOURCES[kind]])
-                    raise _noted(spec.settings, NetFileError(
-                        spec.file, item.param_keys[DATA_SOURCES[kind]],
-                        f"shape {shape} holds {src.realizations()} realizations (its axis 1) "
-                        f"but network.batch = {nw['batch']}: give (T, {nw['batch']}, n), or "
-                        f"(T, n) for every realization alike"))
-                if f["n"] is not None and f["n"] != src.n:
-                    raise NetFileError(spec.file, f"{item.key}.n", f"n = {f['n']} but "
-                                       f"params.{DATA_SOURCES[kind]} has {src.n} units (its "
-                                       f"last axis)")
-                rows = np.shape(item.params[DATA_SOURCES[kind]])
-                if len(rows) == 2 and rows[0] == nw["batch"] > 1:  # (B, n): a batch of images?
-                    warn(f"{spec.file}: {item.param_keys[DATA_SOURCES[kind]]}: shape "
-                                f"{rows} is read as {rows[0]} steps of {rows[1]} units, the "
-                                f"same for every realization, then silence; for one row per "
-                                f"realization give (T, {rows[0]}, {rows[1]}), e.g. "
-                                f"np.broadcast_to(data, (T, {rows[0]}, {rows[1]}))")
-                objects[f["name"]] = net.add(src, name=f["name"])
+                objects[f["name"]] = net.add(_data_source(spec, item, nw["batch"]),
+                                             name=f["name"])
             elif kind in SOURCES:
                 objects[f["name"]] = net.add(SOURCES[kind](f["n"], **item.params),
                                              name=f["name"])
@@ -1066,6 +1051,29 @@ def build(spec: NetSpec, output: H5Output | None = None, *, seed: int | None = N
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     end = nw["duration"] if duration is None else duration
     return Built(net, end, spec, objects, monitors)
+
+
+def _data_source(spec: NetSpec, item: Item, batch: int) -> I.SpikeSource:
+    """The spike source of a rate_coded or spike_array entry, its data checked against the
+    network's ``batch`` and the entry's ``n``."""
+    given = DATA_SOURCES[item.fields["kind"]]
+    key, shape, n = item.param_keys[given], np.shape(item.params[given]), item.fields["n"]
+    src = SOURCES[item.fields["kind"]](item.params[given])
+    if src.realizations() not in (1, batch):
+        raise _noted(spec.settings, NetFileError(
+            spec.file, key, f"shape {shape} holds {src.realizations()} realizations (its axis "
+                            f"1) but network.batch = {batch}: give (T, {batch}, n), or (T, n) "
+                            f"for every realization alike"))
+    if n is not None and n != src.n:
+        raise _noted(spec.settings, NetFileError(
+            spec.file, f"{item.key}.n", f"n = {n} but params.{given} has {src.n} units (its "
+                                        f"last axis)"))
+    if len(shape) == 2 and shape[0] == batch > 1:  # (B, n): a batch of images?
+        warn(f"{spec.file}: {key}: shape {shape} is read as {shape[0]} steps of {shape[1]} "
+             f"units, the same for every realization, then silence; for one row per "
+             f"realization give (T, {shape[0]}, {shape[1]}), e.g. np.broadcast_to(data, "
+             f"(T, {shape[0]}, {shape[1]}))")
+    return src
 
 
 def _check_steps(spec: NetSpec, duration: float, dt: float) -> None:

@@ -78,11 +78,19 @@ class _BuildSetting:
     the kernel's tables, the state and every monitor's times (kept as steps, read as steps·dt)
     depend on it, so assigning it once the network is built raises AttributeError."""
 
+    def __init__(self, check: Callable[[object], object]):
+        self.check = check  # (the constructor's check: an assignment before the build too)
+
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
 
     def __get__(self, net: Network | None, owner: type | None = None) -> object:
-        return self if net is None else net.__dict__[self.name]
+        if net is None:
+            return self
+        try:
+            return net.__dict__[self.name]
+        except KeyError:  # (a Network not made by its constructor: hasattr and getattr work)
+            raise AttributeError(f"Network has no {self.name} yet") from None
 
     def __set__(self, net: Network, value: object) -> None:
         if net.__dict__.get("tables") is not None:
@@ -93,7 +101,14 @@ class _BuildSetting:
                 f"steps of dt; build a new Network. What may change between runs: chunk, "
                 f"threads, parallel, a source's rate, p, data, times and ids, a given current's "
                 f"values, the monitors, and the state's values in place")
-        net.__dict__[self.name] = value
+        net.__dict__[self.name] = self.check(value)
+
+
+def _checked_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not (
+            0 <= seed < 2**63):
+        raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
+    return int(seed)
 
 
 class Network:
@@ -135,23 +150,21 @@ class Network:
         mon.spikes.times
     """
 
-    dt, seed, dtype, batch, backend = (_BuildSetting() for _ in range(5))
+    dt = _BuildSetting(lambda v: checks.number("dt", v, low=0.0, low_open=True, unit="s"))
+    seed = _BuildSetting(_checked_seed)
+    dtype = _BuildSetting(lambda v: checks.float_dtype("dtype", v))
+    batch = _BuildSetting(lambda v: checks.count("batch", v))
+    backend = _BuildSetting(lambda v: checks.choice("backend", v, ("cpu", "cuda")))
 
     def __init__(self, dt: float, seed: int = 0, dtype: DTypeLike = np.float64, batch: int = 1,
                  parallel: bool | None = None, threads: int | None = None, chunk: int = 1000,
                  backend: str = "cpu"):
-        self.dt = checks.number("dt", dt, low=0.0, low_open=True, unit="s")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not (
-                0 <= seed < 2**63):
-            raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
-        self.seed = int(seed)
-        self.dtype = checks.float_dtype("dtype", dtype)
-        self.batch = checks.count("batch", batch)
+        self.dt, self.seed, self.dtype, self.batch = dt, seed, dtype, batch  # (checked)
         self.parallel = checks.flag("parallel", parallel, none=True)  # None: by size
         self.threads = None if threads is None else checks.count(
             "threads", threads, high=config.NUMBA_NUM_THREADS)  # (Numba's NUMBA_NUM_THREADS)
         self.chunk = checks.count("chunk", chunk)
-        self.backend = checks.choice("backend", backend, ("cpu", "cuda"))
+        self.backend = backend
         if self.threads is not None and self.backend != "cpu":
             raise ValueError(f"threads sets the Numba threads of the CPU backend: it does not "
                              f"apply to backend={self.backend!r}")

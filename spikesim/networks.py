@@ -94,10 +94,10 @@ def brunel(n_exc: int = 10_000, *, g: float = 5.0, eta: float = 2.0, J: float = 
 
     τ = 20 ms, θ = 20 mV, V_r = 10 mV, refractory 2 ms, v = 0 at the start. Each neuron gets
     C_E = int(epsilon·N_E) excitatory inputs of ``J`` (V) and C_I = int(epsilon·N_I)
-    inhibitory ones of −g·J, each delayed by ``delay`` (s, D), and, with ``external``, a
-    Poisson drive of C_E·ν_ext spikes per second of ``J`` each (a PoissonDrive named
-    "exc_drive" or "inh_drive"), ν_ext = ``eta``·ν_thr, ν_thr = θ/(J·C_E·τ): the rate that
-    alone brings the mean potential to threshold.
+    inhibitory ones of −g·J (at least one each), each delayed by ``delay`` (s, D), and, with
+    ``external``, a Poisson drive of C_E·ν_ext spikes per second of ``J`` each (a
+    PoissonDrive named "exc_drive" or "inh_drive"), ν_ext = ``eta``·ν_thr, ν_thr =
+    θ/(J·C_E·τ): the rate that alone brings the mean potential to threshold.
 
     The weights are J·exp(dt/τ): NEST's iaf_psc_delta tests the threshold right after a
     spike's jump, spikesim after the next step's decay (README, "Agreement with other

@@ -594,11 +594,12 @@ def population_rate(spikes: SpikesLike, bin_width: float | None = None, ax: Axes
     scale = _t_scale(t_unit)
     if t_range is not None:
         t0, t1 = _time_range(s, t_range)
-        # the spikes at t0 <= t < t1, as Spikes.window and a file's window keep them (a spike
-        # at t1 counted in the last bin read it too high), over [t0, t1] even where that
-        # reaches past the spikes' own interval (a tuple's or another writer's file's)
+        # the spikes at start <= t < stop, as Spikes.window and a file's window keep them (a
+        # spike at stop counted in the last bin read it too high), over [t0, t1] even where
+        # that reaches past the spikes' own interval (a tuple's or another writer's file's);
+        # an end left None cuts nothing, as without t_range (such a t_stop is the last spike)
         s.check(times=False)  # (arrays, for the window)
-        s = dataclasses.replace(s.window(t0, t1), t_start=t0, t_stop=t1)
+        s = dataclasses.replace(s.window(*_t_range(t_range)), t_start=t0, t_stop=t1)
     if bin_width is None:
         bin_width = default_bin_width(s)
     if s.t_stop > s.t_start:

@@ -1226,22 +1226,27 @@ class StateRecorder(_Recorder, StateMonitor):
             # are then contiguous
             n_var = len(self._sets)
             # a copy: a view would keep the chunk's whole sample buffer alive
+            given = values.reshape(r, values.shape[1], n_var, -1).transpose(2, 0, 1, 3)
             with np.errstate(over="ignore"):  # (refused below, naming the variable)
-                blocks = np.array(values.reshape(r, values.shape[1], n_var, -1)
-                                  .transpose(2, 0, 1, 3), self.dtype, order="C")
+                blocks = np.array(given, self.dtype, order="C")
             if self.dtype.itemsize < values.dtype.itemsize and not np.isfinite(blocks).all():
-                self._beyond_dtype(steps, blocks)
+                self._beyond_dtype(steps, blocks, given)
             with no_interrupt():
                 self._held.append(blocks.reshape(n_var, r, -1))
                 self._rows = (first, r0 + r)
             self.output._hold(blocks.nbytes)
 
-    def _beyond_dtype(self, steps: np.ndarray, blocks: np.ndarray) -> None:
+    def _beyond_dtype(self, steps: np.ndarray, blocks: np.ndarray, given: np.ndarray) -> None:
         """Raise OverflowError naming the variable and time at which the samples ``blocks``
-        (variables, rows, columns; rows at global ``steps``) first became infinite in this
-        recorder's dtype (they were finite in the state: the run checks that itself)."""
-        bad = ~np.isfinite(blocks).reshape(len(blocks), len(steps), -1).all(axis=2)
-        var, row = np.argwhere(bad)[0]
+        (variables, rows, ...; rows at global ``steps``) first became infinite in this
+        recorder's dtype though finite as ``given``. Samples NaN or infinite in the state are
+        kept as they are: the network reports them (FloatingPointError, once the samples are
+        handed over), and float64 would not hold them either."""
+        bad = (~np.isfinite(blocks) & np.isfinite(given)).reshape(len(blocks), len(steps), -1)
+        bad = bad.any(axis=2).T  # (rows, variables): the earliest sample first
+        if not bad.any():
+            return
+        row, var = np.argwhere(bad)[0]
         raise OverflowError(f"StateRecorder {self.population.name!r}: "
                             f"{self.variables[var]} went beyond {self.dtype.name}'s range "
                             f"(±{float(np.finfo(self.dtype).max):.3g}) at t = "

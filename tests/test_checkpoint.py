@@ -538,3 +538,23 @@ def test_spike_times_given_anew_before_a_checkpoint_load_into_the_network_rebuil
     net2.run(0.03)
     np.testing.assert_array_equal(net2.state["v"], net.state["v"])
     assert mon2.trace("v").values.max() > 0.1  # (both given spikes arrived)
+
+
+def _poisson_net(n=10, **kw):
+    net = ss.Network(dt=1e-3, seed=0, parallel=False, **kw)
+    pop = net.add(ss.LIF(n, tau_mem=10e-3, tau_syn=5e-3, v_th=0.3, units="1"), name="exc")
+    src = net.add(ss.PoissonInput(n, rate=200.0), name="drive")
+    net.connect(src, pop, "one_to_one", weight=1.0)
+    return net, pop
+
+
+def test_a_monitor_begun_by_run_0_starts_at_the_checkpoint_it_loads(tmp_path):
+    a, _ = _poisson_net()
+    a.run(0.5)
+    path = ss.save_checkpoint(a, tmp_path / "c.h5")
+    b, pop = _poisson_net()
+    mon = b.add(ss.SpikeMonitor(pop))
+    b.run(0.0)
+    ss.load_checkpoint(b, path)
+    b.run(0.1)
+    assert mon.spikes.t_start == pytest.approx(0.5)  # (0: rates over 0.6 s of 0.1 s of data)

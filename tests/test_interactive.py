@@ -2,6 +2,7 @@
 every object, what may change between two runs, and memory released when a cell is re-run."""
 
 import gc
+import warnings
 import weakref
 
 import numpy as np
@@ -65,7 +66,7 @@ def test_state_monitor_refuses_other_variables_once_it_holds_samples():
     vm = net.add(ss.StateMonitor(pop, ["v", "i"], ids=[0]))
     net.run(0.01)
     vm.variables = ["i", "v"]  # (trace("v") returned i for the earlier samples)
-    with pytest.raises(ValueError, match=r"variables = \('v', 'i'\)"):
+    with pytest.raises(ValueError, match=r"variables = \['v', 'i'\]"):
         net.run(0.01)
     vm.variables = ("v", "i")
     vm.every = 2  # (the sample steps are kept: every may change)
@@ -178,3 +179,65 @@ def test_a_spike_monitor_given_other_ids_warns_that_rates_would_mix_them():
         net.run(0.05)
     net.run(0.05)  # (warned once per change)
     assert sm.spikes.recorded.tolist() == [0] and (sm.spikes.ids != 0).any()
+
+
+def test_a_state_monitors_trace_keeps_the_selection_it_was_recorded_with():
+    net, pop, _ = _net()
+    vm = net.add(ss.StateMonitor(pop, ["v", "i"], ids=[0, 1]))
+    net.run(0.02)
+    v, i = vm.trace("v").values.copy(), vm.trace("i").values.copy()
+    vm.variables = ["i"]  # refused at the next run; trace("i") returned v's samples after it
+    with pytest.raises(ValueError, match="add a new StateMonitor"):
+        net.run(0.01)
+    np.testing.assert_array_equal(vm.trace("i").values, i)
+    np.testing.assert_array_equal(vm.trace("v").values, v)
+    vm.variables, vm.ids = ["v", "i"], [7]  # assigned, no run yet: the samples are of 0 and 1
+    tr = vm.trace("v")
+    np.testing.assert_array_equal(tr.ids, [0, 1])
+    np.testing.assert_array_equal(tr.values, v)
+
+
+@pytest.mark.parametrize("ids", [[1, 2], None, slice(0, 3), 3])
+def test_monitor_reprs_after_an_assignment_not_yet_checked(tmp_path, ids):
+    net, pop, _ = _net()
+    out = ss.H5Output(tmp_path / "r.h5")
+    monitors = [ss.SpikeMonitor(pop), ss.StateMonitor(pop, "v"), ss.SpikeRecorder(out, pop),
+                ss.StateRecorder(out, pop, "v"), ss.RateRecorder(out, pop, 0.01)]
+    for m in monitors:
+        net.add(m)
+        m.ids = ids  # (checked at the next run; a notebook shows the monitor before)
+        text = repr(m)
+        assert text.startswith(f"{type(m).__name__}(exc, ") and "no run yet" in text, text
+    monitors[1].variables = "refc"
+    assert "['refc']" in repr(monitors[1])
+
+
+@pytest.mark.parametrize("name, value", [("dt", -1e-3), ("dt", "1e-3"), ("batch", 0),
+                                         ("dtype", "int32"), ("seed", -5),
+                                         ("backend", "gpu")])
+def test_network_settings_assigned_before_the_build_are_checked(name, value):
+    net, _, _ = _net()
+    with pytest.raises((ValueError, TypeError), match=name):
+        setattr(net, name, value)  # (dt = -1e-3 ran with a negative step, batch = 0 ran)
+    net.dtype = "float32"  # (the constructor's conversion: a str read as a dtype)
+    assert net.dtype == np.dtype(np.float32)
+    assert not hasattr(ss.Network.__new__(ss.Network), "dt")  # (a KeyError before)
+
+
+def test_no_false_alarm_for_the_same_neurons_or_before_any_sample():
+    """ids going from None to all neurons by number name the same neurons: no warning; a
+    StateMonitor that holds no sample yet (runs shorter than its every) takes another
+    selection, which its first samples are then of."""
+    net, pop, _ = _net()
+    sm = net.add(ss.SpikeMonitor(pop))
+    vm = net.add(ss.StateMonitor(pop, "v", ids=[0, 1], every=50))
+    net.run(0.01)
+    sm.ids = np.arange(pop.n)
+    vm.ids = [2, 3, 4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.run(0.05)
+    assert vm.trace("v").values.shape == (1, 1, 3) and vm.trace("v").ids.tolist() == [2, 3, 4]
+    vm.variables = ("v", "i")
+    with pytest.raises(ValueError, match=r"variables = \['v'\]"):
+        net.run(0.01)

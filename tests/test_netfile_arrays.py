@@ -435,3 +435,13 @@ def test_a_batch_of_rows_given_as_steps_warns_naming_the_key():
     with pytest.warns(RuntimeWarning, match=r"input\[1\]\.params\.data: shape \(2, 4\) is read "
                                             r"as 2 steps of 4 units.*give \(T, 2, 4\)"):
         netfile.build(netfile.parse(text))
+
+
+def test_an_unsigned_id_beyond_int64_is_named(tmp_path):
+    np.save(tmp_path / "t.npy", np.array([0.001, 0.002, 0.003]))
+    np.save(tmp_path / "i.npy", np.array([0, 1, 2**64 - 1], np.uint64))
+    text = ('[network]\ndt = 1e-3\nduration = 0.01\n[[input]]\nname = "s"\nkind = "spike_times"\n'
+            'n = 4\nparams = { times = { file = "t.npy" }, ids = { file = "i.npy" } }\n')
+    with pytest.raises(netfile.NetFileError,
+                       match=r"offending value 18446744073709551615 at \[2\]"):
+        netfile.parse(text, "n.toml", folder=tmp_path)

@@ -1383,3 +1383,30 @@ def test_a_run_from_a_progress_callback_leaves_the_outer_run_whole():
     net.run(0.02, progress=progress)
     assert net.step == 30 and net._live is None and net._last_runner.net is None
     assert mon.spikes.times.max() < 0.03
+
+
+def test_a_realization_of_small_populations_does_not_depend_on_the_batch_or_threads():
+    """With random refractory periods, a Poisson drive, a given spike array read as a mask
+    and noise, realization b is the same in a batch of 5, 64 and 100, serial or threaded."""
+    def batch_run(batch, parallel):
+        net = ss.Network(dt=1e-3, seed=9, batch=batch, parallel=parallel)
+        pop = net.add(ss.LIF(30, tau_mem=10e-3, tau_syn=5e-3, v_th=0.5, units="1",
+                             refractory=ss.Uniform(0.0, 4e-3)))
+        small = net.add(ss.Leaky(7, beta=0.8, v_th=0.6))
+        net.add(ss.PoissonDrive(pop, rate=400.0, weight=0.15))
+        net.add(ss.NoiseCurrent(small, mean=0.1, std=0.2))
+        arr = net.add(ss.SpikeArray(np.random.default_rng(2).random((80, 30)) < 0.1))
+        net.connect(arr, pop, "one_to_one", weight=0.4)
+        net.connect(pop, small, "random", p=0.3, weight=0.2)
+        mons = [net.add(ss.SpikeMonitor(p)) for p in (pop, small)]
+        net.run(0.1)
+        return [m.spikes for m in mons]
+
+    ref = batch_run(5, False)
+    assert all(len(s.select(4)) > 20 for s in ref)
+    for batch, parallel in ((64, False), (100, True)):
+        for got, want in zip(batch_run(batch, parallel), ref):
+            for b in range(5):
+                g, w = got.select(b), want.select(b)
+                np.testing.assert_array_equal(g.times, w.times)
+                np.testing.assert_array_equal(g.ids, w.ids)

@@ -809,3 +809,18 @@ def test_a_raster_of_a_recorded_subset_has_a_row_per_recorded_neuron():
     ax = plot.raster(batch, mode="points")
     assert [t.get_text() for t in ax.texts] == ["n3", "n50", "n700"]
     assert ax.get_ylim() == (-0.5, 14.5)
+
+
+def test_population_rate_t_range_without_a_stop_is_as_without_it(tmp_path):
+    times = np.repeat(np.arange(10) * 0.1 + 0.05, 10)  # the last 10 spikes at 0.95 s
+    ids = np.tile(np.arange(10), 10)
+    path = tmp_path / "foreign.h5"
+    with h5py.File(path, "w") as f:  # another writer's file: its interval ends at 0.95 s
+        g = f.create_group("spikes/V1")
+        g.create_dataset("timestamps", data=times * 1e3)
+        g.create_dataset("node_ids", data=ids.astype(np.uint64))
+    for spikes in ((times, ids), path):
+        kw = {"population": "V1"} if spikes is path else {}
+        whole = plot.population_rate(spikes, 0.1, **kw).lines[0].get_ydata()
+        part = plot.population_rate(spikes, 0.1, t_range=(0.0, None), **kw)
+        np.testing.assert_allclose(part.lines[0].get_ydata(), whole)  # (the last bin read 0)

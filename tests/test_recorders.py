@@ -987,3 +987,41 @@ def test_a_recorded_rate_is_read_for_a_window_and_a_realization(tmp_path):
     assert data.rate("src").values.shape == (20, 3, 1)
     with pytest.raises(ValueError, match="t_start must be <= t_stop"):
         data.rate("src", t_start=0.05, t_stop=0.02)
+
+
+def _diverging(dtype, n_proj=1, weight=1e38, spikes=None):
+    net = ss.Network(dt=1e-3, seed=0, parallel=False, dtype=dtype)
+    pop = net.add(ss.LIF(1, tau_mem=10e-3, tau_syn=5e-3, v_th=1.0, reset="none", units="1"),
+                  name="exc")
+    src = net.add(ss.SpikeArray(np.ones((50, 1), bool) if spikes is None else spikes),
+                  name="drive")
+    for _ in range(n_proj):
+        net.connect(src, pop, "one_to_one", weight=weight)
+    return net, pop
+
+
+def test_a_state_that_overflows_its_own_dtype_is_the_networks_error_not_the_recorders(tmp_path):
+    """A float32 network's state cannot go beyond float32's range: a float32 StateRecorder
+    said 'v went beyond float32's range ... record it with dtype=np.float64' for a state that
+    became infinite (and so did one of a float64 network whose state became infinite at once)."""
+    net, pop = _diverging(np.float32)
+    net.add(ss.StateRecorder(ss.H5Output(tmp_path / "a.h5"), pop, "v"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(FloatingPointError, match="v became NaN or infinite"):
+            net.run(0.05)
+    net, pop = _diverging(np.float64, n_proj=2, weight=1.5e308,
+                          spikes=np.eye(50, 1, -5, dtype=bool))
+    net.add(ss.StateRecorder(ss.H5Output(tmp_path / "b.h5"), pop, ["v", "i"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(FloatingPointError):
+            net.run(0.05)
+
+
+def test_a_float64_state_beyond_float32_names_the_earliest_sample(tmp_path):
+    # i jumps beyond float32 at 6 ms, v follows at 7 ms: the earliest is named, not v first
+    net, pop = _diverging(np.float64, weight=1e300, spikes=np.eye(50, 1, -5, dtype=bool))
+    net.add(ss.StateRecorder(ss.H5Output(tmp_path / "c.h5"), pop, ["v", "i"]))
+    with pytest.raises(OverflowError, match=r"i went beyond float32's range .* at t = 0\.006 s"):
+        net.run(0.05)
