@@ -8,11 +8,9 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 
-def arguments(description: str, parser: argparse.ArgumentParser | None = None
-              ) -> argparse.Namespace:
-    """Parse ``--out DIR`` (default ``out/<script>``; created) and the options of ``parser``,
-    if the script has its own."""
-    parser = parser or argparse.ArgumentParser(description=description)
+def arguments(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse ``--out DIR`` (default ``out/<script>``; created) and the script's own options,
+    those of ``parser``."""
     parser.add_argument("--out", type=Path, default=None, help="folder for the PNG figures")
     args = parser.parse_args()
     args.out = args.out or Path("out") / Path(__import__("__main__").__file__).stem
@@ -22,7 +20,7 @@ def arguments(description: str, parser: argparse.ArgumentParser | None = None
 
 def output_dir(description: str) -> Path:
     """Parse ``--out DIR`` (default ``out/<script>``) and create it."""
-    return arguments(description).out
+    return arguments(argparse.ArgumentParser(description=description)).out
 
 
 def figure(rows: int = 1, cols: int = 1, size=(6.4, 3.6)) -> tuple[Figure, list]:

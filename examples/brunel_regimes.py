@@ -37,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n-exc", type=int, default=10_000, help="excitatory neurons")
     parser.add_argument("--duration", type=float, default=0.4, help="simulated time (s)")
-    args = arguments(__doc__, parser)
+    args = arguments(parser)
     fig, axes = figure(len(REGIMES), 3, size=(4.2, 2.6))
     for row, (name, (g, eta)) in enumerate(REGIMES.items()):
         s, few = run(args.n_exc, g, eta, args.duration)

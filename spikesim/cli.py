@@ -872,19 +872,30 @@ def _show_checkpoint(info: dict) -> None:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """``spikesim info``: each file in turn (a blank line between), or, with ``--json``, one
-    object (a list of them for several files)."""
+    object (a list of them for several files). A file of several that cannot be read (missing,
+    not a recording) is reported on stderr and the others are still shown; the exit status
+    is then 2."""
     from .checkpoint import is_checkpoint
 
-    infos = [_checkpoint_contents(path) if path.is_file() and is_checkpoint(path)
-             else contents(path) for path in args.files]
+    infos, status = [], 0
+    for path in args.files:
+        try:
+            info = (_checkpoint_contents(path) if path.is_file() and is_checkpoint(path)
+                    else contents(path))
+        except CliError as e:
+            if len(args.files) == 1:
+                raise
+            print(f"{PROG} info: error: {e}", file=sys.stderr)
+            status = e.status
+            continue
+        if not args.json:
+            if infos:
+                print()
+            (_show_checkpoint if info.get("kind") == "checkpoint" else _show_recording)(info)
+        infos.append(info)
     if args.json:
-        print(json.dumps(infos[0] if len(infos) == 1 else infos, indent=1, default=str))
-        return 0
-    for j, info in enumerate(infos):
-        if j:
-            print()
-        (_show_checkpoint if info.get("kind") == "checkpoint" else _show_recording)(info)
-    return 0
+        print(json.dumps(infos[0] if len(args.files) == 1 else infos, indent=1, default=str))
+    return status
 
 
 def _show_recording(info: dict) -> None:

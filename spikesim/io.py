@@ -889,7 +889,8 @@ class RecordedRun:
         that start at t_start <= t < t_stop (to leave out a transient, say). A last bin cut
         short by the end of the run is divided by its actual width. ``meta`` holds ``counts``
         (bins, realizations), ``bin_width`` (s), ``widths`` (s, each bin's: the last one's
-        may be shorter) and ``n_neurons``."""
+        may be shorter), ``n_neurons`` and, for one realization, ``realizations`` (its index,
+        as :meth:`trace` gives it)."""
         e = self._pick(self._rates, population, "population rates")[0]
         with open_for_reading(self.path) as f:
             g = f[e["path"]]
@@ -905,8 +906,8 @@ class RecordedRun:
         counts = counts[:n_bins]
         lo = start + step * np.arange(n_bins)
         width = (np.minimum(lo + step, stop) - lo) / MS
-        first, end = checks.window_edges(*checks.time_window(t_start, t_stop))
-        keep = (lo / MS >= first) & (lo / MS < end)
+        first, past = checks.window_edges(*checks.time_window(t_start, t_stop))
+        keep = (lo / MS >= first) & (lo / MS < past)
         reals = slice(None) if realization is None else check_realizations(
             realization, counts.shape[1], several=False)
         lo, width, counts = lo[keep], width[keep], counts[keep][:, reals]
@@ -916,7 +917,8 @@ class RecordedRun:
         return Trace(lo / MS, rate[:, :, None], np.zeros(1, np.int64), "rate", "Hz",
                      e["population"], None,
                      {"counts": counts, "bin_width": step / MS, "widths": width,
-                      "n_neurons": n})
+                      "n_neurons": n,
+                      **({} if realization is None else {"realizations": np.asarray(reals)})})
 
 
 def _variable(variable: object) -> str:

@@ -241,14 +241,21 @@ def _row_layout(s: Spikes) -> tuple[np.ndarray, np.ndarray, int, int, str, str,
 
     Blocks are realizations of neuron rows, unless there are more realizations than neurons:
     then they are neurons of realization rows (a single block for a single neuron). Spikes
-    recorded of a subset of neurons (``recorded``) take a place for each of those only.
+    recorded of a subset of neurons (``recorded``) take a place for each of those only, in
+    the order of their ids, and for any other neuron they hold spikes of (a monitor given
+    other ids between runs, another writer's file).
     """
     s.check()
     places, n, names = s.ids, s.n_neurons, None
     if s.recorded is not None and np.size(s.recorded) < s.n_neurons:
-        names = np.asarray(s.recorded, np.int64)
-        order = np.argsort(names, kind="stable")
-        places, n = order[np.searchsorted(names, s.ids, sorter=order)], names.size
+        names = np.unique(s.recorded)
+        places = np.searchsorted(names, s.ids)
+        listed = places < names.size
+        listed[listed] = names[places[listed]] == s.ids[listed]
+        if not listed.all():  # (else drawn on another neuron's row, or an IndexError)
+            names = np.union1d(names, s.ids[~listed])
+            places = np.searchsorted(names, s.ids)
+        n = names.size
     if s.n_realizations > max(n, 1):
         return places, s.realizations, n, s.n_realizations, "realization", "neuron", names
     return s.realizations, places, s.n_realizations, n, "neuron", "realization", names

@@ -900,3 +900,20 @@ def test_a_run_tags_its_file_with_its_command_line(tmp_path, capsys):
         "--set network.duration=0.01 --set exc.params.tau_mem=0.03 --seed 4")
     status, text, _ = run_cli(capsys, "info", out)
     assert status == 0 and f"tags: command = {command}" in text
+
+
+def test_info_of_several_files_shows_the_others_when_one_cannot_be_read(demo, tmp_path, capsys):
+    """spikesim info sweep/*.h5 with a file missing or not a recording: that file's error on
+    stderr, every other one shown (none were: the first error ended the command), status 2."""
+    bad = tmp_path / "bad.h5"
+    bad.write_text("not HDF5")
+    missing = tmp_path / "missing.h5"
+    status, stdout, err = run_cli(capsys, "info", demo, missing, bad, demo)
+    assert status == 2
+    assert stdout.count("run: completed") == 2 and stdout.count(f"{demo}  (") == 2
+    assert err.count("spikesim info: error: ") == 2
+    assert f"{missing}: no such file" in err and str(bad) in err
+    status, stdout, err = run_cli(capsys, "info", missing, demo, "--json")
+    assert status == 2 and [i["file"] for i in json.loads(stdout)] == [str(demo)]
+    status, stdout, err = run_cli(capsys, "info", missing)  # (one file: as before)
+    assert status == 2 and not stdout and "no such file" in one_line_error(err, "info")

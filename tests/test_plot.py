@@ -824,3 +824,19 @@ def test_population_rate_t_range_without_a_stop_is_as_without_it(tmp_path):
         whole = plot.population_rate(spikes, 0.1, **kw).lines[0].get_ydata()
         part = plot.population_rate(spikes, 0.1, t_range=(0.0, None), **kw)
         np.testing.assert_allclose(part.lines[0].get_ydata(), whole)  # (the last bin read 0)
+
+
+@pytest.mark.parametrize("mode", ["points", "image"])
+def test_a_raster_of_spikes_of_neurons_not_recorded_gives_them_rows_of_their_own(mode):
+    """A SpikeMonitor given other ids between runs holds spikes of neurons its ``recorded``
+    no longer lists (so may another writer's file): neuron 1's spikes were drawn on the row
+    ticked 50, and neuron 80's raised IndexError."""
+    s = Spikes(np.array([0.1, 0.2, 0.3, 0.4]), np.array([1, 50, 60, 80]), np.zeros(4, np.int64),
+               100, 1, 0.0, 1.0, "exc", np.array([50, 60]))
+    ax = plot.raster(s, mode=mode)
+    assert ax.get_ylim() == (-0.5, 3.5)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "50", "60", "80"]
+    if mode == "points":
+        np.testing.assert_array_equal(ax.lines[0].get_ydata(), [0, 1, 2, 3])
+    else:
+        np.testing.assert_array_equal(ax.images[0].get_array().sum(axis=1), [1, 1, 1, 1])

@@ -983,6 +983,7 @@ def test_a_recorded_rate_is_read_for_a_window_and_a_realization(tmp_path):
     want = np.histogram(s.times, np.arange(0.02, 0.0501, 5e-3) - 1e-9)[0]
     np.testing.assert_array_equal(rate.meta["counts"][:, 0], want)
     assert rate.values.shape == (6, 1, 1) and want.sum() > 20
+    assert rate.meta["realizations"].tolist() == [2]
     np.testing.assert_allclose(rate.values[:, 0, 0], want / (20 * 5e-3))
     assert data.rate("src").values.shape == (20, 3, 1)
     with pytest.raises(ValueError, match="t_start must be <= t_stop"):
