@@ -73,13 +73,15 @@ FINITE_CHECK_STEPS = 1000  # the state is checked for NaN and inf at most this m
 # (and at a run's end): a check reads the whole state, as much as a step of a simple model
 
 
-class _BuildSetting:
-    """A setting of :class:`Network` that its build reads (dt, seed, dtype, batch, backend):
+class _Setting:
+    """A setting of :class:`Network`, checked whenever it is assigned (``check(net, value)``
+    returns it converted). One the build reads (``fixed``: dt, seed, dtype, batch, backend) —
     the kernel's tables, the state and every monitor's times (kept as steps, read as steps·dt)
-    depend on it, so assigning it once the network is built raises AttributeError."""
+    depend on it — raises AttributeError when assigned once the network is built; the others
+    (chunk, threads, parallel) may change between runs."""
 
-    def __init__(self, check: Callable[[object], object]):
-        self.check = check  # (the constructor's check: an assignment before the build too)
+    def __init__(self, check: Callable[[Network, object], object], fixed: bool = True):
+        self.check, self.fixed = check, fixed
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -93,7 +95,7 @@ class _BuildSetting:
             raise AttributeError(f"Network has no {self.name} yet") from None
 
     def __set__(self, net: Network, value: object) -> None:
-        if net.__dict__.get("tables") is not None:
+        if self.fixed and net.__dict__.get("tables") is not None:
             raise AttributeError(
                 f"Network.{self.name} cannot change once the network is built (its first run "
                 f"or compile): the kernel's tables and state were made with {self.name} = "
@@ -101,14 +103,44 @@ class _BuildSetting:
                 f"steps of dt; build a new Network. What may change between runs: chunk, "
                 f"threads, parallel, a source's rate, p, data, times and ids, a given current's "
                 f"values, the monitors, and the state's values in place")
-        net.__dict__[self.name] = self.check(value)
+        net.__dict__[self.name] = self.check(net, value)
 
 
-def _checked_seed(seed: object) -> int:
+def _checked_seed(net: Network, seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not (
             0 <= seed < 2**63):
         raise ValueError(f"seed must be an integer in [0, 2**63), got {seed!r}")
     return int(seed)
+
+
+_CPU_ONLY = {  # settings of the CPU backend only: what each one is
+    "threads": "threads sets the Numba threads of the CPU backend",
+    "parallel": "parallel chooses the threaded or the serial kernel of the CPU backend"}
+
+
+def _not_for(backend: str, name: str, value: object) -> ValueError:
+    """The error of the CPU-only setting ``name`` given ``value`` (not None) on ``backend``."""
+    return ValueError(f"{_CPU_ONLY[name]}: it does not apply to backend={backend!r}, got "
+                      f"{name}={value!r}; leave it None")
+
+
+def _cpu_only(net: Network, name: str, value: object) -> object:
+    """``value`` of the CPU-only setting ``name``: refused (unless None) on another backend."""
+    backend = net.__dict__.get("backend", "cpu")
+    if value is not None and backend != "cpu":
+        raise _not_for(backend, name, value)
+    return value
+
+
+def _checked_backend(net: Network, value: object) -> str:
+    backend = checks.choice("backend", value, ("cpu", "cuda"))
+    for name in _CPU_ONLY:  # (before the GPU is looked for)
+        if backend != "cpu" and net.__dict__.get(name) is not None:
+            raise _not_for(backend, name, net.__dict__[name])
+    if backend == "cuda":
+        from .cuda import require_cuda
+        require_cuda()
+    return backend
 
 
 class Network:
@@ -150,31 +182,23 @@ class Network:
         mon.spikes.times
     """
 
-    dt = _BuildSetting(lambda v: checks.number("dt", v, low=0.0, low_open=True, unit="s"))
-    seed = _BuildSetting(_checked_seed)
-    dtype = _BuildSetting(lambda v: checks.float_dtype("dtype", v))
-    batch = _BuildSetting(lambda v: checks.count("batch", v))
-    backend = _BuildSetting(lambda v: checks.choice("backend", v, ("cpu", "cuda")))
+    dt = _Setting(lambda net, v: checks.number("dt", v, low=0.0, low_open=True, unit="s"))
+    seed = _Setting(_checked_seed)
+    dtype = _Setting(lambda net, v: checks.float_dtype("dtype", v))
+    batch = _Setting(lambda net, v: checks.count("batch", v))
+    backend = _Setting(_checked_backend)
+    chunk = _Setting(lambda net, v: checks.count("chunk", v), fixed=False)
+    threads = _Setting(lambda net, v: _cpu_only(net, "threads", None if v is None else checks.count(
+        "threads", v, high=config.NUMBA_NUM_THREADS)), fixed=False)  # (NUMBA_NUM_THREADS)
+    parallel = _Setting(lambda net, v: _cpu_only(net, "parallel", checks.flag(
+        "parallel", v, none=True)), fixed=False)  # None: by the size of the network
 
     def __init__(self, dt: float, seed: int = 0, dtype: DTypeLike = np.float64, batch: int = 1,
                  parallel: bool | None = None, threads: int | None = None, chunk: int = 1000,
                  backend: str = "cpu"):
         self.dt, self.seed, self.dtype, self.batch = dt, seed, dtype, batch  # (checked)
-        self.parallel = checks.flag("parallel", parallel, none=True)  # None: by size
-        self.threads = None if threads is None else checks.count(
-            "threads", threads, high=config.NUMBA_NUM_THREADS)  # (Numba's NUMBA_NUM_THREADS)
-        self.chunk = checks.count("chunk", chunk)
-        self.backend = backend
-        if self.threads is not None and self.backend != "cpu":
-            raise ValueError(f"threads sets the Numba threads of the CPU backend: it does not "
-                             f"apply to backend={self.backend!r}")
-        if self.parallel is not None and self.backend != "cpu":
-            raise ValueError(f"parallel chooses the threaded or the serial kernel of the CPU "
-                             f"backend: it does not apply to backend={self.backend!r}, got "
-                             f"parallel={self.parallel!r}; leave it None")
-        if self.backend == "cuda":
-            from .cuda import require_cuda
-            require_cuda()
+        self.parallel, self.threads, self.chunk = parallel, threads, chunk
+        self.backend = backend  # (last: it refuses threads or parallel given for another one)
         self.populations: list[Population] = []
         self.sources: list[SpikeSource] = []
         self.currents: list[Current] = []

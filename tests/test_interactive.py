@@ -241,3 +241,27 @@ def test_no_false_alarm_for_the_same_neurons_or_before_any_sample():
     vm.variables = ("v", "i")
     with pytest.raises(ValueError, match=r"variables = \['v'\]"):
         net.run(0.01)
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("chunk", 0, "chunk must be"), ("chunk", 2.5, "chunk must be"),
+    ("threads", 10**6, "threads must be"), ("parallel", "yes", "parallel must be"),
+])
+def test_run_settings_assigned_between_runs_are_checked(name, value, match):
+    """chunk, threads and parallel may change between runs, checked as the constructor checks
+    them (chunk 0 was a ZeroDivisionError inside run, parallel = "yes" ran)."""
+    net, _, _ = _net()
+    net.run(0.01)
+    with pytest.raises((ValueError, TypeError), match=match):
+        setattr(net, name, value)
+    net.chunk, net.threads, net.parallel = 7, 1, True
+    net.run(0.01)
+    assert net.step == 20
+
+
+def test_a_cpu_only_setting_and_another_backend_exclude_each_other_however_assigned():
+    net = ss.Network(dt=1e-3, threads=1)
+    with pytest.raises(ValueError, match=r"threads sets the Numba threads of the CPU backend: "
+                                         r"it does not apply to backend='cuda', got threads=1"):
+        net.backend = "cuda"
+    assert net.backend == "cpu"
