@@ -95,11 +95,13 @@ class Spikes:
                                                max(self.n_neurons, 1))
         if self.dt is not None:
             self.dt = checks.number("Spikes.dt", self.dt, low=0.0, low_open=True, unit="s")
-        if not len(self):
-            return
-        checks.indices("Spikes.ids", self.ids, self.n_neurons)
-        checks.indices("Spikes.realizations", self.realizations, self.n_realizations)
-        if times and not np.isfinite(self.times).all():
+        if len(self):
+            checks.indices("Spikes.ids", self.ids, self.n_neurons)
+            checks.indices("Spikes.realizations", self.realizations, self.n_realizations)
+        for name in ("ids", "realizations"):  # (in range, so int64 holds them: np.bincount,
+            if getattr(self, name).dtype.kind == "u":  # which counts them, refuses uint64)
+                setattr(self, name, getattr(self, name).astype(np.int64))
+        if times and len(self) and not np.isfinite(self.times).all():
             raise ValueError(f"Spikes.times must be finite, got "
                              f"{np.count_nonzero(~np.isfinite(self.times))} NaN or infinite")
 

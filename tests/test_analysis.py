@@ -304,3 +304,16 @@ def test_rate_spectrum_peaks_at_the_oscillation_and_keeps_parseval():
     assert power.sum() * (freqs[1] - freqs[0]) == pytest.approx(rates.var())
     with pytest.raises(ValueError, match="at least 2 whole bins"):
         analysis.rate_spectrum(s, 3.0)
+
+
+def test_spikes_with_unsigned_ids_are_counted():
+    """Ids and realizations of an unsigned type (a foreign file's uint64 node ids, made into
+    Spikes by hand) are counted as any others: np.bincount refused them (a TypeError)."""
+    times = np.array([0.1, 0.2, 0.3, 0.4])
+    ids = np.array([0, 1, 1, 2], np.uint64)
+    s = Spikes(times, ids, np.zeros(4, np.uint32), 3, 1, 0.0, 1.0)
+    np.testing.assert_array_equal(analysis.spike_counts(s), [[1, 2, 1]])
+    np.testing.assert_allclose(analysis.firing_rates(s), [[1.0, 2.0, 1.0]])
+    assert analysis.synchrony(s, 0.1).shape == (1,)
+    empty = Spikes(np.zeros(0), np.zeros(0, np.uint64), np.zeros(0, np.uint64), 3, 1, 0.0, 1.0)
+    np.testing.assert_array_equal(analysis.spike_counts(empty), [[0, 0, 0]])
