@@ -197,26 +197,20 @@ def test_ids_beyond_int64_or_nested_deep_are_refused_in_one_line(ids, words):
         netfile.parse(text.replace('population = "given"', f'population = "given"\nids = {ids}'))
 
 
+def small_net(v_th: str = "0.3", batch: int = 1, data: str | None = None,
+              kind: str = "rate_coded", param: str = "data") -> str:
+    """A network file: population "p" of 2 LIF neurons and, given ``data`` (TOML), the spike
+    source "coded" of ``kind`` whose ``param`` it is."""
+    text = (f'[network]\ndt = 1e-3\nduration = 0.01\nbatch = {batch}\n\n[[population]]\n'
+            f'name = "p"\nmodel = "LIF"\nn = 2\nparams = {{ v_th = {v_th}, units = "1" }}\n')
+    if data is not None:
+        text += (f'\n[[input]]\nname = "coded"\nkind = "{kind}"\n'
+                 f"params = {{ {param} = {data} }}\n")
+    return text
+
+
 # --- Array files that are misnamed, damaged or far too large: one line naming the key, never a
 # traceback or an error without it (review of the NumPy-file feature).
-NET_DAMAGED = """
-[network]
-dt = 1e-3
-duration = 0.01
-
-[[population]]
-name = "p"
-model = "LIF"
-n = 2
-params = {{ v_th = 0.3, units = "1" }}
-
-[[input]]
-name = "coded"
-kind = "rate_coded"
-params = {{ data = {data} }}
-"""
-
-
 def npy_bytes(header_shape=None) -> bytes:
     """A .npy of 3 values; ``header_shape``: the shape its header claims instead."""
     buf = io.BytesIO()
@@ -261,7 +255,7 @@ def test_damaged_or_misnamed_array_files_give_one_short_line(case, tmp_path, cap
     data, content, key, words = CASES[case]
     (tmp_path / data.split('"')[1]).write_bytes(content)
     path = tmp_path / "net.toml"
-    path.write_text(NET_DAMAGED.format(data=data))
+    path.write_text(small_net(data=data))
     status = cli.main(["check", str(path)])
     out, err = capsys.readouterr()
     assert status == 2, (out, err)
@@ -272,25 +266,6 @@ def test_damaged_or_misnamed_array_files_give_one_short_line(case, tmp_path, cap
 
 # --- A (T, B, n) spike_array or rate_coded of another B than the network's batch: the error
 # names the data's key, not [network] (review of the NumPy-file feature).
-NET_BATCH = """
-[network]
-dt = 1e-3
-duration = 0.01
-batch = 2
-
-[[population]]
-name = "p"
-model = "LIF"
-n = 2
-params = {{ v_th = 0.3, units = "1" }}
-
-[[input]]
-name = "src"
-kind = "{kind}"
-params = {{ {param} = {{ file = "x.npy" }} }}
-"""
-
-
 @pytest.mark.parametrize("kind, param, data", [
     ("spike_array", "spikes", np.zeros((5, 3, 4), bool)),
     ("rate_coded", "data", np.full((5, 3, 4), 0.1)),
@@ -298,7 +273,7 @@ params = {{ {param} = {{ file = "x.npy" }} }}
 def test_data_of_another_batch_names_its_key(kind, param, data, tmp_path):
     np.save(tmp_path / "x.npy", data)
     path = tmp_path / "net.toml"
-    path.write_text(NET_BATCH.format(kind=kind, param=param))
+    path.write_text(small_net(batch=2, data='{ file = "x.npy" }', kind=kind, param=param))
     with pytest.raises(netfile.NetFileError,
                        match=rf"input\[0\]\.params\.{param}: shape \(5, 3, 4\) holds 3 "
                              r"realizations .* network\.batch = 2"):
@@ -308,25 +283,12 @@ def test_data_of_another_batch_names_its_key(kind, param, data, tmp_path):
 
 # --- Arrays or tables nested beyond what tomllib can parse: one line, not a RecursionError
 # (review of the NumPy-file feature).
-NET_DEEP = """
-[network]
-dt = 1e-3
-duration = 0.01
-
-[[population]]
-name = "p"
-model = "LIF"
-n = 2
-params = {{ v_th = {value}, units = "1" }}
-"""
-
-
 @pytest.mark.parametrize("value", ["[" * 3000 + "1" + "]" * 3000,
                                    "{ a = " * 3000 + "1" + " }" * 3000])
 @pytest.mark.parametrize("where", ["file", "set"])
 def test_deep_nesting_is_refused_in_one_line(value, where, tmp_path, capsys):
     path = tmp_path / "net.toml"
-    path.write_text(NET_DEEP.format(value=value if where == "file" else 0.3))
+    path.write_text(small_net(v_th=value if where == "file" else "0.3"))
     extra = ["--set", f"p.params.v_th={value}"] if where == "set" else []
     status = cli.main(["check", str(path), *extra])
     out, err = capsys.readouterr()
@@ -382,24 +344,6 @@ def test_a_refused_value_of_an_array_file_is_named(key, array, path, words, tmp_
 
 # --- --set: array files it names are read from the current directory, however the value names
 # them (review of the NumPy-file feature).
-NET_SET_PATHS = """
-[network]
-dt = 1e-3
-duration = 0.01
-
-[[population]]
-name = "p"
-model = "LIF"
-n = 2
-params = { v_th = 0.3, units = "1" }
-
-[[input]]
-name = "coded"
-kind = "rate_coded"
-params = { data = { file = "rates.npy" } }
-"""
-
-
 @pytest.mark.parametrize("setting", [
     'coded.params.data={ file = "rates.npy" }',
     'coded.params={ data = { file = "rates.npy" } }',
@@ -408,7 +352,7 @@ params = { data = { file = "rates.npy" } }
 ])
 def test_set_reads_array_files_from_the_current_directory(setting, tmp_path, monkeypatch):
     (tmp_path / "net").mkdir()
-    (tmp_path / "net" / "net.toml").write_text(NET_SET_PATHS)
+    (tmp_path / "net" / "net.toml").write_text(small_net(data='{ file = "rates.npy" }'))
     np.save(tmp_path / "net" / "rates.npy", np.full(3, 0.1))  # beside the file: not this one
     (tmp_path / "here").mkdir()
     np.save(tmp_path / "here" / "rates.npy", np.full(5, 0.2))
@@ -419,7 +363,7 @@ def test_set_reads_array_files_from_the_current_directory(setting, tmp_path, mon
 
 def test_without_set_the_file_beside_the_network_file_is_read(tmp_path, monkeypatch):
     (tmp_path / "net").mkdir()
-    (tmp_path / "net" / "net.toml").write_text(NET_SET_PATHS)
+    (tmp_path / "net" / "net.toml").write_text(small_net(data='{ file = "rates.npy" }'))
     np.save(tmp_path / "net" / "rates.npy", np.full(3, 0.1))
     monkeypatch.chdir(tmp_path)
     spec = netfile.read(tmp_path / "net" / "net.toml")
