@@ -482,8 +482,9 @@ def _next_step(steps: np.ndarray) -> np.ndarray:
 
 class CurrentArray(Current):
     """A given current per step: ``values`` (A, or model units for a dimensionless population)
-    of shape (T,) or (T, n), row k at step k; zero after the last row. The attribute ``data``
-    holds them and may be given anew between runs (``values`` is a method)."""
+    of shape (T,), (T, n), or (T, B, n) — one row per realization of a batch of B — row k at
+    step k; zero after the last row. The attribute ``data`` holds them and may be given anew
+    between runs (``values`` is a method)."""
 
     given = "values"
 
@@ -493,17 +494,27 @@ class CurrentArray(Current):
     def __init__(self, target: Population,
                  values: np.ndarray | Sequence[float] | Sequence[Sequence[float]]):
         super().__init__(target)
-        self.data = checks.finite_array("CurrentArray.values", values, ndim=(1, 2))
-        if self.data.ndim == 2 and self.data.shape[1] != target.n:
-            raise ValueError(f"CurrentArray.values must have shape (T,) or (T, {target.n}), got "
-                             f"{self.data.shape}")
+        self.data = checks.finite_array("CurrentArray.values", values, ndim=(1, 2, 3))
+        if self.data.ndim > 1 and self.data.shape[-1] != target.n:
+            raise ValueError(f"CurrentArray.values must have shape (T,), (T, {target.n}) or "
+                             f"(T, B, {target.n}), got {self.data.shape}")
 
     def values(self, k: np.ndarray, dt: float, batch: int,
                rng: RealizationGenerators) -> np.ndarray:
-        return _rows(self.data, k).reshape(len(k), 1, -1)
+        self._check_batch(batch)
+        return _rows(self.data, k).reshape(len(k), self.data.shape[1] if self.data.ndim == 3
+                                           else 1, -1)
 
     def largest(self, batch: int, rng: RealizationGenerators) -> float:
+        self._check_batch(batch)
         return float(np.abs(self.data).max(initial=0.0))
+
+    def _check_batch(self, batch: int) -> None:
+        if self.data.ndim == 3 and self.data.shape[1] != batch:
+            raise ValueError(f"CurrentArray.values of shape {self.data.shape} holds "
+                             f"{self.data.shape[1]} realizations (its axis 1), but the network "
+                             f"runs batch = {batch}: give (T, {batch}, n), or (T, n) for every "
+                             f"realization alike")
 
 
 class NoiseCurrent(Current):

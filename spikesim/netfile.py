@@ -71,8 +71,8 @@ as :class:`~spikesim.inputs.SpikeArray`); currents ``constant`` (amplitude), ``s
 amplitudes), ``pulse`` (start, width, amplitude, period? — needed when count > 1 —,
 count?), ``noise`` (mean, std per step or sigma in A·√s: white noise), ``uniform_noise``
 (mean, half_width), ``ou`` (mean, std, tau), ``current_array`` (values: T numbers or T rows of
-n numbers, one per step); the Poisson drive ``poisson_drive`` (rate, weight?, receptor?),
-jumps into each target neuron as spikes.
+n numbers, one per step, or T × B × n); the Poisson drive ``poisson_drive`` (rate, weight?,
+receptor?), jumps into each target neuron as spikes.
 
 ``spikesim run --set KEY=VALUE`` changes a value before the checks (:func:`apply_setting`).
 
@@ -607,7 +607,7 @@ INPUT_PARAMS: dict[str, dict[str, tuple[_Check, bool]]] = {
     "uniform_noise": {"mean": (Number(), False), "half_width": (Number(low=0.0), False)},
     "ou": {"mean": (Number(), False), "std": (Number(low=0.0), False),
            "tau": (Number(low=0.0, low_open=True, unit="s"), False)},
-    "current_array": {"values": (Array((1, 2)), True)},
+    "current_array": {"values": (Array((1, 2, 3)), True)},
     "poisson_drive": {"rate": (Number(low=0.0, unit="Hz"), True), "weight": (Number(), False),
                       "receptor": (Text(), False)},
 }

@@ -85,3 +85,76 @@ def simulate(model: str, n_steps: int, dt: float, *, n: int, dtype=np.float64,
                     i = i + np.asarray(weights[pre], dtype)
         vs[k], is_[k], fired[k] = v, i, spk
     return vs, is_, fired
+
+
+def nir_euler(graph, x: np.ndarray, dt: float, reset: str = "value") -> dict:
+    """A NIR graph's nodes (``nir`` objects; nested graphs as nodes) stepped literally by
+    forward Euler: at each step every node computes its output from its inputs' outputs of
+    the same step, in the order of the edges, except along an edge that closes a loop, which
+    reads the step before (zero at the first). A spike is 1 during its step; v starts at
+    v_leak, the synaptic current at 0. ``x``: (T, B, n_in), one input node. Returns each
+    top-level node's outputs (T, B, n)."""
+    steps, batch = x.shape[:2]
+    state: dict = {}
+
+    def step(g, given, prev, key):
+        """One step of graph ``g`` (its Input nodes given ``given``); its nodes' outputs."""
+        done, busy = {}, set()
+
+        def out(name):
+            if name in done:
+                return done[name]
+            if name in busy:  # (a loop: the step before)
+                return prev.get(name, 0.0)
+            busy.add(name)
+            into = sum((out(s) for s, d in g.edges if d == name), start=np.zeros(()))
+            node, kind = g.nodes[name], type(g.nodes[name]).__name__
+            if kind == "Input":
+                y = given
+            elif kind in ("Output", "Flatten"):
+                y = into
+            elif kind in ("Affine", "Linear"):
+                w = np.asarray(node.weight)
+                y = np.broadcast_to(into, (batch, w.shape[1])) @ w.T + getattr(node, "bias", 0)
+            elif kind == "Scale":
+                y = into * node.scale
+            elif kind == "NIRGraph":
+                sub = step(node, into, prev.get(name + "/", {}), key + name + "/")
+                done[name + "/"] = sub  # (its loops read it at the next step)
+                y = next(v for n, v in sub.items() if type(node.nodes[n]).__name__ == "Output")
+            else:
+                y = neuron(node, kind, into, key + name)
+            busy.discard(name)
+            done[name] = y
+            return y
+
+        for name in g.nodes:
+            out(name)
+        return done
+
+    def neuron(node, kind, into, key):
+        p = {k: np.asarray(getattr(node, k), np.float64).ravel() for k in
+             ("tau", "tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_reset", "w_in")
+             if hasattr(node, k)}
+        v_leak = p.get("v_leak", 0.0)
+        v, i = state.get(key, (np.broadcast_to(v_leak, (batch, p["r"].size)).copy(), 0.0))
+        if kind == "LIF":
+            v = v + dt / p["tau"] * (v_leak - v + p["r"] * into)
+        elif kind == "IF":
+            v = v + dt * p["r"] * into
+        else:  # CubaLIF: the current first, then v with the new current
+            i = i + dt / p["tau_syn"] * (-i + p["w_in"] * into)
+            v = v + dt / p["tau_mem"] * (v_leak - v + p["r"] * i)
+        z = v > p["v_threshold"]
+        if reset == "value":
+            v = np.where(z, p["v_reset"], v)
+        elif reset == "subtract":
+            v = v - z * (p["v_threshold"] - p["v_reset"])
+        state[key] = (v, i)
+        return z.astype(np.float64)
+
+    outputs, prev = [], {}
+    for t in range(steps):
+        prev = step(graph, x[t], prev, "")
+        outputs.append(prev)
+    return {name: np.array([o[name] for o in outputs]) for name in graph.nodes}

@@ -1211,6 +1211,27 @@ def test_a_current_array_shorter_than_the_run_is_zero_after_its_last_row():
     np.testing.assert_array_equal(mon.trace("v").values[:, 0], want)
 
 
+def test_a_current_array_per_realization():
+    """(T, B, n): realization b reads rows [:, b] (Leaky, beta = 0: v is the step's current),
+    zero after the last row; another batch is refused, naming the shapes."""
+    rows = np.arange(5 * 3 * 2, dtype=float).reshape(5, 3, 2)
+    net = ss.Network(dt=DT, batch=3, chunk=2)
+    pop = net.add(ss.Leaky(2, beta=0.0, v_th=1e9, reset="none"))
+    net.add(ss.CurrentArray(pop, rows))
+    mon = net.add(ss.StateMonitor(pop, "v"))
+    net.run(7 * DT)
+    want = np.zeros((7, 3, 2))
+    want[:5] = rows
+    np.testing.assert_array_equal(mon.trace("v").values, want)
+    other = ss.Network(dt=DT, batch=2)
+    other.add(ss.CurrentArray(other.add(ss.Leaky(2)), rows))
+    with pytest.raises(ValueError, match=r"shape \(5, 3, 2\) holds 3 realizations \(its axis "
+                                         r"1\), but the network runs batch = 2"):
+        other.run(DT)
+    with pytest.raises(ValueError, match=r"must have shape \(T,\), \(T, 2\) or \(T, B, 2\)"):
+        ss.CurrentArray(pop, np.zeros((5, 3, 4)))
+
+
 @pytest.mark.parametrize("model", ["leaky", "rc"])
 def test_a_neuron_exactly_at_threshold_does_not_fire(model):
     """README, "The schedule of one step": threshold on the updated v (v > v_th). No test put

@@ -1,0 +1,410 @@
+r"""Networks from NIR graphs (the Neuromorphic Intermediate Representation, neuroir.org), as
+snnTorch, Norse and other SNN libraries export trained networks (``pip install ".[nir]"``).
+
+:func:`from_nir` reads a graph (a ``.nir`` file or a ``nir.NIRGraph``) once; its
+:meth:`NIRModel.run` simulates it on a batch of inputs and returns the output spikes, and
+:meth:`NIRModel.network` gives the :class:`~spikesim.network.Network` itself, to record or run
+it otherwise.
+
+NIR's equations are continuous in time; spikesim steps them by forward Euler with the ``dt``
+given, a spike being a pulse of one step (so that an ``Affine`` of weight W adds W to the
+target's input during that step), as snnTorch and Norse read their own graphs:
+
+- ``LIF`` (:math:`\tau\dot v = (v_{leak} - v) + R I`) and ``IF`` (:math:`\dot v = R I`) become a
+  :class:`~spikesim.models.Leaky` population with :math:`\beta = 1 - dt/\tau` (1 for IF),
+  :math:`v[k+1] = \beta v[k] + (dt/\tau)(v_{leak} + R I[k])`;
+- ``CubaLIF`` (:math:`\tau_{syn}\dot I = -I + w_{in} S`, :math:`\tau_{mem}\dot v = (v_{leak} -
+  v) + R I`) becomes a :class:`~spikesim.models.Synaptic` population with
+  :math:`\alpha = 1 - dt/\tau_{syn}`, :math:`\beta = 1 - dt/\tau_{mem}`, the current updated
+  first and v then integrating the new current, as snnTorch's ``Synaptic`` (its ``i`` holds
+  :math:`(dt/\tau_{mem})(R I + v_{leak})`);
+- ``Affine``, ``Linear``, ``Scale`` and ``Flatten`` nodes between them are composed into the
+  weights of projections; nested graphs (the recurrent layers snnTorch exports) are read as
+  parts of the whole.
+
+A spike is fired when v exceeds ``v_threshold`` and v is reset to ``v_reset``, as NIR defines;
+``reset="subtract"`` subtracts ``v_threshold − v_reset`` instead (snnTorch's default, which NIR
+does not record). v starts at ``v_leak``.
+
+Time alignment: the kernel delivers a spike at the end of its step, so each layer lags the one
+before by a step (``NIRModel.lag``: the steps by which a node's spikes lag the input); the
+weights are divided by the target's decay per step (β, or α into a CubaLIF's current) so that a
+spike adds W to the target's next update, and the bias and data of a lagging layer start at its
+lag. A recurrent edge (a node onto itself) takes one step, as in snnTorch's ``RLeaky``. So row t
+of :meth:`NIRModel.run`'s output is the output at input row t, as the library that exported the
+graph computes it (to rounding: within 1e-12 in float64 against snnTorch 1.0.0, the same
+spikes).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import checks
+from .inputs import CurrentArray
+from .models import RESETS, Leaky, Population, Synaptic
+from .monitors import SpikeMonitor
+from .network import Network
+
+SPIKING = ("LIF", "IF", "CubaLIF")
+PASSING = ("Affine", "Linear", "Scale", "Flatten", "Input", "Output")  # (nested Input/Output)
+
+
+class NIRError(ValueError):
+    """A graph spikesim cannot simulate, or a parameter out of range: the message names the
+    node."""
+
+
+@dataclass
+class _Map:
+    """A node's input as an affine function of the graph's spiking nodes and inputs:
+    ``sum(terms[s] @ out(s)) + bias``, a term None standing for the identity."""
+
+    terms: dict[str, np.ndarray | None] = field(default_factory=dict)
+    bias: np.ndarray | float = 0.0
+
+    def plus(self, other: _Map, size: Callable[[str], int]) -> _Map:
+        """The sum of both (``size``: a source's number of units, for identity terms)."""
+        terms = dict(self.terms)
+        for s, m in other.terms.items():
+            terms[s] = m if s not in terms else _dense(terms[s], size(s)) + _dense(m, size(s))
+        return _Map(terms, self.bias + other.bias)
+
+    def through(self, weight: np.ndarray | None, bias: np.ndarray | float = 0.0) -> _Map:
+        """This input passed through ``y = weight @ x + bias`` (weight None: the identity)."""
+        if weight is None:
+            return _Map(dict(self.terms), self.bias + bias)
+        return _Map({s: weight if m is None else weight @ m for s, m in self.terms.items()},
+                    weight @ np.broadcast_to(self.bias, weight.shape[1:]) + bias)
+
+
+def _dense(m: np.ndarray | None, n: int) -> np.ndarray:
+    return np.eye(n) if m is None else m
+
+
+def _array(node_name: str, node: Any, name: str, n: int | None = None) -> np.ndarray:
+    """``node.name`` as a flat float64 array (of ``n`` values, a single one broadcast)."""
+    value = np.asarray(getattr(node, name), dtype=np.float64).ravel()
+    if n is not None and value.size == 1:
+        value = np.full(n, value[0])
+    if (n is not None and value.size != n) or not np.all(np.isfinite(value) | (name == "tau")):
+        raise NIRError(f"NIR node {node_name!r} ({type(node).__name__}): {name} must hold "
+                       f"{n} finite values, got shape {np.shape(getattr(node, name))}"
+                       f"{'' if np.all(np.isfinite(value)) else ' with NaN or inf'}")
+    return value
+
+
+def _read(graph: Any) -> Any:
+    if isinstance(graph, (str, os.PathLike)):
+        try:
+            import nir
+        except ImportError as e:
+            raise ImportError("reading a .nir file needs the nir package: pip install nir "
+                              "(or spikesim[nir])") from e
+        path = os.fspath(graph)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no NIR file {path!r}")
+        try:
+            return nir.read(path)
+        except Exception as e:  # (h5py's and nir's own errors: name the file)
+            raise NIRError(f"{path!r} is not a NIR graph nir {nir.__version__} reads: "
+                           f"{type(e).__name__}: {e}") from e
+    if not hasattr(graph, "nodes") or not hasattr(graph, "edges"):
+        raise TypeError(f"graph must be a path to a .nir file or a nir.NIRGraph, got "
+                        f"{type(graph).__name__}")
+    return graph
+
+
+def _flatten(graph: Any, prefix: str = "") -> tuple[dict, list, dict, dict]:
+    """The nodes (by full name: ``outer.inner`` inside nested graphs) and edges of ``graph``
+    with its subgraphs opened, and each subgraph's Input and Output nodes (by the subgraph's
+    full name), which pass their values on."""
+    nodes, edges, entries, exits = {}, [], {}, {}
+    for name, node in graph.nodes.items():
+        full = prefix + name
+        if type(node).__name__ == "NIRGraph":
+            sub_nodes, sub_edges, sub_in, sub_out = _flatten(node, full + ".")
+            nodes.update(sub_nodes)
+            edges += sub_edges
+            entries.update(sub_in)
+            exits.update(sub_out)
+            kinds = {n: type(v).__name__ for n, v in node.nodes.items()}
+            entries[full] = [full + "." + n for n, k in kinds.items() if k == "Input"]
+            exits[full] = [full + "." + n for n, k in kinds.items() if k == "Output"]
+        else:
+            nodes[full] = node
+    for src, dst in graph.edges:
+        for s in exits.get(prefix + src, [prefix + src]):
+            for d in entries.get(prefix + dst, [prefix + dst]):
+                edges.append((s, d))
+    return nodes, edges, entries, exits
+
+
+class NIRModel:
+    """A NIR graph ready to run (see the module docstring for the conventions).
+
+    Attributes:
+        dt: the time step (s).
+        inputs: the graph's input nodes and their shapes (one value per unit, flattened in
+            C order where several axes).
+        outputs: the graph's output node names, each the spikes of one spiking node.
+        populations: the spiking nodes (full names, ``outer.inner`` in nested graphs) and
+            their sizes.
+        lag: steps by which each spiking node's spikes lag the input (0 for the first layer).
+    """
+
+    def __init__(self, graph: Any, dt: float, reset: str | None = None):
+        self.dt = checks.number("dt", dt, low=0.0, low_open=True, unit="s")
+        self.reset = None if reset is None else checks.choice("reset", reset, RESETS)
+        graph = _read(graph)
+        nodes, edges, _, _ = _flatten(graph)
+        kinds = {name: type(node).__name__ for name, node in nodes.items()}
+        top = {name: type(node).__name__ for name, node in graph.nodes.items()}
+        unknown = {n: k for n, k in kinds.items() if k not in SPIKING + PASSING}
+        if unknown:
+            name, kind = next(iter(unknown.items()))
+            raise NIRError(f"NIR node {name!r} is a {kind}, which spikesim does not simulate "
+                           f"(it reads {', '.join(SPIKING)} neurons joined by "
+                           f"{', '.join(PASSING[:4])} nodes)")
+        for s, d in edges:
+            missing = s if s not in nodes else d if d not in nodes else None
+            if missing is not None:
+                raise NIRError(f"NIR edge ({s!r}, {d!r}) names no node {missing!r}")
+        self._nodes, self._kinds = nodes, kinds
+        self._before = {name: [s for s, d in edges if d == name] for name in nodes}
+        self.inputs = {n: tuple(int(a) for a in np.atleast_1d(nodes[n].input_type["input"]))
+                       for n, k in top.items() if k == "Input"}
+        if not self.inputs:
+            raise NIRError("the NIR graph has no Input node")
+        self.outputs = tuple(n for n, k in top.items() if k == "Output")
+        self.populations = {n: _array(n, node, "v_threshold").size
+                            for n, node in nodes.items() if kinds[n] in SPIKING}
+        self._maps, self._visiting = {}, []
+        self._in = {p: self._input_of(p) for p in self.populations}
+        self._out = {}
+        for o in self.outputs:
+            m = self._input_of(o)
+            (src, mat), = m.terms.items() if len(m.terms) == 1 else ((None, 0),)
+            if src not in self.populations or mat is not None or np.any(m.bias):
+                raise NIRError(f"the NIR output {o!r} is not the spikes of one spiking node "
+                               f"(spikesim reads out spikes: LIF, IF or CubaLIF)")
+            self._out[o] = src
+        self.lag = self._lags()
+        self._models = {p: self._model(p) for p in self.populations}
+
+    # -- reading the graph ---------------------------------------------------------------
+    def _size(self, name: str) -> int:
+        return self.populations.get(name) or int(np.prod(self.inputs[name]))
+
+    def _input_of(self, name: str) -> _Map:
+        """The sum of what reaches ``name`` along its incoming edges."""
+        total = _Map()
+        for s in self._before[name]:
+            total = total.plus(self._output_of(s), self._size)
+        return total
+
+    def _output_of(self, name: str) -> _Map:
+        """What ``name`` sends on: a spiking node's or input's own values, else its input
+        passed through it."""
+        if name in self._maps:
+            return self._maps[name]
+        kind, node = self._kinds[name], self._nodes[name]
+        if kind in SPIKING or name in self.inputs:
+            return _Map({name: None})
+        if name in self._visiting:
+            loop = self._visiting[self._visiting.index(name):] + [name]
+            raise NIRError(f"the NIR graph has a loop without a spiking node: "
+                           f"{' -> '.join(map(repr, loop))}")
+        self._visiting.append(name)
+        given = self._input_of(name)
+        self._visiting.pop()
+        if kind in ("Affine", "Linear"):
+            weight = np.asarray(node.weight, dtype=np.float64)
+            if weight.ndim != 2:
+                raise NIRError(f"NIR node {name!r} ({kind}): spikesim reads 2-D weights, got "
+                               f"shape {weight.shape}")
+            for s, m in given.terms.items():
+                if (m.shape[0] if m is not None else self._size(s)) != weight.shape[1]:
+                    raise NIRError(f"NIR node {name!r} ({kind}): its weight of shape "
+                                   f"{weight.shape} takes {weight.shape[1]} inputs, but "
+                                   f"{s!r} gives it {self._size(s) if m is None else m.shape[0]}")
+            bias = _array(name, node, "bias", weight.shape[0]) if kind == "Affine" else 0.0
+            out = given.through(weight, bias)
+        elif kind == "Scale":
+            scale = _array(name, node, "scale")
+            out = _Map({s: (np.diag(scale) if m is None else scale[:, None] * m)
+                        for s, m in given.terms.items()}, scale * given.bias)
+        else:  # Flatten, and the Input and Output of a nested graph: values pass unchanged
+            out = given
+        self._maps[name] = out
+        return out
+
+    def _lags(self) -> dict[str, int]:
+        """Each spiking node's lag: one step more than the spiking nodes that reach it (a node
+        reaching itself aside); a loop through several spiking nodes has no such lag."""
+        lag, done = {}, []
+
+        def visit(p: str, path: list[str]) -> int:
+            if p in lag:
+                return lag[p]
+            if p in path:
+                loop = path[path.index(p):] + [p]
+                raise NIRError(f"the NIR graph has a loop through several spiking nodes "
+                               f"({' -> '.join(map(repr, loop))}): spikesim simulates a node "
+                               f"fed back onto itself only")
+            before = [s for s in self._in[p].terms if s in self.populations and s != p]
+            lag[p] = max((visit(s, path + [p]) + 1 for s in before), default=0)
+            done.append(p)
+            return lag[p]
+
+        for p in self.populations:
+            visit(p, [])
+        return lag
+
+    def _model(self, p: str) -> dict:
+        """The spikesim population's class and parameters for spiking node ``p``, the gain from
+        NIR's input to the population's input variable (per neuron), its decay per step (the
+        weights of spikes are divided by it) and its constant input per step."""
+        node, kind, n, dt = self._nodes[p], self._kinds[p], self.populations[p], self.dt
+        a = {name: _array(p, node, name, n) for name in
+             ("v_threshold", "v_reset", "r", *{"LIF": ("tau", "v_leak"), "IF": (),
+                                                "CubaLIF": ("tau_syn", "tau_mem", "v_leak",
+                                                            "w_in")}[kind])}
+        for tau in ("tau", "tau_syn", "tau_mem"):
+            if tau in a and np.any(bad := ~(a[tau] > dt)):
+                j = int(np.argmax(bad))
+                raise NIRError(f"NIR node {p!r} ({kind}): {tau} must be > dt = {dt!r} s for "
+                               f"forward Euler (a decay 1 − dt/{tau} in (0, 1)), got "
+                               f"{a[tau][j]!r} at neuron {j}")
+        common = {"v_th": a["v_threshold"], "v_reset": a["v_reset"], "name": p,
+                  "reset": self.reset or "value"}
+        if kind == "CubaLIF":
+            alpha, beta = 1.0 - dt / a["tau_syn"], 1.0 - dt / a["tau_mem"]
+            offset = dt / a["tau_mem"] * a["v_leak"]  # (v's leak, carried by i)
+            gain = dt / a["tau_mem"] * a["r"] * dt / a["tau_syn"] * a["w_in"]
+            return {"cls": Synaptic, "decay": alpha, "gain": gain, "const": (1 - alpha) * offset,
+                    "params": {**common, "alpha": alpha, "beta": beta, "i_init": offset,
+                               "v_init": a["v_leak"]}}
+        if kind == "LIF":
+            beta, gain = 1.0 - dt / a["tau"], dt / a["tau"] * a["r"]
+            const, v_init = dt / a["tau"] * a["v_leak"], a["v_leak"]
+        else:
+            beta, gain, const, v_init = np.ones(n), dt * a["r"], np.zeros(n), np.zeros(n)
+        return {"cls": Leaky, "decay": beta, "gain": gain, "const": const,
+                "params": {**common, "beta": beta, "v_init": v_init}}
+
+    # -- running -------------------------------------------------------------------------
+    def _data(self, x: np.ndarray | Mapping[str, np.ndarray]) -> tuple[dict, int, int]:
+        """Each input's data as (T, B, n) float64, with T and B."""
+        if not isinstance(x, Mapping):
+            if len(self.inputs) > 1:
+                raise TypeError(f"x must map each input node ({', '.join(self.inputs)}) to "
+                                f"its data")
+            x = {next(iter(self.inputs)): x}
+        if set(x) != set(self.inputs):
+            raise ValueError(f"x must give the input nodes {sorted(self.inputs)}, got "
+                             f"{sorted(x)}")
+        data, shapes = {}, set()
+        for name, values in x.items():
+            shape, n = self.inputs[name], int(np.prod(self.inputs[name]))
+            arr = checks.finite_array(f"x[{name!r}]", values, ndim=range(1, 3 + len(shape)))
+            if arr.shape[1:] in (shape, (n,)):
+                arr = arr.reshape(arr.shape[0], 1, n)
+            elif arr.ndim >= 3 and arr.shape[2:] in (shape, (n,)):
+                arr = arr.reshape(arr.shape[0], arr.shape[1], n)
+            else:
+                raise ValueError(f"x[{name!r}] must have shape (T, {_dims(shape)}) or (T, B, "
+                                 f"{_dims(shape)}), its input's shape flattened or not, got "
+                                 f"{arr.shape}")
+            data[name] = arr
+            shapes.add(arr.shape[:2])
+        if len(shapes) > 1:
+            raise ValueError(f"the inputs' data must agree in T and B, got {sorted(shapes)}")
+        (steps, batch), = shapes
+        if steps < 1:
+            raise ValueError("x must hold at least one step (T >= 1)")
+        return data, steps, batch
+
+    def network(self, x: np.ndarray | Mapping[str, np.ndarray], *, seed: int = 0,
+                dtype: Any = np.float64, **kw: Any) -> Network:
+        """A new network of the graph driven by ``x``: the input's values per step, shape
+        (T, *input shape) or (T, B, *input shape) for a batch of B (several inputs: a mapping
+        from their names). Its populations carry the spiking nodes' names; run it for
+        ``(T + lag) · dt`` seconds for a node's T steps of output (steps lag to lag + T − 1).
+        ``seed``, ``dtype`` and ``kw`` go to :class:`~spikesim.network.Network`."""
+        return self._network(*self._data(x), seed=seed, dtype=dtype, **kw)
+
+    def _network(self, data: dict, steps: int, batch: int, **kw: Any) -> Network:
+        net = Network(self.dt, batch=batch, **kw)
+        pops: dict[str, Population] = {}
+        for p, m in self._models.items():
+            try:
+                pops[p] = net.add(m["cls"](self.populations[p], **m["params"]))
+            except ValueError as e:
+                raise NIRError(f"NIR node {p!r} ({self._kinds[p]}): {e}") from e
+        for p, m in self._models.items():
+            lag, n, into = self.lag[p], self.populations[p], self._in[p]
+            driven = [s for s in into.terms if s in data]
+            rows = np.zeros((lag + steps, batch if driven else 1, n))
+            rows[lag:] += np.broadcast_to(into.bias, (n,))
+            for s in driven:
+                mat = into.terms[s]
+                rows[lag:] += data[s] if mat is None else data[s] @ mat.T
+            rows *= m["gain"]
+            rows += m["const"]
+            if np.any(rows):
+                net.add(CurrentArray(pops[p], rows if driven else rows[:, 0]))
+            for s, mat in into.terms.items():
+                if s in self.populations:
+                    weight = m["gain"] / m["decay"]  # (per target neuron)
+                    delay = (1 if s == p else lag - self.lag[s]) * self.dt
+                    if mat is None:
+                        net.connect(pops[s], pops[p], "one_to_one", weight=weight, delay=delay)
+                    elif np.any(mat):
+                        net.connect(pops[s], pops[p], "explicit",
+                                    matrix=(mat * weight[:, None]).T, delay=delay)
+        return net
+
+    def run(self, x: np.ndarray | Mapping[str, np.ndarray], output: str | None = None, *,
+            seed: int = 0, dtype: Any = np.float64, **kw: Any) -> np.ndarray:
+        """The spikes of ``output`` (an output node's name; may be left out where the graph has
+        one) in answer to ``x`` (see :meth:`network`), as booleans of shape (T, B, n) (B = 1
+        for unbatched data), row t answering input row t."""
+        if output is None and len(self.outputs) == 1:
+            output = self.outputs[0]
+        if output not in self._out:
+            raise ValueError(f"output must name one of the graph's outputs "
+                             f"{list(self.outputs)}, got {output!r}")
+        p = self._out[output]
+        data, steps, batch = self._data(x)
+        net = self._network(data, steps, batch, seed=seed, dtype=dtype, **kw)
+        monitor = net.add(SpikeMonitor(next(q for q in net.populations if q.name == p)))
+        net.run((steps + self.lag[p]) * self.dt)
+        s = monitor.spikes
+        k = np.rint(s.times / self.dt).astype(np.int64) - self.lag[p]
+        out = np.zeros((steps, batch, self.populations[p]), bool)
+        keep = k >= 0
+        out[k[keep], s.realizations[keep], s.ids[keep]] = True
+        return out
+
+    def __repr__(self) -> str:
+        pops = ", ".join(f"{p} ({self._kinds[p]} {n}, lag {self.lag[p]})"
+                         for p, n in self.populations.items())
+        return f"NIRModel(dt={self.dt!r}, inputs={self.inputs}, populations: {pops})"
+
+
+def _dims(shape: tuple[int, ...]) -> str:
+    return ", ".join(map(str, shape))
+
+
+def from_nir(graph: str | os.PathLike | Any, dt: float, *, reset: str | None = None) -> NIRModel:
+    """Read a NIR graph — a ``.nir`` file's path or a ``nir.NIRGraph`` — to simulate it with
+    time step ``dt`` (s; the one it was trained or exported with: snnTorch's exporter assumes
+    1e-4 s). ``reset``: None (NIR's reset to ``v_reset``), or "value", "subtract" (by
+    ``v_threshold − v_reset``, as snnTorch's default) or "none" for every spiking node."""
+    return NIRModel(graph, dt, reset)

@@ -1,0 +1,175 @@
+"""NIR graphs: spikes against the graph's equations stepped literally (naive.nir_euler), and
+against snnTorch's own outputs for the graphs its exporter writes (tests/data/nir)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from naive import nir_euler
+
+import spikesim as ss
+from spikesim.nir import NIRError, from_nir
+
+nir = pytest.importorskip("nir")
+
+DT = 1e-4
+
+
+def lif(n, beta, rng=None, v_leak=0.0, r=None):
+    """A LIF node as snnTorch's exporter writes a Leaky of decay ``beta`` (tau = dt/(1 −
+    beta), R = tau/dt), thresholds 1 (jittered by ``rng``)."""
+    tau = np.broadcast_to(DT / (1 - np.asarray(beta, float)), (n,)).copy()
+    th = np.ones(n) if rng is None else rng.uniform(0.8, 1.2, n)
+    return nir.LIF(tau=tau, r=tau / DT if r is None else np.full(n, r), v_leak=np.full(n, v_leak),
+                   v_threshold=th, v_reset=np.zeros(n))
+
+
+def graph(nodes, edges, n_in, n_out=1):
+    return nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.atleast_1d(n_in)}),
+                               **nodes, "output": nir.Output(output_type={"output": [n_out]})},
+                        edges=edges, type_check=False)
+
+
+def chain(rng, *layers, n_in=6):
+    """Input → Affine → layer → Affine → layer … → Output, weights drawn to fire often."""
+    nodes, edges, before, n_before = {}, [], "input", n_in
+    for j, node in enumerate(layers):
+        n = np.size(node.v_threshold)
+        nodes[f"fc{j}"] = nir.Affine(weight=rng.normal(0, 1.2, (n, n_before)),
+                                     bias=rng.normal(0.1, 0.2, n))
+        nodes[f"lif{j}"] = node
+        edges += [(before, f"fc{j}"), (f"fc{j}", f"lif{j}")]
+        before, n_before = f"lif{j}", n
+    return graph(nodes, edges + [(before, "output")], n_in, n_before)
+
+
+def data(rng, steps=60, batch=3, n=6):
+    return rng.normal(0.4, 1.0, (steps, batch, n))
+
+
+def check(g, x, reset="value", **kw):
+    """The output spikes of ``g`` equal the oracle's, which fire a fair share."""
+    ref = nir_euler(g, x, DT, reset)
+    out = from_nir(g, DT, reset=None if reset == "value" else reset).run(x, **kw)
+    assert 0.05 < ref["output"].mean() < 0.7
+    np.testing.assert_array_equal(out, ref["output"].astype(bool))
+    return ref
+
+
+@pytest.mark.parametrize("reset", ["value", "subtract", "none"])
+def test_feedforward_leaky_layers_fire_as_the_equations(reset):
+    rng = np.random.default_rng(1)
+    g = chain(rng, lif(8, rng.uniform(0.7, 0.95, 8), rng), lif(5, 0.9), lif(4, 0.8))
+    check(g, data(rng), reset)
+
+
+def test_leak_voltage_resistance_and_if_nodes():
+    """v_leak (v starts there, and a lagging layer sits there until its input comes), R other
+    than tau/dt, and an IF (no leak) at the end."""
+    rng = np.random.default_rng(2)
+    node_if = nir.IF(r=np.full(3, 0.5 / DT), v_threshold=np.full(3, 1.5), v_reset=np.zeros(3))
+    g = chain(rng, lif(7, 0.9, rng, v_leak=0.3, r=5.0), lif(5, 0.85, v_leak=-0.2), node_if)
+    check(g, data(rng, steps=80))
+
+
+def test_cuba_lif_with_leak_and_input_weight():
+    rng = np.random.default_rng(3)
+
+    def cuba(n, alpha, beta, v_leak):
+        ts, tm = DT / (1 - alpha), DT / (1 - beta)
+        return nir.CubaLIF(tau_syn=np.full(n, ts), tau_mem=np.full(n, tm), r=np.full(n, tm / DT),
+                           v_leak=np.full(n, v_leak), v_threshold=np.ones(n),
+                           v_reset=np.zeros(n), w_in=rng.uniform(1.0, 3.0, n) * ts / DT)
+
+    g = chain(rng, cuba(8, 0.7, 0.85, 0.2), cuba(4, 0.8, 0.9, 0.0))
+    check(g, data(rng, steps=80), "subtract")
+
+
+def test_recurrent_subgraph_skip_connection_scale_and_flatten():
+    """A nested graph feeding a LIF back onto itself (snnTorch's RLeaky), an edge skipping a
+    layer (two steps of lag), a Scale, and a 2-D input flattened."""
+    rng = np.random.default_rng(4)
+    rec = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([8])}),
+                              "lif": lif(8, 0.85, rng),
+                              "w_rec": nir.Linear(weight=rng.normal(0, 0.6, (8, 8))),
+                              "output": nir.Output(output_type={"output": np.array([8])})},
+                       edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"),
+                              ("lif", "output")], type_check=False)
+    nodes = {"flat": nir.Flatten(input_type={"input": np.array([2, 3])}, start_dim=0),
+             "fc0": nir.Affine(weight=rng.normal(0.2, 1.2, (8, 6)), bias=np.zeros(8)),
+             "r1": rec,
+             "fc1": nir.Linear(weight=rng.normal(0.2, 1.0, (5, 8))), "lif2": lif(5, 0.9),
+             "scale": nir.Scale(scale=rng.uniform(0.5, 2, 5)),
+             "fc2": nir.Affine(weight=rng.normal(0, 1.0, (4, 5)), bias=np.full(4, 0.05)),
+             "skip": nir.Linear(weight=rng.normal(0.3, 0.8, (4, 8))), "lif3": lif(4, 0.8)}
+    edges = [("input", "flat"), ("flat", "fc0"), ("fc0", "r1"), ("r1", "fc1"), ("fc1", "lif2"),
+             ("lif2", "scale"), ("scale", "fc2"), ("fc2", "lif3"), ("r1", "skip"),
+             ("skip", "lif3"), ("lif3", "output")]
+    g = graph(nodes, edges, [2, 3])
+    model = from_nir(g, DT)
+    assert model.lag == {"r1.lif": 0, "lif2": 1, "lif3": 2}
+    x = data(rng).reshape(60, 3, 2, 3)
+    ref = check(g, x.reshape(60, 3, 6))
+    np.testing.assert_array_equal(model.run(x), ref["output"].astype(bool))  # (2-D rows too)
+
+
+def test_a_file_unbatched_data_float32_and_the_network(tmp_path):
+    rng = np.random.default_rng(5)
+    g = chain(rng, lif(8, 0.9, rng), lif(4, 0.85))
+    nir.write(tmp_path / "net.nir", g)
+    model = from_nir(tmp_path / "net.nir", DT)
+    x = data(rng, batch=1)
+    ref = nir_euler(g, x, DT)["output"].astype(bool)
+    np.testing.assert_array_equal(model.run(x[:, 0]), ref)
+    np.testing.assert_array_equal(model.run(x, dtype=np.float32), ref)
+    net = model.network(x)  # every layer recorded, as in any network
+    monitors = [net.add(ss.SpikeMonitor(p)) for p in net.populations]
+    net.run((60 + 1) * DT)
+    layers = nir_euler(g, x, DT)
+    for monitor, name in zip(monitors, ("lif0", "lif1")):
+        s, lag = monitor.spikes, model.lag[name]
+        assert [p.name for p in net.populations] == ["lif0", "lif1"] and lag == int(name[-1])
+        steps = np.rint(s.times / DT).astype(int) - lag
+        np.testing.assert_array_equal(np.argwhere(layers[name][:, 0] > 0),
+                                      np.column_stack([steps, s.ids])[steps >= 0])
+
+
+def test_what_cannot_be_simulated_is_named():
+    rng = np.random.default_rng(6)
+    base = chain(rng, lif(4, 0.9))
+    conv = graph({"conv": nir.Conv1d(input_shape=6, weight=np.ones((1, 1, 2)), stride=1,
+                                      padding=0, dilation=1, groups=1, bias=np.zeros(1))},
+                 [("input", "conv"), ("conv", "output")], 6)
+    with pytest.raises(NIRError, match="'conv' is a Conv1d"):
+        from_nir(conv, DT)
+    loop = graph({"a": nir.Linear(weight=np.eye(6)), "b": nir.Linear(weight=np.eye(6))},
+                 [("input", "a"), ("a", "b"), ("b", "a"), ("b", "output")], 6)
+    with pytest.raises(NIRError, match="loop without a spiking node"):
+        from_nir(loop, DT)
+    two = graph({"fa": nir.Affine(weight=np.ones((3, 6)), bias=np.zeros(3)), "la": lif(3, 0.9),
+                 "lb": lif(3, 0.9), "wab": nir.Linear(weight=np.eye(3)),
+                 "wba": nir.Linear(weight=np.eye(3))},
+                [("input", "fa"), ("fa", "la"), ("la", "wab"), ("wab", "lb"), ("lb", "wba"),
+                 ("wba", "la"), ("lb", "output")], 6)
+    with pytest.raises(NIRError, match="loop through several spiking nodes"):
+        from_nir(two, DT)
+    readout = graph({"fa": nir.Affine(weight=np.ones((3, 6)), bias=np.zeros(3)),
+                     "la": lif(3, 0.9), "fb": nir.Linear(weight=np.ones((2, 3)))},
+                    [("input", "fa"), ("fa", "la"), ("la", "fb"), ("fb", "output")], 6)
+    with pytest.raises(NIRError, match="output 'output' is not the spikes of one spiking"):
+        from_nir(readout, DT)
+    with pytest.raises(NIRError, match=r"'lif0' \(LIF\): tau must be > dt = 0.002 s"):
+        from_nir(base, 2e-3)
+    with pytest.raises(ValueError, match="x\\['input'\\] must have shape \\(T, 6\\) or "):
+        from_nir(base, DT).run(np.zeros((10, 3, 5)))
+    wide = nir.NIRGraph(nodes={**base.nodes, "input": nir.Input(input_type={"input": [7]})},
+                        edges=base.edges, type_check=False)
+    with pytest.raises(NIRError, match=r"'fc0' \(Affine\): its weight of shape \(4, 6\) takes "
+                                       r"6 inputs, but 'input' gives it 7"):
+        from_nir(wide, DT)
+    with pytest.raises(FileNotFoundError, match="no NIR file"):
+        from_nir("missing.nir", DT)
+    high = chain(rng, nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2),
+                              v_threshold=np.zeros(2), v_reset=np.ones(2)))
+    with pytest.raises(NIRError, match="'lif0' \\(LIF\\): Leaky.v_reset must be below v_th"):
+        from_nir(high, DT).run(np.zeros((3, 6)))
