@@ -96,6 +96,7 @@ from .io import load
 from .models import LIF, RC, AdaptiveLIF, Leaky, Synaptic
 from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
+from .nir import from_nir
 from .projections import Projection
 from .recorders import H5Output, RateRecorder, SpikeRecorder, StateRecorder
 from .results import Spikes, Trace
@@ -108,5 +109,5 @@ __all__ = [
     "BernoulliInput", "PoissonInput", "RateCoded", "SpikeArray", "SpikeTimes",
     "ConstantCurrent", "StepCurrent", "PulseCurrent", "CurrentArray", "NoiseCurrent",
     "UniformNoiseCurrent", "OUCurrent", "PoissonDrive", "H5Output", "SpikeRecorder",
-    "StateRecorder", "RateRecorder", "load", "save_checkpoint", "load_checkpoint",
+    "StateRecorder", "RateRecorder", "load", "save_checkpoint", "load_checkpoint", "from_nir",
 ]

@@ -48,10 +48,13 @@ import numpy as np
 from . import checks
 from .inputs import CurrentArray
 from .models import RESETS, Leaky, Population, Synaptic
-from .monitors import SpikeMonitor
+from .monitors import SpikeMonitor, StateMonitor
 from .network import Network
 
 SPIKING = ("LIF", "IF", "CubaLIF")
+READOUTS = ("LI", "CubaLI")  # (their potential is an output, never sent on)
+NEURONS = SPIKING + READOUTS
+NEVER = float(np.finfo(np.float32).max)  # a readout's threshold, in float32's range
 PASSING = ("Affine", "Linear", "Scale", "Flatten", "Input", "Output")  # (nested Input/Output)
 
 
@@ -165,11 +168,11 @@ class NIRModel:
         nodes, edges, _, _ = _flatten(graph)
         kinds = {name: type(node).__name__ for name, node in nodes.items()}
         top = {name: type(node).__name__ for name, node in graph.nodes.items()}
-        unknown = {n: k for n, k in kinds.items() if k not in SPIKING + PASSING}
+        unknown = {n: k for n, k in kinds.items() if k not in NEURONS + PASSING}
         if unknown:
             name, kind = next(iter(unknown.items()))
             raise NIRError(f"NIR node {name!r} is a {kind}, which spikesim does not simulate "
-                           f"(it reads {', '.join(SPIKING)} neurons joined by "
+                           f"(it reads {', '.join(NEURONS)} neurons joined by "
                            f"{', '.join(PASSING[:4])} nodes)")
         for s, d in edges:
             missing = s if s not in nodes else d if d not in nodes else None
@@ -182,17 +185,23 @@ class NIRModel:
         if not self.inputs:
             raise NIRError("the NIR graph has no Input node")
         self.outputs = tuple(n for n, k in top.items() if k == "Output")
-        self.populations = {n: _array(n, node, "v_threshold").size
-                            for n, node in nodes.items() if kinds[n] in SPIKING}
+        self.populations = {n: _array(n, node, "r").size
+                            for n, node in nodes.items() if kinds[n] in NEURONS}
         self._maps, self._visiting = {}, []
         self._in = {p: self._input_of(p) for p in self.populations}
+        for p, into in self._in.items():
+            sent = next((s for s in into.terms if kinds.get(s) in READOUTS), None)
+            if sent is not None:
+                raise NIRError(f"NIR node {sent!r} ({kinds[sent]}) sends its potential on to "
+                               f"{p!r}: spikesim reads LI and CubaLI nodes as outputs only")
         self._out = {}
         for o in self.outputs:
             m = self._input_of(o)
             (src, mat), = m.terms.items() if len(m.terms) == 1 else ((None, 0),)
             if src not in self.populations or mat is not None or np.any(m.bias):
-                raise NIRError(f"the NIR output {o!r} is not the spikes of one spiking node "
-                               f"(spikesim reads out spikes: LIF, IF or CubaLIF)")
+                raise NIRError(f"the NIR output {o!r} is not the output of one neuron node "
+                               f"(spikesim reads out the spikes of LIF, IF and CubaLIF nodes, "
+                               f"the potential of LI and CubaLI nodes)")
             self._out[o] = src
         self.lag = self._lags()
         self._models = {p: self._model(p) for p in self.populations}
@@ -214,7 +223,7 @@ class NIRModel:
         if name in self._maps:
             return self._maps[name]
         kind, node = self._kinds[name], self._nodes[name]
-        if kind in SPIKING or name in self.inputs:
+        if kind in NEURONS or name in self.inputs:
             return _Map({name: None})
         if name in self._visiting:
             loop = self._visiting[self._visiting.index(name):] + [name]
@@ -271,10 +280,15 @@ class NIRModel:
         NIR's input to the population's input variable (per neuron), its decay per step (the
         weights of spikes are divided by it) and its constant input per step."""
         node, kind, n, dt = self._nodes[p], self._kinds[p], self.populations[p], self.dt
-        a = {name: _array(p, node, name, n) for name in
-             ("v_threshold", "v_reset", "r", *{"LIF": ("tau", "v_leak"), "IF": (),
-                                                "CubaLIF": ("tau_syn", "tau_mem", "v_leak",
-                                                            "w_in")}[kind])}
+        a = {name: _array(p, node, name, n) for name in ("r", *{
+            "LIF": ("tau", "v_leak"), "LI": ("tau", "v_leak"), "IF": (),
+            "CubaLIF": ("tau_syn", "tau_mem", "v_leak", "w_in"),
+            "CubaLI": ("tau_syn", "tau_mem", "v_leak", "w_in")}[kind])}
+        if kind in READOUTS:  # (never fires)
+            a["v_threshold"], a["v_reset"] = np.full(n, NEVER), np.zeros(n)
+        else:
+            a["v_threshold"], a["v_reset"] = (_array(p, node, v, n)
+                                              for v in ("v_threshold", "v_reset"))
         for tau in ("tau", "tau_syn", "tau_mem"):
             if tau in a and np.any(bad := ~(a[tau] > dt)):
                 j = int(np.argmax(bad))
@@ -282,15 +296,15 @@ class NIRModel:
                                f"forward Euler (a decay 1 − dt/{tau} in (0, 1)), got "
                                f"{a[tau][j]!r} at neuron {j}")
         common = {"v_th": a["v_threshold"], "v_reset": a["v_reset"], "name": p,
-                  "reset": self.reset or "value"}
-        if kind == "CubaLIF":
+                  "reset": "none" if kind in READOUTS else self.reset or "value"}
+        if kind.startswith("Cuba"):
             alpha, beta = 1.0 - dt / a["tau_syn"], 1.0 - dt / a["tau_mem"]
             offset = dt / a["tau_mem"] * a["v_leak"]  # (v's leak, carried by i)
             gain = dt / a["tau_mem"] * a["r"] * dt / a["tau_syn"] * a["w_in"]
             return {"cls": Synaptic, "decay": alpha, "gain": gain, "const": (1 - alpha) * offset,
                     "params": {**common, "alpha": alpha, "beta": beta, "i_init": offset,
                                "v_init": a["v_leak"]}}
-        if kind == "LIF":
+        if kind in ("LIF", "LI"):
             beta, gain = 1.0 - dt / a["tau"], dt / a["tau"] * a["r"]
             const, v_init = dt / a["tau"] * a["v_leak"], a["v_leak"]
         else:
@@ -372,25 +386,44 @@ class NIRModel:
 
     def run(self, x: np.ndarray | Mapping[str, np.ndarray], output: str | None = None, *,
             seed: int = 0, dtype: Any = np.float64, **kw: Any) -> np.ndarray:
-        """The spikes of ``output`` (an output node's name; may be left out where the graph has
-        one) in answer to ``x`` (see :meth:`network`), as booleans of shape (T, B, n) (B = 1
-        for unbatched data), row t answering input row t."""
+        """The answer of ``output`` (an output node's name; may be left out where the graph
+        has one) to ``x`` (see :meth:`network`), row t answering input row t, shape (T, B, n)
+        (B = 1 for unbatched data): the spikes (bool) of a LIF, IF or CubaLIF node, the
+        potential v after each step (float) of an LI or CubaLI node."""
         if output is None and len(self.outputs) == 1:
             output = self.outputs[0]
         if output not in self._out:
             raise ValueError(f"output must name one of the graph's outputs "
                              f"{list(self.outputs)}, got {output!r}")
         p = self._out[output]
+        lag = self.lag[p]
         data, steps, batch = self._data(x)
         net = self._network(data, steps, batch, seed=seed, dtype=dtype, **kw)
-        monitor = net.add(SpikeMonitor(next(q for q in net.populations if q.name == p)))
-        net.run((steps + self.lag[p]) * self.dt)
+        pop = next(q for q in net.populations if q.name == p)
+        monitor = net.add(StateMonitor(pop, "v") if self._kinds[p] in READOUTS
+                          else SpikeMonitor(pop))
+        net.run((steps + lag) * self.dt)
+        if self._kinds[p] == "LI":  # v before the spikes that arrive at the step's end
+            return self._before_arrivals(net, pop, monitor.trace("v").values)[lag:]
+        if isinstance(monitor, StateMonitor):  # (CubaLI: spikes arrive into i)
+            return monitor.trace("v").values[lag:]
         s = monitor.spikes
-        k = np.rint(s.times / self.dt).astype(np.int64) - self.lag[p]
+        k = np.rint(s.times / self.dt).astype(np.int64) - lag
         out = np.zeros((steps, batch, self.populations[p]), bool)
         keep = k >= 0
         out[k[keep], s.realizations[keep], s.ids[keep]] = True
         return out
+
+    def _before_arrivals(self, net: Network, pop: Population, v: np.ndarray) -> np.ndarray:
+        """A Leaky population's v after each step but before the spikes that arrive at its
+        end (which the monitor's samples hold): β·v of the sample before plus the step's
+        current. ``v``: the samples (steps, B, n)."""
+        m = self._models[pop.name]
+        rows = next((c.data for c in net.currents if c.target is pop), np.zeros(1))
+        rows = rows.reshape(rows.shape[0], -1, pop.n) if rows.ndim > 1 else rows
+        before = np.concatenate([np.broadcast_to(m["params"]["v_init"], (1, *v.shape[1:])),
+                                 v[:-1]])
+        return m["decay"] * before + rows[:len(v)]
 
     def __repr__(self) -> str:
         pops = ", ".join(f"{p} ({self._kinds[p]} {n}, lag {self.lag[p]})"

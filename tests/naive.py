@@ -92,7 +92,7 @@ def nir_euler(graph, x: np.ndarray, dt: float, reset: str = "value") -> dict:
     forward Euler: at each step every node computes its output from its inputs' outputs of
     the same step, in the order of the edges, except along an edge that closes a loop, which
     reads the step before (zero at the first). A spike is 1 during its step; v starts at
-    v_leak, the synaptic current at 0. ``x``: (T, B, n_in), one input node. Returns each
+    v_leak, the synaptic current at 0; an LI or CubaLI node's output is its v. ``x``: (T, B, n_in), one input node. Returns each
     top-level node's outputs (T, B, n)."""
     steps, batch = x.shape[:2]
     state: dict = {}
@@ -138,13 +138,16 @@ def nir_euler(graph, x: np.ndarray, dt: float, reset: str = "value") -> dict:
              if hasattr(node, k)}
         v_leak = p.get("v_leak", 0.0)
         v, i = state.get(key, (np.broadcast_to(v_leak, (batch, p["r"].size)).copy(), 0.0))
-        if kind == "LIF":
+        if kind in ("LIF", "LI"):
             v = v + dt / p["tau"] * (v_leak - v + p["r"] * into)
         elif kind == "IF":
             v = v + dt * p["r"] * into
-        else:  # CubaLIF: the current first, then v with the new current
+        else:  # CubaLIF, CubaLI: the current first, then v with the new current
             i = i + dt / p["tau_syn"] * (-i + p["w_in"] * into)
             v = v + dt / p["tau_mem"] * (v_leak - v + p["r"] * i)
+        if kind in ("LI", "CubaLI"):  # (no threshold: the output is v)
+            state[key] = (v, i)
+            return v
         z = v > p["v_threshold"]
         if reset == "value":
             v = np.where(z, p["v_reset"], v)

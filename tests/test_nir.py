@@ -34,7 +34,7 @@ def chain(rng, *layers, n_in=6):
     """Input → Affine → layer → Affine → layer … → Output, weights drawn to fire often."""
     nodes, edges, before, n_before = {}, [], "input", n_in
     for j, node in enumerate(layers):
-        n = np.size(node.v_threshold)
+        n = np.size(node.r)
         nodes[f"fc{j}"] = nir.Affine(weight=rng.normal(0, 1.2, (n, n_before)),
                                      bias=rng.normal(0.1, 0.2, n))
         nodes[f"lif{j}"] = node
@@ -134,6 +134,24 @@ def test_a_file_unbatched_data_float32_and_the_network(tmp_path):
                                       np.column_stack([steps, s.ids])[steps >= 0])
 
 
+def test_leaky_integrator_readouts_give_their_potential():
+    """LI and CubaLI outputs (Norse's readout layers): v after each step, as the equations."""
+    rng = np.random.default_rng(7)
+    li = nir.LI(tau=np.full(3, 2e-3), r=np.full(3, 20.0), v_leak=np.full(3, 0.1))
+    cuba = nir.CubaLI(tau_syn=np.full(3, 5e-4), tau_mem=np.full(3, 1e-3), r=np.full(3, 10.0),
+                      v_leak=np.full(3, -0.2), w_in=np.full(3, 5.0))
+    x = data(rng)
+    for readout in (li, cuba):
+        g = chain(rng, lif(6, 0.85, rng), readout)
+        ref = nir_euler(g, x, DT)
+        assert 0.05 < ref["lif0"].mean() < 0.7
+        np.testing.assert_allclose(from_nir(g, DT).run(x), ref["output"], rtol=1e-9,
+                                   atol=1e-12)
+    g = chain(rng, lif(6, 0.85, rng), li, lif(2, 0.9))
+    with pytest.raises(NIRError, match="'lif1' \\(LI\\) sends its potential on to 'lif2'"):
+        from_nir(g, DT)
+
+
 def test_what_cannot_be_simulated_is_named():
     rng = np.random.default_rng(6)
     base = chain(rng, lif(4, 0.9))
@@ -156,7 +174,7 @@ def test_what_cannot_be_simulated_is_named():
     readout = graph({"fa": nir.Affine(weight=np.ones((3, 6)), bias=np.zeros(3)),
                      "la": lif(3, 0.9), "fb": nir.Linear(weight=np.ones((2, 3)))},
                     [("input", "fa"), ("fa", "la"), ("la", "fb"), ("fb", "output")], 6)
-    with pytest.raises(NIRError, match="output 'output' is not the spikes of one spiking"):
+    with pytest.raises(NIRError, match="output 'output' is not the output of one neuron node"):
         from_nir(readout, DT)
     with pytest.raises(NIRError, match=r"'lif0' \(LIF\): tau must be > dt = 0.002 s"):
         from_nir(base, 2e-3)
