@@ -91,14 +91,21 @@ def _dense(m: np.ndarray | None, n: int) -> np.ndarray:
 
 
 def _array(node_name: str, node: Any, name: str, n: int | None = None) -> np.ndarray:
-    """``node.name`` as a flat float64 array (of ``n`` values, a single one broadcast)."""
-    value = np.asarray(getattr(node, name), dtype=np.float64).ravel()
+    """``node.name`` as a flat float64 array (of ``n`` values, a single one broadcast); time
+    constants may be infinite (no leak)."""
+    given = getattr(node, name, None)
+    try:
+        value = np.asarray(given, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        value = np.zeros(0)  # (not numbers)
     if n is not None and value.size == 1:
         value = np.full(n, value[0])
-    if (n is not None and value.size != n) or not np.all(np.isfinite(value) | (name == "tau")):
+    bad = ~(np.isfinite(value) | (name.startswith("tau") & ~np.isnan(value)))
+    if value.size != (n or max(value.size, 1)) or np.any(bad):
+        where = f" ({value[np.argmax(bad)]} at {np.argmax(bad)})" if np.any(bad) else ""
         raise NIRError(f"NIR node {node_name!r} ({type(node).__name__}): {name} must hold "
-                       f"{n} finite values, got shape {np.shape(getattr(node, name))}"
-                       f"{'' if np.all(np.isfinite(value)) else ' with NaN or inf'}")
+                       f"{'' if n is None else f'{n} '}finite numbers, got "
+                       f"{checks.short(given)}{where}")
     return value
 
 

@@ -185,6 +185,11 @@ def test_what_cannot_be_simulated_is_named():
     with pytest.raises(NIRError, match=r"'fc0' \(Affine\): its weight of shape \(4, 6\) takes "
                                        r"6 inputs, but 'input' gives it 7"):
         from_nir(wide, DT)
+    broken = chain(rng, lif(4, 0.9))
+    broken.nodes["lif0"].v_threshold = np.array([1.0, np.nan, 1.0, 1.0])
+    with pytest.raises(NIRError, match=r"'lif0' \(LIF\): v_threshold must hold 4 finite "
+                                       r"numbers, got array\(4\) \(nan at 1\)"):
+        from_nir(broken, DT)
     with pytest.raises(FileNotFoundError, match="no NIR file"):
         from_nir("missing.nir", DT)
     high = chain(rng, nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2),
