@@ -92,8 +92,8 @@ def nir_euler(graph, x: np.ndarray, dt: float, reset: str = "value") -> dict:
     forward Euler: at each step every node computes its output from its inputs' outputs of
     the same step, in the order of the edges, except along an edge that closes a loop, which
     reads the step before (zero at the first). A spike is 1 during its step; v starts at
-    v_leak, the synaptic current at 0; an LI or CubaLI node's output is its v. ``x``: (T, B, n_in), one input node. Returns each
-    top-level node's outputs (T, B, n)."""
+    v_leak, the synaptic current at 0; an LI or CubaLI node's output is its v. ``x``:
+    (T, B, n_in), one input node. Returns each top-level node's outputs (T, B, n)."""
     steps, batch = x.shape[:2]
     state: dict = {}
 
