@@ -125,11 +125,12 @@ def case_rc(backend, dtype):
 
 
 def case_rc_euler_ou(backend, dtype):
-    """RC (Euler) without reset ("none"), Ornstein-Uhlenbeck current, batch 2; no projections
-    (the one-launch-per-chunk path)."""
+    """RC (Euler) without reset ("none"), Ornstein-Uhlenbeck current and a current array per
+    realization (T, B, n), batch 2; no projections (the one-launch-per-chunk path)."""
     net = ss.Network(dt=DT, seed=9, dtype=dtype, batch=2, backend=backend, chunk=8)
     rc = net.add(ss.RC(8, R=1.0, tau=10e-3, v_th=0.2, reset="none", method="euler"))
     net.add(ss.OUCurrent(rc, mean=0.3, std=0.5, tau=5e-3))
+    net.add(ss.CurrentArray(rc, np.random.default_rng(3).uniform(-0.1, 0.3, (20, 2, 8))))
     mons = [net.add(ss.SpikeMonitor(rc)), net.add(ss.StateMonitor(rc, "v", every=3))]
     net.run(20 * DT)
     return net, mons
