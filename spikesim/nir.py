@@ -139,6 +139,7 @@ def _flatten(graph: Any, prefix: str = "") -> tuple[dict, list, dict, dict]:
         full = prefix + name
         if type(node).__name__ == "NIRGraph":
             sub_nodes, sub_edges, sub_in, sub_out = _flatten(node, full + ".")
+            _no_clash(nodes, sub_nodes)
             nodes.update(sub_nodes)
             edges += sub_edges
             entries.update(sub_in)
@@ -147,12 +148,27 @@ def _flatten(graph: Any, prefix: str = "") -> tuple[dict, list, dict, dict]:
             entries[full] = [full + "." + n for n, k in kinds.items() if k == "Input"]
             exits[full] = [full + "." + n for n, k in kinds.items() if k == "Output"]
         else:
+            _no_clash(nodes, {full: node})
             nodes[full] = node
     for src, dst in graph.edges:
+        for end, ports, what in ((src, exits, "Output"), (dst, entries, "Input")):
+            if ports.get(prefix + end) == []:
+                raise NIRError(f"NIR edge ({prefix + src!r}, {prefix + dst!r}): the nested "
+                               f"graph {prefix + end!r} has no {what} node to pass values "
+                               f"{'out' if what == 'Output' else 'in'}")
         for s in exits.get(prefix + src, [prefix + src]):
             for d in entries.get(prefix + dst, [prefix + dst]):
                 edges.append((s, d))
     return nodes, edges, entries, exits
+
+
+def _no_clash(nodes: dict, more: dict) -> None:
+    """Refuse two nodes of the same full name (a node named "a.b" beside a nested graph "a"
+    holding a node "b")."""
+    same = next((n for n in more if n in nodes), None)
+    if same is not None:
+        raise NIRError(f"two NIR nodes have the full name {same!r} (a node whose name holds "
+                       f"a dot, beside a nested graph's node): rename one")
 
 
 class NIRModel:
@@ -217,11 +233,34 @@ class NIRModel:
     def _size(self, name: str) -> int:
         return self.populations.get(name) or int(np.prod(self.inputs[name]))
 
+    def _widths(self, m: _Map) -> dict[str | None, int]:
+        """The number of values each term of ``m`` gives, by source (None: an array bias)."""
+        widths = {s: self._size(s) if a is None else a.shape[0] for s, a in m.terms.items()}
+        if np.ndim(m.bias):
+            widths[None] = np.size(m.bias)
+        return widths
+
     def _input_of(self, name: str) -> _Map:
-        """The sum of what reaches ``name`` along its incoming edges."""
+        """The sum of what reaches ``name`` along its incoming edges, all of one size (a
+        neuron node's: its number of neurons)."""
+        given = [(s, self._output_of(s)) for s in self._before[name]]
+        sizes = {}
+        if name in self.populations:
+            n = self.populations[name]
+            sizes[n] = f"has {n} neuron(s) (the size of its parameters)"
+        for s, m in given:
+            for src, k in self._widths(m).items():
+                via = f" (through {s!r})" if src != s else ""
+                sizes.setdefault(k, f"{_who(src)} gives it {k} value(s){via}")
+        if len(sizes) > 1:
+            first, second = list(sizes.values())[:2]
+            raise NIRError(f"NIR node {name!r} ({self._kinds[name]}) {first}, but {second}"
+                           if name in self.populations else
+                           f"NIR node {name!r} ({self._kinds[name]}): values of different sizes "
+                           f"reach it: {first}, {second}")
         total = _Map()
-        for s in self._before[name]:
-            total = total.plus(self._output_of(s), self._size)
+        for _, m in given:
+            total = total.plus(m, self._size)
         return total
 
     def _output_of(self, name: str) -> _Map:
@@ -240,19 +279,32 @@ class NIRModel:
         given = self._input_of(name)
         self._visiting.pop()
         if kind in ("Affine", "Linear"):
-            weight = np.asarray(node.weight, dtype=np.float64)
+            try:
+                weight = np.asarray(node.weight, dtype=np.float64)
+            except (TypeError, ValueError):
+                weight = np.zeros(0)  # (not numbers)
             if weight.ndim != 2:
                 raise NIRError(f"NIR node {name!r} ({kind}): spikesim reads 2-D weights, got "
-                               f"shape {weight.shape}")
-            for s, m in given.terms.items():
-                if (m.shape[0] if m is not None else self._size(s)) != weight.shape[1]:
+                               f"{checks.short(node.weight)}")
+            if not np.all(finite := np.isfinite(weight)):
+                at = tuple(int(i) for i in np.argwhere(~finite)[0])
+                raise NIRError(f"NIR node {name!r} ({kind}): weight must hold finite numbers, "
+                               f"got {weight[at]} at {at}")
+            for s, k in self._widths(given).items():
+                if k != weight.shape[1]:
                     raise NIRError(f"NIR node {name!r} ({kind}): its weight of shape "
                                    f"{weight.shape} takes {weight.shape[1]} inputs, but "
-                                   f"{s!r} gives it {self._size(s) if m is None else m.shape[0]}")
+                                   f"{_who(s)} gives it {k}")
             bias = _array(name, node, "bias", weight.shape[0]) if kind == "Affine" else 0.0
             out = given.through(weight, bias)
         elif kind == "Scale":
             scale = _array(name, node, "scale")
+            (src, width), *_ = self._widths(given).items() or [(None, scale.size)]
+            if scale.size not in (1, width):
+                raise NIRError(f"NIR node {name!r} (Scale): its scale of {scale.size} values "
+                               f"takes {scale.size} inputs, but "
+                               f"{_who(src)} gives it {width}")
+            scale = np.broadcast_to(scale, (width,))
             out = _Map({s: (np.diag(scale) if m is None else scale[:, None] * m)
                         for s, m in given.terms.items()}, scale * given.bias)
         else:  # Flatten, and the Input and Output of a nested graph: values pass unchanged
@@ -302,6 +354,14 @@ class NIRModel:
                 raise NIRError(f"NIR node {p!r} ({kind}): {tau} must be > dt = {dt!r} s for "
                                f"forward Euler (a decay 1 − dt/{tau} in (0, 1)), got "
                                f"{a[tau][j]!r} at neuron {j}")
+        rest = a.get("v_leak", np.zeros(n))  # (v before the node's input starts)
+        if kind in SPIKING and self.lag[p] > 0 and np.any(above := rest > a["v_threshold"]):
+            j = int(np.argmax(above))
+            raise NIRError(f"NIR node {p!r} ({kind}) lags the input by {self.lag[p]} step(s), "
+                           f"resting at v = {float(rest[j])!r} above its v_threshold "
+                           f"{float(a['v_threshold'][j])!r} (neuron {j}): it would fire before "
+                           f"its input arrives; spikesim simulates a lagging node only where "
+                           f"its resting potential is at most its threshold")
         common = {"v_th": a["v_threshold"], "v_reset": a["v_reset"], "name": p,
                   "reset": "none" if kind in READOUTS else self.reset or "value"}
         if kind.startswith("Cuba"):
@@ -438,6 +498,11 @@ class NIRModel:
         pops = ", ".join(f"{p} ({self._kinds[p]} {n}, lag {self.lag[p]})"
                          for p, n in self.populations.items())
         return f"NIRModel(dt={self.dt!r}, inputs={self.inputs}, populations: {pops})"
+
+
+def _who(source: str | None) -> str:
+    """A source of values in a message (None: the biases of Affine nodes before)."""
+    return "the biases before it" if source is None else repr(source)
 
 
 def _dims(shape: tuple[int, ...]) -> str:

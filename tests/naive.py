@@ -121,7 +121,8 @@ def nir_euler(graph, x: np.ndarray, dt: float, reset: str = "value") -> dict:
             elif kind == "NIRGraph":
                 sub = step(node, into, prev.get(name + "/", {}), key + name + "/")
                 done[name + "/"] = sub  # (its loops read it at the next step)
-                y = next(v for n, v in sub.items() if type(node.nodes[n]).__name__ == "Output")
+                y = next(v for n, v in sub.items()
+                         if n in node.nodes and type(node.nodes[n]).__name__ == "Output")
             else:
                 y = neuron(node, kind, into, key + name)
             busy.discard(name)
@@ -160,4 +161,5 @@ def nir_euler(graph, x: np.ndarray, dt: float, reset: str = "value") -> dict:
     for t in range(steps):
         prev = step(graph, x[t], prev, "")
         outputs.append(prev)
-    return {name: np.array([o[name] for o in outputs]) for name in graph.nodes}
+    return {name: np.array([np.broadcast_to(o[name], np.shape(outputs[-1][name]))
+                            for o in outputs]) for name in graph.nodes}  # (a loop's 0 first)

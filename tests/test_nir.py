@@ -255,3 +255,110 @@ def test_snntorch_subtraction_agrees_until_its_membrane_stays_above_threshold(na
     before = np.arange(len(mem))[:, None] < first
     np.testing.assert_array_equal(fired[before], ref["spk_0_subtract"].astype(bool)[before])
     assert ref["spk_0_subtract"][before].sum() > 10
+
+
+def test_a_lagging_node_resting_above_its_threshold_is_named():
+    """A node resting above its threshold (v_leak, or an IF's 0) fires from its first step: as
+    the equations at lag 0, but a lagging one would fire in the steps before its input
+    arrives, which the graph's time does not have, and send those spikes on: refused."""
+    rng = np.random.default_rng(8)
+    g = chain(rng, lif(4, 0.9, v_leak=1.5))
+    x = data(rng)
+    np.testing.assert_array_equal(from_nir(g, DT).run(x),
+                                  nir_euler(g, x, DT)["output"].astype(bool))
+    g = chain(rng, lif(4, 0.9), lif(3, 0.9, v_leak=1.5))
+    with pytest.raises(NIRError, match=r"'lif1' \(LIF\) lags the input by 1 step\(s\), resting "
+                                       r"at v = 1.5 above its v_threshold 1.0 \(neuron 0\)"):
+        from_nir(g, DT)
+    node_if = nir.IF(r=np.full(3, 0.5 / DT), v_threshold=np.full(3, -0.1), v_reset=np.full(3, -1.0))
+    with pytest.raises(NIRError, match=r"'lif1' \(IF\) lags the input by 1 step\(s\), resting "
+                                       r"at v = 0.0 above its v_threshold -0.1"):
+        from_nir(chain(rng, lif(4, 0.9), node_if), DT)
+
+
+def subgraph(nodes, edges, n, output=True):
+    """A nested graph of ``nodes`` between an Input and (``output``) an Output of size n."""
+    ports = {"output": nir.Output(output_type={"output": np.array([n])})} if output else {}
+    return nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": np.array([n])}), **nodes,
+                               **ports}, edges=edges, type_check=False)
+
+
+def test_clashing_full_names_and_nested_graphs_without_ports_are_named():
+    """A node named "r1.lif" beside a nested graph "r1" holding a node "lif" (both were read as
+    one population), and an edge out of a nested graph that has no Output node (it was left
+    out without a word)."""
+    rng = np.random.default_rng(9)
+    fc = nir.Affine(weight=rng.normal(0.3, 1.0, (4, 6)), bias=np.zeros(4))
+    inner = subgraph({"lif": lif(4, 0.9)}, [("input", "lif"), ("lif", "output")], 4)
+    g = graph({"fc": fc, "r1": inner, "r1.lif": lif(4, 0.8)},
+              [("input", "fc"), ("fc", "r1"), ("fc", "r1.lif"), ("r1", "output")], 6, 4)
+    with pytest.raises(NIRError, match="two NIR nodes have the full name 'r1.lif'"):
+        from_nir(g, DT)
+    closed = subgraph({"lif": lif(4, 0.9)}, [("input", "lif")], 4, output=False)
+    g = graph({"fc": fc, "r1": closed, "fc2": nir.Linear(weight=np.ones((2, 4))),
+               "lif2": lif(2, 0.9)},
+              [("input", "fc"), ("fc", "r1"), ("r1", "fc2"), ("fc2", "lif2"), ("lif2", "output")],
+              6, 2)
+    with pytest.raises(NIRError, match=r"edge \('r1', 'fc2'\): the nested graph 'r1' has no "
+                                       r"Output node"):
+        from_nir(g, DT)
+
+
+def test_sizes_that_disagree_are_named():
+    """What reaches a node must have its size (a neuron node's: its number of neurons, the size
+    of its parameters); these failed inside NumPy or the projections, or broadcast."""
+    rng = np.random.default_rng(10)
+
+    def into(node, n_rows=4, extra=()):
+        fc = nir.Affine(weight=rng.normal(0.3, 1.0, (n_rows, 6)), bias=np.zeros(n_rows))
+        return graph({"fc": fc, "lif": node, **dict(extra)},
+                     [("input", "fc"), ("fc", "lif"), ("lif", "output")], 6, 4)
+
+    scalar = nir.LIF(tau=np.array(1e-3), r=np.array(10.0), v_leak=np.array(0.0),
+                     v_threshold=np.array(1.0), v_reset=np.array(0.0))
+    with pytest.raises(NIRError, match=r"'lif' \(LIF\) has 1 neuron\(s\) \(the size of its "
+                                       r"parameters\), but 'input' gives it 4 value\(s\) "
+                                       r"\(through 'fc'\)"):
+        from_nir(into(scalar), DT)
+    with pytest.raises(NIRError, match=r"'lif' \(LIF\) has 4 neuron\(s\) .* gives it 1 value"):
+        from_nir(into(lif(4, 0.9), n_rows=1), DT)
+    direct = graph({"lif": lif(4, 0.9)}, [("input", "lif"), ("lif", "output")], 6, 4)
+    with pytest.raises(NIRError, match=r"'lif' \(LIF\) has 4 neuron\(s\) .* 'input' gives it 6"):
+        from_nir(direct, DT)
+    two = graph({"a": nir.Linear(weight=np.ones((4, 6))), "b": nir.Linear(weight=np.ones((3, 6))),
+                 "lif": lif(4, 0.9)},
+                [("input", "a"), ("input", "b"), ("a", "lif"), ("b", "lif"), ("lif", "output")],
+                6, 4)
+    with pytest.raises(NIRError, match=r"'input' gives it 3 value\(s\) \(through 'b'\)"):
+        from_nir(two, DT)
+    wide = graph({"fc": nir.Affine(weight=np.ones((4, 6)), bias=np.zeros(4)),
+                  "s": nir.Scale(scale=np.ones(5)), "lif": lif(4, 0.9)},
+                 [("input", "fc"), ("fc", "s"), ("s", "lif"), ("lif", "output")], 6, 4)
+    with pytest.raises(NIRError, match=r"'s' \(Scale\): its scale of 5 values takes 5 inputs, "
+                                       r"but 'input' gives it 4"):
+        from_nir(wide, DT)
+    g = chain(rng, lif(4, 0.9), lif(3, 0.9))
+    g.nodes["fc1"].weight[1, 2] = np.nan
+    with pytest.raises(NIRError, match=r"'fc1' \(Affine\): weight must hold finite numbers, got "
+                                       r"nan at \(1, 2\)"):
+        from_nir(g, DT)
+    # a Scale of one value scales every unit, as the equations
+    g = graph({"s": nir.Scale(scale=np.array([1.5])), "lif": lif(6, 0.85, rng)},
+              [("input", "s"), ("s", "lif"), ("lif", "output")], 6, 6)
+    check(g, data(rng))
+
+
+def test_graphs_nested_two_levels_and_a_scale_fed_back():
+    """An RLeaky-like layer nested two levels deep, and a LIF fed back onto itself through a
+    Scale (the oracle stepped neither before)."""
+    rng = np.random.default_rng(11)
+    rec = subgraph({"lif": lif(5, 0.85, rng), "w": nir.Linear(weight=rng.normal(0, 0.5, (5, 5)))},
+                   [("input", "lif"), ("lif", "w"), ("w", "lif"), ("lif", "output")], 5)
+    outer = subgraph({"inner": rec}, [("input", "inner"), ("inner", "output")], 5)
+    g = graph({"fc": nir.Affine(weight=rng.normal(0.3, 1.2, (5, 6)), bias=np.zeros(5)),
+               "r": outer, "fc2": nir.Linear(weight=rng.normal(0.3, 1.0, (4, 5))),
+               "lif2": lif(4, 0.9), "s": nir.Scale(scale=np.full(4, -0.4))},
+              [("input", "fc"), ("fc", "r"), ("r", "fc2"), ("fc2", "lif2"), ("lif2", "s"),
+               ("s", "lif2"), ("lif2", "output")], 6, 4)
+    assert from_nir(g, DT).lag == {"r.inner.lif": 0, "lif2": 1}
+    check(g, data(rng))
