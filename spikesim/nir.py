@@ -39,6 +39,7 @@ spikes).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,10 +95,7 @@ def _array(node_name: str, node: Any, name: str, n: int | None = None) -> np.nda
     """``node.name`` as a flat float64 array (of ``n`` values, a single one broadcast); time
     constants may be infinite (no leak)."""
     given = getattr(node, name, None)
-    try:
-        value = np.asarray(given, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        value = np.zeros(0)  # (not numbers)
+    value = _reals(given)
     if n is not None and value.size == 1:
         value = np.full(n, value[0])
     bad = ~(np.isfinite(value) | (name.startswith("tau") & ~np.isnan(value)))
@@ -107,6 +105,28 @@ def _array(node_name: str, node: Any, name: str, n: int | None = None) -> np.nda
                        f"{'' if n is None else f'{n} '}finite numbers, got "
                        f"{checks.short(given)}{where}")
     return value
+
+
+def _reals(given: Any, ravel: bool = True) -> np.ndarray:
+    """``given`` as float64 (flat where ``ravel``), or an empty array where it is not real
+    numbers (strings, objects, complex numbers)."""
+    try:
+        value = np.asarray(given)
+        if value.dtype.kind not in "biuf":
+            return np.zeros(0)
+        return value.astype(np.float64).ravel() if ravel else value.astype(np.float64)
+    except (TypeError, ValueError):
+        return np.zeros(0)
+
+
+def _shape(name: str, node: Any) -> tuple[int, ...]:
+    """An Input node's shape: positive integers."""
+    given = node.input_type.get("input") if isinstance(node.input_type, dict) else None
+    shape = np.atleast_1d(_reals(given, ravel=False)) if given is not None else np.zeros(0)
+    if shape.size == 0 or shape.ndim != 1 or not np.all((shape >= 1) & (shape % 1 == 0)):
+        raise NIRError(f"NIR node {name!r} (Input): input_type must give the input's shape as "
+                       f"positive integers, got {given!r}")
+    return tuple(int(a) for a in shape)
 
 
 def _read(graph: Any) -> Any:
@@ -152,10 +172,11 @@ def _flatten(graph: Any, prefix: str = "") -> tuple[dict, list, dict, dict]:
             nodes[full] = node
     for src, dst in graph.edges:
         for end, ports, what in ((src, exits, "Output"), (dst, entries, "Input")):
-            if ports.get(prefix + end) == []:
+            if len(ports.get(prefix + end, [None])) != 1:
                 raise NIRError(f"NIR edge ({prefix + src!r}, {prefix + dst!r}): the nested "
-                               f"graph {prefix + end!r} has no {what} node to pass values "
-                               f"{'out' if what == 'Output' else 'in'}")
+                               f"graph {prefix + end!r} has {len(ports[prefix + end]) or 'no'} "
+                               f"{what} nodes to pass values {'out' if what == 'Output' else 'in'}"
+                               f" (spikesim reads one)")
         for s in exits.get(prefix + src, [prefix + src]):
             for d in entries.get(prefix + dst, [prefix + dst]):
                 edges.append((s, d))
@@ -178,10 +199,11 @@ class NIRModel:
         dt: the time step (s).
         inputs: the graph's input nodes and their shapes (one value per unit, flattened in
             C order where several axes).
-        outputs: the graph's output node names, each the spikes of one spiking node.
-        populations: the spiking nodes (full names, ``outer.inner`` in nested graphs) and
+        outputs: the graph's output node names (:meth:`run` reads those that are the output
+            of one neuron node).
+        populations: the neuron nodes (full names, ``outer.inner`` in nested graphs) and
             their sizes.
-        lag: steps by which each spiking node's spikes lag the input (0 for the first layer).
+        lag: steps by which each neuron node lags the input (0 for the first layer).
     """
 
     def __init__(self, graph: Any, dt: float, reset: str | None = None):
@@ -203,8 +225,7 @@ class NIRModel:
                 raise NIRError(f"NIR edge ({s!r}, {d!r}) names no node {missing!r}")
         self._nodes, self._kinds = nodes, kinds
         self._before = {name: [s for s, d in edges if d == name] for name in nodes}
-        self.inputs = {n: tuple(int(a) for a in np.atleast_1d(nodes[n].input_type["input"]))
-                       for n, k in top.items() if k == "Input"}
+        self.inputs = {n: _shape(n, nodes[n]) for n, k in top.items() if k == "Input"}
         if not self.inputs:
             raise NIRError("the NIR graph has no Input node")
         self.outputs = tuple(n for n, k in top.items() if k == "Output")
@@ -217,15 +238,15 @@ class NIRModel:
             if sent is not None:
                 raise NIRError(f"NIR node {sent!r} ({kinds[sent]}) sends its potential on to "
                                f"{p!r}: spikesim reads LI and CubaLI nodes as outputs only")
-        self._out = {}
+        self._out = {}  # (an output that is not one neuron node's is refused when asked for)
         for o in self.outputs:
             m = self._input_of(o)
             (src, mat), = m.terms.items() if len(m.terms) == 1 else ((None, 0),)
-            if src not in self.populations or mat is not None or np.any(m.bias):
-                raise NIRError(f"the NIR output {o!r} is not the output of one neuron node "
-                               f"(spikesim reads out the spikes of LIF, IF and CubaLIF nodes, "
-                               f"the potential of LI and CubaLI nodes)")
-            self._out[o] = src
+            self._out[o] = src if src in self.populations and mat is None and not np.any(
+                m.bias) else NIRError(
+                f"the NIR output {o!r} is not the output of one neuron node (spikesim reads "
+                f"out the spikes of LIF, IF and CubaLIF nodes, the potential of LI and CubaLI "
+                f"nodes)")
         self.lag = self._lags()
         self._models = {p: self._model(p) for p in self.populations}
 
@@ -279,10 +300,7 @@ class NIRModel:
         given = self._input_of(name)
         self._visiting.pop()
         if kind in ("Affine", "Linear"):
-            try:
-                weight = np.asarray(node.weight, dtype=np.float64)
-            except (TypeError, ValueError):
-                weight = np.zeros(0)  # (not numbers)
+            weight = _reals(node.weight, ravel=False)
             if weight.ndim != 2:
                 raise NIRError(f"NIR node {name!r} ({kind}): spikesim reads 2-D weights, got "
                                f"{checks.short(node.weight)}")
@@ -351,9 +369,9 @@ class NIRModel:
         for tau in ("tau", "tau_syn", "tau_mem"):
             if tau in a and np.any(bad := ~(a[tau] > dt)):
                 j = int(np.argmax(bad))
-                raise NIRError(f"NIR node {p!r} ({kind}): {tau} must be > dt = {dt!r} s for "
+                raise NIRError(f"NIR node {p!r} ({kind}): {tau} must be > dt = {dt:g} s for "
                                f"forward Euler (a decay 1 − dt/{tau} in (0, 1)), got "
-                               f"{a[tau][j]!r} at neuron {j}")
+                               f"{a[tau][j]:g} at neuron {j}")
         rest = a.get("v_leak", np.zeros(n))  # (v before the node's input starts)
         if kind in SPIKING and self.lag[p] > 0 and np.any(above := rest > a["v_threshold"]):
             j = int(np.argmax(above))
@@ -415,9 +433,11 @@ class NIRModel:
                 dtype: Any = np.float64, **kw: Any) -> Network:
         """A new network of the graph driven by ``x``: the input's values per step, shape
         (T, *input shape) or (T, B, *input shape) for a batch of B (several inputs: a mapping
-        from their names). Its populations carry the spiking nodes' names; run it for
-        ``(T + lag) · dt`` seconds for a node's T steps of output (steps lag to lag + T − 1).
-        ``seed``, ``dtype`` and ``kw`` go to :class:`~spikesim.network.Network`."""
+        from their names). Its populations carry the neuron nodes' names (``net.names[name]``);
+        run it for ``(T + lag) · dt`` seconds for a node's T steps of output (steps lag to
+        lag + T − 1). A monitor's sample of v after a step holds the spikes that arrived at its
+        end (an LI's :meth:`run` output does not). ``seed``, ``dtype`` and ``kw`` go to
+        :class:`~spikesim.network.Network`."""
         return self._network(*self._data(x), seed=seed, dtype=dtype, **kw)
 
     def _network(self, data: dict, steps: int, batch: int, **kw: Any) -> Network:
@@ -446,11 +466,14 @@ class NIRModel:
                 if s in self.populations:
                     weight = m["gain"] / m["decay"]  # (per target neuron)
                     delay = (1 if s == p else lag - self.lag[s]) * self.dt
-                    if mat is None:
-                        net.connect(pops[s], pops[p], "one_to_one", weight=weight, delay=delay)
-                    elif np.any(mat):
-                        net.connect(pops[s], pops[p], "explicit",
-                                    matrix=(mat * weight[:, None]).T, delay=delay)
+                    with warnings.catch_warnings():  # (the lag's delays are ours: no hint
+                        warnings.filterwarnings("ignore", "delay")  # of milliseconds)
+                        if mat is None:
+                            net.connect(pops[s], pops[p], "one_to_one", weight=weight,
+                                        delay=delay)
+                        elif np.any(mat):
+                            net.connect(pops[s], pops[p], "explicit",
+                                        matrix=(mat * weight[:, None]).T, delay=delay)
         return net
 
     def run(self, x: np.ndarray | Mapping[str, np.ndarray], output: str | None = None, *,
@@ -465,6 +488,8 @@ class NIRModel:
             raise ValueError(f"output must name one of the graph's outputs "
                              f"{list(self.outputs)}, got {output!r}")
         p = self._out[output]
+        if isinstance(p, NIRError):
+            raise p
         lag = self.lag[p]
         data, steps, batch = self._data(x)
         net = self._network(data, steps, batch, seed=seed, dtype=dtype, **kw)

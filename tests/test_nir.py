@@ -175,10 +175,36 @@ def test_what_cannot_be_simulated_is_named():
     with pytest.raises(NIRError, match="loop through several spiking nodes"):
         from_nir(two, DT)
     readout = graph({"fa": nir.Affine(weight=np.ones((3, 6)), bias=np.zeros(3)),
-                     "la": lif(3, 0.9), "fb": nir.Linear(weight=np.ones((2, 3)))},
-                    [("input", "fa"), ("fa", "la"), ("la", "fb"), ("fb", "output")], 6)
+                     "la": lif(3, 0.9), "fb": nir.Linear(weight=np.ones((2, 3))),
+                     "spikes": nir.Output(output_type={"output": [3]})},
+                    [("input", "fa"), ("fa", "la"), ("la", "fb"), ("fb", "output"),
+                     ("la", "spikes")], 6)
+    model = from_nir(readout, DT)  # (the other output still runs)
+    assert model.run(np.ones((4, 6)), "spikes").shape == (4, 1, 3)
     with pytest.raises(NIRError, match="output 'output' is not the output of one neuron node"):
-        from_nir(readout, DT)
+        model.run(np.ones((4, 6)), "output")
+    with pytest.raises(ValueError, match=r"output must name one of the graph's outputs \["):
+        model.run(np.ones((4, 6)))
+    complex_weight = chain(rng, lif(4, 0.9))
+    complex_weight.nodes["fc0"].weight = complex_weight.nodes["fc0"].weight + 1j
+    with pytest.raises(NIRError, match=r"'fc0' \(Affine\): spikesim reads 2-D weights, got "):
+        from_nir(complex_weight, DT)
+    shapeless = chain(rng, lif(4, 0.9))
+    shapeless.nodes["input"].input_type = {"input": None}
+    with pytest.raises(NIRError, match=r"'input' \(Input\): input_type must give the input's "
+                                       r"shape as positive integers, got None"):
+        from_nir(shapeless, DT)
+    inner = nir.NIRGraph(nodes={"input": nir.Input(input_type={"input": [4]}), "l": lif(4, 0.9),
+                                "o1": nir.Output(output_type={"output": [4]}),
+                                "o2": nir.Output(output_type={"output": [4]})},
+                         edges=[("input", "l"), ("l", "o1"), ("l", "o2")], type_check=False)
+    two_out = graph({"fa": nir.Affine(weight=np.ones((4, 6)), bias=np.zeros(4)), "sub": inner,
+                     "fb": nir.Linear(weight=np.ones((2, 4))), "lb": lif(2, 0.9)},
+                    [("input", "fa"), ("fa", "sub"), ("sub", "fb"), ("fb", "lb"),
+                     ("lb", "output")], 6)
+    with pytest.raises(NIRError, match="the nested graph 'sub' has 2 Output nodes to pass "
+                                       "values out \\(spikesim reads one\\)"):
+        from_nir(two_out, DT)
     with pytest.raises(NIRError, match=r"'lif0' \(LIF\): tau must be > dt = 0.002 s"):
         from_nir(base, 2e-3)
     with pytest.raises(ValueError, match="x\\['input'\\] must have shape \\(T, 6\\) or "):
