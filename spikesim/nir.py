@@ -460,6 +460,9 @@ class NIRModel:
                     flat @ mat.T.astype(net.dtype)).reshape(steps, batch, n)
             rows *= m["gain"]
             rows += m["const"]
+            if net.dtype == np.float32 and not np.all(np.isfinite(rows)):
+                raise NIRError(f"NIR node {p!r} ({self._kinds[p]}): its input is beyond "
+                               f"float32's range (±3.4e38): use dtype=np.float64")
             if np.any(rows):
                 net.add(CurrentArray(pops[p], rows if driven else rows[:, 0]))
             for s, mat in into.terms.items():

@@ -219,6 +219,10 @@ def test_what_cannot_be_simulated_is_named():
     with pytest.raises(NIRError, match=r"'lif0' \(LIF\): v_threshold must hold 4 finite "
                                        r"numbers, got array\(4\) \(nan at 1\)"):
         from_nir(broken, DT)
+    huge = chain(rng, lif(4, 0.9))
+    huge.nodes["fc0"].weight = np.full((4, 6), 1e38)
+    with pytest.raises(NIRError, match=r"'lif0' \(LIF\): its input is beyond float32's range"):
+        from_nir(huge, DT).run(np.ones((3, 6)), dtype=np.float32)
     with pytest.raises(FileNotFoundError, match="no NIR file"):
         from_nir("missing.nir", DT)
     high = chain(rng, nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2),
