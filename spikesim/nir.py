@@ -453,12 +453,13 @@ class NIRModel:
             driven = [s for s in into.terms if s in data]
             rows = np.zeros((lag + steps, batch if driven else 1, n))
             rows[lag:] += np.broadcast_to(into.bias, (n,))
-            for s in driven:  # (the data through the weights, in the network's float type:
-                mat = into.terms[s]  # most of the time of a float32 run of a dense layer)
-                flat = data[s].reshape(-1, data[s].shape[-1]).astype(net.dtype, copy=False)
-                rows[lag:] += data[s] if mat is None else (
-                    flat @ mat.T.astype(net.dtype)).reshape(steps, batch, n)
-            rows *= m["gain"]
+            with np.errstate(over="ignore", invalid="ignore"):  # (a float32 overflow: below)
+                for s in driven:  # (the data through the weights, in the network's float
+                    mat = into.terms[s]  # type: most of a float32 run of a dense layer)
+                    flat = data[s].reshape(-1, data[s].shape[-1]).astype(net.dtype, copy=False)
+                    rows[lag:] += data[s] if mat is None else (
+                        flat @ mat.T.astype(net.dtype)).reshape(steps, batch, n)
+                rows *= m["gain"]
             rows += m["const"]
             if net.dtype == np.float32 and not np.all(np.isfinite(rows)):
                 raise NIRError(f"NIR node {p!r} ({self._kinds[p]}): its input is beyond "
