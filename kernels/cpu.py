@@ -704,7 +704,7 @@ def _variant(name: str, parallel: bool):
     fn = types.FunctionType(_run_chunk.__code__, _run_chunk.__globals__, name)
     fn.__qualname__ = name
     fn.__doc__ = _run_chunk.__doc__
-    return njit(cache=True, parallel=parallel, error_model="numpy", _nrt=False)(fn)
+    return njit(cache=True, parallel=parallel, nogil=True, error_model="numpy", _nrt=False)(fn)
 
 
 run_chunk_serial = _variant("run_chunk_serial", False)

@@ -488,6 +488,30 @@ def writer_active(path: str | os.PathLike) -> bool:
     return False
 
 
+@contextmanager
+def folder_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on the folder of ``path`` during the block, so that what an
+    output checks about ``path`` (:func:`writer_active`, whether it exists) still holds when it
+    puts its file there: of two runs that replace the same path at the same moment, the second
+    then sees the first's file in use (without it both saw none, and the first wrote on into a
+    file no longer there). Nothing is locked where the folder cannot be opened or the file
+    system has no locks."""
+    try:
+        import fcntl
+        fd = os.open(os.path.dirname(os.path.abspath(os.fspath(path))), os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # no locks here
+            pass
+        yield
+    finally:
+        os.close(fd)  # (releases the lock)
+
+
 def clear_write_flags(path: str | os.PathLike) -> bool:
     """Clear the "open for writing" flags that a killed writer leaves in an HDF5 superblock
     (version 2 or 3; spikesim writes version 3, with the format bounds :data:`LIBVER` =

@@ -8,7 +8,9 @@ and samples go to the monitors / recorders.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
+import sys
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -60,6 +62,13 @@ PARALLEL_MIN_WORK_NS = 15_000
 # serially there.
 PARALLEL_MIN_WORK_NS_WORKQUEUE = 400_000
 _warned_workqueue = False  # whether the threaded kernel ran under "workqueue" in this process
+# Set in a process forked (os.fork: multiprocessing's and concurrent.futures' default start
+# method on Linux) from one that had started Numba's GNU OpenMP threading layer: libgomp cannot
+# run threads after a fork, and Numba ends such a child with SIGTERM when it enters a threaded
+# loop (a pool worker vanishes and Pool.map waits forever). Networks then run the serial kernel.
+_forked_after_omp = False
+_warned_forked = False  # whether that was said in this process
+_warned_pool = False  # whether a pool worker was told that it threads on all the cores
 MAX_STEPS = 2**53  # steps in one run (step counts are exact in float64 times)
 SAMPLE_CHUNK_BYTES = 1 << 26  # the most bytes of state samples (float64) one kernel call
 # holds: a call writes a chunk's samples into one buffer, so a StateMonitor or StateRecorder of
@@ -132,6 +141,20 @@ def _cpu_only(net: Network, name: str, value: object) -> object:
     return value
 
 
+def _checked_threads(value: object) -> int:
+    """``threads``: at least 1 and at most the NUMBA_NUM_THREADS that Numba starts in this
+    process, which the message explains (joblib sets it to each worker's share of the cores,
+    so "must be <= 1" alone read as a bug there)."""
+    n = checks.count("threads", value)
+    if n > config.NUMBA_NUM_THREADS:
+        why = ("NUMBA_NUM_THREADS, set in this process's environment (joblib sets it in its "
+               "workers to their share of the cores)" if "NUMBA_NUM_THREADS" in os.environ
+               else "NUMBA_NUM_THREADS, by default the number of cores")
+        raise ValueError(f"threads must be <= {config.NUMBA_NUM_THREADS}, got {n}: Numba "
+                         f"starts at most {why}")
+    return n
+
+
 def _checked_backend(net: Network, value: object) -> str:
     backend = checks.choice("backend", value, ("cpu", "cuda"))
     for name in _CPU_ONLY:  # (before the GPU is looked for)
@@ -188,8 +211,8 @@ class Network:
     batch = _Setting(lambda net, v: checks.count("batch", v))
     backend = _Setting(_checked_backend)
     chunk = _Setting(lambda net, v: checks.count("chunk", v), fixed=False)
-    threads = _Setting(lambda net, v: _cpu_only(net, "threads", None if v is None else checks.count(
-        "threads", v, high=config.NUMBA_NUM_THREADS)), fixed=False)  # (NUMBA_NUM_THREADS)
+    threads = _Setting(lambda net, v: _cpu_only(net, "threads", None if v is None else
+                                                _checked_threads(v)), fixed=False)
     parallel = _Setting(lambda net, v: _cpu_only(net, "parallel", checks.flag(
         "parallel", v, none=True)), fixed=False)  # None: by the size of the network
 
@@ -387,9 +410,22 @@ class Network:
         """Whether the CPU kernel runs threaded: ``parallel``, or by default when the estimated
         serial work per step is at least PARALLEL_MIN_WORK_NS per threaded loop (one per
         population and drawn spike source, and one for the spike propagation), or
-        PARALLEL_MIN_WORK_NS_WORKQUEUE under Numba's slow "workqueue" threading layer."""
+        PARALLEL_MIN_WORK_NS_WORKQUEUE under Numba's slow "workqueue" threading layer. Never
+        in a process forked after Numba's GNU OpenMP layer started (see _forked_after_omp),
+        where it warns once and runs serially (the same results)."""
+        threaded = self._threads_wanted()
+        if threaded and _forked_after_omp:
+            _warn_forked()
+            return False
+        if threaded and self.parallel is None and self.threads is None:
+            _warn_if_pool_worker()
+        return threaded
+
+    def _threads_wanted(self) -> bool:
         if self.parallel is not None:
             return self.parallel
+        if (self.threads or config.NUMBA_NUM_THREADS) == 1:  # (the serial kernel does the
+            return False  # same, without the threaded loops' costs)
         noisy = {id(c.target) for c in self.currents if c.kind != CUR_BUFFER}
         drawn = [s for s in self.sources if s.mode == SRC_PROB]
         work = self.batch * (
@@ -442,12 +478,15 @@ class Network:
         outer, self._live = self._live, kernel  # (outer: a run that called this one)
         monitors, begun = list(self.monitors), []
         completed = False
-        old_threads = None if self.threads is None else get_num_threads()
+        # (the serial kernel leaves Numba's threads alone: asking for their number starts its
+        # threading layer, and a process that started GNU OpenMP cannot run threads in forks)
+        threaded = kernel.kernel is KC.run_chunk_parallel
+        old_threads = None if self.threads is None or not threaded else get_num_threads()
         try:
             for m in monitors:  # a failing begin still ends the monitors begun before it
                 m.begin(self)
                 begun.append(m)
-            if self.threads is not None:
+            if old_threads is not None:
                 set_num_threads(self.threads)
             done = unchecked = 0
             chunk = self._chunk_steps(monitors)
@@ -619,6 +658,53 @@ def _threading_layer() -> str:
     """The Numba threading layer of the threaded kernel: "omp", "tbb" or "workqueue"."""
     get_num_threads()  # starts the layer; threading_layer() refuses to answer before
     return threading_layer()
+
+
+def _note_fork_in_child() -> None:
+    """(os.register_at_fork, in the child) Note a fork after Numba started its threading
+    layer with GNU OpenMP (see _forked_after_omp)."""
+    global _forked_after_omp
+    numba_parallel = sys.modules.get("numba.np.ufunc.parallel")  # (no imports in a fork hook)
+    omppool = sys.modules.get("numba.np.ufunc.omppool")
+    if (numba_parallel is not None and omppool is not None
+            and getattr(numba_parallel, "_is_initialized", False)
+            and getattr(numba_parallel, "_threading_layer", None) == "omp"
+            and getattr(omppool, "openmp_vendor", "GNU") == "GNU"):  # (Intel's is fork-safe)
+        _forked_after_omp = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_note_fork_in_child)
+
+
+def _warn_forked() -> None:
+    """Once per process, when a threaded run is made serial in a process forked after GNU
+    OpenMP started."""
+    global _warned_forked
+    if not _warned_forked:
+        _warned_forked = True
+        checks.warn("this process was forked (the default start method of multiprocessing and "
+                    "concurrent.futures on Linux) from one that had started Numba's GNU OpenMP "
+                    "threads, which cannot run after a fork (Numba would end this process): "
+                    "networks run serially here, with the same results. For threads in "
+                    "worker processes, start them with multiprocessing.get_context('spawn') or "
+                    "'forkserver' (mp_context= for a ProcessPoolExecutor)")
+
+
+def _warn_if_pool_worker() -> None:
+    """Once per process, when a worker of a process pool threads by default on all the cores
+    (NUMBA_NUM_THREADS not set for it)."""
+    global _warned_pool
+    if (not _warned_pool and multiprocessing.parent_process() is not None
+            and "NUMBA_NUM_THREADS" not in os.environ):
+        _warned_pool = True
+        checks.warn(f"this process is a worker of a process pool (multiprocessing, "
+                    f"concurrent.futures) and runs this network on all "
+                    f"{config.NUMBA_NUM_THREADS} Numba threads by default: workers running at "
+                    f"once then have more threads than there are cores, and each of the "
+                    f"kernel's threaded loops (several a step) waits for threads that are not "
+                    f"running (2 workers on 2 cores: 2-100x slower than serial runs). Give each "
+                    f"worker its share of the cores, Network(threads=...), or parallel=False")
 
 
 def _warn_if_workqueue() -> None:

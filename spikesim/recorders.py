@@ -97,6 +97,7 @@ from .io import (
     attr,
     create_file,
     data_end,
+    folder_lock,
     hold_writer_lock,
     load,
     modify_attrs,
@@ -369,7 +370,9 @@ class H5Output:
         and in SWMR mode, so a kill never leaves a half-made file at ``path``)."""
         _check_target(self.path, self.overwrite, False)
         folder, base = os.path.split(self.path)
-        tmp = os.path.join(folder, f".{base}.{os.getpid()}.tmp")
+        tmp = os.path.join(folder, f".{base}.{os.getpid()}.{self._writer[:8]}.tmp")  # (one per
+        # output: two outputs of one process, in two threads, made the same name and the
+        # second failed with "unable to truncate a file which is already open")
         try:
             f = create_file(tmp)
         except OSError as e:
@@ -407,6 +410,10 @@ class H5Output:
         return self.filters if arr.size > 1024 and arr.ndim >= 1 else {}
 
     def _publish(self, tmp: str) -> None:
+        with folder_lock(self.path):  # (the checks and the move as one, for every process)
+            self._publish_checked(tmp)
+
+    def _publish_checked(self, tmp: str) -> None:
         if self.overwrite:
             if writer_active(self.path):  # its writer would go on into a file no longer here
                 raise FileExistsError(f"{self.path} is open in another process (a run writing "

@@ -7,6 +7,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
@@ -43,6 +44,17 @@ def build(pop, **net_kw):
 def test_network_arguments(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
         ss.Network(**kw)
+
+
+def test_more_threads_than_numba_starts_are_refused_saying_where_the_limit_comes_from(
+        monkeypatch):
+    """A joblib worker gets NUMBA_NUM_THREADS = its share of the cores (1 with n_jobs = cores):
+    Network(threads=2) there said only "threads must be <= 1, got 2"."""
+    monkeypatch.setenv("NUMBA_NUM_THREADS", str(numba.config.NUMBA_NUM_THREADS))
+    with pytest.raises(ValueError, match=r"threads must be <= \d+, got \d+: Numba starts at "
+                                         r"most NUMBA_NUM_THREADS, set in this process's "
+                                         r"environment \(joblib"):
+        ss.Network(dt=1e-3, threads=numba.config.NUMBA_NUM_THREADS + 1)
 
 
 @pytest.mark.parametrize("make,match", [

@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import warnings
 
 import h5py
@@ -883,6 +884,47 @@ def test_a_running_output_is_marked_in_use_and_not_replaced_by_another(tmp_path)
     assert seen and all(seen)
     assert not ssio.writer_active(path) and ss.load(path).completed
     assert len(ss.load(path).spikes("a")) > 0
+
+
+def test_of_two_outputs_replacing_one_path_at_once_the_second_is_refused(tmp_path,
+                                                                          monkeypatch):
+    """Two sweep workers start together with H5Output(path, overwrite=True): each checked that
+    no run writes the path, then moved its new file there. When the second checked before the
+    first moved, both ran "successfully" and the first wrote on into a file no longer there
+    (its data lost without a word). Here the other output publishes right after this one's
+    check (the interleaving of two processes): it must be refused while this run writes."""
+    from spikesim import recorders
+    path = tmp_path / "a.h5"
+    other, tmp = ss.H5Output(path, overwrite=True), str(tmp_path / ".other.tmp")
+    h5py.File(tmp, "w").close()
+    lock = ssio.hold_writer_lock(tmp)  # (as a run holds its new file)
+    outcome = []
+
+    def publish_other():
+        try:
+            other._publish(tmp)
+            outcome.append("published")
+        except FileExistsError as e:
+            outcome.append(str(e))
+
+    racer = threading.Thread(target=publish_other)
+    checked = ssio.writer_active
+
+    def check_then_race(p):
+        active = checked(p)
+        if inspect.stack()[1].function.startswith("_publish") and not racer.is_alive() \
+                and not outcome:
+            racer.start()
+            racer.join(0.5)  # (it may publish now, unless this check and the move are one)
+        return active
+
+    monkeypatch.setattr(recorders, "writer_active", check_then_race)
+    net, pop = regular()
+    net.add(ss.SpikeRecorder(ss.H5Output(path, overwrite=True), pop))
+    net.run(0.02, progress=lambda done, total: racer.join(10))  # (it checks while this runs)
+    ssio.release_writer_lock(lock)
+    assert outcome and "is open in another process" in outcome[0], outcome
+    assert ss.load(path).populations == ["a"] and len(ss.load(path).spikes("a")) > 0
 
 
 def test_without_a_writable_cache_folder_the_kernels_cache_in_a_private_temporary_one(

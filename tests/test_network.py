@@ -4,6 +4,9 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
+import threading
+import time
 import warnings
 
 import numpy as np
@@ -645,6 +648,7 @@ def test_sources_drawn_in_blocks_on_threads_equal_the_serial_draw():
 
 def test_threads_by_default_only_where_the_documented_rule_says_they_pay(monkeypatch):
     monkeypatch.setattr(network_module, "_threading_layer", lambda: "omp")
+    monkeypatch.setattr(network_module.config, "NUMBA_NUM_THREADS", 2)  # (a 1-core machine too)
 
     def single(n, current):
         net = ss.Network(dt=1e-4)
@@ -667,6 +671,35 @@ def test_threads_by_default_only_where_the_documented_rule_says_they_pay(monkeyp
     assert not single(90_000, noise)._parallel() and single(110_000, noise)._parallel()
     assert not cuba(400_000)._parallel()
     assert forced._parallel()
+
+
+def test_one_thread_runs_serially_and_a_pool_worker_threading_on_all_cores_is_told(
+        monkeypatch):
+    """A worker of a process pool threads, by default, on all the cores, as do the others: on
+    2 cores, 2 workers running threaded networks took 2-100x as long as serial runs, without a
+    word. With one thread (threads=1, NUMBA_NUM_THREADS=1 as joblib's workers get) the default
+    is the serial kernel."""
+    monkeypatch.setattr(network_module, "_threading_layer", lambda: "omp")
+    monkeypatch.setattr(network_module, "_warned_pool", False, raising=False)
+    monkeypatch.setattr(network_module.config, "NUMBA_NUM_THREADS", 2)
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+
+    def single(**kw):
+        net = ss.Network(dt=1e-4, **kw)
+        net.add(ss.ConstantCurrent(net.add(ss.LIF(30_000)), 1.0))
+        return net
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert single()._parallel() and caught == []  # (not a pool worker)
+        assert not single(threads=1)._parallel() and single(threads=1, parallel=True)._parallel()
+        monkeypatch.setattr(network_module.multiprocessing, "parent_process", lambda: object())
+        assert single()._parallel() and single()._parallel()
+        assert single(threads=2)._parallel()  # (a share given: no word)
+        monkeypatch.setattr(network_module.config, "NUMBA_NUM_THREADS", 1)
+        assert not single()._parallel()
+    assert len(caught) == 1 and "worker of a process pool" in str(caught[0].message)
+    assert "threads=" in str(caught[0].message)
 
 
 def test_a_threaded_run_under_numbas_workqueue_layer_warns_once_and_runs(monkeypatch):
@@ -697,6 +730,66 @@ def test_the_threading_layer_is_the_one_numba_uses():
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "workqueue"
+
+
+def test_pool_workers_forked_after_threads_started_run_serially_and_finish():
+    """multiprocessing forks its workers by default on Linux. After the parent started Numba's
+    GNU OpenMP threads, Numba ends a forked child that enters a threaded loop (SIGTERM), and
+    Pool.map waited forever for the lost tasks. A serial run with ``threads`` given started
+    them too. Now a serial run leaves them alone, and a forked worker runs serially (the same
+    spikes) with a warning."""
+    code = textwrap.dedent("""
+        import multiprocessing as mp, warnings
+        import spikesim as ss
+
+        def point(args):
+            parallel, threads = args
+            net = ss.Network(dt=1e-3, seed=1, parallel=parallel, threads=threads)
+            pop = net.add(ss.LIF(100, tau_mem=10e-3, v_th=0.5))
+            net.add(ss.NoiseCurrent(pop, mean=0.6, std=0.3))
+            mon = net.add(ss.SpikeMonitor(pop))
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                net.run(0.1)
+            return mon.spikes.ids.tolist(), [str(w.message) for w in caught]
+
+        def forked(args):
+            with mp.get_context("fork").Pool(1) as pool:
+                return pool.map_async(point, [args]).get(timeout=20)[0]
+
+        if __name__ == "__main__":
+            serial = point((False, 1))  # threads given: the layer must not start
+            ids, said = forked((True, None))
+            print(ids == serial[0] and len(ids) > 0, said == [])
+            threaded = point((True, None))  # GNU OpenMP starts here
+            ids, said = forked((True, None))
+            print(ids == serial[0] == threaded[0], len(said) == 1 and "forked" in said[0]
+                  and "'spawn'" in said[0])
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True"] * 4, (out.stdout, out.stderr)
+
+
+def test_a_run_in_another_thread_lets_python_run_meanwhile():
+    """The kernels release the GIL: a network run in a background thread (a notebook's or a
+    GUI's, or a ThreadPoolExecutor sweep) leaves the other threads running while it computes a
+    chunk; the serial kernel held it for the whole chunk, so they froze meanwhile and two
+    serial runs in two threads took as long as one after the other."""
+    net = ss.Network(dt=1e-4, seed=1, chunk=20_000, parallel=False)
+    pop = net.add(ss.LIF(2000, tau_mem=20e-3, v_leak=-60e-3, v_th=-50e-3, v_reset=-60e-3,
+                         R=1.0))
+    net.add(ss.NoiseCurrent(pop, mean=11e-3, std=4e-3))
+    net.run(1e-3)  # (the kernel loaded)
+    run = threading.Thread(target=net.run, args=(2.0,))  # one kernel call, about 0.1 s
+    ticks = 0
+    run.start()
+    while run.is_alive():
+        time.sleep(0.001)
+        ticks += 1
+    run.join()
+    assert net.step == 20_010 and ticks >= 10, ticks
 
 
 def test_decaying_state_is_flushed_to_zero_inside_and_ieee_outside_the_kernel():
