@@ -24,6 +24,7 @@ File layout: see :mod:`spikesim.recorders`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -489,17 +490,17 @@ def writer_active(path: str | os.PathLike) -> bool:
 
 
 @contextmanager
-def folder_lock(path: str | os.PathLike) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on the folder of ``path`` during the block, so that what an
-    output checks about ``path`` (:func:`writer_active`, whether it exists) still holds when it
-    puts its file there: of two runs that replace the same path at the same moment, the second
-    then sees the first's file in use (without it both saw none, and the first wrote on into a
-    file no longer there). Nothing is locked where the folder cannot be opened or the file
-    system has no locks."""
+def flock_held(path: str | os.PathLike, flags: int = os.O_RDONLY) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (opened with ``flags``; a new file is made
+    0o644) during the block. Nothing is locked where ``path`` cannot be opened or the file
+    system has no locks (the block runs all the same, and its errors are not reported as
+    raised while handling the failed open)."""
     try:
         import fcntl
-        fd = os.open(os.path.dirname(os.path.abspath(os.fspath(path))), os.O_RDONLY)
+        fd = os.open(path, flags, 0o644)
     except (ImportError, OSError):
+        fd = None
+    if fd is None:
         yield
         return
     try:
@@ -510,6 +511,16 @@ def folder_lock(path: str | os.PathLike) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # (releases the lock)
+
+
+def folder_lock(path: str | os.PathLike) -> contextlib.AbstractContextManager[None]:
+    """Hold an exclusive ``flock`` on the folder of ``path`` during the block, so that what an
+    output checks about ``path`` (:func:`writer_active`, whether it exists) still holds when it
+    puts its file there: of two runs that replace the same path at the same moment, the second
+    then sees the first's file in use (without it both saw none, and the first wrote on into a
+    file no longer there). Nothing is locked where the folder cannot be opened (a folder
+    without read permission) or the file system has no locks."""
+    return flock_held(os.path.dirname(os.path.abspath(os.fspath(path))))
 
 
 def clear_write_flags(path: str | os.PathLike) -> bool:

@@ -488,8 +488,9 @@ class Leaky(Population):
     As snnTorch's ``Leaky(beta)`` with ``reset_delay=False`` (the reset in the spike's own
     step), bit for bit: ``reset_mechanism`` "subtract" is ``reset="subtract"``, "zero" is
     ``reset="value"``, "none" is "none". But where a subtraction leaves v above the threshold
-    (an input of more than twice the threshold in a step), snnTorch 1.0.0 tests the next step
-    on v − v_th (the reset it carries over) and spikesim on v: from there on the spikes differ.
+    (v beyond twice the threshold before it, which an input below the threshold can keep up
+    once v is above), snnTorch 1.0.0 tests the next step on v − v_th (the reset it carries
+    over) and spikesim on v: from there on the spikes differ.
     snnTorch's default ``reset_delay=True`` resets one step
     later and returns the pre-reset v at the spike: its "zero" is ``reset="value"`` (v equal but
     at spike steps), its "subtract" is ``v_reset = v_th − v_th/beta`` (equal to float32

@@ -11,6 +11,7 @@ import contextlib
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from numba import config, get_num_threads, set_num_threads, threading_layer
 from . import checks
 from .distributions import generator
 from .inputs import Current, SpikeSource
-from .io import no_interrupt
+from .io import flock_held, no_interrupt
 from .kernels import cpu as KC
 from .kernels import inputs as KI
 from .kernels.inputs import CUR_BUFFER, SRC_CONST, SRC_PROB
@@ -69,6 +70,9 @@ _warned_workqueue = False  # whether the threaded kernel ran under "workqueue" i
 _forked_after_omp = False
 _warned_forked = False  # whether that was said in this process
 _warned_pool = False  # whether a pool worker was told that it threads on all the cores
+# Numba's "workqueue" layer aborts the process when two threads enter its threaded loops at
+# once, which the kernels allow (they release the GIL): there, one threaded call at a time
+_WORKQUEUE_CALLS = threading.Lock()
 MAX_STEPS = 2**53  # steps in one run (step counts are exact in float64 times)
 SAMPLE_CHUNK_BYTES = 1 << 26  # the most bytes of state samples (float64) one kernel call
 # holds: a call writes a chunk's samples into one buffer, so a StateMonitor or StateRecorder of
@@ -181,9 +185,13 @@ class Network:
             neurons with deterministic input, 4,000 with random currents, more for several
             populations and projections: see ``_parallel``; about 25 times as many where
             Numba threads with its slow "workqueue" layer for want of OpenMP or TBB, where a
-            threaded run warns once). CPU backend only (refused with ``backend="cuda"``).
-        threads: number of Numba threads (default: Numba's default, all cores). CPU backend
-            only (refused with ``backend="cuda"``).
+            threaded run warns once; never with one thread, ``threads=1`` or
+            NUMBA_NUM_THREADS=1; never in a process forked after Numba's GNU OpenMP threads
+            started, which warns once and runs serially: see ``_parallel``). CPU backend only
+            (refused with ``backend="cuda"``).
+        threads: number of Numba threads, 1 to NUMBA_NUM_THREADS (default: Numba's default,
+            all cores; 1: the serial kernel unless ``parallel=True``). CPU backend only
+            (refused with ``backend="cuda"``).
         chunk: steps per kernel call (default 1000); monitors receive data once per chunk.
             Chunks end at whole multiples of ``chunk`` steps from t = 0 (a run from another
             step starts with a shorter one), so that a run continued from any step still
@@ -367,7 +375,8 @@ class Network:
         if self.tables is None:
             members = (*self.populations, *self.sources, *self.currents, *self.projections)
             self._recheck(members)  # (those assigned since they were added)
-            threaded = self._parallel() and self.backend == "cpu"
+            threaded = self.backend == "cpu" and self._parallel()  # (CUDA: no CPU threads,
+            # no word about them, and Numba's threading layer left unstarted)
             self.tables, self.state = build_tables(
                 self.populations, self.sources, self.currents, self.projections, self.dt,
                 self.batch, self.dtype, self.seed,
@@ -630,28 +639,15 @@ def _compile_lock() -> Iterator[None]:
     and those that wait load what the first saved, in a second, instead of each compiling
     them on cores the others need. Nothing is locked where the folder is not writable or the
     file system has no locks (each process then compiles as before)."""
-    try:
-        import fcntl
-
-        from .kernels import _cache_folder, _here
-        # the folder Numba caches the kernels in: the installation's __pycache__, or
-        # ~/.cache/numba/... where that is read-only (a shared install), or NUMBA_CACHE_DIR's
-        folder = getattr(getattr(KC.run_chunk_serial, "_cache", None), "_cache_path", None)
-        folder = _cache_folder(_here) if folder is None else folder
+    from .kernels import _cache_folder, _here
+    # the folder Numba caches the kernels in: the installation's __pycache__, or
+    # ~/.cache/numba/... where that is read-only (a shared install), or NUMBA_CACHE_DIR's
+    folder = getattr(getattr(KC.run_chunk_serial, "_cache", None), "_cache_path", None)
+    folder = _cache_folder(_here) if folder is None else folder
+    with contextlib.suppress(OSError):
         os.makedirs(folder, exist_ok=True)
-        fd = os.open(os.path.join(folder, "spikesim-compile.lock"), os.O_RDWR | os.O_CREAT,
-                     0o644)
-    except (ImportError, OSError):
+    with flock_held(os.path.join(folder, "spikesim-compile.lock"), os.O_RDWR | os.O_CREAT):
         yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:  # no locks here
-            pass
-        yield
-    finally:
-        os.close(fd)  # (releases the lock)
 
 
 def _threading_layer() -> str:
@@ -692,15 +688,18 @@ def _warn_forked() -> None:
 
 
 def _warn_if_pool_worker() -> None:
-    """Once per process, when a worker of a process pool threads by default on all the cores
-    (NUMBA_NUM_THREADS not set for it)."""
+    """Once per process, when a process started by multiprocessing (a pool's worker, most
+    likely: which it is cannot be told) threads by default on all the cores (neither
+    NUMBA_NUM_THREADS set for it nor numba.set_num_threads called, as a pool's initializer
+    may)."""
     global _warned_pool
     if (not _warned_pool and multiprocessing.parent_process() is not None
-            and "NUMBA_NUM_THREADS" not in os.environ):
+            and "NUMBA_NUM_THREADS" not in os.environ
+            and get_num_threads() == config.NUMBA_NUM_THREADS):  # (the layer has started)
         _warned_pool = True
-        checks.warn(f"this process is a worker of a process pool (multiprocessing, "
-                    f"concurrent.futures) and runs this network on all "
-                    f"{config.NUMBA_NUM_THREADS} Numba threads by default: workers running at "
+        checks.warn(f"this process was started by multiprocessing (as the workers of a process "
+                    f"pool are: multiprocessing, concurrent.futures) and runs this network on "
+                    f"all {config.NUMBA_NUM_THREADS} Numba threads by default: workers running at "
                     f"once then have more threads than there are cores, and each of the "
                     f"kernel's threaded loops (several a step) waits for threads that are not "
                     f"running (2 workers on 2 cores: 2-100x slower than serial runs). Give each "
@@ -892,13 +891,15 @@ class _ChunkRunner:
         """One kernel call from chunk step t: returns (t reached, spikes recorded)."""
         tb, st = self.net.tables, self.net.state
         cbuf, pbuf, ev_ptr, ev_unit = drawn
-        return self.kernel(
-            k0, t, n_steps, tb.pops, tb.par, st["v"], st["i"], st["w"], st["refc"],
-            tb.cin, tb.cinf, cbuf, st["ou"], tb.src, pbuf, st["nxt"], ev_ptr, ev_unit,
-            tb.groups, tb.prj, tb.prj_w, tb.parts, tb.col, tb.wt, tb.dly, tb.mask, st["ring"],
-            self.key, tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
-            self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt,
-            *self.scratch)
+        alone = self.kernel is KC.run_chunk_parallel and _threading_layer() == "workqueue"
+        with _WORKQUEUE_CALLS if alone else contextlib.nullcontext():
+            return self.kernel(
+                k0, t, n_steps, tb.pops, tb.par, st["v"], st["i"], st["w"], st["refc"],
+                tb.cin, tb.cinf, cbuf, st["ou"], tb.src, pbuf, st["nxt"], ev_ptr, ev_unit,
+                tb.groups, tb.prj, tb.prj_w, tb.parts, tb.col, tb.wt, tb.dly, tb.mask,
+                st["ring"], self.key, tb.n_streams, self.rec_flag, self.rec_room, *self.rec,
+                self.mons, self.probes, traces, self.spk, self.spk_ptr, self.blk_cnt,
+                *self.scratch)
 
     def compile(self) -> None:
         """Load (or compile) the chunk kernel of this network: a call for no step, which reads

@@ -39,7 +39,6 @@ spikes).
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -470,14 +469,15 @@ class NIRModel:
                 if s in self.populations:
                     weight = m["gain"] / m["decay"]  # (per target neuron)
                     delay = (1 if s == p else lag - self.lag[s]) * self.dt
-                    with warnings.catch_warnings():  # (the lag's delays are ours: no hint
-                        warnings.filterwarnings("ignore", "delay")  # of milliseconds)
-                        if mat is None:
-                            net.connect(pops[s], pops[p], "one_to_one", weight=weight,
-                                        delay=delay)
-                        elif np.any(mat):
-                            net.connect(pops[s], pops[p], "explicit",
-                                        matrix=(mat * weight[:, None]).T, delay=delay)
+                    if mat is None:
+                        proj = net.connect(pops[s], pops[p], "one_to_one", weight=weight,
+                                           delay=delay)
+                    elif np.any(mat):
+                        proj = net.connect(pops[s], pops[p], "explicit",
+                                           matrix=(mat * weight[:, None]).T, delay=delay)
+                    else:
+                        continue
+                    proj._delay_meant = True  # (the lag's: no hint of milliseconds at the build)
         return net
 
     def run(self, x: np.ndarray | Mapping[str, np.ndarray], output: str | None = None, *,

@@ -65,6 +65,8 @@ class Projection(checks.FixedOnceBuilt):
         name: the projection's name (default None).
     """
 
+    _delay_meant = False  # (set by spikesim.nir: its delays are lags, never milliseconds)
+
     def __init__(self, pre: Population | SpikeSource, post: Population,
                  rule: str = "all_to_all", *, weight: Param = 1.0, delay: Param | None = None,
                  p: float | None = None, k: int | None = None,
@@ -247,7 +249,8 @@ class Projection(checks.FixedOnceBuilt):
         d = checks.steps("delay", seconds, dt, minimum=1)
         what = f"delay ({self.pre.name} -> {self.post.name})"
         checks.warn_unless_whole_steps(what, self.delay, dt)
-        checks.warn_if_long(what, seconds, 0.1, "a synaptic delay")
+        if not self._delay_meant:
+            checks.warn_if_long(what, seconds, 0.1, "a synaptic delay")
         if d.max(initial=1) > MAX_DELAY_STEPS:
             raise ValueError(f"delay of the {self._label()} must be at most {MAX_DELAY_STEPS} "
                              f"steps ({MAX_DELAY_STEPS * dt:g} s at dt = {dt!r} s), got "

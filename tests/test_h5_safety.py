@@ -927,6 +927,43 @@ def test_of_two_outputs_replacing_one_path_at_once_the_second_is_refused(tmp_pat
     assert ss.load(path).populations == ["a"] and len(ss.load(path).spikes("a")) > 0
 
 
+def test_where_the_folder_cannot_be_locked_an_error_is_not_chained_to_the_failed_open(
+        tmp_path, monkeypatch):
+    """folder_lock yielded inside its ``except OSError`` (a folder without read permission;
+    ImportError: no fcntl): "output already exists" then came after "During handling of the
+    above exception ... PermissionError", as if that had caused it."""
+    real_open = os.open
+
+    def no_folders(path, *args):
+        if os.path.isdir(path):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, *args)
+
+    monkeypatch.setattr(os, "open", no_folders)
+    with pytest.raises(FileExistsError) as caught:
+        with ssio.folder_lock(tmp_path / "a.h5"):
+            raise FileExistsError("a.h5 is open in another process")
+    assert caught.value.__context__ is None
+
+
+def test_two_outputs_of_one_path_in_one_process_make_their_own_temporary_files(tmp_path):
+    """Two outputs of one path starting in two threads of one process named their new files
+    alike (".a.h5.<pid>.tmp"): the second failed with HDF5's "unable to truncate a file which
+    is already open" instead of the refusal that names the other run."""
+    net, _ = regular()
+    net.build()
+    first, second = (ss.H5Output(tmp_path / "a.h5", overwrite=True) for _ in range(2))
+    f1, tmp1 = first._create(net)
+    try:
+        f2, tmp2 = second._create(net)
+        f2.close()
+        os.remove(tmp2)
+    finally:
+        f1.close()
+        os.remove(tmp1)
+    assert tmp1 != tmp2 and not os.listdir(tmp_path)
+
+
 def test_without_a_writable_cache_folder_the_kernels_cache_in_a_private_temporary_one(
         tmp_path, monkeypatch):
     """A read-only install whose user has no writable ~/.cache either (containers, batch

@@ -682,6 +682,7 @@ def test_one_thread_runs_serially_and_a_pool_worker_threading_on_all_cores_is_to
     monkeypatch.setattr(network_module, "_threading_layer", lambda: "omp")
     monkeypatch.setattr(network_module, "_warned_pool", False, raising=False)
     monkeypatch.setattr(network_module.config, "NUMBA_NUM_THREADS", 2)
+    monkeypatch.setattr(network_module, "get_num_threads", lambda: 2)  # (none set otherwise)
     monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
 
     def single(**kw):
@@ -698,8 +699,45 @@ def test_one_thread_runs_serially_and_a_pool_worker_threading_on_all_cores_is_to
         assert single(threads=2)._parallel()  # (a share given: no word)
         monkeypatch.setattr(network_module.config, "NUMBA_NUM_THREADS", 1)
         assert not single()._parallel()
-    assert len(caught) == 1 and "worker of a process pool" in str(caught[0].message)
+    assert len(caught) == 1 and "workers of a process pool" in str(caught[0].message)
     assert "threads=" in str(caught[0].message)
+
+
+def test_a_worker_whose_numba_threads_were_limited_is_not_told_it_threads_on_all_cores(
+        monkeypatch):
+    """A pool's initializer may call numba.set_num_threads(1): the network then runs on one
+    thread, but the worker was told that it ran on all the cores."""
+    monkeypatch.setattr(network_module, "_threading_layer", lambda: "omp")
+    monkeypatch.setattr(network_module, "_warned_pool", False)
+    monkeypatch.setattr(network_module.config, "NUMBA_NUM_THREADS", 2)
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    monkeypatch.setattr(network_module.multiprocessing, "parent_process", lambda: object())
+    monkeypatch.setattr(network_module, "get_num_threads", lambda: 1)  # (set_num_threads(1))
+    net = ss.Network(dt=1e-4)
+    net.add(ss.ConstantCurrent(net.add(ss.LIF(30_000)), 1.0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert net._parallel()
+    assert caught == []
+
+
+def test_a_cuda_network_in_a_worker_process_is_not_told_about_cpu_threads(monkeypatch):
+    """The build of a backend="cuda" network asked whether the CPU kernel threads before
+    whether the backend is the CPU: in any multiprocessing child it warned of Numba threads
+    that CUDA never uses."""
+    from spikesim import cuda
+    monkeypatch.setattr(cuda, "require_cuda", lambda: None)  # (the build needs no GPU)
+    monkeypatch.setattr(network_module, "_threading_layer", lambda: "omp")
+    monkeypatch.setattr(network_module, "_warned_pool", False)
+    monkeypatch.setattr(network_module.config, "NUMBA_NUM_THREADS", 2)
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    monkeypatch.setattr(network_module.multiprocessing, "parent_process", lambda: object())
+    net = ss.Network(dt=1e-4, backend="cuda")
+    net.add(ss.ConstantCurrent(net.add(ss.LIF(100_000)), 1.0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net.build()
+    assert caught == [] and net.tables.parts.shape[1] == 2  # (one part: no threads)
 
 
 def test_a_threaded_run_under_numbas_workqueue_layer_warns_once_and_runs(monkeypatch):
@@ -730,6 +768,38 @@ def test_the_threading_layer_is_the_one_numba_uses():
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split()[-1] == "workqueue"
+
+
+def test_threaded_runs_in_two_threads_at_once_under_workqueue_finish():
+    """The kernels release the GIL, so two threads may enter the threaded kernel at once: Numba's
+    "workqueue" layer then aborted the process ("Concurrent access has been detected"). Under it
+    the threaded calls now take turns; the spikes are those of a run alone."""
+    code = textwrap.dedent("""
+        import threading, warnings
+        import spikesim as ss
+        warnings.simplefilter("ignore")
+
+        def make():
+            net = ss.Network(dt=1e-4, seed=1, parallel=True, chunk=100)
+            pop = net.add(ss.LIF(2000, tau_mem=20e-3, v_leak=-60e-3, v_th=-50e-3,
+                                 v_reset=-60e-3, R=1.0))
+            net.add(ss.NoiseCurrent(pop, mean=11e-3, std=4e-3))
+            return net, net.add(ss.SpikeMonitor(pop))
+
+        runs = [make() for _ in range(3)]
+        runs[2][0].run(0.2)
+        threads = [threading.Thread(target=net.run, args=(0.2,)) for net, _ in runs[:2]]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print(all(m.spikes.ids.tolist() == runs[2][1].spikes.ids.tolist() for _, m in runs))
+    """)
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True"], (out.stdout, out.stderr)
 
 
 def test_pool_workers_forked_after_threads_started_run_serially_and_finish():

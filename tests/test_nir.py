@@ -4,6 +4,7 @@ tests/peers/make_nir_fixtures.py)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -392,3 +393,28 @@ def test_graphs_nested_two_levels_and_a_scale_fed_back():
                ("s", "lif2"), ("lif2", "output")], 6, 4)
     assert from_nir(g, DT).lag == {"r.inner.lif": 0, "lif2": 1}
     check(g, data(rng))
+
+
+def test_the_lags_delays_do_not_warn_of_milliseconds():
+    """Slow neurons (tau = 2 s) stepped at dt = 0.06 s, a layer fed from two layers back: the
+    lag's delay of 0.12 s was said to look like milliseconds, at the build inside run (connect,
+    around which the warning was filtered, does not check the delays)."""
+    rng = np.random.default_rng(12)
+    dt = 0.06
+
+    def slow(n):
+        return nir.LIF(tau=np.full(n, 2.0), r=np.full(n, 2.0 / dt), v_leak=np.zeros(n),
+                       v_threshold=np.ones(n), v_reset=np.zeros(n))
+
+    g = graph({"fc0": nir.Affine(weight=rng.normal(0.5, 1, (4, 6)), bias=np.zeros(4)),
+               "l0": slow(4), "fc1": nir.Linear(weight=rng.normal(0.5, 1, (4, 4))), "l1": slow(4),
+               "fc2": nir.Linear(weight=rng.normal(0.5, 1, (3, 4))),
+               "skip": nir.Linear(weight=np.ones((3, 4))), "l2": slow(3)},
+              [("input", "fc0"), ("fc0", "l0"), ("l0", "fc1"), ("fc1", "l1"), ("l1", "fc2"),
+               ("fc2", "l2"), ("l0", "skip"), ("skip", "l2"), ("l2", "output")], 6, 3)
+    model = from_nir(g, dt)
+    assert model.lag == {"l0": 0, "l1": 1, "l2": 2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.run(data(rng, steps=10))
+        model.network(data(rng, steps=10)).run(12 * dt)
