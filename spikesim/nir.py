@@ -55,6 +55,10 @@ SPIKING = ("LIF", "IF", "CubaLIF")
 READOUTS = ("LI", "CubaLI")  # (their potential is an output, never sent on)
 NEURONS = SPIKING + READOUTS
 NEVER = float(np.finfo(np.float32).max)  # a readout's threshold, in float32's range
+PARAMETERS = {"LIF": ("r", "tau", "v_leak", "v_threshold", "v_reset"),
+              "IF": ("r", "v_threshold", "v_reset"), "LI": ("r", "tau", "v_leak"),
+              "CubaLIF": ("r", "tau_syn", "tau_mem", "v_leak", "w_in", "v_threshold", "v_reset"),
+              "CubaLI": ("r", "tau_syn", "tau_mem", "v_leak", "w_in")}  # (each node kind's)
 PASSING = ("Affine", "Linear", "Scale", "Flatten", "Input", "Output")  # (nested Input/Output)
 
 
@@ -228,8 +232,9 @@ class NIRModel:
         if not self.inputs:
             raise NIRError("the NIR graph has no Input node")
         self.outputs = tuple(n for n, k in top.items() if k == "Output")
-        self.populations = {n: _array(n, node, "r").size
-                            for n, node in nodes.items() if kinds[n] in NEURONS}
+        self.populations = {n: max(_array(n, node, name).size for name in PARAMETERS[kinds[n]])
+                            for n, node in nodes.items() if kinds[n] in NEURONS}  # (a single
+        # value of a parameter is every neuron's)
         self._maps, self._visiting = {}, []
         self._in = {p: self._input_of(p) for p in self.populations}
         for p, into in self._in.items():
@@ -352,19 +357,13 @@ class NIRModel:
         return lag
 
     def _model(self, p: str) -> dict:
-        """The spikesim population's class and parameters for spiking node ``p``, the gain from
+        """The spikesim population's class and parameters for neuron node ``p``, the gain from
         NIR's input to the population's input variable (per neuron), its decay per step (the
         weights of spikes are divided by it) and its constant input per step."""
         node, kind, n, dt = self._nodes[p], self._kinds[p], self.populations[p], self.dt
-        a = {name: _array(p, node, name, n) for name in ("r", *{
-            "LIF": ("tau", "v_leak"), "LI": ("tau", "v_leak"), "IF": (),
-            "CubaLIF": ("tau_syn", "tau_mem", "v_leak", "w_in"),
-            "CubaLI": ("tau_syn", "tau_mem", "v_leak", "w_in")}[kind])}
+        a = {name: _array(p, node, name, n) for name in PARAMETERS[kind]}
         if kind in READOUTS:  # (never fires)
             a["v_threshold"], a["v_reset"] = np.full(n, NEVER), np.zeros(n)
-        else:
-            a["v_threshold"], a["v_reset"] = (_array(p, node, v, n)
-                                              for v in ("v_threshold", "v_reset"))
         for tau in ("tau", "tau_syn", "tau_mem"):
             if tau in a and np.any(bad := ~(a[tau] > dt)):
                 j = int(np.argmax(bad))

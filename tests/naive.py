@@ -138,7 +138,8 @@ def nir_euler(graph, x: np.ndarray, dt: float, reset: str = "value") -> dict:
              ("tau", "tau_mem", "tau_syn", "r", "v_leak", "v_threshold", "v_reset", "w_in")
              if hasattr(node, k)}
         v_leak = p.get("v_leak", 0.0)
-        v, i = state.get(key, (np.broadcast_to(v_leak, (batch, p["r"].size)).copy(), 0.0))
+        n = max(a.size for a in p.values())  # (a single value of a parameter: every neuron's)
+        v, i = state.get(key, (np.broadcast_to(v_leak, (batch, n)).copy(), 0.0))
         if kind in ("LIF", "LI"):
             v = v + dt / p["tau"] * (v_leak - v + p["r"] * into)
         elif kind == "IF":

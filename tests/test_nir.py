@@ -138,6 +138,15 @@ def test_a_file_unbatched_data_float32_and_the_network(tmp_path):
                                       np.column_stack([steps, s.ids])[steps >= 0])
 
 
+def test_a_single_value_of_a_parameter_is_every_neurons():
+    """A scalar r or threshold beside per-neuron time constants (as some exporters write)."""
+    rng = np.random.default_rng(8)
+    g = chain(rng, lif(6, rng.uniform(0.8, 0.9, 6), rng), lif(3, 0.9))
+    g.nodes["lif0"].r, g.nodes["lif1"].v_threshold = np.array(g.nodes["lif0"].r[0]), 1.0
+    assert from_nir(g, DT).populations == {"lif0": 6, "lif1": 3}
+    check(g, data(rng))
+
+
 def test_leaky_integrator_readouts_give_their_potential():
     """LI and CubaLI outputs (Norse's readout layers): v after each step, as the equations."""
     rng = np.random.default_rng(7)
@@ -217,7 +226,7 @@ def test_what_cannot_be_simulated_is_named():
         from_nir(wide, DT)
     broken = chain(rng, lif(4, 0.9))
     broken.nodes["lif0"].v_threshold = np.array([1.0, np.nan, 1.0, 1.0])
-    with pytest.raises(NIRError, match=r"'lif0' \(LIF\): v_threshold must hold 4 finite "
+    with pytest.raises(NIRError, match=r"'lif0' \(LIF\): v_threshold must hold finite "
                                        r"numbers, got array\(4\) \(nan at 1\)"):
         from_nir(broken, DT)
     huge = chain(rng, lif(4, 0.9))
