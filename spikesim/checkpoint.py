@@ -28,6 +28,7 @@ import datetime
 import json
 import math
 import os
+import threading
 import zlib
 from typing import TYPE_CHECKING
 
@@ -261,7 +262,8 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
             raise ValueError(f"cannot write checkpoint {path}: state {name!r} holds "
                              f"{arr.size - np.count_nonzero(np.isfinite(arr))} non-finite "
                              f"values (NaN or infinite), which load_checkpoint refuses")
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}."
+                             f"{threading.get_ident()}.tmp")  # (two threads: two names)
     from .recorders import _versions
 
     try:

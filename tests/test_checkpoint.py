@@ -558,3 +558,37 @@ def test_a_monitor_begun_by_run_0_starts_at_the_checkpoint_it_loads(tmp_path):
     ss.load_checkpoint(b, path)
     b.run(0.1)
     assert mon.spikes.t_start == pytest.approx(0.5)  # (0: rates over 0.6 s of 0.1 s of data)
+
+
+def test_two_threads_saving_checkpoints_to_one_path_each_write_their_own_file(tmp_path,
+                                                                             monkeypatch):
+    """Two threads of one process (a notebook's background run, a thread pool) saving
+    checkpoints to one path named their temporary files alike (".x.<pid>.tmp"): the second
+    failed with HDF5's "unable to truncate a file which is already open". Here the second
+    saves while the first writes its file."""
+    import threading
+    path, opened, errors = tmp_path / "x.ckpt.h5", [], []
+    real = h5py.File
+
+    def file_then_other(name, mode="r", *args, **kw):
+        f = real(name, mode, *args, **kw)
+        if mode == "w" and not opened:
+            opened.append(name)
+            other = threading.Thread(target=lambda: _save_or_note(network(seed=8)[0]))
+            other.start()
+            other.join(60)
+        return f
+
+    def _save_or_note(net):
+        try:
+            net.run(20 * DT)
+            ss.save_checkpoint(net, path)
+        except Exception as e:  # (the failure to show)
+            errors.append(e)
+
+    first = network()[0]
+    first.run(20 * DT)
+    monkeypatch.setattr(checkpoint.h5py, "File", file_then_other)
+    ss.save_checkpoint(first, path)
+    assert opened and errors == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.ckpt.h5"]
