@@ -380,6 +380,11 @@ class NIRModel:
                            f"its resting potential is at most its threshold")
         common = {"v_th": a["v_threshold"], "v_reset": a["v_reset"], "name": p,
                   "reset": "none" if kind in READOUTS else self.reset or "value"}
+        if common["reset"] != "none" and np.any(high := a["v_reset"] >= a["v_threshold"]):
+            j = int(np.argmax(high))
+            raise NIRError(f"NIR node {p!r} ({kind}): v_reset must be below v_threshold with "
+                           f"reset {common['reset']!r}, got v_reset {a['v_reset'][j]:g} and "
+                           f"v_threshold {a['v_threshold'][j]:g} at neuron {j}")
         if kind.startswith("Cuba"):
             alpha, beta = 1.0 - dt / a["tau_syn"], 1.0 - dt / a["tau_mem"]
             offset = dt / a["tau_mem"] * a["v_leak"]  # (v's leak, carried by i)

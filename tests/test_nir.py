@@ -237,8 +237,10 @@ def test_what_cannot_be_simulated_is_named():
         from_nir("missing.nir", DT)
     high = chain(rng, nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2),
                               v_threshold=np.zeros(2), v_reset=np.ones(2)))
-    with pytest.raises(NIRError, match="'lif0' \\(LIF\\): Leaky.v_reset must be below v_th"):
-        from_nir(high, DT).run(np.zeros((3, 6)))
+    with pytest.raises(NIRError, match="'lif0' \\(LIF\\): v_reset must be below v_threshold "
+                                       "with reset 'value', got v_reset 1 and v_threshold 0 at "
+                                       "neuron 0"):
+        from_nir(high, DT)
 
 
 FIXTURES = Path(__file__).parent / "data" / "nir"
