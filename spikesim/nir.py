@@ -142,9 +142,9 @@ def _read(graph: Any) -> Any:
         path = os.fspath(graph)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no NIR file {path!r}")
-        try:
-            return nir.read(path)
-        except Exception as e:  # (h5py's and nir's own errors: name the file)
+        try:  # (without nir's type inference, which refuses Norse's exports: parameters of
+            return nir.read(path, type_check=False)  # 0-d, an input of shape (1, n); the sizes
+        except Exception as e:  # are checked below) (h5py's and nir's errors: name the file)
             raise NIRError(f"{path!r} is not a NIR graph nir {nir.__version__} reads: "
                            f"{type(e).__name__}: {e}") from e
     if not hasattr(graph, "nodes") or not hasattr(graph, "edges"):
@@ -234,7 +234,10 @@ class NIRModel:
         self.outputs = tuple(n for n, k in top.items() if k == "Output")
         self.populations = {n: max(_array(n, node, name).size for name in PARAMETERS[kinds[n]])
                             for n, node in nodes.items() if kinds[n] in NEURONS}  # (a single
-        # value of a parameter is every neuron's)
+        # value of a parameter is every neuron's; a node of single values only, as Norse
+        # exports its default parameters, has as many neurons as its input gives values)
+        for p in [p for p, n in self.populations.items() if n == 1]:
+            self.populations[p] = self._given(p, set()) or 1
         self._maps, self._visiting = {}, []
         self._in = {p: self._input_of(p) for p in self.populations}
         for p, into in self._in.items():
@@ -255,6 +258,28 @@ class NIRModel:
         self._models = {p: self._model(p) for p in self.populations}
 
     # -- reading the graph ---------------------------------------------------------------
+    def _given(self, name: str, seen: set) -> int | None:
+        """The number of values the nodes before ``name`` give it, as the first that tells
+        says (an Affine's or Linear's rows, an input's size, a neuron node's size; a single
+        Scale, a Flatten, a nested Input or Output passes on what reaches it), else None; a
+        disagreement is refused later, naming both."""
+        seen.add(name)
+        for s in self._before[name]:
+            kind, node, k = self._kinds[s], self._nodes[s], None
+            if kind in ("Affine", "Linear"):
+                k = np.shape(node.weight)[0] if np.ndim(node.weight) == 2 else None
+            elif s in self.inputs:
+                k = int(np.prod(self.inputs[s]))
+            elif kind in NEURONS and self.populations[s] > 1:
+                k = self.populations[s]
+            elif kind == "Scale" and np.size(node.scale) > 1:
+                k = int(np.size(node.scale))
+            elif s not in seen:
+                k = self._given(s, seen)
+            if k:
+                return int(k)
+        return None
+
     def _size(self, name: str) -> int:
         return self.populations.get(name) or int(np.prod(self.inputs[name]))
 
@@ -369,7 +394,9 @@ class NIRModel:
                 j = int(np.argmax(bad))
                 raise NIRError(f"NIR node {p!r} ({kind}): {tau} must be > dt = {dt:g} s for "
                                f"forward Euler (a decay 1 − dt/{tau} in (0, 1)), got "
-                               f"{a[tau][j]:g} at neuron {j}")
+                               f"{a[tau][j]:g} at neuron {j} (give the dt the graph was "
+                               f"exported with: snnTorch's is 1e-4 s; Norse 1.1.0 writes "
+                               f"each time constant multiplied by its dt, to be divided by it)")
         rest = a.get("v_leak", np.zeros(n))  # (v before the node's input starts)
         if kind in SPIKING and self.lag[p] > 0 and np.any(above := rest > a["v_threshold"]):
             j = int(np.argmax(above))

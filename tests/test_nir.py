@@ -147,6 +147,35 @@ def test_a_single_value_of_a_parameter_is_every_neurons():
     check(g, data(rng))
 
 
+@pytest.mark.parametrize("kind", ["LIF", "CubaLIF"])
+def test_a_node_of_single_values_is_as_wide_as_its_input(tmp_path, kind):
+    """Every parameter a single value and the input of shape (1, n), as Norse 1.1.0 exports
+    networks of its default parameters: nir's type inference refuses the file, spikesim reads
+    it, each node having as many neurons as its input gives values."""
+    rng = np.random.default_rng(9)
+
+    def single(n, beta):  # (n: the neurons meant, told by no parameter)
+        tau = DT / (1 - beta)
+        if kind == "LIF":
+            return nir.LIF(tau=np.array(tau), r=np.array(tau / DT), v_leak=np.array(0.0),
+                           v_threshold=np.array(1.0), v_reset=np.array(0.0))
+        return nir.CubaLIF(tau_syn=np.array(DT / 0.3), tau_mem=np.array(tau), r=np.array(1.0),
+                           v_leak=np.array(0.0), v_threshold=np.array(1.0),
+                           v_reset=np.array(0.0), w_in=np.array(tau * 4.0 / DT))
+
+    nodes = {"fc0": nir.Affine(weight=rng.normal(0.3, 1.2, (8, 6)), bias=np.full(8, 0.1)),
+             "lif0": single(8, 0.85), "lif1": single(4, 0.9),
+             "fc1": nir.Affine(weight=rng.normal(0.3, 1.0, (4, 8)), bias=np.zeros(4))}
+    g = graph(nodes, [("input", "fc0"), ("fc0", "lif0"), ("lif0", "fc1"), ("fc1", "lif1"),
+                      ("lif1", "output")], [1, 6], 4)
+    nir.write(tmp_path / "norse.nir", g, compression=None)
+    with pytest.raises(ValueError, match="Type inference error"):
+        nir.read(tmp_path / "norse.nir")
+    model = from_nir(tmp_path / "norse.nir", DT)
+    assert model.populations == {"lif0": 8, "lif1": 4}
+    check(g, data(rng))
+
+
 def test_leaky_integrator_readouts_give_their_potential():
     """LI and CubaLI outputs (Norse's readout layers): v after each step, as the equations."""
     rng = np.random.default_rng(7)
@@ -358,10 +387,8 @@ def test_sizes_that_disagree_are_named():
 
     scalar = nir.LIF(tau=np.array(1e-3), r=np.array(10.0), v_leak=np.array(0.0),
                      v_threshold=np.array(1.0), v_reset=np.array(0.0))
-    with pytest.raises(NIRError, match=r"'lif' \(LIF\) has 1 neuron\(s\) \(the size of its "
-                                       r"parameters\), but 'input' gives it 4 value\(s\) "
-                                       r"\(through 'fc'\)"):
-        from_nir(into(scalar), DT)
+    assert from_nir(into(scalar), DT).populations == {"lif": 4}  # (single values: every
+    # neuron's, as many as its input gives values)
     with pytest.raises(NIRError, match=r"'lif' \(LIF\) has 4 neuron\(s\) .* gives it 1 value"):
         from_nir(into(lif(4, 0.9), n_rows=1), DT)
     direct = graph({"lif": lif(4, 0.9)}, [("input", "lif"), ("lif", "output")], 6, 4)
