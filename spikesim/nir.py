@@ -22,9 +22,10 @@ target's input during that step), as snnTorch and Norse read their own graphs:
   weights of projections; nested graphs (the recurrent layers snnTorch exports) are read as
   parts of the whole.
 
-A spike is fired when v exceeds ``v_threshold`` and v is reset to ``v_reset``, as NIR defines;
-``reset="subtract"`` subtracts ``v_threshold − v_reset`` instead (snnTorch's default, which NIR
-does not record). v starts at ``v_leak``.
+A spike is fired when v exceeds ``v_threshold`` and v is reset to ``v_reset``, as NIR defines
+(snnTorch's reset "zero"); ``reset="subtract"`` subtracts ``v_threshold − v_reset`` instead
+(snnTorch's "subtract" with ``reset_delay=False``) and ``reset="snntorch"`` is snnTorch's default
+(subtraction one step late), which NIR does not record either. v starts at ``v_leak``.
 
 Time alignment: the kernel delivers a spike at the end of its step, so each layer lags the one
 before by a step (``NIRModel.lag``: the steps by which a node's spikes lag the input); the
@@ -211,7 +212,8 @@ class NIRModel:
 
     def __init__(self, graph: Any, dt: float, reset: str | None = None):
         self.dt = checks.number("dt", dt, low=0.0, low_open=True, unit="s")
-        self.reset = None if reset is None else checks.choice("reset", reset, RESETS)
+        self.reset = None if reset is None else checks.choice("reset", reset,
+                                                              (*RESETS, "snntorch"))
         graph = _read(graph)
         nodes, edges, _, _ = _flatten(graph)
         kinds = {name: type(node).__name__ for name, node in nodes.items()}
@@ -405,12 +407,15 @@ class NIRModel:
                            f"{float(a['v_threshold'][j])!r} (neuron {j}): it would fire before "
                            f"its input arrives; spikesim simulates a lagging node only where "
                            f"its resting potential is at most its threshold")
-        common = {"v_th": a["v_threshold"], "v_reset": a["v_reset"], "name": p,
-                  "reset": "none" if kind in READOUTS else self.reset or "value"}
-        if common["reset"] != "none" and np.any(high := a["v_reset"] >= a["v_threshold"]):
+        reset = "none" if kind in READOUTS else self.reset or "value"
+        if reset == "snntorch":  # (subtracting v_th one step late is subtracting v_th/β now,
+            beta = 1.0 - dt / a.get("tau_mem", a.get("tau", np.inf))  # the same spikes)
+            reset, a["v_reset"] = "subtract", a["v_threshold"] - a["v_threshold"] / beta
+        common = {"v_th": a["v_threshold"], "v_reset": a["v_reset"], "name": p, "reset": reset}
+        if reset != "none" and np.any(high := a["v_reset"] >= a["v_threshold"]):
             j = int(np.argmax(high))
             raise NIRError(f"NIR node {p!r} ({kind}): v_reset must be below v_threshold with "
-                           f"reset {common['reset']!r}, got v_reset {a['v_reset'][j]:g} and "
+                           f"reset {reset!r}, got v_reset {a['v_reset'][j]:g} and "
                            f"v_threshold {a['v_threshold'][j]:g} at neuron {j}")
         if kind.startswith("Cuba"):
             alpha, beta = 1.0 - dt / a["tau_syn"], 1.0 - dt / a["tau_mem"]
@@ -441,7 +446,9 @@ class NIRModel:
         data, shapes = {}, set()
         for name, values in x.items():
             shape, n = self.inputs[name], int(np.prod(self.inputs[name]))
-            arr = checks.finite_array(f"x[{name!r}]", values, ndim=range(1, 3 + len(shape)))
+            if isinstance(values, np.ndarray) and values.dtype == np.bool_:
+                values = values.view(np.uint8)  # (spikes, as run gives them)
+            arr = checks.finite_array(f"x[{name!r}]", values, ndim=range(2, 3 + len(shape)))
             if arr.shape[1:] in (shape, (n,)):
                 arr = arr.reshape(arr.shape[0], 1, n)
             elif arr.ndim >= 3 and arr.shape[2:] in (shape, (n,)):
@@ -513,16 +520,18 @@ class NIRModel:
 
     def run(self, x: np.ndarray | Mapping[str, np.ndarray], output: str | None = None, *,
             seed: int = 0, dtype: Any = np.float64, **kw: Any) -> np.ndarray:
-        """The answer of ``output`` (an output node's name; may be left out where the graph
-        has one) to ``x`` (see :meth:`network`), row t answering input row t, shape (T, B, n)
-        (B = 1 for unbatched data): the spikes (bool) of a LIF, IF or CubaLIF node, the
-        potential v after each step (float) of an LI or CubaLI node."""
+        """The answer of ``output`` (an output node's name, may be left out where the graph
+        has one; or any neuron node's, a hidden layer's) to ``x`` (see :meth:`network`), row t
+        answering input row t, shape (T, B, n) (B = 1 for unbatched data): the spikes (bool)
+        of a LIF, IF or CubaLIF node, the potential v after each step (float) of an LI or
+        CubaLI node."""
         if output is None and len(self.outputs) == 1:
             output = self.outputs[0]
-        if output not in self._out:
+        if output not in self._out and output not in self.populations:
             raise ValueError(f"output must name one of the graph's outputs "
-                             f"{list(self.outputs)}, got {output!r}")
-        p = self._out[output]
+                             f"{list(self.outputs)} or neuron nodes {list(self.populations)}, "
+                             f"got {output!r}")
+        p = self._out.get(output, output)
         if isinstance(p, NIRError):
             raise p
         lag = self.lag[p]
@@ -572,6 +581,13 @@ def _dims(shape: tuple[int, ...]) -> str:
 def from_nir(graph: str | os.PathLike | Any, dt: float, *, reset: str | None = None) -> NIRModel:
     """Read a NIR graph — a ``.nir`` file's path or a ``nir.NIRGraph`` — to simulate it with
     time step ``dt`` (s; the one it was trained or exported with: snnTorch's exporter assumes
-    1e-4 s). ``reset``: None (NIR's reset to ``v_reset``), or "value", "subtract" (by
-    ``v_threshold − v_reset``, as snnTorch's default) or "none" for every spiking node."""
+    1e-4 s). ``reset``, for every spiking node (NIR records none of snnTorch's):
+
+    - None or "value": NIR's reset to ``v_reset`` (snnTorch's "zero");
+    - "subtract": v − (``v_threshold`` − ``v_reset``), snnTorch's "subtract" with
+      ``reset_delay=False``;
+    - "snntorch": snnTorch's default, "subtract" with ``reset_delay=True`` (the threshold
+      subtracted one step late, which is v_th/β subtracted at once: the same spikes);
+    - "none".
+    """
     return NIRModel(graph, dt, reset)

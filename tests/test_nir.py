@@ -126,6 +126,14 @@ def test_a_file_unbatched_data_float32_and_the_network(tmp_path):
     ref = nir_euler(g, x, DT)["output"].astype(bool)
     np.testing.assert_array_equal(model.run(x[:, 0]), ref)
     np.testing.assert_array_equal(model.run(x, dtype=np.float32), ref)
+    hidden = nir_euler(g, x, DT)["lif0"].astype(bool)  # (a hidden layer read out by name)
+    np.testing.assert_array_equal(model.run(x, "lif0"), hidden)
+    spikes_in = (rng.random((60, 2, 6)) < 0.3)  # (booleans: spikes, as run gives them)
+    np.testing.assert_array_equal(model.run(spikes_in),
+                                  nir_euler(g, spikes_in.astype(float), DT)["output"] > 0)
+    with pytest.raises(ValueError, match=r"output must name one of the graph's outputs "
+                                         r"\['output'\] or neuron nodes \['lif0', 'lif1'\]"):
+        model.run(x, "fc0")
     net = model.network(x)  # every layer recorded, as in any network
     monitors = [net.add(ss.SpikeMonitor(p)) for p in net.populations]
     net.run((60 + 1) * DT)
@@ -294,20 +302,23 @@ def layers(model, x):
     return out
 
 
+@pytest.mark.parametrize("reset", ["zero", "delayed"])
 @pytest.mark.parametrize("name", SNNTORCH)
-def test_snntorch_exports_with_reset_to_zero_fire_as_in_snntorch(name):
-    """NIR's reset to v_reset is snnTorch's reset "zero": every layer's spikes equal, and the
-    first layer's membrane to float64 rounding (where no spikes arrive into it: a monitor's
+def test_snntorch_exports_fire_as_in_snntorch(name, reset):
+    """NIR's reset to v_reset is snnTorch's reset "zero", and reset="snntorch" its default
+    (subtraction with reset_delay=True): every layer's spikes equal; with "zero" the first
+    layer's membrane too, to float64 rounding (where no spikes arrive into it: a monitor's
     sample of v holds those that arrive at the step's end)."""
     ref = np.load(FIXTURES / f"{name.replace('_nested', '')}.npz")
-    model = from_nir(FIXTURES / f"{name}.nir", DT)
+    model = from_nir(FIXTURES / f"{name}.nir", DT, reset={"zero": None,
+                                                          "delayed": "snntorch"}[reset])
     assert list(model.populations) == [str(ref["node_0"]), str(ref["node_1"])]
     for j, (fired, v) in enumerate(layers(model, ref["x"])):
-        np.testing.assert_array_equal(fired, ref[f"spk_{j}_zero"].astype(bool))
+        np.testing.assert_array_equal(fired, ref[f"spk_{j}_{reset}"].astype(bool))
         assert 0.1 < fired.mean() < 0.4
-        if j == 0 and "rleaky" not in name:
+        if j == 0 and "rleaky" not in name and reset == "zero":
             np.testing.assert_allclose(v, ref[f"mem_{j}_zero"], rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(model.run(ref["x"]), ref["spk_1_zero"].astype(bool))
+    np.testing.assert_array_equal(model.run(ref["x"]), ref[f"spk_1_{reset}"].astype(bool))
 
 
 @pytest.mark.parametrize("name", SNNTORCH)

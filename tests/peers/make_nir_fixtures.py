@@ -15,12 +15,13 @@ layer; ``ff_synaptic``: the same with Synaptic neurons, the second Linear withou
     one graph serves both below); ``rleaky_nested.nir`` is the same network with the
     recurrent layer as a nested graph (the exporter's own subgraph), sharing ``rleaky.npz``.
 ``<name>.npz``
-    the input ``x`` (T, B, n_in), and per spiking layer i (0, 1) and reset mechanism r
-    (``zero``, ``subtract``; the same weights) the spikes ``spk_i_r`` and the membrane after
-    the step ``mem_i_r`` (and ``syn_i_r`` of Synaptic), each (T, B, n_i), with the layer's
-    ``beta_i``, ``alpha_i``, ``threshold_i`` and node name ``node_i``.
+    the input ``x`` (T, B, n_in), and per spiking layer i (0, 1) and reset r (``zero``,
+    ``subtract``, both with ``reset_delay=False``, and ``delayed``: snnTorch's default,
+    ``subtract`` with ``reset_delay=True``; the same weights) the spikes ``spk_i_r`` and the
+    membrane after the step ``mem_i_r`` (and ``syn_i_r`` of Synaptic), each (T, B, n_i), with
+    the layer's ``beta_i``, ``alpha_i``, ``threshold_i`` and node name ``node_i``.
 
-Everything is float64 with ``reset_delay=False``; the spike function is snnTorch's forward
+Everything is float64; the spike function is snnTorch's forward
 (``x > 0``) kept in float64. Biases are shifted so that each layer fires 10–40 % of its steps.
 """
 import os
@@ -37,7 +38,7 @@ T, B, N_IN, N_HID, N_OUT = 40, 3, 6, 8, 4
 F64 = torch.float64
 X_STD, RATE = 1.5, 0.15  # input spread; layer-1 rate assumed when calibrating layer 2
 LEVELS = (1.0, 2.0)  # mean drive per layer, in units of the threshold-holding current
-RESETS = ("zero", "subtract")
+RESETS = ("zero", "subtract", "delayed")
 
 
 def heaviside(x):
@@ -56,15 +57,21 @@ def linear(n_in, n_out, bias=True):
     return torch.nn.Linear(n_in, n_out, bias=bias, dtype=F64)
 
 
+def mechanism(reset):
+    """snnTorch's reset_mechanism and reset_delay of a fixture's reset ("delayed": snnTorch's
+    default, subtraction one step late)."""
+    return {"reset_mechanism": "subtract" if reset == "delayed" else reset,
+            "reset_delay": reset == "delayed"}
+
+
 def leaky(beta, n, reset):
-    return snn.Leaky(beta=beta, threshold=full(1.0, n), reset_mechanism=reset,
-                     reset_delay=False, spike_grad=heaviside)
+    return snn.Leaky(beta=beta, threshold=full(1.0, n), **mechanism(reset),
+                     spike_grad=heaviside)
 
 
 def synaptic(alpha, beta, n, reset):
     return snn.Synaptic(alpha=full(alpha, n), beta=full(beta, n),
-                        threshold=full(1.0, n), reset_mechanism=reset,
-                        reset_delay=False, spike_grad=heaviside)
+                        threshold=full(1.0, n), **mechanism(reset), spike_grad=heaviside)
 
 
 def build(name, reset):
@@ -78,8 +85,7 @@ def build(name, reset):
                 linear(N_HID, N_OUT, bias=False), synaptic(0.8, 0.9, N_OUT, reset))
     if name == "rleaky":
         rec = snn.RLeaky(beta=torch.tensor(0.85, dtype=F64), linear_features=N_HID,
-                         all_to_all=True, reset_mechanism=reset,
-                         reset_delay=False, spike_grad=heaviside).double()
+                         all_to_all=True, **mechanism(reset), spike_grad=heaviside).double()
         return (linear(N_IN, N_HID), rec,
                 linear(N_HID, N_OUT), leaky(full(0.9, N_OUT), N_OUT, reset))
     raise ValueError(name)
@@ -159,10 +165,11 @@ def make(name, outdir, seed):
         graph = export_to_nir(net, torch.zeros(1, N_IN, dtype=F64), ignore_dims=[0])
         graph.edges = sorted(graph.edges)  # the exporter's edge order depends on str hashing
         graphs.append((graph, lif1))
-    (graph, lif1), (other, _) = graphs
-    for node in graph.nodes:  # (the exporter writes neither reset: one graph serves both)
-        for k, v in vars(graph.nodes[node]).items():
-            assert np.array_equal(np.asarray(v), np.asarray(vars(other.nodes[node])[k])), node
+    (graph, lif1), *others = graphs
+    for other, _ in others:  # (the exporter writes no reset: one graph serves all)
+        for node in graph.nodes:
+            for k, v in vars(graph.nodes[node]).items():
+                assert np.array_equal(np.asarray(v), np.asarray(vars(other.nodes[node])[k]))
     # Uncompressed: nir.write's default gzip makes these tiny datasets ~60 KB.
     nir.write(os.path.join(outdir, f"{name}.nir"), graph, compression=None)
     if isinstance(lif1, snn.RLeaky):
