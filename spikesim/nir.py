@@ -486,23 +486,10 @@ class NIRModel:
             except ValueError as e:
                 raise NIRError(f"NIR node {p!r} ({self._kinds[p]}): {e}") from e
         for p, m in self._models.items():
-            lag, n, into = self.lag[p], self.populations[p], self._in[p]
-            driven = [s for s in into.terms if s in data]
-            rows = np.zeros((lag + steps, batch if driven else 1, n))
-            rows[lag:] += np.broadcast_to(into.bias, (n,))
-            with np.errstate(over="ignore", invalid="ignore"):  # (a float32 overflow: below)
-                for s in driven:  # (the data through the weights, in the network's float
-                    mat = into.terms[s]  # type: most of a float32 run of a dense layer)
-                    flat = data[s].reshape(-1, data[s].shape[-1]).astype(net.dtype, copy=False)
-                    rows[lag:] += data[s] if mat is None else (
-                        flat @ mat.T.astype(net.dtype)).reshape(steps, batch, n)
-                rows *= m["gain"]
-            rows += m["const"]
-            if net.dtype == np.float32 and not np.all(np.isfinite(rows)):
-                raise NIRError(f"NIR node {p!r} ({self._kinds[p]}): its input is beyond "
-                               f"float32's range (±3.4e38): use dtype=np.float64")
-            if np.any(rows):
-                net.add(CurrentArray(pops[p], rows if driven else rows[:, 0]))
+            lag, into = self.lag[p], self._in[p]
+            rows = self._current(p, data, steps, batch, net.dtype)
+            if rows is not None:
+                net.add(CurrentArray(pops[p], rows))
             for s, mat in into.terms.items():
                 if s in self.populations:
                     weight = m["gain"] / m["decay"]  # (per target neuron)
@@ -517,6 +504,37 @@ class NIRModel:
                         continue
                     proj._delay_meant = True  # (the lag's: no hint of milliseconds at the build)
         return net
+
+    def _current(self, p: str, data: dict, steps: int, batch: int,
+                 dtype: np.dtype) -> np.ndarray | None:
+        """Population ``p``'s given input per step, in its input variable's unit, lag + T
+        rows (by realization where data drive it, else (rows, n)); None where it is 0. The
+        data go through the weights in the network's float type (most of the time of a
+        float32 run of a dense layer), written into the rows; the biases count from the lag
+        on, the leak from the first step."""
+        m, lag, n, into = self._models[p], self.lag[p], self.populations[p], self._in[p]
+        gain, leak = m["gain"], m["const"]
+        later = gain * np.broadcast_to(into.bias, (n,)) + leak  # (each step from the lag on)
+        driven = [s for s in into.terms if s in data]
+        rows = np.empty((lag + steps, batch, n) if driven else (lag + steps, n))
+        rows[:lag], rows[lag:] = leak, 0.0 if driven else later
+        if not driven:
+            return rows if np.any(rows) else None
+        out = rows[lag:].reshape(-1, n)
+        with np.errstate(over="ignore", invalid="ignore"):  # (a float32 overflow: below)
+            for j, s in enumerate(driven):
+                flat = data[s].reshape(-1, data[s].shape[-1]).astype(dtype, copy=False)
+                if into.terms[s] is None:
+                    out += flat * gain
+                elif j == 0 and dtype == out.dtype:
+                    np.matmul(flat, (into.terms[s] * gain[:, None]).T, out=out)
+                else:
+                    out += flat @ (into.terms[s] * gain[:, None]).T.astype(dtype)
+            out += later
+        if dtype == np.float32 and not np.all(np.isfinite(out)):
+            raise NIRError(f"NIR node {p!r} ({self._kinds[p]}): its input is beyond float32's "
+                           f"range (±3.4e38): use dtype=np.float64")
+        return rows
 
     def run(self, x: np.ndarray | Mapping[str, np.ndarray], output: str | None = None, *,
             seed: int = 0, dtype: Any = np.float64, **kw: Any) -> np.ndarray:
