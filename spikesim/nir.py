@@ -238,8 +238,11 @@ class NIRModel:
                             for n, node in nodes.items() if kinds[n] in NEURONS}  # (a single
         # value of a parameter is every neuron's; a node of single values only, as Norse
         # exports its default parameters, has as many neurons as its input gives values)
+        self._widened = set()  # (the nodes of single values, as wide as their input)
         for p in [p for p, n in self.populations.items() if n == 1]:
             self.populations[p] = self._given(p, set()) or 1
+            if self.populations[p] > 1:
+                self._widened.add(p)
         self._maps, self._visiting = {}, []
         self._in = {p: self._input_of(p) for p in self.populations}
         for p, into in self._in.items():
@@ -268,14 +271,15 @@ class NIRModel:
         seen.add(name)
         for s in self._before[name]:
             kind, node, k = self._kinds[s], self._nodes[s], None
-            if kind in ("Affine", "Linear"):
-                k = np.shape(node.weight)[0] if np.ndim(node.weight) == 2 else None
+            if kind in ("Affine", "Linear"):  # (_reals: what is not numbers is refused later)
+                weight = _reals(getattr(node, "weight", None), ravel=False)
+                k = weight.shape[0] if weight.ndim == 2 else None
             elif s in self.inputs:
                 k = int(np.prod(self.inputs[s]))
             elif kind in NEURONS and self.populations[s] > 1:
                 k = self.populations[s]
-            elif kind == "Scale" and np.size(node.scale) > 1:
-                k = int(np.size(node.scale))
+            elif kind == "Scale" and _reals(getattr(node, "scale", None)).size > 1:
+                k = _reals(node.scale).size
             elif s not in seen:
                 k = self._given(s, seen)
             if k:
@@ -296,8 +300,8 @@ class NIRModel:
         """The sum of what reaches ``name`` along its incoming edges, all of one size (a
         neuron node's: its number of neurons)."""
         given = [(s, self._output_of(s)) for s in self._before[name]]
-        sizes = {}
-        if name in self.populations:
+        sizes, own = {}, name in self.populations and name not in self._widened
+        if own:  # (a node of single values has no size of its own: its inputs' sizes)
             n = self.populations[name]
             sizes[n] = f"has {n} neuron(s) (the size of its parameters)"
         for s, m in given:
@@ -307,7 +311,7 @@ class NIRModel:
         if len(sizes) > 1:
             first, second = list(sizes.values())[:2]
             raise NIRError(f"NIR node {name!r} ({self._kinds[name]}) {first}, but {second}"
-                           if name in self.populations else
+                           if own else
                            f"NIR node {name!r} ({self._kinds[name]}): values of different sizes "
                            f"reach it: {first}, {second}")
         total = _Map()
@@ -364,7 +368,7 @@ class NIRModel:
     def _lags(self) -> dict[str, int]:
         """Each spiking node's lag: one step more than the spiking nodes that reach it (a node
         reaching itself aside); a loop through several spiking nodes has no such lag."""
-        lag, done = {}, []
+        lag = {}
 
         def visit(p: str, path: list[str]) -> int:
             if p in lag:
@@ -376,7 +380,6 @@ class NIRModel:
                                f"fed back onto itself only")
             before = [s for s in self._in[p].terms if s in self.populations and s != p]
             lag[p] = max((visit(s, path + [p]) + 1 for s in before), default=0)
-            done.append(p)
             return lag[p]
 
         for p in self.populations:
@@ -410,6 +413,11 @@ class NIRModel:
         reset = "none" if kind in READOUTS else self.reset or "value"
         if reset == "snntorch":  # (subtracting v_th one step late is subtracting v_th/β now,
             beta = 1.0 - dt / a.get("tau_mem", a.get("tau", np.inf))  # the same spikes)
+            if np.any(low := ~(a["v_threshold"] > 0)):  # (else no subtraction to simulate)
+                j = int(np.argmax(low))
+                raise NIRError(f"NIR node {p!r} ({kind}): reset 'snntorch' subtracts the "
+                               f"threshold, which must be > 0, got v_threshold "
+                               f"{a['v_threshold'][j]:g} at neuron {j}")
             reset, a["v_reset"] = "subtract", a["v_threshold"] - a["v_threshold"] / beta
         common = {"v_th": a["v_threshold"], "v_reset": a["v_reset"], "name": p, "reset": reset}
         if reset != "none" and np.any(high := a["v_reset"] >= a["v_threshold"]):
@@ -446,6 +454,11 @@ class NIRModel:
         data, shapes = {}, set()
         for name, values in x.items():
             shape, n = self.inputs[name], int(np.prod(self.inputs[name]))
+            if isinstance(values, (list, tuple)):  # (nested lists of bools too)
+                try:
+                    values = np.asarray(values)
+                except ValueError:  # (ragged: refused below, naming x)
+                    pass
             if isinstance(values, np.ndarray) and values.dtype == np.bool_:
                 values = values.view(np.uint8)  # (spikes, as run gives them)
             arr = checks.finite_array(f"x[{name!r}]", values, ndim=range(2, 3 + len(shape)))
@@ -605,7 +618,8 @@ def from_nir(graph: str | os.PathLike | Any, dt: float, *, reset: str | None = N
     - "subtract": v − (``v_threshold`` − ``v_reset``), snnTorch's "subtract" with
       ``reset_delay=False``;
     - "snntorch": snnTorch's default, "subtract" with ``reset_delay=True`` (the threshold
-      subtracted one step late, which is v_th/β subtracted at once: the same spikes);
+      subtracted one step late, which is v_th/β subtracted at once: the same spikes; the
+      graph's v_reset, 0 in snnTorch's exports, is not read);
     - "none".
     """
     return NIRModel(graph, dt, reset)

@@ -131,6 +131,7 @@ def test_a_file_unbatched_data_float32_and_the_network(tmp_path):
     spikes_in = (rng.random((60, 2, 6)) < 0.3)  # (booleans: spikes, as run gives them)
     np.testing.assert_array_equal(model.run(spikes_in),
                                   nir_euler(g, spikes_in.astype(float), DT)["output"] > 0)
+    np.testing.assert_array_equal(model.run(spikes_in.tolist()), model.run(spikes_in))
     with pytest.raises(ValueError, match=r"output must name one of the graph's outputs "
                                          r"\['output'\] or neuron nodes \['lif0', 'lif1'\]"):
         model.run(x, "fc0")
@@ -182,6 +183,12 @@ def test_a_node_of_single_values_is_as_wide_as_its_input(tmp_path, kind):
     model = from_nir(tmp_path / "norse.nir", DT)
     assert model.populations == {"lif0": 8, "lif1": 4}
     check(g, data(rng))
+    read = nir.read(tmp_path / "norse.nir", type_check=False)  # (README: Norse's time
+    for name in ("lif0", "lif1"):                                # constants, edited in memory)
+        for tau in ("tau", "tau_syn", "tau_mem"):
+            if hasattr(read.nodes[name], tau):
+                setattr(read.nodes[name], tau, getattr(read.nodes[name], tau) * 2)
+    assert from_nir(read, 2 * DT).populations == {"lif0": 8, "lif1": 4}
 
 
 def test_leaky_integrator_readouts_give_their_potential():
@@ -278,6 +285,12 @@ def test_what_cannot_be_simulated_is_named():
                                        "with reset 'value', got v_reset 1 and v_threshold 0 at "
                                        "neuron 0"):
         from_nir(high, DT)
+    with pytest.raises(NIRError, match=r"'lif0' \(LIF\): reset 'snntorch' subtracts the "
+                                       r"threshold, which must be > 0, got v_threshold 0 at "
+                                       r"neuron 0"):  # (not a v_reset never given)
+        from_nir(chain(rng, nir.LIF(tau=np.ones(2), r=np.ones(2), v_leak=np.full(2, -1.0),
+                                    v_threshold=np.zeros(2), v_reset=np.full(2, -1.0))),
+                 DT, reset="snntorch")
 
 
 FIXTURES = Path(__file__).parent / "data" / "nir"
@@ -400,6 +413,17 @@ def test_sizes_that_disagree_are_named():
                      v_threshold=np.array(1.0), v_reset=np.array(0.0))
     assert from_nir(into(scalar), DT).populations == {"lif": 4}  # (single values: every
     # neuron's, as many as its input gives values)
+    ragged = nir.Linear(weight=np.ones((4, 6)))  # (not numbers: named, before and after the
+    ragged.weight = [np.ones(6), np.ones(5)]   # node of single values looks for its size)
+    nodes = {"fc": ragged, "lif": scalar}
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "output")]
+    with pytest.raises(NIRError, match=r"'fc' \(Linear\): spikesim reads 2-D weights"):
+        from_nir(graph(nodes, edges, 6, 4), DT)
+    uneven = nir.Scale(scale=np.ones(6))
+    uneven.scale = [[1.0], [1.0, 2.0]]
+    with pytest.raises(NIRError, match=r"'s' \(Scale\): scale must hold finite numbers"):
+        from_nir(graph({"s": uneven, "lif": scalar}, [("input", "s"), ("s", "lif"),
+                                                      ("lif", "output")], 6, 6), DT)
     with pytest.raises(NIRError, match=r"'lif' \(LIF\) has 4 neuron\(s\) .* gives it 1 value"):
         from_nir(into(lif(4, 0.9), n_rows=1), DT)
     direct = graph({"lif": lif(4, 0.9)}, [("input", "lif"), ("lif", "output")], 6, 4)
@@ -411,6 +435,12 @@ def test_sizes_that_disagree_are_named():
                 6, 4)
     with pytest.raises(NIRError, match=r"'input' gives it 3 value\(s\) \(through 'b'\)"):
         from_nir(two, DT)
+    two.nodes["lif"] = nir.LIF(tau=np.array(1e-3), r=np.array(10.0), v_leak=np.array(0.0),
+                               v_threshold=np.array(1.0), v_reset=np.array(0.0))
+    with pytest.raises(NIRError, match=r"'lif' \(LIF\): values of different sizes reach it: "
+                                       r"'input' gives it 4 value\(s\) \(through 'a'\), "
+                                       r"'input' gives it 3 value"):  # (single values: no size
+        from_nir(two, DT)                                              # of its parameters)
     wide = graph({"fc": nir.Affine(weight=np.ones((4, 6)), bias=np.zeros(4)),
                   "s": nir.Scale(scale=np.ones(5)), "lif": lif(4, 0.9)},
                  [("input", "fc"), ("fc", "s"), ("s", "lif"), ("lif", "output")], 6, 4)
