@@ -395,48 +395,45 @@ class NIRModel:
         if kind in READOUTS:  # (never fires)
             a["v_threshold"], a["v_reset"] = np.full(n, NEVER), np.zeros(n)
         for tau in ("tau", "tau_syn", "tau_mem"):
-            if tau in a and np.any(bad := ~(a[tau] > dt)):
-                j = int(np.argmax(bad))
+            if tau in a and (j := _first(~(a[tau] > dt))) is not None:
                 raise NIRError(f"NIR node {p!r} ({kind}): {tau} must be > dt = {dt:g} s for "
                                f"forward Euler (a decay 1 − dt/{tau} in (0, 1)), got "
                                f"{a[tau][j]:g} at neuron {j} (give the dt the graph was "
                                f"exported with: snnTorch's is 1e-4 s; Norse 1.1.0 writes "
                                f"each time constant multiplied by its dt, to be divided by it)")
+        beta = 1.0 - dt / a.get("tau_mem", a.get("tau", np.full(n, np.inf)))  # (v's decay)
         rest = a.get("v_leak", np.zeros(n))  # (v before the node's input starts)
-        if kind in SPIKING and self.lag[p] > 0 and np.any(above := rest > a["v_threshold"]):
-            j = int(np.argmax(above))
+        if kind in SPIKING and self.lag[p] > 0 and (
+                j := _first(rest > a["v_threshold"])) is not None:
             raise NIRError(f"NIR node {p!r} ({kind}) lags the input by {self.lag[p]} step(s), "
                            f"resting at v = {float(rest[j])!r} above its v_threshold "
                            f"{float(a['v_threshold'][j])!r} (neuron {j}): it would fire before "
                            f"its input arrives; spikesim simulates a lagging node only where "
                            f"its resting potential is at most its threshold")
         reset = "none" if kind in READOUTS else self.reset or "value"
-        if reset == "snntorch":  # (subtracting v_th one step late is subtracting v_th/β now,
-            beta = 1.0 - dt / a.get("tau_mem", a.get("tau", np.inf))  # the same spikes)
-            if np.any(low := ~(a["v_threshold"] > 0)):  # (else no subtraction to simulate)
-                j = int(np.argmax(low))
+        if reset == "snntorch":  # (subtracting v_th one step late is subtracting v_th/β now:
+            if (j := _first(~(a["v_threshold"] > 0))) is not None:  # the same spikes)
                 raise NIRError(f"NIR node {p!r} ({kind}): reset 'snntorch' subtracts the "
                                f"threshold, which must be > 0, got v_threshold "
                                f"{a['v_threshold'][j]:g} at neuron {j}")
             reset, a["v_reset"] = "subtract", a["v_threshold"] - a["v_threshold"] / beta
         common = {"v_th": a["v_threshold"], "v_reset": a["v_reset"], "name": p, "reset": reset}
-        if reset != "none" and np.any(high := a["v_reset"] >= a["v_threshold"]):
-            j = int(np.argmax(high))
+        if reset != "none" and (j := _first(a["v_reset"] >= a["v_threshold"])) is not None:
             raise NIRError(f"NIR node {p!r} ({kind}): v_reset must be below v_threshold with "
                            f"reset {reset!r}, got v_reset {a['v_reset'][j]:g} and "
                            f"v_threshold {a['v_threshold'][j]:g} at neuron {j}")
         if kind.startswith("Cuba"):
-            alpha, beta = 1.0 - dt / a["tau_syn"], 1.0 - dt / a["tau_mem"]
+            alpha = 1.0 - dt / a["tau_syn"]
             offset = dt / a["tau_mem"] * a["v_leak"]  # (v's leak, carried by i)
             gain = dt / a["tau_mem"] * a["r"] * dt / a["tau_syn"] * a["w_in"]
             return {"cls": Synaptic, "decay": alpha, "gain": gain, "const": (1 - alpha) * offset,
                     "params": {**common, "alpha": alpha, "beta": beta, "i_init": offset,
                                "v_init": a["v_leak"]}}
         if kind in ("LIF", "LI"):
-            beta, gain = 1.0 - dt / a["tau"], dt / a["tau"] * a["r"]
+            gain = dt / a["tau"] * a["r"]
             const, v_init = dt / a["tau"] * a["v_leak"], a["v_leak"]
-        else:
-            beta, gain, const, v_init = np.ones(n), dt * a["r"], np.zeros(n), np.zeros(n)
+        else:  # IF: β = 1
+            gain, const, v_init = dt * a["r"], np.zeros(n), np.zeros(n)
         return {"cls": Leaky, "decay": beta, "gain": gain, "const": const,
                 "params": {**common, "beta": beta, "v_init": v_init}}
 
@@ -603,6 +600,11 @@ class NIRModel:
 def _who(source: str | None) -> str:
     """A source of values in a message (None: the biases of Affine nodes before)."""
     return "the biases before it" if source is None else repr(source)
+
+
+def _first(bad: np.ndarray) -> int | None:
+    """The index of the first neuron where ``bad`` holds, or None (for the messages)."""
+    return int(np.argmax(bad)) if np.any(bad) else None
 
 
 def _dims(shape: tuple[int, ...]) -> str:
