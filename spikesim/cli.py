@@ -343,37 +343,6 @@ def _many(n: int, word: str) -> str:
 
 
 # --- simulating -----------------------------------------------------------------------------
-class Progress:
-    """A tqdm bar on stderr fed by ``Network.run(progress=...)``: simulated time, wall time
-    and their ratio. Disabled (a no-op) when ``enabled`` is False; appears only for runs
-    longer than ``delay`` seconds."""
-
-    def __init__(self, dt: float, enabled: bool, delay: float = 0.5):
-        self.dt, self.bar, self.t0, self.delay = dt, None, time.perf_counter(), delay
-        if enabled:
-            from tqdm import tqdm
-            self.bar = tqdm(total=1, file=sys.stderr, delay=delay, unit="step", leave=False,
-                            dynamic_ncols=True, desc="simulating",
-                            bar_format="{desc} {percentage:3.0f}%|{bar}|")
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            return
-        wall = time.perf_counter() - self.t0
-        sim = done * self.dt
-        self.bar.total = total
-        self.bar.set_description_str(
-            f"simulated {sim:.3f}/{total * self.dt:.3f} s in {wall:.1f} s wall "
-            f"({sim / max(wall, 1e-9):.3g}x real time)", refresh=False)
-        self.bar.update(done - self.bar.n)
-        if done >= total and wall >= self.delay and self.bar.last_print_n < done:  # last state
-            self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _check_backend(backend: str) -> str | None:
     """The backend argument for Network, None for the default CPU backend."""
     from .network import Network
@@ -583,7 +552,9 @@ def simulate(spec, out: Path, args: argparse.Namespace, *, seed: int | None = No
     print("building the network and loading its compiled kernel (the first run on a machine "
           "compiles it: about a minute) ...", end=" ", flush=True)
     print(f"{time.perf_counter() - t_build + net.compile():.1f} s", flush=True)
-    progress = Progress(net.dt, enabled=not args.quiet and sys.stderr.isatty())
+    from .progress import ProgressBar
+
+    progress = ProgressBar(net.dt, enabled=not args.quiet and sys.stderr.isatty())
     saver = Checkpoints(net, checkpoint, args.checkpoint_every) if checkpoint else None
 
     def on_chunk(done: int, total: int) -> None:

@@ -38,6 +38,7 @@ from .layout import (
 )
 from .models import Param, Population
 from .monitors import Monitor, SpikeMonitor, StateMonitor, check_continues
+from .progress import ProgressBar
 from .projections import Projection
 
 if TYPE_CHECKING:
@@ -460,13 +461,16 @@ class Network:
             self._runner().compile()
         return time.perf_counter() - t0
 
-    def run(self, duration: float, progress: Callable[[int, int], object] | None = None) -> None:
+    def run(self, duration: float,
+            progress: Callable[[int, int], object] | bool | None = None) -> None:
         """Advance by ``duration`` seconds (rounded to whole steps), continuing from where the
-        last run stopped. ``progress`` is called after each chunk with (steps done, total)."""
+        last run stopped. ``progress``: True shows a progress bar (simulated against wall time,
+        for runs over half a second; a widget in a notebook); a function is called after each
+        chunk with (steps done, total)."""
         duration = checks.number("duration", duration, low=0.0, unit="s")
-        if progress is not None and not callable(progress):
-            raise TypeError(f"progress must be a function of (steps done, total) or None, got "
-                            f"{progress!r}")
+        if progress is not None and not isinstance(progress, bool) and not callable(progress):
+            raise TypeError(f"progress must be True, False, None or a function of (steps done, "
+                            f"total), got {progress!r}")
         checks.warn_unless_whole_steps("duration", duration, self.dt)
         if duration / self.dt > MAX_STEPS:
             raise ValueError(f"duration must be at most {MAX_STEPS} steps of dt = {self.dt!r} s "
@@ -491,6 +495,8 @@ class Network:
         # threading layer, and a process that started GNU OpenMP cannot run threads in forks)
         threaded = kernel.kernel is KC.run_chunk_parallel
         old_threads = None if self.threads is None or not threaded else get_num_threads()
+        bar = ProgressBar(self.dt) if progress is True else None
+        progress = bar or (progress or None)
         try:
             for m in monitors:  # a failing begin still ends the monitors begun before it
                 m.begin(self)
@@ -520,6 +526,8 @@ class Network:
                     stop_if_interrupted()
             completed = True
         finally:
+            if bar is not None:
+                bar.close()
             if old_threads is not None:
                 set_num_threads(old_threads)
             try:

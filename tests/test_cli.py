@@ -15,6 +15,7 @@ import pytest
 import spikesim as ss
 from spikesim import cli, netfile
 from spikesim.demo import DEMO_TOML, FIGURES
+from spikesim.progress import ProgressBar
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 COMMANDS = ("demo", "run", "check", "info", "plot", "bench")
@@ -300,13 +301,13 @@ def test_cuda_backend_unavailable_is_one_line(tmp_path, capsys):
 
 
 def test_progress_bar_shows_simulated_and_wall_time(capsys):
-    bar = cli.Progress(dt=1e-3, enabled=True, delay=0.0)
+    bar = ProgressBar(dt=1e-3, enabled=True, delay=0.0)
     for k in range(1, 5):
         bar(k * 250, 1000)
     bar.close()
     err = capsys.readouterr().err
     assert "simulated 1.000/1.000 s in" in err and "x real time" in err
-    quiet = cli.Progress(dt=1e-3, enabled=False)
+    quiet = ProgressBar(dt=1e-3, enabled=False)
     quiet(10, 100)
     quiet.close()
     assert capsys.readouterr().err == ""

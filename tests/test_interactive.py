@@ -265,3 +265,37 @@ def test_a_cpu_only_setting_and_another_backend_exclude_each_other_however_assig
                                          r"it does not apply to backend='cuda', got threads=1"):
         net.backend = "cuda"
     assert net.backend == "cpu"
+
+
+# -- a progress bar from Python ----------------------------------------------------------------
+def test_run_with_progress_true_draws_a_bar_of_simulated_time_and_removes_it(monkeypatch,
+                                                                            capsys):
+    import functools
+
+    from spikesim import network
+    from spikesim.progress import ProgressBar
+
+    bars = []
+
+    def immediate(dt):  # (the default waits half a second of wall time before drawing)
+        bars.append(ProgressBar(dt, delay=0.0))
+        return bars[-1]
+
+    monkeypatch.setattr(network, "ProgressBar", immediate)
+    net, pop, _ = _net()
+    net.chunk = 20
+    net.run(0.1, progress=True)
+    err = capsys.readouterr().err
+    assert "simulated 0.100/0.100 s in" in err and "x real time" in err
+    assert len(bars) == 1 and bars[0].bar is None  # closed when the run ended
+    monkeypatch.setattr(network, "ProgressBar", functools.partial(ProgressBar, delay=60.0))
+    net.run(0.1, progress=True)  # a short run: no bar at all
+    net.run(0.1, progress=False)
+    assert capsys.readouterr().err == "" and net.t == pytest.approx(0.3)
+
+
+def test_run_refuses_a_progress_that_is_neither_a_flag_nor_a_function():
+    net, _, _ = _net()
+    with pytest.raises(TypeError, match="progress must be True, False, None or a function"):
+        net.run(0.01, progress="yes")
+    assert net.step == 0
