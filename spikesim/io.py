@@ -24,7 +24,6 @@ File layout: see :mod:`spikesim.recorders`.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import math
@@ -490,37 +489,50 @@ def writer_active(path: str | os.PathLike) -> bool:
 
 
 @contextmanager
-def flock_held(path: str | os.PathLike, flags: int = os.O_RDONLY) -> Iterator[None]:
+def flock_held(path: str | os.PathLike, flags: int = os.O_RDONLY) -> Iterator[bool]:
     """Hold an exclusive ``flock`` on ``path`` (opened with ``flags``; a new file is made
-    0o644) during the block. Nothing is locked where ``path`` cannot be opened or the file
-    system has no locks (the block runs all the same, and its errors are not reported as
-    raised while handling the failed open)."""
+    0o644) during the block, which gets whether it holds it. Nothing is locked where ``path``
+    cannot be opened or the file system refuses the lock (the block runs all the same, and
+    its errors are not reported as raised while handling the failed open)."""
     try:
         import fcntl
         fd = os.open(path, flags, 0o644)
     except (ImportError, OSError):
         fd = None
     if fd is None:
-        yield
+        yield False
         return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            held = True
         except OSError:  # no locks here
-            pass
-        yield
+            held = False
+        yield held
     finally:
         os.close(fd)  # (releases the lock)
 
 
-def folder_lock(path: str | os.PathLike) -> contextlib.AbstractContextManager[None]:
+FOLDER_LOCK_FILE = ".spikesim.lock"  # folder_lock's lock file where a folder cannot be locked
+
+
+@contextmanager
+def folder_lock(path: str | os.PathLike) -> Iterator[None]:
     """Hold an exclusive ``flock`` on the folder of ``path`` during the block, so that what an
     output checks about ``path`` (:func:`writer_active`, whether it exists) still holds when it
     puts its file there: of two runs that replace the same path at the same moment, the second
     then sees the first's file in use (without it both saw none, and the first wrote on into a
-    file no longer there). Nothing is locked where the folder cannot be opened (a folder
-    without read permission) or the file system has no locks."""
-    return flock_held(os.path.dirname(os.path.abspath(os.fspath(path))))
+    file no longer there). Where the folder itself cannot be locked (NFS emulates ``flock``
+    with POSIX locks, whose exclusive lock needs a file open for writing), the lock is taken
+    on the file :data:`FOLDER_LOCK_FILE` in it instead, made empty and left there. Nothing is
+    locked where neither works (a folder without read permission, no locks at all)."""
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    with flock_held(folder) as held:
+        if held:
+            yield
+            return
+    with flock_held(os.path.join(folder, FOLDER_LOCK_FILE), os.O_RDWR | os.O_CREAT):
+        yield
 
 
 def clear_write_flags(path: str | os.PathLike) -> bool:

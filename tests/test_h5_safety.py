@@ -993,3 +993,37 @@ def test_without_a_writable_cache_folder_the_kernels_cache_in_a_private_temporar
     monkeypatch.setattr(config, "CACHE_DIR", "")
     with pytest.raises(ImportError, match="set NUMBA_CACHE_DIR to a writable folder"):
         spikesim._ensure_numba_cache()
+
+
+def test_where_a_folder_cannot_be_locked_a_lock_file_in_it_is(tmp_path, monkeypatch):
+    """On NFS, ``flock`` is emulated with POSIX locks, whose exclusive lock needs a
+    descriptor open for writing: a folder's (read-only) descriptor got EBADF, and the lock that
+    makes two overwriting runs' checks and moves one step did nothing. A lock file in the
+    folder is locked instead (only there: a local folder stays free of it)."""
+    import errno
+    import fcntl
+    import stat
+
+    with ssio.folder_lock(tmp_path / "a.h5"):
+        pass
+    assert os.listdir(tmp_path) == []
+    real_flock = fcntl.flock
+
+    def nfs_flock(fd, op):
+        if stat.S_ISDIR(os.fstat(fd).st_mode) and op & fcntl.LOCK_EX:
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", nfs_flock)
+    with ssio.folder_lock(tmp_path / "a.h5"):
+        other = os.open(tmp_path / ssio.FOLDER_LOCK_FILE, os.O_RDWR)
+        try:
+            with pytest.raises(BlockingIOError):  # held: another open cannot take it
+                real_flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(other)
+    net, pop = regular()
+    net.add(ss.SpikeRecorder(ss.H5Output(tmp_path / "a.h5"), pop))
+    net.run(0.02)
+    assert sorted(os.listdir(tmp_path)) == [ssio.FOLDER_LOCK_FILE, "a.h5"]
+    assert len(ss.load(tmp_path / "a.h5").spikes("a")) > 0
