@@ -275,6 +275,8 @@ def _row_axis(ax: Axes, n_blocks: int, size: int, row: str, block: str,
         ax.set_ylabel(f"{block} ({size} {row}s each)")
     else:
         within = _integer_ticks(size, max(1, 8 // max(n_blocks, 1)))
+        if n_blocks > 1:  # none in a block's top fifth, where it met the next block's 0
+            within = within[within < max(1.0, 0.8 * size)]
         ax.set_yticks((np.arange(n_blocks)[:, None] * size + within).ravel(),
                       [named(k, row) for k in np.tile(within, n_blocks)])
         ax.set_ylabel(row if names is None or row != "neuron" else

@@ -133,6 +133,23 @@ def test_raster_blocks_few_neurons_by_neuron_and_many_blocks_by_index(tmp_path):
     assert 2 <= len(labels) <= 10 and labels == sorted(set(labels)) and labels[-1] < 20
 
 
+def test_raster_blocks_leave_their_top_unticked_so_labels_of_neighbours_do_not_meet(tmp_path):
+    """Four realizations of 50 neurons were ticked 0, 20, 40 each: a block's 40 sat just
+    below the next block's 0, and in a small panel the two labels overlapped."""
+    fig = Figure(figsize=(4, 3))
+    ax = plot.raster(random_spikes(2000, n_neurons=50, n_realizations=4), fig.subplots())
+    render(ax, tmp_path)
+    ticks = ax.get_yticks()
+    within = ticks % 50
+    assert len(ticks) >= 8 and set(within) <= set(range(40)) and 0 in within
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    boxes = sorted((label.get_window_extent(renderer) for label in ax.get_yticklabels()),
+                   key=lambda b: b.y0)
+    assert all(lower.y1 <= upper.y0 for lower, upper in zip(boxes, boxes[1:]))
+
+
 def test_time_label_only_under_the_bottom_of_shared_axes():
     fig = Figure()
     top, bottom = fig.subplots(2, 1, sharex=True)
