@@ -146,6 +146,19 @@ class Spikes:
                       self.n_realizations, t0, max(t0, t1), self.population, self.recorded,
                       self.dt)
 
+    def trains(self, realization: int = 0) -> list[np.ndarray]:
+        """The spike trains of one realization, in [0, n_realizations): a list of
+        ``n_neurons`` arrays, item j the spike times (s, float64, ascending) of neuron j
+        (empty for a neuron that did not fire or was not ``recorded``) — Brian2's
+        ``spike_trains()`` as a list."""
+        self.check(times=False)
+        realization = int(check_realizations(realization, self.n_realizations, several=False)[0])
+        keep = self.realizations == realization
+        times, ids = self.times[keep], self.ids[keep]
+        order = np.lexsort((times, ids))  # by neuron, then by time
+        ends = np.cumsum(np.bincount(ids, minlength=self.n_neurons))
+        return np.split(times[order].astype(np.float64), ends[:-1]) if self.n_neurons else []
+
     def counts(self) -> np.ndarray:
         """Spike count per realization and neuron, shape (n_realizations, n_neurons) (0 for
         the neurons not ``recorded``)."""

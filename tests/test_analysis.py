@@ -41,6 +41,24 @@ def test_counts_and_rates_of_regular_trains():
     np.testing.assert_allclose(analysis.firing_rates(s), [[20, 10, 4], [4, 10, 20]])
 
 
+def test_trains_give_back_each_neurons_spike_times_per_realization():
+    rng = np.random.default_rng(3)
+    trains = poisson_trains(rng, 20.0, 1.0, n_neurons=7, n_realizations=3)
+    trains[1][4] = np.array([])  # a silent neuron keeps its (empty) place
+    s = make_spikes(trains, t_stop=1.0)
+    for b in range(3):
+        got = s.trains(b)
+        assert len(got) == 7
+        for j in range(7):
+            np.testing.assert_array_equal(got[j], trains[b][j])
+    shuffled = np.random.default_rng(0).permutation(len(s))  # (made by hand, not in order)
+    s2 = Spikes(s.times[shuffled], s.ids[shuffled], s.realizations[shuffled], 7, 3, 0.0, 1.0)
+    np.testing.assert_array_equal(s2.trains(2)[5], trains[2][5])
+    assert Spikes(np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64), 0).trains() == []
+    with pytest.raises(ValueError, match="realization"):
+        s.trains(3)
+
+
 def test_firing_rates_use_the_recorded_interval():
     s = make_spikes([[[1.1, 1.2, 1.3]]], t_start=1.0, t_stop=1.5)
     np.testing.assert_allclose(analysis.firing_rates(s), [[6.0]])
