@@ -20,6 +20,9 @@ parameter and connectivity tables, of each population's parameters and of each s
 and current's arguments), ``versions`` (JSON: versions of spikesim, numba, numpy,
 h5py, HDF5 and Python) and ``created`` (the local time of saving, ISO 8601); datasets
 ``/state/<name>`` with the arrays of ``net.state``.
+
+In memory, :meth:`Network.store` and :meth:`Network.restore` (:func:`store`, :func:`restore`)
+keep and bring back the same state, with what the in-memory monitors hold.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import math
 import os
 import threading
 import zlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import h5py
@@ -384,3 +388,62 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
     net._const_p.clear()
     net._redraw_changed_sources()
     return net
+
+
+# --- in memory: Network.store and Network.restore -------------------------------------------
+@dataclass
+class Snapshot:
+    """A point of a simulation kept in memory (:meth:`~spikesim.Network.store`): the step,
+    copies of the state arrays, the constant sources' probabilities their next firings were
+    drawn with, and each monitor's data (by ``id``; the monitors kept alive)."""
+
+    step: int
+    state: dict[str, np.ndarray]
+    const_p: dict[int, np.ndarray]
+    monitors: dict[int, tuple]
+
+
+def _between_runs(net: Network, what: str) -> None:
+    if net._live is not None:
+        raise RuntimeError(f"Network.{what} is refused during a run (from a progress callback "
+                           f"or a monitor): call it between runs")
+
+
+def store(net: Network, name: str) -> None:
+    """Keep the simulation's present point in ``net._snapshots[name]`` (see
+    :meth:`~spikesim.Network.store`)."""
+    _between_runs(net, "store")
+    if not isinstance(name, str):
+        raise TypeError(f"store's name must be a str, got {name!r}")
+    net.build()
+    net._snapshots[name] = Snapshot(
+        net.step, {k: a.copy() for k, a in net.state.items()}, dict(net._const_p),
+        {id(m): (m, m._snapshot()) for m in net.monitors})
+
+
+def restore(net: Network, name: str) -> None:
+    """Return ``net`` to the point :func:`store` kept as ``name`` (see
+    :meth:`~spikesim.Network.restore`)."""
+    _between_runs(net, "restore")
+    if name not in net._snapshots:
+        kept = ", ".join(map(repr, net._snapshots)) or "none"
+        raise KeyError(f"no point stored as {name!r} (stored: {kept}); call net.store("
+                       f"{name!r}) first")
+    snap = net._snapshots[name]
+    streaming = [m for m in net.monitors if not m._in_memory and m.t_start is not None
+                 and m.t_stop > snap.step * net.dt + net.dt / 2]
+    if streaming:
+        m = streaming[0]
+        raise RuntimeError(
+            f"Network.restore cannot take back what {m!r} wrote after t = "
+            f"{snap.step * net.dt:g} s (a file, or a monitor of your own, does not go back): "
+            f"remove it from net.monitors first (its file keeps what it wrote), or record the "
+            f"runs from a stored point with SpikeMonitor and StateMonitor")
+    for k, arr in net.state.items():
+        arr[...] = snap.state[k]
+    net.step = snap.step
+    net._const_p = dict(snap.const_p)
+    for m in {**{id(m): m for m, _ in snap.monitors.values()},  # (also one removed since)
+              **{id(m): m for m in net.monitors}}.values():
+        if m._in_memory:
+            m._rewind(snap.monitors[id(m)][1] if id(m) in snap.monitors else None)

@@ -96,6 +96,22 @@ class Monitor:
     def _repr_details(self) -> str:
         return ""
 
+    _data: tuple[str, ...] = ()  # (in memory) the lists holding what it received
+
+    def _snapshot(self) -> dict:
+        """What it holds now, for :meth:`_rewind` (``Network.store``): its interval, its
+        selection and (in memory) its data."""
+        return {"t_start": self.t_start, "t_stop": self.t_stop, "_held_as": self._held_as,
+                **{name: list(getattr(self, name)) for name in self._data}}
+
+    def _rewind(self, snapshot: dict | None) -> None:
+        """Hold what :meth:`_snapshot` gave again (None: nothing, as before its first run)."""
+        if snapshot is None:
+            snapshot = {"t_start": None, "t_stop": 0.0, "_held_as": None,
+                        **{name: [] for name in self._data}}
+        for name, value in snapshot.items():
+            setattr(self, name, list(value) if name in self._data else value)
+
     def chunk_end(self, step: int) -> None:
         """Called after each chunk of steps; ``step``: the global steps done."""
 
@@ -176,6 +192,7 @@ class SpikeMonitor(Monitor):
         self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
 
     _in_memory = True
+    _data = ("_parts",)
     _selection_names = ("ids",)
     _selection_fixed = False  # (other ids record from the next run on, with a warning)
 
@@ -263,6 +280,7 @@ class StateMonitor(Monitor):
         self._refuse_other_selection()
 
     _in_memory = True
+    _data = ("_steps", "_values")
     _selection_names = ("ids", "variables")
 
     def _selection(self) -> tuple:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from numba import config, get_num_threads, set_num_threads, threading_layer
 
-from . import checks
+from . import checkpoint, checks
 from .distributions import generator
 from .inputs import Current, SpikeSource
 from .io import flock_held, no_interrupt
@@ -248,6 +248,7 @@ class Network:
         self._live: _ChunkRunner | None = None  # the runner of the run in progress
         self._last_runner: _ChunkRunner | None = None  # the CPU runner of the last run
         self._const_p: dict[int, np.ndarray] = {}  # constant sources' p (n,), as last drawn
+        self._snapshots: dict[str, checkpoint.Snapshot] = {}  # store(name) -> restore(name)
 
     def __repr__(self) -> str:
         def listed(items, limit: int = 4) -> str:
@@ -580,6 +581,23 @@ class Network:
                 row = 8 * self.batch * len(m.variables) * len(m.ids)  # bytes per sample
                 steps = min(steps, max(1, SAMPLE_CHUNK_BYTES // row) * m.every)
         return steps
+
+    def store(self, name: str = "default") -> None:
+        """Keep the simulation's present point in memory as ``name``: the state, the time and
+        what each in-memory monitor holds, for :meth:`restore` to come back to (Brian2's
+        ``store``; :func:`~spikesim.save_checkpoint` writes the state to a file instead).
+        Builds the network if needed; a copy of ``state``, so it costs the state's memory."""
+        checkpoint.store(self, name)
+
+    def restore(self, name: str = "default") -> None:
+        """Return to the point :meth:`store` kept as ``name``: the state and ``t`` as they were
+        then, and each ``SpikeMonitor`` and ``StateMonitor`` holding what it held then (one
+        added since: nothing). The next run continues from there bit for bit as the first
+        did, with what was given anew since (rates, currents, state) applied as between any
+        two runs — a common warm-up, then one trial per stimulus. The point stays stored.
+        Refused where an HDF5 recorder (or a monitor of your own) has recorded past that
+        point: a file does not go back."""
+        checkpoint.restore(self, name)
 
     def sync_state(self) -> None:
         """Bring ``net.state`` up to ``net.step`` during a run (from a progress callback or a

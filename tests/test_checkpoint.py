@@ -598,3 +598,80 @@ def test_two_threads_saving_checkpoints_to_one_path_each_write_their_own_file(tm
     assert again.step == first.step
     for name, arr in first.state.items():
         np.testing.assert_array_equal(again.state[name], arr)
+
+
+# -- in memory: Network.store / restore ------------------------------------------------------
+def _poisson(net):
+    return next(s for s in net.sources if s.name == "poisson")
+
+
+def test_restore_returns_to_the_stored_point_for_another_trial_as_a_fresh_run_reaches_it():
+    """Warm-up, store, a trial at 80 Hz; restore and a trial at 200 Hz: the monitors then hold
+    the warm-up and the second trial, equal to a network that ran the warm-up and went to
+    200 Hz directly; restoring again and repeating the first trial repeats it exactly."""
+    net, exc, inh = network()
+    mons = monitors(net, exc, inh)
+    net.run(0.03)
+    net.store()
+    net.run(0.02)
+    first = [m.spikes if k < 2 else m.trace("v") for k, m in enumerate(mons)]
+    net.restore()
+    assert net.step == 300 and mons[0].spikes.t_stop == pytest.approx(0.03)
+    _poisson(net).rate = 200.0
+    net.run(0.02)
+
+    fresh, f_exc, f_inh = network()
+    whole = monitors(fresh, f_exc, f_inh)
+    fresh.run(0.03)
+    _poisson(fresh).rate = 200.0
+    fresh.run(0.02)
+    check_same([mons], whole)
+    np.testing.assert_array_equal(mons[2].trace("v").times, first[2].times)  # (not appended)
+    assert len(mons[0].spikes) != len(first[0])  # the second trial differs from the first
+
+    net.restore()
+    _poisson(net).rate = 80.0
+    net.run(0.02)
+    np.testing.assert_array_equal(mons[0].spikes.times, first[0].times)
+    np.testing.assert_array_equal(mons[1].spikes.ids, first[1].ids)
+    np.testing.assert_array_equal(mons[2].trace("v").values, first[2].values)
+
+
+def test_a_monitor_added_after_the_store_holds_nothing_once_restored_and_points_have_names():
+    net, exc, _ = network(batch=1)
+    net.store("start")  # (builds it)
+    net.run(0.01)
+    net.store("warm")
+    late = net.add(ss.SpikeMonitor(exc))
+    net.run(0.01)
+    assert len(late.spikes) > 0
+    net.restore("warm")
+    assert late.t_start is None and len(late.spikes) == 0
+    net.restore("start")
+    assert net.t == 0.0
+    with pytest.raises(KeyError, match=r"no point stored as 'trial' \(stored: 'start', 'warm'\)"):
+        net.restore("trial")
+    with pytest.raises(TypeError, match="name must be a str"):
+        net.store(3)
+
+
+def test_restore_refuses_to_take_back_what_a_recorder_wrote_and_store_waits_for_the_run(
+        tmp_path):
+    net, exc, _ = network(batch=1)
+    net.store()
+    rec = net.add(ss.SpikeRecorder(ss.H5Output(tmp_path / "a.h5"), exc))
+    net.run(0.01)
+    with pytest.raises(RuntimeError, match=r"cannot take back what SpikeRecorder\(exc.*wrote "
+                                           r"after t = 0 s"):
+        net.restore()
+    assert net.step == 100
+    net.monitors.remove(rec)
+    net.restore()
+    assert net.step == 0 and ss.load(tmp_path / "a.h5").spikes("exc").t_stop == pytest.approx(
+        0.01)
+
+    def inside(done, total):
+        net.restore()
+
+    with pytest.raises(RuntimeError, match="Network.restore is refused during a run"):
+        net.run(0.01, progress=inside)

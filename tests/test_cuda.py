@@ -309,6 +309,21 @@ def case_checkpoint(backend, dtype):
     return net2, mons
 
 
+def case_store_restore(backend, dtype):
+    """Run, store, run on at another input rate, restore (the device state of the next run
+    comes from net.state) and run again: the monitors hold the first run and the last."""
+    net, lif, inp = _delays_network(backend, dtype)
+    mons = [net.add(ss.SpikeMonitor(lif)), net.add(ss.StateMonitor(lif, ["v", "i"]))]
+    net.run(12 * DT)
+    net.store()
+    inp.rate = 400.0
+    net.run(10 * DT)
+    net.restore()
+    inp.rate = 150.0
+    net.run(13 * DT)
+    return net, mons
+
+
 def case_overflow(backend, dtype):
     """Noise too large for the dtype: both backends stop the run with FloatingPointError at
     the same step (the check runs every FINITE_CHECK_STEPS = 1000 steps; one launch per chunk
