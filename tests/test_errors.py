@@ -260,7 +260,7 @@ def test_spike_times_may_be_none_at_all_or_far_beyond_the_run():
 def test_a_run_refuses_a_progress_that_is_not_callable_before_it_starts():
     net = ss.Network(dt=1e-3)
     net.add(ss.LIF(2))
-    with pytest.raises(TypeError, match="progress must be a function of"):
+    with pytest.raises(TypeError, match="progress must be True, False, None or a function of"):
         net.run(0.01, progress=5)
     assert net.step == 0
 

@@ -293,9 +293,3 @@ def test_run_with_progress_true_draws_a_bar_of_simulated_time_and_removes_it(mon
     net.run(0.1, progress=False)
     assert capsys.readouterr().err == "" and net.t == pytest.approx(0.3)
 
-
-def test_run_refuses_a_progress_that_is_neither_a_flag_nor_a_function():
-    net, _, _ = _net()
-    with pytest.raises(TypeError, match="progress must be True, False, None or a function"):
-        net.run(0.01, progress="yes")
-    assert net.step == 0
