@@ -51,15 +51,17 @@ small ones: one launch fewer per step).
 
 Floating point: NVVM contracts ``a * b + c`` into fused multiply-adds by default, which rounds
 differently from the CPU's separate multiply and add. :func:`launch` compiles these kernels with
-``-fma=0`` (:func:`strict_fp`), so that every float operation is the IEEE-rounded one the CPU does.
-On the CUDA simulator, float64 runs then match the CPU bit for bit (float32 ones compute the models
+``-fma=0`` (:func:`strict_fp`), so that every float operation is the IEEE-rounded one the CPU does:
+NVVM then writes ``mul.rn``/``add.rn``, which ptxas may not fuse. That holds only on the PTX path:
+with link-time optimisation — numba-cuda's default wherever it finds nvJitLink — NVVM emits LTO-IR
+and nvJitLink generates the code with its own default, ``-fma=1``, so the kernels would have FMAs
+again (seen in the LTO PTX and the SASS of cc 9.0 builds, numba-cuda 0.30.4). The kernels are
+therefore compiled without LTO (:data:`_NO_LTO`; they link nothing that LTO could inline).
+On the CUDA simulator, float64 runs match the CPU bit for bit (float32 ones compute the models
 in float64 there: ``params`` hands the parameters to Python as Python floats). On an H200 with
-numba-cuda 0.30.4 (2026-12-04) they do not quite: the spikes of every test case were identical, but
-float64 values differed in the last bits (at most 4.4e-16), because the device code still fuses
-some a*b+c although the PTX NVVM returns holds no FMA (a kernel computing a*b+c differed from NumPy
-in 23 % of 1e5 draws, with or without link-time optimisation, and with the PTX's multiplies and
-adds given explicit rounding). The rare RNG paths that use ``math.log``/``exp`` may differ too (see
-:mod:`spikesim.kernels.rng`).
+numba-cuda 0.30.4 (2026-12-04), before LTO was turned off, the spikes of every test case were
+identical but float64 values differed in the last bits (at most 4.4e-16). The rare RNG paths that
+use ``math.log``/``exp`` may differ (libdevice's, see :mod:`spikesim.kernels.rng`).
 
 Under the CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``) kernels run as Python on the CPU; their
 array arguments are then unwrapped to the NumPy arrays behind them so that the shared ``@njit``
@@ -68,6 +70,7 @@ functions can take them (:func:`_kernel`).
 
 from __future__ import annotations
 
+import inspect
 import math
 import threading
 
@@ -111,6 +114,10 @@ MAX_BLOCKS = 1 << 16
 """Most blocks per launch; threads loop (grid-stride) over the rest."""
 DELAY_SHIFT = 2
 """CSC code of a synapse: delay (steps) << DELAY_SHIFT | target variable (VAR_V, VAR_I, VAR_W)."""
+_NO_LTO = {} if SIMULATOR or "lto" not in inspect.signature(cuda.jit).parameters else {"lto": False}
+"""``cuda.jit`` options of the kernels: no link-time optimisation where numba.cuda has the option
+(numba-cuda turns it on wherever nvJitLink is found, and nvJitLink's code generation contracts
+a*b+c into FMAs whatever :func:`strict_fp` told NVVM; see the module docstring)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,7 +172,9 @@ def _kernel(fn):
     """``cuda.jit`` a kernel; under the simulator, first unwrap its array arguments: the shared
     ``@njit`` model functions need NumPy arrays, not simulator arrays."""
     if not SIMULATOR:
-        return cuda.jit(cache=True)(fn)
+        # (the function as first argument: numba-cuda 0.30.4's cuda.jit(lto=False)(fn) drops
+        # the lto option on its way to the dispatcher)
+        return cuda.jit(fn, cache=True, **_NO_LTO)
 
     def simulated(*args):
         return fn(*[_raw(a) for a in args])

@@ -175,6 +175,10 @@ class DeviceNetwork:
                              cuda.device_array(cap, np.int32))
         return self._records
 
+    def record_bytes(self, cap: int) -> int:
+        """Device bytes that :meth:`record_buffers` (``cap``) would allocate (0: kept)."""
+        return 0 if self._records and self._records[0].shape[0] == cap else 16 * cap
+
     def upload_tables(self) -> None:
         """Send the per-chunk strides of the current and source tables (``cin``, ``src``)."""
         for name in ("cin", "src"):
@@ -234,12 +238,23 @@ class CudaChunkRunner(_ChunkRunner):
         self.unlisted = frozenset()
         tb = net.tables
         self.dev = dev = device_network(net)
+        # a run started during another (from its progress callback or a monitor) shares the
+        # device state with it: bring that run's state back first, so that this one starts
+        # where it stands, not from the net.state of that run's start
+        net.sync_state()
         dev.upload_state(net.state)
         b = net.batch
         self.coupled = tb.prj.shape[0] > 0
         self.marked = self.coupled and dev.nnz >= MARK_MIN_SYNAPSES
         room = self.rec_room
         self.cap = max(2 * room, min(room * net.chunk, REC_CAP)) if room else 1
+        # the run's own device buffers, checked as the network's were (DeviceNetwork): the
+        # spike records alone take 2 × 16 bytes per recorded unit and realization when more
+        # than REC_CAP / 2 are recorded
+        check_memory("running this network on the GPU", [
+            ("its spike record buffer", dev.record_bytes(self.cap)),
+            ("its spike flags", b * (max(dev.n_units, 1) + max(dev.n_neu, 1)))],
+            available=free_device_bytes())
         self.d_rec = dev.record_buffers(self.cap)
         self.d_rec_n = cuda.to_device(np.zeros(1, np.int64))
         self.d_nonfinite = cuda.to_device(np.zeros(1, np.int64))  # see host_state

@@ -392,6 +392,26 @@ def case_midrun_checkpoint(backend, dtype):
     return net2, mons
 
 
+def case_nested_run(backend, dtype):
+    """A run started from another run's progress callback goes on from the state that run
+    reached (on the GPU the two share the device state), and the outer run then goes on from
+    the inner one's end."""
+    net = ss.Network(dt=DT, seed=13, dtype=dtype, backend=backend, chunk=5)
+    lif = net.add(_lif(6, method="euler"))
+    net.add(ss.ConstantCurrent(lif, 0.5))
+    net.connect(lif, lif, "random", p=0.5, weight=0.05)
+    mons = [net.add(ss.SpikeMonitor(lif))]
+    inner = []
+
+    def progress(done, total):
+        if not inner:
+            inner.append(done)
+            net.run(3 * DT)
+
+    net.run(15 * DT, progress=progress)
+    return net, mons
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 # module attributes of spikesim.cuda set while a case runs (both backends; the CPU ignores them)
 PATCHES = {"marked_flushes": {"MARK_MIN_SYNAPSES": 0, "REC_CAP": 0},
@@ -580,6 +600,25 @@ def test_kernels_compile_for_a_gpu(results):
                for n in out[name])
 
 
+def test_kernels_are_compiled_without_lto():
+    """strict_fp's ``-fma=0`` reaches NVVM only: with link-time optimisation (numba-cuda's default
+    wherever it finds nvJitLink) nvJitLink generates the code with its own ``-fma=1`` and
+    contracts a*b+c into FMAs again (step_units' PTX after LTO: 139 float64 FMAs, 20 float32
+    ones, no mul.rn; without LTO: libdevice's 107 float64 FMAs only). So no kernel uses LTO."""
+    import inspect
+
+    cuda = pytest.importorskip("numba.cuda")
+    from spikesim.kernels import cuda as KG
+
+    if KG.SIMULATOR:
+        pytest.skip("the CUDA simulator compiles nothing")
+    if "lto" not in inspect.signature(cuda.jit).parameters:
+        pytest.skip("this numba.cuda has no link-time optimisation")
+    for kernel in (KG.step_units, KG.mark_targets, KG.gather_deliver, KG.count_nonfinite,
+                   KG.triad):
+        assert kernel.targetoptions.get("lto") is False, kernel.py_func.__name__
+
+
 def _get(results, case):
     r = results[case]
     if "error" in r:
@@ -678,6 +717,38 @@ def test_a_network_too_large_for_the_gpu_is_refused_before_it_is_uploaded(monkey
     monkeypatch.setattr(SC, "free_device_bytes", lambda: 10e6)
     SC.DeviceNetwork(net)
     assert uploaded
+
+
+def test_a_spike_buffer_too_large_for_the_gpu_is_refused_before_it_is_allocated(monkeypatch):
+    """The run's spike record buffer (16 bytes per record, two steps' worth when that is more
+    than REC_CAP) is checked against the device's free memory too: a MemoryError naming it,
+    not numba's out-of-memory error."""
+    pytest.importorskip("numba.cuda")
+    from spikesim import cuda as SC
+
+    net = ss.Network(dt=1e-3, batch=2)
+    lif = net.add(ss.LIF(1000, units="1"))
+    net.add(ss.SpikeMonitor(lif))
+    net.build()
+
+    class Device:  # a DeviceNetwork that must not allocate
+        n_units = n_neu = 1000
+        nnz = 0
+        _records = ()
+        record_bytes = SC.DeviceNetwork.record_bytes
+
+        def upload_state(self, state):
+            pass
+
+        def record_buffers(self, cap):
+            raise AssertionError("allocated")
+
+    monkeypatch.setattr(SC, "require_cuda", lambda: None)
+    monkeypatch.setattr(SC, "device_network", lambda net: Device())
+    monkeypatch.setattr(SC, "free_device_bytes", lambda: 10e3)
+    with pytest.raises(MemoryError, match=r"running this network on the GPU needs .* its spike "
+                                          r"record buffer"):
+        SC.CudaChunkRunner(net)
 
 
 def test_unknown_backend_is_refused():
