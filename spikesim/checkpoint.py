@@ -301,6 +301,15 @@ def _non_finite(ds: h5py.Dataset, block: int = 1 << 22) -> int:
                for lo in range(0, ds.shape[0], rows))
 
 
+def _saved_by(f: h5py.File) -> str:
+    """The spikesim version and time that saved the checkpoint ``f``, for a message."""
+    try:
+        version = attr(f, "versions", {}, as_json=True).get("spikesim", "?")
+    except (ValueError, AttributeError):
+        version = "?"
+    return f"spikesim {version}, {str(attr(f, 'created', '?'))[:19]}"
+
+
 def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
     """Restore a checkpoint into a freshly built, identical network (same populations, inputs,
     projections, parameters, dt, seed, dtype and batch): builds it if needed, checks that it
@@ -350,7 +359,10 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
                 diff = [k for k in diff if k not in ("connectivity_crc32", "synapses_hash")]
             detail = "; ".join(_show_difference(k, have.get(k), want[k]) for k in diff)
             raise ValueError(f"checkpoint {path} was saved from a different network "
-                             f"({detail}); build the same network (code, parameters, seed)")
+                             f"({detail}); build the same network (code, parameters, seed), "
+                             f"or, if you did, resume it with the spikesim that saved it "
+                             f"({_saved_by(f)}): another version may build the same code "
+                             f"differently")
         try:
             step = checks.count("step", attr(f, "step"), low=0, high=2**62)  # (int64 steps)
         except ValueError as e:

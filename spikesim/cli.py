@@ -735,7 +735,8 @@ def contents(path: Path) -> dict:
     info: dict[str, Any] = {
         "file": str(path), "bytes": path.stat().st_size, "completed": data.completed,
         "populations": list(data.populations), "spikes": {}, "reports": {}, "rates": {}}
-    for k in ("dt", "seed", "batch", "dtype", "t_start", "duration", "wall_time", "tags"):
+    for k in ("dt", "seed", "batch", "dtype", "t_start", "duration", "wall_time", "tags",
+              "format_version"):
         if k in meta:
             info[k] = meta[k]
     if isinstance(meta.get("info"), dict):
@@ -874,6 +875,8 @@ def _show_recording(info: dict) -> None:
     size = info["bytes"]
     versions = info.get("versions") or {}
     made = f", spikesim {versions['spikesim']}" if "spikesim" in versions else ""
+    if info.get("format_version") is not None:
+        made += f", format {info['format_version']}"
     print(f"{info['file']}  ({size / 1e6:.3g} MB{made}"
           f"{', created ' + str(info['created'])[:19] if info.get('created') else ''})")
     if "duration" in info:

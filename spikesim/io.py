@@ -51,6 +51,12 @@ CHECKPOINT_FORMAT = "spikesim-checkpoint"  # the ``format`` attribute of a check
 SORTING = h5py.enum_dtype({"none": 0, "by_id": 1, "by_time": 2}, basetype=np.uint8)
 MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
+# The layout version of spikesim's recordings: ``/spikesim`` attribute ``format_version``,
+# raised with any change that an earlier reader would misread (a file of a later version is
+# refused by name, not read wrongly). Files without it were written before it existed; their
+# layouts (one population per realization, groups without start_step or stop_step, rates
+# without recorded_ids) are told apart by their groups' attributes and read.
+RECORDING_FORMAT_VERSION = 1
 # HDF5 file-format bounds: at least 1.10 (needed for SWMR), at most 1.10 so that readers built
 # on older HDF5 libraries (libsonata's 1.14, h5py 2.x, ...) read the files; "latest" with the
 # HDF5 2.x bundled in recent h5py writes datatype messages that HDF5 1.14 cannot decode.
@@ -1212,10 +1218,38 @@ def _read_columns(ds, lo: int, hi: int, cols) -> np.ndarray:
     return out
 
 
+def format_version(g: h5py.Group, doing: str = "read it") -> int | None:
+    """The ``format_version`` of a recording's ``/spikesim`` group ``g``: None for a file
+    written before recordings had one; a later version than this spikesim's
+    (:data:`RECORDING_FORMAT_VERSION`), or a value that is not one, is refused with a
+    ValueError naming the file and the spikesim that wrote it (``doing``: what cannot be
+    done, for the message)."""
+    value = attr(g, "format_version", None)
+    if value is None:
+        return None
+    path = g.file.filename
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+            or int(value) < 1):
+        raise ValueError(f"{path}: the /spikesim attribute format_version is {value!r}, not a "
+                         f"spikesim recording format (an integer >= 1): cannot {doing}")
+    if int(value) > RECORDING_FORMAT_VERSION:
+        from . import __version__
+        try:
+            wrote = attr(g, "info", {}, as_json=True).get("versions", {}).get("spikesim", "?")
+        except (ValueError, AttributeError):
+            wrote = "?"
+        raise ValueError(f"{path} is a recording of format version {int(value)}, written by a "
+                         f"later spikesim ({wrote}); this spikesim ({__version__}) knows "
+                         f"format versions up to {RECORDING_FORMAT_VERSION}: upgrade spikesim "
+                         f"to {doing}")
+    return int(value)
+
+
 def _read_meta(f: h5py.File) -> dict:
     if "spikesim" not in f:
         return {}
     g = f["spikesim"]
+    format_version(g)  # (before anything is read the way this version reads it)
     meta = {}
     for name, value in g.attrs.items():
         value = _plain_value(value)

@@ -61,7 +61,11 @@ Every group above has a ``spikesim`` attribute (JSON: population, variable, size
 number of realizations; for spikes and reports also ``nodes_per_realization``, for spikes
 ``start_step``, the step at which the recorder started, which gives a recorder
 added to a later run its own start time) so that names need not be parsed. ``/spikesim``
-holds what is needed to understand and re-run the simulation (see :class:`H5Output`).
+holds what is needed to understand and re-run the simulation (see :class:`H5Output`), and
+``format_version`` (:data:`~spikesim.io.RECORDING_FORMAT_VERSION`, now 1): the version of this
+layout, raised by any change an earlier reader would misread — ``load`` refuses a file of a
+later version by name, and an append to one. Files of spikesim versions before it have none
+(and an append leaves it out: the file is not all of this layout); they are read as above.
 """
 
 from __future__ import annotations
@@ -90,6 +94,7 @@ from .io import (
     LIBVER,
     MAGIC,
     MS,
+    RECORDING_FORMAT_VERSION,
     SONATA_VERSION,
     SORTING,
     append,
@@ -98,6 +103,7 @@ from .io import (
     create_file,
     data_end,
     folder_lock,
+    format_version,
     hold_writer_lock,
     load,
     modify_attrs,
@@ -212,7 +218,8 @@ class H5Output:
     index]`` for amplitudes drawn from a distribution; arrays with more than 64
     elements are datasets under
     ``/spikesim/arrays``), ``info`` (JSON: versions of spikesim, numba, numpy, h5py, HDF5 and
-    Python, creation time, this layout), ``tags`` (JSON: the ``tags`` given, when any), and,
+    Python, creation time, this layout), ``format_version`` (the layout's version: see the
+    module's docstring), ``tags`` (JSON: the ``tags`` given, when any), and,
     updated when a run ends, ``completed`` (False
     from the start of a run until it ends normally), ``duration`` (s, the simulated time
     reached), ``wall_time`` (s, all runs) and ``writer`` (the id of the output that wrote it
@@ -388,7 +395,8 @@ class H5Output:
             set_attrs(g, _new=True, dt=float(net.dt), seed=int(net.seed), dtype=str(net.dtype),
                       batch=int(net.batch), t_start=float(net.t), duration=float(net.t),
                       completed=False, wall_time=0.0, network=network, info=info,
-                      writer=self._writer, **({"tags": self.tags} if self.tags else {}))
+                      writer=self._writer, format_version=RECORDING_FORMAT_VERSION,
+                      **({"tags": self.tags} if self.tags else {}))
             if arrays:
                 a = new_group(g, "arrays")
                 for key, arr in arrays.items():
@@ -451,6 +459,8 @@ class H5Output:
             if "spikesim" not in f:
                 raise ValueError(f"{self.path} was not written by spikesim: cannot append")
             g = f["spikesim"]
+            format_version(g, "append to it")  # (an earlier file keeps none: it is not
+            # made of this version's groups only)
             want = {"dt": float(net.dt), "batch": int(net.batch), "dtype": str(net.dtype)}
             have = {k: attr(g, k) for k in want}
             if not np.isclose(have["dt"], want["dt"], rtol=1e-12, atol=0) or any(
@@ -1333,8 +1343,14 @@ class RateRecorder(_Recorder, SpikeMonitor):
                     or info.get("n_neurons") != n):
                 raise ValueError(f"{self.output.path}: /{path} was recorded with another bin "
                                  f"width, batch or neuron count; record under another name")
-            if "recorded_ids" in g or not info.get("selection"):  # (unknown in older files)
+            if "recorded_ids" in g or not info.get("selection"):
                 _refuse_other_neurons(self.output.path, path, g, self.ids)
+            elif self.ids is not None:  # some neurons, not named by an earlier spikesim (before
+                # 2026-12-04): counting others, even as many, would mix them into its bins
+                raise ValueError(f"{self.output.path}: /{path} counts {n} neurons that the file "
+                                 f"does not name (an earlier spikesim wrote it without "
+                                 f"recorded_ids): an append cannot tell that it counts the same "
+                                 f"ones; record under another name (name=...) or to a new file")
             start = int(info["start_step"])
             covered = int(round(tm[1] / dt_ms))
             anew = net.step < start  # all of it is cut: it starts anew
