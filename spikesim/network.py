@@ -186,9 +186,10 @@ class Network:
             neurons with deterministic input, 4,000 with random currents, more for several
             populations and projections: see ``_parallel``; about 25 times as many where
             Numba threads with its slow "workqueue" layer for want of OpenMP or TBB, where a
-            threaded run warns once; never with one thread, ``threads=1`` or
-            NUMBA_NUM_THREADS=1; never in a process forked after Numba's GNU OpenMP threads
-            started, which warns once and runs serially: see ``_parallel``). CPU backend only
+            threaded run warns once; never with one thread: ``threads=1``,
+            NUMBA_NUM_THREADS=1 or ``numba.set_num_threads(1)``; never in a process forked
+            after Numba's GNU OpenMP threads started, which warns once and runs serially: see
+            ``_parallel``). CPU backend only
             (refused with ``backend="cuda"``).
         threads: number of Numba threads, 1 to NUMBA_NUM_THREADS (default: Numba's default,
             all cores; 1: the serial kernel unless ``parallel=True``). CPU backend only
@@ -435,8 +436,8 @@ class Network:
     def _threads_wanted(self) -> bool:
         if self.parallel is not None:
             return self.parallel
-        if (self.threads or config.NUMBA_NUM_THREADS) == 1:  # (the serial kernel does the
-            return False  # same, without the threaded loops' costs)
+        if (self.threads or _numba_threads()) == 1:  # (the serial kernel does the same,
+            return False  # without the threaded loops' costs)
         noisy = {id(c.target) for c in self.currents if c.kind != CUR_BUFFER}
         drawn = [s for s in self.sources if s.mode == SRC_PROB]
         work = self.batch * (
@@ -674,6 +675,17 @@ def _compile_lock() -> Iterator[None]:
         os.makedirs(folder, exist_ok=True)
     with flock_held(os.path.join(folder, "spikesim-compile.lock"), os.O_RDWR | os.O_CREAT):
         yield
+
+
+def _numba_threads() -> int:
+    """The threads Numba's threaded loops would use now, without starting its threading layer
+    (a process that started GNU OpenMP cannot thread in its forks): ``get_num_threads()``
+    once the layer has started (``numba.set_num_threads`` starts it), else
+    NUMBA_NUM_THREADS."""
+    numba_parallel = sys.modules.get("numba.np.ufunc.parallel")
+    if numba_parallel is not None and getattr(numba_parallel, "_is_initialized", False):
+        return min(get_num_threads(), config.NUMBA_NUM_THREADS)
+    return config.NUMBA_NUM_THREADS
 
 
 def _threading_layer() -> str:

@@ -703,22 +703,34 @@ def test_one_thread_runs_serially_and_a_pool_worker_threading_on_all_cores_is_to
     assert "threads=" in str(caught[0].message)
 
 
-def test_a_worker_whose_numba_threads_were_limited_is_not_told_it_threads_on_all_cores(
+def test_a_worker_whose_numba_threads_were_limited_runs_serially_and_is_not_told(
         monkeypatch):
-    """A pool's initializer may call numba.set_num_threads(1): the network then runs on one
-    thread, but the worker was told that it ran on all the cores."""
+    """A pool's initializer may call numba.set_num_threads(1): the worker was told that it ran
+    on all the cores, and the network ran the threaded kernel on one thread, where threads=1
+    runs the serial one (without the threaded loops' costs). Numba's thread count is read only
+    once its threading layer has started (set_num_threads starts it): reading it starts the
+    layer, which a fork then cannot thread in."""
+    import numba.np.ufunc.parallel as numba_parallel
+
     monkeypatch.setattr(network_module, "_threading_layer", lambda: "omp")
     monkeypatch.setattr(network_module, "_warned_pool", False)
     monkeypatch.setattr(network_module.config, "NUMBA_NUM_THREADS", 2)
     monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
     monkeypatch.setattr(network_module.multiprocessing, "parent_process", lambda: object())
     monkeypatch.setattr(network_module, "get_num_threads", lambda: 1)  # (set_num_threads(1))
+    monkeypatch.setattr(numba_parallel, "_is_initialized", True)
     net = ss.Network(dt=1e-4)
     net.add(ss.ConstantCurrent(net.add(ss.LIF(30_000)), 1.0))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        assert not net._parallel()
+        net.parallel = True
         assert net._parallel()
     assert caught == []
+    monkeypatch.setattr(numba_parallel, "_is_initialized", False)  # (nothing set: not read)
+    monkeypatch.setattr(network_module, "get_num_threads", lambda: 1 / 0)
+    net.parallel = None
+    assert network_module._numba_threads() == 2 and net._threads_wanted()
 
 
 def test_a_cuda_network_in_a_worker_process_is_not_told_about_cpu_threads(monkeypatch):
