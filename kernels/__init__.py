@@ -53,8 +53,9 @@ def _cache_folder(here: Path) -> Path:
     """Where Numba caches the kernels of folder ``here``: below ``NUMBA_CACHE_DIR`` where it
     is set, else in ``__pycache__`` beside the sources."""
     if config.CACHE_DIR:
-        return Path(config.CACHE_DIR) / caching.UserProvidedCacheLocator.\
-            get_suitable_cache_subpath(str(here / "cpu.py"))
+        locator = getattr(caching, "UserProvidedCacheLocator", None) or \
+            caching._UserProvidedCacheLocator  # (public since Numba 0.62)
+        return Path(config.CACHE_DIR) / locator.get_suitable_cache_subpath(str(here / "cpu.py"))
     return here / "__pycache__"
 
 

@@ -42,7 +42,8 @@ def _ensure_numba_cache() -> None:
     def probe_function():  # (the locators read only its line number)
         pass
 
-    for locator in (caching.InTreeCacheLocator, caching.UserWideCacheLocator):
+    for name in ("InTreeCacheLocator", "UserWideCacheLocator"):  # (before Numba 0.62: _name)
+        locator = getattr(caching, name, None) or getattr(caching, "_" + name)
         if locator.from_function(probe_function, probe) is not None:
             return  # Numba caches there, as always
     import tempfile

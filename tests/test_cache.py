@@ -44,6 +44,16 @@ def test_the_package_stamped_its_own_cache():
     assert (folder / kernels.STAMP).read_text() == kernels._digest(kernels._here)
 
 
+def test_under_numba_cache_dir_the_stamped_folder_is_numbas(tmp_path, monkeypatch):
+    """With NUMBA_CACHE_DIR set the kernels' cache folder is the one Numba's own locator picks
+    (found by its name on every supported Numba: public since 0.62, ``_``-prefixed before)."""
+    from numba.core import config
+
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path))
+    folder = kernels._cache_folder(kernels._here)
+    assert folder.parent == tmp_path and folder.name.startswith(kernels._here.name + "_")
+
+
 # (The compile lock is taken in the folder Numba caches the kernels in.)
 def test_compile_lock_in_numba_cache_folder(tmp_path, monkeypatch):
     # (a read-only install: Numba caches in ~/.cache/numba/..., not in its __pycache__)

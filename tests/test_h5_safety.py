@@ -976,7 +976,8 @@ def test_without_a_writable_cache_folder_the_kernels_cache_in_a_private_temporar
 
     import spikesim
 
-    for locator in (caching.InTreeCacheLocator, caching.UserWideCacheLocator):
+    for name in ("InTreeCacheLocator", "UserWideCacheLocator"):  # (before Numba 0.62: _name)
+        locator = getattr(caching, name, None) or getattr(caching, "_" + name)
         monkeypatch.setattr(locator, "from_function", classmethod(lambda cls, f, src: None))
     monkeypatch.setattr(config, "CACHE_DIR", "")
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
