@@ -32,6 +32,7 @@ import json
 import math
 import os
 import threading
+import weakref
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -407,12 +408,24 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
 class Snapshot:
     """A point of a simulation kept in memory (:meth:`~spikesim.Network.store`): the step,
     copies of the state arrays, the constant sources' probabilities their next firings were
-    drawn with, and each monitor's data (by ``id``; the monitors kept alive)."""
+    drawn with, and each monitor's data (by ``id``: a weak reference to the monitor and its
+    ``_snapshot()``; the entry goes with the monitor, so that one removed and dropped since
+    frees its data)."""
 
     step: int
     state: dict[str, np.ndarray]
     const_p: dict[int, np.ndarray]
     monitors: dict[int, tuple]
+
+
+def _weak(m, entries: dict):
+    """A weak reference to monitor ``m`` that drops its entry of ``entries`` when ``m`` goes
+    (a strong one, as a function, for a class without weak references)."""
+    key = id(m)
+    try:
+        return weakref.ref(m, lambda _: entries.pop(key, None))
+    except TypeError:
+        return lambda: m
 
 
 def _between_runs(net: Network, what: str) -> None:
@@ -428,9 +441,11 @@ def store(net: Network, name: str) -> None:
     if not isinstance(name, str):
         raise TypeError(f"store's name must be a str, got {name!r}")
     net.build()
+    monitors: dict[int, tuple] = {}
+    for m in net.monitors:
+        monitors[id(m)] = (_weak(m, monitors), m._snapshot())
     net._snapshots[name] = Snapshot(
-        net.step, {k: a.copy() for k, a in net.state.items()}, dict(net._const_p),
-        {id(m): (m, m._snapshot()) for m in net.monitors})
+        net.step, {k: a.copy() for k, a in net.state.items()}, dict(net._const_p), monitors)
 
 
 def restore(net: Network, name: str) -> None:
@@ -455,7 +470,7 @@ def restore(net: Network, name: str) -> None:
         arr[...] = snap.state[k]
     net.step = snap.step
     net._const_p = dict(snap.const_p)
-    for m in {**{id(m): m for m, _ in snap.monitors.values()},  # (also one removed since)
-              **{id(m): m for m in net.monitors}}.values():
-        if m._in_memory:
-            m._rewind(snap.monitors[id(m)][1] if id(m) in snap.monitors else None)
+    for m in net.monitors:  # (one removed since keeps what it holds: its data was taken out
+        if m._in_memory:  # of the network with it, as Brian2's restore leaves it alone)
+            held = snap.monitors.get(id(m))
+            m._rewind(held[1] if held is not None and held[0]() is m else None)

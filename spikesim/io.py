@@ -520,6 +520,10 @@ def flock_held(path: str | os.PathLike, flags: int = os.O_RDONLY) -> Iterator[bo
 
 
 FOLDER_LOCK_FILE = ".spikesim.lock"  # folder_lock's lock file where a folder cannot be locked
+# folder_lock among the threads of this process: the lock file's lock, where NFS emulates flock
+# with POSIX locks, belongs to the process (a second thread's lock succeeds at once, and its
+# close releases the first's)
+_FOLDER_THREADS = threading.Lock()
 
 
 @contextmanager
@@ -530,15 +534,18 @@ def folder_lock(path: str | os.PathLike) -> Iterator[None]:
     then sees the first's file in use (without it both saw none, and the first wrote on into a
     file no longer there). Where the folder itself cannot be locked (NFS emulates ``flock``
     with POSIX locks, whose exclusive lock needs a file open for writing), the lock is taken
-    on the file :data:`FOLDER_LOCK_FILE` in it instead, made empty and left there. Nothing is
-    locked where neither works (a folder without read permission, no locks at all)."""
+    on the file :data:`FOLDER_LOCK_FILE` in it instead, made empty and left there; POSIX locks
+    are the process's, so the threads of this process also take turns on a lock of their own.
+    Nothing is locked where neither works (a folder without read permission, no locks at
+    all)."""
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-    with flock_held(folder) as held:
-        if held:
+    with _FOLDER_THREADS:
+        with flock_held(folder) as held:
+            if held:
+                yield
+                return
+        with flock_held(os.path.join(folder, FOLDER_LOCK_FILE), os.O_RDWR | os.O_CREAT):
             yield
-            return
-    with flock_held(os.path.join(folder, FOLDER_LOCK_FILE), os.O_RDWR | os.O_CREAT):
-        yield
 
 
 def clear_write_flags(path: str | os.PathLike) -> bool:
@@ -594,7 +601,9 @@ def recover(path: str | os.PathLike) -> dict:
     present, and set ``/spikesim`` ``duration`` to the end of the last run's flushed data
     (and, when any of this was needed, ``recovered`` = True). Returns what was done
     (``flags_cleared``, ``fixed``). A file that another process has open (a run writing it, or
-    a program reading it: :func:`writer_active`) is refused with OSError and left unchanged."""
+    a program reading it: :func:`writer_active`) is refused with OSError, and a recording of a
+    later format version (:func:`format_version`) with ValueError, left unchanged (but for
+    the superblock's flags: HDF5 opens the file only without them)."""
     path = recording_path(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
@@ -604,6 +613,8 @@ def recover(path: str | os.PathLike) -> dict:
                       f"changed)")
     done = {"flags_cleared": clear_write_flags(path), "fixed": []}
     with h5py.File(path, "r+", libver=LIBVER) as f:
+        if "spikesim" in f:  # (before anything is cut the way this version reads the layout)
+            format_version(f["spikesim"], "recover it")
         for name, g in f.get("spikes", {}).items():
             ts, ids = g["timestamps"], g["node_ids"]
             n = min(ts.shape[0], ids.shape[0])

@@ -153,6 +153,13 @@ def check_continues(m: Monitor, t: float, dt: float) -> None:
     computed over it, counts as recorded."""
     if not m._in_memory or m.t_start is None or abs(m.t_stop - t) <= dt / 2:
         return
+    if m.t_stop > t:  # (removed from a network that was restored to an earlier point since)
+        checks.warn(
+            f"this {type(m).__name__} holds data up to t = {m.t_stop:g} s but the network is "
+            f"at t = {t:g} s (restored to an earlier point): its data would hold the "
+            f"{m.t_stop - t:g} s between twice; add a new {type(m).__name__} for a series of "
+            f"its own")
+        return
     checks.warn(
         f"this {type(m).__name__} holds data up to t = {m.t_stop:g} s but the network is at "
         f"t = {t:g} s: its data will miss the {t - m.t_stop:g} s between, which its interval "
@@ -231,9 +238,12 @@ class SpikeMonitor(Monitor):
             steps = ids = np.zeros(0, np.int64)
         if real is None:  # a batch of one: every spike is realization 0's
             real = np.zeros(len(steps), np.int64)
+        # the neurons its spikes were recorded of: ids given since (recorded from the next run
+        # on) or brought back by Network.restore do not relabel them, as for StateMonitor
+        recorded = self.ids if self._held_as is None else self._held_as[0]
         return Spikes(steps * self.dt, ids, real, self.source.n, self.n_realizations,
                       self.t_start or 0.0, max(self.t_stop, self.t_start or 0.0),
-                      self.source.name or "", self.ids, self.dt)
+                      self.source.name or "", recorded, self.dt)
 
 
 class StateMonitor(Monitor):

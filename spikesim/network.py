@@ -587,17 +587,20 @@ class Network:
         """Keep the simulation's present point in memory as ``name``: the state, the time and
         what each in-memory monitor holds, for :meth:`restore` to come back to (Brian2's
         ``store``; :func:`~spikesim.save_checkpoint` writes the state to a file instead).
-        Builds the network if needed; a copy of ``state``, so it costs the state's memory."""
+        Builds the network if needed; a copy of ``state``, so it costs the state's memory
+        (the monitors' data is shared with them, and a monitor removed and dropped since is
+        freed)."""
         checkpoint.store(self, name)
 
     def restore(self, name: str = "default") -> None:
         """Return to the point :meth:`store` kept as ``name``: the state and ``t`` as they were
-        then, and each ``SpikeMonitor`` and ``StateMonitor`` holding what it held then (one
-        added since: nothing). The next run continues from there bit for bit as the first
-        did, with what was given anew since (rates, currents, state) applied as between any
-        two runs — a common warm-up, then one trial per stimulus. The point stays stored.
-        Refused where an HDF5 recorder (or a monitor of your own) has recorded past that
-        point: a file does not go back."""
+        then, and each ``SpikeMonitor`` and ``StateMonitor`` of ``net.monitors`` holding what
+        it held then (one added since: nothing; one removed since is left as it is, holding
+        what it recorded — a trial's data, say). The next run continues from there bit for
+        bit as the first did, with what was given anew since (rates, currents, state) applied
+        as between any two runs — a common warm-up, then one trial per stimulus. The point
+        stays stored. Refused where an HDF5 recorder (or a monitor of your own) has recorded
+        past that point: a file does not go back."""
         checkpoint.restore(self, name)
 
     def sync_state(self) -> None:

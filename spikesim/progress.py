@@ -15,16 +15,28 @@ class ProgressBar:
 
     def __init__(self, dt: float, enabled: bool = True, delay: float = 0.5):
         self.dt, self.bar, self.t0, self.delay = dt, None, time.perf_counter(), delay
-        if enabled:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=1, file=sys.stderr, delay=delay, unit="step", leave=False,
-                            dynamic_ncols=True, desc="simulating",
-                            bar_format="{desc} {percentage:3.0f}%|{bar}|")
+        self.enabled = enabled
+
+    def _open(self, total: int) -> None:
+        """The tqdm bar, made at the first chunk with the run's ``total``: tqdm.notebook's
+        widget (tqdm.auto's choice in Jupyter) is as long as the total it was made with, and
+        a total assigned later changes its text only (made with 1, it was full from the
+        first chunk on). ``miniters=1``: it is updated once per chunk, at most every
+        ``mininterval`` (0.1 s), which tqdm's own estimate of the updates to skip, from
+        the first chunk's, made it miss."""
+        from tqdm.auto import tqdm
+        waited = time.perf_counter() - self.t0
+        self.bar = tqdm(total=total, file=sys.stderr, delay=max(0.0, self.delay - waited),
+                        miniters=1, unit="step", leave=False, dynamic_ncols=True,
+                        desc="simulating",
+                        bar_format="{desc} {percentage:3.0f}%|{bar}|")
 
     def __call__(self, done: int, total: int) -> None:
         """Show ``done`` of ``total`` steps."""
-        if self.bar is None:
+        if not self.enabled:
             return
+        if self.bar is None:
+            self._open(total)
         wall = time.perf_counter() - self.t0
         sim = done * self.dt
         self.bar.total = total
@@ -37,6 +49,7 @@ class ProgressBar:
 
     def close(self) -> None:
         """Remove the bar (a no-op when it is disabled or closed)."""
+        self.enabled = False
         if self.bar is not None:
             self.bar.close()
             self.bar = None

@@ -655,6 +655,22 @@ def test_a_monitor_added_after_the_store_holds_nothing_once_restored_and_points_
         net.store(3)
 
 
+def test_a_spike_monitor_restored_reports_the_neurons_its_spikes_were_recorded_of():
+    """A trial recorded other ids (with a warning); restored, the monitor holds the warm-up's
+    spikes of the first ids only, but its spikes named the trial's ids as recorded, and
+    rates per neuron counted those."""
+    net, exc, _ = network(batch=1)
+    mon = net.add(ss.SpikeMonitor(exc, ids=[0, 1, 2]))
+    net.run(0.01)
+    net.store()
+    mon.ids = [3, 4]
+    with pytest.warns(RuntimeWarning, match="records \\[3, 4\\] from now on"):
+        net.run(0.01)
+    net.restore()
+    np.testing.assert_array_equal(mon.spikes.recorded, [0, 1, 2])
+    assert set(mon.spikes.ids.tolist()) <= {0, 1, 2} and len(mon.spikes) > 0
+
+
 def test_restore_refuses_to_take_back_what_a_recorder_wrote_and_store_waits_for_the_run(
         tmp_path):
     net, exc, _ = network(batch=1)
@@ -675,3 +691,32 @@ def test_restore_refuses_to_take_back_what_a_recorder_wrote_and_store_waits_for_
 
     with pytest.raises(RuntimeError, match="Network.restore is refused during a run"):
         net.run(0.01, progress=inside)
+
+
+def test_a_monitor_removed_before_a_restore_keeps_its_trial_and_a_dropped_one_is_freed():
+    """A monitor taken out of net.monitors after a trial (to keep that trial's data) was
+    rewound by the next restore all the same, its trial lost; and the stored point kept every
+    monitor of its time alive, so a large StateMonitor removed and deleted after the warm-up
+    kept its memory. (Brian2's restore, too, touches only the network's objects.)"""
+    import gc
+    import weakref
+
+    net, exc, inh = network(batch=1)
+    kept, traces = net.add(ss.SpikeMonitor(exc)), net.add(ss.StateMonitor(inh, ["v"]))
+    net.run(0.01)
+    net.store()
+    net.monitors.remove(traces)
+    dropped = weakref.ref(traces)
+    del traces
+    net.run(0.01)  # (the runner of the run before held it too, up to here)
+    gc.collect()
+    assert dropped() is None
+    trial = kept.spikes
+    net.monitors.remove(kept)
+    net.restore()
+    assert net.t == pytest.approx(0.01)
+    np.testing.assert_array_equal(kept.spikes.times, trial.times)
+    assert kept.spikes.t_stop == pytest.approx(0.02) and len(trial) > 0
+    with pytest.warns(RuntimeWarning, match=r"holds data up to t = 0.02 s but the network is at "
+                                            r"t = 0.01 s \(restored to an earlier point\)"):
+        net.add(kept)

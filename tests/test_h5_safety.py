@@ -1028,3 +1028,42 @@ def test_where_a_folder_cannot_be_locked_a_lock_file_in_it_is(tmp_path, monkeypa
     net.run(0.02)
     assert sorted(os.listdir(tmp_path)) == [ssio.FOLDER_LOCK_FILE, "a.h5"]
     assert len(ss.load(tmp_path / "a.h5").spikes("a")) > 0
+
+
+def test_where_the_lock_file_is_a_posix_lock_two_threads_still_take_turns(tmp_path, monkeypatch):
+    """NFS emulates flock with POSIX locks, which belong to the process: a second thread's
+    lock of the .spikesim.lock file succeeded at once (two outputs of one process, in two
+    threads, checked and moved their files into one path together), and its close would
+    have released the first thread's lock."""
+    import errno
+    import fcntl
+    import stat
+    import threading
+
+    def nfs_flock(fd, op):
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        return fcntl.lockf(fd, op)  # (a POSIX lock of the whole file, as the NFS client's)
+
+    monkeypatch.setattr(fcntl, "flock", nfs_flock)
+    entered, leave, inside = threading.Event(), threading.Event(), []
+
+    def first():
+        with ssio.folder_lock(tmp_path / "a.h5"):
+            entered.set()
+            leave.wait(10)
+
+    def second():
+        with ssio.folder_lock(tmp_path / "a.h5"):
+            inside.append(leave.is_set())
+
+    t1 = threading.Thread(target=first)
+    t1.start()
+    assert entered.wait(10)
+    t2 = threading.Thread(target=second)
+    t2.start()
+    t2.join(0.3)
+    leave.set()
+    t1.join(10)
+    t2.join(10)
+    assert inside == [True]  # (the second entered only once the first had left)

@@ -293,3 +293,31 @@ def test_run_with_progress_true_draws_a_bar_of_simulated_time_and_removes_it(mon
     net.run(0.1, progress=False)
     assert capsys.readouterr().err == "" and net.t == pytest.approx(0.3)
 
+
+
+def test_a_progress_bar_is_made_with_the_runs_total_which_a_notebook_widget_keeps(monkeypatch):
+    """tqdm.auto gives tqdm.notebook's widget in Jupyter, whose bar is as long as the total it
+    was made with (a total assigned later changes its text only): made with total=1, the
+    widget of net.run(progress=True) was full from the first chunk on while its text said
+    25 %."""
+    import tqdm.auto
+    from tqdm import std
+
+    from spikesim.progress import ProgressBar
+
+    widgets = []
+
+    class Widget(std.tqdm):  # (as tqdm.notebook: the widget's length is the total made with)
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.widget_max = self.total
+            widgets.append(self)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Widget)
+    bar = ProgressBar(1e-3, delay=0.0)
+    for done in (250, 500):
+        bar(done, 1000)
+        assert widgets[-1].n / widgets[-1].widget_max == done / 1000
+    bar.close()
+    bar(750, 1000)  # (closed: nothing drawn again)
+    assert len(widgets) == 1 and bar.bar is None

@@ -194,3 +194,18 @@ def test_a_checkpoint_an_earlier_spikesim_built_otherwise_names_its_saver(tmp_pa
                         "2026-11-22T04:00:00): another version may build the same code "
                         "differently")):
         ss.load_checkpoint(build(), path)
+
+
+def test_recover_leaves_a_recording_of_a_later_format_alone(tmp_path):
+    """recover (which ``spikesim run --resume`` calls before its append is refused) cut and
+    rewrote a file of a later layout the way this version reads it."""
+    path = tmp_path / "run.h5"
+    small_run(path).run(0.02)
+    with h5py.File(path, "r+") as f:
+        f["spikesim"].attrs["format_version"] = ssio.RECORDING_FORMAT_VERSION + 1
+        f["spikesim"].attrs["duration"] = 0.5  # (what this version would "fix")
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="written by a later spikesim .* upgrade spikesim to "
+                                         "recover it$"):
+        ssio.recover(path)
+    assert path.read_bytes() == before
