@@ -4,6 +4,8 @@ There is no generator state. Every draw is a pure function of ``(seed, realizati
 stream)``::
 
     key  = realization_key(seed_key(seed), b)               # per realization b (kernels.inputs)
+                                                            # (trial_key(seed, t) after
+                                                            # Network.restore's t-th new draw)
     ctr  = counter(step, stream, n_streams)
     bits = mix64(key + (ctr + 1) * 0x9E3779B97F4A7C15)      # SplitMix64 output number ctr
 
@@ -54,6 +56,7 @@ __all__ = [
     "poisson",
     "poisson_quantile",
     "seed_key",
+    "trial_key",
     "uniform",
     "uniform_open",
 ]
@@ -347,3 +350,12 @@ def seed_key(seed: int) -> np.uint64:
     s = ((s ^ (s >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     s = ((s ^ (s >> 27)) * 0x94D049BB133111EB) & _MASK64
     return np.uint64(s ^ (s >> 31))
+
+
+def trial_key(seed: int, trial: int) -> np.uint64:
+    """Key of the random inputs of trial ``trial`` (an int >= 0) of a network seeded ``seed``:
+    ``seed_key(seed)`` for trial 0; for each later one (``Network.restore`` drawing new
+    inputs) the SplitMix64 mix of that key plus ``trial`` golden-ratio increments, as
+    :func:`seed_key` mixes a seed."""
+    key = seed_key(seed)
+    return key if trial == 0 else seed_key((int(key) + trial * int(_GOLDEN)) & _MASK64)

@@ -14,12 +14,13 @@ for bit as if it had never stopped::
     net.run(rest)                            # spikes and traces identical to one long run
 
 File layout: root attributes ``format`` = "spikesim-checkpoint", ``format_version`` (the
-layout's version, now 2), ``step``, ``t`` (s), ``dt`` (s), ``seed``, ``dtype``, ``batch``,
-``structure`` (JSON: populations, sources, currents, projections and CRC-32 checksums of the
-parameter and connectivity tables, of each population's parameters and of each spike source's
-and current's arguments), ``versions`` (JSON: versions of spikesim, numba, numpy,
-h5py, HDF5 and Python) and ``created`` (the local time of saving, ISO 8601); datasets
-``/state/<name>`` with the arrays of ``net.state``.
+layout's version, now 3), ``step``, ``trial`` and ``trials`` (the trial whose key the random
+inputs are drawn with, and the last one started: :meth:`Network.restore`), ``t`` (s), ``dt``
+(s), ``seed``, ``dtype``, ``batch``, ``structure`` (JSON: populations, sources, currents,
+projections and CRC-32 checksums of the parameter and connectivity tables, of each
+population's parameters and of each spike source's and current's arguments), ``versions``
+(JSON: versions of spikesim, numba, numpy, h5py, HDF5 and Python) and ``created`` (the local
+time of saving, ISO 8601); datasets ``/state/<name>`` with the arrays of ``net.state``.
 
 In memory, :meth:`Network.store` and :meth:`Network.restore` (:func:`store`, :func:`restore`)
 keep and bring back the same state, with what the in-memory monitors hold.
@@ -50,7 +51,8 @@ if TYPE_CHECKING:
     from .network import Network
 
 FORMAT = CHECKPOINT_FORMAT  # "spikesim-checkpoint"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # (3: the trial of the random inputs; 2, without it, is read as trial 0)
+READS = (2, 3)  # the versions load_checkpoint reads
 
 
 def _crc(*arrays: np.ndarray) -> int:
@@ -274,6 +276,7 @@ def save_checkpoint(net: Network, path: str | os.PathLike, overwrite: bool = Tru
     try:
         with h5py.File(tmp, "w") as f:
             set_attrs(f, format=FORMAT, format_version=FORMAT_VERSION, step=int(net.step),
+                      trial=int(net._trial), trials=int(net._trials),
                       t=float(net.t), dt=float(net.dt), seed=int(net.seed),
                       dtype=str(net.dtype), batch=int(net.batch), structure=_structure(net),
                       versions=_versions(),
@@ -335,10 +338,10 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
         if attr(f, "format") != FORMAT:
             raise ValueError(f"{path} is not a spikesim checkpoint")
         version = attr(f, "format_version", 1)
-        if version != FORMAT_VERSION:
+        if version not in READS:
             raise ValueError(f"{path} is a checkpoint of format version {version}; this "
-                             f"spikesim reads version {FORMAT_VERSION}: resume it with the "
-                             f"spikesim that saved it (attribute 'versions': "
+                             f"spikesim reads versions {READS[0]} to {READS[-1]}: resume it "
+                             f"with the spikesim that saved it (attribute 'versions': "
                              f"{attr(f, 'versions', '?')})")
         saved = {"dt": attr(f, "dt"), "seed": attr(f, "seed"), "dtype": attr(f, "dtype"),
                  "batch": attr(f, "batch")}
@@ -366,6 +369,8 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
                              f"differently")
         try:
             step = checks.count("step", attr(f, "step"), low=0, high=2**62)  # (int64 steps)
+            trial = checks.count("trial", attr(f, "trial", 0), low=0)  # (0 in version 2)
+            trials = checks.count("trials", attr(f, "trials", 0), low=trial)
         except ValueError as e:
             raise ValueError(f"checkpoint {path}: {e}") from None
         g = f["state"]
@@ -392,6 +397,7 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
             elif arr.size:
                 g[name].read_direct(arr)
         net.step = step
+        net._trial, net._trials = trial, trials
     for m in net.monitors:  # begun by a run(0) before, holding nothing: they start here (their
         # interval from 0 counted the steps skipped as recorded, and the rates over it)
         if getattr(m, "_in_memory", False) and m.t_start is not None and m.t_stop <= m.t_start:
@@ -413,6 +419,7 @@ class Snapshot:
     frees its data)."""
 
     step: int
+    trial: int  # (the random inputs' trial: Network._trial)
     state: dict[str, np.ndarray]
     const_p: dict[int, np.ndarray]
     monitors: dict[int, tuple]
@@ -444,14 +451,17 @@ def store(net: Network, name: str) -> None:
     monitors: dict[int, tuple] = {}
     for m in net.monitors:
         monitors[id(m)] = (_weak(m, monitors), m._snapshot())
-    net._snapshots[name] = Snapshot(
-        net.step, {k: a.copy() for k, a in net.state.items()}, dict(net._const_p), monitors)
+    net._snapshots[name] = Snapshot(net.step, net._trial,
+                                    {k: a.copy() for k, a in net.state.items()},
+                                    dict(net._const_p), monitors)
 
 
-def restore(net: Network, name: str) -> None:
-    """Return ``net`` to the point :func:`store` kept as ``name`` (see
+def restore(net: Network, name: str, noise: str = "new") -> None:
+    """Return ``net`` to the point :func:`store` kept as ``name``, with new random inputs
+    (``noise`` "new": a trial of its own) or those drawn after it ("same") (see
     :meth:`~spikesim.Network.restore`)."""
     _between_runs(net, "restore")
+    noise = checks.choice("noise", noise, ("new", "same"))
     if name not in net._snapshots:
         kept = ", ".join(map(repr, net._snapshots)) or "none"
         raise KeyError(f"no point stored as {name!r} (stored: {kept}); call net.store("
@@ -470,6 +480,12 @@ def restore(net: Network, name: str) -> None:
         arr[...] = snap.state[k]
     net.step = snap.step
     net._const_p = dict(snap.const_p)
+    if noise == "same":
+        net._trial = snap.trial
+    else:  # a trial of its own, and the next firings of the sources drawn with its key
+        net._trials += 1
+        net._trial = net._trials
+        net._redraw_changed_sources(every=True)
     for m in net.monitors:  # (one removed since keeps what it holds: its data was taken out
         if m._in_memory:  # of the network with it, as Brian2's restore leaves it alone)
             held = snap.monitors.get(id(m))

@@ -27,7 +27,7 @@ from .io import flock_held, no_interrupt
 from .kernels import cpu as KC
 from .kernels import inputs as KI
 from .kernels.inputs import CUR_BUFFER, SRC_CONST, SRC_PROB
-from .kernels.rng import seed_key
+from .kernels.rng import trial_key
 from .layout import (
     Tables,
     build_tables,
@@ -250,6 +250,9 @@ class Network:
         self._last_runner: _ChunkRunner | None = None  # the CPU runner of the last run
         self._const_p: dict[int, np.ndarray] = {}  # constant sources' p (n,), as last drawn
         self._snapshots: dict[str, checkpoint.Snapshot] = {}  # store(name) -> restore(name)
+        # the trial whose key the random inputs are drawn with (0, then a new one at each
+        # restore that draws new inputs: see restore), and the last trial started
+        self._trial = self._trials = 0
 
     def __repr__(self) -> str:
         def listed(items, limit: int = 4) -> str:
@@ -549,10 +552,11 @@ class Network:
                 if errors:
                     raise errors[0]
 
-    def _redraw_changed_sources(self) -> None:
+    def _redraw_changed_sources(self, every: bool = False) -> None:
         """Constant-probability sources whose probability changed since their next firings
         were drawn (a rate, p or data given anew between runs) draw them again from the
-        current step with the new one; one made time-varying is refused (its mode is fixed)."""
+        current step with the new one (``every``: all of them, as with new random inputs:
+        see :meth:`restore`); one made time-varying is refused (its mode is fixed)."""
         tb, nxt = self.tables, self.state["nxt"]
         for s, so in enumerate(self.sources):
             if so.mode != SRC_CONST:
@@ -566,11 +570,12 @@ class Network:
             p = np.broadcast_to(p.reshape(-1), (so.n,)).copy()
             old = self._const_p.get(s)
             self._const_p[s] = p
-            changed = np.flatnonzero(old != p) if old is not None else np.zeros(0, np.int64)
+            changed = (np.arange(so.n) if every else np.flatnonzero(old != p)
+                       if old is not None else np.zeros(0, np.int64))
             if changed.size:
                 first = tb.src[s, KI.UNIT]
                 KI.redraw_next(nxt, first + changed, tb.src[s, KI.SSTREAM] + changed,
-                               inv_hazard(p[changed]), self.step, seed_key(self.seed),
+                               inv_hazard(p[changed]), self.step, self._noise_key(),
                                tb.n_streams)
 
     def _chunk_steps(self, monitors: list) -> int:
@@ -592,16 +597,26 @@ class Network:
         freed)."""
         checkpoint.store(self, name)
 
-    def restore(self, name: str = "default") -> None:
+    def _noise_key(self) -> np.uint64:
+        """The RNG key of the random inputs from here on: the seed's, in trial ``_trial``."""
+        return trial_key(self.seed, self._trial)
+
+    def restore(self, name: str = "default", noise: str = "new") -> None:
         """Return to the point :meth:`store` kept as ``name``: the state and ``t`` as they were
         then, and each ``SpikeMonitor`` and ``StateMonitor`` of ``net.monitors`` holding what
         it held then (one added since: nothing; one removed since is left as it is, holding
-        what it recorded — a trial's data, say). The next run continues from there bit for
-        bit as the first did, with what was given anew since (rates, currents, state) applied
-        as between any two runs — a common warm-up, then one trial per stimulus. The point
-        stays stored. Refused where an HDF5 recorder (or a monitor of your own) has recorded
-        past that point: a file does not go back."""
-        checkpoint.restore(self, name)
+        what it recorded — a trial's data, say). What was given anew since (rates, currents,
+        state) applies as between any two runs: a common warm-up, then one trial per
+        stimulus. The point stays stored.
+
+        ``noise``: "new" (the default, as Brian2's ``restore``) draws the random inputs from
+        there on anew — Poisson and Bernoulli firings, noise currents, Poisson drives — so
+        that trials are independent; each such restore draws other ones, and a script that
+        runs again draws the same (the n-th restore's key is the seed's n-th trial key).
+        "same" draws them as after the store, so that the same inputs repeat the run after
+        it bit for bit. Refused where an HDF5 recorder (or a monitor of your own) has
+        recorded past that point: a file does not go back."""
+        checkpoint.restore(self, name, noise)
 
     def sync_state(self) -> None:
         """Bring ``net.state`` up to ``net.step`` during a run (from a progress callback or a
@@ -768,7 +783,7 @@ class _ChunkRunner:
         self.made_from = _made_from(net)
         self.net, self.kernel = net, kernel
         self.reached = net.step  # the step the state has reached (Network.run, after an error)
-        self.key = seed_key(net.seed)  # the network's RNG key (uint64)
+        self.key = net._noise_key()  # the network's RNG key (uint64)
         tb = net.tables
         # (index, first unit) of each constant-probability source, whose firings are drawn
         self.const_sources = [(s, int(tb.groups[len(net.populations) + s, 0]))
@@ -1000,8 +1015,9 @@ class _ChunkRunner:
 
 def _made_from(net: Network) -> tuple:
     """What a :class:`_ChunkRunner` is made from, besides the tables' contents: the tables,
-    the seed and each monitor (its source or population, ``every``, variables and ids)."""
-    return (id(net.tables), net.seed, [
+    the key of the random inputs and each monitor (its source or population, ``every``,
+    variables and ids)."""
+    return (id(net.tables), net._noise_key(), [
         (m, getattr(m, "source", None), getattr(m, "population", None), getattr(m, "every", None),
          getattr(m, "variables", None),
          None if getattr(m, "ids", None) is None else np.array(m.ids, copy=True))

@@ -213,9 +213,9 @@ def test_a_checkpoint_is_refused_by_a_network_that_has_run_from_another_format_o
     with pytest.raises(ValueError, match=r"network that has not run; this one is at t = 0\.001"):
         ss.load_checkpoint(ran, tmp_path / "c.h5")
     with h5py.File(tmp_path / "c.h5", "r+") as f:  # as a later spikesim might write it
-        f.attrs["format_version"] = 3
-    with pytest.raises(ValueError, match=r"c\.h5 is a checkpoint of format version 3; this "
-                                         r"spikesim reads version 2: resume it with"):
+        f.attrs["format_version"] = 4
+    with pytest.raises(ValueError, match=r"c\.h5 is a checkpoint of format version 4; this "
+                                         r"spikesim reads versions 2 to 3: resume it with"):
         ss.load_checkpoint(network()[0], tmp_path / "c.h5")
     (tmp_path / "notes.txt").write_text("not HDF5")
     fresh, _, _ = network()
@@ -606,16 +606,17 @@ def _poisson(net):
 
 
 def test_restore_returns_to_the_stored_point_for_another_trial_as_a_fresh_run_reaches_it():
-    """Warm-up, store, a trial at 80 Hz; restore and a trial at 200 Hz: the monitors then hold
-    the warm-up and the second trial, equal to a network that ran the warm-up and went to
-    200 Hz directly; restoring again and repeating the first trial repeats it exactly."""
+    """Warm-up, store, a trial at 80 Hz; restore with the same noise and a trial at 200 Hz: the
+    monitors then hold the warm-up and the second trial, equal to a network that ran the
+    warm-up and went to 200 Hz directly; restoring again and repeating the first trial repeats
+    it exactly."""
     net, exc, inh = network()
     mons = monitors(net, exc, inh)
     net.run(0.03)
     net.store()
     net.run(0.02)
     first = [m.spikes if k < 2 else m.trace("v") for k, m in enumerate(mons)]
-    net.restore()
+    net.restore(noise="same")
     assert net.step == 300 and mons[0].spikes.t_stop == pytest.approx(0.03)
     _poisson(net).rate = 200.0
     net.run(0.02)
@@ -629,7 +630,7 @@ def test_restore_returns_to_the_stored_point_for_another_trial_as_a_fresh_run_re
     np.testing.assert_array_equal(mons[2].trace("v").times, first[2].times)  # (not appended)
     assert len(mons[0].spikes) != len(first[0])  # the second trial differs from the first
 
-    net.restore()
+    net.restore(noise="same")
     _poisson(net).rate = 80.0
     net.run(0.02)
     np.testing.assert_array_equal(mons[0].spikes.times, first[0].times)
@@ -720,3 +721,58 @@ def test_a_monitor_removed_before_a_restore_keeps_its_trial_and_a_dropped_one_is
     with pytest.warns(RuntimeWarning, match=r"holds data up to t = 0.02 s but the network is at "
                                             r"t = 0.01 s \(restored to an earlier point\)"):
         net.add(kept)
+
+
+def _trials(n_trials, noise="new"):
+    """A warm-up, then ``n_trials`` restores of it, each followed by a 20 ms trial: the
+    Poisson source's and exc's spikes of each trial."""
+    net, exc, _ = network(batch=1)
+    src = net.add(ss.SpikeMonitor(_poisson(net)))
+    out = net.add(ss.SpikeMonitor(exc))
+    net.run(0.03)
+    net.store()
+    trials = []
+    for _ in range(n_trials):
+        net.restore(noise=noise)
+        net.run(0.02)
+        trials.append((src.spikes.window(0.03), out.spikes.window(0.03)))
+    return net, trials
+
+
+def test_restore_draws_new_random_inputs_per_trial_reproducibly_as_brian2_does():
+    """Five "trials" after restore() were one trial five times: the Poisson firings and the
+    noise currents were drawn from the same counters again. By default each restore now
+    draws new ones (Brian2's restore does too): the source's firings differ between trials,
+    from the first firing after the point on, with Poisson statistics across trials, and a
+    script run again gets the same trials."""
+    _, trials = _trials(12)
+    counts = np.array([len(s) for s, _ in trials])
+    expected = 50 * 80.0 * 0.02  # units × Hz × s
+    assert len({tuple(s.times) for s, _ in trials}) == 12
+    assert len({len(o) for _, o in trials}) > 3  # the network's response varies too
+    assert abs(counts.mean() - expected) < 4 * np.sqrt(expected / 12)
+    assert 0.3 < counts.var(ddof=1) / expected < 2.5  # Poisson: variance = mean
+    firsts = np.array([[s.times[s.ids == u].min(initial=np.inf) for u in range(50)]
+                       for s, _ in trials])
+    assert np.mean(firsts[0] == firsts[1]) < 0.2  # (drawn anew, not those stored)
+    _, again = _trials(12)
+    for (s, o), (s2, o2) in zip(trials, again):
+        np.testing.assert_array_equal(s.times, s2.times)
+        np.testing.assert_array_equal(o.ids, o2.ids)
+    _, same = _trials(3, noise="same")
+    assert all(np.array_equal(s.times, same[0][0].times) for s, _ in same)
+
+
+def test_a_checkpoint_saved_in_a_trial_of_its_own_resumes_that_trial(tmp_path):
+    net, trials = _trials(2)
+    path = ss.save_checkpoint(net, tmp_path / "c.h5")
+    mon = net.add(ss.SpikeMonitor(net.populations[0]))
+    net.run(0.01)
+    fresh, f_exc, _ = network(batch=1)
+    f_mon = fresh.add(ss.SpikeMonitor(f_exc))
+    ss.load_checkpoint(fresh, path)
+    fresh.run(0.01)
+    np.testing.assert_array_equal(f_mon.spikes.times, mon.spikes.times)
+    assert len(f_mon.spikes) > 10
+    with pytest.raises(ValueError, match="noise must be one of 'new', 'same', got 'fresh'"):
+        net.restore(noise="fresh")
