@@ -46,6 +46,14 @@ class SpikeSource(checks.FixedOnceBuilt):
     mode = K.SRC_CONST
 
     def __init__(self, n: int, name: str | None = None):
+        if isinstance(n, Population):  # (Brian2's PoissonInput(target, ...), say)
+            drive = (" To drive every neuron of a population with Poisson spikes directly "
+                     "(Brian2's PoissonInput(target, var, N, rate, weight)), add "
+                     "PoissonDrive(target, rate=N*rate, weight=weight)."
+                     if isinstance(self, PoissonInput) else "")
+            raise TypeError(f"{type(self).__name__}'s first argument is its number of units n "
+                            f"(a spike source of its own, connected with Network.connect), "
+                            f"got the population {n!r}.{drive}")
         self.n = checks.count("n", n, high=checks.MAX_UNITS)
         self.name = name
 
@@ -188,8 +196,9 @@ class RateCoded(SpikeSource):
 class SpikeTimes(SpikeSource):
     """Given spikes: ``times`` (s, >= 0) and the firing unit ``ids`` (integers in [0, n)), 1-D
     arrays of the same length, in any order; times are rounded to the nearest step (half to
-    even), and several spikes of one unit in one step count once (with a warning: Brian2
-    refuses them). ``times`` and ``ids`` may be given anew between runs."""
+    even; Brian2's SpikeGeneratorGroup takes the step that contains the time), and several
+    spikes of one unit in one step count once (with a warning: Brian2 refuses them). ``times``
+    and ``ids`` may be given anew between runs."""
 
     mode = K.SRC_EVENTS
     _changeable = frozenset({"times", "ids"})

@@ -9,7 +9,9 @@ Every model shares the spike mechanics: after integrating a step, a neuron whose
 (strictly) spikes and is reset — ``reset="value"``: v ← v_reset; ``"subtract"``:
 v ← v − (v_th − v_reset); ``"none"``: v unchanged — and then stays refractory for
 ``round(refractory / dt)`` steps (half to even; a plain number that is not a whole number of
-steps warns), during which v is clamped at v_reset (other variables evolve).
+steps warns), during which v is clamped at v_reset (other variables evolve). They count from
+the reset at the end of the spike's step, as NEST's; Brian2 counts from the spike's stamp t_k,
+a step earlier: its ``refractory=t_ref`` is ``refractory=t_ref - dt`` here.
 
 ``method="euler"`` applies forward Euler in the order of the classic tutorials (decay, threshold on
 the updated v, reset, then input); ``method="exact"`` applies the exact propagators of the linear

@@ -180,7 +180,11 @@ class Network:
             chunk size and thread count.
         dtype: float64 (default) or float32 state and parameters.
         batch: number B of independent realizations run together; each has its own random
-            streams, and parameters given as (B, n) arrays differ between them.
+            streams, and parameters given as (B, n) arrays differ between them. The
+            connectivity, and parameters neither drawn from a Distribution nor given per
+            realization, are the same in all: a batch gives trials of one network (the
+            variability of its input and initial state), not networks drawn with other seeds
+            (for those, one Network per seed, as a Brian2 loop over seeds).
         parallel: run the loops over neurons, sources and synapses on all Numba threads;
             default: when the network is large enough for threads to pay (about 25,000
             neurons with deterministic input, 4,000 with random currents, more for several

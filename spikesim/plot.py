@@ -489,9 +489,12 @@ def _spike_marks(ax: Axes, s: Spikes, tr: Trace, cols: np.ndarray, reals: np.nda
     """:func:`traces`' spike strokes: for drawn column k (neuron ``tr.ids[cols[k]]``) and
     realization ``reals[r]``, from ``values[sample, r, k]`` at the last sample at or before
     each spike (shown in ``factor`` units, times × ``scale``) to a fifth of the data's range
-    above the threshold (else above the data)."""
+    above the threshold, or above the data where they exceed it (a jump of v arriving at the
+    end of a step, sampled before the next step thresholds it: delta synapses, RC), so that no
+    stroke runs downwards inside the trace's own jump."""
     lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
-    top = (tr.threshold * factor if tr.threshold is not None and tr.variable == "v" else hi)
+    top = (max(tr.threshold * factor, hi) if tr.threshold is not None and tr.variable == "v"
+           else hi)
     top += 0.2 * max(hi - lo, abs(top) * 1e-3, 1e-12)
     for k, c in enumerate(cols):
         for r, b in enumerate(reals):

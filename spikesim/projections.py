@@ -5,7 +5,9 @@ LIF family, in A; v for the RC neuron, in V; for the dimensionless Leaky and Syn
 neurons, v or i, unit 1) when a spike arrives; negative weights
 inhibit. A delay (s) is rounded to whole steps, at least one (a plain number that is not a whole
 number of steps warns, and so does a delay over 0.1 s): a spike stamped t_k arrives at
-t_k + delay, at the end of a step.
+t_k + delay, at the end of a step. Brian2 applies ``on_pre`` after the update of the step at
+t_k + delay, so its target acts on it one step later: Brian2's delay D (its default 0
+included) is spikesim's D + dt.
 """
 
 from __future__ import annotations
@@ -246,7 +248,14 @@ class Projection(checks.FixedOnceBuilt):
         1 to MAX_DELAY_STEPS. Warns when the projection's ``delay`` is a plain number that is
         not a whole number of steps, and when one of ``seconds`` is longer than 0.1 s (a sign of
         milliseconds)."""
-        d = checks.steps("delay", seconds, dt, minimum=1)
+        try:
+            d = checks.steps("delay", seconds, dt, minimum=1)
+        except ValueError as e:  # (a delay of 0: Brian2's default)
+            raise ValueError(
+                f"{e} (the {self._label()}): a spike reaches its targets at the end of a step "
+                f"at the earliest, to act from the next one, which one step of delay (the "
+                f"default: leave delay out) gives; that is Brian2's delay 0, and Brian2's delay "
+                f"D is spikesim's D + dt (see the module docstring)") from None
         what = f"delay ({self.pre.name} -> {self.post.name})"
         checks.warn_unless_whole_steps(what, self.delay, dt)
         if not self._delay_meant:

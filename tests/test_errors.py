@@ -93,6 +93,11 @@ def test_population_parameters(make, match):
     (lambda: ss.RateCoded(np.array([0.2, np.nan])), "RateCoded.data must be finite"),
     (lambda: ss.SpikeTimes(3, [0.1], [5]), r"SpikeTimes.ids must be in \[0, 2\]"),
     (lambda: ss.PoissonInput(3, rate=-1.0), "PoissonInput.rate must be >= 0.0"),
+    # Brian2's PoissonInput(target, ...) is PoissonDrive: said, not "n must be an integer"
+    (lambda: ss.PoissonInput(ss.RC(4, tau=0.02), rate=20.0),
+     r"first argument is its number of units n .* PoissonDrive\(target, rate=N\*rate"),
+    (lambda: ss.BernoulliInput(ss.RC(4, tau=0.02), p=0.1),
+     r"BernoulliInput's first argument is its number of units n"),
     (lambda: ss.PoissonInput(5, rate=[500.0] * 3),
      r"PoissonInput.rate must be a scalar or have shape \(5,\), got shape \(3,\)"),
     (lambda: ss.PoissonInput(3, rate="10"), r"PoissonInput.rate must be a number or an array "
@@ -136,6 +141,8 @@ def test_euler_with_dt_longer_than_tau_warns():
     (dict(rule="fixed_indegree", k=2, delay=np.ones(7) * 1e-3),
      r"delay of the projection .* one value per synapse \(8\), got shape \(7,\)"),
     (dict(rule="all_to_all", delay=0.2e-3), r"delay must be at least 1 step"),
+    (dict(rule="all_to_all", delay=0.0), r"delay must be at least 1 step.* Brian2's delay 0, "
+                                         r"and Brian2's delay D is spikesim's D \+ dt"),
     (dict(rule="all_to_all", weight=np.nan), "weight must be finite"),
     (dict(rule="knn"), "rule must be one of"),
     (dict(rule="all_to_all", receptor="w"), "receptor must be one of 'i'"),

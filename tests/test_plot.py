@@ -592,6 +592,25 @@ def test_traces_mark_each_drawn_neurons_spikes_from_the_value_before_to_above_th
                 if isinstance(c, LineCollection)]  # (no strokes on means)
 
 
+def test_traces_spike_strokes_rise_above_samples_over_the_threshold():
+    """A jump of v (a delta synapse into an RC neuron) is sampled above the threshold before
+    the next step thresholds it: the stroke of the spike it causes still rises above it
+    (it ran downwards, hidden in the trace's own reset line)."""
+    net = ss.Network(dt=1e-4)
+    pop = net.add(ss.RC(1, tau=10e-3, E_L=-0.07, v_th=-0.055, v_reset=-0.07, method="exact"))
+    src = net.add(ss.SpikeTimes(1, [2e-3], [0]))
+    net.connect(src, pop, "one_to_one", weight=0.02)
+    mon, spk = net.add(ss.StateMonitor(pop, "v")), net.add(ss.SpikeMonitor(pop))
+    net.run(5e-3)
+    tr = mon.trace("v")
+    assert tr.values.max() > -0.055 and len(spk.spikes) == 1
+    ax = plot.traces(tr, spikes=spk.spikes)
+    (seg,) = [seg for c in ax.collections if isinstance(c, LineCollection)
+              for seg in c.get_segments()]
+    assert seg[0][1] == pytest.approx(tr.values.max() * 1e3)  # from the sample above v_th
+    assert seg[1][1] > seg[0][1]  # upwards, above the data
+
+
 def regular_spikes(t_start, t_stop, n_neurons=4, period=0.01, population="exc"):
     times = np.repeat(np.arange(t_start, t_stop, period), n_neurons)
     ids = np.tile(np.arange(n_neurons), times.size // n_neurons)
