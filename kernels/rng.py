@@ -1,7 +1,7 @@
 """Counter-based random numbers for the fused CPU and CUDA kernels.
 
-There is no generator state. Every draw is a pure function of ``(seed, realization, step,
-stream)``::
+There is no generator state. Every draw is a pure function of ``(seed, trial, realization,
+step, stream)`` (the trial: 0, or the one a ``Network.restore`` drawing new inputs began)::
 
     key  = realization_key(seed_key(seed), b)               # per realization b (kernels.inputs)
                                                             # (trial_key(seed, t) after

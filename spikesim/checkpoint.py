@@ -369,8 +369,9 @@ def load_checkpoint(net: Network, path: str | os.PathLike) -> Network:
                              f"differently")
         try:
             step = checks.count("step", attr(f, "step"), low=0, high=2**62)  # (int64 steps)
-            trial = checks.count("trial", attr(f, "trial", 0), low=0)  # (0 in version 2)
-            trials = checks.count("trials", attr(f, "trials", 0), low=trial)
+            # (0 in version 2; below 2**62, as the step: a trial saved again is an int64)
+            trial = checks.count("trial", attr(f, "trial", 0), low=0, high=2**62)
+            trials = checks.count("trials", attr(f, "trials", 0), low=trial, high=2**62)
         except ValueError as e:
             raise ValueError(f"checkpoint {path}: {e}") from None
         g = f["state"]
@@ -476,6 +477,9 @@ def restore(net: Network, name: str, noise: str = "new") -> None:
             f"{snap.step * net.dt:g} s (a file, or a monitor of your own, does not go back): "
             f"remove it from net.monitors first (its file keeps what it wrote), or record the "
             f"runs from a stored point with SpikeMonitor and StateMonitor")
+    # the sources' probabilities from there on, checked before anything is changed (a rate
+    # given anew that is refused leaves the network where it was, its monitors with it)
+    probabilities = net._const_probabilities(snap.step) if noise == "new" else None
     for k, arr in net.state.items():
         arr[...] = snap.state[k]
     net.step = snap.step
@@ -485,7 +489,7 @@ def restore(net: Network, name: str, noise: str = "new") -> None:
     else:  # a trial of its own, and the next firings of the sources drawn with its key
         net._trials += 1
         net._trial = net._trials
-        net._redraw_changed_sources(every=True)
+        net._redraw_changed_sources(every=True, probabilities=probabilities)
     for m in net.monitors:  # (one removed since keeps what it holds: its data was taken out
         if m._in_memory:  # of the network with it, as Brian2's restore leaves it alone)
             held = snap.monitors.get(id(m))

@@ -556,22 +556,34 @@ class Network:
                 if errors:
                     raise errors[0]
 
-    def _redraw_changed_sources(self, every: bool = False) -> None:
-        """Constant-probability sources whose probability changed since their next firings
-        were drawn (a rate, p or data given anew between runs) draw them again from the
-        current step with the new one (``every``: all of them, as with new random inputs:
-        see :meth:`restore`); one made time-varying is refused (its mode is fixed)."""
-        tb, nxt = self.tables, self.state["nxt"]
+    def _const_probabilities(self, step: int | None = None) -> dict[int, np.ndarray]:
+        """The firing probability p (n,) at ``step`` (default: the current one) of each
+        constant-probability source, by index; one made time-varying is refused (its mode is
+        fixed). Changes nothing, so that a caller can check before it changes the network."""
+        step = self.step if step is None else step
+        ps: dict[int, np.ndarray] = {}
         for s, so in enumerate(self.sources):
             if so.mode != SRC_CONST:
                 continue
-            p = np.asarray(so.probabilities(np.array([self.step, self.step + 1]), self.dt),
-                           np.float64)
+            p = np.asarray(so.probabilities(np.array([step, step + 1]), self.dt), np.float64)
             if p.shape[0] != 1:
                 raise ValueError(f"{type(so).__name__} {so.name!r} was made with a constant "
                                  f"firing probability and cannot become time-varying: make a "
                                  f"new source")
-            p = np.broadcast_to(p.reshape(-1), (so.n,)).copy()
+            ps[s] = np.broadcast_to(p.reshape(-1), (so.n,)).copy()
+        return ps
+
+    def _redraw_changed_sources(self, every: bool = False,
+                                probabilities: dict[int, np.ndarray] | None = None) -> None:
+        """Constant-probability sources whose probability changed since their next firings
+        were drawn (a rate, p or data given anew between runs) draw them again from the
+        current step with the new one (``every``: all of them, as with new random inputs:
+        see :meth:`restore`; ``probabilities``: :meth:`_const_probabilities`, if already
+        computed); one made time-varying is refused (its mode is fixed)."""
+        tb, nxt = self.tables, self.state["nxt"]
+        ps = self._const_probabilities() if probabilities is None else probabilities
+        for s, p in ps.items():
+            so = self.sources[s]
             old = self._const_p.get(s)
             self._const_p[s] = p
             changed = (np.arange(so.n) if every else np.flatnonzero(old != p)
@@ -616,10 +628,12 @@ class Network:
         ``noise``: "new" (the default, as Brian2's ``restore``) draws the random inputs from
         there on anew — Poisson and Bernoulli firings, noise currents, Poisson drives — so
         that trials are independent; each such restore draws other ones, and a script that
-        runs again draws the same (the n-th restore's key is the seed's n-th trial key).
+        runs again draws the same (the n-th restore drawing new inputs takes the seed's n-th
+        trial key; one with "same" takes none).
         "same" draws them as after the store, so that the same inputs repeat the run after
-        it bit for bit. Refused where an HDF5 recorder (or a monitor of your own) has
-        recorded past that point: a file does not go back."""
+        it bit for bit (Brian2's ``restore_random_state=True``). Refused where an HDF5
+        recorder (or a monitor of your own) has recorded past that point: a file does not go
+        back."""
         checkpoint.restore(self, name, noise)
 
     def sync_state(self) -> None:

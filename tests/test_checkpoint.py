@@ -776,3 +776,52 @@ def test_a_checkpoint_saved_in_a_trial_of_its_own_resumes_that_trial(tmp_path):
     assert len(f_mon.spikes) > 10
     with pytest.raises(ValueError, match="noise must be one of 'new', 'same', got 'fresh'"):
         net.restore(noise="fresh")
+
+
+def test_a_restore_refused_for_a_rate_given_anew_leaves_the_network_and_monitors_as_they_were():
+    """restore() (noise "new") draws the constant sources' next firings with the rates given
+    since; one refused (here above 1/dt) raised after the state and t had gone back but the
+    monitors had not: they held the spikes past the point, and the next run appended spikes
+    before them. The rates are checked before anything changes."""
+    net = ss.Network(dt=1e-3, seed=3)
+    src = net.add(ss.PoissonInput(10, rate=50.0))
+    mon = net.add(ss.SpikeMonitor(src))
+    net.run(0.05)
+    net.store()
+    net.run(0.05)
+    held = len(mon.spikes)
+    src.rate = 5000.0
+    with pytest.raises(ValueError, match=r"PoissonInput.rate must be <= 1/dt"):
+        net.restore()
+    assert net.t == pytest.approx(0.1) and len(mon.spikes) == held and net._trials == 0
+    src.rate = 50.0
+    net.restore()
+    net.run(0.01)
+    assert net.t == pytest.approx(0.06) and np.all(np.diff(mon.spikes.times) >= 0)
+
+
+def test_a_version_2_checkpoint_loads_as_trial_0_and_a_corrupted_trial_is_refused(tmp_path):
+    """A version-2 file (no trial) resumes in trial 0; a trial or trials that is no count, or
+    one past 2**62 (which a restore and a save again could not write: h5py took 2**64 for an
+    object and raised a TypeError at the next save_checkpoint), is refused at load."""
+    net, trials = _trials(1)
+    path = ss.save_checkpoint(net, tmp_path / "c.h5")
+    old = shutil.copy(path, tmp_path / "v2.h5")
+    with h5py.File(old, "a") as f:
+        f.attrs["format_version"] = 2
+        del f.attrs["trial"], f.attrs["trials"]
+    fresh, _, _ = network(batch=1)
+    ss.load_checkpoint(fresh, old)
+    assert (fresh._trial, fresh._trials) == (0, 0)
+    for attrs, message in (({"trial": -1}, r"trial must be an integer >= 0"),
+                           ({"trial": 1.5}, r"trial must be an integer >= 0"),
+                           ({"trial": 2}, r"trials must be an integer >= 2"),
+                           ({"trial": np.uint64(2**64 - 1), "trials": np.uint64(2**64 - 1)},
+                            r"trial must be <= 4611686018427387904")):
+        bad = shutil.copy(path, tmp_path / "bad.h5")
+        with h5py.File(bad, "a") as f:
+            for k, v in attrs.items():
+                f.attrs[k] = v
+        fresh, _, _ = network(batch=1)
+        with pytest.raises(ValueError, match=r"checkpoint .*bad\.h5: " + message):
+            ss.load_checkpoint(fresh, bad)
