@@ -193,8 +193,7 @@ class Network:
             threaded run warns once; never with one thread: ``threads=1``,
             NUMBA_NUM_THREADS=1 or ``numba.set_num_threads(1)``; never in a process forked
             after Numba's GNU OpenMP threads started, which warns once and runs serially: see
-            ``_parallel``). CPU backend only
-            (refused with ``backend="cuda"``).
+            ``_parallel``). CPU backend only (refused with ``backend="cuda"``).
         threads: number of Numba threads, 1 to NUMBA_NUM_THREADS (default: Numba's default,
             all cores; 1: the serial kernel unless ``parallel=True``). CPU backend only
             (refused with ``backend="cuda"``).
@@ -586,8 +585,12 @@ class Network:
             so = self.sources[s]
             old = self._const_p.get(s)
             self._const_p[s] = p
-            changed = (np.arange(so.n) if every else np.flatnonzero(old != p)
-                       if old is not None else np.zeros(0, np.int64))
+            if every:
+                changed = np.arange(so.n)
+            elif old is not None:
+                changed = np.flatnonzero(old != p)
+            else:  # (first drawn at the first run)
+                changed = np.zeros(0, np.int64)
             if changed.size:
                 first = tb.src[s, KI.UNIT]
                 KI.redraw_next(nxt, first + changed, tb.src[s, KI.SSTREAM] + changed,
